@@ -1,0 +1,91 @@
+/**
+ * @module cli/io
+ * Shared CLI plumbing: printing, JSON output, progress bars (on stderr, only
+ * on a TTY or when forced, so piped output stays clean) and the single mapping
+ * from errors to exit codes (0 ok, 1 user error, 2 internal).
+ */
+import cliProgress from "cli-progress";
+import { EmbedkitError } from "../errors.js";
+
+/** Exit codes of every embedkit command. */
+export const EXIT = Object.freeze({ ok: 0, user: 1, internal: 2 } as const);
+
+/** Write a line to stdout. */
+export function printLine(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Write a value as pretty JSON to stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A progress bar that is a no-op when stderr is not a terminal. */
+export interface ProgressBar {
+  start(total: number, label?: string): void;
+  update(value: number, total?: number): void;
+  stop(): void;
+}
+
+/**
+ * Create a progress bar on stderr. Shown on a TTY, or always when
+ * `EMBEDKIT_PROGRESS=1`; hidden with `EMBEDKIT_PROGRESS=0` or `--quiet`.
+ */
+export function createProgressBar(options: { unit?: string; quiet?: boolean } = {}): ProgressBar {
+  const forced = process.env.EMBEDKIT_PROGRESS;
+  const enabled = !options.quiet && (forced === "1" || (forced !== "0" && process.stderr.isTTY === true));
+  if (!enabled) return { start() {}, update() {}, stop() {} };
+  const unit = options.unit ?? "items";
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `{label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`,
+      hideCursor: true,
+      etaBuffer: 50,
+      noTTYOutput: true,
+      notTTYSchedule: 1000,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    start(total, label = "") {
+      bar.start(total, 0, { label });
+      started = true;
+    },
+    update(value, total) {
+      if (!started) return;
+      if (total !== undefined) bar.setTotal(total);
+      bar.update(value);
+    },
+    stop() {
+      if (started) bar.stop();
+      started = false;
+    },
+  };
+}
+
+/**
+ * Print an error the way users should see it and return the exit code:
+ * 1 for user errors (message only), 2 for internal errors (with stack when
+ * `EMBEDKIT_DEBUG=1`).
+ */
+export function reportError(error: unknown): number {
+  if (EmbedkitError.isInstance(error)) {
+    process.stderr.write(`embedkit: error [${error.code}]: ${error.message}\n`);
+    if (!error.isUserError && process.env.EMBEDKIT_DEBUG === "1" && error.stack) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+    return error.isUserError ? EXIT.user : EXIT.internal;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`embedkit: internal error: ${message}\n`);
+  if (process.env.EMBEDKIT_DEBUG === "1" && error instanceof Error && error.stack) {
+    process.stderr.write(`${error.stack}\n`);
+  } else {
+    process.stderr.write(
+      "Run again with EMBEDKIT_DEBUG=1 for a stack trace, and report it if it persists.\n",
+    );
+  }
+  return EXIT.internal;
+}

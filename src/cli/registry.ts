@@ -1,0 +1,8 @@
+/**
+ * @module cli/registry
+ * The list of commands, one factory per file. Adding a command = adding a line.
+ */
+import type { Command } from "commander";
+
+/** Factories of every top-level command, in help order. */
+export const COMMANDS: ReadonlyArray<() => Command> = [];

