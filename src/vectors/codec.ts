@@ -13,7 +13,7 @@ export function float32ToBase64(vector: Float32Array): string {
   if (LITTLE_ENDIAN)
     return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64");
   const view = new DataView(new ArrayBuffer(vector.length * 4));
-  vector.forEach((x, i) => view.setFloat32(i * 4, x, true));
+  for (let i = 0; i < vector.length; i++) view.setFloat32(i * 4, vector[i] as number, true);
   return Buffer.from(view.buffer).toString("base64");
 }
 
