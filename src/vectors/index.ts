@@ -17,3 +17,4 @@ export {
 } from "./math.js";
 export type { Precision, PrecisionVector } from "./quantize.js";
 export { assertPrecision, dequantize, hammingDistance, PRECISIONS, quantize } from "./quantize.js";
+export { encodeNpy, npyHeader } from "./npy.js";

@@ -1,0 +1,201 @@
+/**
+ * @module cli/embed
+ * `embedkit embed`: texts from arguments, stdin or a file → vectors as JSONL,
+ * CSV or NumPy .npy, in input order. Output is written to a temporary file and
+ * renamed into place, so a failure never leaves a partial output file.
+ */
+import { rename, rm, writeFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { InputType } from "../embed/embedder.js";
+import { validateTexts } from "../embed/inputs.js";
+import { EmbedkitError } from "../errors.js";
+import { encodeNpy } from "../vectors/npy.js";
+import { PRECISIONS, type Precision } from "../vectors/quantize.js";
+import { openEmbedder } from "./context.js";
+import { createProgressBar, printJson } from "./io.js";
+import { readStdinTexts, readTextFile, type TextRecord } from "./text-input.js";
+
+type OutputFormat = "jsonl" | "csv" | "npy";
+
+/** Parse a positive integer option for commander. */
+export function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
+  return parsed;
+}
+
+interface EmbedCommandOptions {
+  readonly model?: string;
+  readonly home?: string;
+  readonly file?: string;
+  readonly out?: string;
+  readonly format?: OutputFormat;
+  readonly textField: string;
+  readonly idField?: string;
+  readonly inputType: InputType;
+  readonly dimensions?: number;
+  readonly precision: Precision;
+  readonly truncate: boolean;
+  readonly includeText?: boolean;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+function outputFormat(options: EmbedCommandOptions): OutputFormat {
+  if (options.format) return options.format;
+  const extension = options.out ? extname(options.out).toLowerCase() : "";
+  if (extension === ".csv") return "csv";
+  if (extension === ".npy") return "npy";
+  return "jsonl";
+}
+
+/** Embed in chunks so the progress bar moves on big files. */
+const CHUNK = 256;
+
+async function run(texts: readonly string[], options: EmbedCommandOptions): Promise<void> {
+  let records: TextRecord[];
+  if (options.file) {
+    records = await readTextFile(options.file, {
+      textField: options.textField,
+      ...(options.idField === undefined ? {} : { idField: options.idField }),
+    });
+  } else if (texts.length > 0) {
+    records = texts.map((text) => ({ text }));
+  } else if (!process.stdin.isTTY) {
+    records = await readStdinTexts();
+  } else {
+    records = [];
+  }
+  if (records.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      "No texts to embed. Pass texts as arguments, pipe them on stdin (one per line), or use --file.",
+    );
+  }
+  const format = outputFormat(options);
+  if (format === "npy" && !options.out) {
+    throw new EmbedkitError("INVALID_OPTION", "--format npy needs --out <file.npy> (binary output).");
+  }
+  if (format === "npy" && options.precision === "binary") {
+    throw new EmbedkitError("INVALID_OPTION", "--precision binary cannot be written as .npy; use jsonl or csv.");
+  }
+  const embedder = await openEmbedder(options);
+  const bar = createProgressBar({ unit: "texts", quiet: options.quiet ?? false });
+  const started = performance.now();
+  try {
+    const vectors: (Float32Array | Int8Array | Uint8Array)[] = [];
+    let tokens = 0;
+    bar.start(records.length, `embed ${embedder.model.id}`);
+    // Validate everything before the first batch (bad input changes nothing).
+    const allTexts = records.map((record) => record.text);
+    validateTexts(allTexts);
+    for (let start = 0; start < allTexts.length; start += CHUNK) {
+      const result = await embedder.embed(allTexts.slice(start, start + CHUNK), {
+        inputType: options.inputType,
+        truncate: options.truncate,
+        precision: options.precision,
+        ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+      });
+      vectors.push(...result.vectors);
+      tokens += result.usage.tokens;
+      bar.update(Math.min(start + CHUNK, allTexts.length));
+    }
+    bar.stop();
+    const body = render(format, records, vectors, options);
+    if (options.out) {
+      const temporary = `${options.out}.tmp-${process.pid}`;
+      try {
+        await writeFile(temporary, body);
+        await rename(temporary, options.out);
+      } catch (error) {
+        await rm(temporary, { force: true });
+        throw new EmbedkitError("INVALID_OPTION", `Cannot write ${options.out}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    } else {
+      process.stdout.write(body);
+    }
+    if (options.json && options.out) {
+      printJson({
+        model: embedder.model.id,
+        count: vectors.length,
+        dims: vectors[0]?.length ?? 0,
+        tokens,
+        out: options.out,
+        format,
+        seconds: (performance.now() - started) / 1000,
+      });
+    }
+  } finally {
+    bar.stop();
+    await embedder.close();
+  }
+}
+
+function render(
+  format: OutputFormat,
+  records: readonly TextRecord[],
+  vectors: readonly (Float32Array | Int8Array | Uint8Array)[],
+  options: EmbedCommandOptions,
+): Buffer | string {
+  if (format === "npy") return encodeNpy(vectors);
+  if (format === "csv") {
+    const width = vectors[0]?.length ?? 0;
+    const header = ["index", ...(options.idField ? ["id"] : []), ...Array.from({ length: width }, (_, i) => `e${i}`)];
+    const lines = vectors.map((vector, index) => {
+      const id = records[index]?.id;
+      const idCell = options.idField ? [`"${String(id ?? "").replace(/"/g, '""')}"`] : [];
+      return [String(index), ...idCell, ...Array.from(vector, String)].join(",");
+    });
+    return `${header.join(",")}\n${lines.join("\n")}\n`;
+  }
+  return vectors
+    .map((vector, index) => {
+      const record = records[index] as TextRecord;
+      return JSON.stringify({
+        index,
+        ...(record.id === undefined ? {} : { id: record.id }),
+        ...(options.includeText ? { text: record.text } : {}),
+        embedding: Array.from(vector),
+      });
+    })
+    .join("\n")
+    .concat("\n");
+}
+
+/** Build the `embed` command. */
+export function embedCommand(): Command {
+  return new Command("embed")
+    .description("Embed texts (arguments, stdin lines, or --file) and write vectors as JSONL, CSV or .npy.")
+    .argument("[texts...]", "texts to embed (omit to read --file or stdin)")
+    .option("-m, --model <id>", "model id or alias (see `embedkit models list`)")
+    .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
+    .option("-o, --out <path>", "output file (.jsonl, .csv or .npy); default: JSONL on stdout")
+    .addOption(new Option("--format <format>", "output format (default: from --out extension)").choices(["jsonl", "csv", "npy"]))
+    .option("--text-field <name>", "text field/column in .jsonl/.csv input", "text")
+    .option("--id-field <name>", "id field/column copied to the output")
+    .addOption(
+      new Option("--input-type <type>", "apply the model's query/passage prefix").choices(["query", "passage", "none"]).default("none"),
+    )
+    .option("--dimensions <n>", "keep the first n dimensions and re-normalize", parsePositiveInteger)
+    .addOption(new Option("--precision <precision>", "output precision").choices([...PRECISIONS]).default("float32"))
+    .option("--no-truncate", "fail on inputs longer than the model's limit instead of truncating")
+    .option("--include-text", "add the input text to each JSONL line")
+    .option("--json", "print a JSON summary (with --out)")
+    .option("-q, --quiet", "no progress bars")
+    .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  embedkit embed "hello world"
+  embedkit embed --file texts.txt --out vectors.jsonl
+  cat texts.txt | embedkit embed -m bge-small-zh-v1.5 --out vectors.npy
+  embedkit embed -m e5-small-v2 --input-type query "how do I reset my password?"`,
+    )
+    .action(async (texts: string[], options: EmbedCommandOptions) => {
+      await run(texts, options);
+    });
+}

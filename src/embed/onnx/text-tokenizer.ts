@@ -1,0 +1,93 @@
+/**
+ * @module embed/onnx/text-tokenizer
+ * Word-piece tokenization for the local text encoders, on top of
+ * `@huggingface/tokenizers` (a pure-JS port of the Rust `tokenizers` crate that
+ * reads the model's tokenizer.json). Truncation is decided here from the
+ * catalog's `maxTokens`, never from tokenizer.json: the all-MiniLM-L6-v2 jar
+ * ships a tokenizer.json that truncates and pads at 128, while
+ * sentence-transformers uses 256 for that model.
+ */
+import { readFile } from "node:fs/promises";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { EmbedkitError } from "../../errors.js";
+
+/** Token ids of one input, with special tokens ([CLS] … [SEP]). */
+export interface EncodedText {
+  readonly ids: readonly number[];
+  /** Tokens before truncation, excluding special tokens. */
+  readonly fullLength: number;
+  readonly truncated: boolean;
+}
+
+/** A loaded tokenizer bound to a maximum sequence length. */
+export interface TextTokenizer {
+  /** Maximum sequence length including special tokens. */
+  readonly maxTokens: number;
+  /**
+   * Encode one text. Over-long texts are cut to `maxTokens` (keeping the final
+   * [SEP]) when `truncate` is true; otherwise INPUT_TOO_LONG is thrown.
+   */
+  encode(text: string, options: { readonly truncate: boolean; readonly index?: number }): EncodedText;
+  /** Token count without special tokens. */
+  count(text: string): number;
+}
+
+// A word piece covers at least one character, except for whitespace runs. When
+// truncating anyway, tokenizing only a generous prefix keeps huge inputs cheap.
+const CHARACTERS_PER_TOKEN_BOUND = 64;
+
+/**
+ * Load tokenizer.json and build a {@link TextTokenizer}.
+ * @throws EmbedkitError CORRUPT_MODEL when the file is not a valid tokenizer.json
+ */
+export async function loadTextTokenizer(path: string, maxTokens: number): Promise<TextTokenizer> {
+  let tokenizer: Tokenizer;
+  let specialCount: number;
+  try {
+    const json = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    // Disable the file's own truncation/padding: we apply the catalog's limit.
+    json.truncation = null;
+    json.padding = null;
+    tokenizer = new Tokenizer(json, {});
+    specialCount = tokenizer.encode("").ids.length;
+  } catch (error) {
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `Cannot load tokenizer ${path}: ${(error as Error).message}. ` +
+        "Re-pull the model (`embedkit models rm <id>` then `embedkit models pull <id>`).",
+      { cause: error, details: { path } },
+    );
+  }
+  const contentLimit = maxTokens - specialCount;
+
+  function encodeRaw(text: string): number[] {
+    return tokenizer.encode(text).ids;
+  }
+
+  return {
+    maxTokens,
+    encode(text, { truncate, index }) {
+      const source = truncate && text.length > maxTokens * CHARACTERS_PER_TOKEN_BOUND
+        ? text.slice(0, maxTokens * CHARACTERS_PER_TOKEN_BOUND)
+        : text;
+      const ids = encodeRaw(source);
+      const fullLength = ids.length - specialCount;
+      if (ids.length <= maxTokens) return { ids, fullLength, truncated: false };
+      if (!truncate) {
+        const where = index === undefined ? "Input" : `Input ${index}`;
+        throw new EmbedkitError(
+          "INPUT_TOO_LONG",
+          `${where} has ${fullLength} tokens, but the model accepts at most ${contentLimit} ` +
+            `(${maxTokens} including special tokens). Shorten it, split it into chunks, or pass truncate: true.`,
+          { details: { index, tokens: fullLength, maxTokens: contentLimit } },
+        );
+      }
+      // Keep the leading special tokens and content up to the limit, then the trailing ones.
+      const trailing = specialCount > 1 ? ids.slice(ids.length - (specialCount - 1)) : [];
+      return { ids: [...ids.slice(0, maxTokens - trailing.length), ...trailing], fullLength, truncated: true };
+    },
+    count(text) {
+      return encodeRaw(text).length - specialCount;
+    },
+  };
+}
