@@ -42,7 +42,9 @@ export function quantize<P extends Precision>(vector: Float32Array, precision: P
     case "int8": {
       const out = new Int8Array(vector.length);
       for (let i = 0; i < vector.length; i++) {
-        out[i] = Math.max(-127, Math.min(127, Math.round((vector[i] as number) * 127)));
+        // Round half away from zero so x and -x quantize symmetrically.
+        const scaled = (vector[i] as number) * 127;
+        out[i] = Math.max(-127, Math.min(127, Math.sign(scaled) * Math.round(Math.abs(scaled))));
       }
       return out as PrecisionVector[P];
     }

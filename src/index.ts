@@ -1,0 +1,87 @@
+/**
+ * @module embedkit
+ * Embeddings, end to end, in TypeScript. The public API, grouped by area.
+ *
+ * @example
+ * ```ts
+ * import { createEmbedder, cosineSimilarity } from "embedkit";
+ * const embedder = await createEmbedder();            // all-MiniLM-L6-v2, pulled once
+ * const { vectors } = await embedder.embed(["sunny day", "bright weather"]);
+ * console.log(cosineSimilarity(vectors[0], vectors[1]));
+ * await embedder.close();
+ * ```
+ */
+
+// Errors
+export { describeType, EmbedkitError, ERROR_CODES } from "./errors.js";
+export type { EmbedkitErrorOptions, ErrorCode } from "./errors.js";
+
+// Vectors: math, quantization, codecs
+export {
+  assertPrecision,
+  base64ToFloat32,
+  cosineSimilarity,
+  dequantize,
+  dot,
+  encodeNpy,
+  euclideanDistance,
+  float32ToBase64,
+  hammingDistance,
+  norm,
+  normalize,
+  PRECISIONS,
+  quantize,
+  similarityMatrix,
+  toNumberArray,
+  topK,
+  truncateDimensions,
+} from "./vectors/index.js";
+export type { Precision, PrecisionVector, ScoredIndex, SimilarityMetric, VectorLike } from "./vectors/index.js";
+
+// Models: catalog and store
+export { CATALOG, createModelStore, DEFAULT_MODEL_ID, DEFAULT_MODELS, findModel, getModel, listModels } from "./models/index.js";
+export type {
+  InstalledModel,
+  Modality,
+  ModelFile,
+  ModelSource,
+  ModelSpec,
+  ModelStore,
+  Pooling,
+  PulledModel,
+  PullOptions,
+  PullProgress,
+  ReferenceCheck,
+  VerifyReport,
+} from "./models/index.js";
+
+// Embedding
+export {
+  checkReferences,
+  closeEmbedders,
+  createEmbedder,
+  createOnnxEmbedder,
+  embed,
+  embedMany,
+  paraphraseMining,
+  semanticSearch,
+} from "./embed/index.js";
+export type {
+  CreateEmbedderOptions,
+  EmbedManyOptions,
+  EmbedOneOptions,
+  EmbedOptions,
+  Embedder,
+  EmbedderLike,
+  Embeddings,
+  InputType,
+  ModelInfo,
+  OnnxEmbedder,
+  OnnxEmbedderOptions,
+  ParaphraseMiningOptions,
+  ParaphrasePair,
+  ReferenceResult,
+  SearchHit,
+  SemanticSearchOptions,
+  TokenEmbeddings,
+} from "./embed/index.js";
