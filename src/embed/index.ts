@@ -24,5 +24,7 @@ export type {
   SearchHit,
   SemanticSearchOptions,
 } from "./operations.js";
+export { toLangChainEmbeddings } from "./langchain.js";
+export type { LangChainEmbeddings } from "./langchain.js";
 export { checkReferences } from "./reference-check.js";
 export type { ReferenceResult } from "./reference-check.js";
