@@ -15,9 +15,12 @@
  * table's unknown vector, which for wink is all zeros: a zero vector (cosine 0 with
  * everything, ranks last in search), or INVALID_INPUT with `unknownText: "error"`.
  */
+
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { describeType, EmbedkitError } from "../../errors.js";
+import { createModelStore } from "../../models/index.js";
 import type { ModelSpec } from "../../models/model-spec.js";
-import type { ModelStore, PullProgress } from "../../models/model-store.js";
+import type { ModelStore, PulledModel, PullProgress } from "../../models/model-store.js";
 import { truncateDimensions, type VectorLike } from "../../vectors/math.js";
 import { assertPrecision, type Precision, type PrecisionVector, quantize } from "../../vectors/quantize.js";
 import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
@@ -544,9 +547,15 @@ export function createWordVectorEmbedderFromTable(
   );
 }
 
-async function defaultStore(): Promise<ModelStore> {
-  const models = await import("../../models/index.js");
-  return models.createModelStore();
+/**
+ * Folder for the binary cache: next to the model inside the store, so `store.remove()`
+ * and a forced re-pull drop it too; for a model living outside the store (a `dir:`
+ * source) under `<home>/word-vectors-cache/<id>` instead of writing into the user's folder.
+ */
+function cacheFolder(store: ModelStore, pulled: PulledModel): string {
+  const fromHome = relative(resolve(store.home), resolve(pulled.dir));
+  const insideHome = fromHome !== "" && !fromHome.startsWith("..") && !isAbsolute(fromHome);
+  return insideHome ? pulled.dir : join(store.home, "word-vectors-cache", pulled.spec.id);
 }
 
 /**
@@ -568,7 +577,7 @@ export async function createWordVectorEmbedder(
   options: WordVectorEmbedderOptions = {},
 ): Promise<WordVectorEmbedder> {
   const pooling = resolvePoolingOptions(options);
-  const store = options.store ?? (await defaultStore());
+  const store = options.store ?? createModelStore();
   const spec: ModelSpec = await store.resolve(options.model ?? "wink-glove-100d");
   const file = spec.files.find((candidate) => candidate.role === "vectors");
   if (spec.format !== "word-vectors" || file === undefined) {
@@ -586,6 +595,7 @@ export async function createWordVectorEmbedder(
   const { table, ...load } = await loadWordVectorTable({
     sourcePath: pulled.path("vectors"),
     sourceSha256: file.sha256,
+    cacheDir: cacheFolder(store, pulled),
     rebuild: options.rebuildCache === true,
   });
   return new TableWordVectorEmbedder(table, pooling, spec.id, load);

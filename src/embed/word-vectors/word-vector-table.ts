@@ -18,7 +18,7 @@
  * See the word-vectors report in the repository history for the exact numbers.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { EmbedkitError } from "../../errors.js";
 
@@ -539,6 +539,7 @@ export async function loadWordVectorTable(options: LoadWordVectorTableOptions): 
   let cacheWriteError: string | undefined;
   try {
     const encoded = encodeWordVectorCache(table);
+    await mkdir(dirname(cachePath), { recursive: true });
     await rm(metaPath, { force: true }); // invalidate first: a stale meta must never bless new bytes
     await writeAtomically(cachePath, encoded);
     const meta: WordVectorCacheMeta = {
