@@ -3,6 +3,7 @@
  * The list of commands, one factory per file. Adding a command = adding a line.
  */
 import type { Command } from "commander";
+import { wordsCommand } from "./words.js";
 
 /** Factories of every top-level command, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [];
+export const COMMANDS: ReadonlyArray<() => Command> = [wordsCommand];
