@@ -226,7 +226,9 @@ class TableWordVectorEmbedder implements WordVectorEmbedder {
   }
 
   #rowOf(word: unknown): number {
-    return this.#open().indexOf(this.#normalizeWord(word));
+    const table = this.#open();
+    if (typeof word === "string" && word.trim() === "") return -1; // no word: simply unknown
+    return table.indexOf(this.#normalizeWord(word));
   }
 
   #requireRow(word: unknown, role: string): number {
