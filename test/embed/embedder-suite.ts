@@ -15,6 +15,13 @@ export interface EmbedderSuiteOptions {
   /** Two related texts and one unrelated text, in the model's language. */
   readonly related: readonly [string, string];
   readonly unrelated: string;
+  /**
+   * Least cosine between a text embedded alone and inside a batch. 1 - 1e-4 for
+   * fp32 graphs; int8 graphs use dynamic quantization whose per-tensor scale
+   * depends on the whole batch (padding included), so they need a looser bound.
+   * @default 0.9999
+   */
+  readonly batchInvariance?: number;
 }
 
 export function runEmbedderSuite(options: EmbedderSuiteOptions): void {
@@ -41,7 +48,7 @@ export function runEmbedderSuite(options: EmbedderSuiteOptions): void {
       for (let i = 0; i < texts.length; i++) {
         const single = await embedder.embed([texts[i] as string]);
         expect(cosineSimilarity(single.vectors[0] as Float32Array, result.vectors[i] as Float32Array)).toBeGreaterThan(
-          0.9999,
+          options.batchInvariance ?? 0.9999,
         );
       }
       expect(result.usage.tokens).toBeGreaterThan(0);
