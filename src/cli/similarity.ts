@@ -52,7 +52,7 @@ Example:
           printJson({ model: embedder.model.id, metric: options.metric, texts, matrix });
           return;
         }
-        const width = Math.min(40, Math.max(...texts.map((t) => t.length)));
+        const width = Math.min(48, 4 + Math.max(...texts.map((t) => t.length)));
         printLine(`model: ${embedder.model.id}  metric: ${options.metric}`);
         printLine(`${" ".repeat(width)}  ${texts.map((_, j) => `[${j}]`.padStart(8)).join("")}`);
         matrix.forEach((row, i) => {
