@@ -4,18 +4,22 @@
  * one 307 MB JSON file (`{precision, l2NormIndex, wordIndex, size, dimensions,
  * words, vectors: {word: [100 values, l2 norm, index]}, unkVector}`). Parsing it
  * costs seconds and over a gigabyte of heap with `JSON.parse`, so the first load
- * converts it, with a streaming byte scanner, into a compact binary cache next to
+ * converts it, with a byte scanner (no JSON object tree), into a compact binary cache next to
  * the model (`vectors.ekwv` + `vectors.ekwv.json`), written atomically (temp file
  * + rename). The small json records the source's sha256 (the cache key) and the
  * cache's own sha256 and size; every load re-checks both, and any mismatch
  * (stale source, truncated or flipped bytes, foreign format) rebuilds the cache
  * from the source instead of trusting it.
  *
- * Measured on the build machine (2 vCPU, Node 20, warm page cache), 341,479 × 100:
- * - `JSON.parse` of the source: ~5.4 s (0.8 s read + 1.6 s utf8 decode + 3.0 s parse), ~1.3 GB RSS;
- * - this module's byte scanner over the same file: ~2.4 s, ~0.5 GB RSS (source bytes + matrix);
- * - warm load of the binary cache including its sha256 check: ~0.35 s.
- * See the word-vectors report in the repository history for the exact numbers.
+ * Measured on the build machine (2 vCPU shared with other jobs, Node 20, warm page cache),
+ * 341,479 words × 100 dimensions; wall time when quiet, CPU time when the machine was loaded:
+ * - baseline `readFile` + `JSON.parse` of the source: 5.4 s wall quiet (0.8 s read, 1.6 s utf8
+ *   decode, 3.0 s parse), 6.6 s CPU, 1.1–1.8 GB RSS — and that is before building any matrix;
+ * - cold conversion here (source sha256 + byte scan + encode + cache sha256 + atomic write):
+ *   4.9 s wall quiet, 6.2 s CPU, ~0.7 GB peak RSS; the byte scan alone is ~2.5–3 s CPU;
+ * - warm load of the 141 MB binary cache (read + sha256 check + decode + word index):
+ *   0.58 s wall quiet, 0.62 s CPU, ~0.3 GB RSS (136.6 MB of it the Float32 matrix).
+ * `bench/word-vectors.ts` reproduces these numbers.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -246,7 +250,7 @@ export function parseWinkWordVectors(bytes: Uint8Array, path = "<buffer>"): Word
   // are scaled by an exact power of ten, which is correctly rounded for the short
   // decimals this format holds (≤ 15 significant digits).
   const readNumber = (): number => {
-    skipWhitespace();
+    if (isWhitespace(buffer[position] as number)) skipWhitespace();
     const start = position;
     let negative = false;
     if (buffer[position] === MINUS) {
@@ -326,8 +330,12 @@ export function parseWinkWordVectors(bytes: Uint8Array, path = "<buffer>"): Word
       expect(COLON, '":" after a word');
       expect(OPEN_BRACKET, '"[" opening a vector');
       for (let i = 0; i < rowLength; i++) {
-        if (i > 0)
-          expect(COMMA, `"," between vector values (row of "${word}" must have ${rowLength} values)`);
+        // Fast path: wink writes no whitespace, so a comma is usually right here; the
+        // message is only built when it is not (34M values per file).
+        if (i > 0) {
+          if (buffer[position] === COMMA) position++;
+          else expect(COMMA, `"," between vector values (row of "${word}" must have ${rowLength} values)`);
+        }
         values[i] = readNumber();
       }
       expect(CLOSE_BRACKET, `"]" closing the vector of "${word}" after ${rowLength} values`);
@@ -428,7 +436,7 @@ export function decodeWordVectorCache(bytes: Buffer, path = "<buffer>"): WordVec
   return new ArrayWordVectorTable(words, dimensions, vectors, norms);
 }
 
-/** Why the existing cache cannot be used, or `undefined` with the decoded table when it can. */
+/** The decoded table when the cache is intact and matches the source, otherwise why it is not usable. */
 async function readValidCache(
   cachePath: string,
   metaPath: string,
