@@ -28,9 +28,19 @@ import { getModel } from "../../src/models/catalog.js";
 import { createModelStore } from "../../src/models/index.js";
 import type { ModelStore } from "../../src/models/model-store.js";
 import { cosineSimilarity, norm } from "../../src/vectors/math.js";
+import { runEmbedderSuite } from "./embedder-suite.js";
 
 const MODEL = "wink-glove-100d";
 const SOURCE_SHA256 = (getModel(MODEL).files[0] as { sha256: string }).sha256;
+
+for (const pooling of ["mean", "sif"] as const) {
+  runEmbedderSuite({
+    name: `word vectors ${MODEL} (${pooling})`,
+    create: () => createWordVectorEmbedder({ pooling }),
+    related: ["The weather is lovely today.", "It's so sunny outside!"],
+    unrelated: "He drove to the stadium.",
+  });
+}
 
 describe("tokenizeWords / resolveTokens", () => {
   it("lower-cases, splits on non-letters and keeps inner apostrophes and hyphens", () => {
