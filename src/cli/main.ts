@@ -16,11 +16,13 @@ export function createProgram(): Command {
     .version(process.env.npm_package_version ?? "0.1.0", "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const register of COMMANDS) {
-    const command = register();
+  for (const register of COMMANDS) program.addCommand(register());
+  // Throw instead of calling process.exit at every depth, so main() decides the code.
+  const override = (command: Command): void => {
     command.exitOverride();
-    program.addCommand(command);
-  }
+    for (const child of command.commands) override(child);
+  };
+  override(program);
   return program;
 }
 

@@ -167,9 +167,5 @@ export function wordsCommand(): Command {
     else printLine(Array.from(vector, (value) => value.toPrecision(6)).join(" "));
   });
 
-  // main() calls exitOverride() on top-level commands only, after they are built, so
-  // nested subcommands would call process.exit on usage errors and --help; make them
-  // throw CommanderError too, which main() maps to exit codes 0/1.
-  for (const subcommand of words.commands) subcommand.exitOverride();
   return words;
 }
