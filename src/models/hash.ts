@@ -1,11 +1,8 @@
 /**
  * @module models/hash
  * sha256 of files, streamed so that a 300 MB model never sits in memory. The
- * store hashes every model file before use; measured on the build machine
- * (Node 20, x86-64 with SHA extensions) a 133 MB ONNX file hashes in 105–156 ms
- * (first, cold pass 156 ms) and a 90 MB one in 77–116 ms, well under the ~300 ms
- * budget, so the store re-hashes on every open instead of trusting a
- * size + mtime stamp (see `store-impl.ts`).
+ * store hashes every model file at install, on `verify()`, and on open unless a
+ * verified-stamp still matches (measurements and the decision: `store-impl.ts`).
  */
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";

