@@ -3,7 +3,8 @@
  * The list of commands, one factory per file. Adding a command = adding a line.
  */
 import type { Command } from "commander";
+import { modelsCommand } from "./models.js";
 import { wordsCommand } from "./words.js";
 
 /** Factories of every top-level command, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [wordsCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [modelsCommand, wordsCommand];
