@@ -3,8 +3,15 @@
  * The list of commands, one factory per file. Adding a command = adding a line.
  */
 import type { Command } from "commander";
+import { embedCommand } from "./embed.js";
 import { modelsCommand } from "./models.js";
+import { similarityCommand } from "./similarity.js";
 import { wordsCommand } from "./words.js";
 
 /** Factories of every top-level command, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [modelsCommand, wordsCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [
+  embedCommand,
+  similarityCommand,
+  modelsCommand,
+  wordsCommand,
+];
