@@ -11,6 +11,9 @@
  *   [--batch-sizes 1,8,32,128] [--repeats 3] [--threads 2] [--engines ours,raw,python,transformersjs]
  *   [--data /work/shared/data/stsb/stsb-en-dev.csv] [--out bench/out] [--results bench/RESULTS.md]`
  * `--render` re-renders bench/out/throughput.json into RESULTS.md without running anything.
+ * `--wait-idle SECONDS` waits (at most that long) before each batch size until other processes use
+ * < 0.15 core: on 2 cores a colleague's benchmark halves every number. The load seen is recorded.
+ * Phase breakdown of our embed() (tokenize / tensors / run / pool): `npx tsx bench/lib/profile-embed.ts`.
  *
  * Method. Each engine is its own child process (so its peak RSS, from getrusage
  * maxrss, is its own), all loaded up front and kept alive; only one computes at
@@ -39,6 +42,7 @@ import {
   type WorkerHandle,
   type WorkerReady,
 } from "./lib/bench-worker.js";
+import { busyCores, waitForQuiet } from "./lib/machine-load.js";
 import { spliceSection } from "./lib/results-section.js";
 
 const SECTION_TITLE = "## Throughput (text, CPU, 2 threads)";
@@ -68,6 +72,8 @@ interface Arguments {
   readonly outDir: string;
   readonly resultsPath: string;
   readonly render: boolean;
+  /** Wait up to this many seconds for other processes to go quiet before each batch size. */
+  readonly waitIdle: number;
 }
 
 function parseArguments(): Arguments {
@@ -83,6 +89,7 @@ function parseArguments(): Arguments {
       out: { type: "string", default: join(ROOT, "bench", "out") },
       results: { type: "string", default: join(ROOT, "bench", "RESULTS.md") },
       render: { type: "boolean", default: false },
+      "wait-idle": { type: "string", default: "0" },
     },
   });
   const integer = (name: string, text: string): number => {
@@ -108,6 +115,7 @@ function parseArguments(): Arguments {
     outDir: resolve(values.out),
     resultsPath: resolve(values.results),
     render: values.render,
+    waitIdle: Number(values["wait-idle"]),
   };
 }
 
@@ -207,6 +215,8 @@ interface ModelReport {
   readonly agreement: Readonly<Partial<Record<Engine, number>>>;
   readonly batches: readonly {
     readonly batchSize: number;
+    /** Cores kept busy by other processes, sampled (1 s) just before and after this batch size's runs. */
+    readonly otherLoad: readonly [number, number];
     readonly results: Readonly<Partial<Record<Engine, EngineMeasure>>>;
   }[];
 }
@@ -290,6 +300,15 @@ async function benchmarkModel(args: Arguments, modelId: string, sentencesPath: s
 
     const batches: ModelReport["batches"][number][] = [];
     for (const batchSize of args.batchSizes) {
+      const loadBefore =
+        args.waitIdle > 0
+          ? await waitForQuiet({
+              threshold: 0.15,
+              timeoutSeconds: args.waitIdle,
+              cores: cpus().length,
+              log: console.log,
+            })
+          : await busyCores(1000, cpus().length);
       const runs = new Map<Engine, RunResult[]>();
       for (const [engine, worker] of workers) {
         await worker.send({ op: "prepare", batchSize });
@@ -324,9 +343,12 @@ async function benchmarkModel(args: Arguments, modelId: string, sentencesPath: s
           maxRssKb: Math.max(...list.map((run) => run.maxRssKb)),
         };
       }
-      batches.push({ batchSize, results });
+      const loadAfter = await busyCores(1000, cpus().length);
+      batches.push({ batchSize, otherLoad: [loadBefore, loadAfter], results });
       console.log(
-        `bs=${batchSize}: ${Object.entries(results)
+        `bs=${batchSize} (other load ${loadBefore.toFixed(2)}/${loadAfter.toFixed(2)} cores): ${Object.entries(
+          results,
+        )
           .map(([engine, measure]) => `${engine} ${measure.sentencesPerSecond.toFixed(1)}/s`)
           .join(", ")}`,
       );
@@ -371,9 +393,14 @@ function renderModel(report: ModelReport): string {
     ["transformersjs", "ours/tjs"],
   ];
   const ratioColumns = ratios.filter(([engine]) => shown.includes(engine) && shown.includes("ours"));
-  header.push(...ratioColumns.map(([, label]) => label), "padding (padded/real tokens)");
+  header.push(
+    ...ratioColumns.map(([, label]) => label),
+    "padding (padded/real tokens)",
+    "other load (cores, before/after)",
+  );
   lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
-  for (const { batchSize, results } of report.batches) {
+  for (const batch of report.batches) {
+    const { batchSize, results } = batch;
     const cells = [String(batchSize)];
     for (const engine of shown) {
       const measure = results[engine];
@@ -394,6 +421,7 @@ function renderModel(report: ModelReport): string {
     }
     const raw = results.raw ?? results.python;
     cells.push(raw?.paddedTokens == null ? "-" : (raw.paddedTokens / raw.tokens).toFixed(2));
+    cells.push(batch.otherLoad.map((value) => value.toFixed(2)).join("/"));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   lines.push(
