@@ -12,10 +12,81 @@
  * ```
  */
 
+export type {
+  CreateEmbedderOptions,
+  Embedder,
+  EmbedderLike,
+  Embeddings,
+  EmbedManyOptions,
+  EmbedOneOptions,
+  EmbedOptions,
+  InputType,
+  LangChainEmbeddings,
+  ModelInfo,
+  OnnxEmbedder,
+  OnnxEmbedderOptions,
+  ParaphraseMiningOptions,
+  ParaphrasePair,
+  ReferenceResult,
+  SearchHit,
+  SemanticSearchOptions,
+  TokenEmbeddings,
+} from "./embed/index.js";
+// Embedding
+export {
+  checkReferences,
+  closeEmbedders,
+  createEmbedder,
+  createOnnxEmbedder,
+  embed,
+  embedMany,
+  paraphraseMining,
+  semanticSearch,
+  toLangChainEmbeddings,
+} from "./embed/index.js";
+export type {
+  NearestWordsOptions,
+  WordNeighbor,
+  WordPooling,
+  WordVectorEmbedder,
+  WordVectorEmbedderOptions,
+} from "./embed/word-vectors/index.js";
+// Word-level vectors
+export { createWordVectorEmbedder, tokenizeWords, WORD_POOLINGS } from "./embed/word-vectors/index.js";
+export type { EmbedkitErrorOptions, ErrorCode } from "./errors.js";
 // Errors
 export { describeType, EmbedkitError, ERROR_CODES } from "./errors.js";
-export type { EmbedkitErrorOptions, ErrorCode } from "./errors.js";
-
+export type {
+  InstalledModel,
+  Modality,
+  ModelFile,
+  ModelSource,
+  ModelSpec,
+  ModelStore,
+  Pooling,
+  PulledModel,
+  PullOptions,
+  PullProgress,
+  ReferenceCheck,
+  VerifyReport,
+} from "./models/index.js";
+// Models: catalog and store
+export {
+  CATALOG,
+  createModelStore,
+  DEFAULT_MODEL_ID,
+  DEFAULT_MODELS,
+  findModel,
+  getModel,
+  listModels,
+} from "./models/index.js";
+export type {
+  Precision,
+  PrecisionVector,
+  ScoredIndex,
+  SimilarityMetric,
+  VectorLike,
+} from "./vectors/index.js";
 // Vectors: math, quantization, codecs
 export {
   assertPrecision,
@@ -36,64 +107,3 @@ export {
   topK,
   truncateDimensions,
 } from "./vectors/index.js";
-export type { Precision, PrecisionVector, ScoredIndex, SimilarityMetric, VectorLike } from "./vectors/index.js";
-
-// Models: catalog and store
-export { CATALOG, createModelStore, DEFAULT_MODEL_ID, DEFAULT_MODELS, findModel, getModel, listModels } from "./models/index.js";
-export type {
-  InstalledModel,
-  Modality,
-  ModelFile,
-  ModelSource,
-  ModelSpec,
-  ModelStore,
-  Pooling,
-  PulledModel,
-  PullOptions,
-  PullProgress,
-  ReferenceCheck,
-  VerifyReport,
-} from "./models/index.js";
-
-// Embedding
-export {
-  checkReferences,
-  closeEmbedders,
-  createEmbedder,
-  createOnnxEmbedder,
-  embed,
-  embedMany,
-  paraphraseMining,
-  semanticSearch,
-  toLangChainEmbeddings,
-} from "./embed/index.js";
-export type {
-  CreateEmbedderOptions,
-  EmbedManyOptions,
-  EmbedOneOptions,
-  EmbedOptions,
-  Embedder,
-  EmbedderLike,
-  Embeddings,
-  InputType,
-  LangChainEmbeddings,
-  ModelInfo,
-  OnnxEmbedder,
-  OnnxEmbedderOptions,
-  ParaphraseMiningOptions,
-  ParaphrasePair,
-  ReferenceResult,
-  SearchHit,
-  SemanticSearchOptions,
-  TokenEmbeddings,
-} from "./embed/index.js";
-
-// Word-level vectors
-export { createWordVectorEmbedder, tokenizeWords, WORD_POOLINGS } from "./embed/word-vectors/index.js";
-export type {
-  NearestWordsOptions,
-  WordNeighbor,
-  WordPooling,
-  WordVectorEmbedder,
-  WordVectorEmbedderOptions,
-} from "./embed/word-vectors/index.js";

@@ -78,7 +78,10 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
     throw new EmbedkitError("INVALID_OPTION", "--format npy needs --out <file.npy> (binary output).");
   }
   if (format === "npy" && options.precision === "binary") {
-    throw new EmbedkitError("INVALID_OPTION", "--precision binary cannot be written as .npy; use jsonl or csv.");
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "--precision binary cannot be written as .npy; use jsonl or csv.",
+    );
   }
   const embedder = await openEmbedder(options);
   const bar = createProgressBar({ unit: "texts", quiet: options.quiet ?? false });
@@ -110,9 +113,13 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
         await rename(temporary, options.out);
       } catch (error) {
         await rm(temporary, { force: true });
-        throw new EmbedkitError("INVALID_OPTION", `Cannot write ${options.out}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new EmbedkitError(
+          "INVALID_OPTION",
+          `Cannot write ${options.out}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
     } else {
       process.stdout.write(body);
@@ -143,7 +150,11 @@ function render(
   if (format === "npy") return encodeNpy(vectors);
   if (format === "csv") {
     const width = vectors[0]?.length ?? 0;
-    const header = ["index", ...(options.idField ? ["id"] : []), ...Array.from({ length: width }, (_, i) => `e${i}`)];
+    const header = [
+      "index",
+      ...(options.idField ? ["id"] : []),
+      ...Array.from({ length: width }, (_, i) => `e${i}`),
+    ];
     const lines = vectors.map((vector, index) => {
       const id = records[index]?.id;
       const idCell = options.idField ? [`"${String(id ?? "").replace(/"/g, '""')}"`] : [];
@@ -173,14 +184,24 @@ export function embedCommand(): Command {
     .option("-m, --model <id>", "model id or alias (see `embedkit models list`)")
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
     .option("-o, --out <path>", "output file (.jsonl, .csv or .npy); default: JSONL on stdout")
-    .addOption(new Option("--format <format>", "output format (default: from --out extension)").choices(["jsonl", "csv", "npy"]))
+    .addOption(
+      new Option("--format <format>", "output format (default: from --out extension)").choices([
+        "jsonl",
+        "csv",
+        "npy",
+      ]),
+    )
     .option("--text-field <name>", "text field/column in .jsonl/.csv input", "text")
     .option("--id-field <name>", "id field/column copied to the output")
     .addOption(
-      new Option("--input-type <type>", "apply the model's query/passage prefix").choices(["query", "passage", "none"]).default("none"),
+      new Option("--input-type <type>", "apply the model's query/passage prefix")
+        .choices(["query", "passage", "none"])
+        .default("none"),
     )
     .option("--dimensions <n>", "keep the first n dimensions and re-normalize", parsePositiveInteger)
-    .addOption(new Option("--precision <precision>", "output precision").choices([...PRECISIONS]).default("float32"))
+    .addOption(
+      new Option("--precision <precision>", "output precision").choices([...PRECISIONS]).default("float32"),
+    )
     .option("--no-truncate", "fail on inputs longer than the model's limit instead of truncating")
     .option("--include-text", "add the input text to each JSONL line")
     .option("--json", "print a JSON summary (with --out)")

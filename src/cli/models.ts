@@ -10,19 +10,15 @@ import { Command } from "commander";
 import { EmbedkitError } from "../errors.js";
 import { listModels } from "../models/catalog.js";
 import type { ModelSpec } from "../models/model-spec.js";
-import type { InstalledModel, ModelStore, VerifyReport } from "../models/model-store.js";
-import { createModelStore } from "../models/store-impl.js";
-import { createProgressBar, printJson, printLine } from "./io.js";
+import type { InstalledModel, VerifyReport } from "../models/model-store.js";
+import { createPullProgress, openStore } from "./context.js";
+import { printJson, printLine } from "./io.js";
 
 interface ModelsOptions {
   readonly home?: string;
   readonly json?: boolean;
   readonly force?: boolean;
   readonly quiet?: boolean;
-}
-
-function openStore(options: ModelsOptions): ModelStore {
-  return createModelStore(options.home === undefined ? {} : { home: options.home });
 }
 
 /** Options of the subcommand merged with `--home` from `embedkit models`. */
@@ -127,25 +123,16 @@ function pullCommand(): Command {
       const options = optionsOf(command);
       const store = openStore(options);
       for (const name of models) {
-        const bar = createProgressBar({ unit: "bytes", quiet: options.quiet ?? false });
-        let current = "";
+        const progress = createPullProgress(options.quiet ?? false);
         try {
           const pulled = await store.pull(name, {
             ...(options.force ? { force: true } : {}),
-            onProgress: (progress) => {
-              const key = `${progress.phase}:${progress.file}`;
-              if (key !== current) {
-                bar.stop();
-                bar.start(progress.totalBytes ?? 0, `${progress.phase} ${progress.file}`);
-                current = key;
-              }
-              bar.update(progress.receivedBytes, progress.totalBytes);
-            },
+            onProgress: progress.onProgress,
           });
-          bar.stop();
+          progress.stop();
           printLine(`${pulled.spec.id}: ready in ${pulled.dir}`);
         } finally {
-          bar.stop();
+          progress.stop();
         }
       }
     });

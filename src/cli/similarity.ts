@@ -5,7 +5,7 @@
  */
 import { Command, Option } from "commander";
 import { EmbedkitError } from "../errors.js";
-import { similarityMatrix, type SimilarityMetric } from "../vectors/math.js";
+import { type SimilarityMetric, similarityMatrix } from "../vectors/math.js";
 import { openEmbedder } from "./context.js";
 import { printJson, printLine } from "./io.js";
 
@@ -29,7 +29,9 @@ export function similarityCommand(): Command {
     .argument("<texts...>", "two or more texts")
     .option("-m, --model <id>", "model id or alias (see `embedkit models list`)")
     .addOption(
-      new Option("--metric <metric>", "similarity measure").choices(["cosine", "dot", "euclidean"]).default("cosine"),
+      new Option("--metric <metric>", "similarity measure")
+        .choices(["cosine", "dot", "euclidean"])
+        .default("cosine"),
     )
     .option("--json", "print {model, metric, texts, matrix} as JSON")
     .option("-q, --quiet", "no progress bars")
@@ -42,7 +44,10 @@ Example:
     )
     .action(async (texts: string[], options: SimilarityOptions) => {
       if (texts.length < 2) {
-        throw new EmbedkitError("INVALID_INPUT", `similarity needs at least two texts, received ${texts.length}.`);
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `similarity needs at least two texts, received ${texts.length}.`,
+        );
       }
       const embedder = await openEmbedder(options);
       try {
@@ -56,7 +61,9 @@ Example:
         printLine(`model: ${embedder.model.id}  metric: ${options.metric}`);
         printLine(`${" ".repeat(width)}  ${texts.map((_, j) => `[${j}]`.padStart(8)).join("")}`);
         matrix.forEach((row, i) => {
-          printLine(`${label(`[${i}] ${texts[i]}`, width)}  ${row.map((x) => x.toFixed(4).padStart(8)).join("")}`);
+          printLine(
+            `${label(`[${i}] ${texts[i]}`, width)}  ${row.map((x) => x.toFixed(4).padStart(8)).join("")}`,
+          );
         });
       } finally {
         await embedder.close();

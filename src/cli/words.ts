@@ -11,8 +11,8 @@ import {
   type WordVectorEmbedder,
 } from "../embed/word-vectors/index.js";
 import { EmbedkitError } from "../errors.js";
-import { createModelStore } from "../models/index.js";
-import { createProgressBar, printJson, printLine } from "./io.js";
+import { createPullProgress, openStore } from "./context.js";
+import { printJson, printLine } from "./io.js";
 
 /** Options every `words` subcommand accepts. */
 interface WordsCommandOptions {
@@ -30,24 +30,15 @@ function parseCount(value: string): number {
 
 /** Open the word vectors, with a download progress bar on the first pull. */
 async function openWords(options: WordsCommandOptions): Promise<WordVectorEmbedder> {
-  const bar = createProgressBar({ unit: "bytes", quiet: options.quiet ?? false });
-  let current = "";
+  const progress = createPullProgress(options.quiet ?? false);
   try {
     return await createWordVectorEmbedder({
-      store: createModelStore(options.home === undefined ? {} : { home: options.home }),
+      store: openStore(options),
       ...(options.model === undefined ? {} : { model: options.model }),
-      onPullProgress: (progress) => {
-        const key = `${progress.phase}:${progress.file}`;
-        if (key !== current) {
-          bar.stop();
-          bar.start(progress.totalBytes ?? 0, `${progress.phase} ${progress.file}`);
-          current = key;
-        }
-        bar.update(progress.receivedBytes, progress.totalBytes);
-      },
+      onPullProgress: progress.onProgress,
     });
   } finally {
-    bar.stop();
+    progress.stop();
   }
 }
 

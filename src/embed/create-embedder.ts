@@ -72,7 +72,10 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
     );
   }
   const temporary = `${stampPath}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify({ sha256: onnx.sha256, checkedAt: new Date().toISOString(), checks: results.length }));
+  await writeFile(
+    temporary,
+    JSON.stringify({ sha256: onnx.sha256, checkedAt: new Date().toISOString(), checks: results.length }),
+  );
   await rename(temporary, stampPath);
 }
 
@@ -90,7 +93,10 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
 export async function createEmbedder(options: CreateEmbedderOptions = {}): Promise<Embedder> {
   const store = options.store ?? createModelStore();
   const name = options.model ?? DEFAULT_MODEL_ID;
-  const pulled = await store.ensure(name, options.onPullProgress ? { onProgress: options.onPullProgress } : {});
+  const pulled = await store.ensure(
+    name,
+    options.onPullProgress ? { onProgress: options.onPullProgress } : {},
+  );
   if (pulled.spec.format === "word-vectors") {
     return createWordVectorEmbedder({ store, model: pulled.spec.id });
   }

@@ -68,7 +68,10 @@ export function resolveEmbedOptions<P extends Precision>(
   options: EmbedOptions<P> = {},
 ): ResolvedEmbedOptions<P> {
   if (typeof options !== "object" || options === null) {
-    throw new EmbedkitError("INVALID_OPTION", `options must be an object, received ${describeType(options)}.`);
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `options must be an object, received ${describeType(options)}.`,
+    );
   }
   const inputType = options.inputType ?? "none";
   if (!INPUT_TYPES.includes(inputType)) {
@@ -79,7 +82,10 @@ export function resolveEmbedOptions<P extends Precision>(
   }
   const truncate = options.truncate ?? true;
   if (typeof truncate !== "boolean") {
-    throw new EmbedkitError("INVALID_OPTION", `truncate must be a boolean, received ${describeType(truncate)}.`);
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `truncate must be a boolean, received ${describeType(truncate)}.`,
+    );
   }
   const dimensions = options.dimensions ?? model.dims;
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > model.dims) {
@@ -118,6 +124,9 @@ export function finishVector<P extends Precision>(
 /** Throw CLOSED if an embedder was closed. */
 export function assertOpen(closed: boolean, id: string): void {
   if (closed) {
-    throw new EmbedkitError("CLOSED", `The embedder for ${id} was closed; create a new one with createEmbedder().`);
+    throw new EmbedkitError(
+      "CLOSED",
+      `The embedder for ${id} was closed; create a new one with createEmbedder().`,
+    );
   }
 }

@@ -8,7 +8,7 @@
 import { EmbedkitError } from "../errors.js";
 import { normalize, topK, type VectorLike } from "../vectors/math.js";
 import { createEmbedder } from "./create-embedder.js";
-import type { EmbedOptions, Embedder, InputType } from "./embedder.js";
+import type { Embedder, EmbedOptions, InputType } from "./embedder.js";
 
 /** An embedder, or a model name whose embedder is created once and cached. */
 export type EmbedderLike = Embedder | string;

@@ -41,7 +41,10 @@ export async function checkReferences(embedder: Embedder, spec: ModelSpec): Prom
       const positions = check.at ?? check.values.map((_, i) => i);
       let observed = 0;
       positions.forEach((position, i) => {
-        observed = Math.max(observed, Math.abs((vector[position] ?? Number.NaN) - (check.values[i] as number)));
+        observed = Math.max(
+          observed,
+          Math.abs((vector[position] ?? Number.NaN) - (check.values[i] as number)),
+        );
       });
       if (Number.isNaN(observed)) observed = Number.POSITIVE_INFINITY;
       results.push({

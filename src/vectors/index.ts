@@ -15,6 +15,6 @@ export {
   topK,
   truncateDimensions,
 } from "./math.js";
+export { encodeNpy, npyHeader } from "./npy.js";
 export type { Precision, PrecisionVector } from "./quantize.js";
 export { assertPrecision, dequantize, hammingDistance, PRECISIONS, quantize } from "./quantize.js";
-export { encodeNpy, npyHeader } from "./npy.js";

@@ -60,7 +60,10 @@ describe("embedkit embed", () => {
     await writeFile(input, `${texts.join("\n")}\n`);
     const run = await runCli(["embed", "-m", MODEL, "--file", input, "--out", out, "--json"]);
     expect(run.code, run.stderr).toBe(0);
-    const lines = (await readFile(out, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { index: number; embedding: number[] });
+    const lines = (await readFile(out, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { index: number; embedding: number[] });
     expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
     const embedder = await createEmbedder({ model: MODEL });
     const { vectors } = await embedder.embed(texts);
@@ -82,7 +85,12 @@ describe("embedkit embed", () => {
     expect((await runCli(["embed", "-m", MODEL, "--precision", "int8", "--out", csv, "alpha"])).code).toBe(0);
     const [header, row] = (await readFile(csv, "utf8")).trim().split("\n");
     expect(header?.split(",")).toHaveLength(385);
-    expect(row?.split(",").slice(1).every((x) => Number.isInteger(Number(x)))).toBe(true);
+    expect(
+      row
+        ?.split(",")
+        .slice(1)
+        .every((x) => Number.isInteger(Number(x))),
+    ).toBe(true);
   });
 
   it("fails cleanly on bad input and leaves no partial output", async () => {
@@ -107,7 +115,15 @@ describe("embedkit embed", () => {
   it("documents every option in --help", async () => {
     const run = await runCli(["embed", "--help"]);
     expect(run.code).toBe(0);
-    for (const flag of ["--model", "--file", "--out", "--input-type", "--dimensions", "--precision", "--no-truncate"]) {
+    for (const flag of [
+      "--model",
+      "--file",
+      "--out",
+      "--input-type",
+      "--dimensions",
+      "--precision",
+      "--no-truncate",
+    ]) {
       expect(run.stdout).toContain(flag);
     }
   });

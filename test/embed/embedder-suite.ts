@@ -47,9 +47,9 @@ export function runEmbedderSuite(options: EmbedderSuiteOptions): void {
       // Order is preserved: embedding one at a time gives the same vectors.
       for (let i = 0; i < texts.length; i++) {
         const single = await embedder.embed([texts[i] as string]);
-        expect(cosineSimilarity(single.vectors[0] as Float32Array, result.vectors[i] as Float32Array)).toBeGreaterThan(
-          options.batchInvariance ?? 0.9999,
-        );
+        expect(
+          cosineSimilarity(single.vectors[0] as Float32Array, result.vectors[i] as Float32Array),
+        ).toBeGreaterThan(options.batchInvariance ?? 0.9999);
       }
       expect(result.usage.tokens).toBeGreaterThan(0);
     });
@@ -63,7 +63,9 @@ export function runEmbedderSuite(options: EmbedderSuiteOptions): void {
     it("is deterministic", async () => {
       const first = await embedder.embed([options.related[0]]);
       const second = await embedder.embed([options.related[0]]);
-      expect(Array.from(second.vectors[0] as Float32Array)).toEqual(Array.from(first.vectors[0] as Float32Array));
+      expect(Array.from(second.vectors[0] as Float32Array)).toEqual(
+        Array.from(first.vectors[0] as Float32Array),
+      );
     });
 
     it("returns an empty result for an empty list", async () => {
@@ -87,13 +89,19 @@ export function runEmbedderSuite(options: EmbedderSuiteOptions): void {
       const binary = await embedder.embed([options.related[0]], { precision: "binary" });
       expect(binary.vectors[0]).toBeInstanceOf(Uint8Array);
       expect(binary.vectors[0]?.length).toBe(Math.ceil(embedder.model.dims / 8));
-      await expect(embedder.embed(["x"], { precision: "fp16" as "int8" })).rejects.toThrow(/precision must be one of/);
+      await expect(embedder.embed(["x"], { precision: "fp16" as "int8" })).rejects.toThrow(
+        /precision must be one of/,
+      );
     });
 
     it("rejects bad inputs with specific errors before doing any work", async () => {
       await expect(embedder.embed([""])).rejects.toThrow(/Input 0 is an empty string/);
-      await expect(embedder.embed(["ok", 42 as unknown as string])).rejects.toThrow(/Input 1 must be a string, received number/);
-      await expect(embedder.embed("text" as unknown as string[])).rejects.toThrow(/must be an array of strings, received string/);
+      await expect(embedder.embed(["ok", 42 as unknown as string])).rejects.toThrow(
+        /Input 1 must be a string, received number/,
+      );
+      await expect(embedder.embed("text" as unknown as string[])).rejects.toThrow(
+        /must be an array of strings, received string/,
+      );
       await expect(embedder.embed([null as unknown as string])).rejects.toThrow(EmbedkitError);
     });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ModelInfo } from "../../src/embed/embedder.js";
 import { applyPrefix, resolveEmbedOptions, validateTexts } from "../../src/embed/inputs.js";
 import { planBatches } from "../../src/embed/onnx/onnx-embedder.js";
-import type { ModelInfo } from "../../src/embed/embedder.js";
 
 const model: ModelInfo = {
   id: "test",
@@ -35,8 +35,12 @@ describe("input validation", () => {
     expect(() => resolveEmbedOptions(model, { dimensions: 9 })).toThrow(/between 1 and 8/);
     expect(() => resolveEmbedOptions(model, { dimensions: -1 })).toThrow(/received -1/);
     expect(() => resolveEmbedOptions(model, { dimensions: Number.NaN })).toThrow(/received NaN/);
-    expect(() => resolveEmbedOptions(model, { inputType: "document" as "query" })).toThrow(/inputType must be one of/);
-    expect(() => resolveEmbedOptions(model, { truncate: "yes" as unknown as boolean })).toThrow(/truncate must be a boolean/);
+    expect(() => resolveEmbedOptions(model, { inputType: "document" as "query" })).toThrow(
+      /inputType must be one of/,
+    );
+    expect(() => resolveEmbedOptions(model, { truncate: "yes" as unknown as boolean })).toThrow(
+      /truncate must be a boolean/,
+    );
   });
 
   it("applies query/passage prefixes only when asked", () => {
@@ -51,7 +55,11 @@ describe("batch planning", () => {
   it("sorts by length and respects the batch size and token budget", () => {
     const lengths = [5, 100, 7, 50, 6, 98];
     const batches = planBatches(lengths, 2, 1000);
-    expect(batches.map((b) => b.indices)).toEqual([[1, 5], [3, 2], [4, 0]]);
+    expect(batches.map((b) => b.indices)).toEqual([
+      [1, 5],
+      [3, 2],
+      [4, 0],
+    ]);
     expect(batches.map((b) => b.length)).toEqual([100, 50, 6]);
     const budget = planBatches(lengths, 10, 200);
     for (const batch of budget) expect(batch.length * batch.indices.length).toBeLessThanOrEqual(200);

@@ -66,14 +66,18 @@ describe("all-MiniLM-L6-v2 (fp32) reproduces published values", () => {
     const long = await embedder.embed([sentence], { truncate: false });
     const longer = await embedder.embed([`${sentence} extra tail words`], { truncate: false });
     // Tokens beyond 128 change the vector, proving they are not cut at 128.
-    expect(cosineSimilarity(long.vectors[0] as Float32Array, longer.vectors[0] as Float32Array)).toBeLessThan(0.99999);
+    expect(cosineSimilarity(long.vectors[0] as Float32Array, longer.vectors[0] as Float32Array)).toBeLessThan(
+      0.99999,
+    );
     const tooLong = "word ".repeat(300);
     await expect(embedder.embed([tooLong], { truncate: false })).rejects.toThrow(
       /Input 0 has 300 tokens, but the model accepts at most 254 \(256 including special tokens\)/,
     );
     const truncated = await embedder.embed([tooLong]);
     const cut = await embedder.embed(["word ".repeat(254)], { truncate: false });
-    expect(cosineSimilarity(truncated.vectors[0] as Float32Array, cut.vectors[0] as Float32Array)).toBeGreaterThan(0.99999);
+    expect(
+      cosineSimilarity(truncated.vectors[0] as Float32Array, cut.vectors[0] as Float32Array),
+    ).toBeGreaterThan(0.99999);
   });
 
   it("embeds a huge input quickly when truncating", async () => {
@@ -88,7 +92,9 @@ describe("all-MiniLM-L6-v2 (fp32) reproduces published values", () => {
     const together = await embedder.embed(texts);
     for (let i = 0; i < texts.length; i++) {
       const alone = await embedder.embed([texts[i] as string]);
-      expect(cosineSimilarity(alone.vectors[0] as Float32Array, together.vectors[i] as Float32Array)).toBeGreaterThan(0.99999);
+      expect(
+        cosineSimilarity(alone.vectors[0] as Float32Array, together.vectors[i] as Float32Array),
+      ).toBeGreaterThan(0.99999);
     }
   });
 
@@ -110,8 +116,12 @@ describe("query/passage prefixes", () => {
     const withPrefix = await e5.embed(["query: I love transformers."]);
     const viaInputType = await e5.embed(["I love transformers."], { inputType: "query" });
     const without = await e5.embed(["I love transformers."]);
-    expect(cosineSimilarity(withPrefix.vectors[0] as Float32Array, viaInputType.vectors[0] as Float32Array)).toBeGreaterThan(0.99999);
-    expect(cosineSimilarity(withPrefix.vectors[0] as Float32Array, without.vectors[0] as Float32Array)).toBeLessThan(0.999);
+    expect(
+      cosineSimilarity(withPrefix.vectors[0] as Float32Array, viaInputType.vectors[0] as Float32Array),
+    ).toBeGreaterThan(0.99999);
+    expect(
+      cosineSimilarity(withPrefix.vectors[0] as Float32Array, without.vectors[0] as Float32Array),
+    ).toBeLessThan(0.999);
     await e5.close();
   });
 });

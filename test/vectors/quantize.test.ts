@@ -16,9 +16,13 @@ describe("quantization", () => {
 
   it("dequantizes close to the original", () => {
     const back = dequantize(quantize(v, "int8"), "int8");
-    v.forEach((x, i) => expect(Math.abs(x - (back[i] as number))).toBeLessThan(0.005));
+    v.forEach((x, i) => {
+      expect(Math.abs(x - (back[i] as number))).toBeLessThan(0.005);
+    });
     const backU = dequantize(quantize(v, "uint8"), "uint8");
-    v.forEach((x, i) => expect(Math.abs(x - (backU[i] as number))).toBeLessThan(0.005));
+    v.forEach((x, i) => {
+      expect(Math.abs(x - (backU[i] as number))).toBeLessThan(0.005);
+    });
   });
 
   it("rejects an unknown precision", () => {
@@ -48,7 +52,9 @@ describe("codecs", () => {
     const header = bytes.subarray(10, 10 + headerLength).toString("latin1");
     expect(header).toContain("'descr': '<f4'");
     expect(header).toContain("'shape': (2, 2)");
-    const payload = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + headerLength, bytes.byteOffset + bytes.length));
+    const payload = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset + 10 + headerLength, bytes.byteOffset + bytes.length),
+    );
     expect(Array.from(payload)).toEqual([1, 2, 3, 4]);
     expect(() => encodeNpy([new Float32Array(2), new Float32Array(3)])).toThrow(/Row 1 has 3 values/);
     expect(encodeNpy([new Int8Array([1, -1])]).toString("latin1")).toContain("'descr': '|i1'");

@@ -14,7 +14,7 @@ import * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../errors.js";
 import type { ModelSpec } from "../../models/model-spec.js";
 import type { Precision, PrecisionVector } from "../../vectors/quantize.js";
-import type { EmbedOptions, Embedder, Embeddings, ModelInfo } from "../embedder.js";
+import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
 import { applyPrefix, assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../inputs.js";
 import { loadTextTokenizer, type TextTokenizer } from "./text-tokenizer.js";
 
@@ -62,14 +62,19 @@ export function planBatches(
   maxBatchSize: number,
   maxBatchTokens: number,
 ): Batch[] {
-  const order = lengths.map((_, i) => i).sort((a, b) => (lengths[b] as number) - (lengths[a] as number) || a - b);
+  const order = lengths
+    .map((_, i) => i)
+    .sort((a, b) => (lengths[b] as number) - (lengths[a] as number) || a - b);
   const batches: Batch[] = [];
   let current: number[] = [];
   let longest = 0;
   for (const index of order) {
     const length = lengths[index] as number;
     const nextLongest = Math.max(longest, length);
-    if (current.length > 0 && (current.length >= maxBatchSize || nextLongest * (current.length + 1) > maxBatchTokens)) {
+    if (
+      current.length > 0 &&
+      (current.length >= maxBatchSize || nextLongest * (current.length + 1) > maxBatchTokens)
+    ) {
       batches.push({ indices: current, length: longest });
       current = [];
       longest = 0;
@@ -83,7 +88,10 @@ export function planBatches(
 
 function checkPositive(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new EmbedkitError("INVALID_OPTION", `${name} must be a positive integer, received ${String(value)}.`);
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} must be a positive integer, received ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -168,9 +176,13 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     try {
       output = await session.run(feeds);
     } catch (error) {
-      throw new EmbedkitError("INFERENCE_FAILED", `onnxruntime failed on ${spec.id}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new EmbedkitError(
+        "INFERENCE_FAILED",
+        `onnxruntime failed on ${spec.id}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     const hidden = output[outputName] as ort.Tensor | undefined;
     if (hidden === undefined || hidden.dims.length !== 3 || hidden.dims[2] !== spec.dims) {
@@ -206,7 +218,10 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     const resolved = resolveEmbedOptions(model, embedOptions);
     // Tokenize everything first: an over-long input fails the call before any inference.
     const encoded = inputs.map((text, index) =>
-      tokenizer.encode(applyPrefix(text, resolved.inputType, spec.prefixes), { truncate: resolved.truncate, index }),
+      tokenizer.encode(applyPrefix(text, resolved.inputType, spec.prefixes), {
+        truncate: resolved.truncate,
+        index,
+      }),
     );
     const vectors = new Array<PrecisionVector[P]>(inputs.length);
     let tokens = 0;

@@ -67,9 +67,10 @@ export async function loadTextTokenizer(path: string, maxTokens: number): Promis
   return {
     maxTokens,
     encode(text, { truncate, index }) {
-      const source = truncate && text.length > maxTokens * CHARACTERS_PER_TOKEN_BOUND
-        ? text.slice(0, maxTokens * CHARACTERS_PER_TOKEN_BOUND)
-        : text;
+      const source =
+        truncate && text.length > maxTokens * CHARACTERS_PER_TOKEN_BOUND
+          ? text.slice(0, maxTokens * CHARACTERS_PER_TOKEN_BOUND)
+          : text;
       const ids = encodeRaw(source);
       const fullLength = ids.length - specialCount;
       if (ids.length <= maxTokens) return { ids, fullLength, truncated: false };
@@ -84,7 +85,11 @@ export async function loadTextTokenizer(path: string, maxTokens: number): Promis
       }
       // Keep the leading special tokens and content up to the limit, then the trailing ones.
       const trailing = specialCount > 1 ? ids.slice(ids.length - (specialCount - 1)) : [];
-      return { ids: [...ids.slice(0, maxTokens - trailing.length), ...trailing], fullLength, truncated: true };
+      return {
+        ids: [...ids.slice(0, maxTokens - trailing.length), ...trailing],
+        fullLength,
+        truncated: true,
+      };
     },
     count(text) {
       return encodeRaw(text).length - specialCount;
