@@ -56,6 +56,8 @@ interface Arguments {
   readonly resultsPath: string | undefined;
   /** Re-render Markdown (and splice it into resultsPath) from a saved sts.json; runs nothing. */
   readonly renderPath: string | undefined;
+  /** Free-text remark about the run (e.g. other load on the machine), printed under the table. */
+  readonly note: string | undefined;
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
@@ -68,7 +70,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     values.set(flag.slice(2), value);
     i++;
   }
-  const known = new Set(["data", "models", "sets", "limit-zh-test", "out", "results", "render"]);
+  const known = new Set(["data", "models", "sets", "limit-zh-test", "out", "results", "render", "note"]);
   for (const key of values.keys()) {
     if (!known.has(key))
       throw new Error(`Unknown flag --${key}; known: ${[...known].map((k) => `--${k}`).join(", ")}.`);
@@ -93,6 +95,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     outDir: resolve(values.get("out") ?? "bench/out"),
     resultsPath: values.has("results") ? resolve(values.get("results") as string) : undefined,
     renderPath: values.has("render") ? resolve(values.get("render") as string) : undefined,
+    note: values.get("note"),
   };
 }
 
@@ -161,6 +164,7 @@ interface Report {
   readonly machine: string;
   readonly limitChineseTest: number | undefined;
   readonly complete: boolean;
+  readonly note?: string | undefined;
   readonly sets: readonly StsSetSpec[];
   readonly results: readonly Row[];
   readonly quantizationLoss: readonly QuantizationLoss[];
@@ -178,6 +182,7 @@ function markdown(report: Report, models: readonly ModelSpec[]): string {
       `Run ${report.date} on ${report.machine}.${report.complete ? "" : " **Partial run: some cells are missing.**"}`,
     "",
   );
+  if (report.note) lines.push(`Note: ${report.note}`, "");
   const header = sets.map((set) => `${set.id}${isCapped(set, report.limitChineseTest) ? "*" : ""}`);
   lines.push(`| model | ${header.join(" | ")} | sentences/s |`);
   lines.push(`|---|${sets.map(() => "---:").join("|")}|---:|`);
@@ -271,7 +276,8 @@ async function spliceResults(path: string, body: string): Promise<void> {
 
 /** Re-render a saved report (e.g. after editing the notes above) without re-running the models. */
 async function render(args: Arguments): Promise<void> {
-  const report = JSON.parse(await readFile(args.renderPath as string, "utf8")) as Report;
+  const saved = JSON.parse(await readFile(args.renderPath as string, "utf8")) as Report;
+  const report: Report = args.note === undefined ? saved : { ...saved, note: args.note };
   const ran = new Set(report.results.map((row) => row.model));
   const models = listModels().filter((model) => ran.has(model.id));
   const body = markdown(report, models);
@@ -319,6 +325,7 @@ async function main(): Promise<void> {
       machine: machine(),
       limitChineseTest: args.limitChineseTest,
       complete,
+      note: args.note,
       sets: args.sets,
       results: rows,
       quantizationLoss: quantizationLosses(args.models, rows),
