@@ -9,7 +9,8 @@
  *
  * Run: `npx tsx bench/throughput.ts [--model all-minilm-l6-v2[,other,...]] [--sentences 2000]
  *   [--batch-sizes 1,8,32,128] [--repeats 3] [--threads 2] [--engines ours,raw,python,transformersjs]
- *   [--data /work/shared/data/stsb/stsb-en-dev.csv] [--out bench/out] [--results bench/RESULTS.md]`
+ *   [--data /work/shared/data/stsb/stsb-en-dev.csv] [--out bench/out] [--results bench/RESULTS.md]
+ *   [--max-batch-tokens 8192] [--wait-idle 0]`
  * `--render` re-renders bench/out/throughput.json into RESULTS.md without running anything.
  * `--wait-idle SECONDS` waits (at most that long) before each batch size until other processes use
  * < 0.15 core: on 2 cores a colleague's benchmark halves every number. The load seen is recorded.
@@ -58,7 +59,7 @@ const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
   transformersjs: "transformers.js",
 };
 /** Our embedder's default token budget per inference call, passed explicitly to ours and raw. */
-const MAX_BATCH_TOKENS = 8192;
+const DEFAULT_MAX_BATCH_TOKENS = 8192;
 const CHECK_SENTENCES = 16;
 
 interface Arguments {
@@ -74,6 +75,8 @@ interface Arguments {
   readonly render: boolean;
   /** Wait up to this many seconds for other processes to go quiet before each batch size. */
   readonly waitIdle: number;
+  /** Token budget per inference call for ours (and the raw batches mirroring it). */
+  readonly maxBatchTokens: number;
 }
 
 function parseArguments(): Arguments {
@@ -90,6 +93,7 @@ function parseArguments(): Arguments {
       results: { type: "string", default: join(ROOT, "bench", "RESULTS.md") },
       render: { type: "boolean", default: false },
       "wait-idle": { type: "string", default: "0" },
+      "max-batch-tokens": { type: "string", default: String(DEFAULT_MAX_BATCH_TOKENS) },
     },
   });
   const integer = (name: string, text: string): number => {
@@ -116,6 +120,7 @@ function parseArguments(): Arguments {
     resultsPath: resolve(values.results),
     render: values.render,
     waitIdle: Number(values["wait-idle"]),
+    maxBatchTokens: integer("max-batch-tokens", values["max-batch-tokens"]),
   };
 }
 
@@ -205,6 +210,8 @@ interface ModelReport {
   readonly sentences: number;
   readonly repeats: number;
   readonly threads: number;
+  /** Absent in reports written before the option existed (then the default). */
+  readonly maxBatchTokens?: number;
   readonly machine: string;
   readonly onnxPath: string;
   readonly engines: readonly Engine[];
@@ -254,7 +261,7 @@ async function benchmarkModel(args: Arguments, modelId: string, sentencesPath: s
     pooling: spec.pooling === "cls" ? "cls" : "mean",
     dims: spec.dims,
     threads: args.threads,
-    maxBatchTokens: MAX_BATCH_TOKENS,
+    maxBatchTokens: args.maxBatchTokens,
     scratchDir: join(args.outDir, "peer-models"),
   });
 
@@ -360,6 +367,7 @@ async function benchmarkModel(args: Arguments, modelId: string, sentencesPath: s
       sentences: sentences.length,
       repeats: args.repeats,
       threads: args.threads,
+      maxBatchTokens: args.maxBatchTokens,
       machine: `${cpus()[0]?.model ?? "?"} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
       onnxPath: pulled.path("onnx"),
       engines: [...workers.keys()],
@@ -379,7 +387,11 @@ const mib = (kb: number): string => (kb / 1024).toFixed(0);
 function renderModel(report: ModelReport): string {
   const lines: string[] = [];
   const shown = report.engines;
-  lines.push(`### ${report.model}`, "");
+  const budget = report.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
+  lines.push(
+    `### ${report.model}${budget === DEFAULT_MAX_BATCH_TOKENS ? "" : ` (maxBatchTokens ${budget})`}`,
+    "",
+  );
   lines.push(
     `\`${report.command}\` — ${report.date.slice(0, 16).replace("T", " ")} UTC, ${report.sentences} sentences, ` +
       `median of ${report.repeats} interleaved repeats after a warm-up, ${report.threads} intra-op threads, ` +
@@ -499,7 +511,11 @@ async function main(): Promise<void> {
     for (const model of args.models) {
       const report = await benchmarkModel(args, model, sentencesPath);
       // Keep other models' earlier results; this model's entry is replaced.
-      stored = { ...stored, [model]: report };
+      const key =
+        args.maxBatchTokens === DEFAULT_MAX_BATCH_TOKENS
+          ? model
+          : `${model} (maxBatchTokens ${args.maxBatchTokens})`;
+      stored = { ...stored, [key]: report };
       await writeFile(jsonPath, `${JSON.stringify({ models: stored }, null, 2)}\n`);
     }
   }
