@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   CLOSED: { kind: "user", httpStatus: 500 },
   INFERENCE_FAILED: { kind: "internal", httpStatus: 500 },
   INTERNAL: { kind: "internal", httpStatus: 500 },
+  /** A remote embeddings endpoint failed (5xx, network, timeout, malformed reply). */
+  REMOTE_ERROR: { kind: "internal", httpStatus: 502 },
+  /** A remote endpoint kept rate-limiting (429) after every retry. */
+  RATE_LIMITED: { kind: "user", httpStatus: 429 },
 } as const satisfies Record<string, { kind: "user" | "internal"; httpStatus: number }>;
 
 /** One of the stable error codes in {@link ERROR_CODES}. */
