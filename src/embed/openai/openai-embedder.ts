@@ -195,17 +195,24 @@ function embeddingsUrl(baseURL: string): URL {
       { details: { option: "baseURL" } },
     );
   }
+  if (url.username !== "" || url.password !== "") {
+    // fetch refuses such URLs, and echoing them would print the secret.
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "baseURL must not contain credentials (user:password@). Pass the key with `apiKey` or `headers`.",
+      { details: { option: "baseURL" } },
+    );
+  }
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/embeddings`;
   return url;
 }
 
-/** The URL as safe to print: no user:password, and never the API key. */
-function redactUrl(url: URL, apiKey: string | undefined): string {
-  const copy = new URL(url);
-  copy.username = "";
-  copy.password = "";
-  const text = copy.toString();
-  return apiKey ? text.split(apiKey).join("***") : text;
+/**
+ * Text safe to print: the API key replaced by `***` wherever it appears (some
+ * gateways take the key in the query string, and some servers echo it back).
+ */
+function redact(text: string, apiKey: string | undefined): string {
+  return apiKey ? text.split(apiKey).join("***").split(encodeURIComponent(apiKey)).join("***") : text;
 }
 
 /** Why one attempt failed, and whether another attempt may help. */
@@ -259,7 +266,7 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
       { details: { option: "apiKey", environmentVariable: "OPENAI_API_KEY" } },
     );
   }
-  const url = redactUrl(endpoint, apiKey);
+  const url = redact(endpoint.toString(), apiKey);
   const facts = findOpenAIModel(modelName);
   const sendDimensions = options.sendDimensions ?? facts?.supportsDimensions ?? false;
   const configuredDimensions =
@@ -343,7 +350,10 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
       }
     })();
     const remote = parsed?.success ? parsed.data.error : undefined;
-    const remoteMessage = remote?.message ?? (body.trim().slice(0, 300) || response.statusText || "no body");
+    const remoteMessage = redact(
+      remote?.message ?? (body.trim().slice(0, 300) || response.statusText || "no body"),
+      apiKey,
+    );
     const remoteCode = remote?.code ?? undefined;
     const summary =
       `${status} from POST ${url}: ${remoteMessage}` +
@@ -501,7 +511,7 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
           } catch (error) {
             throw new EmbedkitError(
               "REMOTE_ERROR",
-              `Invalid response from POST ${url}: the body is not JSON (${text.slice(0, 120)}).`,
+              `Invalid response from POST ${url}: the body is not JSON (${redact(text.slice(0, 120), apiKey)}).`,
               { cause: error, details: { url, status: response.status } },
             );
           }
@@ -530,7 +540,7 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
             "REMOTE_ERROR",
             timedOut
               ? `POST ${url} timed out after ${timeoutMs} ms (${attempts} attempt(s)). Raise timeoutMs or lower maxInputsPerRequest.`
-              : `POST ${url} failed (${attempts} attempt(s)): ${describeNetworkError(error)}. Check that the endpoint is reachable.`,
+              : `POST ${url} failed (${attempts} attempt(s)): ${redact(describeNetworkError(error), apiKey)}. Check that the endpoint is reachable.`,
             { cause: error, details: { url, attempts, timedOut } },
           ),
           retryable: true,
