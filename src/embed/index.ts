@@ -3,13 +3,30 @@
  * Embedders and the operations on top of them. Re-exports only.
  */
 
-export type { CreateEmbedderOptions } from "./create-embedder.js";
-export { createEmbedder } from "./create-embedder.js";
+export type {
+  CreateEmbedderOptions,
+  CreateLocalEmbedderOptions,
+  CreateOpenAIEmbedderOptions,
+} from "./create-embedder.js";
+export { createEmbedder, EMBEDDER_PROVIDERS } from "./create-embedder.js";
 export type { Embedder, Embeddings, EmbedOptions, InputType, ModelInfo } from "./embedder.js";
 export type { LangChainEmbeddings } from "./langchain.js";
 export { toLangChainEmbeddings } from "./langchain.js";
 export type { OnnxEmbedder, OnnxEmbedderOptions, TokenEmbeddings } from "./onnx/onnx-embedder.js";
 export { createOnnxEmbedder, planBatches } from "./onnx/onnx-embedder.js";
+export type {
+  OpenAIEmbedder,
+  OpenAIEmbedderOptions,
+  OpenAIEmbeddingModelId,
+  OpenAIEncodingFormat,
+  OpenAIModelFacts,
+} from "./openai/index.js";
+export {
+  createOpenAIEmbedder,
+  estimateTokens,
+  OPENAI_DEFAULT_BASE_URL,
+  OPENAI_EMBEDDING_MODELS,
+} from "./openai/index.js";
 export type {
   EmbedderLike,
   EmbedManyOptions,
