@@ -231,6 +231,11 @@ describe("malformed responses are errors, never misaligned vectors", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("treats a 200 carrying an OpenAI error body as an error", async () => {
+    server.faults = [{ kind: "status", status: 200, body: openAIError("upstream exploded", "server_error") }];
+    await expect(create().embed(["item 1"])).rejects.toThrow(/answered 200 with an error: upstream exploded/);
+  });
+
   it("rejects a response of the wrong shape with the offending path", async () => {
     server.faults = [{ kind: "status", status: 200, body: { object: "list", data: [{ index: 0 }] } }];
     await expect(create().embed(["item 1"])).rejects.toThrow(/data\.0\.embedding/);

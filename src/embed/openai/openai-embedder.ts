@@ -13,6 +13,10 @@
  * reassembles vectors in input order before the shared `dimensions` / `precision`
  * post-processing. HTTP failures become {@link EmbedkitError}s that carry the
  * endpoint's own `error.message` / `code`, the status and the URL, never the key.
+ * Without the remote tokenizer, token counts are estimates ({@link estimateTokens})
+ * and the `truncate` option is left to the endpoint: texts are sent whole, and an
+ * endpoint that rejects an over-long input (OpenAI's 400 "maximum context length")
+ * surfaces as INPUT_TOO_LONG.
  */
 import { EmbedkitError } from "../../errors.js";
 import { base64ToFloat32 } from "../../vectors/codec.js";
@@ -516,6 +520,15 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
             );
           }
           const parsed = embeddingsResponseSchema.safeParse(json);
+          const embeddedError = parsed.success ? undefined : errorResponseSchema.safeParse(json);
+          if (embeddedError?.success) {
+            // Some proxies answer 200 with an OpenAI error body; it is still an error.
+            throw new EmbedkitError(
+              "REMOTE_ERROR",
+              `POST ${url} answered ${response.status} with an error: ${redact(embeddedError.data.error.message, apiKey)}.`,
+              { details: { url, status: response.status, code: embeddedError.data.error.code ?? undefined } },
+            );
+          }
           if (!parsed.success) {
             const issue = parsed.error.issues[0];
             throw new EmbedkitError(
