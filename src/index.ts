@@ -67,6 +67,18 @@ export { createWordVectorEmbedder, tokenizeWords, WORD_POOLINGS } from "./embed/
 export type { EmbedkitErrorOptions, ErrorCode } from "./errors.js";
 // Errors
 export { describeType, EmbedkitError, ERROR_CODES } from "./errors.js";
+export type { EvaluateStsOptions, StsPair, StsResult, StsSetId, StsSetSpec } from "./eval/index.js";
+// Evaluation (also available as the `embedkit/eval` subpath)
+export {
+  evaluateSts,
+  getStsSet,
+  pearson,
+  rankWithTies,
+  readPairs,
+  readStsSet,
+  STS_SETS,
+  spearman,
+} from "./eval/index.js";
 export type {
   InstalledModel,
   Modality,
