@@ -317,6 +317,10 @@ describe("inputs, options and keys", () => {
     expect(() =>
       createOpenAIEmbedder({ model: "text-embedding-3-small", baseURL: OPENAI_DEFAULT_BASE_URL }),
     ).toThrow(/OPENAI_API_KEY/);
+    // An Authorization header given explicitly is a key too.
+    expect(() =>
+      createOpenAIEmbedder({ model: "text-embedding-3-small", headers: { Authorization: "Bearer sk-x" } }),
+    ).not.toThrow();
   });
 
   it("reads OPENAI_API_KEY and OPENAI_BASE_URL, and sends no Authorization without a key", async () => {

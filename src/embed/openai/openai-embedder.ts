@@ -263,7 +263,10 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
   const baseURL = options.baseURL ?? readEnvironment("OPENAI_BASE_URL") ?? OPENAI_DEFAULT_BASE_URL;
   const endpoint = embeddingsUrl(baseURL);
   const apiKey = options.apiKey || readEnvironment("OPENAI_API_KEY");
-  if (apiKey === undefined && endpoint.hostname === "api.openai.com") {
+  const hasAuthorizationHeader = Object.keys(options.headers ?? {}).some(
+    (name) => name.toLowerCase() === "authorization",
+  );
+  if (apiKey === undefined && !hasAuthorizationHeader && endpoint.hostname === "api.openai.com") {
     throw new EmbedkitError(
       "INVALID_OPTION",
       "OpenAI API key is missing. Pass it using the `apiKey` option or the OPENAI_API_KEY environment variable.",
