@@ -38,6 +38,12 @@ export interface OnnxEmbedderOptions {
 export interface OnnxEmbedder extends Embedder {
   /** Token-level hidden states for one text (for token-classification heads). */
   embedTokens(text: string, options?: { truncate?: boolean }): Promise<TokenEmbeddings>;
+  /**
+   * Decode token ids of this model's tokenizer back into text (special tokens
+   * skipped); the OpenAI-compatible server uses it for token-id input.
+   * @throws EmbedkitError INVALID_INPUT on an id outside the vocabulary
+   */
+  decodeTokenIds(ids: readonly number[]): string;
 }
 
 /** Per-token vectors of one text (last hidden state), special tokens included. */
@@ -269,6 +275,10 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
       const data = (hidden.data as Float32Array).slice();
       hidden.dispose();
       return { ids: encoded.ids, data, hiddenSize: spec.dims };
+    },
+    decodeTokenIds(ids) {
+      assertOpen(closed, spec.id);
+      return tokenizer.decode(ids);
     },
     async close() {
       if (closed) return;

@@ -30,6 +30,13 @@ export interface TextTokenizer {
   encode(text: string, options: { readonly truncate: boolean; readonly index?: number }): EncodedText;
   /** Token count without special tokens. */
   count(text: string): number;
+  /**
+   * Turn token ids back into text (special tokens skipped), so token-id input
+   * (OpenAI's `input: number[]`) can be embedded like text. Re-encoding the
+   * result gives the same ids for ids this tokenizer produced.
+   * @throws EmbedkitError INVALID_INPUT naming the first id outside the vocabulary
+   */
+  decode(ids: readonly number[]): string;
 }
 
 // A word piece covers at least one character, except for whitespace runs. When
@@ -93,6 +100,20 @@ export async function loadTextTokenizer(path: string, maxTokens: number): Promis
     },
     count(text) {
       return encodeRaw(text).length - specialCount;
+    },
+    decode(ids) {
+      for (let position = 0; position < ids.length; position++) {
+        const id = ids[position] as number;
+        if (!Number.isInteger(id) || tokenizer.id_to_token(id) === undefined) {
+          throw new EmbedkitError(
+            "INVALID_INPUT",
+            `Token id ${String(id)} at position ${position} is not in the model's vocabulary. ` +
+              "Send ids produced by this model's tokenizer, or send text instead.",
+            { details: { position, tokenId: id } },
+          );
+        }
+      }
+      return tokenizer.decode([...ids], { skip_special_tokens: true });
     },
   };
 }

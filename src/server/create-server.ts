@@ -1,0 +1,547 @@
+/**
+ * @module server/create-server
+ * The OpenAI-compatible HTTP server: `POST /v1/embeddings` with OpenAI's
+ * request and response semantics (so the official clients work by changing
+ * only their base URL), `GET /v1/models`, `GET /health` and `GET /metrics`.
+ * {@link createServer} returns a configured fastify instance that is not yet
+ * listening: tests drive it with `app.inject()`, the `embedkit serve` command
+ * calls `listen`. Bodies are parsed strictly (UTF-8 checked before JSON),
+ * validated before any model work, and every failure leaves through one error
+ * handler in OpenAI's error shape.
+ */
+import { isUtf8 } from "node:buffer";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { createEmbedder } from "../embed/create-embedder.js";
+import type { Embedder, ModelInfo } from "../embed/embedder.js";
+import { EmbedkitError } from "../errors.js";
+import { DEFAULT_MODEL_ID, listModels } from "../models/catalog.js";
+import type { ModelStore } from "../models/model-store.js";
+import { createModelStore } from "../models/store-impl.js";
+import { float32ToBase64 } from "../vectors/codec.js";
+import { truncateDimensions } from "../vectors/math.js";
+import { createApiKeyCheck } from "./auth.js";
+import { type EmbeddingsRequest, OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
+import { HttpError, toErrorResponse } from "./http-error.js";
+import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool.js";
+
+/** Dynamic batching settings (see src/server/batcher.ts). */
+export interface BatchingOptions {
+  /** Coalesce concurrent requests for the same model into one embed call. @default true */
+  readonly enabled?: boolean;
+  /** Longest wait of the first queued request for others to join (ms). @default 2 */
+  readonly maxWaitMs?: number;
+  /** Token budget of one batch (real tokens, special tokens included). @default 8192 */
+  readonly maxBatchTokens?: number;
+  /** Most requests queued per model (in flight when batching is off); beyond it, 429. @default 1024 */
+  readonly maxQueue?: number;
+}
+
+/** Creates the embedder of a served model (an injection point; the default loads real models). */
+export type EmbedderFactory = (model: string, context: { readonly store: ModelStore }) => Promise<Embedder>;
+
+/** Options of {@link createServer}. Every field is optional. */
+export interface ServerOptions {
+  /**
+   * Models served (catalog ids or aliases, `dir:` / `hf:` names), loaded lazily on first use.
+   * @default every catalog text model
+   */
+  readonly models?: readonly string[];
+  /** The model `/health` waits for and OpenAI names alias by default. @default models[0] or "all-minilm-l6-v2" */
+  readonly defaultModel?: string;
+  /**
+   * Extra request names → served models. Merged over the defaults, which map
+   * `text-embedding-3-small`, `text-embedding-3-large` and `text-embedding-ada-002`
+   * to the default model so unchanged OpenAI applications work.
+   */
+  readonly aliases?: Readonly<Record<string, string>>;
+  /** Accepted Bearer keys; none = no authentication. @default [] */
+  readonly apiKeys?: readonly string[];
+  /** Largest request body in bytes; larger bodies get 413. @default 8 MiB */
+  readonly bodyLimit?: number;
+  /** Deadline for receiving and answering one request (ms); 0 disables. @default 60000 */
+  readonly requestTimeoutMs?: number;
+  /** Allowed CORS origin(s), or "*". @default undefined (CORS off) */
+  readonly cors?: string | readonly string[];
+  /** Truncate over-long inputs instead of answering 400. @default false */
+  readonly autoTruncate?: boolean;
+  /** Most items in one `input` array. @default 2048 (OpenAI's limit) */
+  readonly maxInputs?: number;
+  /** Unload non-default models idle this long (ms); 0 keeps them. @default 0 */
+  readonly idleUnloadMs?: number;
+  /** Dynamic batching. @default enabled, 2 ms, 8192 tokens, 1024 queued requests */
+  readonly batching?: BatchingOptions;
+  /** Model cache shared by every model. @default createModelStore() */
+  readonly store?: ModelStore;
+  /** Inference threads per model. @default os.availableParallelism() */
+  readonly threads?: number;
+  /** Creates embedders. @default createEmbedder({ model, store, threads }) */
+  readonly embedderFactory?: EmbedderFactory;
+  /** fastify request logging. @default false */
+  readonly logger?: boolean;
+  /** Export process metrics (RSS, CPU, event loop) on /metrics. @default true */
+  readonly processMetrics?: boolean;
+}
+
+/** What the server adds to its fastify instance, under `app.embedkit`. */
+export interface ServerControls {
+  /** Load the default model (and `extra` models); `/health` is ready once the default is loaded. */
+  preload(extra?: readonly string[]): Promise<void>;
+  readonly models: ModelPool;
+  readonly metrics: ServerMetrics;
+  /** The resolved settings (API keys omitted). */
+  readonly settings: ResolvedServerSettings;
+}
+
+/** The settings a server runs with, defaults filled in. */
+export interface ResolvedServerSettings {
+  readonly models: readonly string[];
+  readonly defaultModel: string;
+  readonly aliases: Readonly<Record<string, string>>;
+  readonly authentication: boolean;
+  readonly bodyLimit: number;
+  readonly requestTimeoutMs: number;
+  readonly cors: readonly string[];
+  readonly autoTruncate: boolean;
+  readonly maxInputs: number;
+  readonly idleUnloadMs: number;
+  readonly batching: Required<BatchingOptions>;
+}
+
+/** A fastify instance configured by {@link createServer}. */
+export type EmbedkitServer = FastifyInstance & { readonly embedkit: ServerControls };
+
+/** OpenAI model names that map to the default model unless configured otherwise. */
+export const DEFAULT_OPENAI_ALIASES = Object.freeze([
+  "text-embedding-3-small",
+  "text-embedding-3-large",
+  "text-embedding-ada-002",
+] as const);
+
+/** Special tokens the BERT-family encoders add per input ([CLS] and [SEP]). */
+const SPECIAL_TOKENS_PER_INPUT = 2;
+
+const DEFAULTS = Object.freeze({
+  bodyLimit: 8 * 1024 * 1024,
+  requestTimeoutMs: 60_000,
+  maxWaitMs: 2,
+  maxBatchTokens: 8192,
+  maxQueue: 1024,
+});
+
+function checkInteger(name: string, value: number, minimum: number): number {
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} must be an integer ≥ ${minimum}, received ${String(value)}.`,
+      { details: { option: name, received: value } },
+    );
+  }
+  return value;
+}
+
+function checkNumber(name: string, value: number, minimum: number): number {
+  if (!Number.isFinite(value) || value < minimum) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} must be a number ≥ ${minimum}, received ${String(value)}.`,
+      {
+        details: { option: name, received: value },
+      },
+    );
+  }
+  return value;
+}
+
+/** Fill defaults and check every option. Never mutates `options`. */
+function resolveSettings(options: ServerOptions): ResolvedServerSettings {
+  const models =
+    options.models ??
+    listModels()
+      .filter((model) => model.modality === "text")
+      .map((m) => m.id);
+  const defaultModel = options.defaultModel ?? options.models?.[0] ?? DEFAULT_MODEL_ID;
+  const aliases: Record<string, string> = {};
+  for (const name of DEFAULT_OPENAI_ALIASES) aliases[name] = defaultModel;
+  Object.assign(aliases, options.aliases ?? {});
+  const cors =
+    options.cors === undefined ? [] : typeof options.cors === "string" ? [options.cors] : [...options.cors];
+  const maxInputs = checkInteger("maxInputs", options.maxInputs ?? OPENAI_MAX_INPUTS, 1);
+  return {
+    models: [...models],
+    defaultModel,
+    aliases,
+    authentication: (options.apiKeys ?? []).length > 0,
+    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? DEFAULTS.bodyLimit, 1),
+    requestTimeoutMs: checkInteger(
+      "requestTimeoutMs",
+      options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      0,
+    ),
+    cors,
+    autoTruncate: options.autoTruncate ?? false,
+    maxInputs,
+    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? 0, 0),
+    batching: {
+      enabled: options.batching?.enabled ?? true,
+      maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? DEFAULTS.maxWaitMs, 0),
+      maxBatchTokens: checkInteger(
+        "batching.maxBatchTokens",
+        options.batching?.maxBatchTokens ?? DEFAULTS.maxBatchTokens,
+        1,
+      ),
+      maxQueue: checkInteger("batching.maxQueue", options.batching?.maxQueue ?? DEFAULTS.maxQueue, 1),
+    },
+  };
+}
+
+/** Most content tokens (without special tokens) one input may have. */
+function contentTokenLimit(model: ModelInfo): number {
+  return Number.isFinite(model.maxTokens)
+    ? model.maxTokens - SPECIAL_TOKENS_PER_INPUT
+    : Number.POSITIVE_INFINITY;
+}
+
+function tooLong(model: ModelInfo, index: number, tokens: number, limit: number): EmbedkitError {
+  return new EmbedkitError(
+    "INPUT_TOO_LONG",
+    `input[${index}] has ${tokens} tokens, but ${model.id} accepts at most ${limit} tokens per input ` +
+      `(${model.maxTokens} including special tokens). Shorten or split the input, ` +
+      "or start the server with --auto-truncate to cut long inputs to the limit.",
+    { details: { param: "input", index, tokens, maxTokens: limit } },
+  );
+}
+
+/** Reject when `signal` aborts, even if `promise` is still running (its result is then dropped). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Error used when the client went away; never reaches the client. */
+function clientClosed(): HttpError {
+  return new HttpError({
+    statusCode: 499,
+    code: "client_closed_request",
+    message: "The client closed the connection before the response was ready.",
+  });
+}
+
+function deadlinePassed(milliseconds: number): HttpError {
+  return new HttpError({
+    statusCode: 503,
+    code: "timeout",
+    message:
+      `The request did not finish within ${milliseconds} ms (the server is overloaded or the request is ` +
+      "very large). Retry later, send fewer inputs, or raise --timeout-ms.",
+    headers: { "retry-after": "1" },
+  });
+}
+
+/** The embeddings endpoint's work once the body is valid. */
+async function embedRequest(
+  request: EmbeddingsRequest,
+  context: {
+    readonly pool: ModelPool;
+    readonly settings: ResolvedServerSettings;
+    readonly metrics: ServerMetrics;
+    readonly signal: AbortSignal;
+  },
+): Promise<unknown> {
+  const { pool, settings, signal } = context;
+  const id = pool.resolve(request.model);
+  const lease = await untilAborted(pool.acquire(id), signal);
+  try {
+    const model = lease.embedder.model;
+    if (request.dimensions !== undefined && request.dimensions > model.dims) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `Invalid 'dimensions': ${request.dimensions} is larger than ${model.id}'s ${model.dims} dimensions. ` +
+          `Send a value from 1 to ${model.dims}, or omit it for full vectors.`,
+        { details: { param: "dimensions", max: model.dims, received: request.dimensions } },
+      );
+    }
+    const limit = contentTokenLimit(model);
+    const texts = request.inputs.map((input, index) => {
+      if (typeof input === "string") return input;
+      if (!canDecodeTokenIds(lease.embedder)) {
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `${model.id} does not accept token-id input (it has no subword tokenizer); send text instead.`,
+          { details: { param: "input" } },
+        );
+      }
+      let ids = input;
+      if (ids.length > limit) {
+        if (!settings.autoTruncate) throw tooLong(model, index, ids.length, limit);
+        ids = ids.slice(0, limit);
+      }
+      let text: string;
+      try {
+        text = lease.embedder.decodeTokenIds(ids);
+      } catch (error) {
+        if (!EmbedkitError.isInstance(error)) throw error;
+        throw new EmbedkitError("INVALID_INPUT", `Invalid 'input': input[${index}]: ${error.message}`, {
+          cause: error,
+          details: { ...error.details, param: "input", index },
+        });
+      }
+      if (text.trim().length === 0) {
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `Invalid 'input': input[${index}] holds only special tokens, which decode to no text. Send content tokens.`,
+          { details: { param: "input", index } },
+        );
+      }
+      return text;
+    });
+    const counts = await lease.embedder.countTokens(texts);
+    let promptTokens = 0;
+    let budget = 0;
+    counts.forEach((count, index) => {
+      if (count > limit && !settings.autoTruncate) throw tooLong(model, index, count, limit);
+      const used = Math.min(count, limit);
+      promptTokens += used;
+      budget += used + SPECIAL_TOKENS_PER_INPUT;
+    });
+    const vectors = await untilAborted(lease.batcher.submit({ texts, tokens: budget, signal }), signal);
+    context.metrics.tokens.inc({ model: id }, promptTokens);
+    const dimensions = request.dimensions;
+    return {
+      object: "list",
+      data: vectors.map((full, index) => {
+        const vector =
+          dimensions !== undefined && dimensions < full.length ? truncateDimensions(full, dimensions) : full;
+        return {
+          object: "embedding",
+          index,
+          embedding: request.encodingFormat === "base64" ? float32ToBase64(vector) : Array.from(vector),
+        };
+      }),
+      model: id,
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    };
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * Create the OpenAI-compatible embeddings server (not listening yet).
+ *
+ * @throws EmbedkitError INVALID_OPTION / UNKNOWN_MODEL for bad options (checked before anything loads)
+ * @example
+ * ```ts
+ * const app = createServer({ models: ["all-minilm-l6-v2"], apiKeys: ["sk-local"] });
+ * await app.embedkit.preload();
+ * await app.listen({ host: "127.0.0.1", port: 8080 });
+ * // any OpenAI client: new OpenAI({ baseURL: "http://127.0.0.1:8080/v1", apiKey: "sk-local" })
+ * ```
+ */
+export function createServer(options: ServerOptions = {}): EmbedkitServer {
+  const settings = resolveSettings(options);
+  const auth = createApiKeyCheck(options.apiKeys ?? []);
+  const metrics = createServerMetrics({ processMetrics: options.processMetrics ?? true });
+  const store = options.store ?? createModelStore();
+  const factory: EmbedderFactory =
+    options.embedderFactory ??
+    ((model, context) =>
+      createEmbedder({
+        model,
+        store: context.store,
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+      }));
+  const pool = createModelPool({
+    models: settings.models,
+    defaultModel: settings.defaultModel,
+    aliases: settings.aliases,
+    create: (model) => factory(model, { store }),
+    batching: settings.batching,
+    metrics,
+    idleUnloadMs: settings.idleUnloadMs,
+  });
+  const startedAt = Math.floor(Date.now() / 1000);
+  let closing = false;
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: settings.bodyLimit,
+    // Time allowed to receive a whole request (slow-body protection); processing has its own deadline.
+    requestTimeout: settings.requestTimeoutMs,
+    return503OnClosing: false,
+  });
+
+  // JSON only, decoded strictly: invalid UTF-8 is a 400, never silently replaced by U+FFFD.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, raw, done) => {
+    const bytes = raw as Buffer;
+    if (!isUtf8(bytes)) {
+      done(
+        new EmbedkitError(
+          "INVALID_INPUT",
+          "The request body is not valid UTF-8. Encode the JSON body as UTF-8 (escape other bytes as \\uXXXX).",
+        ),
+      );
+      return;
+    }
+    const text = bytes.toString("utf8");
+    if (text.trim().length === 0) {
+      done(
+        new EmbedkitError(
+          "INVALID_INPUT",
+          'The request body is empty. Send a JSON object such as {"model": "all-minilm-l6-v2", "input": "hello"}.',
+        ),
+      );
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(
+        new EmbedkitError(
+          "INVALID_INPUT",
+          `We could not parse the JSON body of your request (${(error as Error).message}). ` +
+            "Send valid JSON with the header Content-Type: application/json.",
+          { cause: error },
+        ),
+      );
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const response = toErrorResponse(error);
+    if (response.internal) request.log.error({ err: error }, "internal error");
+    if (reply.raw.destroyed) return;
+    void reply.code(response.statusCode).headers(response.headers).send(response.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const response = toErrorResponse(
+      new HttpError({
+        statusCode: 404,
+        code: "not_found",
+        message:
+          `Unknown route ${request.method} ${request.url.split("?")[0]}. This server serves POST /v1/embeddings, ` +
+          "GET /v1/models, GET /health and GET /metrics.",
+      }),
+    );
+    void reply.code(404).send(response.body);
+  });
+
+  const corsAll = settings.cors.includes("*");
+  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    if (settings.cors.length > 0) {
+      const origin = request.headers.origin;
+      if (origin !== undefined && (corsAll || settings.cors.includes(origin))) {
+        reply.header("access-control-allow-origin", corsAll ? "*" : origin);
+        reply.header("vary", "Origin");
+        if (request.method === "OPTIONS") {
+          reply.header("access-control-allow-methods", "GET, POST, OPTIONS");
+          reply.header("access-control-allow-headers", "authorization, content-type");
+          reply.header("access-control-max-age", "600");
+          return reply.code(204).send();
+        }
+      }
+    }
+    if (auth.enabled && request.url.startsWith("/v1/")) auth.verify(request.headers.authorization);
+    return undefined;
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onClose", async () => {
+    await pool.close();
+  });
+
+  app.post("/v1/embeddings", async (request, reply) => {
+    const parsed = parseEmbeddingsRequest(request.body, { maxInputs: settings.maxInputs });
+    if (closing) {
+      throw new HttpError({
+        statusCode: 503,
+        code: "server_shutting_down",
+        message: "The server is shutting down. Retry against a running instance.",
+      });
+    }
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) controller.abort(clientClosed());
+    };
+    reply.raw.once("close", onClose);
+    const deadline =
+      settings.requestTimeoutMs > 0
+        ? setTimeout(
+            () => controller.abort(deadlinePassed(settings.requestTimeoutMs)),
+            settings.requestTimeoutMs,
+          )
+        : undefined;
+    try {
+      return await embedRequest(parsed, { pool, settings, metrics, signal: controller.signal });
+    } finally {
+      if (deadline !== undefined) clearTimeout(deadline);
+      reply.raw.off("close", onClose);
+    }
+  });
+
+  const modelEntry = (entry: { id: string; root: string }): Record<string, unknown> => ({
+    id: entry.id,
+    object: "model",
+    created: startedAt,
+    owned_by: "embedkit",
+    root: entry.root,
+  });
+
+  app.get("/v1/models", async () => ({ object: "list", data: pool.list().map(modelEntry) }));
+
+  app.get<{ Params: { model: string } }>("/v1/models/:model", async (request) => {
+    const id = pool.resolve(request.params.model);
+    const entry = pool.list().find((candidate) => candidate.id === request.params.model) ?? { id, root: id };
+    return modelEntry(entry);
+  });
+
+  app.get("/health", async (_request, reply) => {
+    const loaded = pool.list().filter((entry) => entry.loaded && entry.id === entry.root);
+    const ready = !closing && pool.isLoaded(pool.defaultModel);
+    return reply.code(ready ? 200 : 503).send({
+      status: closing ? "closing" : ready ? "ok" : "loading",
+      default_model: pool.defaultModel,
+      loaded_models: loaded.map((entry) => entry.id),
+    });
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const controls: ServerControls = {
+    async preload(extra = []) {
+      await pool.preload(pool.defaultModel);
+      for (const name of extra) await pool.preload(pool.resolve(name));
+    },
+    models: pool,
+    metrics,
+    settings,
+  };
+  app.decorate("embedkit", controls);
+  // decorate() adds the property at runtime; the intersection type records it for callers.
+  return app as unknown as EmbedkitServer;
+}

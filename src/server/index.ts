@@ -1,0 +1,22 @@
+/**
+ * @module server
+ * The OpenAI-compatible embeddings server (`embedkit/server`): the fastify
+ * factory, the dynamic batcher, the error mapping and the metrics. Only re-exports.
+ */
+export type { Batcher, BatcherOptions, BatchJob, BatchReport } from "./batcher.js";
+export { createBatcher } from "./batcher.js";
+export type {
+  BatchingOptions,
+  EmbedderFactory,
+  EmbedkitServer,
+  ResolvedServerSettings,
+  ServerControls,
+  ServerOptions,
+} from "./create-server.js";
+export { createServer, DEFAULT_OPENAI_ALIASES } from "./create-server.js";
+export type { EmbeddingInput, EmbeddingsRequest } from "./embeddings-request.js";
+export { OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
+export type { ErrorResponse, HttpErrorOptions, OpenAiErrorBody, OpenAiErrorType } from "./http-error.js";
+export { HttpError, toErrorResponse } from "./http-error.js";
+export type { ServerMetrics } from "./metrics.js";
+export { createServerMetrics, METRIC_NAMES } from "./metrics.js";
