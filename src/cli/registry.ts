@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { embedCommand } from "./embed.js";
 import { modelsCommand } from "./models.js";
+import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
 import { wordsCommand } from "./words.js";
 
@@ -14,4 +15,5 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   similarityCommand,
   modelsCommand,
   wordsCommand,
+  serveCommand,
 ];
