@@ -13,7 +13,11 @@
  *
  * Run: `npx tsx bench/server-load.ts [--model all-minilm-l6-v2] [--connections 1,16,64] [--duration 15]
  *   [--soak 50000] [--soak-warmup 5000] [--data /work/shared/data/stsb/stsb-en-dev.csv]
- *   [--results bench/RESULTS.md] [--no-write]`
+ *   [--results bench/RESULTS.md] [--no-write] [--wait-idle 0]`
+ * `--wait-idle SECONDS` waits (at most that long) before each concurrency level until other processes
+ * use < 0.5 core. Before every cell the script also waits until both servers are idle: a run that
+ * ends leaves requests in flight (the no-batching server cannot drop requests already inside
+ * `embed`), and their CPU must not be billed to the next cell.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -22,7 +26,7 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { parse as parseCsv } from "csv-parse/sync";
-import { busyCores } from "./lib/machine-load.js";
+import { busyCores, waitForQuiet } from "./lib/machine-load.js";
 import { spliceSection } from "./lib/results-section.js";
 import type { DriverConfig, DriverResult } from "./lib/server-load-driver.js";
 
@@ -40,6 +44,7 @@ const { values: args } = parseArgs({
     data: { type: "string", default: "/work/shared/data/stsb/stsb-en-dev.csv" },
     results: { type: "string", default: join(ROOT, "bench", "RESULTS.md") },
     "no-write": { type: "boolean", default: false },
+    "wait-idle": { type: "string", default: "0" },
   },
 });
 
@@ -48,6 +53,7 @@ const LEVELS = (args.connections as string).split(",").map(Number);
 const DURATION = Number(args.duration);
 const SOAK = Number(args.soak);
 const SOAK_WARMUP = Number(args["soak-warmup"]);
+const WAIT_IDLE = Number(args["wait-idle"]);
 
 function log(message: string): void {
   process.stderr.write(`[server-load ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -122,6 +128,27 @@ async function rssMiB(pid: number): Promise<number> {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
+/** CPU seconds used so far by a process (utime + stime from /proc/<pid>/stat). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name; 100 ticks/s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Wait until the server processes stop using CPU (leftover requests of the last run are done). */
+async function waitForServersIdle(pids: readonly number[]): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const before = await Promise.all(pids.map(cpuSeconds));
+    await sleep(500);
+    const after = await Promise.all(pids.map(cpuSeconds));
+    const used = after.reduce((sum, value, index) => sum + value - (before[index] as number), 0);
+    if (used <= 0.03) return;
+  }
+  log("servers still busy after 180 s; going on");
+}
+
 async function loadSentences(path: string): Promise<string[]> {
   const rows = parseCsv(await readFile(path, "utf8"), { relaxQuotes: true }) as string[][];
   const unique = new Set<string>();
@@ -137,6 +164,7 @@ interface LevelResult {
   readonly noBatching: DriverResult;
   readonly loadBefore: number;
   readonly busyBefore: number;
+  readonly busyAfter: number;
 }
 
 const fmt = (value: number, digits = 1): string => value.toFixed(digits);
@@ -170,22 +198,47 @@ async function main(): Promise<void> {
       await drive(server, 16, { duration: 3 });
     }
     const levels: LevelResult[] = [];
-    for (const connections of LEVELS) {
+    const pids = servers.map((server) => server.child.pid as number);
+    const cell = async (server: ServerProcess, connections: number): Promise<DriverResult> => {
+      await waitForServersIdle(pids);
+      const result = await drive(server, connections, { duration: DURATION });
+      log(
+        `  ${server.label}: ${fmt(result.requestsPerSecond)} req/s p50 ${result.latencyP50} ms p99 ${result.latencyP99} ms`,
+      );
+      return result;
+    };
+    for (const [index, connections] of LEVELS.entries()) {
+      await waitForServersIdle(pids);
+      if (WAIT_IDLE > 0) {
+        await waitForQuiet({ threshold: 0.5, timeoutSeconds: WAIT_IDLE, cores: cpus().length, log });
+      }
       const busyBefore = await busyCores(1000, cpus().length);
       const loadBefore = loadavg()[0] as number;
       log(`${connections} connections, ${DURATION} s each (other load: ${fmt(busyBefore, 2)} cores busy)`);
-      const withBatching = await drive(batching, connections, { duration: DURATION });
-      log(
-        `  batching: ${fmt(withBatching.requestsPerSecond)} req/s p50 ${withBatching.latencyP50} ms p99 ${withBatching.latencyP99} ms`,
-      );
-      const without = await drive(plain, connections, { duration: DURATION });
-      log(
-        `  no batching: ${fmt(without.requestsPerSecond)} req/s p50 ${without.latencyP50} ms p99 ${without.latencyP99} ms`,
-      );
-      levels.push({ connections, batching: withBatching, noBatching: without, loadBefore, busyBefore });
+      // Alternate which server goes first, so slow drift in other load hits both alike.
+      let withBatching: DriverResult;
+      let without: DriverResult;
+      if (index % 2 === 0) {
+        withBatching = await cell(batching, connections);
+        without = await cell(plain, connections);
+      } else {
+        without = await cell(plain, connections);
+        withBatching = await cell(batching, connections);
+      }
+      await waitForServersIdle(pids);
+      const busyAfter = await busyCores(1000, cpus().length);
+      levels.push({
+        connections,
+        batching: withBatching,
+        noBatching: without,
+        loadBefore,
+        busyBefore,
+        busyAfter,
+      });
     }
     // The plain server is done; stop it so the soak has the machine to itself.
     plain.child.kill("SIGTERM");
+    await waitForServersIdle([batching.child.pid as number]);
     const pid = batching.child.pid as number;
     log(`soak: warm-up ${SOAK_WARMUP} requests at 64 connections`);
     await drive(batching, 64, { amount: SOAK_WARMUP });
@@ -234,7 +287,7 @@ async function main(): Promise<void> {
     };
     await writeFile(join(OUT, "server-load.json"), `${JSON.stringify(report, null, 2)}\n`);
     const table = [
-      "| clients | batching req/s | p50 / p99 ms | no batching req/s | p50 / p99 ms | throughput ratio | other load before (cores busy / 1-min load avg) |",
+      "| clients | batching req/s | p50 / p99 ms | no batching req/s | p50 / p99 ms | throughput ratio | other load (cores busy before / after; 1-min load avg before) |",
       "|---|---|---|---|---|---|---|",
       ...levels.map((level) => {
         const ratio = level.batching.requestsPerSecond / level.noBatching.requestsPerSecond;
@@ -245,7 +298,7 @@ async function main(): Promise<void> {
           `${level.batching.latencyP50} / ${level.batching.latencyP99} | ` +
           `${fmt(level.noBatching.requestsPerSecond)}${errors(level.noBatching)} | ` +
           `${level.noBatching.latencyP50} / ${level.noBatching.latencyP99} | **${fmt(ratio, 2)}×** | ` +
-          `${fmt(level.busyBefore, 2)} / ${fmt(level.loadBefore, 2)} |`
+          `${fmt(level.busyBefore, 2)} / ${fmt(level.busyAfter, 2)}; ${fmt(level.loadBefore, 2)} |`
         );
       }),
     ].join("\n");
@@ -256,7 +309,8 @@ with \`--no-batching\`, i.e. one \`embed\` call per request, started at once as 
 warmed up (3 s); a separate autocannon process sends single-sentence requests (${sentences.length} unique STS-B English dev
 sentences, rotated) for ${DURATION} s per cell, servers alternating level by level. Load average (1/5/15 min) at
 start ${loadAtStart.map((value) => fmt(value, 2)).join(" / ")}, at end ${loadAtEnd.map((value) => fmt(value, 2)).join(" / ")}
-(other processes share the 2 cores; "other load" is sampled for 1 s while both servers are idle). Source: \`bench/out/server-load.json\`.
+(other processes share the cores; "other load" is sampled for 1 s while both servers are idle, before and after each
+level; before every cell both servers are first left to finish leftover requests of the previous cell). Source: \`bench/out/server-load.json\`.
 
 ${table}
 

@@ -263,7 +263,18 @@ async function embedRequest(
 ): Promise<unknown> {
   const { pool, settings, signal } = context;
   const id = pool.resolve(request.model);
-  const lease = await untilAborted(pool.acquire(id), signal);
+  const acquiring = pool.acquire(id);
+  let lease: Awaited<typeof acquiring>;
+  try {
+    lease = await untilAborted(acquiring, signal);
+  } catch (error) {
+    // Gave up while the model was loading: hand the lease back once the load ends.
+    acquiring.then(
+      (late) => late.release(),
+      () => {},
+    );
+    throw error;
+  }
   try {
     const model = lease.embedder.model;
     if (request.dimensions !== undefined && request.dimensions > model.dims) {
