@@ -219,6 +219,42 @@ describe("dynamic batching", () => {
     expect(fakes).toHaveLength(3);
   });
 
+  it("maps failures inside a batch to 500 without leaking messages or stack traces", async () => {
+    const fake = createFakeEmbedder();
+    const failing: FakeEmbedder = {
+      ...fake,
+      model: fake.model,
+      countTokens: fake.countTokens,
+      async embed() {
+        throw new Error("secret detail: /srv/models/private/model.onnx exploded");
+      },
+    };
+    const server = serverWith(failing);
+    const response = await embed(server, ["a", "b"]);
+    expectOpenAiError(response, 500, null);
+    expect(response.json().error.type).toBe("server_error");
+    expect(response.body).not.toContain("secret");
+    expect(response.body).not.toContain(".onnx");
+    // The server keeps serving other requests afterwards.
+    expect((await server.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
+  });
+
+  it("a model that fails to load is retried by the next request", async () => {
+    let attempts = 0;
+    app = createServer({
+      models: [MODEL],
+      processMetrics: false,
+      embedderFactory: async () => {
+        attempts++;
+        if (attempts === 1) throw new Error("disk hiccup");
+        return createFakeEmbedder();
+      },
+    });
+    expectOpenAiError(await embed(app, "hello"), 500, null);
+    expect((await embed(app, "hello")).statusCode).toBe(200);
+    expect(attempts).toBe(2);
+  });
+
   it("closing the server rejects queued work with 503 and closes the embedders", async () => {
     const fake = createFakeEmbedder();
     const batcher = createBatcher({ run: async (texts) => (await fake.embed(texts)).vectors, maxWaitMs: 0 });
