@@ -66,13 +66,19 @@ export interface ReadPairsOptions {
   readonly limit?: number;
 }
 
-/** A row of fields with the 1-based line on which it starts. */
-interface Row {
+/** A row of fields with the 1-based line on which it starts (shared with the task readers; not re-exported). */
+export interface Row {
   readonly fields: readonly string[];
   readonly line: number;
 }
 
-function malformed(path: string, line: number | undefined, problem: string, fix: string): EmbedkitError {
+/** A MALFORMED_FILE error naming the file and (when known) the 1-based line. Internal to eval. */
+export function malformed(
+  path: string,
+  line: number | undefined,
+  problem: string,
+  fix: string,
+): EmbedkitError {
   const where = line === undefined ? path : `${path}, line ${line}`;
   return new EmbedkitError("MALFORMED_FILE", `${where}: ${problem} ${fix}`, {
     details: { path, ...(line === undefined ? {} : { line }) },
@@ -85,8 +91,8 @@ function countNewlines(text: string): number {
   return count;
 }
 
-/** Split TSV text into rows verbatim (no quoting), skipping empty lines. */
-function tsvRows(text: string): Row[] {
+/** Split TSV text into rows verbatim (no quoting), skipping empty lines. Internal to eval. */
+export function tsvRows(text: string): Row[] {
   const rows: Row[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -104,7 +110,7 @@ interface CsvRecord {
 }
 
 /** Parse CSV text (RFC-4180 quoting) into rows, skipping empty lines. */
-function csvRows(text: string, path: string): Row[] {
+export function csvRows(text: string, path: string): Row[] {
   let records: CsvRecord[];
   try {
     records = parse(text, {

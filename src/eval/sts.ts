@@ -41,6 +41,11 @@ export interface EvaluateStsOptions {
   readonly onProgress?: (progress: StsProgress) => void;
   /** Cancels between embed calls. */
   readonly signal?: AbortSignal;
+  /**
+   * Also return the cosine of every pair (for scatter plots of predicted vs gold).
+   * @default false
+   */
+  readonly includeCosines?: boolean;
 }
 
 /** Result of {@link evaluateSts}. Correlations are ×100 (MTEB's reporting scale). */
@@ -55,6 +60,8 @@ export interface StsResult {
   readonly sentences: number;
   /** Wall-clock seconds for embedding and scoring. */
   readonly seconds: number;
+  /** Cosine of each pair, in pair order (only with `includeCosines`). */
+  readonly cosines?: readonly number[];
 }
 
 /**
@@ -180,6 +187,7 @@ export async function evaluateSts(options: EvaluateStsOptions): Promise<StsResul
     pairs: pairs.length,
     sentences: sentences.length,
     seconds: (performance.now() - started) / 1000,
+    ...(options.includeCosines === true ? { cosines: Array.from(cosines) } : {}),
   };
   return result;
 }
