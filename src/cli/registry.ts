@@ -4,6 +4,8 @@
  */
 import type { Command } from "commander";
 import { embedCommand } from "./embed.js";
+import { evalCommand } from "./eval.js";
+import { inspectCommand } from "./inspect.js";
 import { modelsCommand } from "./models.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
@@ -16,4 +18,6 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   modelsCommand,
   wordsCommand,
   serveCommand,
+  evalCommand,
+  inspectCommand,
 ];

@@ -15,7 +15,7 @@
  */
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
-import { type EmbeddingCache, embedTexts } from "./embedding-cache.js";
+import { embedTexts, openEmbeddingCache } from "./embedding-cache.js";
 import { createRandom, type Random } from "./random.js";
 
 function checkVectors(vectors: readonly Float32Array[], minimum: number, what: string): number {
@@ -457,7 +457,8 @@ export interface MeasureRobustnessOptions {
   readonly noiseLevels?: readonly number[];
   /** @default "none" */
   readonly inputType?: InputType;
-  readonly cache?: EmbeddingCache | false;
+  /** Cache folder; `false` disables caching. @default $EMBEDKIT_HOME/eval-cache */
+  readonly cacheDir?: string | false;
   readonly onProgress?: (progress: { readonly done: number; readonly total: number }) => void;
 }
 
@@ -567,7 +568,15 @@ export async function measureRobustness(options: MeasureRobustnessOptions): Prom
     embedder,
     texts: all,
     ...(options.inputType === undefined ? {} : { inputType: options.inputType }),
-    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    cache:
+      options.cacheDir === false
+        ? false
+        : openEmbeddingCache({
+            modelId: embedder.model.id,
+            inputType: options.inputType ?? "none",
+            dims: embedder.model.dims,
+            ...(options.cacheDir === undefined ? {} : { dir: options.cacheDir }),
+          }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   });
   const originals = vectors.slice(0, texts.length);

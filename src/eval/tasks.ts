@@ -24,7 +24,7 @@ import {
   rocAuc,
   vMeasure,
 } from "./classification-metrics.js";
-import { type EmbeddingCache, type EmbedTextsProgress, embedTexts } from "./embedding-cache.js";
+import { type EmbedTextsProgress, embedTexts, openEmbeddingCache } from "./embedding-cache.js";
 import { kMeans } from "./kmeans.js";
 import { trainLogisticProbe } from "./logistic-probe.js";
 import {
@@ -41,8 +41,12 @@ import type { LabeledText, RetrievalSet } from "./task-data.js";
 export interface TaskRunOptions {
   /** The model under test (not closed by the runner). */
   readonly embedder: Embedder;
-  /** Embedding cache; `false` disables it. @default the on-disk cache */
-  readonly cache?: EmbeddingCache | false;
+  /**
+   * Folder of the on-disk embedding cache (one cache per model and input type
+   * inside it); `false` disables caching.
+   * @default defaultEvalCacheDir() ($EMBEDKIT_HOME/eval-cache)
+   */
+  readonly cacheDir?: string | false;
   /**
    * Prefix for symmetric tasks (pairs, classification, clustering). Retrieval
    * always embeds queries as "query" and documents as "passage".
@@ -118,11 +122,20 @@ async function embedPhase(
   stats: ReturnType<typeof createStats>,
 ): Promise<Float32Array[]> {
   if (inputType === "symmetric") inputType = options.inputType ?? symmetricInputType(options.embedder);
+  const cache =
+    options.cacheDir === false
+      ? false
+      : openEmbeddingCache({
+          modelId: options.embedder.model.id,
+          inputType,
+          dims: options.embedder.model.dims,
+          ...(options.cacheDir === undefined ? {} : { dir: options.cacheDir }),
+        });
   const result = await embedTexts({
     embedder: options.embedder,
     texts,
     inputType,
-    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    cache,
     ...(options.onProgress === undefined
       ? {}
       : { onProgress: (progress: EmbedTextsProgress) => options.onProgress?.({ ...progress, phase }) }),
