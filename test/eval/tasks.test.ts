@@ -45,9 +45,7 @@ describe("embedding cache", () => {
     expect(first.vectors[2]).toBe(first.vectors[0]);
     const second = await embedTexts({ embedder, texts, cache });
     expect(second).toMatchObject({ cached: 3, embedded: 0, embedSeconds: 0 });
-    second.vectors.forEach((vector, index) =>
-      expect([...vector]).toEqual([...(first.vectors[index] as Float32Array)]),
-    );
+    expect(second.vectors.map((vector) => [...vector])).toEqual(first.vectors.map((vector) => [...vector]));
   });
 
   it("ignores a corrupt shard and rebuilds it; other models and input types do not share entries", async () => {
