@@ -158,10 +158,13 @@ async function loadSentences(path: string): Promise<string[]> {
   return [...unique];
 }
 
+/** A driver result plus the server CPU time it cost (until the server was idle again). */
+type CellResult = DriverResult & { readonly serverCpuSeconds: number; readonly requestsPerCpuSecond: number };
+
 interface LevelResult {
   readonly connections: number;
-  readonly batching: DriverResult;
-  readonly noBatching: DriverResult;
+  readonly batching: CellResult;
+  readonly noBatching: CellResult;
   readonly loadBefore: number;
   readonly busyBefore: number;
   readonly busyAfter: number;
@@ -199,13 +202,20 @@ async function main(): Promise<void> {
     }
     const levels: LevelResult[] = [];
     const pids = servers.map((server) => server.child.pid as number);
-    const cell = async (server: ServerProcess, connections: number): Promise<DriverResult> => {
+    const cell = async (server: ServerProcess, connections: number): Promise<CellResult> => {
       await waitForServersIdle(pids);
+      const pid = server.child.pid as number;
+      const cpuBefore = await cpuSeconds(pid);
       const result = await drive(server, connections, { duration: DURATION });
+      // Requests still in flight when the client stops are part of this cell's cost.
+      await waitForServersIdle(pids);
+      const serverCpuSeconds = (await cpuSeconds(pid)) - cpuBefore;
+      const requestsPerCpuSecond = result.ok / serverCpuSeconds;
       log(
-        `  ${server.label}: ${fmt(result.requestsPerSecond)} req/s p50 ${result.latencyP50} ms p99 ${result.latencyP99} ms`,
+        `  ${server.label}: ${fmt(result.requestsPerSecond)} req/s p50 ${result.latencyP50} ms p99 ${result.latencyP99} ms; ` +
+          `${fmt(serverCpuSeconds)} server CPU-s, ${fmt(requestsPerCpuSecond)} req per CPU-s`,
       );
-      return result;
+      return { ...result, serverCpuSeconds, requestsPerCpuSecond };
     };
     for (const [index, connections] of LEVELS.entries()) {
       await waitForServersIdle(pids);
@@ -216,8 +226,8 @@ async function main(): Promise<void> {
       const loadBefore = loadavg()[0] as number;
       log(`${connections} connections, ${DURATION} s each (other load: ${fmt(busyBefore, 2)} cores busy)`);
       // Alternate which server goes first, so slow drift in other load hits both alike.
-      let withBatching: DriverResult;
-      let without: DriverResult;
+      let withBatching: CellResult;
+      let without: CellResult;
       if (index % 2 === 0) {
         withBatching = await cell(batching, connections);
         without = await cell(plain, connections);
@@ -287,17 +297,18 @@ async function main(): Promise<void> {
     };
     await writeFile(join(OUT, "server-load.json"), `${JSON.stringify(report, null, 2)}\n`);
     const table = [
-      "| clients | batching req/s | p50 / p99 ms | no batching req/s | p50 / p99 ms | throughput ratio | other load (cores busy before / after; 1-min load avg before) |",
-      "|---|---|---|---|---|---|---|",
+      "| clients | batching req/s | p50 / p99 ms | req per server CPU-s | no batching req/s | p50 / p99 ms | req per server CPU-s | throughput ratio | CPU-efficiency ratio | other load (cores busy before / after; 1-min load avg before) |",
+      "|---|---|---|---|---|---|---|---|---|---|",
       ...levels.map((level) => {
         const ratio = level.batching.requestsPerSecond / level.noBatching.requestsPerSecond;
         const errors = (result: DriverResult): string =>
           result.non2xx + result.errors > 0 ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : "";
         return (
           `| ${level.connections} | ${fmt(level.batching.requestsPerSecond)}${errors(level.batching)} | ` +
-          `${level.batching.latencyP50} / ${level.batching.latencyP99} | ` +
+          `${level.batching.latencyP50} / ${level.batching.latencyP99} | ${fmt(level.batching.requestsPerCpuSecond)} | ` +
           `${fmt(level.noBatching.requestsPerSecond)}${errors(level.noBatching)} | ` +
-          `${level.noBatching.latencyP50} / ${level.noBatching.latencyP99} | **${fmt(ratio, 2)}×** | ` +
+          `${level.noBatching.latencyP50} / ${level.noBatching.latencyP99} | ${fmt(level.noBatching.requestsPerCpuSecond)} | ` +
+          `**${fmt(ratio, 2)}×** | **${fmt(level.batching.requestsPerCpuSecond / level.noBatching.requestsPerCpuSecond, 2)}×** | ` +
           `${fmt(level.busyBefore, 2)} / ${fmt(level.busyAfter, 2)}; ${fmt(level.loadBefore, 2)} |`
         );
       }),
@@ -309,7 +320,9 @@ with \`--no-batching\`, i.e. one \`embed\` call per request, started at once as 
 warmed up (3 s); a separate autocannon process sends single-sentence requests (${sentences.length} unique STS-B English dev
 sentences, rotated) for ${DURATION} s per cell, servers alternating level by level. Load average (1/5/15 min) at
 start ${loadAtStart.map((value) => fmt(value, 2)).join(" / ")}, at end ${loadAtEnd.map((value) => fmt(value, 2)).join(" / ")}
-(other processes share the cores; "other load" is sampled for 1 s while both servers are idle, before and after each
+(other processes share the cores: on a saturated machine a server's throughput is mostly its share of the CPU, and a
+server with more runnable threads — many concurrent \`embed\` calls — wins a bigger share; so each cell also reports
+requests per CPU-second the server process used, from /proc/<pid>/stat, counted until it was idle again). "Other load" is sampled for 1 s while both servers are idle, before and after each
 level; before every cell both servers are first left to finish leftover requests of the previous cell). Source: \`bench/out/server-load.json\`.
 
 ${table}
