@@ -9,7 +9,10 @@
  * `embed`. The queue is bounded (`maxQueue` requests): beyond it `submit`
  * rejects with 429 and a Retry-After estimate instead of growing memory. A
  * request whose signal aborts (client gone, deadline passed) while queued is
- * dropped before it costs any inference.
+ * dropped before it costs any inference. The wait is adaptive: after a batch
+ * that held a single request (no concurrency seen), the next request is
+ * dispatched at once, so a lone client never pays `maxWaitMs` per request;
+ * as soon as a batch coalesces two or more requests, waiting resumes.
  *
  * With batching disabled every request becomes its own `embed` call started at
  * once, like a naive server, still bounded by `maxQueue` requests in flight.
@@ -109,6 +112,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let closed = false;
   // Exponentially weighted throughput, for Retry-After estimates.
   let tokensPerSecond = INITIAL_TOKENS_PER_SECOND;
+  // Requests in the last dispatched batch; 1 means no concurrency was seen, so do not wait.
+  let lastBatchRequests = Number.POSITIVE_INFINITY;
 
   function reportDepth(): void {
     options.onQueueDepth?.(queue.length);
@@ -156,6 +161,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   function dispatch(): void {
     const batch = takeBatch();
+    lastBatchRequests = batch.length;
     reportDepth();
     const texts: string[] = [];
     let tokens = 0;
@@ -205,7 +211,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
   function schedule(): void {
     if (closed || running > 0 || queue.length === 0) return;
     const waited = performance.now() - (queue[0] as Entry).enqueuedAt;
-    if (queuedTokens >= maxBatchTokens || waited >= maxWaitMs) {
+    const patience = lastBatchRequests > 1 ? maxWaitMs : 0;
+    if (queuedTokens >= maxBatchTokens || waited >= patience) {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       dispatch();
@@ -215,7 +222,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
           timer = undefined;
           schedule();
         },
-        Math.max(0, maxWaitMs - waited),
+        Math.max(0, patience - waited),
       );
     }
   }

@@ -100,6 +100,34 @@ describe("dynamic batching", () => {
     expect(maxAbsDiff(small.json().data[0].embedding, truncateDimensions(expected, 3))).toBeLessThan(1e-7);
   });
 
+  it("does not make a lone client wait, and waits again once requests coalesce", async () => {
+    const fake = createFakeEmbedder();
+    const batcher = createBatcher({
+      run: async (texts) => (await fake.embed(texts)).vectors,
+      maxWaitMs: 300,
+    });
+    // First batch: no history, so it waits for company (300 ms) and gets none.
+    await batcher.submit({ texts: ["first"], tokens: 3 });
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) await batcher.submit({ texts: [`lone ${i}`], tokens: 3 });
+    expect(performance.now() - started).toBeLessThan(250);
+    // Requests arriving during a run coalesce; after that batch the wait is back on.
+    fake.shut();
+    const running = batcher.submit({ texts: ["running"], tokens: 3 });
+    await fake.started(7);
+    const coalesced = [
+      batcher.submit({ texts: ["b"], tokens: 3 }),
+      batcher.submit({ texts: ["c"], tokens: 3 }),
+    ];
+    fake.open();
+    await Promise.all([running, ...coalesced]);
+    const late = [batcher.submit({ texts: ["d"], tokens: 3 })];
+    await sleep(20);
+    late.push(batcher.submit({ texts: ["e"], tokens: 3 }));
+    await Promise.all(late);
+    expect(fake.calls.slice(-3)).toEqual([["running"], ["b", "c"], ["d", "e"]]);
+  });
+
   it("splits batches by the token budget", async () => {
     const fake = createFakeEmbedder();
     // Each request costs 2 words + 2 special tokens = 4 tokens; budget 8 = two requests per batch.
