@@ -140,7 +140,10 @@ function barChart(
     const length = bar.value === null ? 0 : Math.max(1, ((width - left - 70) * bar.value) / max);
     return (
       `<text x="${left - 8}" y="${y + 15}" text-anchor="end" class="label">${escapeHtml(bar.label)}</text>` +
-      `<rect class="bar" x="${left}" y="${y + 2}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${PALETTE[index % PALETTE.length]}"><title>${escapeHtml(`${bar.label}: ${formatScore(bar.value)}${unit}`)}</title></rect>` +
+      // A missing value (e.g. speed when everything came from the cache) draws no bar, only "–".
+      (bar.value === null
+        ? ""
+        : `<rect class="bar" x="${left}" y="${y + 2}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${PALETTE[index % PALETTE.length]}"><title>${escapeHtml(`${bar.label}: ${formatScore(bar.value)}${unit}`)}</title></rect>`) +
       `<text x="${(left + length + 6).toFixed(1)}" y="${y + 15}" class="value">${formatScore(bar.value, unit === "" ? 2 : 1)}${escapeHtml(unit)}</text>`
     );
   });

@@ -7,7 +7,7 @@
  * {@link EvalReport}. Data is read once and shared across models, and checked
  * before any model is opened, so a malformed file fails in seconds.
  */
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
@@ -217,7 +217,11 @@ async function loadSource(
     };
   }
   const format = mapping.format ?? extensionFormat(reference);
-  if (task === "sts" || task === "pair-classification") {
+  if (
+    task === "sts" ||
+    task === "pair-classification" ||
+    (task === "suite" && (await looksLikePairFile(reference, format, mapping)))
+  ) {
     if (format === "jsonl" || format === "label-space-text") {
       throw new EmbedkitError(
         "INVALID_OPTION",
@@ -277,6 +281,26 @@ async function loadSource(
     data: splitLabeled(shuffledCap, { seed }),
     tasks: ["classification", "clustering"],
   };
+}
+
+/** For `suite` on a file: a csv/tsv whose header names both pair columns holds pairs. */
+async function looksLikePairFile(
+  path: string,
+  format: LabeledFileFormat,
+  mapping: FileMapping,
+): Promise<boolean> {
+  if (format !== "csv" && format !== "tsv") return false;
+  if (mapping.aField !== undefined || mapping.bField !== undefined) return true;
+  let firstLine: string;
+  try {
+    firstLine = ((await readFile(path, "utf8")).split("\n")[0] ?? "").replace(/^\uFEFF/, "");
+  } catch {
+    return false; // the reader reports the unreadable file with its own message
+  }
+  const names = firstLine
+    .split(format === "csv" ? "," : "\t")
+    .map((name) => name.trim().replace(/^"|"$/g, ""));
+  return names.includes("sentence1") && names.includes("sentence2");
 }
 
 async function runOne(
