@@ -172,7 +172,10 @@ function scatterPlot(options: {
   const range = (values: number[]): [number, number] => {
     const min = Math.min(...values);
     const max = Math.max(...values);
-    return min === max ? [min - 1, max + 1] : [min, max];
+    if (min === max) return [min - 1, max + 1];
+    // 3% margin so points on the extremes are not cut by the frame.
+    const margin = (max - min) * 0.03;
+    return [min - margin, max + margin];
   };
   const [xMin, xMax] = range(xs);
   const [yMin, yMax] = range(ys);
@@ -274,7 +277,7 @@ export function renderHtml(report: EvalReport): string {
     for (const entry of scatterEntries) {
       parts.push(
         scatterPlot({
-          title: `${entry.setName} · ${entry.model}`,
+          title: `${entry.task} · ${entry.setName} · ${entry.model}`,
           xLabel: "gold score",
           yLabel: "cosine",
           points: (entry.scatter ?? []).map((point) => ({ x: point.gold, y: point.predicted })),
@@ -381,9 +384,13 @@ export function renderInspectHtml(report: InspectReport): string {
     const bars: { label: string; value: number | null }[] = [];
     for (const [name, result] of Object.entries(robustness.perturbations)) {
       if (result === undefined) continue;
-      bars.push({ label: name, value: result.cosine.mean });
+      // A perturbation that applied to no text has no score: show "–", not 0.
+      const applied = result.cosine.count > 0;
+      const cell = (value: number, digits: number, suffix = ""): string =>
+        applied ? `${formatScore(value, digits)}${suffix}` : "–";
+      bars.push({ label: name, value: applied ? result.cosine.mean : null });
       parts.push(
-        `<tr><td>${escapeHtml(name)}</td><td class="n">${formatScore(result.cosine.mean, 3)}</td><td class="n">${formatScore(result.cosine.p5, 3)}</td><td class="n">${formatScore(result.cosine.p50, 3)}</td><td class="n">${formatScore(result.cosine.p95, 3)}</td><td class="n">${formatScore(result.neighbourKept * 100, 1)}%</td><td class="n">${result.cosine.count} / ${result.skipped}</td></tr>`,
+        `<tr><td>${escapeHtml(name)}</td><td class="n">${cell(result.cosine.mean, 3)}</td><td class="n">${cell(result.cosine.p5, 3)}</td><td class="n">${cell(result.cosine.p50, 3)}</td><td class="n">${cell(result.cosine.p95, 3)}</td><td class="n">${cell(result.neighbourKept * 100, 1, "%")}</td><td class="n">${result.cosine.count} / ${result.skipped}</td></tr>`,
       );
     }
     for (const [level, result] of Object.entries(robustness.noise)) {
