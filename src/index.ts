@@ -67,17 +67,55 @@ export { createWordVectorEmbedder, tokenizeWords, WORD_POOLINGS } from "./embed/
 export type { EmbedkitErrorOptions, ErrorCode } from "./errors.js";
 // Errors
 export { describeType, EmbedkitError, ERROR_CODES } from "./errors.js";
-export type { EvaluateStsOptions, StsPair, StsResult, StsSetId, StsSetSpec } from "./eval/index.js";
+export type {
+  ClassificationResult,
+  ClusteringResult,
+  EvalReport,
+  EvaluateStsOptions,
+  InformationDensity,
+  LabeledText,
+  PairClassificationResult,
+  RetrievalResult,
+  RetrievalSet,
+  Robustness,
+  RunEvaluationOptions,
+  StsPair,
+  StsResult,
+  StsSetId,
+  StsSetSpec,
+} from "./eval/index.js";
 // Evaluation (also available as the `embedkit/eval` subpath)
 export {
+  accuracy,
+  averagePrecision,
+  entityF1,
+  evaluateClassification,
+  evaluateClustering,
+  evaluatePairClassification,
+  evaluateRetrieval,
   evaluateSts,
   getStsSet,
+  informationDensity,
+  kMeans,
+  macroF1,
+  measureRobustness,
+  ndcgAtK,
   pearson,
   rankWithTies,
+  readLabeledTexts,
   readPairs,
+  readRetrievalSet,
   readStsSet,
+  recallAtK,
+  renderHtml,
+  renderMarkdown,
+  rocAuc,
+  runEvaluation,
   STS_SETS,
   spearman,
+  TASK_SETS,
+  trainLogisticProbe,
+  vMeasure,
 } from "./eval/index.js";
 export type {
   InstalledModel,
