@@ -179,6 +179,9 @@ function scatterPlot(options: {
   };
   const [xMin, xMax] = range(xs);
   const [yMin, yMax] = range(ys);
+  // Axis labels give the data's range, not the padded plotting range.
+  const xRange = `${formatScore(Math.min(...xs))} … ${formatScore(Math.max(...xs))}`;
+  const yRange = `${formatScore(Math.min(...ys))} … ${formatScore(Math.max(...ys))}`;
   const sx = (x: number): number => pad + ((x - xMin) / (xMax - xMin)) * (size - pad - 10);
   const sy = (y: number): number => size - pad - ((y - yMin) / (yMax - yMin)) * (size - pad - 24);
   const dots = options.points
@@ -198,8 +201,8 @@ function scatterPlot(options: {
     `<svg class="chart" role="img" aria-label="${escapeHtml(options.title)}" width="${width}" height="${size}" viewBox="0 0 ${width} ${size}" xmlns="http://www.w3.org/2000/svg">` +
     `<text x="0" y="14" class="title">${escapeHtml(options.title)}</text>` +
     `<rect x="${pad}" y="24" width="${size - pad - 10}" height="${size - pad - 24}" class="frame"/>` +
-    `<text x="${(pad + size) / 2}" y="${size - 8}" text-anchor="middle" class="axis">${escapeHtml(options.xLabel)} (${formatScore(xMin)} … ${formatScore(xMax)})</text>` +
-    `<text x="12" y="${size / 2}" text-anchor="middle" class="axis" transform="rotate(-90 12 ${size / 2})">${escapeHtml(options.yLabel)} (${formatScore(yMin)} … ${formatScore(yMax)})</text>` +
+    `<text x="${(pad + size) / 2}" y="${size - 8}" text-anchor="middle" class="axis">${escapeHtml(options.xLabel)} (${xRange})</text>` +
+    `<text x="12" y="${size / 2}" text-anchor="middle" class="axis" transform="rotate(-90 12 ${size / 2})">${escapeHtml(options.yLabel)} (${yRange})</text>` +
     `${dots}${legend}</svg>`
   );
 }
