@@ -144,7 +144,7 @@ function barChart(
       (bar.value === null
         ? ""
         : `<rect class="bar" x="${left}" y="${y + 2}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${PALETTE[index % PALETTE.length]}"><title>${escapeHtml(`${bar.label}: ${formatScore(bar.value)}${unit}`)}</title></rect>`) +
-      `<text x="${(left + length + 6).toFixed(1)}" y="${y + 15}" class="value">${formatScore(bar.value, unit === "" ? 2 : 1)}${escapeHtml(unit)}</text>`
+      `<text x="${(left + length + 6).toFixed(1)}" y="${y + 15}" class="value">${formatScore(bar.value, unit === "" ? 2 : 1)}${bar.value === null ? "" : escapeHtml(unit)}</text>`
     );
   });
   return `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg"><text x="0" y="16" class="title">${escapeHtml(title)}</text>${rows.join("")}</svg>`;
