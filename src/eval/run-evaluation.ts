@@ -12,6 +12,7 @@ import { basename, join } from "node:path";
 import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { createCachingEmbedder, type EmbedTextsProgress } from "./embedding-cache.js";
+import { createRandom } from "./random.js";
 import type { EvalReport, EvalReportEntry, EvalTaskName } from "./report.js";
 import { evaluateSts } from "./sts.js";
 import { readPairs, readStsSet, STS_SETS, type StsPair, type StsSetSpec } from "./sts-data.js";
@@ -271,8 +272,13 @@ async function loadSource(
     text: field(mapping.textField, "text"),
     label: field(mapping.labelField, "label"),
   });
+  // A seeded sample, not the file's head (files are often sorted by label).
   const shuffledCap =
-    limit === undefined ? items : splitLabeled(items, { seed, testShare: 0 }).train.slice(0, limit);
+    limit === undefined
+      ? items
+      : createRandom(seed + 7)
+          .shuffle(items)
+          .slice(0, limit);
   return {
     kind: "labeled",
     id: reference,
