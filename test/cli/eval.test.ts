@@ -85,6 +85,28 @@ describe("embedkit eval", () => {
     expect(report.entries[0]?.score).toBeGreaterThan(80);
   });
 
+  it("runs retrieval on a BEIR folder with per-query results", async () => {
+    const run = await runCli([
+      "eval",
+      "retrieval",
+      "-m",
+      MODEL,
+      "--data",
+      join(FIXTURES, "tasks/beir"),
+      "--json",
+      "--quiet",
+      "--no-cache",
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as EvalReport;
+    const [entry] = report.entries;
+    expect(entry?.metric).toBe("nDCG@10");
+    expect(entry?.score).toBeCloseTo(100, 6);
+    expect(entry?.metrics.queries).toBe(3);
+    expect(entry?.perQuery?.map((query) => query.id)).toEqual(["q1", "q2", "q3"]);
+    expect(entry?.textsPerSecond).toBeGreaterThan(0);
+  });
+
   it("fails with exit code 1 and the file and line for malformed data", async () => {
     const missing = await runCli([
       "eval",
