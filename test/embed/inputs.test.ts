@@ -70,3 +70,21 @@ describe("batch planning", () => {
     expect(planBatches([500, 3], 8, 100).map((b) => b.indices)).toEqual([[0], [1]]);
   });
 });
+
+describe("padding-aware batch planning", () => {
+  it("splits one call of mixed lengths so padded/real tokens stay near 1.15, with at least 8 rows per batch", () => {
+    let seed = 3;
+    // One call of 128 mixed-length texts (as a caller batching by 128 sends them).
+    const lengths = Array.from({ length: 128 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return 5 + Math.floor((seed / 2 ** 31) ** 3 * 120);
+    });
+    const batches = planBatches(lengths, 128, 1_000_000);
+    const padded = batches.reduce((sum, b) => sum + b.length * b.indices.length, 0);
+    const real = lengths.reduce((a, b) => a + b, 0);
+    expect(padded / real).toBeLessThan(1.2);
+    expect(batches.length).toBeGreaterThan(1);
+    for (const batch of batches.slice(0, -1)) expect(batch.indices.length).toBeGreaterThanOrEqual(8);
+    expect(batches.flatMap((b) => b.indices).sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
+  });
+});

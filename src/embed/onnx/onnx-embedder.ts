@@ -54,6 +54,11 @@ export interface TokenEmbeddings {
   readonly hiddenSize: number;
 }
 
+/** Rows a batch reaches before padding alone may end it. */
+const MIN_ROWS_BEFORE_PADDING_CUT = 8;
+/** Largest padded/real token ratio accepted once a batch has enough rows. */
+const MAX_PADDING_RATIO = 1.15;
+
 interface Batch {
   readonly indices: number[];
   readonly length: number;
@@ -74,19 +79,25 @@ export function planBatches(
   const batches: Batch[] = [];
   let current: number[] = [];
   let longest = 0;
+  let real = 0;
   for (const index of order) {
     const length = lengths[index] as number;
     const nextLongest = Math.max(longest, length);
-    if (
-      current.length > 0 &&
-      (current.length >= maxBatchSize || nextLongest * (current.length + 1) > maxBatchTokens)
-    ) {
+    const rows = current.length;
+    // Cut a batch that is full, over the token budget, or (once it has enough rows
+    // to keep the runtime busy) about to carry more than 15 % padding: padded tokens
+    // cost as much as real ones, and throughput is flat above ~8 rows per call.
+    const tooPadded =
+      rows >= MIN_ROWS_BEFORE_PADDING_CUT && nextLongest * (rows + 1) > MAX_PADDING_RATIO * (real + length);
+    if (rows > 0 && (rows >= maxBatchSize || nextLongest * (rows + 1) > maxBatchTokens || tooPadded)) {
       batches.push({ indices: current, length: longest });
       current = [];
       longest = 0;
+      real = 0;
     }
     current.push(index);
     longest = Math.max(longest, length);
+    real += length;
   }
   if (current.length > 0) batches.push({ indices: current, length: longest });
   return batches;
