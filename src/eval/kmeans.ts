@@ -9,6 +9,7 @@
  */
 import { EmbedkitError } from "../errors.js";
 import { createRandom, type Random } from "./random.js";
+import { checkVectorSet } from "./vector-set.js";
 
 /** Options of {@link kMeans}. */
 export interface KMeansOptions {
@@ -161,16 +162,7 @@ export function kMeans(vectors: readonly Float32Array[], options: KMeansOptions)
       );
     }
   }
-  const dims = (vectors[0] as Float32Array).length;
-  vectors.forEach((vector, index) => {
-    if (vector.length !== dims) {
-      throw new EmbedkitError(
-        "DIMENSION_MISMATCH",
-        `vectors[${index}] has ${vector.length} dimensions, expected ${dims} like vectors[0].`,
-        { details: { index, expected: dims, received: vector.length } },
-      );
-    }
-  });
+  checkVectorSet(vectors, 1, "kMeans");
   const random = createRandom(options.seed ?? 42);
   let best: KMeansResult | undefined;
   for (let restart = 0; restart < restarts; restart++) {

@@ -8,6 +8,7 @@
  */
 import { EmbedkitError } from "../errors.js";
 import { createRandom } from "./random.js";
+import { centreVectors, checkVectorSet } from "./vector-set.js";
 
 /** Projection methods. */
 export type ProjectionMethod = "pca" | "umap";
@@ -18,28 +19,6 @@ export interface Projection {
   readonly points: ReadonlyArray<readonly [number, number]>;
   /** Share of total variance captured by each PCA axis (PCA only). */
   readonly explainedVariance?: readonly [number, number];
-}
-
-function checkInput(vectors: readonly Float32Array[], minimum: number): number {
-  if (vectors.length < minimum) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `A projection needs at least ${minimum} vectors, received ${vectors.length}.`,
-    );
-  }
-  const dims = (vectors[0] as Float32Array).length;
-  vectors.forEach((vector, index) => {
-    if (vector.length !== dims) {
-      throw new EmbedkitError(
-        "DIMENSION_MISMATCH",
-        `vectors[${index}] has ${vector.length} dimensions, expected ${dims}.`,
-        {
-          details: { index, expected: dims, received: vector.length },
-        },
-      );
-    }
-  });
-  return dims;
 }
 
 /**
@@ -54,14 +33,8 @@ export function projectPca(
   vectors: readonly Float32Array[],
   options: { readonly seed?: number } = {},
 ): Projection {
-  const dims = checkInput(vectors, 2);
-  const n = vectors.length;
-  const mean = new Float64Array(dims);
-  for (const vector of vectors)
-    for (let d = 0; d < dims; d++) mean[d] = (mean[d] as number) + (vector[d] as number) / n;
-  const centred = vectors.map((vector) =>
-    Float64Array.from(vector, (value, d) => value - (mean[d] as number)),
-  );
+  const dims = checkVectorSet(vectors, 2, "A projection");
+  const centred = centreVectors(vectors, dims);
   let totalVariance = 0;
   for (const row of centred) for (const value of row) totalVariance += value * value;
   const random = createRandom(options.seed ?? 42);
@@ -123,7 +96,7 @@ export async function projectUmap(
   vectors: readonly Float32Array[],
   options: { readonly seed?: number } = {},
 ): Promise<Projection> {
-  checkInput(vectors, 3);
+  checkVectorSet(vectors, 3, "A projection");
   let module: typeof import("umap-js");
   try {
     module = await import("umap-js");

@@ -17,26 +17,7 @@ import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { embedTexts, openEmbeddingCache } from "./embedding-cache.js";
 import { createRandom, type Random } from "./random.js";
-
-function checkVectors(vectors: readonly Float32Array[], minimum: number, what: string): number {
-  if (!Array.isArray(vectors) || vectors.length < minimum) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `${what} needs at least ${minimum} vectors, received ${Array.isArray(vectors) ? vectors.length : "no array"}.`,
-    );
-  }
-  const dims = (vectors[0] as Float32Array).length;
-  vectors.forEach((vector, index) => {
-    if (vector.length !== dims) {
-      throw new EmbedkitError(
-        "DIMENSION_MISMATCH",
-        `vectors[${index}] has ${vector.length} dimensions, expected ${dims} like vectors[0].`,
-        { details: { index, expected: dims, received: vector.length } },
-      );
-    }
-  });
-  return dims;
-}
+import { centreVectors, checkVectorSet } from "./vector-set.js";
 
 /** Result of {@link participationRatio}. */
 export interface ParticipationRatio {
@@ -60,14 +41,9 @@ export interface ParticipationRatio {
  *   DIMENSION_MISMATCH for vectors of different lengths.
  */
 export function participationRatio(vectors: readonly Float32Array[]): ParticipationRatio {
-  const dims = checkVectors(vectors, 2, "participationRatio");
+  const dims = checkVectorSet(vectors, 2, "participationRatio");
   const n = vectors.length;
-  const mean = new Float64Array(dims);
-  for (const vector of vectors)
-    for (let d = 0; d < dims; d++) mean[d] = (mean[d] as number) + (vector[d] as number) / n;
-  const centred = vectors.map((vector) =>
-    Float64Array.from(vector, (value, d) => value - (mean[d] as number)),
-  );
+  const centred = centreVectors(vectors, dims);
   let trace = 0;
   for (const row of centred) for (const value of row) trace += value * value;
   let frobenius = 0;
@@ -137,7 +113,7 @@ export function dimensionEntropy(
   vectors: readonly Float32Array[],
   options: { readonly bins?: number } = {},
 ): DimensionEntropy {
-  const dims = checkVectors(vectors, 2, "dimensionEntropy");
+  const dims = checkVectorSet(vectors, 2, "dimensionEntropy");
   const bins = options.bins ?? 32;
   if (!Number.isInteger(bins) || bins < 2) {
     throw new EmbedkitError("INVALID_OPTION", `bins must be an integer >= 2, received ${String(bins)}.`);
@@ -189,7 +165,7 @@ export interface Isotropy {
  * @throws EmbedkitError INVALID_INPUT for fewer than 2 vectors or a zero vector.
  */
 export function isotropy(vectors: readonly Float32Array[]): Isotropy {
-  const dims = checkVectors(vectors, 2, "isotropy");
+  const dims = checkVectorSet(vectors, 2, "isotropy");
   const n = vectors.length;
   const sum = new Float64Array(dims);
   const units = vectors.map((vector, index) => {
@@ -239,7 +215,7 @@ export function informationDensity(
 ): InformationDensity {
   return {
     vectors: vectors.length,
-    dims: checkVectors(vectors, 2, "informationDensity"),
+    dims: checkVectorSet(vectors, 2, "informationDensity"),
     participationRatio: participationRatio(vectors),
     dimensionEntropy: dimensionEntropy(vectors, options),
     isotropy: isotropy(vectors),
