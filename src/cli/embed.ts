@@ -6,24 +6,17 @@
  */
 import { rename, rm, writeFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import type { InputType } from "../embed/embedder.js";
 import { validateTexts } from "../embed/inputs.js";
 import { EmbedkitError } from "../errors.js";
 import { encodeNpy } from "../vectors/npy.js";
 import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
-import { createProgressBar, printJson } from "./io.js";
+import { createProgressBar, parsePositiveInteger, printJson } from "./io.js";
 import { readStdinTexts, readTextFile, type TextRecord } from "./text-input.js";
 
 type OutputFormat = "jsonl" | "csv" | "npy";
-
-/** Parse a positive integer option for commander. */
-export function parsePositiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
-  return parsed;
-}
 
 interface EmbedCommandOptions {
   readonly model?: string;

@@ -19,8 +19,7 @@ import {
 import { STS_SETS } from "../eval/sts-data.js";
 import { TASK_SETS } from "../eval/task-data.js";
 import { openEmbedder } from "./context.js";
-import { parsePositiveInteger } from "./embed.js";
-import { createProgressBar, printJson } from "./io.js";
+import { createProgressBar, parsePositiveInteger, printJson } from "./io.js";
 
 interface EvalCommandOptions {
   readonly model: string;

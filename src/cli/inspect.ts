@@ -14,9 +14,8 @@ import { createRandom } from "../eval/random.js";
 import { type InspectReport, renderInspectHtml } from "../eval/report.js";
 import { readLabeledTexts } from "../eval/task-data.js";
 import { openEmbedder } from "./context.js";
-import { parsePositiveInteger } from "./embed.js";
 import { writeReportFiles } from "./eval.js";
-import { createProgressBar, printJson, printLine } from "./io.js";
+import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
 import { readTextFile } from "./text-input.js";
 
 interface InspectCommandOptions {

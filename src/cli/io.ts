@@ -5,10 +5,18 @@
  * from errors to exit codes (0 ok, 1 user error, 2 internal).
  */
 import cliProgress from "cli-progress";
+import { InvalidArgumentError } from "commander";
 import { EmbedkitError } from "../errors.js";
 
 /** Exit codes of every embedkit command. */
 export const EXIT = Object.freeze({ ok: 0, user: 1, internal: 2 } as const);
+
+/** Parse a positive integer option for commander (usage error otherwise). */
+export function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
+  return parsed;
+}
 
 /** Write a line to stdout. */
 export function printLine(text: string): void {

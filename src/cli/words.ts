@@ -4,7 +4,7 @@
  * neighbours of a word, analogies (`man : king :: woman : ?`) and raw vectors.
  * Thin: parse → call the word-vector embedder → print (text, or JSON with --json).
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import {
   createWordVectorEmbedder,
   type WordNeighbor,
@@ -12,7 +12,7 @@ import {
 } from "../embed/word-vectors/index.js";
 import { EmbedkitError } from "../errors.js";
 import { createPullProgress, openStore } from "./context.js";
-import { printJson, printLine } from "./io.js";
+import { parsePositiveInteger, printJson, printLine } from "./io.js";
 
 /** Options every `words` subcommand accepts. */
 interface WordsCommandOptions {
@@ -20,12 +20,6 @@ interface WordsCommandOptions {
   readonly home?: string;
   readonly quiet?: boolean;
   readonly json?: boolean;
-}
-
-function parseCount(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
-  return parsed;
 }
 
 /** Open the word vectors, with a download progress bar on the first pull. */
@@ -92,8 +86,12 @@ export function wordsCommand(): Command {
       .alias("nearest")
       .description("List the words closest to <word> by cosine similarity (the word itself excluded).")
       .argument("<word>", "an English word (looked up lower-case)")
-      .option("-k, --k <count>", "how many neighbours", parseCount, 10)
-      .option("--limit <count>", "search only the N most frequent words (filters rare noise)", parseCount),
+      .option("-k, --k <count>", "how many neighbours", parsePositiveInteger, 10)
+      .option(
+        "--limit <count>",
+        "search only the N most frequent words (filters rare noise)",
+        parsePositiveInteger,
+      ),
   ).action(async (word: string, options: WordsCommandOptions & { k: number; limit?: number }) => {
     const neighbors = await withWords(options, (table) =>
       table.nearestWords(
@@ -116,8 +114,12 @@ export function wordsCommand(): Command {
       .argument("<a>", "first word of the known pair (e.g. man)")
       .argument("<b>", "second word of the known pair (e.g. king)")
       .argument("<c>", "first word of the asked pair (e.g. woman)")
-      .option("-k, --k <count>", "how many candidates", parseCount, 5)
-      .option("--limit <count>", "search only the N most frequent words (filters rare noise)", parseCount),
+      .option("-k, --k <count>", "how many candidates", parsePositiveInteger, 5)
+      .option(
+        "--limit <count>",
+        "search only the N most frequent words (filters rare noise)",
+        parsePositiveInteger,
+      ),
   ).action(
     async (a: string, b: string, c: string, options: WordsCommandOptions & { k: number; limit?: number }) => {
       const answers = await withWords(options, (table) =>
