@@ -18,3 +18,5 @@ export {
 export { encodeNpy, npyHeader } from "./npy.js";
 export type { Precision, PrecisionVector } from "./quantize.js";
 export { assertPrecision, dequantize, hammingDistance, PRECISIONS, quantize } from "./quantize.js";
+export type { Random } from "./random.js";
+export { createRandom } from "./random.js";
