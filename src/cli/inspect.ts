@@ -161,6 +161,9 @@ async function run(path: string, options: InspectCommandOptions): Promise<void> 
     printLine(
       `mean cosine to mean ${density.isotropy.meanCosineToMean.toFixed(3)}, mean pairwise cosine ${density.isotropy.meanPairwiseCosine.toFixed(3)}`,
     );
+    printLine(
+      `partition isotropy ${density.partitionIsotropy.isotropy.toFixed(3)} (Mu & Viswanath: 1 = isotropic)`,
+    );
     if (robustness !== undefined) {
       for (const [name, result] of Object.entries(robustness.perturbations)) {
         if (result !== undefined) {

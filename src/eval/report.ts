@@ -367,6 +367,11 @@ export function renderInspectHtml(report: InspectReport): string {
       formatScore(density.isotropy.meanPairwiseCosine, 3),
       "average similarity of unrelated texts (the baseline any score is compared with)",
     ],
+    [
+      "partition isotropy",
+      formatScore(density.partitionIsotropy.isotropy, 3),
+      "Mu & Viswanath I(W) = min Z(c) / max Z(c): 1 = isotropic, ≈ 0 = one dominant direction",
+    ],
   ];
   const parts = [
     `<h1>Embedding inspection · ${escapeHtml(report.model)}</h1>`,

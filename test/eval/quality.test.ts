@@ -4,6 +4,7 @@ import {
   dimensionEntropy,
   isotropy,
   participationRatio,
+  partitionIsotropy,
   perturbText,
   summarize,
 } from "../../src/eval/quality.js";
@@ -71,6 +72,56 @@ describe("isotropy", () => {
     expect(spread.meanCosineToMean).toBe(0);
     // 6 unit vectors summing to 0: (0 - 6) / (6·5) = -0.2.
     expect(spread.meanPairwiseCosine).toBeCloseTo(-0.2, 12);
+  });
+});
+
+describe("partitionIsotropy", () => {
+  it("matches the hand-computed min Z / max Z over the principal directions", () => {
+    // WᵀW = diag(8, 2): directions ±e1, ±e2; Z(±e1) = e² + e⁻² + 2, Z(±e2) = e + e⁻¹ + 2.
+    const vectors = [
+      Float32Array.of(2, 0),
+      Float32Array.of(-2, 0),
+      Float32Array.of(0, 1),
+      Float32Array.of(0, -1),
+    ];
+    const expected = (Math.E + 1 / Math.E + 2) / (Math.E ** 2 + Math.E ** -2 + 2);
+    const result = partitionIsotropy(vectors);
+    expect(result.isotropy).toBeCloseTo(expected, 10);
+    expect(result.directions).toBe(4);
+    expect(result.logZMax).toBeCloseTo(Math.log(Math.E ** 2 + Math.E ** -2 + 2), 10);
+  });
+
+  it("is near 0 when all vectors share one direction (the null direction is ignored)", () => {
+    const vectors = [Float32Array.of(1, 0), Float32Array.of(2, 0), Float32Array.of(3, 0)];
+    const expected = (Math.E ** -1 + Math.E ** -2 + Math.E ** -3) / (Math.E + Math.E ** 2 + Math.E ** 3);
+    expect(partitionIsotropy(vectors).isotropy).toBeCloseTo(expected, 10);
+  });
+
+  it("gives the same value through the Gram path when there are fewer vectors than dimensions", () => {
+    const padded = [
+      Float32Array.of(2, 0, 0, 0, 0, 0),
+      Float32Array.of(-2, 0, 0, 0, 0, 0),
+      Float32Array.of(0, 1, 0, 0, 0, 0),
+      Float32Array.of(0, -1, 0, 0, 0, 0),
+    ];
+    const flat = padded.map((vector) => vector.slice(0, 2));
+    expect(partitionIsotropy(padded).isotropy).toBeCloseTo(partitionIsotropy(flat).isotropy, 10);
+  });
+
+  it("rises towards 1 for many random Gaussian directions and falls when a common offset is added", () => {
+    const random = createRandom(7);
+    const gaussian = Array.from({ length: 2000 }, () =>
+      Float32Array.from({ length: 8 }, () => random.gaussian() * 0.1),
+    );
+    const shifted = gaussian.map((vector) => vector.map((value, index) => (index === 0 ? value + 1 : value)));
+    const isotropic = partitionIsotropy(gaussian).isotropy;
+    expect(isotropic).toBeGreaterThan(0.95);
+    expect(partitionIsotropy(shifted).isotropy).toBeLessThan(isotropic * 0.5);
+  });
+
+  it("refuses sets of zero vectors and mixed lengths", () => {
+    expect(() => partitionIsotropy([new Float32Array(3), new Float32Array(3)])).toThrow(/zero vector/);
+    expect(() => partitionIsotropy([new Float32Array(3), new Float32Array(2)])).toThrow();
   });
 });
 
