@@ -267,15 +267,29 @@ export async function embedTexts(options: EmbedTextsOptions): Promise<EmbedTexts
   };
 }
 
+/** An {@link Embedder} served through the embedding cache, with counts of what it embedded. */
+export interface CachingEmbedder extends Embedder {
+  /** Texts embedded now vs served from the cache so far, and the speed of the embedded ones. */
+  stats(): { readonly embedded: number; readonly cached: number; readonly textsPerSecond: number | null };
+}
+
 /**
  * Wrap an embedder so plain float32 calls (no `dimensions`, default precision)
  * are served through the on-disk cache; any other call goes straight to the
  * wrapped embedder. Lets runners written against `Embedder` (such as
  * {@link evaluateSts}) benefit from the cache unchanged. Closing the wrapper
- * does not close the wrapped embedder.
+ * does not close the wrapped embedder. {@link CachingEmbedder.stats} tells how
+ * many texts were embedded now (not served from the cache) and how long that took,
+ * so callers can report an honest speed.
  */
-export function createCachingEmbedder(embedder: Embedder, options: { readonly dir?: string } = {}): Embedder {
+export function createCachingEmbedder(
+  embedder: Embedder,
+  options: { readonly dir?: string } = {},
+): CachingEmbedder {
   const caches = new Map<InputType, EmbeddingCache>();
+  let embedded = 0;
+  let cached = 0;
+  let embedSeconds = 0;
   const cacheFor = (inputType: InputType): EmbeddingCache => {
     let cache = caches.get(inputType);
     if (cache === undefined) {
@@ -314,6 +328,9 @@ export function createCachingEmbedder(embedder: Embedder, options: { readonly di
               embedOptions.onProgress?.(progress.done, progress.total),
           }),
     });
+    embedded += result.embedded;
+    cached += result.cached;
+    embedSeconds += result.embedSeconds;
     // Token usage is not known for cached texts; report 0 rather than a guess.
     return {
       vectors: result.vectors,
@@ -327,5 +344,10 @@ export function createCachingEmbedder(embedder: Embedder, options: { readonly di
     embed: cachingEmbed as Embedder["embed"],
     countTokens: (inputs) => embedder.countTokens(inputs),
     close: async () => {},
+    stats: () => ({
+      embedded,
+      cached,
+      textsPerSecond: embedded === 0 || embedSeconds === 0 ? null : embedded / embedSeconds,
+    }),
   };
 }

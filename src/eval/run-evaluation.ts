@@ -332,10 +332,11 @@ async function runOne(
     dims: embedder.model.dims,
   };
   if (task === "sts" && source.kind === "pairs") {
-    const wrapped =
+    const caching =
       cacheDir === false
-        ? embedder
+        ? undefined
         : createCachingEmbedder(embedder, cacheDir === undefined ? {} : { dir: cacheDir });
+    const wrapped = caching ?? embedder;
     const result = await evaluateSts({
       embedder: wrapped,
       pairs: source.pairs,
@@ -344,6 +345,7 @@ async function runOne(
       onProgress: (progress) =>
         options.onProgress?.({ ...progress, phase: "sentences", model: embedder.model.id }),
     });
+    const stats = caching?.stats();
     const cosines = result.cosines ?? [];
     const step = Math.max(1, Math.ceil(cosines.length / 1500));
     return {
@@ -351,9 +353,9 @@ async function runOne(
       metric: "Spearman",
       score: result.spearman,
       metrics: { spearman: result.spearman, pearson: result.pearson, pairs: result.pairs },
-      // The wrapper hides which sentences were cached, so speed is not measured for STS.
-      embedded: 0,
-      textsPerSecond: null,
+      // Speed counts only the sentences embedded now, not those served from the cache.
+      embedded: stats?.embedded ?? result.sentences,
+      textsPerSecond: stats === undefined ? result.sentences / result.seconds : stats.textsPerSecond,
       seconds: result.seconds,
       scatter: cosines
         .filter((_, index) => index % step === 0)

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import type { Embedder } from "../../src/embed/embedder.js";
-import { embedTexts, openEmbeddingCache } from "../../src/eval/embedding-cache.js";
+import { createCachingEmbedder, embedTexts, openEmbeddingCache } from "../../src/eval/embedding-cache.js";
 import { measureRobustness } from "../../src/eval/quality.js";
 import { readPairs } from "../../src/eval/sts-data.js";
 import { readLabeledTexts, readRetrievalSet, splitLabeled } from "../../src/eval/task-data.js";
@@ -46,6 +46,18 @@ describe("embedding cache", () => {
     const second = await embedTexts({ embedder, texts, cache });
     expect(second).toMatchObject({ cached: 3, embedded: 0, embedSeconds: 0 });
     expect(second.vectors.map((vector) => [...vector])).toEqual(first.vectors.map((vector) => [...vector]));
+  });
+
+  it("a caching embedder counts what it embedded now, so speed excludes cache hits", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "embedkit-eval-cache-"));
+    const first = createCachingEmbedder(embedder, { dir });
+    await first.embed(["one text", "another text", "one text"]);
+    expect(first.stats()).toMatchObject({ embedded: 2, cached: 0 });
+    expect(first.stats().textsPerSecond).toBeGreaterThan(0);
+    const second = createCachingEmbedder(embedder, { dir });
+    const again = await second.embed(["one text", "another text"]);
+    expect(second.stats()).toEqual({ embedded: 0, cached: 2, textsPerSecond: null });
+    expect(again.vectors).toHaveLength(2);
   });
 
   it("ignores a corrupt shard and rebuilds it; other models and input types do not share entries", async () => {
