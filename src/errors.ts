@@ -32,6 +32,24 @@ export const ERROR_CODES = {
   REMOTE_ERROR: { kind: "internal", httpStatus: 502 },
   /** A remote endpoint kept rate-limiting (429) after every retry. */
   RATE_LIMITED: { kind: "user", httpStatus: 429 },
+  /** A vector collection that does not exist (store/). */
+  UNKNOWN_COLLECTION: { kind: "user", httpStatus: 404 },
+  /** Creating a collection whose name is taken. */
+  COLLECTION_EXISTS: { kind: "user", httpStatus: 409 },
+  /** Vectors from one model sent to a collection built with another. */
+  MODEL_MISMATCH: { kind: "user", httpStatus: 400 },
+  /** A metadata filter that does not parse or does not type-check. */
+  INVALID_FILTER: { kind: "user", httpStatus: 400 },
+  /** A vector store's files are damaged or not an embedkit store. */
+  CORRUPT_STORE: { kind: "user", httpStatus: 500 },
+  /** A vector store backend is unreachable (database down, refused connection). */
+  STORE_UNAVAILABLE: { kind: "user", httpStatus: 503 },
+  /** Media input over a size limit: bytes, pixels (decompression bombs), duration, frames. */
+  INPUT_TOO_LARGE: { kind: "user", httpStatus: 413 },
+  /** Media whose content is not what the call expects (a PDF named .jpg, a WAV given as an image). */
+  UNSUPPORTED_MEDIA: { kind: "user", httpStatus: 415 },
+  /** An external program the feature needs (ffmpeg/ffprobe) is not installed. */
+  DEPENDENCY_MISSING: { kind: "user", httpStatus: 500 },
 } as const satisfies Record<string, { kind: "user" | "internal"; httpStatus: number }>;
 
 /** One of the stable error codes in {@link ERROR_CODES}. */
