@@ -12,8 +12,17 @@ export { createEmbedder, EMBEDDER_PROVIDERS } from "./create-embedder.js";
 export type { Embedder, Embeddings, EmbedOptions, InputType, ModelInfo } from "./embedder.js";
 export type { LangChainEmbeddings } from "./langchain.js";
 export { toLangChainEmbeddings } from "./langchain.js";
-export type { OnnxEmbedder, OnnxEmbedderOptions, TokenEmbeddings } from "./onnx/onnx-embedder.js";
+export type {
+  OnnxEmbedder,
+  OnnxEmbedderOptions,
+  TokenEmbeddings,
+  TokenLevelOptions,
+  WordEmbeddings,
+  WordLevelOptions,
+} from "./onnx/onnx-embedder.js";
 export { createOnnxEmbedder, planBatches } from "./onnx/onnx-embedder.js";
+export type { TextSpan, WindowPlan, WordWindow } from "./onnx/word-pieces.js";
+export { pieceSpans, planWindows, splitCharacters, splitWords } from "./onnx/word-pieces.js";
 export type {
   OpenAIEmbedder,
   OpenAIEmbedderOptions,

@@ -11,12 +11,13 @@
  */
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
-import { EmbedkitError } from "../../errors.js";
+import { describeType, EmbedkitError } from "../../errors.js";
 import type { ModelSpec } from "../../models/model-spec.js";
 import type { Precision, PrecisionVector } from "../../vectors/quantize.js";
 import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
 import { applyPrefix, assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../inputs.js";
 import { loadTextTokenizer, type TextTokenizer } from "./text-tokenizer.js";
+import { pieceSpans, planWindows, splitWords, type TextSpan } from "./word-pieces.js";
 
 /** Options of {@link createOnnxEmbedder}. */
 export interface OnnxEmbedderOptions {
@@ -36,8 +37,26 @@ export interface OnnxEmbedderOptions {
 
 /** An {@link Embedder} backed by a local ONNX session. */
 export interface OnnxEmbedder extends Embedder {
-  /** Token-level hidden states for one text (for token-classification heads). */
-  embedTokens(text: string, options?: { truncate?: boolean }): Promise<TokenEmbeddings>;
+  /**
+   * Token-level hidden states of one text (the last hidden state per word
+   * piece, like TEI's `/embed_all`), special tokens excluded, each piece with
+   * its character span in `text`. Texts longer than the model's limit are
+   * covered by overlapping windows (see {@link TokenLevelOptions.stride}), not
+   * truncated.
+   * @throws EmbedkitError INVALID_INPUT for an empty or non-string text, CLOSED
+   */
+  embedTokens(text: string, options?: TokenLevelOptions): Promise<TokenEmbeddings>;
+  /**
+   * One vector per word for pre-split sentences (e.g. CoNLL tokens or Chinese
+   * characters): each word is encoded on its own, the pieces of a sentence are
+   * run together (windows over long sentences) and each word takes its first
+   * piece's vector, or the mean of its pieces.
+   * @throws EmbedkitError INVALID_INPUT for an empty sentence or word, CLOSED
+   */
+  embedWords(
+    sentences: ReadonlyArray<readonly string[]>,
+    options?: WordLevelOptions,
+  ): Promise<WordEmbeddings[]>;
   /**
    * Decode token ids of this model's tokenizer back into text (special tokens
    * skipped); the OpenAI-compatible server uses it for token-id input.
@@ -46,12 +65,51 @@ export interface OnnxEmbedder extends Embedder {
   decodeTokenIds(ids: readonly number[]): string;
 }
 
-/** Per-token vectors of one text (last hidden state), special tokens included. */
+/** Options of {@link OnnxEmbedder.embedTokens}. */
+export interface TokenLevelOptions {
+  /**
+   * Word pieces between the starts of consecutive windows when a text exceeds
+   * the model's limit. Smaller = more overlap (more context, more compute).
+   * @default half the model's limit
+   */
+  readonly stride?: number;
+}
+
+/** Options of {@link OnnxEmbedder.embedWords}. */
+export interface WordLevelOptions extends TokenLevelOptions {
+  /** A word's vector: its first piece's (the usual choice for tagging) or the mean of its pieces. @default "first" */
+  readonly pooling?: "first" | "mean";
+  /** Called after each inference batch with sentences done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Cancels between batches. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Per-piece vectors of one text (last hidden state), special tokens excluded.
+ * Offsets are UTF-16 code units into the input string.
+ */
 export interface TokenEmbeddings {
+  /** Word-piece ids, in text order. */
   readonly ids: readonly number[];
-  /** Row-major `[tokens × hiddenSize]`. */
+  /** Row-major `[ids.length × hiddenSize]`. */
   readonly data: Float32Array;
   readonly hiddenSize: number;
+  /** `[start, end)` of each piece in the input (UTF-16 code units); a piece that cannot be placed exactly gets its word's span. */
+  readonly offsets: ReadonlyArray<readonly [number, number]>;
+  /** Index (into `words`) of the word each piece belongs to. */
+  readonly wordIndex: readonly number[];
+  /** The words the text was split into (see `splitWords`). */
+  readonly words: readonly TextSpan[];
+}
+
+/** One vector per word of a pre-split sentence. */
+export interface WordEmbeddings {
+  /** Row-major `[words × hiddenSize]`. */
+  readonly data: Float32Array;
+  readonly hiddenSize: number;
+  /** Word pieces per word (a word the tokenizer drops entirely counts as one [UNK]). */
+  readonly pieceCounts: readonly number[];
 }
 
 /** Rows a batch reaches before padding alone may end it. */
@@ -111,6 +169,34 @@ function checkPositive(name: string, value: number): number {
     );
   }
   return value;
+}
+
+/** Check pre-split sentences: arrays of non-empty strings, none empty. */
+function validateSentences(sentences: unknown): asserts sentences is ReadonlyArray<readonly string[]> {
+  if (!Array.isArray(sentences)) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      `sentences must be an array of word arrays, received ${describeType(sentences)}.`,
+    );
+  }
+  sentences.forEach((words: unknown, sentence) => {
+    if (!Array.isArray(words) || words.length === 0) {
+      throw new EmbedkitError(
+        "INVALID_INPUT",
+        `Sentence ${sentence} must be a non-empty array of words, received ${Array.isArray(words) ? "an empty array" : describeType(words)}.`,
+        { details: { sentence } },
+      );
+    }
+    words.forEach((word: unknown, index) => {
+      if (typeof word !== "string" || word.length === 0) {
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `Word ${index} of sentence ${sentence} must be a non-empty string, received ${typeof word === "string" ? "an empty string" : describeType(word)}.`,
+          { details: { sentence, word: index } },
+        );
+      }
+    });
+  });
 }
 
 /**
@@ -226,6 +312,104 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     return out;
   }
 
+  /** Word pieces of each word of each sentence; a word with no pieces becomes [UNK]. */
+  function piecesOf(sentences: ReadonlyArray<readonly string[]>): number[][][] {
+    const cache = new Map<string, number[]>();
+    return sentences.map((words) =>
+      words.map((word) => {
+        let pieces = cache.get(word);
+        if (pieces === undefined) {
+          pieces = tokenizer.pieces(word);
+          if (pieces.length === 0) pieces = [tokenizer.unknownId];
+          cache.set(word, pieces);
+        }
+        return pieces;
+      }),
+    );
+  }
+
+  /**
+   * Run every sentence (as windows of whole words under the model's limit)
+   * through the encoder in padding-aware batches, and hand each word's rows to
+   * `visit`: `row` is the word's first piece row in `hidden` (one row per
+   * window position, special tokens included), `count` its pieces in that window.
+   */
+  async function runWindows(
+    sentences: readonly (readonly (readonly number[])[])[],
+    options: WordLevelOptions,
+    visit: (sentence: number, word: number, hidden: Float32Array, row: number, count: number) => void,
+  ): Promise<void> {
+    const { leading, trailing } = tokenizer.special;
+    const maxPieces = spec.maxTokens - leading.length - trailing.length;
+    const stride = options.stride ?? Math.max(1, Math.floor(maxPieces / 2));
+    if (!Number.isInteger(stride) || stride < 1 || stride > maxPieces) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `stride must be an integer from 1 to ${maxPieces} (the model's limit in word pieces), received ${String(stride)}.`,
+        { details: { option: "stride", maximum: maxPieces } },
+      );
+    }
+    interface Window {
+      readonly sentence: number;
+      readonly ids: number[];
+      /** [word, first row, piece count] of the words read from this window. */
+      readonly reads: Array<readonly [number, number, number]>;
+    }
+    const windows: Window[] = [];
+    sentences.forEach((words, sentence) => {
+      const plan = planWindows(
+        words.map((pieces) => pieces.length),
+        maxPieces,
+        stride,
+      );
+      plan.windows.forEach((window, windowIndex) => {
+        const ids = [...leading];
+        const reads: Array<readonly [number, number, number]> = [];
+        for (let word = window.start; word < window.end; word++) {
+          const pieces = (words[word] as readonly number[]).slice(
+            0,
+            maxPieces - (ids.length - leading.length),
+          );
+          if (plan.owner[word] === windowIndex) reads.push([word, ids.length, pieces.length]);
+          ids.push(...pieces);
+        }
+        ids.push(...trailing);
+        windows.push({ sentence, ids, reads });
+      });
+    });
+    const remaining = sentences.map(() => 0);
+    for (const window of windows) remaining[window.sentence] = (remaining[window.sentence] as number) + 1;
+    let done = 0;
+    for (const batch of planBatches(
+      windows.map((window) => window.ids.length),
+      maxBatchSize,
+      maxBatchTokens,
+    )) {
+      if (options.signal?.aborted) {
+        throw new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
+          cause: options.signal.reason,
+        });
+      }
+      assertOpen(closed, spec.id);
+      const rows = batch.indices.map((index) => windows[index] as Window);
+      const hidden = await run(
+        rows.map((window) => window.ids),
+        batch.length,
+      );
+      const data = hidden.data as Float32Array;
+      rows.forEach((window, row) => {
+        const base = row * batch.length;
+        for (const [word, first, count] of window.reads) {
+          visit(window.sentence, word, data.subarray(base * spec.dims), first, count);
+        }
+        remaining[window.sentence] = (remaining[window.sentence] as number) - 1;
+        if (remaining[window.sentence] === 0) done++;
+      });
+      hidden.dispose();
+      options.onProgress?.(done, sentences.length);
+    }
+  }
+
   async function embed<P extends Precision = "float32">(
     inputs: readonly string[],
     embedOptions: EmbedOptions<P> = {},
@@ -281,11 +465,70 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     async embedTokens(text, tokenOptions = {}) {
       assertOpen(closed, spec.id);
       validateTexts([text]);
-      const encoded = tokenizer.encode(text, { truncate: tokenOptions.truncate ?? true });
-      const hidden = await run([encoded.ids], encoded.ids.length);
-      const data = (hidden.data as Float32Array).slice();
-      hidden.dispose();
-      return { ids: encoded.ids, data, hiddenSize: spec.dims };
+      const words = splitWords(text);
+      const [pieces] = piecesOf([words.map((word) => word.text)]);
+      const wordPieces = pieces as number[][];
+      const ids = wordPieces.flat();
+      const data = new Float32Array(ids.length * spec.dims);
+      const firstRow: number[] = [];
+      let total = 0;
+      for (const list of wordPieces) {
+        firstRow.push(total);
+        total += list.length;
+      }
+      // A single word longer than the model's limit keeps zero rows for its cut pieces.
+      await runWindows([wordPieces], tokenOptions, (_sentence, word, hidden, row, count) => {
+        data.set(
+          hidden.subarray(row * spec.dims, (row + count) * spec.dims),
+          (firstRow[word] as number) * spec.dims,
+        );
+      });
+      const offsets: Array<readonly [number, number]> = [];
+      const wordIndex: number[] = [];
+      words.forEach((word, index) => {
+        const list = wordPieces[index] as number[];
+        offsets.push(
+          ...pieceSpans(
+            word,
+            list.map((id) => tokenizer.tokenText(id)),
+          ),
+        );
+        for (let i = 0; i < list.length; i++) wordIndex.push(index);
+      });
+      return { ids, data, hiddenSize: spec.dims, offsets, wordIndex, words };
+    },
+    async embedWords(sentences, wordOptions = {}) {
+      assertOpen(closed, spec.id);
+      validateSentences(sentences);
+      const pooling = wordOptions.pooling ?? "first";
+      if (pooling !== "first" && pooling !== "mean") {
+        throw new EmbedkitError(
+          "INVALID_OPTION",
+          `pooling must be "first" or "mean", received ${JSON.stringify(pooling)}.`,
+          { details: { option: "pooling" } },
+        );
+      }
+      const pieces = piecesOf(sentences);
+      const width = spec.dims;
+      const results = sentences.map((words, index) => ({
+        data: new Float32Array(words.length * width),
+        hiddenSize: width,
+        pieceCounts: (pieces[index] as number[][]).map((list) => list.length),
+      }));
+      await runWindows(pieces, wordOptions, (sentence, word, hidden, row, count) => {
+        const out = (results[sentence] as WordEmbeddings).data;
+        const base = word * width;
+        if (pooling === "first") {
+          out.set(hidden.subarray(row * width, (row + 1) * width), base);
+          return;
+        }
+        for (let piece = 0; piece < count; piece++) {
+          const offset = (row + piece) * width;
+          for (let j = 0; j < width; j++)
+            out[base + j] = (out[base + j] as number) + (hidden[offset + j] as number) / count;
+        }
+      });
+      return results;
     },
     decodeTokenIds(ids) {
       assertOpen(closed, spec.id);

@@ -37,6 +37,17 @@ export interface TextTokenizer {
    * @throws EmbedkitError INVALID_INPUT naming the first id outside the vocabulary
    */
   decode(ids: readonly number[]): string;
+  /**
+   * Word-piece ids of a text without special tokens and without truncation
+   * (the building block of word-aligned token embeddings).
+   */
+  pieces(text: string): number[];
+  /** Special token ids the model expects around every sequence ([CLS] … [SEP]). */
+  readonly special: { readonly leading: readonly number[]; readonly trailing: readonly number[] };
+  /** Id of the unknown-token piece ([UNK]), used for a word that yields no pieces at all. */
+  readonly unknownId: number;
+  /** The vocabulary string of a token id (`"##ing"`, `"[UNK]"`), or undefined. */
+  tokenText(id: number): string | undefined;
 }
 
 // A word piece covers at least one character, except for whitespace runs. When
@@ -50,13 +61,18 @@ const CHARACTERS_PER_TOKEN_BOUND = 64;
 export async function loadTextTokenizer(path: string, maxTokens: number): Promise<TextTokenizer> {
   let tokenizer: Tokenizer;
   let specialCount: number;
+  let specialIds: number[];
+  let unknownId: number;
   try {
     const json = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
     // Disable the file's own truncation/padding: we apply the catalog's limit.
     json.truncation = null;
     json.padding = null;
     tokenizer = new Tokenizer(json, {});
-    specialCount = tokenizer.encode("").ids.length;
+    specialIds = tokenizer.encode("").ids;
+    specialCount = specialIds.length;
+    const model = json.model as { unk_token?: unknown } | undefined;
+    unknownId = tokenizer.token_to_id(typeof model?.unk_token === "string" ? model.unk_token : "[UNK]") ?? 0;
   } catch (error) {
     throw new EmbedkitError(
       "CORRUPT_MODEL",
@@ -114,6 +130,18 @@ export async function loadTextTokenizer(path: string, maxTokens: number): Promis
         }
       }
       return tokenizer.decode([...ids], { skip_special_tokens: true });
+    },
+    pieces(text) {
+      return tokenizer.encode(text, { add_special_tokens: false }).ids;
+    },
+    // BERT-style templates put one token before the text and the rest after it.
+    special: Object.freeze({
+      leading: Object.freeze(specialIds.slice(0, 1)),
+      trailing: Object.freeze(specialIds.slice(1)),
+    }),
+    unknownId,
+    tokenText(id) {
+      return tokenizer.id_to_token(id);
     },
   };
 }
