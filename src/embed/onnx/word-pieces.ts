@@ -38,7 +38,7 @@ const STANDALONE =
   /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Extended_Pictographic}]$/u;
 // Marks and joiners that belong to the character before them (skin tones, ZWJ
 // sequences, variation selectors, combining accents).
-const ATTACHED = /^[\p{M}\u200d\u{1f3fb}-\u{1f3ff}\ufe0e\ufe0f]$/u;
+const ATTACHED = /^(?:\p{M}|\u200d|[\u{1f3fb}-\u{1f3ff}]|\ufe0e|\ufe0f)$/u;
 
 /**
  * Split text into words the way BERT's pre-tokenizer does: runs of letters and
