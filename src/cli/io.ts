@@ -13,8 +13,26 @@ export const EXIT = Object.freeze({ ok: 0, user: 1, internal: 2 } as const);
 
 /** Parse a positive integer option for commander (usage error otherwise). */
 export function parsePositiveInteger(value: string): number {
+  const parsed = parseNonNegativeInteger(value);
+  if (parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
+  return parsed;
+}
+
+/** Commander argument parser for integers ≥ 0 (rejects blanks, fractions and unsafe integers). */
+export function parseNonNegativeInteger(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
+  if (value.trim() === "" || !Number.isSafeInteger(parsed) || parsed < 0) {
+    throw new InvalidArgumentError("must be a non-negative integer.");
+  }
+  return parsed;
+}
+
+/** Commander argument parser for finite numbers ≥ 0. */
+export function parseNonNegativeNumber(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0) {
+    throw new InvalidArgumentError("must be a number ≥ 0.");
+  }
   return parsed;
 }
 

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
 import { createServer, type ServerOptions } from "../server/create-server.js";
 import { openStore } from "./context.js";
-import { printLine } from "./io.js";
+import { parseNonNegativeInteger, parseNonNegativeNumber, parsePositiveInteger, printLine } from "./io.js";
 
 /** Everything `embedkit serve` runs with, after merging flags, env, config file and defaults. */
 export interface ServeSettings {
@@ -104,28 +104,6 @@ function userError(message: string): EmbedkitError {
   return new EmbedkitError("INVALID_OPTION", message);
 }
 
-function parseNonNegativeInteger(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(parsed) || parsed < 0) {
-    throw new InvalidArgumentError("must be a non-negative integer.");
-  }
-  return parsed;
-}
-
-function parsePositive(value: string): number {
-  const parsed = parseNonNegativeInteger(value);
-  if (parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
-  return parsed;
-}
-
-function parseNonNegativeNumber(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0) {
-    throw new InvalidArgumentError("must be a number ≥ 0.");
-  }
-  return parsed;
-}
-
 function splitList(value: string): string[] {
   return value
     .split(",")
@@ -184,12 +162,12 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Record<SettingKey, unk
   text("home");
   number("port", parseNonNegativeInteger);
   number("maxWaitMs", parseNonNegativeNumber);
-  number("maxBatchTokens", parsePositive);
-  number("maxQueue", parsePositive);
-  number("bodyLimit", parsePositive);
+  number("maxBatchTokens", parsePositiveInteger);
+  number("maxQueue", parsePositiveInteger);
+  number("bodyLimit", parsePositiveInteger);
   number("timeoutMs", parseNonNegativeInteger);
   number("idleUnloadMs", parseNonNegativeInteger);
-  number("threads", parsePositive);
+  number("threads", parsePositiveInteger);
   boolean("autoTruncate");
   boolean("batching");
   const models = read("models");
@@ -490,17 +468,17 @@ export function serveCommand(): Command {
     .option(
       "--max-batch-tokens <n>",
       `token budget of one batch (default ${SERVE_DEFAULTS.maxBatchTokens})`,
-      parsePositive,
+      parsePositiveInteger,
     )
     .option(
       "--max-queue <n>",
       `queued requests per model before 429 (default ${SERVE_DEFAULTS.maxQueue})`,
-      parsePositive,
+      parsePositiveInteger,
     )
     .option(
       "--body-limit <bytes>",
       `largest request body; larger gets 413 (default ${SERVE_DEFAULTS.bodyLimit})`,
-      parsePositive,
+      parsePositiveInteger,
     )
     .option(
       "--timeout-ms <ms>",
@@ -517,7 +495,7 @@ export function serveCommand(): Command {
       "unload non-default models idle this long, 0 = never (default 0)",
       parseNonNegativeInteger,
     )
-    .option("--threads <n>", "inference threads per model (default: all cores)", parsePositive)
+    .option("--threads <n>", "inference threads per model (default: all cores)", parsePositiveInteger)
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
     .option(
       "--config <file.json>",
