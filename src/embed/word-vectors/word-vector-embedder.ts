@@ -24,6 +24,7 @@ import type { ModelStore, PulledModel, PullProgress } from "../../models/model-s
 import { truncateDimensions, type VectorLike } from "../../vectors/math.js";
 import { assertPrecision, type Precision, type PrecisionVector, quantize } from "../../vectors/quantize.js";
 import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
+import { validateTexts } from "../inputs.js";
 import { type ResolvedToken, resolveTokens, tokenizeWords } from "./word-tokenizer.js";
 import { loadWordVectorTable, type WordVectorTable, type WordVectorTableLoad } from "./word-vector-table.js";
 
@@ -258,21 +259,10 @@ class TableWordVectorEmbedder implements WordVectorEmbedder {
   /** Validate inputs and resolve their tokens, all before any pooling. */
   #prepare(inputs: readonly string[]): ResolvedToken[][] {
     this.#open();
-    if (!Array.isArray(inputs)) {
-      throw new EmbedkitError(
-        "INVALID_INPUT",
-        `inputs must be an array of strings, received ${describeType(inputs)}. Wrap a single text in an array.`,
-      );
-    }
+    validateTexts(inputs);
     for (let index = 0; index < inputs.length; index++) {
-      const value: unknown = inputs[index];
-      if (typeof value !== "string") {
-        throw new EmbedkitError(
-          "INVALID_INPUT",
-          `Input ${index} must be a string, received ${describeType(value)}.`,
-          { details: { index, received: describeType(value) } },
-        );
-      }
+      const value = inputs[index] as string;
+      // Stricter than the shared check: whitespace alone has no words to pool.
       if (value.trim() === "") {
         throw new EmbedkitError(
           "INVALID_INPUT",
