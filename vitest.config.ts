@@ -10,6 +10,8 @@ const home = process.env.EMBEDKIT_TEST_HOME ?? resolve(".cache/embedkit-test");
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Installs missing system tools (ffmpeg, chromium) before any suite runs.
+    globalSetup: ["test/setup/system-tools.ts"],
     env: { EMBEDKIT_HOME: home },
     pool: "forks",
     testTimeout: 180_000,

@@ -1,10 +1,9 @@
 /**
  * `embedkit eval` and `embedkit inspect`, run in-process on the real
  * all-minilm-l6-v2-q model and small fixtures; the HTML reports are opened in
- * headless Chromium (Debian's /usr/bin/chromium via playwright-core) when it is
- * installed, checking for console errors and rendered SVG charts.
+ * headless Chromium (Debian's /usr/bin/chromium via playwright-core; the global
+ * test setup installs it when missing), checking for console errors and rendered SVG charts.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -224,7 +223,7 @@ describe("embedkit inspect", () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("HTML reports in headless Chromium", () => {
+describe("HTML reports in headless Chromium", () => {
   it("open without console errors and render their SVG charts", async () => {
     const { chromium } = await import("playwright-core");
     const out = join(dir, "browser");
