@@ -1,0 +1,701 @@
+/**
+ * @module store/pgvector-store
+ * The {@link VectorStore} contract on PostgreSQL with the pgvector extension,
+ * through a `pg` connection pool. Same validation (`store/validate.ts`), same
+ * filter semantics (`store/filter.ts`) and the same conformance suite as the
+ * embedded store, so an application moves between them by changing a URL.
+ *
+ * Layout, inside one schema (default `embedkit`):
+ * - `collections`: one row per collection with the facts it was built with
+ *   (model id, dims, pooling, normalization, metric, creation time);
+ * - `items_<n>`: one table per collection, `n` being the collection's row id:
+ *   `id text` (primary key, "C" collation), `embedding vector(dims)`,
+ *   `metadata jsonb`, `text text`, with an HNSW index whose operator class
+ *   follows the metric (cosine → `vector_cosine_ops`, dot → `vector_ip_ops`,
+ *   euclidean → `vector_l2_ops`) and a GIN index on metadata.
+ *
+ * Table names never contain user input (only the numeric row id), every value
+ * is a bind parameter, and every write runs in one transaction, so a failed
+ * batch leaves nothing behind. See docs/STORE.md ("PostgreSQL + pgvector") for
+ * why one table per collection.
+ */
+import pg from "pg";
+import { EmbedkitError } from "../errors.js";
+import { resolveFilter } from "./filter.js";
+import {
+  checkModel,
+  resolveCollectionSpec,
+  validateCollectionName,
+  validateIds,
+  validateItems,
+  validateQuery,
+} from "./validate.js";
+import type {
+  Collection,
+  CollectionInfo,
+  CollectionSpec,
+  CollectionStats,
+  Filter,
+  Hit,
+  Item,
+  Metadata,
+  Query,
+  StoredItem,
+  UpsertOptions,
+  VectorMetric,
+  VectorStore,
+} from "./vector-store.js";
+
+/** Options of {@link openPgVectorStore}. */
+export interface PgVectorStoreOptions {
+  /**
+   * Connection URL: `postgres://user:password@host:port/database`; `postgresql://`
+   * and `pg://` are accepted too. Query parameters understood by `pg` (e.g.
+   * `sslmode`) are passed through.
+   */
+  readonly url: string;
+  /**
+   * Schema holding embedkit's tables; created when missing. Lets several
+   * independent stores share one database. Lowercase letters, digits and `_`.
+   * @default "embedkit"
+   */
+  readonly schema?: string;
+  /** Most pooled connections. @default 10 */
+  readonly maxConnections?: number;
+  /** Milliseconds to wait for a connection before failing with STORE_UNAVAILABLE. @default 10000 */
+  readonly connectTimeoutMs?: number;
+  /**
+   * HNSW search breadth (`hnsw.ef_search`): higher finds more of the true
+   * neighbours, slower. Filtered queries and k above it keep scanning
+   * (pgvector's iterative index scan, strict order). @default 100
+   */
+  readonly efSearch?: number;
+  /** HNSW graph degree (`m`) for new collections. @default 16 */
+  readonly hnswM?: number;
+  /** HNSW build breadth (`ef_construction`) for new collections. @default 64 */
+  readonly hnswEfConstruction?: number;
+  /** `application_name` of the connections (visible in `pg_stat_activity`). @default "embedkit" */
+  readonly applicationName?: string;
+}
+
+/** Rows per INSERT statement of an upsert (all statements of a call share one transaction). */
+const UPSERT_CHUNK = 500;
+/** pgvector's HNSW index supports `vector` columns of at most this many dimensions. */
+const HNSW_MAX_DIMS = 2000;
+/** pgvector's `vector` type holds at most this many dimensions. */
+const PGVECTOR_MAX_DIMS = 16_000;
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Per metric: pgvector distance operator, HNSW operator class, and distance → score. */
+const METRIC_SQL: Readonly<
+  Record<VectorMetric, { readonly operator: string; readonly opclass: string; readonly score: string }>
+> = Object.freeze({
+  cosine: { operator: "<=>", opclass: "vector_cosine_ops", score: "1 - distance" },
+  dot: { operator: "<#>", opclass: "vector_ip_ops", score: "-distance" },
+  euclidean: { operator: "<->", opclass: "vector_l2_ops", score: "-distance" },
+});
+
+/** SQLSTATEs that mean "the server is not there for us" rather than "the query is wrong". */
+const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300", "3D000", "28000", "28P01"]);
+const UNAVAILABLE_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+]);
+
+/**
+ * A connection URL with its password removed, safe for messages and logs.
+ *
+ * @example
+ * ```ts
+ * redactPostgresUrl("postgres://app:s3cret@db:5432/prod"); // "postgres://app@db:5432/prod"
+ * ```
+ */
+export function redactPostgresUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    parsed.searchParams.delete("password");
+    return parsed.toString();
+  } catch {
+    // Not a URL at all: keep only what is before any "@" of credentials.
+    return url.replace(/\/\/[^@/]*@/, "//");
+  }
+}
+
+function toConnectionString(url: string): string {
+  return url.replace(/^(pg|postgresql):\/\//, "postgres://");
+}
+
+/** A pg error's SQLSTATE or Node errno code, when it has one. */
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function isUnavailable(error: unknown): boolean {
+  const code = errorCode(error);
+  if (
+    code !== undefined &&
+    (UNAVAILABLE_ERRNOS.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith("08"))
+  ) {
+    return true;
+  }
+  if (error instanceof AggregateError) return error.errors.some(isUnavailable);
+  const message = error instanceof Error ? error.message : "";
+  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}
+
+/**
+ * One place that turns driver and server errors into EmbedkitErrors: an
+ * unreachable server (refused, reset, shut down, wrong password) → STORE_UNAVAILABLE
+ * naming the URL without its password; anything else → INTERNAL with the SQLSTATE.
+ */
+function translateError(error: unknown, location: string, doing: string): EmbedkitError {
+  if (EmbedkitError.isInstance(error)) return error;
+  const code = errorCode(error);
+  const reason = error instanceof Error && error.message !== "" ? error.message : String(code ?? error);
+  if (isUnavailable(error)) {
+    const hint =
+      code === "28P01" || code === "28000"
+        ? "Check the user name and password in the URL."
+        : code === "3D000"
+          ? "Create the database, or point the URL at an existing one."
+          : "Start the server (scripts/pg-start.sh starts a local one) or fix the URL given with --store.";
+    return new EmbedkitError(
+      "STORE_UNAVAILABLE",
+      `PostgreSQL at ${location} is unavailable while ${doing}: ${reason}${code ? ` (${code})` : ""}. ${hint}`,
+      { cause: error, details: { url: location, code } },
+    );
+  }
+  if (code === "58P01" || (code === "0A000" && /extension/i.test(reason))) {
+    return new EmbedkitError(
+      "STORE_UNAVAILABLE",
+      `PostgreSQL at ${location} has no pgvector extension (${reason}). Install pgvector on the server ` +
+        `(https://github.com/pgvector/pgvector), or use scripts/pg-start.sh, which bundles it.`,
+      { cause: error, details: { url: location, code } },
+    );
+  }
+  if (code === "42501") {
+    return new EmbedkitError(
+      "STORE_UNAVAILABLE",
+      `PostgreSQL at ${location} refused ${doing}: ${reason}. The user needs CREATE on the database ` +
+        `(or run "CREATE EXTENSION vector" once as a superuser).`,
+      { cause: error, details: { url: location, code } },
+    );
+  }
+  return new EmbedkitError(
+    "INTERNAL",
+    `PostgreSQL at ${location} failed while ${doing}: ${reason}${code ? ` (SQLSTATE ${code})` : ""}.`,
+    { cause: error, details: { url: location, code } },
+  );
+}
+
+/** pgvector's text form of a vector. Float32 values print as doubles that parse back to the same float32. */
+function vectorLiteral(vector: Float32Array): string {
+  return `[${vector.join(",")}]`;
+}
+
+function parseVector(text: string): Float32Array {
+  const body = text.slice(1, -1);
+  if (body === "") return new Float32Array(0);
+  const parts = body.split(",");
+  const out = new Float32Array(parts.length);
+  for (let i = 0; i < parts.length; i++) out[i] = Number(parts[i]);
+  return out;
+}
+
+/**
+ * Translate a validated filter into a parameterised SQL condition with the same
+ * semantics as `matchesFilter`. Field names and values are bind parameters
+ * (`params` grows), never spliced into the SQL text.
+ */
+function filterSql(filter: Filter, params: unknown[]): string {
+  const parts: string[] = [];
+  const bind = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  for (const condition of filter) {
+    // PostgreSQL refuses parameters a statement does not use, so bind the field name only where needed.
+    const field = (): string => `${bind(condition.field)}::text`;
+    switch (condition.op) {
+      case "eq":
+        // Containment is strict JSON equality on flat metadata and can use the GIN index.
+        parts.push(`metadata @> ${bind(JSON.stringify({ [condition.field]: condition.value }))}::jsonb`);
+        break;
+      case "ne":
+        parts.push(
+          `NOT (metadata @> ${bind(JSON.stringify({ [condition.field]: condition.value }))}::jsonb)`,
+        );
+        break;
+      case "in":
+        parts.push(
+          `(metadata -> ${field()}) = ANY(${bind(condition.values.map((v) => JSON.stringify(v)))}::jsonb[])`,
+        );
+        break;
+      case "nin":
+        parts.push(
+          `NOT COALESCE((metadata -> ${field()}) = ANY(${bind(condition.values.map((v) => JSON.stringify(v)))}::jsonb[]), false)`,
+        );
+        break;
+      default: {
+        const operator = { lt: "<", lte: "<=", gt: ">", gte: ">=" }[condition.op];
+        const name = field();
+        // CASE, not AND: SQL does not promise AND's evaluation order, and the cast
+        // would fail on a string. Non-numbers never match a range.
+        parts.push(
+          `(CASE WHEN jsonb_typeof(metadata -> ${name}) = 'number' ` +
+            `THEN (metadata ->> ${name})::float8 ${operator} ${bind(condition.value)}::float8 ELSE false END)`,
+        );
+      }
+    }
+  }
+  return parts.length === 0 ? "TRUE" : parts.join(" AND ");
+}
+
+interface CollectionRow {
+  readonly id: string;
+  readonly name: string;
+  readonly model: string;
+  readonly dims: number;
+  readonly pooling: "mean" | "cls";
+  readonly normalized: boolean;
+  readonly metric: VectorMetric;
+  readonly created_at: Date;
+}
+
+function rowToInfo(row: CollectionRow): CollectionInfo {
+  return {
+    name: row.name,
+    model: row.model,
+    dims: row.dims,
+    pooling: row.pooling,
+    normalized: row.normalized,
+    metric: row.metric,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} must be a positive integer, received ${String(value)}.`,
+      {
+        details: { option: name },
+      },
+    );
+  }
+  return value;
+}
+
+/** Shared state of one store: pool, schema, and the open/closed flag its collections check. */
+interface StoreContext {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  readonly location: string;
+  readonly hnsw: { readonly m: number; readonly efConstruction: number };
+  closed: boolean;
+}
+
+function assertOpen(context: StoreContext): void {
+  if (context.closed) {
+    throw new EmbedkitError(
+      "CLOSED",
+      `The pgvector store at ${context.location} is closed; open a new one with openPgVectorStore().`,
+    );
+  }
+}
+
+/** Run `work` on one pooled connection inside BEGIN … COMMIT; ROLLBACK on any error. */
+async function inTransaction<T>(
+  context: StoreContext,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await context.pool.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    try {
+      await client.query("ROLLBACK");
+    } catch {
+      broken = true; // the connection is gone; do not return it to the pool
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+class PgCollection implements Collection {
+  readonly name: string;
+  readonly info: CollectionInfo;
+  readonly #context: StoreContext;
+  readonly #table: string;
+
+  constructor(context: StoreContext, row: CollectionRow) {
+    this.#context = context;
+    this.info = rowToInfo(row);
+    this.name = this.info.name;
+    this.#table = `"${context.schema}"."items_${row.id}"`;
+  }
+
+  /** Run a collection operation: closed check, error translation, dropped table → UNKNOWN_COLLECTION. */
+  async #run<T>(doing: string, work: () => Promise<T>): Promise<T> {
+    assertOpen(this.#context);
+    try {
+      return await work();
+    } catch (error) {
+      if (errorCode(error) === "42P01") {
+        throw new EmbedkitError(
+          "UNKNOWN_COLLECTION",
+          `Collection "${this.name}" no longer exists in ${this.#context.location} (it was dropped).`,
+          { cause: error, details: { collection: this.name } },
+        );
+      }
+      throw translateError(error, this.#context.location, `${doing} in collection "${this.name}"`);
+    }
+  }
+
+  async upsert(items: readonly Item[], options: UpsertOptions = {}): Promise<void> {
+    assertOpen(this.#context);
+    checkModel(this.info, options.model, "upserted");
+    const valid = validateItems(this.info, items);
+    if (valid.length === 0) return;
+    await this.#run("upserting", () =>
+      inTransaction(this.#context, async (client) => {
+        for (let start = 0; start < valid.length; start += UPSERT_CHUNK) {
+          const chunk = valid.slice(start, start + UPSERT_CHUNK);
+          // unnest over four array parameters: one statement per chunk whatever its
+          // size, no per-row placeholders and no SQL built from values.
+          await client.query(
+            `INSERT INTO ${this.#table} (id, embedding, metadata, text)
+             SELECT * FROM unnest($1::text[], $2::vector[], $3::jsonb[], $4::text[])
+             ON CONFLICT (id) DO UPDATE
+               SET embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata, text = EXCLUDED.text`,
+            [
+              chunk.map((item) => item.id),
+              chunk.map((item) => vectorLiteral(item.vector)),
+              chunk.map((item) => JSON.stringify(item.metadata)),
+              chunk.map((item) => item.text ?? null),
+            ],
+          );
+        }
+      }),
+    );
+  }
+
+  async get(ids: readonly string[]): Promise<StoredItem[]> {
+    assertOpen(this.#context);
+    const unique = validateIds(ids);
+    if (unique.length === 0) return [];
+    const result = await this.#run("reading items", () =>
+      this.#context.pool.query<{ id: string; embedding: string; metadata: Metadata; text: string | null }>(
+        `SELECT id, embedding::text AS embedding, metadata, text FROM ${this.#table} WHERE id = ANY($1::text[])`,
+        [unique],
+      ),
+    );
+    const byId = new Map(result.rows.map((row) => [row.id, row]));
+    const out: StoredItem[] = [];
+    for (const id of ids) {
+      const row = byId.get(id);
+      if (row === undefined) continue;
+      byId.delete(id); // a repeated id is returned once
+      out.push({
+        id: row.id,
+        vector: parseVector(row.embedding),
+        metadata: row.metadata,
+        ...(row.text === null ? {} : { text: row.text }),
+      });
+    }
+    return out;
+  }
+
+  async delete(ids: readonly string[]): Promise<number> {
+    assertOpen(this.#context);
+    const unique = validateIds(ids);
+    if (unique.length === 0) return 0;
+    const result = await this.#run("deleting items", () =>
+      this.#context.pool.query(`DELETE FROM ${this.#table} WHERE id = ANY($1::text[])`, [unique]),
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async query(query: Query): Promise<Hit[]> {
+    assertOpen(this.#context);
+    const valid = validateQuery(this.info, query);
+    const { operator, score } = METRIC_SQL[this.info.metric];
+    const params: unknown[] = [vectorLiteral(valid.vector), valid.k];
+    const where = filterSql(valid.filter, params);
+    const vectorColumn = valid.includeVectors ? ", embedding::text AS embedding" : "";
+    const distance = `(embedding ${operator} $1::vector)`;
+    // ANN: "ORDER BY embedding <op> $1 LIMIT k" is the shape the HNSW index serves;
+    // the outer query breaks distance ties by id. Exact: "+ 0" hides the operator
+    // from the planner so it scans every row, and the sort includes the id.
+    const sql = valid.exact
+      ? `SELECT id, metadata, text${vectorColumn}, ${score} AS score FROM (
+           SELECT id, metadata, text, embedding, ${distance} + 0 AS distance FROM ${this.#table} WHERE ${where}
+         ) scanned ORDER BY distance, id COLLATE "C" LIMIT $2`
+      : `SELECT id, metadata, text${vectorColumn}, ${score} AS score FROM (
+           SELECT id, metadata, text, embedding, ${distance} AS distance FROM ${this.#table} WHERE ${where}
+           ORDER BY ${distance} LIMIT $2
+         ) nearest ORDER BY distance, id COLLATE "C"`;
+    const result = await this.#run("querying", () =>
+      this.#context.pool.query<{
+        id: string;
+        metadata: Metadata;
+        text: string | null;
+        embedding?: string;
+        score: number;
+      }>(sql, params),
+    );
+    return result.rows.map((row) => ({
+      id: row.id,
+      score: row.score,
+      metadata: row.metadata,
+      ...(row.text === null ? {} : { text: row.text }),
+      ...(row.embedding === undefined ? {} : { vector: parseVector(row.embedding) }),
+    }));
+  }
+
+  async count(filter?: Filter | string): Promise<number> {
+    assertOpen(this.#context);
+    const params: unknown[] = [];
+    const where = filterSql(resolveFilter(filter), params);
+    const result = await this.#run("counting items", () =>
+      this.#context.pool.query<{ count: string }>(
+        `SELECT count(*) AS count FROM ${this.#table} WHERE ${where}`,
+        params,
+      ),
+    );
+    return Number(result.rows[0]?.count ?? 0);
+  }
+
+  async stats(): Promise<CollectionStats> {
+    return { ...this.info, count: await this.count() };
+  }
+}
+
+class PgVectorStore implements VectorStore {
+  readonly backend = "pgvector";
+  readonly location: string;
+  readonly #context: StoreContext;
+
+  constructor(context: StoreContext) {
+    this.#context = context;
+    this.location = context.location;
+  }
+
+  get #collections(): string {
+    return `"${this.#context.schema}".collections`;
+  }
+
+  async #run<T>(doing: string, work: () => Promise<T>): Promise<T> {
+    assertOpen(this.#context);
+    try {
+      return await work();
+    } catch (error) {
+      throw translateError(error, this.location, doing);
+    }
+  }
+
+  async #row(name: string): Promise<CollectionRow | undefined> {
+    const result = await this.#context.pool.query<CollectionRow>(
+      `SELECT * FROM ${this.#collections} WHERE name = $1`,
+      [name],
+    );
+    return result.rows[0];
+  }
+
+  #unknown(name: string): EmbedkitError {
+    return new EmbedkitError(
+      "UNKNOWN_COLLECTION",
+      `No collection "${name}" in ${this.location}. List them with "embedkit collections list --store <url>".`,
+      { details: { collection: name } },
+    );
+  }
+
+  async createCollection(name: string, spec: CollectionSpec): Promise<Collection> {
+    assertOpen(this.#context);
+    validateCollectionName(name);
+    const info = resolveCollectionSpec(name, spec, new Date());
+    if (info.dims > PGVECTOR_MAX_DIMS) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `Collection "${name}": pgvector's vector type holds at most ${PGVECTOR_MAX_DIMS} dimensions, received ${info.dims}.`,
+        { details: { field: "dims", expected: PGVECTOR_MAX_DIMS, received: info.dims } },
+      );
+    }
+    const { hnsw, schema } = this.#context;
+    const row = await this.#run(`creating collection "${name}"`, () =>
+      inTransaction(this.#context, async (client) => {
+        const inserted = await client.query<CollectionRow>(
+          `INSERT INTO ${this.#collections} (name, model, dims, pooling, normalized, metric, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING *`,
+          [info.name, info.model, info.dims, info.pooling, info.normalized, info.metric, info.createdAt],
+        );
+        const created = inserted.rows[0];
+        if (created === undefined) {
+          throw new EmbedkitError(
+            "COLLECTION_EXISTS",
+            `Collection "${name}" already exists in ${this.location}. Open it with getCollection, or drop it first.`,
+            { details: { collection: name } },
+          );
+        }
+        // Only integers from our own row and validated options reach the DDL text.
+        const table = `"${schema}"."items_${created.id}"`;
+        await client.query(
+          `CREATE TABLE ${table} (
+             id text COLLATE "C" PRIMARY KEY,
+             embedding vector(${info.dims}) NOT NULL,
+             metadata jsonb NOT NULL DEFAULT '{}',
+             text text
+           )`,
+        );
+        if (info.dims <= HNSW_MAX_DIMS) {
+          await client.query(
+            `CREATE INDEX ON ${table} USING hnsw (embedding ${METRIC_SQL[info.metric].opclass})
+             WITH (m = ${hnsw.m}, ef_construction = ${hnsw.efConstruction})`,
+          );
+        }
+        await client.query(`CREATE INDEX ON ${table} USING gin (metadata jsonb_path_ops)`);
+        return created;
+      }),
+    );
+    return new PgCollection(this.#context, row);
+  }
+
+  async getCollection(name: string): Promise<Collection> {
+    assertOpen(this.#context);
+    validateCollectionName(name);
+    const row = await this.#run(`opening collection "${name}"`, () => this.#row(name));
+    if (row === undefined) throw this.#unknown(name);
+    return new PgCollection(this.#context, row);
+  }
+
+  async listCollections(): Promise<CollectionStats[]> {
+    const rows = await this.#run("listing collections", async () => {
+      const result = await this.#context.pool.query<CollectionRow>(
+        `SELECT * FROM ${this.#collections} ORDER BY name COLLATE "C"`,
+      );
+      return result.rows;
+    });
+    return Promise.all(rows.map((row) => new PgCollection(this.#context, row).stats()));
+  }
+
+  async dropCollection(name: string): Promise<void> {
+    assertOpen(this.#context);
+    validateCollectionName(name);
+    const dropped = await this.#run(`dropping collection "${name}"`, () =>
+      inTransaction(this.#context, async (client) => {
+        const deleted = await client.query<{ id: string }>(
+          `DELETE FROM ${this.#collections} WHERE name = $1 RETURNING id`,
+          [name],
+        );
+        const id = deleted.rows[0]?.id;
+        if (id !== undefined)
+          await client.query(`DROP TABLE IF EXISTS "${this.#context.schema}"."items_${id}"`);
+        return id !== undefined;
+      }),
+    );
+    if (!dropped) throw this.#unknown(name);
+  }
+
+  async close(): Promise<void> {
+    if (this.#context.closed) return;
+    this.#context.closed = true;
+    await this.#context.pool.end();
+  }
+}
+
+/**
+ * Open a vector store on PostgreSQL + pgvector. Connects once to check the
+ * server, then creates (if missing) the `vector` extension, the schema and its
+ * `collections` table. Connections are pooled; `close()` ends the pool.
+ *
+ * @throws EmbedkitError STORE_UNAVAILABLE (server down, wrong password, no pgvector), INVALID_OPTION
+ * @example
+ * ```ts
+ * const store = await openPgVectorStore({ url: "postgres://app:secret@127.0.0.1:5432/app" });
+ * const docs = await store.createCollection("docs", { model: "all-minilm-l6-v2", dims: 384 });
+ * ```
+ */
+export async function openPgVectorStore(options: PgVectorStoreOptions): Promise<VectorStore> {
+  if (typeof options?.url !== "string" || !/^(pg|postgres|postgresql):\/\//.test(options.url)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `A PostgreSQL store URL must start with postgres://, postgresql:// or pg://, received ${JSON.stringify(
+        typeof options?.url === "string" ? redactPostgresUrl(options.url) : options?.url,
+      )}.`,
+      { details: { option: "url" } },
+    );
+  }
+  const schema = options.schema ?? "embedkit";
+  if (!SCHEMA_PATTERN.test(schema)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `schema must be 1–63 lowercase letters, digits or "_", starting with a letter or "_", received ${JSON.stringify(schema)}.`,
+      { details: { option: "schema" } },
+    );
+  }
+  const efSearch = positiveInteger(options.efSearch, 100, "efSearch");
+  const hnsw = {
+    m: positiveInteger(options.hnswM, 16, "hnswM"),
+    efConstruction: positiveInteger(options.hnswEfConstruction, 64, "hnswEfConstruction"),
+  };
+  const location = redactPostgresUrl(toConnectionString(options.url));
+  const pool = new pg.Pool({
+    connectionString: toConnectionString(options.url),
+    max: positiveInteger(options.maxConnections, 10, "maxConnections"),
+    connectionTimeoutMillis: positiveInteger(options.connectTimeoutMs, 10_000, "connectTimeoutMs"),
+    application_name: options.applicationName ?? "embedkit",
+    // Session settings for every pooled connection, before its first query.
+    // iterative_scan keeps walking the HNSW graph until LIMIT rows pass the
+    // filter (pgvector ≥ 0.8; older servers ignore the unknown setting).
+    onConnect: async (client) => {
+      await client.query(`SET hnsw.ef_search = ${efSearch}; SET hnsw.iterative_scan = strict_order`);
+    },
+  });
+  // A pooled idle connection that dies (server restart) emits 'error' on the pool;
+  // without a listener Node would crash. The next query reconnects or reports
+  // STORE_UNAVAILABLE.
+  pool.on("error", () => {});
+  const context: StoreContext = { pool, schema, location, hnsw, closed: false };
+  try {
+    await inTransaction(context, async (client) => {
+      // Serialise first-time setup between processes opening the same database.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('embedkit.store.setup'))");
+      await client.query("CREATE EXTENSION IF NOT EXISTS vector");
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS "${schema}".collections (
+           id bigserial PRIMARY KEY,
+           name text COLLATE "C" NOT NULL UNIQUE,
+           model text NOT NULL,
+           dims integer NOT NULL,
+           pooling text NOT NULL,
+           normalized boolean NOT NULL,
+           metric text NOT NULL,
+           created_at timestamptz NOT NULL
+         )`,
+      );
+    });
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw translateError(error, location, "opening the store");
+  }
+  return new PgVectorStore(context);
+}
