@@ -4,7 +4,8 @@
 #
 # Usage: scripts/pg-stop.sh [DATA_DIR] [--remove]
 #   DATA_DIR  as given to pg-start.sh (default: <repo>/.cache/pgvector/data)
-#   --remove  delete DATA_DIR afterwards (for throw-away test clusters)
+#   --remove  delete DATA_DIR afterwards (for throw-away test clusters); the
+#             server then gets an immediate shutdown (no final checkpoint)
 set -euo pipefail
 
 repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,12 +21,15 @@ cluster="$data_dir/pgdata"
 
 if [[ -f "$cluster/postmaster.pid" ]]; then
   # The server's own pid (first line of postmaster.pid): SIGINT is PostgreSQL's
-  # "fast" shutdown (roll back open transactions, checkpoint, exit). Signalling
-  # the pid works whatever user the server runs as and needs no pg_ctl.
+  # "fast" shutdown (roll back open transactions, checkpoint, exit); SIGQUIT the
+  # "immediate" one, fine for a cluster about to be deleted. Signalling the pid
+  # works whatever user the server runs as and needs no pg_ctl.
+  signal=INT
+  [[ -n "$remove" ]] && signal=QUIT
   pid="$(head -1 "$cluster/postmaster.pid")"
   # A stale pid file (after a crash) may name a pid now used by another program.
   if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "postgres.*$cluster" &&
-    kill -INT "$pid" 2>/dev/null; then
+    kill -"$signal" "$pid" 2>/dev/null; then
     for _ in $(seq 1 100); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
