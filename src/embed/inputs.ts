@@ -64,7 +64,7 @@ export interface ResolvedEmbedOptions<P extends Precision> {
  * @throws EmbedkitError INVALID_OPTION
  */
 export function resolveEmbedOptions<P extends Precision>(
-  model: ModelInfo,
+  model: Pick<ModelInfo, "id" | "dims">,
   options: EmbedOptions<P> = {},
 ): ResolvedEmbedOptions<P> {
   if (typeof options !== "object" || options === null) {

@@ -287,6 +287,72 @@ const GLOVE_100D: ModelSpec = Object.freeze({
 });
 
 /**
+ * Generic image features: the MobileNetV2 (ImageNet-pretrained, fine-tuned by
+ * nsfwjs) bundled in the `nsfwjs@4.4.0` npm tarball as browserify-wrapped TF.js
+ * files. The embedding is the 1280-d global-average-pooled output of the last
+ * convolution (layer `flatten_1`, before nsfwjs's 5-class head). Run with
+ * @tensorflow/tfjs on the wasm backend. nsfwjs itself is not a dependency (its
+ * engines field wants Node 22): the store fetches the tarball and pins it.
+ */
+const NSFWJS_MOBILENET_V2: ModelSpec = Object.freeze({
+  id: "mobilenet-v2-nsfwjs",
+  aliases: Object.freeze(["mobilenet-v2", "image", "default-image", "nsfwjs-mobilenet-v2"]),
+  description:
+    "Image features (1280-d, MobileNetV2 224x224) from the TF.js model bundled in the nsfwjs npm package",
+  modality: "image",
+  format: "tfjs-layers",
+  dims: 1280,
+  maxTokens: 0,
+  pooling: "mean",
+  normalize: true,
+  prefixes: Object.freeze({}),
+  languages: Object.freeze([]),
+  // Weights are stored as uint8 with per-tensor min/scale; TF.js dequantizes on load.
+  quantized: true,
+  license: "MIT (nsfwjs); MobileNetV2 architecture/ImageNet weights Apache-2.0 (Keras Applications)",
+  upstream: "infinitered/nsfwjs 4.4.0 dist/models/mobilenet_v2 (Keras MobileNetV2, alpha 1.0, 224)",
+  files: Object.freeze([
+    {
+      role: "graph" as const,
+      name: "model.min.js",
+      sha256: "c32f104fd562b08cdff5ed69dfe1209643afa47e792fb12751d2949aa61a397a",
+      bytes: 106_679,
+    },
+    {
+      role: "weights" as const,
+      name: "group1-shard1of1.min.js",
+      sha256: "ef2e0a63f7d2c4960b37b024b669313f65d3c45cd59e9042636c55b39de53517",
+      bytes: 3_493_394,
+    },
+  ]),
+  sources: Object.freeze([
+    {
+      type: "npm" as const,
+      name: "nsfwjs",
+      version: "4.4.0",
+      sha256: "585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382",
+      bytes: 24_973_068,
+      entries: {
+        "model.min.js": "package/dist/models/mobilenet_v2/model.min.js",
+        "group1-shard1of1.min.js": "package/dist/models/mobilenet_v2/group1-shard1of1.min.js",
+      },
+    },
+  ]),
+  references: Object.freeze([]),
+  image: Object.freeze({
+    width: 224,
+    height: 224,
+    // nsfwjs resizes the whole image to 224x224 (no crop) and divides by 255.
+    fit: "fill" as const,
+    rescale: 1 / 255,
+    mean: [0, 0, 0] as const,
+    std: [1, 1, 1] as const,
+    layout: "nhwc" as const,
+    featureLayer: "flatten_1",
+  }),
+});
+
+/**
  * All known models, frozen. Union type {@link CatalogModelId} is derived from it.
  */
 export const CATALOG = Object.freeze([
@@ -434,6 +500,7 @@ export const CATALOG = Object.freeze([
     references: e5References(true),
   }),
   GLOVE_100D,
+  NSFWJS_MOBILENET_V2,
 ] as const satisfies readonly ModelSpec[]);
 
 /** Canonical ids of catalog models. */
@@ -447,6 +514,7 @@ export const DEFAULT_MODELS = Object.freeze({
   en: "all-minilm-l6-v2",
   zh: "bge-small-zh-v1.5",
   words: "wink-glove-100d",
+  image: "mobilenet-v2-nsfwjs",
 } as const);
 
 /** The model used when none is named. */

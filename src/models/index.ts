@@ -15,16 +15,19 @@ export {
   getModel,
   listModels,
 } from "./catalog.js";
-// Types that describe a model
 export type {
+  ImagePreprocessSpec,
   Modality,
   ModelFile,
+  ModelFileRole,
   ModelFormat,
   ModelSource,
   ModelSpec,
   Pooling,
   ReferenceCheck,
 } from "./model-spec.js";
+// Types that describe a model
+export { MODEL_FILE_ROLES } from "./model-spec.js";
 // The store contract
 export type {
   InstalledModel,

@@ -10,14 +10,14 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import type { ModelSpec } from "./model-spec.js";
+import { MODEL_FILE_ROLES, type ModelSpec } from "./model-spec.js";
 
 /** File name of the manifest inside a model folder. */
 export const MANIFEST_NAME = "manifest.json";
 
 const ManifestFileSchema = z.object({
   name: z.string().min(1),
-  role: z.enum(["onnx", "tokenizer", "vectors"]),
+  role: z.enum(MODEL_FILE_ROLES),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   /** Path relative to the model's location (its cache folder, or the user's folder for `dir:`). */

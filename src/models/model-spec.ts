@@ -11,13 +11,61 @@ export type Modality = "text" | "image" | "audio" | "video";
 /** How token vectors become one sentence vector. */
 export type Pooling = "mean" | "cls";
 
-/** Runtime family that executes the model. */
-export type ModelFormat = "onnx-transformer" | "word-vectors";
+/**
+ * Runtime family that executes the model: `onnx-transformer` (text, onnxruntime),
+ * `word-vectors` (static table), `tfjs-layers` (a TF.js Keras model, run with the
+ * wasm backend; image features), `onnx-clip` (an image + text ONNX pair).
+ */
+export type ModelFormat = "onnx-transformer" | "word-vectors" | "tfjs-layers" | "onnx-clip";
+
+/**
+ * Logical roles of model files: `onnx` graph, `tokenizer` json, `vectors` table,
+ * `graph` (a TF.js model topology), `weights` (TF.js weight shards), `config`
+ * (e.g. a preprocessor_config.json), `text-onnx` (the text tower of an image-text pair).
+ */
+export const MODEL_FILE_ROLES = Object.freeze([
+  "onnx",
+  "tokenizer",
+  "vectors",
+  "graph",
+  "weights",
+  "config",
+  "text-onnx",
+] as const);
+
+/** One of {@link MODEL_FILE_ROLES}. */
+export type ModelFileRole = (typeof MODEL_FILE_ROLES)[number];
+
+/**
+ * How an image model wants its pixels (the equivalent of a Hugging Face
+ * `preprocessor_config.json`). Decoding honours EXIF orientation and flattens
+ * alpha onto white before these steps.
+ */
+export interface ImagePreprocessSpec {
+  /** Model input width and height in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /**
+   * `fill`: stretch the whole image to width×height (what nsfwjs does);
+   * `cover`: scale the shortest side to fit, then center-crop (CLIP/ViT style).
+   */
+  readonly fit: "fill" | "cover";
+  /** Multiplier applied to 0..255 values before mean/std (usually 1/255). */
+  readonly rescale: number;
+  /** Per-channel (RGB) mean subtracted after rescaling. */
+  readonly mean: readonly [number, number, number];
+  /** Per-channel (RGB) standard deviation divided by after the mean. */
+  readonly std: readonly [number, number, number];
+  /** Tensor layout the runtime expects: `nhwc` (TF.js) or `nchw` (PyTorch exports). */
+  readonly layout: "nhwc" | "nchw";
+  /** For TF.js models: the layer whose output is the embedding (e.g. the pooled features). */
+  readonly featureLayer?: string;
+}
 
 /** A file that a model needs, as the runtime sees it once pulled. */
 export interface ModelFile {
-  /** Logical role: `onnx` graph, `tokenizer` json, `vectors` table, ... */
-  readonly role: "onnx" | "tokenizer" | "vectors";
+  /** Logical role, one of {@link MODEL_FILE_ROLES}. */
+  readonly role: ModelFileRole;
   /** File name inside the model's cache folder. */
   readonly name: string;
   /** Expected sha256 (hex) of the file bytes; verified after pull and before use. */
@@ -126,4 +174,6 @@ export interface ModelSpec {
   readonly sources: readonly ModelSource[];
   /** Published values a genuine copy reproduces (see docs/MODELS.md). */
   readonly references: readonly ReferenceCheck[];
+  /** Pixel preprocessing of image (and video-frame) models. */
+  readonly image?: ImagePreprocessSpec;
 }

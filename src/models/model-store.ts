@@ -4,7 +4,7 @@
  * `~/.cache/embedkit`) holding pulled models, each verified by sha256 before use.
  * Types only; the implementation lives in `store-impl.ts` (createModelStore).
  */
-import type { ModelSpec } from "./model-spec.js";
+import type { ModelFileRole, ModelSpec } from "./model-spec.js";
 
 /** Progress of a pull, reported as bytes arrive. */
 export interface PullProgress {
@@ -35,7 +35,7 @@ export interface PulledModel {
   /** Absolute path of each file, by {@link ModelFile.name}. */
   readonly paths: Readonly<Record<string, string>>;
   /** Absolute path of the file with the given role. @throws EmbedkitError CORRUPT_MODEL when the model has no such file */
-  path(role: "onnx" | "tokenizer" | "vectors"): string;
+  path(role: ModelFileRole): string;
 }
 
 /** Result of {@link ModelStore.verify}. */

@@ -1,0 +1,301 @@
+/**
+ * @module embed/media/image/tfjs-image-embedder
+ * An image {@link MediaEmbedder} backed by a TF.js Keras model (the offline
+ * default: MobileNetV2 from the nsfwjs package). The embedding is the output of
+ * the spec's `featureLayer` (global-average-pooled features), L2-normalized.
+ * Images are decoded and resized with sharp, normalized per the spec, run in
+ * batches of `maxBatchSize`, and every tensor is disposed after its batch.
+ */
+
+import type { io, LayersModel, SymbolicTensor, Tensor } from "@tensorflow/tfjs";
+import { EmbedkitError } from "../../../errors.js";
+import type { ModelSpec } from "../../../models/model-spec.js";
+import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
+import { assertOpen, finishVector } from "../../inputs.js";
+import { prepareMediaCall } from "../media-call.js";
+import {
+  DEFAULT_MEDIA_LIMITS,
+  type MediaEmbedder,
+  type MediaEmbeddings,
+  type MediaEmbedOptions,
+  type MediaInput,
+  type MediaLimits,
+  type MediaModelInfo,
+} from "../media-embedder.js";
+import { decodeImage, type RgbImage, readImageHeader, resizeRgb, writeNormalized } from "./decode-image.js";
+import {
+  loadTensorFlow,
+  readTfjsModelJson,
+  readTfjsShard,
+  type TensorFlow,
+  type TfjsBackend,
+} from "./tfjs-runtime.js";
+
+/** Options of {@link createTfjsImageEmbedder}. */
+export interface TfjsImageEmbedderOptions {
+  /** The model's spec; needs `format: "tfjs-layers"` and an `image` preprocessing block. */
+  readonly spec: ModelSpec;
+  /** Absolute path of each model file by {@link ModelFile.name} (from the model store). */
+  readonly paths: Readonly<Record<string, string>>;
+  /** TF.js backend. @default "wasm" */
+  readonly backend?: TfjsBackend;
+  /** Images per inference call. @default 16 */
+  readonly maxBatchSize?: number;
+  /** Limits for every call (per-call options may override). @default DEFAULT_MEDIA_LIMITS */
+  readonly limits?: Partial<MediaLimits>;
+}
+
+/** An image embedder that can also embed already-decoded RGB pixels (video frames). */
+export interface PixelEmbedder extends MediaEmbedder {
+  /**
+   * Embed decoded RGB images (any size; resized by the model rule). Used by the
+   * video embedder for frames; no file checks apply.
+   */
+  embedPixels(
+    images: readonly RgbImage[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<Float32Array[]>;
+}
+
+/** A {@link PixelEmbedder} on a TF.js model, which can also run the model's own head. */
+export interface TfjsImageEmbedder extends PixelEmbedder {
+  /**
+   * Output of the full network (its classification head) for one model-sized
+   * image; for nsfwjs the scores of Drawing, Hentai, Neutral, Porn, Sexy. Used to
+   * check that the weights behave like the published model.
+   */
+  headOutput(image: RgbImage): Float32Array;
+}
+
+/**
+ * Load a TF.js Layers model and expose its feature layer as an image embedder.
+ * @throws EmbedkitError CORRUPT_MODEL when the files do not form a model or the layer is missing
+ * @example
+ * ```ts
+ * const store = createModelStore();
+ * const pulled = await store.ensure("mobilenet-v2-nsfwjs");
+ * const embedder = await createTfjsImageEmbedder({ spec: pulled.spec, paths: pulled.paths });
+ * const { vectors } = await embedder.embed(["cat.jpg", "dog.png"]);
+ * ```
+ */
+export async function createTfjsImageEmbedder(options: TfjsImageEmbedderOptions): Promise<TfjsImageEmbedder> {
+  const { spec } = options;
+  const preprocess = spec.image;
+  if (spec.format !== "tfjs-layers" || preprocess === undefined) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${spec.id} is not a TF.js image model (format ${spec.format}); expected format "tfjs-layers" with image preprocessing.`,
+      { details: { model: spec.id } },
+    );
+  }
+  const tf = await loadTensorFlow(options.backend ?? "wasm");
+  const graphFile = spec.files.find((file) => file.role === "graph");
+  const graphPath = graphFile === undefined ? undefined : options.paths[graphFile.name];
+  if (graphPath === undefined) {
+    throw new EmbedkitError("CORRUPT_MODEL", `${spec.id} has no TF.js graph file (role "graph").`, {
+      details: { model: spec.id },
+    });
+  }
+  const json = await readTfjsModelJson(graphPath);
+  const weightSpecs: unknown[] = [];
+  const shards: Uint8Array[] = [];
+  for (const group of json.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const shardName of group.paths) {
+      const file = spec.files.find(
+        (candidate) => candidate.role === "weights" && candidate.name.startsWith(shardName),
+      );
+      const path = file === undefined ? undefined : options.paths[file.name];
+      if (path === undefined) {
+        throw new EmbedkitError(
+          "CORRUPT_MODEL",
+          `${spec.id}: weight shard "${shardName}" is not among the model's files.`,
+          {
+            details: { model: spec.id, shard: shardName },
+          },
+        );
+      }
+      shards.push(await readTfjsShard(path));
+    }
+  }
+  const weightData = new Uint8Array(shards.reduce((sum, shard) => sum + shard.length, 0));
+  let offset = 0;
+  for (const shard of shards) {
+    weightData.set(shard, offset);
+    offset += shard.length;
+  }
+  let full: LayersModel;
+  try {
+    full = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology as object,
+        weightSpecs: weightSpecs as io.WeightsManifestEntry[],
+        weightData: weightData.buffer,
+      }),
+    );
+  } catch (cause) {
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `${spec.id}: TF.js could not build the model: ${(cause as Error).message}`,
+      {
+        cause,
+        details: { model: spec.id },
+      },
+    );
+  }
+  const layerName = preprocess.featureLayer;
+  const layer =
+    layerName === undefined ? undefined : full.layers.find((candidate) => candidate.name === layerName);
+  if (layerName !== undefined && layer === undefined) {
+    full.dispose();
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `${spec.id}: the model has no layer "${layerName}". Its last layers are ${full.layers
+        .slice(-5)
+        .map((l) => l.name)
+        .join(", ")}.`,
+      { details: { model: spec.id } },
+    );
+  }
+  const features =
+    layer === undefined ? full : tf.model({ inputs: full.inputs, outputs: layer.output as SymbolicTensor });
+  const outputDims = (features.outputs[0]?.shape ?? []).at(-1);
+  if (outputDims !== spec.dims) {
+    full.dispose();
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `${spec.id}: feature layer gives ${String(outputDims)} dimensions, the catalog says ${spec.dims}.`,
+      { details: { model: spec.id, expected: spec.dims, received: outputDims ?? null } },
+    );
+  }
+  return new TfjsLayersImageEmbedder(tf, full, features, spec, options);
+}
+
+class TfjsLayersImageEmbedder implements TfjsImageEmbedder {
+  readonly model: MediaModelInfo;
+  private closed = false;
+  private readonly preprocess: NonNullable<ModelSpec["image"]>;
+
+  constructor(
+    private readonly tf: TensorFlow,
+    private readonly full: LayersModel,
+    private readonly features: LayersModel,
+    spec: ModelSpec,
+    options: TfjsImageEmbedderOptions,
+  ) {
+    this.preprocess = spec.image as NonNullable<ModelSpec["image"]>;
+    this.model = Object.freeze({
+      id: spec.id,
+      dims: spec.dims,
+      modality: "image",
+      normalize: spec.normalize,
+      maxBatchSize: options.maxBatchSize ?? 16,
+      limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
+    });
+  }
+
+  async embed<P extends Precision = "float32">(
+    inputs: readonly MediaInput[],
+    options: MediaEmbedOptions<P> = {},
+  ): Promise<MediaEmbeddings<P>> {
+    assertOpen(this.closed, this.model.id);
+    const call = await prepareMediaCall(this.model, inputs, options, true);
+    // Every header checked (size, pixel bomb) before anything is decoded.
+    let pixels = 0;
+    for (const file of call.files) {
+      const header = await readImageHeader(file, call.limits.maxPixels);
+      pixels += header.width * header.height;
+    }
+    const vectors: PrecisionVector[P][] = [];
+    const batch = this.model.maxBatchSize;
+    for (let start = 0; start < call.files.length; start += batch) {
+      options.signal?.throwIfAborted();
+      const images: RgbImage[] = [];
+      for (const file of call.files.slice(start, start + batch)) {
+        images.push(await decodeImage(file, { maxPixels: call.limits.maxPixels, resize: this.preprocess }));
+      }
+      for (const pooled of this.run(images))
+        vectors.push(finishVector(pooled, this.model.normalize, call.options));
+      options.onProgress?.(vectors.length, call.files.length);
+    }
+    return {
+      vectors,
+      dims: call.options.dimensions,
+      precision: call.options.precision,
+      modality: "image",
+      usage: { tokens: 0, inputs: call.files.length, pixels },
+    };
+  }
+
+  async embedPixels(
+    images: readonly RgbImage[],
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<Float32Array[]> {
+    assertOpen(this.closed, this.model.id);
+    const out: Float32Array[] = [];
+    for (let start = 0; start < images.length; start += this.model.maxBatchSize) {
+      options.signal?.throwIfAborted();
+      const resized = await Promise.all(
+        images
+          .slice(start, start + this.model.maxBatchSize)
+          .map((image) => resizeRgb(image, this.preprocess)),
+      );
+      for (const pooled of this.run(resized)) {
+        out.push(
+          finishVector(pooled, this.model.normalize, {
+            inputType: "none",
+            truncate: true,
+            dimensions: this.model.dims,
+            precision: "float32",
+          }),
+        );
+      }
+    }
+    return out;
+  }
+
+  /** Normalize model-sized images into one tensor, run the feature model, return raw rows. */
+  private run(images: readonly RgbImage[]): Float32Array[] {
+    const { width, height } = this.preprocess;
+    const size = width * height * 3;
+    const input = new Float32Array(images.length * size);
+    images.forEach((image, index) => {
+      writeNormalized(image, this.preprocess, input, index * size);
+    });
+    const shape: [number, number, number, number] =
+      this.preprocess.layout === "nhwc"
+        ? [images.length, height, width, 3]
+        : [images.length, 3, height, width];
+    const output = this.tf.tidy(() => {
+      const result = this.features.predict(this.tf.tensor4d(input, shape));
+      return (Array.isArray(result) ? result[0] : result) as Tensor;
+    });
+    try {
+      const flat = output.dataSync() as Float32Array;
+      const dims = this.model.dims;
+      return images.map((_, index) => flat.slice(index * dims, (index + 1) * dims));
+    } finally {
+      output.dispose();
+    }
+  }
+
+  headOutput(image: RgbImage): Float32Array {
+    const { width, height } = this.preprocess;
+    const input = new Float32Array(width * height * 3);
+    writeNormalized(image, this.preprocess, input, 0);
+    const output = this.tf.tidy(
+      () => this.full.predict(this.tf.tensor4d(input, [1, height, width, 3])) as Tensor,
+    );
+    try {
+      return output.dataSync() as Float32Array;
+    } finally {
+      output.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.full.dispose();
+  }
+}
