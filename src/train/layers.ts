@@ -1,0 +1,394 @@
+/**
+ * @module train/layers
+ * Layers with hand-written forward and backward passes on `[batch, features]`
+ * tensors: {@link createLinear} (PyTorch's `nn.Linear`: weight `[out, in]`,
+ * init U(−1/√in, 1/√in)), ReLU, GELU (exact, erf form — PyTorch's default),
+ * inverted dropout, and {@link createSequential} to chain them;
+ * {@link createMlp} builds the usual classifier head. A layer keeps what its
+ * last `forward` needs for `backward`, so call them in pairs (forward, then
+ * backward on the same batch). `backward` *adds* to parameter gradients and
+ * returns the gradient with respect to the layer's input.
+ *
+ * Layers describe themselves as plain JSON ({@link LayerConfig}) so a model
+ * can be saved and rebuilt with {@link createLayer}.
+ */
+import { EmbedkitError } from "../errors.js";
+import type { Random } from "../vectors/random.js";
+import { createParameter, type Parameter } from "./parameter.js";
+import type { Tensor } from "./tensor.js";
+
+/** Per-call state of a forward pass. */
+export interface ForwardContext {
+  /** Training mode: dropout is active. Inference uses `false`. */
+  readonly training: boolean;
+  /** Source of randomness for dropout (required when training with dropout). */
+  readonly random?: Random;
+}
+
+/** Plain-JSON description of a layer (what checkpoints store). */
+export type LayerConfig =
+  | { readonly type: "linear"; readonly inputs: number; readonly outputs: number }
+  | { readonly type: "relu" }
+  | { readonly type: "gelu" }
+  | { readonly type: "dropout"; readonly rate: number }
+  | { readonly type: "sequential"; readonly layers: readonly LayerConfig[] };
+
+/** Names of the activation functions {@link createMlp} accepts. */
+export const ACTIVATIONS = ["relu", "gelu"] as const;
+/** An activation function name. */
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** A differentiable layer. */
+export interface Layer {
+  /** Its JSON description. */
+  readonly config: LayerConfig;
+  /** Compute the output of a `[batch, inputs]` tensor. */
+  forward(input: Tensor, context: ForwardContext): Tensor;
+  /** Given d(loss)/d(output) of the last forward, add parameter gradients and return d(loss)/d(input). */
+  backward(gradOutput: Tensor): Tensor;
+  /** Trainable parameters (empty for activations and dropout). */
+  parameters(): Parameter[];
+}
+
+function requireInput(input: Tensor | undefined, kind: string): Tensor {
+  if (input === undefined) {
+    throw new EmbedkitError("INTERNAL", `${kind}.backward was called before forward.`);
+  }
+  return input;
+}
+
+function checkColumns(input: Tensor, expected: number, kind: string): number {
+  if (input.shape.length !== 2 || input.shape[1] !== expected) {
+    throw new EmbedkitError(
+      "DIMENSION_MISMATCH",
+      `${kind} expects a [batch, ${expected}] tensor, received shape [${input.shape.join(", ")}].`,
+      { details: { expected, received: input.shape[1] } },
+    );
+  }
+  return input.shape[0] as number;
+}
+
+/** Options of {@link createLinear}. */
+export interface LinearOptions {
+  /** Input features. */
+  readonly inputs: number;
+  /** Output features. */
+  readonly outputs: number;
+  /** Randomness for PyTorch-style initialisation; without it weights start at zero. */
+  readonly random?: Random;
+  /** Prefix of the parameter names (`"<prefix>weight"`, `"<prefix>bias"`). @default "" */
+  readonly name?: string;
+}
+
+/**
+ * A fully connected layer `y = x·Wᵀ + b` with `W` shaped `[outputs, inputs]`.
+ *
+ * @throws EmbedkitError INVALID_OPTION for non-positive sizes.
+ */
+export function createLinear(options: LinearOptions): Layer {
+  const { inputs, outputs } = options;
+  for (const [key, value] of [
+    ["inputs", inputs],
+    ["outputs", outputs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `Linear ${key} must be a positive integer, received ${String(value)}.`,
+      );
+    }
+  }
+  const prefix = options.name ?? "";
+  const weight = createParameter({ name: `${prefix}weight`, shape: [outputs, inputs] });
+  const bias = createParameter({ name: `${prefix}bias`, shape: [outputs], decay: false });
+  if (options.random !== undefined) {
+    // PyTorch: kaiming_uniform_(a=√5) on the weight and U(−1/√fan_in, 1/√fan_in) on the bias,
+    // both of which come to U(−1/√in, 1/√in).
+    const bound = 1 / Math.sqrt(inputs);
+    for (let i = 0; i < weight.value.length; i++) weight.value[i] = (2 * options.random.next() - 1) * bound;
+    for (let i = 0; i < bias.value.length; i++) bias.value[i] = (2 * options.random.next() - 1) * bound;
+  }
+  let lastInput: Tensor | undefined;
+  const w = weight.value;
+  const b = bias.value;
+  return {
+    config: { type: "linear", inputs, outputs },
+    forward(input) {
+      const rows = checkColumns(input, inputs, "Linear");
+      lastInput = input;
+      const x = input.data;
+      const out = new Float32Array(rows * outputs);
+      for (let r = 0; r < rows; r++) {
+        const xOffset = r * inputs;
+        const outOffset = r * outputs;
+        for (let o = 0; o < outputs; o++) {
+          const wOffset = o * inputs;
+          let sum = b[o] as number;
+          for (let i = 0; i < inputs; i++) sum += (x[xOffset + i] as number) * (w[wOffset + i] as number);
+          out[outOffset + o] = sum;
+        }
+      }
+      return { data: out, shape: [rows, outputs] };
+    },
+    backward(gradOutput) {
+      const input = requireInput(lastInput, "Linear");
+      const rows = input.shape[0] as number;
+      const x = input.data;
+      const g = gradOutput.data;
+      const gw = weight.grad;
+      const gb = bias.grad;
+      const gradInput = new Float32Array(rows * inputs);
+      for (let r = 0; r < rows; r++) {
+        const xOffset = r * inputs;
+        const gOffset = r * outputs;
+        for (let o = 0; o < outputs; o++) {
+          const go = g[gOffset + o] as number;
+          if (go === 0) continue;
+          gb[o] = (gb[o] as number) + go;
+          const wOffset = o * inputs;
+          for (let i = 0; i < inputs; i++) {
+            gw[wOffset + i] = (gw[wOffset + i] as number) + go * (x[xOffset + i] as number);
+            gradInput[xOffset + i] = (gradInput[xOffset + i] as number) + go * (w[wOffset + i] as number);
+          }
+        }
+      }
+      return { data: gradInput, shape: [rows, inputs] };
+    },
+    parameters() {
+      return [weight, bias];
+    },
+  };
+}
+
+/** Rectified linear unit, `max(0, x)` (gradient 0 at 0, as PyTorch). */
+export function createRelu(): Layer {
+  let lastInput: Tensor | undefined;
+  return {
+    config: { type: "relu" },
+    forward(input) {
+      lastInput = input;
+      const out = new Float32Array(input.data.length);
+      for (let i = 0; i < out.length; i++) {
+        const value = input.data[i] as number;
+        out[i] = Math.max(value, 0);
+      }
+      return { data: out, shape: input.shape };
+    },
+    backward(gradOutput) {
+      const input = requireInput(lastInput, "ReLU");
+      const out = new Float32Array(input.data.length);
+      for (let i = 0; i < out.length; i++)
+        out[i] = (input.data[i] as number) > 0 ? (gradOutput.data[i] as number) : 0;
+      return { data: out, shape: input.shape };
+    },
+    parameters() {
+      return [];
+    },
+  };
+}
+
+const SQRT_PI = Math.sqrt(Math.PI);
+
+/**
+ * The error function to about 1e-12: its Maclaurin series below |x| = 4 (the
+ * alternating terms lose at most ~5 of 16 digits there), the asymptotic
+ * expansion of erfc beyond (erfc(4) ≈ 1.5e-8, so four terms are plenty).
+ */
+export function erf(x: number): number {
+  const z = Math.abs(x);
+  let result: number;
+  if (z < 4) {
+    const z2 = z * z;
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 200; n++) {
+      term *= -z2 / n;
+      const contribution = term / (2 * n + 1);
+      sum += contribution;
+      if (Math.abs(contribution) < 1e-17 * Math.abs(sum)) break;
+    }
+    result = (2 / SQRT_PI) * sum;
+  } else {
+    const inverse = 1 / (2 * z * z);
+    const series = 1 - inverse + 3 * inverse * inverse - 15 * inverse * inverse * inverse;
+    result = 1 - (Math.exp(-z * z) / (z * SQRT_PI)) * series;
+  }
+  return x < 0 ? -result : result;
+}
+
+/** Exact GELU, `x·Φ(x)` with the normal CDF Φ (PyTorch's `approximate="none"`). */
+export function createGelu(): Layer {
+  let lastInput: Tensor | undefined;
+  return {
+    config: { type: "gelu" },
+    forward(input) {
+      lastInput = input;
+      const out = new Float32Array(input.data.length);
+      for (let i = 0; i < out.length; i++) {
+        const x = input.data[i] as number;
+        out[i] = 0.5 * x * (1 + erf(x / Math.SQRT2));
+      }
+      return { data: out, shape: input.shape };
+    },
+    backward(gradOutput) {
+      const input = requireInput(lastInput, "GELU");
+      const out = new Float32Array(input.data.length);
+      for (let i = 0; i < out.length; i++) {
+        const x = input.data[i] as number;
+        const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
+        const density = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+        out[i] = (gradOutput.data[i] as number) * (cdf + x * density);
+      }
+      return { data: out, shape: input.shape };
+    },
+    parameters() {
+      return [];
+    },
+  };
+}
+
+/**
+ * Inverted dropout: in training each value is zeroed with probability `rate`
+ * and the survivors scaled by 1/(1 − rate); at inference it is the identity.
+ *
+ * @throws EmbedkitError INVALID_OPTION unless 0 <= rate < 1.
+ */
+export function createDropout(rate: number): Layer {
+  if (!(rate >= 0 && rate < 1)) {
+    throw new EmbedkitError("INVALID_OPTION", `Dropout rate must be in [0, 1), received ${String(rate)}.`);
+  }
+  let mask: Float32Array | undefined;
+  let shape: readonly number[] = [];
+  return {
+    config: { type: "dropout", rate },
+    forward(input, context) {
+      shape = input.shape;
+      if (!context.training || rate === 0) {
+        mask = undefined;
+        return input;
+      }
+      if (context.random === undefined) {
+        throw new EmbedkitError(
+          "INVALID_OPTION",
+          "Dropout in training mode needs context.random (a seeded Random).",
+        );
+      }
+      const keep = 1 / (1 - rate);
+      mask = new Float32Array(input.data.length);
+      const out = new Float32Array(input.data.length);
+      for (let i = 0; i < out.length; i++) {
+        const scale = context.random.next() < rate ? 0 : keep;
+        mask[i] = scale;
+        out[i] = (input.data[i] as number) * scale;
+      }
+      return { data: out, shape: input.shape };
+    },
+    backward(gradOutput) {
+      if (mask === undefined) return gradOutput;
+      const out = new Float32Array(mask.length);
+      for (let i = 0; i < out.length; i++) out[i] = (gradOutput.data[i] as number) * (mask[i] as number);
+      return { data: out, shape };
+    },
+    parameters() {
+      return [];
+    },
+  };
+}
+
+/** Chain layers; parameters are named `<index>.weight`, `<index>.bias` as in `nn.Sequential`. */
+export function createSequential(layers: readonly Layer[]): Layer {
+  return {
+    config: { type: "sequential", layers: layers.map((layer) => layer.config) },
+    forward(input, context) {
+      let output = input;
+      for (const layer of layers) output = layer.forward(output, context);
+      return output;
+    },
+    backward(gradOutput) {
+      let grad = gradOutput;
+      for (let i = layers.length - 1; i >= 0; i--) grad = (layers[i] as Layer).backward(grad);
+      return grad;
+    },
+    parameters() {
+      return layers.flatMap((layer) => layer.parameters());
+    },
+  };
+}
+
+/** Options of {@link createMlp}. */
+export interface MlpOptions {
+  /** Input features (the embedding dimensions). */
+  readonly inputs: number;
+  /** Sizes of the hidden layers; `[]` gives a linear model (multinomial logistic regression). @default [] */
+  readonly hidden?: readonly number[];
+  /** Output units (the number of classes; 1 for a binary logit). */
+  readonly outputs: number;
+  /** Activation after each hidden layer. @default "relu" */
+  readonly activation?: Activation;
+  /** Dropout rate before each linear layer after the first, and on the input when > 0. @default 0 */
+  readonly dropout?: number;
+  /** Randomness for initialisation (seed it for reproducible runs). */
+  readonly random?: Random;
+}
+
+/**
+ * A multi-layer perceptron: `[dropout] → linear → act → [dropout] → … → linear`.
+ *
+ * @example
+ * ```ts
+ * const model = createMlp({ inputs: 384, hidden: [256], outputs: 4, activation: "gelu", dropout: 0.1, random: createRandom(1) });
+ * ```
+ */
+export function createMlp(options: MlpOptions): Layer {
+  const hidden = options.hidden ?? [];
+  const activation = options.activation ?? "relu";
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `Unknown activation "${String(activation)}"; expected one of ${ACTIVATIONS.join(", ")}.`,
+    );
+  }
+  const dropout = options.dropout ?? 0;
+  const layers: Layer[] = [];
+  let width = options.inputs;
+  const sizes = [...hidden, options.outputs];
+  sizes.forEach((size, index) => {
+    if (dropout > 0) layers.push(createDropout(dropout));
+    layers.push(
+      createLinear({
+        inputs: width,
+        outputs: size,
+        name: `${layers.length}.`,
+        ...(options.random === undefined ? {} : { random: options.random }),
+      }),
+    );
+    if (index < sizes.length - 1) layers.push(activation === "gelu" ? createGelu() : createRelu());
+    width = size;
+  });
+  return createSequential(layers);
+}
+
+/**
+ * Rebuild a layer (zero weights) from its JSON description, e.g. when loading a checkpoint.
+ *
+ * @throws EmbedkitError MALFORMED_FILE for an unknown layer type.
+ */
+export function createLayer(config: LayerConfig, name = ""): Layer {
+  switch (config.type) {
+    case "linear":
+      return createLinear({ inputs: config.inputs, outputs: config.outputs, name });
+    case "relu":
+      return createRelu();
+    case "gelu":
+      return createGelu();
+    case "dropout":
+      return createDropout(config.rate);
+    case "sequential":
+      return createSequential(config.layers.map((layer, index) => createLayer(layer, `${name}${index}.`)));
+    default:
+      throw new EmbedkitError(
+        "MALFORMED_FILE",
+        `Unknown layer type ${JSON.stringify((config as { type?: unknown }).type)} in a model description.`,
+      );
+  }
+}
