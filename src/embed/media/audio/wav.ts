@@ -21,6 +21,11 @@ export interface WavHeader {
   readonly dataOffset: number;
   /** Bytes of sample data the header declares (or the rest of the file for streamed WAVs). */
   readonly dataBytes: number;
+  /**
+   * Bytes of sample data really present. Less than `dataBytes` means the file is
+   * truncated; the caller decides (after checking the declared duration).
+   */
+  readonly availableBytes: number;
   /** Whole sample frames (one sample per channel) the data holds. */
   readonly frames: number;
   readonly durationSeconds: number;
@@ -50,7 +55,7 @@ function malformed(label: string, problem: string): EmbedkitError {
  * @param head the first bytes of the file
  * @param fileBytes the size of the whole file, to tell a truncated file from a streamed one
  * @param label the file name for error messages
- * @throws EmbedkitError MALFORMED_FILE for a broken header or a file shorter than its header says
+ * @throws EmbedkitError MALFORMED_FILE for a broken header
  */
 export function parseWavHeader(head: Uint8Array, fileBytes: number, label: string): WavHeader | undefined {
   if (head.length < 12 || ascii(head, 0) !== "RIFF" || ascii(head, 8) !== "WAVE") {
@@ -93,18 +98,10 @@ export function parseWavHeader(head: Uint8Array, fileBytes: number, label: strin
         );
       }
       const frameBytes = channels * (bits / 8);
-      const available = fileBytes - body;
-      let dataBytes = size;
-      if (UNKNOWN_SIZES.has(size)) {
-        dataBytes = Math.max(0, available);
-      } else if (size > available) {
-        throw malformed(
-          label,
-          `it is truncated: the header declares ${size} bytes of audio but the file has only ${Math.max(0, available)} ` +
-            "after the header. Re-export or re-download the file",
-        );
-      }
-      const frames = Math.floor(dataBytes / frameBytes);
+      const available = Math.max(0, fileBytes - body);
+      // Streaming writers leave the size 0 or 0xFFFFFFFF: the data runs to the end of the file.
+      const declared = UNKNOWN_SIZES.has(size) ? available : size;
+      const frames = Math.floor(declared / frameBytes);
       return {
         encoding: format.code === WAVE_FORMAT_PCM ? "int" : "float",
         channels,
@@ -112,6 +109,7 @@ export function parseWavHeader(head: Uint8Array, fileBytes: number, label: strin
         bitsPerSample: bits,
         dataOffset: body,
         dataBytes: frames * frameBytes,
+        availableBytes: Math.min(available, frames * frameBytes),
         frames,
         durationSeconds: frames / sampleRate,
       };
