@@ -1,0 +1,6 @@
+/**
+ * @module apps
+ * Applications built on the store and eval layers (below server and CLI).
+ * Re-exports only.
+ */
+export * from "./faq/index.js";
