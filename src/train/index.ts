@@ -54,6 +54,30 @@
 
 export type { Random } from "../vectors/random.js";
 export { createRandom } from "../vectors/random.js";
+export type { AugmentImageOptions, PixelImage } from "./augment-image.js";
+export {
+  addGaussianNoise,
+  adjustBrightnessContrast,
+  augmentImage,
+  flipImage,
+  randomCrop,
+  rotateImage,
+} from "./augment-image.js";
+export type {
+  AugmentDatasetOptions,
+  AugmentTextOptions,
+  SynonymSource,
+  TextAugmentation,
+  WordVectorSynonymOptions,
+} from "./augment-text.js";
+export {
+  augmentDataset,
+  augmentText,
+  createWordVectorSynonyms,
+  joinUnits,
+  TEXT_AUGMENTATIONS,
+  textUnits,
+} from "./augment-text.js";
 export type { Checkpoint, SaveCheckpointOptions } from "./checkpoint.js";
 export { CHECKPOINT_FILE, CHECKPOINT_VERSION, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 export type {
