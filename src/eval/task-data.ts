@@ -520,6 +520,36 @@ export const TASK_SETS = Object.freeze({
     split: "seeded 80/20 split of train (5,452 questions)",
     description: "English questions, 6 coarse answer types.",
   },
+  banking77: {
+    id: "banking77",
+    name: "BANKING77",
+    kind: "labeled",
+    tasks: ["classification"],
+    language: "en",
+    test: {
+      path: "banking77/train.csv",
+      read: { format: "csv", header: true, text: "text", label: "category" },
+    },
+    split: "seeded 80/20 split of train (10,003 queries; the test file is not staged)",
+    description: "English online-banking customer queries, 77 intents.",
+  },
+  "smp2017-ecdt": {
+    id: "smp2017-ecdt",
+    name: "SMP2017-ECDT task 1",
+    kind: "labeled",
+    tasks: ["classification"],
+    language: "zh",
+    train: {
+      path: "smp2017-ecdt-task1/train.tsv",
+      read: { format: "tsv", header: true, text: "text", label: "label" },
+    },
+    test: {
+      path: "smp2017-ecdt-task1/dev.tsv",
+      read: { format: "tsv", header: true, text: "text", label: "label" },
+    },
+    split: "train → dev",
+    description: "Chinese dialogue-assistant queries, 31 domains (train 2,299, dev 770).",
+  },
   scifact: {
     id: "scifact",
     name: "SciFact (BEIR)",
