@@ -10,9 +10,12 @@
  *   (model id, dims, pooling, normalization, metric, creation time);
  * - `items_<n>`: one table per collection, `n` being the collection's row id:
  *   `id text` (primary key, "C" collation), `embedding vector(dims)`,
- *   `metadata jsonb`, `text text`, with an HNSW index whose operator class
+ *   `metadata jsonb`, `text text`, and a GIN index on metadata. Once the
+ *   collection holds `annThreshold` items, an HNSW index whose operator class
  *   follows the metric (cosine → `vector_cosine_ops`, dot → `vector_ip_ops`,
- *   euclidean → `vector_l2_ops`) and a GIN index on metadata.
+ *   euclidean → `vector_l2_ops`) is built in bulk; below that, search is an
+ *   exact scan (exact and, at that size, fast; and bulk building is several
+ *   times cheaper than growing the graph row by row).
  *
  * Table names never contain user input (only the numeric row id), every value
  * is a bind parameter, and every write runs in one transaction, so a failed
@@ -70,6 +73,11 @@ export interface PgVectorStoreOptions {
    * (pgvector's iterative index scan, strict order). @default 100
    */
   readonly efSearch?: number;
+  /**
+   * Build a collection's HNSW index when an upsert brings it to this many items
+   * (0: at creation). Below it, queries scan exactly. @default 10000
+   */
+  readonly annThreshold?: number;
   /** HNSW graph degree (`m`) for new collections. @default 16 */
   readonly hnswM?: number;
   /** HNSW build breadth (`ef_construction`) for new collections. @default 64 */
@@ -303,7 +311,7 @@ interface StoreContext {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly location: string;
-  readonly hnsw: { readonly m: number; readonly efConstruction: number };
+  readonly hnsw: { readonly m: number; readonly efConstruction: number; readonly threshold: number };
   closed: boolean;
 }
 
@@ -345,12 +353,46 @@ class PgCollection implements Collection {
   readonly info: CollectionInfo;
   readonly #context: StoreContext;
   readonly #table: string;
+  readonly #indexName: string;
+  /** Known to have its HNSW index (or never to get one); saves the check after each upsert. */
+  #indexed: boolean;
 
   constructor(context: StoreContext, row: CollectionRow) {
     this.#context = context;
     this.info = rowToInfo(row);
     this.name = this.info.name;
     this.#table = `"${context.schema}"."items_${row.id}"`;
+    this.#indexName = `items_${row.id}_embedding_hnsw`;
+    this.#indexed = this.info.dims > HNSW_MAX_DIMS;
+  }
+
+  /**
+   * Build the HNSW index once the collection has reached the threshold. Runs in
+   * its own transaction after the upsert committed (the items are durable
+   * either way); an advisory lock makes concurrent writers build it once.
+   */
+  async ensureIndex(): Promise<void> {
+    if (this.#indexed) return;
+    const { hnsw, schema } = this.#context;
+    this.#indexed = await inTransaction(this.#context, async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.#table]);
+      const existing = await client.query("SELECT to_regclass($1) AS index", [
+        `"${schema}"."${this.#indexName}"`,
+      ]);
+      if (existing.rows[0]?.index !== null) return true;
+      const reached = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${this.#table} LIMIT $1) head`,
+        [hnsw.threshold],
+      );
+      if (Number(reached.rows[0]?.n) < hnsw.threshold) return false;
+      // Only integers from our own row and validated options reach the DDL text.
+      await client.query(
+        `CREATE INDEX ${this.#indexName} ON ${this.#table}
+         USING hnsw (embedding ${METRIC_SQL[this.info.metric].opclass})
+         WITH (m = ${hnsw.m}, ef_construction = ${hnsw.efConstruction})`,
+      );
+      return true;
+    });
   }
 
   /** Run a collection operation: closed check, error translation, dropped table → UNKNOWN_COLLECTION. */
@@ -396,6 +438,7 @@ class PgCollection implements Collection {
         }
       }),
     );
+    await this.#run("building the HNSW index (the items are stored)", () => this.ensureIndex());
   }
 
   async get(ids: readonly string[]): Promise<StoredItem[]> {
@@ -539,7 +582,7 @@ class PgVectorStore implements VectorStore {
         { details: { field: "dims", expected: PGVECTOR_MAX_DIMS, received: info.dims } },
       );
     }
-    const { hnsw, schema } = this.#context;
+    const { schema } = this.#context;
     const row = await this.#run(`creating collection "${name}"`, () =>
       inTransaction(this.#context, async (client) => {
         const inserted = await client.query<CollectionRow>(
@@ -565,17 +608,16 @@ class PgVectorStore implements VectorStore {
              text text
            )`,
         );
-        if (info.dims <= HNSW_MAX_DIMS) {
-          await client.query(
-            `CREATE INDEX ON ${table} USING hnsw (embedding ${METRIC_SQL[info.metric].opclass})
-             WITH (m = ${hnsw.m}, ef_construction = ${hnsw.efConstruction})`,
-          );
-        }
         await client.query(`CREATE INDEX ON ${table} USING gin (metadata jsonb_path_ops)`);
         return created;
       }),
     );
-    return new PgCollection(this.#context, row);
+    const collection = new PgCollection(this.#context, row);
+    // annThreshold 0: the index exists from the start (built on the empty table).
+    if (this.#context.hnsw.threshold === 0) {
+      await this.#run(`indexing collection "${name}"`, () => collection.ensureIndex());
+    }
+    return collection;
   }
 
   async getCollection(name: string): Promise<Collection> {
@@ -655,6 +697,7 @@ export async function openPgVectorStore(options: PgVectorStoreOptions): Promise<
   const hnsw = {
     m: positiveInteger(options.hnswM, 16, "hnswM"),
     efConstruction: positiveInteger(options.hnswEfConstruction, 64, "hnswEfConstruction"),
+    threshold: options.annThreshold === 0 ? 0 : positiveInteger(options.annThreshold, 10_000, "annThreshold"),
   };
   const location = redactPostgresUrl(toConnectionString(options.url));
   const pool = new pg.Pool({

@@ -251,24 +251,54 @@ describe("pgvector store: database behaviour", () => {
     expect(await collection.count()).toBe(1501);
   });
 
+  /** The definitions of a collection's indexes. */
+  async function indexDefinitions(name: string): Promise<string> {
+    const table = (await itemsTable(name)).split(".")[1]?.replaceAll('"', "");
+    const indexes = await withClient(server.url, (client) =>
+      client.query<{ indexdef: string }>(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2",
+        [schema, table],
+      ),
+    );
+    return indexes.rows.map((row) => row.indexdef).join("\n");
+  }
+
   it("builds one table per collection with an HNSW index whose operator class follows the metric", async () => {
-    const expected = {
-      cosine: "vector_cosine_ops",
-      dot: "vector_ip_ops",
-      euclidean: "vector_l2_ops",
-    } as const;
-    for (const metric of ["cosine", "dot", "euclidean"] as const) {
-      await store.createCollection(`metric-${metric}`, { model: "m", dims: 8, metric, normalized: false });
-      const table = await itemsTable(`metric-${metric}`);
-      const indexes = await withClient(server.url, (client) =>
-        client.query<{ indexdef: string }>(
-          "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2",
-          [schema, table.split(".")[1]?.replaceAll('"', "")],
-        ),
-      );
-      const definitions = indexes.rows.map((row) => row.indexdef).join("\n");
-      expect(definitions).toContain(`USING hnsw (embedding ${expected[metric]})`);
-      expect(definitions).toContain("USING gin (metadata jsonb_path_ops)");
+    const eager = await openPgVectorStore({ url: server.url, schema, annThreshold: 0 });
+    try {
+      const expected = {
+        cosine: "vector_cosine_ops",
+        dot: "vector_ip_ops",
+        euclidean: "vector_l2_ops",
+      } as const;
+      for (const metric of ["cosine", "dot", "euclidean"] as const) {
+        await eager.createCollection(`metric-${metric}`, { model: "m", dims: 8, metric, normalized: false });
+        const definitions = await indexDefinitions(`metric-${metric}`);
+        expect(definitions).toContain(`USING hnsw (embedding ${expected[metric]})`);
+        expect(definitions).toContain("USING gin (metadata jsonb_path_ops)");
+      }
+    } finally {
+      await eager.close();
+    }
+  });
+
+  it("searches exactly below annThreshold and builds the HNSW index in the upsert that reaches it", async () => {
+    const lazy = await openPgVectorStore({ url: server.url, schema, annThreshold: 50 });
+    try {
+      const collection = await lazy.createCollection("lazy", { model: "m", dims: 4 });
+      const items = Array.from({ length: 60 }, (_, i) => ({ id: `i${i}`, vector: [1, i % 7, i % 5, i % 3] }));
+      await collection.upsert(items.slice(0, 49));
+      expect(await indexDefinitions("lazy")).not.toContain("hnsw");
+      expect((await collection.query({ vector: [1, 3, 3, 0], k: 1 }))[0]?.id).toBe("i3");
+      await collection.upsert(items.slice(49));
+      expect(await indexDefinitions("lazy")).toContain("USING hnsw (embedding vector_cosine_ops)");
+      expect(await collection.count()).toBe(60);
+      // Another handle on the same collection finds the index there and adds to it.
+      const again = await lazy.getCollection("lazy");
+      await again.upsert([{ id: "extra", vector: [0, 0, 0, 1] }]);
+      expect((await again.query({ vector: [0, 0, 0, 1], k: 1 }))[0]?.id).toBe("extra");
+    } finally {
+      await lazy.close();
     }
   });
 
