@@ -13,6 +13,7 @@ export {
   VECTOR_STORE_BACKENDS,
   type VectorStoreOpener,
 } from "./open-vector-store.js";
+export type { PgVectorStoreOptions } from "./pgvector-store.js";
 export { DEFAULT_HNSW, type HnswParameters } from "./vector-index.js";
 export {
   COLLECTION_NAME_PATTERN,

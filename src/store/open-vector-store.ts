@@ -9,6 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { EmbedkitError } from "../errors.js";
 import { type EmbeddedStoreOptions, openEmbeddedStore } from "./embedded-store.js";
+import type { PgVectorStoreOptions } from "./pgvector-store.js";
 import type { VectorStore } from "./vector-store.js";
 
 /** Options of {@link openVectorStore} that are not part of the URL. */
@@ -17,10 +18,18 @@ export interface OpenVectorStoreOptions {
   readonly home?: string;
   /** Tuning of the embedded backend (ANN threshold, HNSW parameters, durability). */
   readonly embedded?: Omit<EmbeddedStoreOptions, "path" | "home">;
+  /** Tuning of the PostgreSQL + pgvector backend (schema, pool size, ANN threshold, HNSW parameters). */
+  readonly pgvector?: Omit<PgVectorStoreOptions, "url">;
 }
 
 /** Opens a store for a URL of its scheme. */
 export type VectorStoreOpener = (url: string, options: OpenVectorStoreOptions) => Promise<VectorStore>;
+
+/** PostgreSQL + pgvector, loaded (with the `pg` driver) only when a pg URL is used. */
+const pgvector = async (): Promise<VectorStoreOpener> => {
+  const { openPgVectorStore } = await import("./pgvector-store.js");
+  return (url, options) => openPgVectorStore({ ...options.pgvector, url });
+};
 
 /**
  * Backends by URL scheme (lower case, without `:`). Each entry resolves to an
@@ -29,6 +38,9 @@ export type VectorStoreOpener = (url: string, options: OpenVectorStoreOptions) =
 export const VECTOR_STORE_BACKENDS: Readonly<Record<string, () => Promise<VectorStoreOpener>>> =
   Object.freeze({
     file: async () => (url, options) => openEmbeddedStore({ ...options.embedded, path: fileURLToPath(url) }),
+    pg: pgvector,
+    postgres: pgvector,
+    postgresql: pgvector,
   });
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;

@@ -25,6 +25,7 @@
 import pg from "pg";
 import { EmbedkitError } from "../errors.js";
 import { resolveFilter } from "./filter.js";
+import { redactUrl } from "./open-vector-store.js";
 import {
   checkModel,
   resolveCollectionSpec,
@@ -115,26 +116,6 @@ const UNAVAILABLE_ERRNOS = new Set([
   "ENETUNREACH",
   "EPIPE",
 ]);
-
-/**
- * A connection URL with its password removed, safe for messages and logs.
- *
- * @example
- * ```ts
- * redactPostgresUrl("postgres://app:s3cret@db:5432/prod"); // "postgres://app@db:5432/prod"
- * ```
- */
-export function redactPostgresUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = "";
-    parsed.searchParams.delete("password");
-    return parsed.toString();
-  } catch {
-    // Not a URL at all: keep only what is before any "@" of credentials.
-    return url.replace(/\/\/[^@/]*@/, "//");
-  }
-}
 
 function toConnectionString(url: string): string {
   return url.replace(/^(pg|postgresql):\/\//, "postgres://");
@@ -680,7 +661,7 @@ export async function openPgVectorStore(options: PgVectorStoreOptions): Promise<
     throw new EmbedkitError(
       "INVALID_OPTION",
       `A PostgreSQL store URL must start with postgres://, postgresql:// or pg://, received ${JSON.stringify(
-        typeof options?.url === "string" ? redactPostgresUrl(options.url) : options?.url,
+        typeof options?.url === "string" ? redactUrl(options.url) : options?.url,
       )}.`,
       { details: { option: "url" } },
     );
@@ -699,7 +680,7 @@ export async function openPgVectorStore(options: PgVectorStoreOptions): Promise<
     efConstruction: positiveInteger(options.hnswEfConstruction, 64, "hnswEfConstruction"),
     threshold: options.annThreshold === 0 ? 0 : positiveInteger(options.annThreshold, 10_000, "annThreshold"),
   };
-  const location = redactPostgresUrl(toConnectionString(options.url));
+  const location = redactUrl(toConnectionString(options.url));
   const pool = new pg.Pool({
     connectionString: toConnectionString(options.url),
     max: positiveInteger(options.maxConnections, 10, "maxConnections"),

@@ -9,7 +9,8 @@ import { createServer } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedkitError } from "../../src/errors.js";
-import { openPgVectorStore, redactPostgresUrl } from "../../src/store/pgvector-store.js";
+import { openVectorStore } from "../../src/store/open-vector-store.js";
+import { openPgVectorStore } from "../../src/store/pgvector-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
 import { type PostgresServer, startPostgres } from "./pg-server.js";
 import { runVectorStoreSuite } from "./store-suite.js";
@@ -75,7 +76,7 @@ describe("pgvector store: server errors", () => {
     const failure = openPgVectorStore({ url, connectTimeoutMs: 5000 });
     await expect(failure).rejects.toThrow(EmbedkitError);
     await expect(failure).rejects.toEqual(code("STORE_UNAVAILABLE"));
-    await expect(failure).rejects.toThrow(`postgres://embedkit@127.0.0.1:${port}/postgres`);
+    await expect(failure).rejects.toThrow(`postgres://embedkit:***@127.0.0.1:${port}/postgres`);
     await expect(failure).rejects.toThrow(/ECONNREFUSED/);
     await expect(failure).rejects.not.toThrow(/hunter2/);
   });
@@ -123,21 +124,22 @@ describe("pgvector store: server errors", () => {
     }
   });
 
-  it("accepts pg:// and postgresql:// and reports its location without the password", async () => {
+  it("opens through openVectorStore for pg://, postgres:// and postgresql:// URLs, locating itself without the password", async () => {
     const password = new URL(server.url).password;
-    for (const scheme of ["pg", "postgresql"]) {
-      const store = await openPgVectorStore({
-        url: server.url.replace(/^postgres/, scheme),
-        schema: uniqueSchema(),
-      });
-      expect(store.backend).toBe("pgvector");
-      expect(store.location).not.toContain(password);
-      expect(store.location).toMatch(/^postgres:\/\/embedkit@127\.0\.0\.1:\d+\/postgres$/);
-      await store.close();
+    for (const scheme of ["pg", "postgres", "postgresql"]) {
+      const schema = uniqueSchema();
+      const store = await openVectorStore(server.url.replace(/^postgres/, scheme), { pgvector: { schema } });
+      try {
+        expect(store.backend).toBe("pgvector");
+        expect(store.location).not.toContain(password);
+        expect(store.location).toMatch(/^postgres:\/\/embedkit:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
+        await store.createCollection("via-registry", { model: "m", dims: 2 });
+        expect((await store.listCollections()).map((c) => c.name)).toEqual(["via-registry"]);
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
     }
-    expect(redactPostgresUrl("postgres://app:s3cret@db:5432/prod?password=x&sslmode=require")).toBe(
-      "postgres://app@db:5432/prod?sslmode=require",
-    );
   });
 });
 
