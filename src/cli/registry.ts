@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { embedCommand } from "./embed.js";
 import { evalCommand } from "./eval.js";
+import { faqCommand } from "./faq.js";
 import { inspectCommand } from "./inspect.js";
 import { modelsCommand } from "./models.js";
 import { serveCommand } from "./serve.js";
@@ -20,4 +21,5 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   serveCommand,
   evalCommand,
   inspectCommand,
+  faqCommand,
 ];
