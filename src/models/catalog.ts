@@ -353,6 +353,51 @@ const NSFWJS_MOBILENET_V2: ModelSpec = Object.freeze({
 });
 
 /**
+ * Speaker embeddings: the GE2E speaker encoder (Wan et al. 2018) that Resemble
+ * AI ships inside the `resemblyzer==0.1.4` wheel on PyPI (`pretrained.pt`,
+ * 3-layer LSTM 40→256, linear 256, ReLU, L2 norm; 256-d d-vectors). The
+ * checkpoint is read by embedkit's safe pickle reader and converted to an ONNX
+ * graph in memory at load, so no Python is needed at run time. Wheel and file
+ * pinned by sha256 (values from PyPI's JSON API and the unpacked wheel).
+ */
+const RESEMBLYZER_GE2E: ModelSpec = Object.freeze({
+  id: "resemblyzer-ge2e",
+  aliases: Object.freeze(["ge2e", "resemblyzer", "speaker", "default-audio"]),
+  description: "Speaker embeddings (256-d GE2E d-vectors, 16 kHz) from the resemblyzer 0.1.4 wheel on PyPI",
+  modality: "audio",
+  format: "ge2e-lstm",
+  dims: 256,
+  maxTokens: 0,
+  pooling: "mean",
+  normalize: true,
+  prefixes: Object.freeze({}),
+  languages: Object.freeze([]),
+  quantized: false,
+  license: "Apache-2.0 (resemblyzer)",
+  upstream: "resemble-ai/Resemblyzer 0.1.4 resemblyzer/pretrained.pt (GE2E speaker encoder)",
+  files: Object.freeze([
+    {
+      role: "weights" as const,
+      name: "pretrained.pt",
+      sha256: "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+      bytes: 17_090_379,
+    },
+  ]),
+  sources: Object.freeze([
+    {
+      type: "pypi" as const,
+      name: "resemblyzer",
+      version: "0.1.4",
+      filename: "Resemblyzer-0.1.4-py3-none-any.whl",
+      sha256: "8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f",
+      bytes: 15_747_704,
+      entries: { "pretrained.pt": "resemblyzer/pretrained.pt" },
+    },
+  ]),
+  references: Object.freeze([]),
+});
+
+/**
  * All known models, frozen. Union type {@link CatalogModelId} is derived from it.
  */
 export const CATALOG = Object.freeze([
@@ -501,6 +546,7 @@ export const CATALOG = Object.freeze([
   }),
   GLOVE_100D,
   NSFWJS_MOBILENET_V2,
+  RESEMBLYZER_GE2E,
 ] as const satisfies readonly ModelSpec[]);
 
 /** Canonical ids of catalog models. */
@@ -515,6 +561,7 @@ export const DEFAULT_MODELS = Object.freeze({
   zh: "bge-small-zh-v1.5",
   words: "wink-glove-100d",
   image: "mobilenet-v2-nsfwjs",
+  audio: "resemblyzer-ge2e",
 } as const);
 
 /** The model used when none is named. */

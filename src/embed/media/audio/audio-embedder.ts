@@ -1,0 +1,156 @@
+/**
+ * @module embed/media/audio/audio-embedder
+ * What every audio {@link MediaEmbedder} shares: a provider only says how to
+ * turn mono samples at its rate into one vector per clip ({@link AudioCore});
+ * {@link wrapAudioCore} adds the common call flow — every input opened
+ * and sniffed before any decoding (one bad file rejects the whole call),
+ * decoding with the duration limit, batches of `maxBatchSize` clips (so
+ * memory holds one batch of decoded audio, not the whole call), progress,
+ * cancellation, `dimensions`/`precision` post-processing and `usage.seconds`.
+ */
+import { EmbedkitError } from "../../../errors.js";
+import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
+import { assertOpen, finishVector } from "../../inputs.js";
+import { prepareMediaCall } from "../media-call.js";
+import {
+  DEFAULT_MEDIA_LIMITS,
+  type MediaEmbedder,
+  type MediaEmbeddings,
+  type MediaEmbedOptions,
+  type MediaInput,
+  type MediaLimits,
+  type MediaModelInfo,
+} from "../media-embedder.js";
+import { DEFAULT_MAX_AUDIO_SECONDS, decodeAudioFile } from "./decode-audio.js";
+
+/** The model-specific part of an audio embedder. */
+export interface AudioCore {
+  readonly id: string;
+  readonly dims: number;
+  /** Sample rate the model consumes; inputs are resampled to it. */
+  readonly sampleRate: number;
+  /** Whether {@link AudioCore.embedSamples} returns unit vectors. */
+  readonly normalize: boolean;
+  /** Clips per {@link AudioCore.embedSamples} call. */
+  readonly maxBatchSize: number;
+  /** One vector per clip (mono samples at `sampleRate`), in order. */
+  embedSamples(clips: readonly Float32Array[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Free native resources. */
+  close(): Promise<void>;
+}
+
+/** A {@link MediaEmbedder} for audio that can also embed already-decoded samples. */
+export interface AudioEmbedder extends MediaEmbedder {
+  /** Sample rate {@link AudioEmbedder.embedSamples} expects. */
+  readonly sampleRate: number;
+  /**
+   * Embed mono clips already at {@link AudioEmbedder.sampleRate} (no file checks;
+   * the vectors are the model's full-width float32 output).
+   * @throws EmbedkitError INVALID_INPUT (not Float32Array, empty), CLOSED
+   */
+  embedSamples(
+    clips: readonly Float32Array[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<Float32Array[]>;
+}
+
+/** Audio limits: the shared media defaults with a 10-minute duration cap. */
+export const DEFAULT_AUDIO_LIMITS: MediaLimits = Object.freeze({
+  ...DEFAULT_MEDIA_LIMITS,
+  maxDurationSeconds: DEFAULT_MAX_AUDIO_SECONDS,
+});
+
+/** Options of {@link wrapAudioCore}. */
+export interface AudioEmbedderSettings {
+  /** Limits for every call (per-call options may override). @default DEFAULT_AUDIO_LIMITS */
+  readonly limits?: Partial<MediaLimits>;
+}
+
+function checkClips(clips: unknown): asserts clips is readonly Float32Array[] {
+  if (!Array.isArray(clips)) {
+    throw new EmbedkitError("INVALID_INPUT", "clips must be an array of Float32Array (mono samples).");
+  }
+  clips.forEach((clip, index) => {
+    if (!(clip instanceof Float32Array) || clip.length === 0) {
+      throw new EmbedkitError(
+        "INVALID_INPUT",
+        `Clip ${index} must be a non-empty Float32Array of mono samples, received ${clip instanceof Float32Array ? "an empty one" : typeof clip}.`,
+        { details: { index } },
+      );
+    }
+  });
+}
+
+/**
+ * Wrap an {@link AudioCore} into a full {@link AudioEmbedder}.
+ *
+ * @example
+ * ```ts
+ * const embedder = wrapAudioCore(createMfccCore());
+ * const { vectors, usage } = await embedder.embed(["a.wav", "b.mp3"]);
+ * console.log(usage.seconds);
+ * ```
+ */
+export function wrapAudioCore(core: AudioCore, settings: AudioEmbedderSettings = {}): AudioEmbedder {
+  let closed = false;
+  const model: MediaModelInfo = Object.freeze({
+    id: core.id,
+    dims: core.dims,
+    modality: "audio",
+    normalize: core.normalize,
+    maxBatchSize: core.maxBatchSize,
+    limits: Object.freeze({ ...DEFAULT_AUDIO_LIMITS, ...settings.limits }),
+  });
+  return {
+    model,
+    sampleRate: core.sampleRate,
+    async embedSamples(clips, options = {}) {
+      assertOpen(closed, core.id);
+      checkClips(clips);
+      const out: Float32Array[] = [];
+      for (let start = 0; start < clips.length; start += core.maxBatchSize) {
+        options.signal?.throwIfAborted();
+        out.push(...(await core.embedSamples(clips.slice(start, start + core.maxBatchSize), options.signal)));
+      }
+      return out;
+    },
+    async embed<P extends Precision = "float32">(
+      inputs: readonly MediaInput[],
+      options: MediaEmbedOptions<P> = {},
+    ): Promise<MediaEmbeddings<P>> {
+      assertOpen(closed, core.id);
+      // Open and sniff every input first; keep only paths (audio is decoded batch by batch).
+      const call = await prepareMediaCall(model, inputs, options, false);
+      const vectors: PrecisionVector[P][] = [];
+      let seconds = 0;
+      for (let start = 0; start < call.files.length; start += core.maxBatchSize) {
+        options.signal?.throwIfAborted();
+        const clips: Float32Array[] = [];
+        for (const file of call.files.slice(start, start + core.maxBatchSize)) {
+          const decoded = await decodeAudioFile(file, {
+            sampleRate: core.sampleRate,
+            maxDurationSeconds: call.limits.maxDurationSeconds,
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+          });
+          seconds += decoded.durationSeconds;
+          clips.push(decoded.samples);
+        }
+        const raw = await core.embedSamples(clips, options.signal);
+        for (const vector of raw) vectors.push(finishVector(vector, core.normalize, call.options));
+        options.onProgress?.(vectors.length, call.files.length);
+      }
+      return {
+        vectors,
+        dims: call.options.dimensions,
+        precision: call.options.precision,
+        modality: "audio",
+        usage: { tokens: 0, inputs: vectors.length, seconds },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await core.close();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * @module embed/media/audio/create-audio-embedder
+ * The one entry point that turns a model name into a ready audio
+ * {@link AudioEmbedder}:
+ *
+ * - a catalog audio model (default `resemblyzer-ge2e`): pulled and verified
+ *   through the model store, then run by the runtime its format names;
+ * - `mfcc-stats`: the built-in MFCC-statistics baseline (nothing to pull);
+ * - `wav2vec2:dir:/path`: a local folder with a Hugging Face style ONNX export
+ *   of a raw-waveform encoder (wav2vec2, HuBERT, WavLM, data2vec-audio), see
+ *   `onnx-audio-embedder.ts`.
+ */
+import { EmbedkitError } from "../../../errors.js";
+import { DEFAULT_MODELS } from "../../../models/catalog.js";
+import type { ModelStore, PullProgress } from "../../../models/model-store.js";
+import { createModelStore } from "../../../models/store-impl.js";
+import type { MediaLimits } from "../media-embedder.js";
+import { type AudioCore, type AudioEmbedder, wrapAudioCore } from "./audio-embedder.js";
+import { createGe2eCore } from "./ge2e-embedder.js";
+import { createMfccCore } from "./mfcc-embedder.js";
+import { createOnnxAudioCore } from "./onnx-audio-embedder.js";
+
+/** Names of the built-in audio embedders that need no model files. */
+export const BUILTIN_AUDIO_MODELS = Object.freeze(["mfcc-stats"] as const);
+
+/** Prefix of a local raw-waveform ONNX encoder folder. */
+const WAV2VEC2_PREFIX = /^wav2vec2:dir:/i;
+
+/** Options of {@link createAudioEmbedder}. */
+export interface CreateAudioEmbedderOptions {
+  /**
+   * Catalog id or alias of an audio model (see `embedkit models list`),
+   * `mfcc-stats`, or `wav2vec2:dir:/path/to/onnx-export`.
+   * @default "resemblyzer-ge2e"
+   */
+  readonly model?: string;
+  /** Model cache to use. @default createModelStore() */
+  readonly store?: ModelStore;
+  /** Progress of a first-time model download. */
+  readonly onPullProgress?: (progress: PullProgress) => void;
+  /** Clips per inference batch. @default 16 (64 for mfcc-stats) */
+  readonly maxBatchSize?: number;
+  /** Limits applied to every call. @default DEFAULT_AUDIO_LIMITS (10-minute duration cap) */
+  readonly limits?: Partial<MediaLimits>;
+  /** Inference threads for ONNX runtimes. @default os.availableParallelism() */
+  readonly threads?: number;
+}
+
+/**
+ * Create an audio embedder, pulling and verifying the model on first use.
+ *
+ * @throws EmbedkitError UNKNOWN_MODEL, INVALID_OPTION (not an audio model), DOWNLOAD_FAILED,
+ *   CHECKSUM_MISMATCH, CORRUPT_MODEL, FILE_NOT_FOUND (a `wav2vec2:dir:` folder without model.onnx)
+ * @example
+ * ```ts
+ * const speaker = await createAudioEmbedder();                 // GE2E d-vectors, 256-d
+ * const { vectors } = await speaker.embed(["alice.wav", "bob.mp3"]);
+ * await speaker.close();
+ * const baseline = await createAudioEmbedder({ model: "mfcc-stats" });
+ * ```
+ */
+export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = {}): Promise<AudioEmbedder> {
+  const name = (options.model ?? DEFAULT_MODELS.audio).trim();
+  const batch = options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize };
+  const threads = options.threads === undefined ? {} : { threads: options.threads };
+  const settings = options.limits === undefined ? {} : { limits: options.limits };
+  let core: AudioCore;
+  if (name.toLowerCase() === "mfcc-stats" || name.toLowerCase() === "mfcc") {
+    core = createMfccCore(batch);
+  } else if (WAV2VEC2_PREFIX.test(name)) {
+    core = await createOnnxAudioCore({ folder: name.replace(WAV2VEC2_PREFIX, ""), ...batch, ...threads });
+  } else {
+    const store = options.store ?? createModelStore();
+    const spec = await store.resolve(name);
+    if (spec.modality !== "audio") {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `${spec.id} is a ${spec.modality} model, not an audio model. Use an audio model (default ${DEFAULT_MODELS.audio}, ` +
+          '"mfcc-stats", or "wav2vec2:dir:/path" for a local ONNX export) — see `embedkit models list`.',
+        { details: { model: spec.id, modality: spec.modality } },
+      );
+    }
+    const pulled = await store.ensure(
+      spec,
+      options.onPullProgress ? { onProgress: options.onPullProgress } : {},
+    );
+    if (spec.format !== "ge2e-lstm") {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `${spec.id} has format ${spec.format}, which has no audio runtime. Expected ge2e-lstm.`,
+        { details: { model: spec.id, format: spec.format } },
+      );
+    }
+    core = await createGe2eCore({ id: spec.id, weightsPath: pulled.path("weights"), ...batch, ...threads });
+  }
+  return wrapAudioCore(core, settings);
+}
