@@ -17,9 +17,12 @@ import { EmbedkitError } from "../errors.js";
 import { DEFAULT_MODEL_ID, listModels } from "../models/catalog.js";
 import type { ModelStore } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
+import { openVectorStore } from "../store/open-vector-store.js";
+import type { VectorStore } from "../store/vector-store.js";
 import { float32ToBase64 } from "../vectors/codec.js";
 import { truncateDimensions } from "../vectors/math.js";
 import { createApiKeyCheck } from "./auth.js";
+import { registerCollectionRoutes } from "./collection-routes.js";
 import { type EmbeddingsRequest, OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
 import { HttpError, toErrorResponse } from "./http-error.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
@@ -81,6 +84,13 @@ export interface ServerOptions {
   readonly logger?: boolean;
   /** Export process metrics (RSS, CPU, event loop) on /metrics. @default true */
   readonly processMetrics?: boolean;
+  /**
+   * Vector store behind `/v1/collections` and `/v1/faq`: an open store (the caller closes it), or a
+   * location for `openVectorStore` (folder path or URL such as `postgres://…`), opened on first use and
+   * closed with the server.
+   * @default the embedded store under the model store's home
+   */
+  readonly vectorStore?: VectorStore | string;
 }
 
 /** What the server adds to its fastify instance, under `app.embedkit`. */
@@ -446,7 +456,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
         code: "not_found",
         message:
           `Unknown route ${request.method} ${request.url.split("?")[0]}. This server serves POST /v1/embeddings, ` +
-          "GET /v1/models, GET /health and GET /metrics.",
+          "GET /v1/models, /v1/collections, POST /v1/faq/{collection}/ask, GET /health and GET /metrics.",
       }),
     );
     void reply.code(404).send(response.body);
@@ -541,6 +551,34 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
 
   app.get("/metrics", async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // Collections and FAQ answering share the pool, auth and error handler (src/server/collection-routes.ts).
+  let vectorStore: Promise<VectorStore> | undefined;
+  const givenStore = typeof options.vectorStore === "object" ? options.vectorStore : undefined;
+  const openStoreOnce = (): Promise<VectorStore> => {
+    if (givenStore !== undefined) return Promise.resolve(givenStore);
+    vectorStore ??= openVectorStore(
+      typeof options.vectorStore === "string" ? options.vectorStore : undefined,
+      {
+        home: store.home,
+      },
+    );
+    // A failed open is forgotten so the next request retries.
+    vectorStore.catch(() => {
+      vectorStore = undefined;
+    });
+    return vectorStore;
+  };
+  app.addHook("onClose", async () => {
+    const opened = vectorStore;
+    if (opened !== undefined) await (await opened.catch(() => undefined))?.close();
+  });
+  registerCollectionRoutes(app, {
+    pool,
+    store: openStoreOnce,
+    maxDocuments: settings.maxInputs,
+    autoTruncate: settings.autoTruncate,
   });
 
   const controls: ServerControls = {

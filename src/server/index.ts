@@ -5,6 +5,8 @@
  */
 export type { Batcher, BatcherOptions, BatchJob, BatchReport } from "./batcher.js";
 export { createBatcher } from "./batcher.js";
+export type { CollectionRoutesContext } from "./collection-routes.js";
+export { registerCollectionRoutes } from "./collection-routes.js";
 export type {
   BatchingOptions,
   EmbedderFactory,
