@@ -10,6 +10,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../errors.js";
+import { createRandom } from "../vectors/random.js";
 import { convertTags, isAllowedTransition, type ParsedTag, parseTag, type TagScheme } from "./tag-scheme.js";
 
 /** Labelled data formats the readers understand. */
@@ -247,4 +248,81 @@ export async function readTaggedFile(path: string, options: ReadTaggedOptions = 
     );
   }
   return parseTagged(text, { ...options, source: options.source ?? path });
+}
+
+/**
+ * Join corpora read from several files (e.g. the four MSRA parts) into one,
+ * keeping sentence order.
+ * @throws EmbedkitError INVALID_INPUT when the corpora use different schemes
+ */
+export function concatCorpora(corpora: readonly TaggedCorpus[]): TaggedCorpus {
+  const scheme = corpora[0]?.scheme ?? "bio";
+  if (corpora.some((corpus) => corpus.scheme !== scheme)) {
+    throw new EmbedkitError("INVALID_INPUT", "All files of one corpus must use the same tagging scheme.");
+  }
+  return {
+    sentences: corpora.flatMap((corpus) => corpus.sentences),
+    types: [...new Set(corpora.flatMap((corpus) => corpus.types))].sort(),
+    repairedLines: corpora.flatMap((corpus) => corpus.repairedLines),
+    scheme,
+  };
+}
+
+/**
+ * A subset of a corpus' sentences (types are recomputed; scheme kept).
+ */
+export function selectSentences(corpus: TaggedCorpus, sentences: readonly TaggedSentence[]): TaggedCorpus {
+  const types = new Set<string>();
+  for (const sentence of sentences) {
+    for (const tag of sentence.tags) if (tag !== "O") types.add(tag.slice(2));
+  }
+  return { sentences, types: [...types].sort(), repairedLines: [], scheme: corpus.scheme };
+}
+
+/** Options of {@link splitCorpus}. */
+export interface SplitCorpusOptions {
+  /** Hold out the last N sentences as validation (never trained on). @default 0 */
+  readonly validationLast?: number;
+  /** Train on a seeded random sample of N of the remaining sentences (kept in corpus order). @default all */
+  readonly sample?: number;
+  /** Seed of the sample. @default 42 */
+  readonly seed?: number;
+}
+
+/**
+ * Split a corpus into training sentences and a held-out tail, optionally
+ * subsampling the training part reproducibly.
+ * @throws EmbedkitError INVALID_OPTION when the hold-out leaves no training sentences
+ * @example
+ * ```ts
+ * // MSRA: the last 10% of part 4 is validation; train on 6,000 sampled sentences of the rest.
+ * const { train, validation } = splitCorpus(msra, { validationLast: 1258, sample: 6000, seed: 42 });
+ * ```
+ */
+export function splitCorpus(
+  corpus: TaggedCorpus,
+  options: SplitCorpusOptions = {},
+): { readonly train: TaggedCorpus; readonly validation?: TaggedCorpus } {
+  const held = options.validationLast ?? 0;
+  const total = corpus.sentences.length;
+  if (!Number.isInteger(held) || held < 0 || held >= total) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `The validation hold-out must be an integer from 0 to ${total - 1} sentences (the corpus has ${total}), received ${String(held)}.`,
+      { details: { option: "validationLast" } },
+    );
+  }
+  let trainSentences = corpus.sentences.slice(0, total - held);
+  if (options.sample !== undefined && options.sample < trainSentences.length) {
+    const random = createRandom(options.seed ?? 42);
+    const chosen = random
+      .shuffle(trainSentences.map((_, index) => index))
+      .slice(0, options.sample)
+      .sort((a, b) => a - b);
+    trainSentences = chosen.map((index) => trainSentences[index] as TaggedSentence);
+  }
+  return {
+    train: selectSentences(corpus, trainSentences),
+    ...(held === 0 ? {} : { validation: selectSentences(corpus, corpus.sentences.slice(total - held)) }),
+  };
 }

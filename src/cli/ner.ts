@@ -1,0 +1,119 @@
+/**
+ * @module cli/ner
+ * `embedkit ner`: find named entities in texts (arguments, stdin lines or a
+ * file) with a tagger folder from `embedkit train ner`. Prints one line per
+ * entity (`type  start-end  text  score`) or, with `--json`, one object per
+ * text with its entities. Offsets are UTF-16 code units (JavaScript string
+ * indices) into each text.
+ */
+import { Command } from "commander";
+import { EmbedkitError } from "../errors.js";
+import { type Entity, openTagger, recognizeEntitiesMany } from "../ner/recognize.js";
+import { openStore } from "./context.js";
+import { createProgressBar, printJson, printLine } from "./io.js";
+import { readStdinTexts, readTextFile, type TextRecord } from "./text-input.js";
+
+interface NerCommandOptions {
+  readonly tagger: string;
+  readonly file?: string;
+  readonly textField: string;
+  readonly idField?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly home?: string;
+}
+
+/** Texts per library call, so the progress bar moves on big files. */
+const CHUNK = 64;
+
+async function run(texts: readonly string[], options: NerCommandOptions): Promise<void> {
+  let records: TextRecord[];
+  if (options.file) {
+    records = await readTextFile(options.file, {
+      textField: options.textField,
+      ...(options.idField === undefined ? {} : { idField: options.idField }),
+    });
+  } else if (texts.length > 0) {
+    records = texts.map((text) => ({ text }));
+  } else if (!process.stdin.isTTY) {
+    records = await readStdinTexts();
+  } else {
+    records = [];
+  }
+  if (records.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      'No texts to tag. Pass texts as arguments (embedkit ner --tagger ner/ "text"), pipe them on stdin, or use --file.',
+    );
+  }
+  const tagger = await openTagger(options.tagger, { store: openStore(options) });
+  const bar = createProgressBar({ unit: "texts", quiet: options.quiet ?? options.file === undefined });
+  const results: Entity[][] = [];
+  const started = performance.now();
+  try {
+    bar.start(records.length, `ner ${tagger.settings.modelId}`);
+    for (let start = 0; start < records.length; start += CHUNK) {
+      const chunk = records.slice(start, start + CHUNK).map((record) => record.text);
+      results.push(...(await recognizeEntitiesMany(tagger, chunk)));
+      bar.update(Math.min(start + CHUNK, records.length));
+    }
+  } finally {
+    bar.stop();
+    await tagger.close();
+  }
+  if (options.json) {
+    printJson(
+      records.map((record, index) => ({
+        index,
+        ...(record.id === undefined ? {} : { id: record.id }),
+        ...(options.file === undefined ? { text: record.text } : {}),
+        entities: results[index],
+      })),
+    );
+    return;
+  }
+  records.forEach((record, index) => {
+    const entities = results[index] ?? [];
+    if (records.length > 1) printLine(`[${record.id ?? index}] ${entities.length} entities`);
+    for (const entity of entities) {
+      printLine(
+        `${entity.type.padEnd(5)} ${`${entity.start}-${entity.end}`.padEnd(11)} ${entity.text}  ${entity.score.toFixed(3)}`,
+      );
+    }
+  });
+  if (options.file && !options.quiet) {
+    const seconds = (performance.now() - started) / 1000;
+    process.stderr.write(`Tagged ${records.length} texts in ${seconds.toFixed(1)} s.\n`);
+  }
+}
+
+/** Build the `ner` command. */
+export function nerCommand(): Command {
+  return new Command("ner")
+    .description(
+      "Find named entities (type, text, start, end, score) with a tagger from `embedkit train ner`.",
+    )
+    .argument("[texts...]", "texts to tag (omit to read --file or stdin)")
+    .requiredOption("-t, --tagger <dir>", "tagger folder written by `embedkit train ner --out`")
+    .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv (progress bar)")
+    .option("--text-field <name>", "text field/column in .jsonl/.csv input", "text")
+    .option("--id-field <name>", "id field/column copied to the output")
+    .option("--json", "print JSON: one object per text with its entities")
+    .option("-q, --quiet", "no progress bar")
+    .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+    .addHelpText(
+      "after",
+      `
+Output: one line per entity, "TYPE start-end text score"; start/end are UTF-16 code unit
+offsets into the text (JavaScript string indices), end exclusive; score is the mean
+probability of the entity's tags.
+
+Examples:
+  embedkit ner --tagger ner-en/ "EU rejects German call to boycott British lamb."
+  embedkit ner --tagger ner-zh/ --json "我在北京见到了王小明。"
+  embedkit ner --tagger ner-en/ --file news.txt --json > entities.json`,
+    )
+    .action(async (texts: string[], options: NerCommandOptions) => {
+      await run(texts, options);
+    });
+}

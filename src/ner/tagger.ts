@@ -1,0 +1,505 @@
+/**
+ * @module ner/tagger
+ * A named-entity tagger: a frozen encoder (word vectors from the first word
+ * piece of each word, or from each character for Chinese), optional word-shape
+ * bits, a small head trained with `embedkit/train` (softmax over BIO/BIOES
+ * tags, class-weighted cross-entropy), and constrained Viterbi decoding so the
+ * output is always a well-formed tag sequence. Saved as a `train` checkpoint
+ * folder (kind `token-classifier`) whose metadata records the encoder model
+ * id, scheme, unit, tag list and decoding settings.
+ */
+import type { OnnxEmbedder, WordLevelOptions } from "../embed/onnx/onnx-embedder.js";
+import { EmbedkitError } from "../errors.js";
+import { type EntityF1Report, type EntitySpan, entityF1 } from "../eval/entity-f1.js";
+import {
+  createMlp,
+  createTensor,
+  type EpochReport,
+  type Layer,
+  loadCheckpoint,
+  type OptimizerName,
+  saveCheckpoint,
+  softmaxCrossEntropy,
+  softmaxRows,
+  trainModel,
+} from "../train/index.js";
+import { createRandom } from "../vectors/random.js";
+import { SHAPE_FEATURES, writeShapeFeatures } from "./features.js";
+import type { TaggingUnit } from "./ner-words.js";
+import type { TaggedCorpus } from "./readers.js";
+import { convertTags, parseTag, type TagScheme, tagSet, tagsToSpans } from "./tag-scheme.js";
+import { buildTransitions, type TransitionTable, viterbiDecode } from "./viterbi.js";
+import { embedCorpusWords, type WordVectorCorpus } from "./word-vector-cache.js";
+
+/** Checkpoint kind of a saved tagger. */
+export const TAGGER_KIND = "token-classifier";
+
+/** How to weight tags in the loss: `none`, `balanced` (1/frequency) or `sqrt` (1/√frequency, milder). */
+export type ClassWeighting = "none" | "balanced" | "sqrt";
+
+/** The settings a tagger needs at inference (saved with it). */
+export interface TaggerSettings {
+  /** Encoder model id (catalog id) the head was trained on. */
+  readonly modelId: string;
+  /** Encoder hidden size. */
+  readonly dims: number;
+  readonly scheme: TagScheme;
+  readonly unit: TaggingUnit;
+  /** Output tags, in head order. */
+  readonly tags: readonly string[];
+  /** Word vector from the first piece or the mean of the pieces. */
+  readonly pooling: NonNullable<WordLevelOptions["pooling"]>;
+  /** Whether word-shape bits are appended to each vector. */
+  readonly shapeFeatures: boolean;
+  /** Weight of the tag-bigram log-probabilities in Viterbi (0 = constraints only). */
+  readonly transitionWeight: number;
+}
+
+/** A trained tagger (head + settings), without an encoder attached. */
+export interface Tagger {
+  readonly settings: TaggerSettings;
+  readonly head: Layer;
+  /** Legal moves between tags. */
+  readonly transitions: TransitionTable;
+  /** Smoothed log P(tag | previous tag) from the training data, `[K × K]`. */
+  readonly transitionLogProbabilities: Float32Array;
+}
+
+/** Tags of one sentence and the model's probability of each chosen tag. */
+export interface TaggedOutput {
+  readonly tags: string[];
+  readonly probabilities: number[];
+}
+
+/** Options of {@link trainTagger}. */
+export interface TrainTaggerOptions {
+  /** The frozen encoder (stays open; the caller closes it). */
+  readonly embedder: OnnxEmbedder;
+  readonly train: TaggedCorpus;
+  /** Sentences to pick the best epoch by (entity micro-F1) and report on. */
+  readonly validation?: TaggedCorpus;
+  /** Tagging scheme of the head. @default the training corpus' scheme */
+  readonly scheme?: TagScheme;
+  /** What a tag labels. @default "word" */
+  readonly unit?: TaggingUnit;
+  /** Hidden layer sizes of the head; `[]` = linear. @default [] */
+  readonly hidden?: readonly number[];
+  /** @default 10 */
+  readonly epochs?: number;
+  /** @default 64 */
+  readonly batchSize?: number;
+  /** @default "adamw" */
+  readonly optimizer?: OptimizerName;
+  /** @default 0.001 */
+  readonly learningRate?: number;
+  /** Decoupled weight decay (AdamW). @default 0.01 */
+  readonly weightDecay?: number;
+  /** Dropout before each linear layer. @default 0 */
+  readonly dropout?: number;
+  /** @default "sqrt" */
+  readonly classWeighting?: ClassWeighting;
+  /** Append word-shape bits. @default true for unit "word", false for "character" */
+  readonly shapeFeatures?: boolean;
+  /** Weight of tag-bigram log-probabilities in decoding. @default 0 */
+  readonly transitionWeight?: number;
+  /** Stop after this many epochs without validation improvement. */
+  readonly patience?: number;
+  /** @default 42 */
+  readonly seed?: number;
+  /** Word-vector cache folder, or false. @default `$EMBEDKIT_HOME/ner-cache` */
+  readonly cacheDir?: string | false;
+  /** @default "first" */
+  readonly pooling?: WordLevelOptions["pooling"];
+  /** Progress of the encoder pass over each corpus. */
+  readonly onEmbedProgress?: (corpus: "train" | "validation", done: number, total: number) => void;
+  /** After every epoch (train loss, validation F1). */
+  readonly onEpoch?: (report: EpochReport) => void;
+  /** After every batch. */
+  readonly onBatch?: (done: number, total: number) => void;
+}
+
+/** Result of {@link trainTagger}. */
+export interface TrainTaggerResult {
+  readonly tagger: Tagger;
+  readonly history: readonly EpochReport[];
+  readonly bestEpoch: number;
+  /** Entity scores on the validation corpus with the kept weights. */
+  readonly validation?: EntityF1Report;
+  /** Wall-clock seconds spent embedding (train + validation) and training the head. */
+  readonly seconds: { readonly embedding: number; readonly training: number };
+}
+
+function inputWidth(settings: TaggerSettings): number {
+  return settings.dims + (settings.shapeFeatures ? SHAPE_FEATURES.length : 0);
+}
+
+/** Feature rows of every word of a corpus, as views into one buffer. */
+function featureRows(
+  corpus: WordVectorCorpus,
+  sentences: ReadonlyArray<readonly string[]>,
+  settings: TaggerSettings,
+): Float32Array[] {
+  const width = inputWidth(settings);
+  const total = corpus.sentenceStarts[sentences.length] as number;
+  const buffer = new Float32Array(total * width);
+  const rows: Float32Array[] = new Array(total);
+  sentences.forEach((words, sentence) => {
+    const first = corpus.sentenceStarts[sentence] as number;
+    words.forEach((word, position) => {
+      const index = first + position;
+      const row = buffer.subarray(index * width, (index + 1) * width);
+      corpus.row(index, row.subarray(0, settings.dims));
+      if (settings.shapeFeatures) writeShapeFeatures(word, position, row, settings.dims);
+      rows[index] = row;
+    });
+  });
+  return rows;
+}
+
+/** Feature rows of one sentence from its word vectors (`[words × dims]`). */
+export function sentenceFeatures(
+  settings: TaggerSettings,
+  words: readonly string[],
+  vectors: Float32Array,
+): Float32Array {
+  const width = inputWidth(settings);
+  const out = new Float32Array(words.length * width);
+  words.forEach((word, position) => {
+    out.set(vectors.subarray(position * settings.dims, (position + 1) * settings.dims), position * width);
+    if (settings.shapeFeatures) writeShapeFeatures(word, position, out, position * width + settings.dims);
+  });
+  return out;
+}
+
+/**
+ * Decode one sentence from its feature rows (`[words × width]`): head →
+ * softmax → constrained Viterbi over log-probabilities.
+ */
+export function decodeFeatures(tagger: Tagger, features: Float32Array, words: number): TaggedOutput {
+  if (words === 0) return { tags: [], probabilities: [] };
+  const output = tagger.head.forward(createTensor([words, inputWidth(tagger.settings)], features), {
+    training: false,
+  });
+  const probabilities = softmaxRows(output);
+  const scores = new Float32Array(probabilities.length);
+  for (let i = 0; i < scores.length; i++) scores[i] = Math.log(Math.max(probabilities[i] as number, 1e-12));
+  const size = tagger.settings.tags.length;
+  const weight = tagger.settings.transitionWeight;
+  let transitionScores: Float32Array | undefined;
+  if (weight !== 0) transitionScores = tagger.transitionLogProbabilities.map((value) => value * weight);
+  const path = viterbiDecode(scores, tagger.transitions, transitionScores);
+  return {
+    tags: path.map((index) => tagger.settings.tags[index] as string),
+    probabilities: path.map((index, position) => probabilities[position * size + index] as number),
+  };
+}
+
+function classWeights(targets: Int32Array, classes: number, weighting: ClassWeighting): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (const target of targets) counts[target] = (counts[target] as number) + 1;
+  if (weighting === "none") return counts.map(() => 1);
+  const raw = counts.map((count) => {
+    if (count === 0) return 0;
+    return weighting === "balanced" ? 1 / count : 1 / Math.sqrt(count);
+  });
+  // Scale so the mean weight per example is 1 (keeps the learning rate meaningful).
+  const mean =
+    raw.reduce((sum, weight, index) => sum + weight * (counts[index] as number), 0) / targets.length;
+  return raw.map((weight) => weight / mean);
+}
+
+function bigramLogProbabilities(
+  sentences: ReadonlyArray<readonly string[]>,
+  tags: readonly string[],
+  table: TransitionTable,
+): Float32Array {
+  const size = tags.length;
+  const index = new Map(tags.map((tag, position) => [tag, position]));
+  const counts = new Float64Array(size * size).fill(1);
+  for (const sentence of sentences) {
+    for (let t = 1; t < sentence.length; t++) {
+      const from = index.get(sentence[t - 1] as string) as number;
+      const to = index.get(sentence[t] as string) as number;
+      counts[from * size + to] = (counts[from * size + to] as number) + 1;
+    }
+  }
+  const out = new Float32Array(size * size);
+  for (let from = 0; from < size; from++) {
+    let total = 0;
+    for (let to = 0; to < size; to++)
+      if (table.allowed[from * size + to] === 1) total += counts[from * size + to] as number;
+    for (let to = 0; to < size; to++) {
+      out[from * size + to] =
+        table.allowed[from * size + to] === 1 ? Math.log((counts[from * size + to] as number) / total) : 0;
+    }
+  }
+  return out;
+}
+
+/** Spans of decoded tags (in word positions). */
+export function outputSpans(tagger: Tagger, tags: readonly string[]): EntitySpan[] {
+  return tagsToSpans(tags, tagger.settings.scheme);
+}
+
+/**
+ * Train a tagger: embed both corpora (cached on disk), fit the head with
+ * `embedkit/train`, keep the epoch with the best validation entity micro-F1.
+ *
+ * @throws EmbedkitError INVALID_INPUT for an empty training corpus or one
+ *   without entities; INVALID_OPTION for bad settings
+ * @example
+ * ```ts
+ * const train = await readTaggedFile("train.txt", { format: "conll" });
+ * const valid = await readTaggedFile("valid.txt", { format: "conll" });
+ * const encoder = (await createEmbedder({ model: "all-minilm-l6-v2" })) as OnnxEmbedder;
+ * const { tagger, validation } = await trainTagger({ embedder: encoder, train, validation: valid });
+ * await saveTagger("ner-en/", tagger);
+ * ```
+ */
+export async function trainTagger(options: TrainTaggerOptions): Promise<TrainTaggerResult> {
+  const { embedder, train } = options;
+  if (train.sentences.length === 0 || train.types.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      `The training corpus needs sentences with entities, received ${train.sentences.length} sentences and ${train.types.length} entity types.`,
+    );
+  }
+  if (typeof embedder.embedWords !== "function") {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `NER needs a local ONNX encoder with token-level output; ${embedder.model.id} has none. Use e.g. all-minilm-l6-v2, bge-small-en-v1.5 or bge-small-zh-v1.5.`,
+    );
+  }
+  const scheme = options.scheme ?? train.scheme;
+  const unit = options.unit ?? "word";
+  const types = [...new Set([...train.types, ...(options.validation?.types ?? [])])].sort();
+  const settings: TaggerSettings = {
+    modelId: embedder.model.id,
+    dims: embedder.model.dims,
+    scheme,
+    unit,
+    tags: tagSet(types, scheme),
+    pooling: options.pooling ?? "first",
+    shapeFeatures: options.shapeFeatures ?? unit === "word",
+    transitionWeight: options.transitionWeight ?? 0,
+  };
+  const tagIndex = new Map(settings.tags.map((tag, index) => [tag, index]));
+  const schemeTags = (corpus: TaggedCorpus): string[][] =>
+    corpus.sentences.map((sentence) =>
+      corpus.scheme === scheme ? [...sentence.tags] : convertTags(sentence.tags, corpus.scheme, scheme),
+    );
+
+  const started = performance.now();
+  const cache = {
+    pooling: settings.pooling,
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+  };
+  const trainWords = train.sentences.map((sentence) => sentence.words);
+  const trainVectors = await embedCorpusWords(embedder, trainWords, {
+    ...cache,
+    onProgress: (done, total) => options.onEmbedProgress?.("train", done, total),
+  });
+  const validation = options.validation;
+  const validationWords = validation?.sentences.map((sentence) => sentence.words) ?? [];
+  const validationVectors =
+    validation === undefined
+      ? undefined
+      : await embedCorpusWords(embedder, validationWords, {
+          ...cache,
+          onProgress: (done, total) => options.onEmbedProgress?.("validation", done, total),
+        });
+  const embeddingSeconds = (performance.now() - started) / 1000;
+
+  const trainTags = schemeTags(train);
+  const inputs = featureRows(trainVectors, trainWords, settings);
+  const targets = Int32Array.from(trainTags.flat(), (tag) => tagIndex.get(tag) as number);
+  const transitions = buildTransitions(settings.tags, scheme);
+  const random = createRandom(options.seed ?? 42);
+  const head = createMlp({
+    inputs: inputWidth(settings),
+    hidden: options.hidden ?? [],
+    outputs: settings.tags.length,
+    dropout: options.dropout ?? 0,
+    random,
+  });
+  const tagger: Tagger = {
+    settings,
+    head,
+    transitions,
+    transitionLogProbabilities: bigramLogProbabilities(trainTags, settings.tags, transitions),
+  };
+  const weights = classWeights(targets, settings.tags.length, options.classWeighting ?? "sqrt");
+
+  let validationRows: Float32Array[] | undefined;
+  let validationGold: EntitySpan[][] = [];
+  if (validation !== undefined && validationVectors !== undefined) {
+    validationRows = featureRows(validationVectors, validationWords, settings);
+    validationGold = schemeTags(validation).map((tags) => tagsToSpans(tags, scheme));
+  }
+  const evaluate = (): EntityF1Report => {
+    const rows = validationRows as Float32Array[];
+    const starts = (validationVectors as WordVectorCorpus).sentenceStarts;
+    const width = inputWidth(settings);
+    const predicted = validationWords.map((words, sentence) => {
+      const first = starts[sentence] as number;
+      const features = new Float32Array(words.length * width);
+      for (let i = 0; i < words.length; i++) features.set(rows[first + i] as Float32Array, i * width);
+      return outputSpans(tagger, decodeFeatures(tagger, features, words.length).tags);
+    });
+    return entityF1(validationGold, predicted);
+  };
+
+  const trainingStarted = performance.now();
+  const result = trainModel({
+    model: head,
+    inputs,
+    loss: (output, indices) =>
+      softmaxCrossEntropy(
+        output,
+        Array.from(indices, (row) => targets[row] as number),
+        { classWeights: weights },
+      ),
+    optimizer: {
+      name: options.optimizer ?? "adamw",
+      learningRate: options.learningRate ?? 1e-3,
+      weightDecay: options.weightDecay ?? 0.01,
+    },
+    epochs: options.epochs ?? 10,
+    batchSize: options.batchSize ?? 64,
+    seed: options.seed ?? 42,
+    ...(validationRows === undefined ? {} : { validate: () => ({ metric: evaluate().micro.f1 }) }),
+    ...(options.patience === undefined || validationRows === undefined
+      ? {}
+      : { earlyStopping: { patience: options.patience } }),
+    ...(options.onEpoch === undefined ? {} : { onEpoch: options.onEpoch }),
+    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+  });
+  const trainingSeconds = (performance.now() - trainingStarted) / 1000;
+  return {
+    tagger,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    ...(validationRows === undefined ? {} : { validation: evaluate() }),
+    seconds: { embedding: embeddingSeconds, training: trainingSeconds },
+  };
+}
+
+/**
+ * Tag pre-split sentences with a tagger and its encoder.
+ * @throws EmbedkitError INVALID_OPTION when the encoder is not the tagger's model
+ */
+export async function tagSentences(
+  tagger: Tagger,
+  embedder: OnnxEmbedder,
+  sentences: ReadonlyArray<readonly string[]>,
+  options: { readonly onProgress?: (done: number, total: number) => void } = {},
+): Promise<TaggedOutput[]> {
+  if (embedder.model.id !== tagger.settings.modelId) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `This tagger was trained on ${tagger.settings.modelId} vectors, received an encoder for ${embedder.model.id}. Use the tagger's own model.`,
+      { details: { expected: tagger.settings.modelId, received: embedder.model.id } },
+    );
+  }
+  const nonEmpty = sentences
+    .map((words, index) => [words, index] as const)
+    .filter(([words]) => words.length > 0);
+  const outputs: TaggedOutput[] = sentences.map(() => ({ tags: [], probabilities: [] }));
+  const vectors = await embedder.embedWords(
+    nonEmpty.map(([words]) => words),
+    {
+      pooling: tagger.settings.pooling,
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    },
+  );
+  nonEmpty.forEach(([words, index], position) => {
+    const features = sentenceFeatures(
+      tagger.settings,
+      words,
+      (vectors[position] as { data: Float32Array }).data,
+    );
+    outputs[index] = decodeFeatures(tagger, features, words.length);
+  });
+  return outputs;
+}
+
+/**
+ * Save a tagger into folder `dir` (a `train` checkpoint of kind
+ * `token-classifier`; written atomically).
+ * @throws EmbedkitError INVALID_OPTION when the folder cannot be written
+ */
+export async function saveTagger(
+  dir: string,
+  tagger: Tagger,
+  metadata: Readonly<Record<string, unknown>> = {},
+): Promise<void> {
+  await saveCheckpoint(dir, {
+    kind: TAGGER_KIND,
+    model: tagger.head,
+    embedding: { modelId: tagger.settings.modelId, dims: tagger.settings.dims },
+    labels: tagger.settings.tags,
+    metadata: {
+      ...metadata,
+      ner: {
+        scheme: tagger.settings.scheme,
+        unit: tagger.settings.unit,
+        pooling: tagger.settings.pooling,
+        shapeFeatures: tagger.settings.shapeFeatures,
+        transitionWeight: tagger.settings.transitionWeight,
+        transitionLogProbabilities: Array.from(tagger.transitionLogProbabilities),
+      },
+    },
+  });
+}
+
+function malformedTagger(dir: string, problem: string): EmbedkitError {
+  return new EmbedkitError(
+    "MALFORMED_FILE",
+    `${dir} is not a usable NER tagger: ${problem}. Train one with \`embedkit train ner\`.`,
+    { details: { path: dir } },
+  );
+}
+
+/**
+ * Load a tagger saved by {@link saveTagger} (no encoder is started).
+ * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE
+ */
+export async function loadTagger(dir: string): Promise<Tagger> {
+  const checkpoint = await loadCheckpoint(dir, { kind: TAGGER_KIND });
+  const ner = checkpoint.metadata.ner as Record<string, unknown> | undefined;
+  const tags = checkpoint.labels;
+  if (ner === undefined || tags === undefined)
+    throw malformedTagger(dir, "its model.json has no NER settings");
+  const scheme = ner.scheme;
+  if (scheme !== "bio" && scheme !== "bioes")
+    throw malformedTagger(dir, `unknown scheme ${JSON.stringify(scheme)}`);
+  if (ner.unit !== "word" && ner.unit !== "character")
+    throw malformedTagger(dir, `unknown unit ${JSON.stringify(ner.unit)}`);
+  if (ner.pooling !== "first" && ner.pooling !== "mean") throw malformedTagger(dir, "unknown pooling");
+  if (tags.some((tag) => parseTag(tag, scheme) === undefined))
+    throw malformedTagger(dir, "a label is not a tag");
+  const logProbabilities = ner.transitionLogProbabilities;
+  if (
+    !Array.isArray(logProbabilities) ||
+    logProbabilities.length !== tags.length * tags.length ||
+    !logProbabilities.every((value) => typeof value === "number" && Number.isFinite(value))
+  ) {
+    throw malformedTagger(dir, "its transition table does not match its tags");
+  }
+  const settings: TaggerSettings = {
+    modelId: checkpoint.embedding.modelId,
+    dims: checkpoint.embedding.dims,
+    scheme,
+    unit: ner.unit,
+    tags,
+    pooling: ner.pooling,
+    shapeFeatures: ner.shapeFeatures === true,
+    transitionWeight: typeof ner.transitionWeight === "number" ? ner.transitionWeight : 0,
+  };
+  return {
+    settings,
+    head: checkpoint.model,
+    transitions: buildTransitions(tags, scheme),
+    transitionLogProbabilities: Float32Array.from(logProbabilities as number[]),
+  };
+}
