@@ -51,6 +51,16 @@ export interface Ge2eCoreOptions {
   readonly maxPartialsPerRun?: number;
 }
 
+/** The GE2E {@link AudioCore}, which can also run the network on ready mel windows. */
+export interface Ge2eCore extends AudioCore {
+  /**
+   * Run partial utterances (each 160 frames × 40 mel bands, row-major power mel)
+   * through the network; one unit vector per window. Used to check the network
+   * alone against reference outputs.
+   */
+  embedPartials(windows: readonly Float32Array[], signal?: AbortSignal): Promise<Float32Array[]>;
+}
+
 /** Frame ranges [start, end) of the partial utterances of a clip of `samples` samples. */
 export function partialSlices(samples: number): Array<readonly [number, number]> {
   const { hopLength, sampleRate, partialFrames, partialsPerSecond, minCoverage } = GE2E_FRONT_END;
@@ -81,7 +91,7 @@ export function normalizeVolume(samples: Float32Array): Float32Array {
  * Load the GE2E encoder from `pretrained.pt` and return its {@link AudioCore}.
  * @throws EmbedkitError CORRUPT_MODEL when the checkpoint cannot be read or converted
  */
-export async function createGe2eCore(options: Ge2eCoreOptions): Promise<AudioCore> {
+export async function createGe2eCore(options: Ge2eCoreOptions): Promise<Ge2eCore> {
   const bytes = await readFile(options.weightsPath);
   const graph = buildGe2eOnnx(readTorchCheckpoint(bytes, options.weightsPath));
   let session: ort.InferenceSession;
@@ -102,7 +112,10 @@ export async function createGe2eCore(options: Ge2eCoreOptions): Promise<AudioCor
   const frameValues = partialFrames * melBands;
 
   /** Run partial-utterance mel windows through the network; unit vectors out. */
-  const runPartials = async (windows: Float32Array[], signal?: AbortSignal): Promise<Float32Array[]> => {
+  const runPartials = async (
+    windows: readonly Float32Array[],
+    signal?: AbortSignal,
+  ): Promise<Float32Array[]> => {
     const out: Float32Array[] = [];
     for (let start = 0; start < windows.length; start += maxPartials) {
       signal?.throwIfAborted();
@@ -135,6 +148,18 @@ export async function createGe2eCore(options: Ge2eCoreOptions): Promise<AudioCor
     sampleRate,
     normalize: true,
     maxBatchSize: options.maxBatchSize ?? 16,
+    async embedPartials(windows, signal) {
+      windows.forEach((window, index) => {
+        if (window.length !== frameValues) {
+          throw new EmbedkitError(
+            "DIMENSION_MISMATCH",
+            `Mel window ${index} has ${window.length} values; expected ${partialFrames}×${melBands} = ${frameValues}.`,
+            { details: { index, expected: frameValues, received: window.length } },
+          );
+        }
+      });
+      return runPartials(windows, signal);
+    },
     async embedSamples(clips, signal) {
       // Partials of every clip in this batch go through the network together.
       const windows: Float32Array[] = [];

@@ -9,7 +9,7 @@
  * 40 Slaney mel bands, `power_to_db` with an 80 dB floor, 20 orthonormal
  * DCT-II coefficients (librosa's `mfcc` defaults apart from the window
  * sizes), deltas by the HTK regression formula over ±2 frames. The vector is
- * [mean c1..c19, std c0..c19, mean Δc0..Δc19, std Δc0..Δc19] (78-d): the mean
+ * [mean c1..c19, std c0..c19, mean Δc0..Δc19, std Δc0..Δc19] (79-d): the mean
  * of c0 (overall loudness) is left out so level differences between recordings
  * do not dominate the distance. L2-normalised.
  */
