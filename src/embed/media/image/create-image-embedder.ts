@@ -11,7 +11,8 @@ import { DEFAULT_MODELS } from "../../../models/catalog.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
-import { createTfjsImageEmbedder, type PixelEmbedder } from "./tfjs-image-embedder.js";
+import type { PixelEmbedder } from "./pixel-embedder.js";
+import { createTfjsImageEmbedder } from "./tfjs-image-embedder.js";
 import type { TfjsBackend } from "./tfjs-runtime.js";
 
 /** Options of {@link createImageEmbedder}. */

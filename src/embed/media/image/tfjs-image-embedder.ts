@@ -10,26 +10,10 @@
 import type { io, LayersModel, SymbolicTensor, Tensor } from "@tensorflow/tfjs";
 import { EmbedkitError } from "../../../errors.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
-import { assertOpen, finishVector } from "../../inputs.js";
-import { prepareMediaCall } from "../media-call.js";
-import {
-  DEFAULT_MEDIA_LIMITS,
-  type MediaEmbedder,
-  type MediaEmbeddings,
-  type MediaEmbedOptions,
-  type MediaInput,
-  type MediaLimits,
-  type MediaModelInfo,
-} from "../media-embedder.js";
-import { decodeImage, type RgbImage, readImageHeader, resizeRgb, writeNormalized } from "./decode-image.js";
-import {
-  loadTensorFlow,
-  readTfjsModelJson,
-  readTfjsShard,
-  type TensorFlow,
-  type TfjsBackend,
-} from "./tfjs-runtime.js";
+import { DEFAULT_MEDIA_LIMITS, type MediaLimits, type MediaModelInfo } from "../media-embedder.js";
+import { type RgbImage, writeNormalized } from "./decode-image.js";
+import { createPixelEmbedder, type PixelEmbedder } from "./pixel-embedder.js";
+import { loadTensorFlow, readTfjsModelJson, readTfjsShard, type TfjsBackend } from "./tfjs-runtime.js";
 
 /** Options of {@link createTfjsImageEmbedder}. */
 export interface TfjsImageEmbedderOptions {
@@ -43,18 +27,6 @@ export interface TfjsImageEmbedderOptions {
   readonly maxBatchSize?: number;
   /** Limits for every call (per-call options may override). @default DEFAULT_MEDIA_LIMITS */
   readonly limits?: Partial<MediaLimits>;
-}
-
-/** An image embedder that can also embed already-decoded RGB pixels (video frames). */
-export interface PixelEmbedder extends MediaEmbedder {
-  /**
-   * Embed decoded RGB images (any size; resized by the model rule). Used by the
-   * video embedder for frames; no file checks apply.
-   */
-  embedPixels(
-    images: readonly RgbImage[],
-    options?: { readonly signal?: AbortSignal },
-  ): Promise<Float32Array[]>;
 }
 
 /** A {@link PixelEmbedder} on a TF.js model, which can also run the model's own head. */
@@ -168,134 +140,47 @@ export async function createTfjsImageEmbedder(options: TfjsImageEmbedderOptions)
       { details: { model: spec.id, expected: spec.dims, received: outputDims ?? null } },
     );
   }
-  return new TfjsLayersImageEmbedder(tf, full, features, spec, options);
-}
-
-class TfjsLayersImageEmbedder implements TfjsImageEmbedder {
-  readonly model: MediaModelInfo;
-  private closed = false;
-  private readonly preprocess: NonNullable<ModelSpec["image"]>;
-
-  constructor(
-    private readonly tf: TensorFlow,
-    private readonly full: LayersModel,
-    private readonly features: LayersModel,
-    spec: ModelSpec,
-    options: TfjsImageEmbedderOptions,
-  ) {
-    this.preprocess = spec.image as NonNullable<ModelSpec["image"]>;
-    this.model = Object.freeze({
-      id: spec.id,
-      dims: spec.dims,
-      modality: "image",
-      normalize: spec.normalize,
-      maxBatchSize: options.maxBatchSize ?? 16,
-      limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
-    });
-  }
-
-  async embed<P extends Precision = "float32">(
-    inputs: readonly MediaInput[],
-    options: MediaEmbedOptions<P> = {},
-  ): Promise<MediaEmbeddings<P>> {
-    assertOpen(this.closed, this.model.id);
-    const call = await prepareMediaCall(this.model, inputs, options, true);
-    // Every header checked (size, pixel bomb) before anything is decoded.
-    let pixels = 0;
-    for (const file of call.files) {
-      const header = await readImageHeader(file, call.limits.maxPixels);
-      pixels += header.width * header.height;
-    }
-    const vectors: PrecisionVector[P][] = [];
-    const batch = this.model.maxBatchSize;
-    for (let start = 0; start < call.files.length; start += batch) {
-      options.signal?.throwIfAborted();
-      const images: RgbImage[] = [];
-      for (const file of call.files.slice(start, start + batch)) {
-        images.push(await decodeImage(file, { maxPixels: call.limits.maxPixels, resize: this.preprocess }));
-      }
-      for (const pooled of this.run(images))
-        vectors.push(finishVector(pooled, this.model.normalize, call.options));
-      options.onProgress?.(vectors.length, call.files.length);
-    }
-    return {
-      vectors,
-      dims: call.options.dimensions,
-      precision: call.options.precision,
-      modality: "image",
-      usage: { tokens: 0, inputs: call.files.length, pixels },
-    };
-  }
-
-  async embedPixels(
-    images: readonly RgbImage[],
-    options: { readonly signal?: AbortSignal } = {},
-  ): Promise<Float32Array[]> {
-    assertOpen(this.closed, this.model.id);
-    const out: Float32Array[] = [];
-    for (let start = 0; start < images.length; start += this.model.maxBatchSize) {
-      options.signal?.throwIfAborted();
-      const resized = await Promise.all(
-        images
-          .slice(start, start + this.model.maxBatchSize)
-          .map((image) => resizeRgb(image, this.preprocess)),
-      );
-      for (const pooled of this.run(resized)) {
-        out.push(
-          finishVector(pooled, this.model.normalize, {
-            inputType: "none",
-            truncate: true,
-            dimensions: this.model.dims,
-            precision: "float32",
-          }),
-        );
-      }
-    }
-    return out;
-  }
-
-  /** Normalize model-sized images into one tensor, run the feature model, return raw rows. */
-  private run(images: readonly RgbImage[]): Float32Array[] {
-    const { width, height } = this.preprocess;
-    const size = width * height * 3;
-    const input = new Float32Array(images.length * size);
-    images.forEach((image, index) => {
-      writeNormalized(image, this.preprocess, input, index * size);
-    });
-    const shape: [number, number, number, number] =
-      this.preprocess.layout === "nhwc"
-        ? [images.length, height, width, 3]
-        : [images.length, 3, height, width];
-    const output = this.tf.tidy(() => {
-      const result = this.features.predict(this.tf.tensor4d(input, shape));
+  const model: MediaModelInfo = Object.freeze({
+    id: spec.id,
+    dims: spec.dims,
+    modality: "image",
+    normalize: spec.normalize,
+    maxBatchSize: options.maxBatchSize ?? 16,
+    limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
+  });
+  const { width, height } = preprocess;
+  const shapeOf = (count: number): [number, number, number, number] =>
+    preprocess.layout === "nhwc" ? [count, height, width, 3] : [count, 3, height, width];
+  const predict = (network: LayersModel, tensor: Float32Array, count: number): Float32Array => {
+    const output = tf.tidy(() => {
+      const result = network.predict(tf.tensor4d(tensor, shapeOf(count)));
       return (Array.isArray(result) ? result[0] : result) as Tensor;
     });
-    try {
-      const flat = output.dataSync() as Float32Array;
-      const dims = this.model.dims;
-      return images.map((_, index) => flat.slice(index * dims, (index + 1) * dims));
-    } finally {
-      output.dispose();
-    }
-  }
-
-  headOutput(image: RgbImage): Float32Array {
-    const { width, height } = this.preprocess;
-    const input = new Float32Array(width * height * 3);
-    writeNormalized(image, this.preprocess, input, 0);
-    const output = this.tf.tidy(
-      () => this.full.predict(this.tf.tensor4d(input, [1, height, width, 3])) as Tensor,
-    );
     try {
       return output.dataSync() as Float32Array;
     } finally {
       output.dispose();
     }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.full.dispose();
-  }
+  };
+  const embedder = createPixelEmbedder({
+    model,
+    preprocess,
+    async run(tensor, count) {
+      const flat = predict(features, tensor, count);
+      return Array.from({ length: count }, (_, index) =>
+        flat.slice(index * spec.dims, (index + 1) * spec.dims),
+      );
+    },
+    async close() {
+      full.dispose();
+    },
+  });
+  return {
+    ...embedder,
+    headOutput(image) {
+      const tensor = new Float32Array(width * height * 3);
+      writeNormalized(image, preprocess, tensor, 0);
+      return predict(full, tensor, 1);
+    },
+  };
 }
