@@ -54,6 +54,8 @@
 
 export type { Random } from "../vectors/random.js";
 export { createRandom } from "../vectors/random.js";
+export type { EmbeddingAdapter, TrainAdapterOptions, TrainAdapterResult } from "./adapter.js";
+export { createAdapter, inBatchContrastiveLoss, loadAdapter, saveAdapter, trainAdapter } from "./adapter.js";
 export type { AugmentImageOptions, PixelImage } from "./augment-image.js";
 export {
   addGaussianNoise,
@@ -97,7 +99,15 @@ export {
   stratifiedSplit,
   trainClassifier,
 } from "./classifier.js";
-export type { Activation, ForwardContext, Layer, LayerConfig, LinearOptions, MlpOptions } from "./layers.js";
+export type {
+  Activation,
+  BackwardOptions,
+  ForwardContext,
+  Layer,
+  LayerConfig,
+  LinearOptions,
+  MlpOptions,
+} from "./layers.js";
 export {
   ACTIVATIONS,
   createDropout,

@@ -25,6 +25,12 @@ export interface ForwardContext {
   readonly random?: Random;
 }
 
+/** Options of {@link Layer.backward}. */
+export interface BackwardOptions {
+  /** Compute d(loss)/d(input). @default true */
+  readonly inputGradient?: boolean;
+}
+
 /** Plain-JSON description of a layer (what checkpoints store). */
 export type LayerConfig =
   | { readonly type: "linear"; readonly inputs: number; readonly outputs: number }
@@ -44,8 +50,13 @@ export interface Layer {
   readonly config: LayerConfig;
   /** Compute the output of a `[batch, inputs]` tensor. */
   forward(input: Tensor, context: ForwardContext): Tensor;
-  /** Given d(loss)/d(output) of the last forward, add parameter gradients and return d(loss)/d(input). */
-  backward(gradOutput: Tensor): Tensor;
+  /**
+   * Given d(loss)/d(output) of the last forward, add parameter gradients and
+   * return d(loss)/d(input). With `{ inputGradient: false }` (the first layer of
+   * a model, whose input is data) the input gradient is skipped and an empty
+   * tensor returned, which saves a third of the work of a linear layer.
+   */
+  backward(gradOutput: Tensor, options?: BackwardOptions): Tensor;
   /** Trainable parameters (empty for activations and dropout). */
   parameters(): Parameter[];
 }
@@ -130,14 +141,14 @@ export function createLinear(options: LinearOptions): Layer {
       }
       return { data: out, shape: [rows, outputs] };
     },
-    backward(gradOutput) {
+    backward(gradOutput, backwardOptions) {
       const input = requireInput(lastInput, "Linear");
       const rows = input.shape[0] as number;
       const x = input.data;
       const g = gradOutput.data;
       const gw = weight.grad;
       const gb = bias.grad;
-      const gradInput = new Float32Array(rows * inputs);
+      // Two passes, each streaming over two arrays only (faster than one pass over four).
       for (let r = 0; r < rows; r++) {
         const xOffset = r * inputs;
         const gOffset = r * outputs;
@@ -146,8 +157,20 @@ export function createLinear(options: LinearOptions): Layer {
           if (go === 0) continue;
           gb[o] = (gb[o] as number) + go;
           const wOffset = o * inputs;
-          for (let i = 0; i < inputs; i++) {
+          for (let i = 0; i < inputs; i++)
             gw[wOffset + i] = (gw[wOffset + i] as number) + go * (x[xOffset + i] as number);
+        }
+      }
+      if (backwardOptions?.inputGradient === false) return { data: new Float32Array(0), shape: [rows, 0] };
+      const gradInput = new Float32Array(rows * inputs);
+      for (let r = 0; r < rows; r++) {
+        const xOffset = r * inputs;
+        const gOffset = r * outputs;
+        for (let o = 0; o < outputs; o++) {
+          const go = g[gOffset + o] as number;
+          if (go === 0) continue;
+          const wOffset = o * inputs;
+          for (let i = 0; i < inputs; i++) {
             gradInput[xOffset + i] = (gradInput[xOffset + i] as number) + go * (w[wOffset + i] as number);
           }
         }
@@ -304,9 +327,17 @@ export function createSequential(layers: readonly Layer[]): Layer {
       for (const layer of layers) output = layer.forward(output, context);
       return output;
     },
-    backward(gradOutput) {
+    backward(gradOutput, backwardOptions) {
       let grad = gradOutput;
-      for (let i = layers.length - 1; i >= 0; i--) grad = (layers[i] as Layer).backward(grad);
+      // Layers before the first one with parameters need no gradient at all when the input needs none.
+      const firstTrainable = layers.findIndex((layer) => layer.parameters().length > 0);
+      for (let i = layers.length - 1; i >= 0; i--) {
+        if (backwardOptions?.inputGradient === false && i <= firstTrainable) {
+          grad = (layers[i] as Layer).backward(grad, { inputGradient: false });
+          break;
+        }
+        grad = (layers[i] as Layer).backward(grad);
+      }
       return grad;
     },
     parameters() {

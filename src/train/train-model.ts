@@ -239,7 +239,7 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
         }
       }
       // The L2 gradient went into grad before backward adds the data term; addition commutes.
-      model.backward(result.grad);
+      model.backward(result.grad, { inputGradient: false });
       const batchLoss = result.loss + 0.5 * l2 * penalty;
       if (!Number.isFinite(batchLoss)) {
         throw new EmbedkitError(
