@@ -35,6 +35,8 @@ export interface ServeSettings {
   readonly idleUnloadMs: number;
   readonly threads?: number;
   readonly home?: string;
+  /** Vector store of /v1/collections and /v1/faq (folder or URL); default: the embedded store in home. */
+  readonly store?: string;
 }
 
 /** Defaults of `embedkit serve` (what applies when neither flag, env nor config file says otherwise). */
@@ -75,6 +77,7 @@ export const SERVE_ENV: Readonly<Record<Exclude<SettingKey, "aliases" | "apiKeys
   idleUnloadMs: "EMBEDKIT_IDLE_UNLOAD_MS",
   threads: "EMBEDKIT_THREADS",
   home: "EMBEDKIT_HOME",
+  store: "EMBEDKIT_STORE",
 });
 
 const CONFIG_FILE = z.strictObject({
@@ -95,6 +98,7 @@ const CONFIG_FILE = z.strictObject({
   idleUnloadMs: z.number().int().min(0).optional(),
   threads: z.number().int().min(1).optional(),
   home: z.string().min(1).optional(),
+  store: z.string().min(1).optional(),
 });
 
 /** Contents of a `--config` file (the same names as {@link ServeSettings}). */
@@ -160,6 +164,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Record<SettingKey, unk
   text("host");
   text("model");
   text("home");
+  text("store");
   number("port", parseNonNegativeInteger);
   number("maxWaitMs", parseNonNegativeNumber);
   number("maxBatchTokens", parsePositiveInteger);
@@ -220,7 +225,7 @@ export async function readServeConfig(path: string): Promise<ServeConfigFile> {
       "MALFORMED_FILE",
       `${path}: invalid "${where}": ${issue?.message ?? "invalid value"}. ` +
         "Keys are the flag names in camelCase (host, port, model, models, aliases, apiKeys, autoTruncate, batching, " +
-        "maxWaitMs, maxBatchTokens, maxQueue, bodyLimit, timeoutMs, cors, idleUnloadMs, threads, home).",
+        "maxWaitMs, maxBatchTokens, maxQueue, bodyLimit, timeoutMs, cors, idleUnloadMs, threads, home, store).",
     );
   }
   return parsed.data;
@@ -257,6 +262,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
   const cors = optional<string[]>("cors");
   const threads = optional<number>("threads");
   const home = optional<string>("home");
+  const store = optional<string>("store");
   return {
     host: pick("host", SERVE_DEFAULTS.host),
     port: pick("port", SERVE_DEFAULTS.port),
@@ -286,6 +292,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
     idleUnloadMs: pick("idleUnloadMs", SERVE_DEFAULTS.idleUnloadMs),
     ...(threads === undefined ? {} : { threads }),
     ...(home === undefined ? {} : { home }),
+    ...(store === undefined ? {} : { store }),
   };
 }
 
@@ -302,6 +309,7 @@ export function toServerOptions(settings: ServeSettings): ServerOptions {
     idleUnloadMs: settings.idleUnloadMs,
     ...(settings.cors === undefined ? {} : { cors: settings.cors }),
     ...(settings.threads === undefined ? {} : { threads: settings.threads }),
+    ...(settings.store === undefined ? {} : { vectorStore: settings.store }),
     batching: {
       enabled: settings.batching,
       maxWaitMs: settings.maxWaitMs,
@@ -329,6 +337,7 @@ interface ServeFlags {
   readonly idleUnloadMs?: number;
   readonly threads?: number;
   readonly home?: string;
+  readonly store?: string;
   readonly config?: string;
 }
 
@@ -352,6 +361,7 @@ function givenFlags(command: Command, flags: ServeFlags): Partial<Record<Setting
     ["idleUnloadMs", "idleUnloadMs"],
     ["threads", "threads"],
     ["home", "home"],
+    ["store", "store"],
   ];
   for (const [flag, key] of direct) if (given(flag)) out[key] = flags[flag];
   if (given("alias")) out.aliases = Object.fromEntries(flags.alias ?? []);
@@ -497,6 +507,10 @@ export function serveCommand(): Command {
     )
     .option("--threads <n>", "inference threads per model (default: all cores)", parsePositiveInteger)
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+    .option(
+      "--store <location>",
+      "vector store of /v1/collections and /v1/faq: a folder or a URL such as postgres://… (default: <home>/collections)",
+    )
     .option(
       "--config <file.json>",
       "JSON config file with the same settings in camelCase (also $EMBEDKIT_CONFIG)",

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexFaq } from "../../src/apps/faq/faq.js";
 import { readFaqFile } from "../../src/apps/faq/faq-entries.js";
+import { resolveServeSettings, toServerOptions } from "../../src/cli/serve.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
@@ -300,5 +301,19 @@ describe("POST /v1/faq/{collection}/ask", () => {
     const plain = await ask({ question: "hi" }, "plain");
     expectOpenAiError(plain, 400, "collection");
     expect(plain.json().error.message).toMatch(/not a usable FAQ/);
+  });
+});
+
+describe("embedkit serve --store", () => {
+  it("passes the store location from flag, environment or config file to the server", () => {
+    const fromEnv = resolveServeSettings({ flags: {}, env: { EMBEDKIT_STORE: "/srv/vectors" } });
+    expect(toServerOptions(fromEnv).vectorStore).toBe("/srv/vectors");
+    const fromFlag = resolveServeSettings({
+      flags: { store: "postgres://app@127.0.0.1/app" },
+      env: { EMBEDKIT_STORE: "/srv/vectors" },
+      config: { store: "/etc/vectors" },
+    });
+    expect(toServerOptions(fromFlag).vectorStore).toBe("postgres://app@127.0.0.1/app");
+    expect(toServerOptions(resolveServeSettings({ flags: {}, env: {} })).vectorStore).toBeUndefined();
   });
 });
