@@ -160,7 +160,7 @@ function translateError(error: unknown, location: string, doing: string): Embedk
           : "Start the server (scripts/pg-start.sh starts a local one) or fix the URL given with --store.";
     return new EmbedkitError(
       "STORE_UNAVAILABLE",
-      `PostgreSQL at ${location} is unavailable while ${doing}: ${reason}${code ? ` (${code})` : ""}. ${hint}`,
+      `PostgreSQL at ${location} is unavailable while ${doing}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ""}. ${hint}`,
       { cause: error, details: { url: location, code } },
     );
   }

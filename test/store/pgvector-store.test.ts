@@ -5,13 +5,17 @@
  * transactional batches, index layout).
  */
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedkitError } from "../../src/errors.js";
 import { openVectorStore } from "../../src/store/open-vector-store.js";
 import { openPgVectorStore } from "../../src/store/pgvector-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
+import { runCli } from "../cli/run-cli.js";
 import { type PostgresServer, startPostgres } from "./pg-server.js";
 import { runVectorStoreSuite } from "./store-suite.js";
 
@@ -334,5 +338,40 @@ describe("pgvector store: database behaviour", () => {
     const hits = await wide.query({ vector, k: 2 });
     expect(hits.map((hit) => hit.id)).toEqual(["same", "flipped"]);
     expect(hits[0]?.score).toBeCloseTo(1, 5);
+  });
+});
+
+describe("pgvector store: CLI", () => {
+  it("runs `embedkit faq index` and `faq ask` unchanged with --store <postgres url>; a dead URL exits 1 without the password", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pg-cli-"));
+    try {
+      const faq = join(dir, "faq.csv");
+      await writeFile(
+        faq,
+        "question,answer\nHow do I reset my password?,Use the reset link on the login page.\n" +
+          "What are your opening hours?,We are open 9 to 5 on weekdays.\n",
+      );
+      const url = server.url.replace(/^postgres:/, "pg:");
+      const common = ["--collection", "support", "--store", url, "--quiet"];
+      const indexed = await runCli(["faq", "index", faq, "--model", "bge-small-en-v1.5", ...common]);
+      expect(indexed.stderr).toBe("");
+      expect(indexed.code).toBe(0);
+      const asked = await runCli(["faq", "ask", "I forgot my password", ...common]);
+      expect(asked.code).toBe(0);
+      expect(asked.stdout).toContain("Use the reset link on the login page.");
+      const dead = await runCli([
+        "faq",
+        "ask",
+        "hello",
+        ...common.slice(0, 2),
+        "--store",
+        `postgres://u:pw-9f3@127.0.0.1:${await closedPort()}/x`,
+      ]);
+      expect(dead.code).toBe(1);
+      expect(dead.stderr).toContain("STORE_UNAVAILABLE");
+      expect(dead.stderr).not.toContain("pw-9f3");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
