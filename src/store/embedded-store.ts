@@ -21,14 +21,15 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
 } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
+import { crc32 } from "node:zlib";
 import Database from "better-sqlite3";
 import { EmbedkitError } from "../errors.js";
-import { createModelStore } from "../models/store-impl.js";
 import { cosineSimilarity, dot, euclideanDistance } from "../vectors/math.js";
 import { matchesFilter, resolveFilter } from "./filter.js";
 import {
@@ -85,8 +86,12 @@ export interface EmbeddedStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
-/** The default store directory under an embedkit home. */
-export function defaultStorePath(home?: string): string {
+/**
+ * The default store directory: `collections/` under the embedkit home (the
+ * model store decides where home is; imported lazily, since it is heavy).
+ */
+export async function defaultStorePath(home?: string): Promise<string> {
+  const { createModelStore } = await import("../models/store-impl.js");
   return join(createModelStore(home === undefined ? {} : { home }).home, "collections");
 }
 
@@ -111,6 +116,7 @@ interface CollectionRow {
   index_file: string | null;
   index_seq: number;
   index_bytes: number | null;
+  index_crc: number | null;
   index_deleted: string | null;
 }
 
@@ -172,6 +178,22 @@ function fsyncPath(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** CRC-32 of a whole file, read in 8 MiB chunks (snapshots can be gigabytes). */
+function fileCrc32(path: string): number {
+  const fd = openSync(path, "r");
+  const chunk = Buffer.allocUnsafe(8 * 1024 * 1024);
+  let crc = 0;
+  try {
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) return crc;
+      crc = crc32(chunk.subarray(0, read), crc);
+    }
   } finally {
     closeSync(fd);
   }
@@ -245,6 +267,7 @@ class EmbeddedStore implements VectorStore {
               index_file TEXT,
               index_seq INTEGER NOT NULL DEFAULT 0,
               index_bytes INTEGER,
+              index_crc INTEGER,
               index_deleted TEXT
             );`);
           const format = this.db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as
@@ -725,7 +748,8 @@ class EmbeddedStore implements VectorStore {
     if (row.index_file !== null && row.index_seq >= row.tomb_floor) {
       const path = join(this.indexDir, row.index_file);
       try {
-        if (statSync(path).size === row.index_bytes) {
+        // Size and CRC-32 recorded after the rename: a damaged file is rebuilt, never loaded.
+        if (statSync(path).size === row.index_bytes && fileCrc32(path) === row.index_crc) {
           const deleted = JSON.parse(row.index_deleted ?? "[]") as number[];
           const index = HnswIndex.read(path, row.dims, row.metric, this.hnsw, deleted);
           return { index, watermark: row.index_seq, pending: 0 };
@@ -762,6 +786,7 @@ class EmbeddedStore implements VectorStore {
       return;
     }
     const bytes = statSync(path).size;
+    const crc = fileCrc32(path);
     const watermark = entry.watermark;
     const deleted = JSON.stringify(entry.index.deletedLabels);
     const previous = this.db
@@ -772,9 +797,9 @@ class EmbeddedStore implements VectorStore {
         if (!current || current.index_seq >= watermark) return null;
         this.db
           .prepare(
-            "UPDATE collections SET index_file = ?, index_seq = ?, index_bytes = ?, index_deleted = ?, tomb_floor = max(tomb_floor, ?) WHERE cid = ?",
+            "UPDATE collections SET index_file = ?, index_seq = ?, index_bytes = ?, index_crc = ?, index_deleted = ?, tomb_floor = max(tomb_floor, ?) WHERE cid = ?",
           )
-          .run(file, watermark, bytes, deleted, watermark, row.cid);
+          .run(file, watermark, bytes, crc, deleted, watermark, row.cid);
         this.db.prepare(`DELETE FROM tombstones_${row.cid} WHERE seq <= ?`).run(watermark);
         return current.index_file;
       })
@@ -930,7 +955,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     );
   }
   const busyTimeoutMs = positiveInteger(options.busyTimeoutMs ?? 10_000, "busyTimeoutMs");
-  const path = resolvePath(options.path ?? defaultStorePath(options.home));
+  const path = resolvePath(options.path ?? (await defaultStorePath(options.home)));
   try {
     mkdirSync(path, { recursive: true });
   } catch (error) {

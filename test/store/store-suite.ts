@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedkitError } from "../../src/errors.js";
 import type { CollectionSpec, Item, VectorStore } from "../../src/store/vector-store.js";
 import { cosineSimilarity, dot, euclideanDistance } from "../../src/vectors/math.js";
+import { createRandom } from "../../src/vectors/random.js";
 
 /** What a backend's factory returns. */
 export interface VectorStoreFixture {
@@ -25,21 +26,11 @@ export interface VectorStoreFixture {
 /** Creates a fresh store fixture; called once per suite. */
 export type VectorStoreFactory = () => Promise<VectorStoreFixture>;
 
-/** A seeded generator (mulberry32) so every backend sees the same vectors. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomVectors(count: number, dims: number, seed: number): Float32Array[] {
-  const next = rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: dims }, () => next() * 2 - 1));
+  const random = createRandom(seed);
+  return Array.from({ length: count }, () =>
+    Float32Array.from({ length: dims }, () => random.next() * 2 - 1),
+  );
 }
 
 const SPEC: CollectionSpec = { model: "test-model", dims: 4 };
