@@ -12,6 +12,7 @@
  * true`), and the brute-force scan itself is timed: those are the baselines.
  *
  *   npx tsx bench/store-pg.ts --sizes 10000,100000 --queries 300 --out bench/out/store-pg.json
+ *   npx tsx bench/store-pg.ts --sizes 100000 --ann-threshold size --out bench/out/store-pg-bulk.json
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "1000" },
     concurrency: { type: "string", default: "4" },
     "ef-search": { type: "string", default: "100" },
+    // "size": build the HNSW index once, after the whole load (bulk-load mode).
+    "ann-threshold": { type: "string", default: "10000" },
     out: { type: "string", default: "bench/out/store-pg.json" },
   },
 });
@@ -42,6 +45,7 @@ const k = Number(args.k);
 const batchSize = Number(args.batch);
 const concurrency = Number(args.concurrency);
 const efSearch = Number(args["ef-search"]);
+const annThresholdFor = (n: number) => (args["ann-threshold"] === "size" ? n : Number(args["ann-threshold"]));
 
 const log = (message: string) =>
   process.stderr.write(`[store-pg ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -88,6 +92,7 @@ function percentile(values: readonly number[], q: number): number {
 
 interface SizeResult {
   readonly vectors: number;
+  readonly annThreshold: number;
   readonly ingestSeconds: number;
   readonly ingestVectorsPerSecond: number;
   readonly indexBuildSeconds: number;
@@ -106,7 +111,8 @@ async function benchSize(n: number): Promise<SizeResult> {
   const queries = makeVectors(queryCount, 2);
   const otherLoadCores = await busyCores(2000);
   log(`N=${n}: other load ${otherLoadCores.toFixed(2)} cores; starting PostgreSQL`);
-  const backend = await startPgvectorBackend({ efSearch, maxConnections: concurrency + 2 });
+  const annThreshold = annThresholdFor(n);
+  const backend = await startPgvectorBackend({ efSearch, annThreshold, maxConnections: concurrency + 2 });
   try {
     const collection = await backend.store.createCollection("bench", { model: "bench-model", dims });
     const batchSeconds: number[] = [];
@@ -173,6 +179,7 @@ async function benchSize(n: number): Promise<SizeResult> {
     const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
     const result: SizeResult = {
       vectors: n,
+      annThreshold,
       ingestSeconds,
       ingestVectorsPerSecond: n / ingestSeconds,
       indexBuildSeconds,
@@ -206,7 +213,7 @@ function table(results: readonly SizeResult[]): string {
   const f = (x: number, digits = 1) => x.toFixed(digits);
   const rows = results.map(
     (r) =>
-      `| pgvector HNSW | ${r.vectors.toLocaleString("en")} | ${f(r.ingestVectorsPerSecond, 0)} (index ${f(r.indexBuildSeconds)} s) | ` +
+      `| pgvector HNSW (index at ${r.annThreshold.toLocaleString("en")}) | ${r.vectors.toLocaleString("en")} | ${f(r.ingestVectorsPerSecond, 0)} (index ${f(r.indexBuildSeconds)} s) | ` +
       `${f(r.ann.p50Ms, 2)} / ${f(r.ann.p99Ms, 2)} | ${f(r.ann.qps, 0)} / ${f(r.ann.pooledQps, 0)} | ${f(r.ann.recallAt10, 3)} | ` +
       `${f(r.pgExact.p50Ms, 1)} (${f(r.ann.qps / r.pgExact.qps)}×) | ${f(r.bruteForce.p50Ms, 1)} (${f(r.ann.qps / r.bruteForce.qps)}×) | ` +
       `${f(r.diskBytesPerVector, 0)} | ${f(r.serverMemoryMiB, 0)} + ${f(r.clientRssMiB, 0)} | ${f(r.otherLoadCores, 2)} |`,
