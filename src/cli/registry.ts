@@ -8,6 +8,7 @@ import { evalCommand } from "./eval.js";
 import { faqCommand } from "./faq.js";
 import { inspectCommand } from "./inspect.js";
 import { modelsCommand } from "./models.js";
+import { nerCommand } from "./ner.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
 import { wordsCommand } from "./words.js";
@@ -22,4 +23,5 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   evalCommand,
   inspectCommand,
   faqCommand,
+  nerCommand,
 ];

@@ -197,6 +197,7 @@ async function run(options: TrainNerOptions): Promise<void> {
       epochs: options.epochs,
       bestEpoch: result.bestEpoch,
       validationF1: result.validation?.micro.f1 ?? null,
+      seconds: result.seconds,
       history: result.history,
     });
     if (options.json) {
@@ -275,7 +276,7 @@ export function trainNerCommand(name = "ner"): Command {
       "--transition-weight <x>",
       "weight of tag-bigram log-probabilities in Viterbi (0 = constraints only)",
       parseNumber,
-      0,
+      1,
     )
     .option("--patience <n>", "stop after n epochs without validation improvement", parsePositiveInteger)
     .option("--seed <n>", "seed of sampling, initialisation and shuffling", parsePositiveInteger, 42)

@@ -100,7 +100,13 @@ export interface TrainTaggerOptions {
   readonly classWeighting?: ClassWeighting;
   /** Append word-shape bits. @default true for unit "word", false for "character" */
   readonly shapeFeatures?: boolean;
-  /** Weight of tag-bigram log-probabilities in decoding. @default 0 */
+  /**
+   * Weight of tag-bigram log-probabilities (counted on the training tags) in
+   * Viterbi decoding; 0 keeps only the hard BIO/BIOES constraints. On CoNLL
+   * (2,048 train sentences, first 512 valid sentences) 1 gave 79.1 F1 against
+   * 73.9 for 0.
+   * @default 1
+   */
   readonly transitionWeight?: number;
   /** Stop after this many epochs without validation improvement. */
   readonly patience?: number;
@@ -281,7 +287,7 @@ export async function trainTagger(options: TrainTaggerOptions): Promise<TrainTag
     tags: tagSet(types, scheme),
     pooling: options.pooling ?? "first",
     shapeFeatures: options.shapeFeatures ?? unit === "word",
-    transitionWeight: options.transitionWeight ?? 0,
+    transitionWeight: options.transitionWeight ?? 1,
   };
   const tagIndex = new Map(settings.tags.map((tag, index) => [tag, index]));
   const schemeTags = (corpus: TaggedCorpus): string[][] =>
