@@ -11,6 +11,7 @@ import { modelsCommand } from "./models.js";
 import { nerCommand } from "./ner.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
+import { trainNerCommand } from "./train-ner.js";
 import { wordsCommand } from "./words.js";
 
 /** Factories of every top-level command, in help order. */
@@ -24,4 +25,5 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   inspectCommand,
   faqCommand,
   nerCommand,
+  () => trainNerCommand("train-ner"),
 ];

@@ -1,0 +1,117 @@
+/** `embedkit train ner` and `embedkit ner`, in-process on real CoNLL sentences and a real encoder. */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
+
+/** The training subcommand, as registered in src/cli/registry.ts. */
+const TRAIN_NER = ["train-ner"];
+const CONLL_TRAIN = "/work/shared/data/conll2003-en/train.txt";
+
+let dir: string;
+let taggerDir: string;
+let trainRun: Awaited<ReturnType<typeof runCli>>;
+
+/** The first `count` sentences (with their blank lines) of a CoNLL file from line `from`. */
+function sentences(text: string, from: number, count: number): string {
+  const blocks = text.split(/\n\s*\n/).filter((block) => !block.startsWith("-DOCSTART-"));
+  return `${blocks.slice(from, from + count).join("\n\n")}\n`;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "embedkit-cli-ner-"));
+  taggerDir = join(dir, "tagger");
+  const conll = await readFile(CONLL_TRAIN, "utf8");
+  await writeFile(join(dir, "train.conll"), sentences(conll, 0, 200));
+  await writeFile(join(dir, "valid.conll"), sentences(conll, 6000, 40));
+  trainRun = await runCli([
+    ...TRAIN_NER,
+    "--data",
+    join(dir, "train.conll"),
+    "--val",
+    join(dir, "valid.conll"),
+    "--epochs",
+    "3",
+    "--learning-rate",
+    "0.003",
+    "--cache-dir",
+    join(dir, "cache"),
+    "--out",
+    taggerDir,
+    "--json",
+    "--quiet",
+  ]);
+});
+
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe("embedkit train ner", () => {
+  it("trains a tagger folder and prints a JSON summary with validation scores", async () => {
+    expect(trainRun.code, trainRun.stderr).toBe(0);
+    const summary = JSON.parse(trainRun.stdout) as {
+      model: string;
+      unit: string;
+      tags: string[];
+      trainSentences: number;
+      validation: { micro: { f1: number } };
+    };
+    expect(summary).toMatchObject({ model: "all-minilm-l6-v2", unit: "word", trainSentences: 200 });
+    expect(summary.tags).toContain("B-PER");
+    expect(summary.validation.micro.f1).toBeGreaterThan(0);
+    const description = JSON.parse(await readFile(join(taggerDir, "model.json"), "utf8")) as {
+      kind: string;
+      embedding: { modelId: string };
+    };
+    expect(description).toMatchObject({
+      kind: "token-classifier",
+      embedding: { modelId: "all-minilm-l6-v2" },
+    });
+  });
+
+  it("exits 1 naming the file and line of a malformed CoNLL file, and writes nothing", async () => {
+    const bad = join(dir, "bad.conll");
+    await writeFile(bad, "EU NNP B-NP B-ORG\nrejects VBZ O\n");
+    const run = await runCli([...TRAIN_NER, "--data", bad, "--out", join(dir, "never"), "--quiet"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/MALFORMED_FILE.*bad\.conll:2: expected 4 columns like line 1, received 3/);
+    await expect(readFile(join(dir, "never", "model.json"))).rejects.toThrow();
+  });
+});
+
+describe("embedkit ner", () => {
+  it("prints entities with UTF-16 offsets as JSON", async () => {
+    const text = "EU rejects German call to boycott British lamb.";
+    const run = await runCli(["ner", "--tagger", taggerDir, "--json", text]);
+    expect(run.code, run.stderr).toBe(0);
+    const [result] = JSON.parse(run.stdout) as {
+      text: string;
+      entities: { type: string; text: string; start: number; end: number; score: number }[];
+    }[];
+    expect(result?.text).toBe(text);
+    for (const entity of result?.entities ?? []) {
+      expect(text.slice(entity.start, entity.end)).toBe(entity.text);
+      expect(["PER", "ORG", "LOC", "MISC"]).toContain(entity.type);
+    }
+    expect(result?.entities.length).toBeGreaterThan(0);
+  });
+
+  it("tags every line of --file and prints one line per entity without --json", async () => {
+    const file = join(dir, "texts.txt");
+    await writeFile(file, "EU rejects German call.\nPeter Blackburn was in Brussels.\nnothing here\n");
+    const json = await runCli(["ner", "--tagger", taggerDir, "--file", file, "--json", "--quiet"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as unknown[]).length).toBe(3);
+    const plain = await runCli(["ner", "--tagger", taggerDir, "EU rejects German call."]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^\w+\s+\d+-\d+\s+\S.*\s\d\.\d{3}$/m);
+  });
+
+  it("exits 1 for a folder that holds no tagger", async () => {
+    const run = await runCli(["ner", "--tagger", join(dir, "nothing"), "text"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/FILE_NOT_FOUND.*No checkpoint/);
+  });
+});
