@@ -19,6 +19,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { ANSWER_AGGREGATIONS } from "../src/apps/faq/answer-ranking.js";
 import type { ThresholdPoint } from "../src/apps/faq/answer-threshold.js";
 import { createEmbeddingRanker, evaluateFaq, type FaqEvaluation } from "../src/apps/faq/faq-evaluation.js";
@@ -55,31 +56,40 @@ interface BenchRun {
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i] as string;
-    const value = argv[i + 1];
-    if (!flag.startsWith("--") || value === undefined)
-      throw new Error(`Expected --flag value pairs, received ${flag}.`);
-    values.set(flag.slice(2), value);
-  }
-  const list = (name: string, fallback: readonly string[]): string[] =>
-    (values.get(name)?.split(",") ?? [...fallback]).map((item) => item.trim()).filter((item) => item !== "");
-  const sets = list("sets", Object.keys(FAQ_BENCHMARK_SETS));
+  const text = { type: "string" } as const;
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      data: text,
+      sets: text,
+      "zh-models": text,
+      "en-models": text,
+      seed: text,
+      out: text,
+      results: text,
+      render: text,
+      note: text,
+    },
+    strict: true,
+  });
+  const list = (value: string | undefined, fallback: readonly string[]): string[] =>
+    (value?.split(",") ?? [...fallback]).map((item) => item.trim()).filter((item) => item !== "");
+  const sets = list(values.sets, Object.keys(FAQ_BENCHMARK_SETS));
   for (const set of sets) {
-    if (!(set in FAQ_BENCHMARK_SETS))
+    if (!(set in FAQ_BENCHMARK_SETS)) {
       throw new Error(`Unknown set ${set}; known: ${Object.keys(FAQ_BENCHMARK_SETS).join(", ")}.`);
+    }
   }
   return {
-    dataDir: resolve(values.get("data") ?? "../shared/data"),
+    dataDir: resolve(values.data ?? "../shared/data"),
     sets: sets as FaqBenchmarkSetId[],
-    zhModels: list("zh-models", [DEFAULT_FAQ_MODELS.zh]),
-    enModels: list("en-models", [DEFAULT_FAQ_MODELS.en, "all-minilm-l6-v2"]),
-    seed: Number(values.get("seed") ?? 42),
-    outDir: values.get("out") ?? "bench/out",
-    resultsPath: values.get("results"),
-    renderPath: values.get("render"),
-    note: values.get("note"),
+    zhModels: list(values["zh-models"], [DEFAULT_FAQ_MODELS.zh]),
+    enModels: list(values["en-models"], [DEFAULT_FAQ_MODELS.en, "all-minilm-l6-v2"]),
+    seed: Number(values.seed ?? 42),
+    outDir: values.out ?? "bench/out",
+    resultsPath: values.results,
+    renderPath: values.render,
+    note: values.note,
   };
 }
 

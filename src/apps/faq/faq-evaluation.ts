@@ -14,7 +14,7 @@
 import type { Embedder, InputType } from "../../embed/embedder.js";
 import { EmbedkitError } from "../../errors.js";
 import { accuracy } from "../../eval/classification-metrics.js";
-import { embedTexts, openEmbeddingCache } from "../../eval/embedding-cache.js";
+import { createCachingEmbedder } from "../../eval/embedding-cache.js";
 import { meanOverQueries, reciprocalRankAtK } from "../../eval/retrieval-metrics.js";
 import { symmetricInputType } from "../../eval/tasks.js";
 import {
@@ -62,25 +62,19 @@ export interface EmbeddingRankerOptions {
 export function createEmbeddingRanker(options: EmbeddingRankerOptions): FaqRanker {
   const aggregation = options.aggregation ?? "max";
   const inputType = options.inputType ?? symmetricInputType(options.embedder);
-  const cache =
+  // Plain float32 calls of the caching wrapper go through the on-disk cache (eval/embedding-cache.ts).
+  const cached =
     options.cacheDir === false
-      ? false
-      : openEmbeddingCache({
-          modelId: options.embedder.model.id,
-          inputType,
-          dims: options.embedder.model.dims,
-          ...(options.cacheDir === undefined ? {} : { dir: options.cacheDir }),
-        });
+      ? options.embedder
+      : createCachingEmbedder(
+          options.embedder,
+          options.cacheDir === undefined ? {} : { dir: options.cacheDir },
+        );
   const embed = async (texts: readonly string[]): Promise<Float32Array[]> =>
     (
-      await embedTexts({
-        embedder: options.embedder,
-        texts,
+      await cached.embed(texts, {
         inputType,
-        cache,
-        ...(options.onProgress === undefined
-          ? {}
-          : { onProgress: (progress) => options.onProgress?.(progress.done, progress.total) }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       })
     ).vectors;
   let matrix: Promise<AnswerMatrix> | undefined;
