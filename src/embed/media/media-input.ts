@@ -126,6 +126,10 @@ export interface OpenMediaInputOptions {
   readonly read?: boolean;
 }
 
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? "an" : "a";
+}
+
 function isNamedBytes(value: unknown): value is { data: Uint8Array; name?: unknown } {
   return typeof value === "object" && value !== null && "data" in value && value.data instanceof Uint8Array;
 }
@@ -237,8 +241,8 @@ export async function openMediaInput(input: MediaInput, options: OpenMediaInputO
   if (type.modality !== modality || !expected.includes(type.ext)) {
     throw new EmbedkitError(
       "UNSUPPORTED_MEDIA",
-      `${name} is ${type.modality ? `a ${type.modality} file` : "not media"} (${type.mime}, .${type.ext}), ` +
-        `not ${modality === "image" ? "an" : "a"} ${modality}. Expected one of ${expected.join(", ")}` +
+      `${name} is ${type.modality ? `${article(type.modality)} ${type.modality} file` : "not media"} (${type.mime}, .${type.ext}), ` +
+        `not ${article(modality)} ${modality}. Expected one of ${expected.join(", ")}` +
         (type.modality && type.modality !== modality ? `; use --modality ${type.modality} for it.` : "."),
       { details: { name, sniffed: type.ext, mime: type.mime, expected } },
     );

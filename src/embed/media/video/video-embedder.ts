@@ -1,0 +1,331 @@
+/**
+ * @module embed/media/video/video-embedder
+ * Video embeddings from an image embedder: sample frames with ffmpeg (uniform
+ * fps or scene-change based), embed each frame, then
+ * - pool over time (`mean` or `max`, re-normalized) into one vector per video,
+ * - find scene boundaries where the cosine distance between consecutive frame
+ *   vectors exceeds a threshold (the boundary is placed midway between them),
+ * - and pool each segment between boundaries into a per-segment vector.
+ * `embed()` gives one vector per video (the {@link MediaEmbedder} contract);
+ * `analyze()` gives frames, boundaries and segments of one video.
+ */
+import { EmbedkitError } from "../../../errors.js";
+import { cosineSimilarity, normalizeInPlace } from "../../../vectors/math.js";
+import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
+import { assertOpen, finishVector } from "../../inputs.js";
+import { type CreateImageEmbedderOptions, createImageEmbedder } from "../image/create-image-embedder.js";
+import type { PixelEmbedder } from "../image/pixel-embedder.js";
+import { prepareMediaCall } from "../media-call.js";
+import {
+  DEFAULT_MEDIA_LIMITS,
+  type MediaEmbedder,
+  type MediaEmbeddings,
+  type MediaEmbedOptions,
+  type MediaInput,
+  type MediaLimits,
+  type MediaModelInfo,
+} from "../media-embedder.js";
+import { openMediaInput, resolveMediaLimits } from "../media-input.js";
+import { type FrameSampling, sampleFrames } from "./sample-frames.js";
+
+/** How frame vectors become one vector. */
+export type TemporalPooling = "mean" | "max";
+
+/** Temporal poolings {@link createVideoEmbedder} supports. */
+export const TEMPORAL_POOLINGS = Object.freeze(["mean", "max"] as const);
+
+/** Options of a video call (on top of {@link MediaEmbedOptions}). */
+export interface VideoEmbedOptions<P extends Precision = "float32"> extends MediaEmbedOptions<P> {
+  /** Frame sampling for this call. @default the embedder's */
+  readonly sampling?: FrameSampling;
+  /** Temporal pooling for this call. @default the embedder's */
+  readonly pooling?: TemporalPooling;
+}
+
+/** A frame's vector and time. */
+export interface FrameVector {
+  readonly time: number;
+  readonly vector: Float32Array;
+}
+
+/** A stretch of video between two boundaries, with its pooled vector. */
+export interface VideoSegment {
+  /** Start and end in seconds. */
+  readonly start: number;
+  readonly end: number;
+  readonly vector: Float32Array;
+  /** Frames pooled into it. */
+  readonly frames: number;
+}
+
+/** Everything {@link VideoEmbedder.analyze} finds in one video. */
+export interface VideoAnalysis {
+  readonly name: string;
+  readonly duration: number;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: readonly FrameVector[];
+  /** Scene boundaries in seconds (midway between the frames they separate). */
+  readonly boundaries: readonly number[];
+  readonly segments: readonly VideoSegment[];
+  /** The whole video, pooled. */
+  readonly vector: Float32Array;
+}
+
+/** A {@link MediaEmbedder} for video that can also analyze one video in detail. */
+export interface VideoEmbedder extends MediaEmbedder {
+  /** The image embedder used for frames. */
+  readonly image: PixelEmbedder;
+  embed<P extends Precision = "float32">(
+    inputs: readonly MediaInput[],
+    options?: VideoEmbedOptions<P>,
+  ): Promise<MediaEmbeddings<P>>;
+  /**
+   * Frames, scene boundaries and per-segment vectors of one video.
+   * @throws EmbedkitError like {@link MediaEmbedder.embed}
+   */
+  analyze(input: MediaInput, options?: AnalyzeVideoOptions): Promise<VideoAnalysis>;
+}
+
+/** Options of {@link VideoEmbedder.analyze}. */
+export interface AnalyzeVideoOptions {
+  readonly sampling?: FrameSampling;
+  readonly pooling?: TemporalPooling;
+  /** Cosine distance between consecutive frames that counts as a cut. @default the embedder's */
+  readonly boundaryThreshold?: number;
+  readonly limits?: Partial<MediaLimits>;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link createVideoEmbedder}. */
+export interface CreateVideoEmbedderOptions extends CreateImageEmbedderOptions {
+  /** An image embedder to use for frames (then `model` etc. are ignored); not closed by the video embedder. */
+  readonly image?: PixelEmbedder;
+  /** @default { kind: "uniform", fps: 1 } */
+  readonly sampling?: FrameSampling;
+  /** @default "mean" */
+  readonly pooling?: TemporalPooling;
+  /**
+   * Cosine distance between consecutive frame vectors above which a scene boundary
+   * is declared. 0.2 suits the default MobileNetV2 features (distinct photos are
+   * 0.25–0.5 apart; re-encoded or slightly moving copies of one shot < 0.1).
+   * @default 0.2
+   */
+  readonly boundaryThreshold?: number;
+}
+
+/**
+ * Pool vectors over time: element-wise mean or max, then L2-normalize.
+ * @throws EmbedkitError INVALID_INPUT when there are no vectors, INVALID_OPTION for an unknown pooling
+ */
+export function poolVectors(vectors: readonly Float32Array[], pooling: TemporalPooling): Float32Array {
+  const first = vectors[0];
+  if (first === undefined) {
+    throw new EmbedkitError("INVALID_INPUT", "Nothing to pool: the video gave no frames.");
+  }
+  if (!TEMPORAL_POOLINGS.includes(pooling)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `pooling must be one of ${TEMPORAL_POOLINGS.join(", ")}, received ${JSON.stringify(pooling)}.`,
+      { details: { option: "pooling" } },
+    );
+  }
+  const out = Float32Array.from(first);
+  for (const vector of vectors.slice(1)) {
+    for (let i = 0; i < out.length; i++) {
+      const value = vector[i] as number;
+      out[i] = pooling === "mean" ? (out[i] as number) + value : Math.max(out[i] as number, value);
+    }
+  }
+  return normalizeInPlace(out);
+}
+
+/** Boundaries (seconds) where consecutive frame vectors are more than `threshold` apart in cosine distance. */
+export function detectBoundaries(frames: readonly FrameVector[], threshold: number): number[] {
+  const boundaries: number[] = [];
+  for (let index = 1; index < frames.length; index++) {
+    const previous = frames[index - 1] as FrameVector;
+    const current = frames[index] as FrameVector;
+    if (1 - cosineSimilarity(previous.vector, current.vector) > threshold) {
+      boundaries.push((previous.time + current.time) / 2);
+    }
+  }
+  return boundaries;
+}
+
+/** Split frames at the boundaries and pool each part. */
+export function segmentFrames(
+  frames: readonly FrameVector[],
+  boundaries: readonly number[],
+  options: { readonly duration: number; readonly pooling: TemporalPooling },
+): VideoSegment[] {
+  const edges = [0, ...boundaries, options.duration];
+  const segments: VideoSegment[] = [];
+  for (let index = 0; index + 1 < edges.length; index++) {
+    const start = edges[index] as number;
+    const end = edges[index + 1] as number;
+    const inside = frames.filter((frame) => frame.time >= start && frame.time < end);
+    if (inside.length === 0) continue;
+    segments.push({
+      start,
+      end,
+      vector: poolVectors(
+        inside.map((frame) => frame.vector),
+        options.pooling,
+      ),
+      frames: inside.length,
+    });
+  }
+  return segments;
+}
+
+/**
+ * Create a video embedder on top of an image embedder (default: the offline
+ * MobileNetV2). Needs ffmpeg/ffprobe on PATH (`scripts/ensure-ffmpeg.sh`).
+ *
+ * @throws EmbedkitError like {@link createImageEmbedder}; INVALID_OPTION for a bad pooling
+ * @example
+ * ```ts
+ * const video = await createVideoEmbedder({ sampling: { kind: "uniform", fps: 2 } });
+ * const { vectors } = await video.embed(["a.mp4", "b.webm"]);
+ * const { boundaries, segments } = await video.analyze("a.mp4");
+ * await video.close();
+ * ```
+ */
+export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = {}): Promise<VideoEmbedder> {
+  const defaults = {
+    sampling: options.sampling ?? ({ kind: "uniform", fps: 1 } as FrameSampling),
+    pooling: options.pooling ?? "mean",
+    boundaryThreshold: options.boundaryThreshold ?? 0.2,
+  };
+  if (!TEMPORAL_POOLINGS.includes(defaults.pooling)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `pooling must be one of ${TEMPORAL_POOLINGS.join(", ")}, received ${JSON.stringify(defaults.pooling)}.`,
+      { details: { option: "pooling" } },
+    );
+  }
+  const owned = options.image === undefined;
+  const image = options.image ?? (await createImageEmbedder(options));
+  const model: MediaModelInfo = Object.freeze({
+    id: image.model.id,
+    dims: image.model.dims,
+    modality: "video",
+    normalize: true,
+    maxBatchSize: image.model.maxBatchSize,
+    limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
+  });
+  let closed = false;
+
+  async function framesOf(
+    file: Parameters<typeof sampleFrames>[0],
+    sampling: FrameSampling,
+    limits: MediaLimits,
+    signal: AbortSignal | undefined,
+  ): Promise<{ frames: FrameVector[]; info: { width: number; height: number; duration: number } }> {
+    const sampled = await sampleFrames(file, {
+      sampling,
+      size: image.preprocess,
+      limits,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (sampled.frames.length === 0) {
+      throw new EmbedkitError(
+        "MALFORMED_FILE",
+        `${file.name} gave no frames to embed; is the video stream empty?`,
+        {
+          details: { name: file.name },
+        },
+      );
+    }
+    const vectors = await image.embedPixels(
+      sampled.frames.map((frame) => frame.image),
+      signal === undefined ? {} : { signal },
+    );
+    return {
+      frames: sampled.frames.map((frame, index) => ({
+        time: frame.time,
+        vector: vectors[index] as Float32Array,
+      })),
+      info: sampled.info,
+    };
+  }
+
+  return {
+    model,
+    image,
+    async embed<P extends Precision = "float32">(
+      inputs: readonly MediaInput[],
+      callOptions: VideoEmbedOptions<P> = {},
+    ): Promise<MediaEmbeddings<P>> {
+      assertOpen(closed, model.id);
+      const call = await prepareMediaCall(model, inputs, callOptions, false);
+      const pooling = callOptions.pooling ?? defaults.pooling;
+      const vectors: PrecisionVector[P][] = [];
+      let seconds = 0;
+      let pixels = 0;
+      for (const file of call.files) {
+        const { frames, info } = await framesOf(
+          file,
+          callOptions.sampling ?? defaults.sampling,
+          call.limits,
+          callOptions.signal,
+        );
+        seconds += info.duration;
+        pixels += frames.length * info.width * info.height;
+        const pooled = poolVectors(
+          frames.map((frame) => frame.vector),
+          pooling,
+        );
+        vectors.push(finishVector(pooled, true, call.options));
+        callOptions.onProgress?.(vectors.length, call.files.length);
+      }
+      return {
+        vectors,
+        dims: call.options.dimensions,
+        precision: call.options.precision,
+        modality: "video",
+        usage: { tokens: 0, inputs: call.files.length, pixels, seconds },
+      };
+    },
+    async analyze(input, analyzeOptions = {}) {
+      assertOpen(closed, model.id);
+      const limits = resolveMediaLimits(model.limits, analyzeOptions.limits);
+      const threshold = analyzeOptions.boundaryThreshold ?? defaults.boundaryThreshold;
+      if (!(threshold > 0 && threshold < 2)) {
+        throw new EmbedkitError(
+          "INVALID_OPTION",
+          `boundaryThreshold must be a cosine distance in (0, 2), received ${String(threshold)}.`,
+          { details: { option: "boundaryThreshold" } },
+        );
+      }
+      const pooling = analyzeOptions.pooling ?? defaults.pooling;
+      const file = await openMediaInput(input, { modality: "video", limits, read: false });
+      const { frames, info } = await framesOf(
+        file,
+        analyzeOptions.sampling ?? defaults.sampling,
+        limits,
+        analyzeOptions.signal,
+      );
+      const boundaries = detectBoundaries(frames, threshold);
+      return {
+        name: file.name,
+        duration: info.duration,
+        width: info.width,
+        height: info.height,
+        frames,
+        boundaries,
+        segments: segmentFrames(frames, boundaries, { duration: info.duration, pooling }),
+        vector: poolVectors(
+          frames.map((frame) => frame.vector),
+          pooling,
+        ),
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) await image.close();
+    },
+  };
+}
