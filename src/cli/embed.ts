@@ -1,19 +1,23 @@
 /**
  * @module cli/embed
  * `embedkit embed`: texts from arguments, stdin or a file → vectors as JSONL,
- * CSV or NumPy .npy, in input order. Output is written to a temporary file and
- * renamed into place, so a failure never leaves a partial output file.
+ * CSV or NumPy .npy, in input order; with `--modality image|video|audio` the
+ * arguments are media files instead (see `media-embed.ts`). Output is written
+ * to a temporary file and renamed into place, so a failure never leaves a
+ * partial output file.
  */
 import { rename, rm, writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { Command, Option } from "commander";
 import type { InputType } from "../embed/embedder.js";
 import { validateTexts } from "../embed/inputs.js";
+import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { encodeNpy } from "../vectors/npy.js";
 import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
-import { createProgressBar, parsePositiveInteger, printJson } from "./io.js";
+import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
+import { embedMediaFiles } from "./media-embed.js";
 import { readStdinTexts, readTextFile, type TextRecord } from "./text-input.js";
 
 type OutputFormat = "jsonl" | "csv" | "npy";
@@ -33,6 +37,9 @@ interface EmbedCommandOptions {
   readonly includeText?: boolean;
   readonly json?: boolean;
   readonly quiet?: boolean;
+  readonly modality: "text" | MediaModality;
+  readonly maxDuration?: number;
+  readonly maxBytes?: number;
 }
 
 function outputFormat(options: EmbedCommandOptions): OutputFormat {
@@ -47,6 +54,10 @@ function outputFormat(options: EmbedCommandOptions): OutputFormat {
 const CHUNK = 256;
 
 async function run(texts: readonly string[], options: EmbedCommandOptions): Promise<void> {
+  if (options.modality !== "text") {
+    await runMedia(options.modality, texts, options);
+    return;
+  }
   let records: TextRecord[];
   if (options.file) {
     records = await readTextFile(options.file, {
@@ -98,25 +109,7 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
       bar.update(Math.min(start + CHUNK, allTexts.length));
     }
     bar.stop();
-    const body = render(format, records, vectors, options);
-    if (options.out) {
-      const temporary = `${options.out}.tmp-${process.pid}`;
-      try {
-        await writeFile(temporary, body);
-        await rename(temporary, options.out);
-      } catch (error) {
-        await rm(temporary, { force: true });
-        throw new EmbedkitError(
-          "INVALID_OPTION",
-          `Cannot write ${options.out}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-    } else {
-      process.stdout.write(body);
-    }
+    await writeOutput(render(format, records, vectors, options), options);
     if (options.json && options.out) {
       printJson({
         model: embedder.model.id,
@@ -131,6 +124,58 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
   } finally {
     bar.stop();
     await embedder.close();
+  }
+}
+
+/** Write to `--out` atomically (temp file + rename), or to stdout. */
+async function writeOutput(body: Buffer | string, options: EmbedCommandOptions): Promise<void> {
+  if (!options.out) {
+    process.stdout.write(body);
+    return;
+  }
+  const temporary = `${options.out}.tmp-${process.pid}`;
+  try {
+    await writeFile(temporary, body);
+    await rename(temporary, options.out);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new EmbedkitError("INVALID_OPTION", `Cannot write ${options.out}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** `--modality image|video|audio`: the arguments are files; each output row carries its path as `id`. */
+async function runMedia(
+  modality: MediaModality,
+  paths: readonly string[],
+  options: EmbedCommandOptions,
+): Promise<void> {
+  const format = outputFormat(options);
+  if (format === "npy" && !options.out) {
+    throw new EmbedkitError("INVALID_OPTION", "--format npy needs --out <file.npy> (binary output).");
+  }
+  if (options.file !== undefined) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `--file reads texts; with --modality ${modality} pass the ${modality} files as arguments (or their paths on stdin).`,
+    );
+  }
+  const started = performance.now();
+  const result = await embedMediaFiles(modality, paths, options);
+  const records = result.files.map((file) => ({ text: file, id: file }));
+  await writeOutput(render(format, records, result.vectors, { ...options, idField: "file" }), options);
+  if (options.json && options.out) {
+    printJson({
+      model: result.model,
+      modality,
+      count: result.vectors.length,
+      dims: result.vectors[0]?.length ?? 0,
+      ...(modality === "image" ? {} : { mediaSeconds: result.seconds }),
+      out: options.out,
+      format,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
 }
 
@@ -172,9 +217,22 @@ function render(
 /** Build the `embed` command. */
 export function embedCommand(): Command {
   return new Command("embed")
-    .description("Embed texts (arguments, stdin lines, or --file) and write vectors as JSONL, CSV or .npy.")
-    .argument("[texts...]", "texts to embed (omit to read --file or stdin)")
-    .option("-m, --model <id>", "model id or alias (see `embedkit models list`)")
+    .description(
+      "Embed texts (arguments, stdin lines, or --file) — or image/video/audio files with --modality — and write vectors as JSONL, CSV or .npy.",
+    )
+    .argument(
+      "[inputs...]",
+      "texts to embed (omit to read --file or stdin); file paths with --modality image|video|audio",
+    )
+    .addOption(
+      new Option("--modality <modality>", "what the inputs are: text, or paths of image/video/audio files")
+        .choices(["text", ...MEDIA_MODALITIES])
+        .default("text"),
+    )
+    .option(
+      "-m, --model <id>",
+      "model id or alias (see `embedkit models list`); audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path",
+    )
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
     .option("-o, --out <path>", "output file (.jsonl, .csv or .npy); default: JSONL on stdout")
     .addOption(
@@ -200,6 +258,16 @@ export function embedCommand(): Command {
     .option("--json", "print a JSON summary (with --out)")
     .option("-q, --quiet", "no progress bars")
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+    .option(
+      "--max-duration <seconds>",
+      "audio/video: refuse inputs longer than this (default 600 for audio)",
+      parseNonNegativeNumber,
+    )
+    .option(
+      "--max-bytes <n>",
+      "media: refuse files larger than n bytes (default 104857600)",
+      parsePositiveInteger,
+    )
     .addHelpText(
       "after",
       `
@@ -207,7 +275,9 @@ Examples:
   embedkit embed "hello world"
   embedkit embed --file texts.txt --out vectors.jsonl
   cat texts.txt | embedkit embed -m bge-small-zh-v1.5 --out vectors.npy
-  embedkit embed -m e5-small-v2 --input-type query "how do I reset my password?"`,
+  embedkit embed -m e5-small-v2 --input-type query "how do I reset my password?"
+  embedkit embed --modality audio speech.wav call.mp3 --out speakers.jsonl
+  embedkit embed --modality audio -m mfcc-stats --max-duration 30 clips/*.flac`,
     )
     .action(async (texts: string[], options: EmbedCommandOptions) => {
       await run(texts, options);

@@ -1,0 +1,132 @@
+/**
+ * @module cli/media-embed
+ * The `--modality image|video|audio` branch of `embedkit embed`: file paths
+ * (arguments, or one per line on stdin) → the modality's media embedder →
+ * vectors in input order, written by the same output code as text. One table
+ * maps each modality to the factory that opens its embedder, so adding a
+ * modality is adding a line.
+ */
+import type { MediaEmbedder, MediaLimits, MediaModality } from "../embed/media/media-embedder.js";
+import { EmbedkitError } from "../errors.js";
+import type { PullProgress } from "../models/model-store.js";
+import type { Precision } from "../vectors/quantize.js";
+import { createPullProgress, openStore } from "./context.js";
+import { createProgressBar } from "./io.js";
+import { readStdinTexts } from "./text-input.js";
+
+/** What a media factory gets from the command line. */
+interface MediaFactoryOptions {
+  readonly model?: string;
+  readonly home?: string;
+  readonly limits: Partial<MediaLimits>;
+  readonly onPullProgress: (progress: PullProgress) => void;
+}
+
+/** Opens the embedder of each media modality (lazy imports keep text-only runs light). */
+const MEDIA_FACTORIES: Readonly<
+  Partial<Record<MediaModality, (options: MediaFactoryOptions) => Promise<MediaEmbedder>>>
+> = Object.freeze({
+  image: async (options: MediaFactoryOptions) => {
+    const { createImageEmbedder } = await import("../embed/media/image/create-image-embedder.js");
+    return createImageEmbedder({
+      store: openStore(options),
+      limits: options.limits,
+      onPullProgress: options.onPullProgress,
+      ...(options.model === undefined ? {} : { model: options.model }),
+    });
+  },
+  audio: async (options: MediaFactoryOptions) => {
+    const { createAudioEmbedder } = await import("../embed/media/audio/create-audio-embedder.js");
+    return createAudioEmbedder({
+      store: openStore(options),
+      limits: options.limits,
+      onPullProgress: options.onPullProgress,
+      ...(options.model === undefined ? {} : { model: options.model }),
+    });
+  },
+});
+
+/** Options of {@link embedMediaFiles} (the `embed` command's, as parsed). */
+export interface MediaEmbedCommandOptions {
+  readonly model?: string;
+  readonly home?: string;
+  readonly dimensions?: number;
+  readonly precision: Precision;
+  readonly maxDuration?: number;
+  readonly maxBytes?: number;
+  readonly quiet?: boolean;
+}
+
+/** Vectors of the files, in order, plus what was embedded. */
+export interface MediaEmbedResult {
+  readonly files: readonly string[];
+  readonly vectors: readonly (Float32Array | Int8Array | Uint8Array)[];
+  readonly model: string;
+  readonly seconds: number;
+}
+
+/** Embed at most this many files per call so the progress bar moves. */
+const CHUNK = 32;
+
+/**
+ * Embed media files given as arguments (or paths on stdin) with the modality's embedder.
+ * @throws EmbedkitError INVALID_INPUT (no files), INVALID_OPTION (modality without an embedder)
+ *   and the embedder's input errors
+ */
+export async function embedMediaFiles(
+  modality: MediaModality,
+  paths: readonly string[],
+  options: MediaEmbedCommandOptions,
+): Promise<MediaEmbedResult> {
+  const factory = MEDIA_FACTORIES[modality];
+  if (factory === undefined) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `--modality ${modality} has no embedder in this build. Available: text, ${Object.keys(MEDIA_FACTORIES).join(", ")}.`,
+      { details: { modality } },
+    );
+  }
+  const files =
+    paths.length > 0 ? [...paths] : process.stdin.isTTY ? [] : (await readStdinTexts()).map((r) => r.text);
+  if (files.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      `No ${modality} files to embed. Pass file paths as arguments, or pipe them on stdin (one per line).`,
+    );
+  }
+  const limits: Partial<MediaLimits> = {
+    ...(options.maxDuration === undefined ? {} : { maxDurationSeconds: options.maxDuration }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+  };
+  const progress = createPullProgress(options.quiet ?? false);
+  let embedder: MediaEmbedder;
+  try {
+    embedder = await factory({
+      limits,
+      onPullProgress: progress.onProgress,
+      ...(options.model === undefined ? {} : { model: options.model }),
+      ...(options.home === undefined ? {} : { home: options.home }),
+    });
+  } finally {
+    progress.stop();
+  }
+  const bar = createProgressBar({ unit: "files", quiet: options.quiet ?? false });
+  try {
+    const vectors: (Float32Array | Int8Array | Uint8Array)[] = [];
+    let seconds = 0;
+    bar.start(files.length, `embed ${embedder.model.id}`);
+    for (let start = 0; start < files.length; start += CHUNK) {
+      const result = await embedder.embed(files.slice(start, start + CHUNK), {
+        precision: options.precision,
+        ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+      });
+      vectors.push(...result.vectors);
+      seconds += result.usage.seconds ?? 0;
+      bar.update(Math.min(start + CHUNK, files.length));
+    }
+    return { files, vectors, model: embedder.model.id, seconds };
+  } finally {
+    bar.stop();
+    await embedder.close();
+  }
+}
