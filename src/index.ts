@@ -56,6 +56,22 @@ export {
   toLangChainEmbeddings,
 } from "./embed/index.js";
 export type {
+  AudioEmbedder,
+  CreateAudioEmbedderOptions,
+  DecodeAudioOptions,
+  DecodedAudio,
+} from "./embed/media/index.js";
+// Media: audio (decoding, log-mel/MFCC features, speaker embeddings)
+export {
+  createAudioEmbedder,
+  DEFAULT_AUDIO_LIMITS,
+  decodeAudio,
+  melSpectrogram,
+  mfccFromLogMel,
+  powerToDecibels,
+  resample,
+} from "./embed/media/index.js";
+export type {
   NearestWordsOptions,
   WordNeighbor,
   WordPooling,
@@ -141,6 +157,26 @@ export {
   getModel,
   listModels,
 } from "./models/index.js";
+export type {
+  Entity,
+  LoadedTagger,
+  TaggedCorpus,
+  TaggedSentence,
+  Tagger,
+  TagScheme,
+  TrainTaggerOptions,
+  TrainTaggerResult,
+} from "./ner/index.js";
+// Named entities (also available as the `embedkit/ner` subpath)
+export {
+  loadTagger,
+  openTagger,
+  readTaggedFile,
+  recognizeEntities,
+  recognizeEntitiesMany,
+  saveTagger,
+  trainTagger,
+} from "./ner/index.js";
 export type {
   Precision,
   PrecisionVector,
