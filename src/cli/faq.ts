@@ -169,9 +169,10 @@ function indexCommand(): Command {
       `embedding model (default: by the questions' script: ${DEFAULT_FAQ_MODELS.zh} for Chinese, ${DEFAULT_FAQ_MODELS.en} otherwise)`,
     )
     .addOption(
-      new Option("--aggregation <how>", "answer score from its questions' scores (default: max)").choices([
-        ...ANSWER_AGGREGATIONS,
-      ]),
+      new Option(
+        "--aggregation <how>",
+        "answer score from its questions' scores (default: centroid)",
+      ).choices([...ANSWER_AGGREGATIONS]),
     )
     .option(
       "--threshold <cosine>",

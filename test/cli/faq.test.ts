@@ -70,7 +70,12 @@ describe("embedkit faq", () => {
     );
 
     const settings = await runCli(["faq", "settings", ...common, "--json"]);
-    expect(JSON.parse(settings.stdout)).toMatchObject({ language: "en", aggregation: "max", questions: 7 });
+    expect(JSON.parse(settings.stdout)).toMatchObject({
+      language: "en",
+      aggregation: "centroid",
+      questions: 7,
+      answers: 5,
+    });
     const changed = await runCli(["faq", "settings", ...common, "--fallback", "One moment.", "--json"]);
     expect(JSON.parse(changed.stdout)).toMatchObject({ fallback: "One moment." });
   });

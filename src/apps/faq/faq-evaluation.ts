@@ -20,6 +20,7 @@ import { symmetricInputType } from "../../eval/tasks.js";
 import {
   type AnswerAggregation,
   type AnswerMatrix,
+  DEFAULT_AGGREGATION,
   type RankedAnswer,
   rankAnswersExactly,
 } from "./answer-ranking.js";
@@ -46,7 +47,7 @@ export interface FaqRanker {
 export interface EmbeddingRankerOptions {
   readonly embedder: Embedder;
   readonly answers: readonly FaqAnswer[];
-  /** @default "max" */
+  /** @default DEFAULT_AGGREGATION ("centroid") */
   readonly aggregation?: AnswerAggregation;
   /** Embedding cache folder; `false` disables it. @default the eval cache */
   readonly cacheDir?: string | false;
@@ -60,7 +61,7 @@ export interface EmbeddingRankerOptions {
  * cache) and ranks answers exactly in memory with the given aggregation.
  */
 export function createEmbeddingRanker(options: EmbeddingRankerOptions): FaqRanker {
-  const aggregation = options.aggregation ?? "max";
+  const aggregation = options.aggregation ?? DEFAULT_AGGREGATION;
   const inputType = options.inputType ?? symmetricInputType(options.embedder);
   // Plain float32 calls of the caching wrapper go through the on-disk cache (eval/embedding-cache.ts).
   const cached =

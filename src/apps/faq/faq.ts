@@ -13,6 +13,9 @@
  * - one item per question: id `q-<hash of answer id + question>`, the question
  *   as `text`, metadata `faq_kind: "question"`, `answer_id`, `answer`,
  *   optional `category`;
+ * - one item per answer: id `c-<answer id>`, the normalized mean of its
+ *   questions' vectors, metadata `faq_kind: "centroid"`, `answer_id`, `answer`,
+ *   optional `category`, `questions` (how many were averaged);
  * - one settings item, id {@link FAQ_SETTINGS_ID}, metadata `faq_kind: "settings"`
  *   plus the FAQ's settings (language, aggregation, threshold, fallback, ...),
  *   with a placeholder unit vector. It is written last, so a collection whose
@@ -20,11 +23,12 @@
  *   collection itself records the model (id, dims, pooling), so every later
  *   question is embedded with the same model; the store refuses others.
  *
- * Answer scores aggregate question scores (answer-ranking.ts): `max` ranks
- * answers by their best question among the top hits; `mean` and `centroid`
- * re-score the best candidate answers with all their questions (one exact,
- * filtered query), so an answer whose best question is outside the top hits
- * is not considered.
+ * Answer scores aggregate question scores (answer-ranking.ts). `centroid`
+ * (the default, best on the benchmark sets) ranks the centroid items directly,
+ * then looks up each answer's best question for display; `max` ranks answers
+ * by their best question among the top hits; `mean` re-scores the best
+ * candidates by `max` with all their questions (one exact, filtered query), so
+ * an answer whose best question is outside the top hits is not considered.
  */
 import { createHash } from "node:crypto";
 import type { Embedder, InputType } from "../../embed/embedder.js";
@@ -37,7 +41,6 @@ import {
   type StoredItem,
   type VectorStore,
 } from "../../store/vector-store.js";
-import { dot } from "../../vectors/math.js";
 import {
   type AnswerAggregation,
   type AnswerScore,
@@ -336,18 +339,63 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
   const embed = async (texts: readonly string[]): Promise<Float32Array[]> =>
     (await embedder.embed(texts, { inputType: settings.inputType })).vectors;
 
+  /** The best-matching question of each answer in `answerIds` (exact, filtered to those answers). */
+  const bestQuestions = async (
+    vector: Float32Array,
+    answerIds: readonly string[],
+  ): Promise<Map<string, QuestionScore>> => {
+    const members = await collection.query({
+      vector,
+      k: Math.min(STORE_LIMITS.maxK, answerIds.length * settings.maxQuestionsPerAnswer),
+      filter: [
+        { field: "faq_kind", op: "eq", value: "question" },
+        { field: "answer_id", op: "in", values: [...answerIds] },
+      ],
+      model,
+      exact: true,
+    });
+    const best = new Map<string, QuestionScore>();
+    for (const hit of members) {
+      const id = String(hit.metadata.answer_id);
+      // Hits come best first, so the first of each answer is its best question.
+      if (!best.has(id)) best.set(id, { answerId: id, score: hit.score, question: hit.text ?? "" });
+    }
+    return best;
+  };
+
   const rank = async (
     vector: Float32Array,
     k: number,
     filter: string | undefined,
   ): Promise<FaqCandidate[]> => {
     const extra = filter === undefined || filter.trim() === "" ? "" : `,${filter}`;
-    const questionFilter = `faq_kind=question${extra}`;
-    const candidates = Math.max(k, settings.aggregation === "max" ? k : 2 * k + 8);
+    if (settings.aggregation === "centroid") {
+      // One item per answer holds its centroid: the answers are ranked exactly by one query.
+      const answers = await collection.query({ vector, k, filter: `faq_kind=centroid${extra}`, model });
+      if (answers.length === 0) return [];
+      const best = await bestQuestions(
+        vector,
+        answers.map((hit) => String(hit.metadata.answer_id)),
+      );
+      return answers.map((hit) => {
+        const id = String(hit.metadata.answer_id);
+        const question = best.get(id);
+        return candidateOf(
+          {
+            answerId: id,
+            score: hit.score,
+            matchedScore: question?.score ?? hit.score,
+            matchedQuestion: question?.question ?? hit.text ?? "",
+          },
+          hit.metadata,
+        );
+      });
+    }
+    const candidates = settings.aggregation === "max" ? k : 2 * k + 8;
     const hits = await collection.query({
       vector,
       k: Math.min(STORE_LIMITS.maxK, candidates * settings.maxQuestionsPerAnswer),
-      filter: questionFilter,
+      filter: `faq_kind=question${extra}`,
       model,
     });
     const metadataByAnswer = new Map<string, Metadata>();
@@ -357,7 +405,7 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
       return { answerId: id, score: hit.score, question: hit.text ?? "" };
     });
     let ranked = aggregateAnswerScores(scores, "max").slice(0, candidates);
-    if (settings.aggregation !== "max" && ranked.length > 0) {
+    if (settings.aggregation === "mean" && ranked.length > 0) {
       // Re-score the candidates with all their questions (exact, filtered to those answers).
       const members = await collection.query({
         vector,
@@ -368,36 +416,15 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
         ],
         model,
         exact: true,
-        includeVectors: settings.aggregation === "centroid",
       });
-      if (settings.aggregation === "mean") {
-        ranked = aggregateAnswerScores(
-          members.map((hit) => ({
-            answerId: String(hit.metadata.answer_id),
-            score: hit.score,
-            question: hit.text ?? "",
-          })),
-          "mean",
-        );
-      } else {
-        const groups = new Map<string, { vectors: Float32Array[]; best: QuestionScore }>();
-        for (const hit of members) {
-          const id = String(hit.metadata.answer_id);
-          const group = groups.get(id);
-          const entry = { answerId: id, score: hit.score, question: hit.text ?? "" };
-          if (group === undefined) groups.set(id, { vectors: [hit.vector as Float32Array], best: entry });
-          else {
-            group.vectors.push(hit.vector as Float32Array);
-            if (entry.score > group.best.score) group.best = entry;
-          }
-        }
-        const centroidScores: QuestionScore[] = [...groups.entries()].map(([id, group]) => ({
-          answerId: id,
-          score: dot(vector, centroidOf(group.vectors)),
-          question: group.best.question ?? "",
-        }));
-        ranked = aggregateAnswerScores(centroidScores, "max");
-      }
+      ranked = aggregateAnswerScores(
+        members.map((hit) => ({
+          answerId: String(hit.metadata.answer_id),
+          score: hit.score,
+          question: hit.text ?? "",
+        })),
+        "mean",
+      );
     }
     return ranked.slice(0, k).map((entry) => candidateOf(entry, metadataByAnswer.get(entry.answerId) ?? {}));
   };
@@ -655,6 +682,7 @@ export async function indexFaq(options: IndexFaqOptions): Promise<IndexFaqReport
         } satisfies Metadata,
       })),
     );
+    const answerVectors = new Map<string, Float32Array[]>();
     options.onProgress?.(0, items.length);
     for (let start = 0; start < items.length; start += INDEX_BATCH) {
       const batch = items.slice(start, start + INDEX_BATCH);
@@ -668,10 +696,50 @@ export async function indexFaq(options: IndexFaqOptions): Promise<IndexFaqReport
         batch.map((item, index) => ({ ...item, vector: vectors[index] as Float32Array })),
         { model: model.id },
       );
+      batch.forEach((item, index) => {
+        const list = answerVectors.get(item.metadata.answer_id) ?? [];
+        list.push(vectors[index] as Float32Array);
+        answerVectors.set(item.metadata.answer_id, list);
+      });
       options.onProgress?.(Math.min(items.length, start + batch.length), items.length);
     }
+    // One centroid item per answer (the normalized mean of its question vectors), for `centroid` ranking.
+    const centroids = [];
+    for (const answer of answers) {
+      let vectors = answerVectors.get(answer.id) ?? [];
+      if (previous !== undefined) {
+        // The collection may hold more questions of this answer from earlier runs: use them all.
+        const members = await collection.query({
+          vector: centroidOf(vectors),
+          k: STORE_LIMITS.maxK,
+          filter: [
+            { field: "faq_kind", op: "eq", value: "question" },
+            { field: "answer_id", op: "eq", value: answer.id },
+          ],
+          model: model.id,
+          exact: true,
+          includeVectors: true,
+        });
+        vectors = members.map((hit) => hit.vector as Float32Array);
+      }
+      centroids.push({
+        id: `c-${answer.id}`,
+        text: answer.questions[0] as string,
+        vector: centroidOf(vectors),
+        metadata: {
+          faq_kind: "centroid",
+          answer_id: answer.id,
+          answer: answer.answer,
+          questions: vectors.length,
+          ...(answer.category === undefined ? {} : { category: answer.category }),
+        } satisfies Metadata,
+      });
+    }
+    for (let start = 0; start < centroids.length; start += INDEX_BATCH) {
+      await collection.upsert(centroids.slice(start, start + INDEX_BATCH), { model: model.id });
+    }
     const totalQuestions = await collection.count([{ field: "faq_kind", op: "eq", value: "question" }]);
-    const answerCount = previous === undefined ? answers.length : Math.max(previous.answers, answers.length);
+    const answerCount = await collection.count([{ field: "faq_kind", op: "eq", value: "centroid" }]);
     const threshold =
       options.threshold !== undefined
         ? options.threshold

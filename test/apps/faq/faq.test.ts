@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rankAnswersExactly } from "../../../src/apps/faq/answer-ranking.js";
 import { createFaq, DEFAULT_FALLBACK, FAQ_SETTINGS_ID, indexFaq } from "../../../src/apps/faq/faq.js";
-import { groupFaqEntries, readFaqFile, readLabelledQueries } from "../../../src/apps/faq/faq-entries.js";
+import {
+  answerId,
+  groupFaqEntries,
+  readFaqFile,
+  readLabelledQueries,
+} from "../../../src/apps/faq/faq-entries.js";
 import { createEmbedder } from "../../../src/embed/create-embedder.js";
 import type { Embedder } from "../../../src/embed/embedder.js";
 import { EmbedkitError } from "../../../src/errors.js";
@@ -139,6 +144,20 @@ describe("English FAQ", () => {
       embedder: english,
     });
     expect(await (await store.getCollection("support-en")).count()).toBe(before);
+  });
+
+  it("a new phrasing of an existing answer joins its centroid", async () => {
+    await indexFaq({
+      store,
+      collection: "support-en",
+      entries: [{ question: "PIN reset please", answer: PIN_ANSWER, category: "cards" }],
+      embedder: english,
+    });
+    const collection = await store.getCollection("support-en");
+    const [centroid] = await collection.get([`c-${answerId(PIN_ANSWER)}`]);
+    expect(centroid?.metadata).toMatchObject({ faq_kind: "centroid", questions: 3, answer: PIN_ANSWER });
+    const faq = await createFaq({ store, collection: "support-en", embedder: english });
+    expect(faq.settings).toMatchObject({ answers: 5, questions: 8, aggregation: "centroid" });
   });
 });
 
