@@ -40,6 +40,9 @@ interface EmbedCommandOptions {
   readonly modality: "text" | MediaModality;
   readonly maxDuration?: number;
   readonly maxBytes?: number;
+  readonly maxPixels?: number;
+  readonly fps?: number;
+  readonly pooling?: "mean" | "max";
 }
 
 function outputFormat(options: EmbedCommandOptions): OutputFormat {
@@ -231,7 +234,8 @@ export function embedCommand(): Command {
     )
     .option(
       "-m, --model <id>",
-      "model id or alias (see `embedkit models list`); audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path",
+      "model id or alias (see `embedkit models list`); image/video: mobilenet-v2-nsfwjs (default), clip:dir:/path, " +
+        "clip:hf:owner/name; audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path",
     )
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
     .option("-o, --out <path>", "output file (.jsonl, .csv or .npy); default: JSONL on stdout")
@@ -268,6 +272,18 @@ export function embedCommand(): Command {
       "media: refuse files larger than n bytes (default 104857600)",
       parsePositiveInteger,
     )
+    .option(
+      "--max-pixels <n>",
+      "image/video: refuse images or frames over n pixels, checked from the header before decoding (default 67108864)",
+      parsePositiveInteger,
+    )
+    .option("--fps <n>", "video: frames sampled per second (default 1)", parseNonNegativeNumber)
+    .addOption(
+      new Option("--pooling <pooling>", "video: how frame vectors become one vector (default mean)").choices([
+        "mean",
+        "max",
+      ]),
+    )
     .addHelpText(
       "after",
       `
@@ -276,6 +292,9 @@ Examples:
   embedkit embed --file texts.txt --out vectors.jsonl
   cat texts.txt | embedkit embed -m bge-small-zh-v1.5 --out vectors.npy
   embedkit embed -m e5-small-v2 --input-type query "how do I reset my password?"
+  embedkit embed --modality image photos/*.jpg --out photos.jsonl
+  embedkit embed --modality video --fps 2 --pooling max clip.mp4 --out clips.npy
+  embedkit embed --modality image -m clip:dir:./clip-vit-base-patch32 cat.png
   embedkit embed --modality audio speech.wav call.mp3 --out speakers.jsonl
   embedkit embed --modality audio -m mfcc-stats --max-duration 30 clips/*.flac`,
     )

@@ -20,6 +20,10 @@ interface MediaFactoryOptions {
   readonly home?: string;
   readonly limits: Partial<MediaLimits>;
   readonly onPullProgress: (progress: PullProgress) => void;
+  /** Video: frames per second sampled. */
+  readonly fps?: number;
+  /** Video: temporal pooling of frame vectors. */
+  readonly pooling?: "mean" | "max";
 }
 
 /** Opens the embedder of each media modality (lazy imports keep text-only runs light). */
@@ -33,6 +37,17 @@ const MEDIA_FACTORIES: Readonly<
       limits: options.limits,
       onPullProgress: options.onPullProgress,
       ...(options.model === undefined ? {} : { model: options.model }),
+    });
+  },
+  video: async (options: MediaFactoryOptions) => {
+    const { createVideoEmbedder } = await import("../embed/media/video/video-embedder.js");
+    return createVideoEmbedder({
+      store: openStore(options),
+      limits: options.limits,
+      onPullProgress: options.onPullProgress,
+      ...(options.model === undefined ? {} : { model: options.model }),
+      ...(options.fps === undefined ? {} : { sampling: { kind: "uniform", fps: options.fps } }),
+      ...(options.pooling === undefined ? {} : { pooling: options.pooling }),
     });
   },
   audio: async (options: MediaFactoryOptions) => {
@@ -54,6 +69,9 @@ export interface MediaEmbedCommandOptions {
   readonly precision: Precision;
   readonly maxDuration?: number;
   readonly maxBytes?: number;
+  readonly maxPixels?: number;
+  readonly fps?: number;
+  readonly pooling?: "mean" | "max";
   readonly quiet?: boolean;
 }
 
@@ -97,6 +115,7 @@ export async function embedMediaFiles(
   const limits: Partial<MediaLimits> = {
     ...(options.maxDuration === undefined ? {} : { maxDurationSeconds: options.maxDuration }),
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
   };
   const progress = createPullProgress(options.quiet ?? false);
   let embedder: MediaEmbedder;
@@ -106,6 +125,8 @@ export async function embedMediaFiles(
       onPullProgress: progress.onProgress,
       ...(options.model === undefined ? {} : { model: options.model }),
       ...(options.home === undefined ? {} : { home: options.home }),
+      ...(options.fps === undefined ? {} : { fps: options.fps }),
+      ...(options.pooling === undefined ? {} : { pooling: options.pooling }),
     });
   } finally {
     progress.stop();
