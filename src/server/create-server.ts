@@ -25,6 +25,7 @@ import { createApiKeyCheck } from "./auth.js";
 import { registerCollectionRoutes } from "./collection-routes.js";
 import { type EmbeddingsRequest, OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
 import { HttpError, toErrorResponse } from "./http-error.js";
+import { createMediaModels } from "./media-models.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool.js";
 
@@ -91,6 +92,12 @@ export interface ServerOptions {
    * @default the embedded store under the model store's home
    */
   readonly vectorStore?: VectorStore | string;
+  /**
+   * Audio and image models also served on `/v1/embeddings` (e.g. `resemblyzer-ge2e`, `mfcc-stats`):
+   * each `input` string is the file's bytes in base64 or a `data:…;base64,` URL. See src/server/media-models.ts.
+   * @default []
+   */
+  readonly mediaModels?: readonly string[];
 }
 
 /** What the server adds to its fastify instance, under `app.embedkit`. */
@@ -394,6 +401,11 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
     metrics,
     idleUnloadMs: settings.idleUnloadMs,
   });
+  const media = createMediaModels({
+    models: options.mediaModels ?? [],
+    store,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
   const startedAt = Math.floor(Date.now() / 1000);
   let closing = false;
 
@@ -492,6 +504,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
   });
   app.addHook("onClose", async () => {
     await pool.close();
+    await media.close();
   });
 
   app.post("/v1/embeddings", async (request, reply) => {
@@ -516,6 +529,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
           )
         : undefined;
     try {
+      if (media.has(parsed.model)) return await media.embed(parsed, controller.signal);
       return await embedRequest(parsed, { pool, settings, metrics, signal: controller.signal });
     } finally {
       if (deadline !== undefined) clearTimeout(deadline);
@@ -531,7 +545,10 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
     root: entry.root,
   });
 
-  app.get("/v1/models", async () => ({ object: "list", data: pool.list().map(modelEntry) }));
+  app.get("/v1/models", async () => ({
+    object: "list",
+    data: [...pool.list(), ...media.list().map((id) => ({ id, root: id }))].map(modelEntry),
+  }));
 
   app.get<{ Params: { model: string } }>("/v1/models/:model", async (request) => {
     const id = pool.resolve(request.params.model);
