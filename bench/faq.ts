@@ -20,7 +20,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ANSWER_AGGREGATIONS } from "../src/apps/faq/answer-ranking.js";
+import { ANSWER_AGGREGATIONS, DEFAULT_AGGREGATION } from "../src/apps/faq/answer-ranking.js";
 import type { ThresholdPoint } from "../src/apps/faq/answer-threshold.js";
 import { createEmbeddingRanker, evaluateFaq, type FaqEvaluation } from "../src/apps/faq/faq-evaluation.js";
 import { DEFAULT_FAQ_MODELS } from "../src/apps/faq/faq-language.js";
@@ -145,7 +145,9 @@ function render(run: BenchRun): string {
     "| set | matcher | acc@1 | × baseline | MRR@10 | max acc: thr → acc / OOS rec | in-scope acc / OOS rec | prec ≥ 90 %: coverage / precision |",
     "|---|---|---|---|---|---|---|---|",
   );
-  const main = run.results.filter((result) => result.ranker.endsWith("(max)"));
+  const main = run.results.filter(
+    (result) => isBaseline(result) || result.ranker.endsWith(`(${DEFAULT_AGGREGATION})`),
+  );
   for (const result of main) {
     const baseline = run.results.find((candidate) => candidate.set === result.set && isBaseline(candidate));
     const [best, inScope, precise] = result.operatingPoints;
@@ -183,7 +185,7 @@ function render(run: BenchRun): string {
   }
   lines.push(
     "",
-    "Precision/coverage curve of the threshold on the test split (default model per language, `max`): coverage = share " +
+    "Precision/coverage curve of the threshold on the test split (default model per language and aggregation): coverage = share " +
       "of all questions answered; precision = share of given answers that are right; in-scope acc counts fallbacks as wrong.",
     "",
     "| set | threshold | coverage | precision | in-scope acc | OOS recall |",
@@ -192,7 +194,7 @@ function render(run: BenchRun): string {
   for (const set of a.sets) {
     const language = FAQ_BENCHMARK_SETS[set].language;
     const result = run.results.find(
-      (r) => r.set === set && r.ranker === `${DEFAULT_FAQ_MODELS[language]} (max)`,
+      (r) => r.set === set && r.ranker === `${DEFAULT_FAQ_MODELS[language]} (${DEFAULT_AGGREGATION})`,
     );
     if (result === undefined) continue;
     for (const point of curveRows(result.curve, [1, 0.9, 0.8, 0.7, 0.6, 0.5])) {
