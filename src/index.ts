@@ -57,14 +57,36 @@ export {
 } from "./embed/index.js";
 export type {
   AudioEmbedder,
+  ClipEmbedder,
   CreateAudioEmbedderOptions,
+  CreateClipEmbedderOptions,
+  CreateImageEmbedderOptions,
+  CreateVideoEmbedderOptions,
   DecodeAudioOptions,
   DecodedAudio,
+  FrameSampling,
+  ImageTextEmbedder,
+  MediaEmbedder,
+  MediaEmbeddings,
+  MediaEmbedOptions,
+  MediaInput,
+  MediaLimits,
+  MediaModality,
+  PixelEmbedder,
+  TemporalPooling,
+  VideoAnalysis,
+  VideoEmbedder,
+  VideoSegment,
 } from "./embed/media/index.js";
 // Media: audio (decoding, log-mel/MFCC features, speaker embeddings)
+// Media: images (MobileNetV2 default, CLIP-style pairs) and video (frames, pooling, cuts)
 export {
   createAudioEmbedder,
+  createClipEmbedder,
+  createImageEmbedder,
+  createVideoEmbedder,
   DEFAULT_AUDIO_LIMITS,
+  DEFAULT_MEDIA_LIMITS,
   decodeAudio,
   melSpectrogram,
   mfccFromLogMel,

@@ -15,6 +15,18 @@ export type { FeatureMatrix, MelOptions } from "./audio/mel.js";
 export { deltas, melFilterbank, melSpectrogram, mfccFromLogMel, powerToDecibels } from "./audio/mel.js";
 export { MFCC_FRONT_END, MFCC_STATISTICS_DIMS, mfccStatistics } from "./audio/mfcc-embedder.js";
 export { resample } from "./audio/resample.js";
+// Image: decoding (sharp), the TF.js MobileNetV2 default, CLIP-style ONNX pairs
+export type { ClipEmbedder, CreateClipEmbedderOptions } from "./image/clip-embedder.js";
+export { createClipEmbedder, preprocessFromConfig } from "./image/clip-embedder.js";
+export type { CreateImageEmbedderOptions } from "./image/create-image-embedder.js";
+export { createImageEmbedder } from "./image/create-image-embedder.js";
+export type { ImageHeader, RgbImage } from "./image/decode-image.js";
+export { decodeImage, readImageHeader } from "./image/decode-image.js";
+export type { PixelEmbedder } from "./image/pixel-embedder.js";
+export type { TfjsImageEmbedder, TfjsImageEmbedderOptions } from "./image/tfjs-image-embedder.js";
+export { createTfjsImageEmbedder } from "./image/tfjs-image-embedder.js";
+export type { TfjsBackend } from "./image/tfjs-runtime.js";
+export { TFJS_BACKENDS } from "./image/tfjs-runtime.js";
 export type {
   ImageTextEmbedder,
   MediaEmbedder,
@@ -29,3 +41,23 @@ export type {
 export { DEFAULT_MEDIA_LIMITS, MEDIA_MODALITIES } from "./media-embedder.js";
 export type { MediaFile, OpenMediaInputOptions, SniffedType } from "./media-input.js";
 export { MEDIA_FORMATS, openMediaInput, resolveMediaLimits, sniffMediaType } from "./media-input.js";
+// Video: ffmpeg frame sampling, temporal pooling, segments and cuts
+export type { FrameSampling, SampledVideo, VideoFrame, VideoInfo } from "./video/sample-frames.js";
+export { sampleFrames } from "./video/sample-frames.js";
+export type {
+  AnalyzeVideoOptions,
+  CreateVideoEmbedderOptions,
+  FrameVector,
+  TemporalPooling,
+  VideoAnalysis,
+  VideoEmbedder,
+  VideoEmbedOptions,
+  VideoSegment,
+} from "./video/video-embedder.js";
+export {
+  createVideoEmbedder,
+  detectBoundaries,
+  poolVectors,
+  segmentFrames,
+  TEMPORAL_POOLINGS,
+} from "./video/video-embedder.js";
