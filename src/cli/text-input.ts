@@ -10,10 +10,12 @@ import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../errors.js";
 
-/** One text with an optional id carried through to the output. */
+/** One text with an optional id (and metadata) carried through to the output. */
 export interface TextRecord {
   readonly text: string;
   readonly id?: string;
+  /** Values of `metadataFields` (present fields only; CSV values are strings). */
+  readonly metadata?: Record<string, string | number | boolean | null>;
 }
 
 /** Options of {@link readTextFile}. */
@@ -22,6 +24,8 @@ export interface ReadTextFileOptions {
   readonly textField?: string;
   /** Field holding an id in .jsonl/.csv, copied to the output. */
   readonly idField?: string;
+  /** Fields copied into each record's `metadata` (.jsonl: scalar values; .csv: the column's text). */
+  readonly metadataFields?: readonly string[];
   /** Format override (otherwise from the extension). */
   readonly format?: "txt" | "jsonl" | "csv" | "tsv";
 }
@@ -40,6 +44,50 @@ function formatOf(path: string, override: ReadTextFileOptions["format"]): "txt" 
   if (extension === ".csv") return "csv";
   if (extension === ".tsv") return "tsv";
   return "txt";
+}
+
+function jsonMetadata(
+  object: Record<string, unknown>,
+  fields: readonly string[] | undefined,
+  path: string,
+  line: number,
+): TextRecord["metadata"] {
+  if (fields === undefined || fields.length === 0) return undefined;
+  const metadata: Record<string, string | number | boolean | null> = {};
+  for (const field of fields) {
+    if (!Object.hasOwn(object, field)) continue;
+    const value = object[field];
+    if (value !== null && typeof value === "object") {
+      throw malformed(
+        path,
+        line,
+        `metadata field "${field}" must be a string, number, boolean or null, not an object or array.`,
+      );
+    }
+    metadata[field] = value as string | number | boolean | null;
+  }
+  return metadata;
+}
+
+function csvMetadata(
+  row: Record<string, string>,
+  fields: readonly string[] | undefined,
+  path: string,
+): TextRecord["metadata"] {
+  if (fields === undefined || fields.length === 0) return undefined;
+  const metadata: Record<string, string> = {};
+  for (const field of fields) {
+    const value = row[field];
+    if (value === undefined) {
+      throw malformed(
+        path,
+        1,
+        `no column "${field}" for --metadata-fields (columns: ${Object.keys(row).join(", ")}).`,
+      );
+    }
+    metadata[field] = value;
+  }
+  return metadata;
 }
 
 /** Parse texts out of file content (exported for tests). */
@@ -75,7 +123,12 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
         );
       }
       const id = options.idField === undefined ? undefined : object[options.idField];
-      records.push(id === undefined ? { text } : { text, id: String(id) });
+      const metadata = jsonMetadata(object, options.metadataFields, path, i + 1);
+      records.push({
+        text,
+        ...(id === undefined ? {} : { id: String(id) }),
+        ...(metadata ? { metadata } : {}),
+      });
     });
     return records;
   }
@@ -103,7 +156,8 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
     }
     if (text.trim() === "") throw malformed(path, i + 2, `empty "${textField}" value.`);
     const id = options.idField === undefined ? undefined : row[options.idField];
-    records.push(id === undefined ? { text } : { text, id });
+    const metadata = csvMetadata(row, options.metadataFields, path);
+    records.push({ text, ...(id === undefined ? {} : { id }), ...(metadata ? { metadata } : {}) });
   });
   return records;
 }

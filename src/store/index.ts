@@ -4,6 +4,17 @@
  * backend, the backend registry, the filter language and shared validation.
  * Re-exports only.
  */
+export {
+  collectionSpecFor,
+  type Document,
+  ensureCollection,
+  type IndexDocumentsOptions,
+  type IndexDocumentsResult,
+  type IndexProgress,
+  indexDocuments,
+  type SearchTextOptions,
+  searchText,
+} from "./documents.js";
 export { defaultStorePath, type EmbeddedStoreOptions, openEmbeddedStore } from "./embedded-store.js";
 export { MAX_FILTER_LENGTH, matchesFilter, parseFilter, resolveFilter } from "./filter.js";
 export {

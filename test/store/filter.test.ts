@@ -40,7 +40,9 @@ describe("parseFilter", () => {
 
   it("names the position and the syntax in errors", () => {
     expect(() => parseFilter("lang=")).toThrow(/expected a value at position 5.*Syntax:/);
-    expect(() => parseFilter("lang=zh en")).toThrow(/expected "," between conditions, found "en" at position 8/);
+    expect(() => parseFilter("lang=zh en")).toThrow(
+      /expected "," between conditions, found "en" at position 8/,
+    );
     expect(() => parseFilter("year>'2020'")).toThrow(/compares numbers/);
     expect(() => parseFilter("x".repeat(5000))).toThrow(/limit is 4096/);
     expect(() => parseFilter("a=1,")).toThrow(/expected a condition after the comma/);

@@ -1,0 +1,150 @@
+/**
+ * @module cli/index-command
+ * `embedkit index <collection> --file docs.jsonl`: embed a file of documents
+ * into a vector collection (created on first use with the model's facts).
+ * Idempotent and resumable by id: re-running skips documents already stored
+ * with the same text and metadata, so an interrupted run continues where it
+ * stopped.
+ */
+import { createHash } from "node:crypto";
+import { Command } from "commander";
+import { EmbedkitError } from "../errors.js";
+import { type Document, ensureCollection, indexDocuments } from "../store/documents.js";
+import { openEmbedder } from "./context.js";
+import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
+import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
+import { readTextFile, type TextRecord } from "./text-input.js";
+
+interface IndexCommandOptions extends StoreCommandOptions {
+  readonly file: string;
+  readonly textField: string;
+  readonly idField?: string;
+  readonly metadataFields?: string;
+  readonly model?: string;
+  readonly batchSize: number;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** Id of a record without an id field: a hash of its text, so re-indexing the same file is idempotent. */
+function contentId(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/** Turn file records into documents; without --id-field, identical texts collapse into one document. */
+export function toDocuments(
+  records: readonly TextRecord[],
+  options: { idField?: string; file: string },
+): Document[] {
+  const documents: Document[] = [];
+  const seen = new Set<string>();
+  records.forEach((record, index) => {
+    let id = record.id;
+    if (options.idField !== undefined && (id === undefined || id === "")) {
+      throw new EmbedkitError(
+        "MALFORMED_FILE",
+        `${options.file}: record ${index + 1} has no "${options.idField}" value; every document needs an id (or omit --id-field to use content hashes).`,
+      );
+    }
+    if (id === undefined) {
+      id = contentId(record.text);
+      if (seen.has(id)) return;
+    }
+    seen.add(id);
+    documents.push({ id, text: record.text, ...(record.metadata ? { metadata: record.metadata } : {}) });
+  });
+  return documents;
+}
+
+async function run(collectionName: string, options: IndexCommandOptions): Promise<void> {
+  const metadataFields = options.metadataFields
+    ?.split(",")
+    .map((field) => field.trim())
+    .filter((field) => field !== "");
+  const records = await readTextFile(options.file, {
+    textField: options.textField,
+    ...(options.idField === undefined ? {} : { idField: options.idField }),
+    ...(metadataFields === undefined ? {} : { metadataFields }),
+  });
+  const documents = toDocuments(records, options);
+  await withVectorStore(options, async (store) => {
+    // An existing collection decides the model; -m must then agree (checked by ensureCollection).
+    const existing = (await store.listCollections()).find((collection) => collection.name === collectionName);
+    const model = options.model ?? existing?.model;
+    const embedder = await openEmbedder({
+      ...(model === undefined ? {} : { model }),
+      ...(options.home === undefined ? {} : { home: options.home }),
+      quiet: options.quiet ?? false,
+    });
+    const bar = createProgressBar({ unit: "docs", quiet: options.quiet ?? false });
+    const started = performance.now();
+    try {
+      const collection = await ensureCollection(store, collectionName, embedder.model);
+      bar.start(documents.length, `index ${collectionName}`);
+      const result = await indexDocuments(collection, embedder, documents, {
+        batchSize: options.batchSize,
+        onProgress: (progress) => bar.update(progress.done),
+      });
+      bar.stop();
+      const count = await collection.count();
+      const seconds = (performance.now() - started) / 1000;
+      if (options.json) {
+        printJson({
+          collection: collectionName,
+          model: embedder.model.id,
+          store: store.location,
+          ...result,
+          count,
+          seconds,
+        });
+      } else {
+        printLine(
+          `Indexed ${result.total} documents into "${collectionName}" (${embedder.model.id}): ` +
+            `${result.embedded} embedded, ${result.skipped} unchanged; ${count} in the collection (${seconds.toFixed(1)} s).`,
+        );
+      }
+    } finally {
+      bar.stop();
+      await embedder.close();
+    }
+  });
+}
+
+/** Build the `index` command. */
+export function indexCommand(): Command {
+  return addStoreOptions(
+    new Command("index")
+      .description(
+        "Embed the documents of a file into a vector collection (created on first use). Idempotent and resumable by id.",
+      )
+      .argument("<collection>", "collection name (letters, digits, _ and -)")
+      .requiredOption(
+        "-f, --file <path>",
+        "documents: .jsonl, .csv/.tsv (header row) or .txt (one document per line)",
+      )
+      .option("--text-field <name>", "field/column holding the text to embed", "text")
+      .option(
+        "--id-field <name>",
+        "field/column holding a unique id (default: a hash of the text, so identical texts are stored once)",
+      )
+      .option("--metadata-fields <names>", "comma-separated fields/columns stored as filterable metadata")
+      .option(
+        "-m, --model <id>",
+        "embedding model for a new collection (default: all-minilm-l6-v2); an existing collection keeps its own",
+      )
+      .option("--batch-size <n>", "documents embedded and written per step", parsePositiveInteger, 64)
+      .option("--json", "print a JSON summary")
+      .option("-q, --quiet", "no progress bars"),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  embedkit index docs --file docs.jsonl --id-field id --metadata-fields lang,category
+  embedkit index faq-zh --file faq.csv --text-field question -m bge-small-zh-v1.5
+  embedkit index docs --file docs.jsonl --store postgres://app:secret@127.0.0.1/app`,
+    )
+    .action(async (collection: string, options: IndexCommandOptions) => {
+      await run(collection, options);
+    });
+}
