@@ -3,12 +3,15 @@
  * The list of commands, one factory per file. Adding a command = adding a line.
  */
 import type { Command } from "commander";
+import { collectionsCommand } from "./collections.js";
 import { embedCommand } from "./embed.js";
 import { evalCommand } from "./eval.js";
 import { faqCommand } from "./faq.js";
+import { indexCommand } from "./index-command.js";
 import { inspectCommand } from "./inspect.js";
 import { modelsCommand } from "./models.js";
 import { nerCommand } from "./ner.js";
+import { searchCommand } from "./search.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
 import { trainNerCommand } from "./train-ner.js";
@@ -23,6 +26,9 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   serveCommand,
   evalCommand,
   inspectCommand,
+  indexCommand,
+  searchCommand,
+  collectionsCommand,
   faqCommand,
   nerCommand,
   () => trainNerCommand("train-ner"),
