@@ -41,6 +41,7 @@ interface LanguageSetup {
   ) => Promise<{ train: TaggedCorpus; validation: TaggedCorpus; pool: TaggedCorpus }>;
   readonly describe: string;
   readonly epochs: number;
+  readonly patience: number;
 }
 
 const MSRA_VALIDATION = 1258;
@@ -53,6 +54,7 @@ const SETUPS: Readonly<Record<"en" | "zh", LanguageSetup>> = {
     model: "all-minilm-l6-v2",
     unit: "word",
     epochs: 10,
+    patience: 3,
     describe: "CoNLL-2003 train.txt (14,041 sentences) → valid.txt (3,250 sentences)",
     async load(dataDir) {
       const train = await readTaggedFile(join(dataDir, "conll2003-en/train.txt"), { format: "conll" });
@@ -64,6 +66,7 @@ const SETUPS: Readonly<Record<"en" | "zh", LanguageSetup>> = {
     model: "bge-small-zh-v1.5",
     unit: "character",
     epochs: 8,
+    patience: 3,
     describe: `MSRA train parts 1–4; validation = last ${MSRA_VALIDATION} sentences (last 10 % of part 4); train = seeded sample (seed ${SEED}) of ${MSRA_SAMPLE} of the other 49,400 sentences`,
     async load(dataDir) {
       const parts = [];
@@ -135,6 +138,7 @@ async function runLanguage(lang: "en" | "zh", dataDir: string, outDir: string): 
       validation,
       unit: setup.unit,
       epochs: setup.epochs,
+      patience: setup.patience,
       seed: SEED,
       onEmbedProgress(corpus, done, total) {
         if (performance.now() - last > 30_000 || done === total) {
