@@ -22,6 +22,8 @@ export interface ServeSettings {
   readonly port: number;
   readonly model?: string;
   readonly models?: readonly string[];
+  /** Audio/image models also served on /v1/embeddings (inputs as base64 files). */
+  readonly mediaModels?: readonly string[];
   readonly aliases: Readonly<Record<string, string>>;
   readonly apiKeys: readonly string[];
   readonly autoTruncate: boolean;
@@ -64,6 +66,7 @@ export const SERVE_ENV: Readonly<Record<Exclude<SettingKey, "aliases" | "apiKeys
   port: "EMBEDKIT_PORT",
   model: "EMBEDKIT_MODEL",
   models: "EMBEDKIT_MODELS",
+  mediaModels: "EMBEDKIT_MEDIA_MODELS",
   aliases: "EMBEDKIT_ALIASES",
   apiKeys: "EMBEDKIT_API_KEYS",
   autoTruncate: "EMBEDKIT_AUTO_TRUNCATE",
@@ -85,6 +88,7 @@ const CONFIG_FILE = z.strictObject({
   port: z.number().int().min(0).max(65_535).optional(),
   model: z.string().min(1).optional(),
   models: z.array(z.string().min(1)).min(1).optional(),
+  mediaModels: z.array(z.string().min(1)).optional(),
   aliases: z.record(z.string(), z.string()).optional(),
   apiKeys: z.array(z.string().min(1)).optional(),
   autoTruncate: z.boolean().optional(),
@@ -177,6 +181,8 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Record<SettingKey, unk
   boolean("batching");
   const models = read("models");
   if (models !== undefined) out.models = splitList(models);
+  const mediaModels = read("mediaModels");
+  if (mediaModels !== undefined) out.mediaModels = splitList(mediaModels);
   const keys = read("apiKeys");
   if (keys !== undefined) out.apiKeys = splitList(keys);
   const cors = read("cors");
@@ -259,6 +265,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
     (sources.flags[key] ?? env[key] ?? config[key]) as T | undefined;
   const model = optional<string>("model");
   const models = optional<string[]>("models");
+  const mediaModels = optional<string[]>("mediaModels");
   const cors = optional<string[]>("cors");
   const threads = optional<number>("threads");
   const home = optional<string>("home");
@@ -268,6 +275,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
     port: pick("port", SERVE_DEFAULTS.port),
     ...(model === undefined ? {} : { model }),
     ...(models === undefined ? {} : { models }),
+    ...(mediaModels === undefined ? {} : { mediaModels }),
     // Aliases and keys add up across sources (flags can add to a config file's list).
     aliases: {
       ...((config.aliases as Record<string, string> | undefined) ?? {}),
@@ -300,6 +308,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
 export function toServerOptions(settings: ServeSettings): ServerOptions {
   return {
     ...(settings.models === undefined ? {} : { models: settings.models }),
+    ...(settings.mediaModels === undefined ? {} : { mediaModels: settings.mediaModels }),
     ...(settings.model === undefined ? {} : { defaultModel: settings.model }),
     aliases: settings.aliases,
     apiKeys: settings.apiKeys,
@@ -324,6 +333,7 @@ interface ServeFlags {
   readonly port?: number;
   readonly model?: string;
   readonly models?: string[];
+  readonly mediaModels?: string[];
   readonly alias?: [string, string][];
   readonly apiKey?: string[];
   readonly autoTruncate?: boolean;
@@ -350,6 +360,7 @@ function givenFlags(command: Command, flags: ServeFlags): Partial<Record<Setting
     ["port", "port"],
     ["model", "model"],
     ["models", "models"],
+    ["mediaModels", "mediaModels"],
     ["autoTruncate", "autoTruncate"],
     ["batching", "batching"],
     ["maxWaitMs", "maxWaitMs"],
@@ -456,6 +467,12 @@ export function serveCommand(): Command {
     .option(
       "--models <ids>",
       "comma-separated models to serve, loaded on first use (default: every catalog text model)",
+      splitList,
+    )
+    .option(
+      "--media-models <ids>",
+      "comma-separated audio/image models also served on /v1/embeddings, each input a base64 file or data: URL " +
+        "(e.g. resemblyzer-ge2e,mfcc-stats; default none)",
       splitList,
     )
     .option(

@@ -6,10 +6,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveServeSettings, toServerOptions } from "../../src/cli/serve.js";
 import { createAudioEmbedder } from "../../src/embed/media/audio/create-audio-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { base64ToFloat32 } from "../../src/vectors/codec.js";
 import { cosineSimilarity } from "../../src/vectors/math.js";
+import { runCli } from "../cli/run-cli.js";
 import { clip, ffmpeg, temporaryFolder } from "../embed/media/audio-fixtures.js";
 import { expectOpenAiError, sharedStore } from "./helpers.js";
 
@@ -97,5 +99,19 @@ describe("server: audio models on /v1/embeddings", () => {
     expectOpenAiError(tokens, 400, "input");
     const tooWide = await post(app, { model: "resemblyzer-ge2e", input: wav, dimensions: 999 });
     expectOpenAiError(tooWide, 400, "dimensions");
+  });
+});
+
+describe("embedkit serve --media-models", () => {
+  it("takes media models from the flag or EMBEDKIT_MEDIA_MODELS and passes them to the server", async () => {
+    const fromFlag = resolveServeSettings({ flags: { mediaModels: ["resemblyzer-ge2e"] }, env: {} });
+    expect(toServerOptions(fromFlag).mediaModels).toEqual(["resemblyzer-ge2e"]);
+    const fromEnv = resolveServeSettings({
+      flags: {},
+      env: { EMBEDKIT_MEDIA_MODELS: "mfcc-stats, resemblyzer-ge2e" },
+    });
+    expect(toServerOptions(fromEnv).mediaModels).toEqual(["mfcc-stats", "resemblyzer-ge2e"]);
+    const help = await runCli(["serve", "--help"]);
+    expect(help.stdout).toContain("--media-models <ids>");
   });
 });
