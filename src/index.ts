@@ -13,6 +13,29 @@
  */
 
 export type {
+  AskFaqOptions,
+  CalibrationObjective,
+  Faq,
+  FaqCalibration,
+  FaqCandidate,
+  FaqEntry,
+  FaqReply,
+  FaqSettings,
+  IndexFaqOptions,
+  IndexFaqReport,
+  LabelledQuery,
+} from "./apps/index.js";
+// Apps: FAQ answering (customer service)
+export {
+  calibrateThreshold,
+  createFaq,
+  detectFaqLanguage,
+  indexFaq,
+  parseFaqEntries,
+  readFaqFile,
+  readLabelledQueries,
+} from "./apps/index.js";
+export type {
   CreateEmbedderOptions,
   CreateLocalEmbedderOptions,
   CreateOpenAIEmbedderOptions,
