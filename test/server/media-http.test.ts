@@ -4,7 +4,9 @@
  * and base64 output, /v1/models, and OpenAI-shaped errors for bad inputs.
  */
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveServeSettings, toServerOptions } from "../../src/cli/serve.js";
 import { createAudioEmbedder } from "../../src/embed/media/audio/create-audio-embedder.js";
@@ -99,6 +101,26 @@ describe("server: audio models on /v1/embeddings", () => {
     expectOpenAiError(tokens, 400, "input");
     const tooWide = await post(app, { model: "resemblyzer-ge2e", input: wav, dimensions: 999 });
     expectOpenAiError(tooWide, 400, "dimensions");
+  });
+});
+
+describe("official openai client, audio model", () => {
+  it("embeds a base64 WAV with client.embeddings.create (the client's default base64 encoding)", async () => {
+    const app = createServer({
+      models: ["all-minilm-l6-v2-q"],
+      mediaModels: ["mfcc-stats"],
+      store: sharedStore(),
+    });
+    try {
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
+      const response = await client.embeddings.create({ model: "mfcc-stats", input: [wav] });
+      expect(response.model).toBe("mfcc-stats");
+      expect(response.data[0]?.embedding).toHaveLength(79);
+    } finally {
+      await app.close();
+    }
   });
 });
 
