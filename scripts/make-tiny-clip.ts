@@ -20,10 +20,9 @@
  *
  * Run: `npx tsx scripts/make-tiny-clip.ts <folder> [--dims 32] [--seed 1]`
  */
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { encodeOnnxModel } from "../src/models/onnx-writer.js";
 import { createRandom } from "../src/vectors/random.js";
+import { fixtureArguments, writeFixtureFiles } from "./lib/fixture-folder.js";
 
 /** Words of the fixture's vocabulary (enough for tests' prompts). */
 const WORDS = [
@@ -163,27 +162,14 @@ export async function writeTinyClip(folder: string, options: TinyClipOptions = {
     ["preprocessor_config.json", JSON.stringify(preprocessor, null, 2)],
     ["config.json", JSON.stringify(config, null, 2)],
   ];
-  await mkdir(join(folder, "onnx"), { recursive: true });
-  for (const [name, body] of files) {
-    const target = join(folder, name);
-    await writeFile(`${target}.tmp`, body);
-    await rename(`${target}.tmp`, target);
-  }
+  await writeFixtureFiles(folder, files);
 }
 
 if (process.argv[1]?.endsWith("make-tiny-clip.ts")) {
-  const args = process.argv.slice(2);
-  const folder = args.find((arg, index) => !arg.startsWith("--") && !args[index - 1]?.startsWith("--"));
-  if (folder === undefined) {
-    console.error("usage: npx tsx scripts/make-tiny-clip.ts <folder> [--dims 32] [--seed 1]");
-    process.exit(1);
-  }
-  const value = (name: string): number | undefined => {
-    const index = args.indexOf(`--${name}`);
-    return index >= 0 ? Number(args[index + 1]) : undefined;
-  };
-  const dims = value("dims");
-  const seed = value("seed");
-  await writeTinyClip(folder, { ...(dims === undefined ? {} : { dims }), ...(seed === undefined ? {} : { seed }) });
+  const { folder, numbers } = fixtureArguments("npx tsx scripts/make-tiny-clip.ts <folder> [--dims 32] [--seed 1]", [
+    "dims",
+    "seed",
+  ]);
+  await writeTinyClip(folder, numbers);
   console.log(`wrote a tiny random-weight CLIP fixture (not a working model) to ${folder}`);
 }

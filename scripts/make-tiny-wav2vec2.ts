@@ -20,10 +20,9 @@
  *
  * Run: `npx tsx scripts/make-tiny-wav2vec2.ts <folder> [--hidden 32] [--seed 1]`
  */
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { encodeOnnxModel } from "../src/models/onnx-writer.js";
 import { createRandom } from "../src/vectors/random.js";
+import { fixtureArguments, writeFixtureFiles } from "./lib/fixture-folder.js";
 
 /** Options of {@link writeTinyWav2Vec2}. */
 export interface TinyWav2Vec2Options {
@@ -95,30 +94,14 @@ export async function writeTinyWav2Vec2(folder: string, options: TinyWav2Vec2Opt
     ["preprocessor_config.json", JSON.stringify(preprocessor, null, 2)],
     ["config.json", JSON.stringify(config, null, 2)],
   ];
-  await mkdir(join(folder, "onnx"), { recursive: true });
-  for (const [name, body] of files) {
-    const target = join(folder, name);
-    await writeFile(`${target}.tmp`, body);
-    await rename(`${target}.tmp`, target);
-  }
+  await writeFixtureFiles(folder, files);
 }
 
 if (process.argv[1]?.endsWith("make-tiny-wav2vec2.ts")) {
-  const args = process.argv.slice(2);
-  const folder = args.find((arg, index) => !arg.startsWith("--") && !args[index - 1]?.startsWith("--"));
-  if (folder === undefined) {
-    console.error("usage: npx tsx scripts/make-tiny-wav2vec2.ts <folder> [--hidden 32] [--seed 1]");
-    process.exit(1);
-  }
-  const value = (name: string): number | undefined => {
-    const index = args.indexOf(`--${name}`);
-    return index >= 0 ? Number(args[index + 1]) : undefined;
-  };
-  const hidden = value("hidden");
-  const seed = value("seed");
-  await writeTinyWav2Vec2(folder, {
-    ...(hidden === undefined ? {} : { hidden }),
-    ...(seed === undefined ? {} : { seed }),
-  });
+  const { folder, numbers } = fixtureArguments(
+    "npx tsx scripts/make-tiny-wav2vec2.ts <folder> [--hidden 32] [--seed 1]",
+    ["hidden", "seed"],
+  );
+  await writeTinyWav2Vec2(folder, numbers);
   console.log(`wrote a tiny random-weight wav2vec2 fixture (not a working model) to ${folder}`);
 }
