@@ -12,7 +12,7 @@
  *    baseline (bench/lib/tfidf-classifier.ts) trained on the same training rows
  *    in the same run. Both hold out the same share of training rows (10 %,
  *    stratified, seeded) for early stopping. Training sets larger than
- *    `--max-train` are subsampled (seeded) to fit a shared 2-core machine.
+ *    `--max-train` (test sets larger than `--max-test`) are subsampled (seeded) to fit a shared 2-core machine.
  * 2. **Optimizer × schedule** — the same head trained with each optimizer and
  *    schedule on `--grid` sets.
  * 3. **Speed** — examples/s of a 384-dim, 10-class head on 100k synthetic
@@ -24,8 +24,8 @@
  * so only the first run embeds. Results: `bench/out/train.json` after every
  * step; `--results bench/RESULTS.md` writes the "Training" section.
  *
- * Run: `npx tsx bench/train.ts [--data ../shared/data] [--sets a,b] [--grid sst-2,trec-qc]
- *   [--max-train 8000] [--skip-speed] [--results bench/RESULTS.md]`
+ * Run: `npx tsx bench/train.ts [--data ../shared/data] [--sets a,b] [--grid smp2017-ecdt,trec-qc]
+ *   [--max-train 4000] [--max-test 1000] [--skip-speed] [--embed-only] [--results bench/RESULTS.md]`
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -66,8 +66,10 @@ function argument(name: string, fallback?: string): string | undefined {
 }
 const dataDir = resolve(argument("data", "../shared/data") as string);
 const sets = (argument("sets", ALL_SETS.join(",")) as string).split(",").filter(Boolean);
-const gridSets = (argument("grid", "sst-2,trec-qc") as string).split(",").filter(Boolean);
-const maxTrain = Number(argument("max-train", "8000"));
+const gridSets = (argument("grid", "smp2017-ecdt,trec-qc") as string).split(",").filter(Boolean);
+const maxTrain = Number(argument("max-train", "4000"));
+const maxTest = Number(argument("max-test", "1000"));
+const embedOnly = process.argv.includes("--embed-only");
 const resultsPath = argument("results");
 const skipSpeed = process.argv.includes("--skip-speed");
 const outPath = resolve("bench/out/train.json");
@@ -77,13 +79,16 @@ const MACRO_F1: ClassificationMetric = {
   compute: (truth, predicted) => macroF1([...truth], [...predicted]),
 };
 
-/** The head used for the main table (chosen on SST-2/TREC validation splits, see RESULTS). */
+/**
+ * The head of the main table: multinomial logistic regression (no hidden
+ * layer). On SMP2017 (train → dev) it scored 92.86 % in 17 s against 90.91 %
+ * in 431 s for a 256-unit GELU MLP with dropout 0.1 (AdamW 2e-3, same
+ * schedule), so the cheaper head is the default here.
+ */
 const HEAD: Omit<TrainClassifierOptions, "vectors" | "labels" | "embedding"> = {
-  hidden: [512],
-  activation: "gelu",
-  dropout: 0.1,
-  optimizer: { name: "adamw", learningRate: 1e-3, weightDecay: 1e-2 },
-  schedule: { name: "cosine", warmup: 0.1 },
+  hidden: [],
+  optimizer: { name: "adamw", learningRate: 1e-2, weightDecay: 1e-4 },
+  schedule: { name: "cosine", warmup: 0.05 },
   epochs: 30,
   batchSize: 32,
   validationSplit: 0.1,
@@ -99,6 +104,8 @@ interface SetResult {
   model: string;
   train: number;
   test: number;
+  trainAvailable: number;
+  testAvailable: number;
   classes: number;
   embedding: { accuracy: number; macroF1: number; epochs: number; bestEpoch: number; seconds: number };
   tfidf: { accuracy: number; macroF1: number; features: number; seconds: number };
@@ -173,20 +180,25 @@ async function embed(model: string, texts: readonly string[]) {
   };
 }
 
-async function loadSet(id: string): Promise<{ train: LabeledText[]; test: LabeledText[] }> {
+async function loadSet(
+  id: string,
+): Promise<{ train: LabeledText[]; test: LabeledText[]; trainAvailable: number; testAvailable: number }> {
   const split = await loadLabeledSet(id, { dataDir, seed: 42 });
   let train = [...split.train];
+  let test = [...split.test];
   if (train.length > maxTrain) train = createRandom(7).shuffle(train).slice(0, maxTrain);
-  return { train, test: [...split.test] };
+  if (test.length > maxTest) test = createRandom(8).shuffle(test).slice(0, maxTest);
+  return { train, test, trainAvailable: split.train.length, testAvailable: split.test.length };
 }
 
 async function runSet(id: string): Promise<void> {
   const spec = getTaskSet(id);
   if (spec.kind !== "labeled") return;
   const model = MODELS[spec.language];
-  const { train, test } = await loadSet(id);
+  const { train, test, trainAvailable, testAvailable } = await loadSet(id);
   console.error(`${id}: ${train.length} train, ${test.length} test, model ${model}`);
   const embedded = await embed(model, [...train.map((item) => item.text), ...test.map((item) => item.text)]);
+  if (embedOnly) return;
   const trainVectors = embedded.vectors.slice(0, train.length);
   const testVectors = embedded.vectors.slice(train.length);
   const trainLabels = train.map((item) => item.label);
@@ -232,6 +244,8 @@ async function runSet(id: string): Promise<void> {
     model,
     train: train.length,
     test: test.length,
+    trainAvailable,
+    testAvailable,
     classes: classes.length,
     embedding: {
       accuracy: accuracy(testLabels, predicted),
@@ -259,11 +273,11 @@ async function runSet(id: string): Promise<void> {
 
 /** Peak learning rates per optimizer for the grid (each optimizer's usual range for this head). */
 const GRID_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
-  sgd: 0.05,
-  adam: 1e-3,
-  adamw: 1e-3,
-  adamax: 2e-3,
-  rmsprop: 3e-4,
+  sgd: 0.1,
+  adam: 1e-2,
+  adamw: 1e-2,
+  adamax: 2e-2,
+  rmsprop: 3e-3,
 };
 
 async function runGrid(id: string): Promise<void> {
@@ -287,7 +301,7 @@ async function runGrid(id: string): Promise<void> {
           name: optimizer,
           learningRate,
           ...(optimizer === "sgd" ? { momentum: 0.9, nesterov: true } : {}),
-          ...(optimizer === "adamw" ? { weightDecay: 1e-2 } : {}),
+          ...(optimizer === "adamw" ? { weightDecay: 1e-4 } : {}),
         },
         schedule: { name: schedule, warmup: 0.1 },
         epochs: 20,
@@ -335,14 +349,14 @@ function render(data: Output): string {
   lines.push(
     `Command: \`npx tsx bench/train.ts --results bench/RESULTS.md\` (data: \`../shared/data\`). Run started ${data.started} on ${data.machine}; the 2 cores were shared with other engineers' jobs, so seconds are indicative only.`,
     "",
-    `Embedding classifier: frozen embeddings (bge-small-en-v1.5 for English, bge-small-zh-v1.5 for Chinese; no instruction prefix, fp32) + \`trainClassifier\` head: ${JSON.stringify({ hidden: data.head.hidden, activation: data.head.activation, dropout: data.head.dropout, optimizer: data.head.optimizer, schedule: data.head.schedule, epochs: data.head.epochs, batchSize: data.head.batchSize })}, early stopping (patience ${data.head.earlyStopping?.patience}) on macro-F1 of a 10 % stratified hold-out of the training rows, best epoch restored. Baseline: TF-IDF (word 1–2-grams for English, character 1–2-grams for Chinese; sublinear tf, smooth idf, L2 rows, vocabulary fitted on the training rows) + softmax regression trained with the same library (AdamW 0.01, weight decay 1e-4, cosine, batch 64, ≤ 30 epochs, the same 10 % hold-out and early stopping on its accuracy). Both see exactly the same training rows; scores are on the test side (× 100).`,
+    `Embedding classifier: frozen embeddings (bge-small-en-v1.5 for English, bge-small-zh-v1.5 for Chinese; no instruction prefix, fp32) + \`trainClassifier\` head (linear: multinomial logistic regression on the vectors): ${JSON.stringify({ optimizer: data.head.optimizer, schedule: data.head.schedule, epochs: data.head.epochs, batchSize: data.head.batchSize })}, early stopping (patience ${data.head.earlyStopping?.patience}) on macro-F1 of a 10 % stratified hold-out of the training rows, best epoch restored. Baseline: TF-IDF (word 1–2-grams for English, character 1–2-grams for Chinese; sublinear tf, smooth idf, L2 rows, vocabulary fitted on the training rows) + softmax regression trained with the same library (AdamW 0.01, weight decay 1e-4, cosine, batch 64, ≤ 30 epochs, the same 10 % hold-out and early stopping on its accuracy). Both see exactly the same training rows; scores are on the test side (× 100).`,
     "",
     "| set | split | model | train | test | classes | embedding acc | embedding macro-F1 | TF-IDF+LR acc | TF-IDF+LR macro-F1 | Δ acc | head epochs (best) | head s | TF-IDF s | embed s (new / cached) |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of data.sets) {
     lines.push(
-      `| ${row.name} | ${row.split}${row.train < (row.train + row.test) * 0.7 && row.train === maxTrain ? `, train subsampled to ${row.train}` : ""} | ${row.model} | ${row.train} | ${row.test} | ${row.classes} | ${percent(row.embedding.accuracy)} | ${percent(row.embedding.macroF1)} | ${percent(row.tfidf.accuracy)} | ${percent(row.tfidf.macroF1)} | ${((row.embedding.accuracy - row.tfidf.accuracy) * 100).toFixed(2)} | ${row.embedding.epochs} (${row.embedding.bestEpoch}) | ${row.embedding.seconds.toFixed(1)} | ${row.tfidf.seconds.toFixed(1)} | ${row.embedSeconds.toFixed(0)} (${row.embedded} / ${row.cached}) |`,
+      `| ${row.name} | ${row.split}${row.train < row.trainAvailable ? `; train sampled ${row.train} of ${row.trainAvailable}` : ""}${row.test < row.testAvailable ? `; test sampled ${row.test} of ${row.testAvailable}` : ""} | ${row.model} | ${row.train} | ${row.test} | ${row.classes} | ${percent(row.embedding.accuracy)} | ${percent(row.embedding.macroF1)} | ${percent(row.tfidf.accuracy)} | ${percent(row.tfidf.macroF1)} | ${((row.embedding.accuracy - row.tfidf.accuracy) * 100).toFixed(2)} | ${row.embedding.epochs} (${row.embedding.bestEpoch}) | ${row.embedding.seconds.toFixed(1)} | ${row.tfidf.seconds.toFixed(1)} | ${row.embedSeconds.toFixed(0)} (${row.embedded} / ${row.cached}) |`,
     );
   }
   const wins = data.sets.filter((row) => row.embedding.accuracy > row.tfidf.accuracy).length;
@@ -359,7 +373,7 @@ function render(data: Output): string {
         GRID_LEARNING_RATES,
       )
         .map(([name, rate]) => `${name} ${rate}`)
-        .join(", ")} (SGD with Nesterov momentum 0.9; AdamW weight decay 0.01). Test accuracy × 100:`,
+        .join(", ")} (SGD with Nesterov momentum 0.9; AdamW weight decay 1e-4). Test accuracy × 100:`,
     );
     for (const set of [...new Set(data.grid.map((row) => row.set))]) {
       lines.push(
@@ -408,8 +422,8 @@ async function main(): Promise<void> {
     return;
   }
   for (const id of sets) await runSet(id);
-  for (const id of gridSets) await runGrid(id);
-  if (!skipSpeed) await runSpeed();
+  if (!embedOnly) for (const id of gridSets) await runGrid(id);
+  if (!skipSpeed && !embedOnly) await runSpeed();
   for (const embedder of embedders.values()) await embedder.close();
   const body = render(output);
   if (resultsPath !== undefined) await spliceSection(resultsPath, SECTION_TITLE, body);

@@ -5,7 +5,13 @@
  * on the same seeded synthetic data: `examples` vectors of `dims` dimensions
  * in `classes` Gaussian blobs, softmax cross-entropy, Adam, batch 256.
  */
-import { createMlp, createRandom, softmaxCrossEntropy, stackRows, trainModel } from "../../src/train/index.js";
+import {
+  createMlp,
+  createRandom,
+  softmaxCrossEntropy,
+  stackRows,
+  trainModel,
+} from "../../src/train/index.js";
 
 /** What one measurement reports. */
 export interface TrainingSpeed {

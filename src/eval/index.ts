@@ -56,8 +56,14 @@ export {
 } from "./quality.js";
 export type { Random } from "./random.js";
 export { createRandom } from "./random.js";
-export type { EvalReport, EvalReportEntry, EvalTaskName, InspectReport } from "./report.js";
-export { renderHtml, renderInspectHtml, renderMarkdown } from "./report.js";
+export type {
+  EvalReport,
+  EvalReportEntry,
+  EvalTaskName,
+  InspectReport,
+  LearningCurveReport,
+} from "./report.js";
+export { renderHtml, renderInspectHtml, renderLearningCurveHtml, renderMarkdown } from "./report.js";
 export type { QueryMean, RelevanceJudgements } from "./retrieval-metrics.js";
 export {
   averagePrecisionAtK,
@@ -124,3 +130,5 @@ export {
   evaluateRetrieval,
   symmetricInputType,
 } from "./tasks.js";
+export type { ScoreVectorRetrievalOptions, VectorRetrievalScores } from "./vector-retrieval.js";
+export { scoreVectorRetrieval } from "./vector-retrieval.js";

@@ -433,3 +433,142 @@ export function renderInspectHtml(report: InspectReport): string {
   );
   return page(`Embedding inspection · ${report.model}`, parts.join(""));
 }
+
+/** What {@link renderLearningCurveHtml} shows: one training run of `embedkit train`. */
+export interface LearningCurveReport {
+  readonly title: string;
+  /** Settings shown as a table (model, optimizer, schedule, …). */
+  readonly settings: Readonly<Record<string, string | number | boolean>>;
+  /** Per-epoch numbers. */
+  readonly epochs: ReadonlyArray<{
+    readonly epoch: number;
+    readonly trainLoss: number;
+    readonly validationLoss?: number;
+    readonly validationMetric?: number;
+    readonly learningRate: number;
+  }>;
+  /** Name of the validation metric (e.g. "macro-F1"). */
+  readonly metricName: string;
+  /** Epoch whose weights were kept. */
+  readonly bestEpoch: number;
+  /** Extra lines under the charts. */
+  readonly notes: readonly string[];
+}
+
+/** A line chart of one or more series over a shared x axis. */
+function lineChart(options: {
+  readonly title: string;
+  readonly xLabel: string;
+  readonly series: ReadonlyArray<{
+    readonly label: string;
+    readonly points: ReadonlyArray<readonly [number, number]>;
+  }>;
+  readonly marker?: number;
+}): string {
+  const width = 520;
+  const height = 300;
+  const pad = 48;
+  const all = options.series.flatMap((series) => series.points);
+  if (all.length === 0) return "";
+  const xs = all.map(([x]) => x);
+  const ys = all.map(([, y]) => y);
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs) === xMin ? xMin + 1 : Math.max(...xs);
+  let yMin = Math.min(...ys);
+  let yMax = Math.max(...ys);
+  if (yMin === yMax) {
+    yMin -= 1;
+    yMax += 1;
+  }
+  const sx = (x: number): number => pad + ((x - xMin) / (xMax - xMin)) * (width - pad - 12);
+  const sy = (y: number): number => height - pad - ((y - yMin) / (yMax - yMin)) * (height - pad - 28);
+  const lines = options.series
+    .map((series, index) => {
+      const colour = PALETTE[index % PALETTE.length] as string;
+      const path = series.points
+        .map(([x, y], i) => `${i === 0 ? "M" : "L"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+        .join("");
+      const dots = series.points
+        .map(
+          ([x, y]) =>
+            `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${colour}"><title>${escapeHtml(`${series.label} @ ${x}: ${formatScore(y, 4)}`)}</title></circle>`,
+        )
+        .join("");
+      const legend = `<rect x="${width - 150}" y="${30 + index * 16}" width="10" height="10" fill="${colour}"/><text x="${width - 135}" y="${39 + index * 16}" class="label-left">${escapeHtml(series.label)}</text>`;
+      return `<path d="${path}" fill="none" stroke="${colour}" stroke-width="1.6"/>${dots}${legend}`;
+    })
+    .join("");
+  const marker =
+    options.marker === undefined
+      ? ""
+      : `<line x1="${sx(options.marker).toFixed(1)}" x2="${sx(options.marker).toFixed(1)}" y1="28" y2="${height - pad}" stroke="#9ca3af" stroke-dasharray="4 3"><title>best epoch ${options.marker}</title></line>`;
+  return (
+    `<svg class="chart" role="img" aria-label="${escapeHtml(options.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
+    `<text x="0" y="16" class="title">${escapeHtml(options.title)}</text>` +
+    `<rect x="${pad}" y="28" width="${width - pad - 12}" height="${height - pad - 28}" class="frame"/>` +
+    `<text x="${pad - 4}" y="34" text-anchor="end" class="axis">${formatScore(yMax, 3)}</text>` +
+    `<text x="${pad - 4}" y="${height - pad}" text-anchor="end" class="axis">${formatScore(yMin, 3)}</text>` +
+    `<text x="${(pad + width) / 2}" y="${height - 12}" text-anchor="middle" class="axis">${escapeHtml(options.xLabel)} (${xMin} … ${Math.max(...xs)})</text>` +
+    `${marker}${lines}</svg>`
+  );
+}
+
+/** Render the learning curves of a training run (loss, validation metric, learning rate) as one HTML page. */
+export function renderLearningCurveHtml(report: LearningCurveReport): string {
+  const epochs = report.epochs;
+  const loss = lineChart({
+    title: "Loss",
+    xLabel: "epoch",
+    marker: report.bestEpoch,
+    series: [
+      { label: "train loss", points: epochs.map((e) => [e.epoch, e.trainLoss] as const) },
+      ...(epochs.some((e) => e.validationLoss !== undefined)
+        ? [
+            {
+              label: "validation loss",
+              points: epochs
+                .filter((e) => e.validationLoss !== undefined)
+                .map((e) => [e.epoch, e.validationLoss as number] as const),
+            },
+          ]
+        : []),
+    ],
+  });
+  const metric = epochs.some((e) => e.validationMetric !== undefined)
+    ? lineChart({
+        title: `Validation ${report.metricName}`,
+        xLabel: "epoch",
+        marker: report.bestEpoch,
+        series: [
+          {
+            label: report.metricName,
+            points: epochs
+              .filter((e) => e.validationMetric !== undefined)
+              .map((e) => [e.epoch, e.validationMetric as number] as const),
+          },
+        ],
+      })
+    : "";
+  const rate = lineChart({
+    title: "Learning rate (end of epoch)",
+    xLabel: "epoch",
+    series: [{ label: "learning rate", points: epochs.map((e) => [e.epoch, e.learningRate] as const) }],
+  });
+  const settings = Object.entries(report.settings)
+    .map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td>${escapeHtml(String(value))}</td></tr>`)
+    .join("");
+  const rows = epochs
+    .map(
+      (e) =>
+        `<tr${e.epoch === report.bestEpoch ? ' class="best"' : ""}><td class="n">${e.epoch}</td><td class="n">${formatScore(e.trainLoss, 4)}</td><td class="n">${formatScore(e.validationLoss, 4)}</td><td class="n">${formatScore(e.validationMetric, 4)}</td><td class="n">${e.learningRate.toExponential(2)}</td></tr>`,
+    )
+    .join("");
+  return page(
+    report.title,
+    `<h1>${escapeHtml(report.title)}</h1><table>${settings}</table><div class="grid">${loss}${metric}${rate}</div>` +
+      `<h2>Epochs</h2><table><tr><th>epoch</th><th>train loss</th><th>validation loss</th><th>validation ${escapeHtml(report.metricName)}</th><th>learning rate</th></tr>${rows}</table>` +
+      (report.notes.length === 0
+        ? ""
+        : `<ul>${report.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join("")}</ul>`),
+  );
+}

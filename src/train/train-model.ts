@@ -210,7 +210,7 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
 
   const order = Array.from({ length: inputs.length }, (_, index) => index);
   const history: EpochReport[] = [];
-  let best: { metric: number; epoch: number; snapshot: Float32Array[] } | undefined;
+  let best: { metric: number; loss: number | undefined; epoch: number; snapshot: Float32Array[] } | undefined;
   let sinceBest = 0;
   let stoppedEarly = false;
   let step = 0;
@@ -260,11 +260,16 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
     let isBest = false;
     if (validation !== undefined) {
       const metric = validation.metric;
+      // A tie on the metric (common with accuracy on small sets) goes to the lower validation loss.
+      const tie = best !== undefined && metric === best.metric && minDelta === 0;
+      const lowerLoss =
+        tie && validation.loss !== undefined && best?.loss !== undefined && validation.loss < best.loss;
       const improved =
         best === undefined ||
-        (higherIsBetter ? metric > best.metric + minDelta : metric < best.metric - minDelta);
+        (higherIsBetter ? metric > best.metric + minDelta : metric < best.metric - minDelta) ||
+        lowerLoss;
       if (improved) {
-        best = { metric, epoch, snapshot: snapshotParameters(parameters) };
+        best = { metric, loss: validation.loss, epoch, snapshot: snapshotParameters(parameters) };
         sinceBest = 0;
         isBest = true;
       } else {
