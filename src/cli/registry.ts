@@ -3,6 +3,7 @@
  * The list of commands, one factory per file. Adding a command = adding a line.
  */
 import type { Command } from "commander";
+import { classifyCommand } from "./classify.js";
 import { collectionsCommand } from "./collections.js";
 import { embedCommand } from "./embed.js";
 import { evalCommand } from "./eval.js";
@@ -14,6 +15,7 @@ import { nerCommand } from "./ner.js";
 import { searchCommand } from "./search.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
+import { trainCommand } from "./train.js";
 import { trainNerCommand } from "./train-ner.js";
 import { wordsCommand } from "./words.js";
 
@@ -32,4 +34,6 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   faqCommand,
   nerCommand,
   () => trainNerCommand("train-ner"),
+  trainCommand,
+  classifyCommand,
 ];
