@@ -18,7 +18,7 @@ import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 import { embedMediaFiles } from "./media-embed.js";
-import { readStdinTexts, readTextFile, type TextRecord } from "./text-input.js";
+import { readTextRecords, type TextRecord } from "./text-input.js";
 
 type OutputFormat = "jsonl" | "csv" | "npy";
 
@@ -61,19 +61,7 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
     await runMedia(options.modality, texts, options);
     return;
   }
-  let records: TextRecord[];
-  if (options.file) {
-    records = await readTextFile(options.file, {
-      textField: options.textField,
-      ...(options.idField === undefined ? {} : { idField: options.idField }),
-    });
-  } else if (texts.length > 0) {
-    records = texts.map((text) => ({ text }));
-  } else if (!process.stdin.isTTY) {
-    records = await readStdinTexts();
-  } else {
-    records = [];
-  }
+  const records = await readTextRecords(texts, options);
   if (records.length === 0) {
     throw new EmbedkitError(
       "INVALID_INPUT",

@@ -11,7 +11,7 @@ import { EmbedkitError } from "../errors.js";
 import { type Entity, openTagger, recognizeEntitiesMany } from "../ner/recognize.js";
 import { openStore } from "./context.js";
 import { createProgressBar, printJson, printLine } from "./io.js";
-import { readStdinTexts, readTextFile, type TextRecord } from "./text-input.js";
+import { readTextRecords } from "./text-input.js";
 
 interface NerCommandOptions {
   readonly tagger: string;
@@ -27,19 +27,7 @@ interface NerCommandOptions {
 const CHUNK = 64;
 
 async function run(texts: readonly string[], options: NerCommandOptions): Promise<void> {
-  let records: TextRecord[];
-  if (options.file) {
-    records = await readTextFile(options.file, {
-      textField: options.textField,
-      ...(options.idField === undefined ? {} : { idField: options.idField }),
-    });
-  } else if (texts.length > 0) {
-    records = texts.map((text) => ({ text }));
-  } else if (!process.stdin.isTTY) {
-    records = await readStdinTexts();
-  } else {
-    records = [];
-  }
+  const records = await readTextRecords(texts, options);
   if (records.length === 0) {
     throw new EmbedkitError(
       "INVALID_INPUT",

@@ -194,3 +194,27 @@ export async function readStdinTexts(): Promise<TextRecord[]> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return parseTexts(Buffer.concat(chunks).toString("utf8"), "<stdin>", { format: "txt" });
 }
+
+/**
+ * The texts of a command: from `--file` when given, else the command-line
+ * arguments, else stdin lines when stdin is not a terminal; `[]` when none.
+ * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE, INVALID_INPUT (from {@link readTextFile})
+ */
+export async function readTextRecords(
+  texts: readonly string[],
+  options: {
+    readonly file?: string | undefined;
+    readonly textField?: string;
+    readonly idField?: string | undefined;
+  },
+): Promise<TextRecord[]> {
+  if (options.file) {
+    return readTextFile(options.file, {
+      ...(options.textField === undefined ? {} : { textField: options.textField }),
+      ...(options.idField === undefined ? {} : { idField: options.idField }),
+    });
+  }
+  if (texts.length > 0) return texts.map((text) => ({ text }));
+  if (!process.stdin.isTTY) return readStdinTexts();
+  return [];
+}
