@@ -3,9 +3,10 @@
  * by the project's own scripts (scripts/pg-start.sh installs it on first use)
  * on 127.0.0.1 with a fresh data directory, and stopped and deleted by
  * `stop()`. If the process exits without calling `stop()`, an exit hook stops
- * the server anyway so no PostgreSQL is left running.
+ * the server anyway; if it is killed (no exit hook runs), a detached watchdog
+ * shell notices within seconds and stops it, so no PostgreSQL is left running.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -43,6 +44,22 @@ export async function startPostgres(): Promise<PostgresServer> {
     process.removeListener("exit", stopSync);
     throw error;
   }
+  // Watchdog: polls this process; when it is gone and the data directory is
+  // still there, stops the server and deletes the directory. Ends by itself
+  // once stop() has removed the directory.
+  const watchdog = spawn(
+    "bash",
+    [
+      "-c",
+      'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 2; done; [ -d "$2" ] && exec bash "$3" "$2" --remove',
+      "pg-watchdog",
+      String(process.pid),
+      dataDir,
+      join(scripts, "pg-stop.sh"),
+    ],
+    { detached: true, stdio: "ignore" },
+  );
+  watchdog.unref();
   let stopped = false;
   return {
     url,
