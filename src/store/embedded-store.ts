@@ -757,6 +757,11 @@ class EmbeddedStore implements VectorStore {
       } catch {
         // Missing, torn or unreadable snapshot: rebuild from SQLite below.
       }
+      // Forget the bad snapshot so the rebuilt graph replaces it (see snapshot()).
+      this.db
+        .prepare("UPDATE collections SET index_file = NULL, index_seq = 0 WHERE cid = ? AND index_file = ?")
+        .run(row.cid, row.index_file);
+      this.unlinkQuietly(path);
     }
     const index = HnswIndex.create(row.dims, row.metric, this.hnsw, Math.ceil(row.count * 1.1) + 16);
     // A full build is worth saving: count it all as pending.
@@ -769,7 +774,12 @@ class EmbeddedStore implements VectorStore {
    */
   private snapshot(state: CollectionState, row: CollectionRow): void {
     const entry = state.index;
-    if (!entry || !(entry.index instanceof HnswIndex) || entry.watermark <= row.index_seq) return;
+    if (!entry || !(entry.index instanceof HnswIndex)) return;
+    const recorded = this.db
+      .prepare("SELECT index_seq FROM collections WHERE cid = ?")
+      .pluck()
+      .get(row.cid) as number | undefined;
+    if (recorded === undefined || entry.watermark <= recorded) return;
     const file = `${row.cid}-${entry.watermark}.hnsw`;
     const path = join(this.indexDir, file);
     const temporary = `${path}.tmp-${process.pid}`;
@@ -789,25 +799,27 @@ class EmbeddedStore implements VectorStore {
     const crc = fileCrc32(path);
     const watermark = entry.watermark;
     const deleted = JSON.stringify(entry.index.deletedLabels);
-    const previous = this.db
-      .transaction(() => {
+    const outcome = this.db
+      .transaction((): { recorded: boolean; replaced: string | null } => {
         const current = this.db.prepare("SELECT * FROM collections WHERE cid = ?").get(row.cid) as
           | CollectionRow
           | undefined;
-        if (!current || current.index_seq >= watermark) return null;
+        // Dropped meanwhile, or another process recorded a newer snapshot: ours is not needed.
+        if (!current || current.index_seq >= watermark) return { recorded: false, replaced: null };
         this.db
           .prepare(
             "UPDATE collections SET index_file = ?, index_seq = ?, index_bytes = ?, index_crc = ?, index_deleted = ?, tomb_floor = max(tomb_floor, ?) WHERE cid = ?",
           )
           .run(file, watermark, bytes, crc, deleted, watermark, row.cid);
         this.db.prepare(`DELETE FROM tombstones_${row.cid} WHERE seq <= ?`).run(watermark);
-        return current.index_file;
+        return { recorded: true, replaced: current.index_file };
       })
       .immediate();
     entry.pending = 0;
-    const stale = previous === null ? file : previous;
-    if (stale !== null && stale !== file) this.unlinkQuietly(join(this.indexDir, stale));
-    if (previous === null) this.unlinkQuietly(path);
+    if (!outcome.recorded) this.unlinkQuietly(path);
+    else if (outcome.replaced !== null && outcome.replaced !== file) {
+      this.unlinkQuietly(join(this.indexDir, outcome.replaced));
+    }
   }
 
   private unlinkQuietly(path: string): void {

@@ -22,6 +22,9 @@ const collection = await store
   .getCollection("crash")
   .catch(() => store.createCollection("crash", { model: "crash-model", dims: 16 }));
 const write = (line: string) => process.stdout.write(`${line}\n`);
+// Never outlive the test: stop when the parent stops reading, or after 60 s at the latest.
+process.stdout.on("error", () => process.exit(3));
+setTimeout(() => process.exit(4), 60_000).unref();
 write("ready");
 let serial = 0;
 const acked: string[] = [];
