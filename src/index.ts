@@ -223,6 +223,55 @@ export {
   trainTagger,
 } from "./ner/index.js";
 export type {
+  Collection,
+  CollectionInfo,
+  CollectionSpec,
+  CollectionStats,
+  Document,
+  EmbeddedStoreOptions,
+  Filter,
+  FilterCondition,
+  FilterOperator,
+  Hit,
+  IndexDocumentsOptions,
+  IndexDocumentsResult,
+  IndexProgress,
+  Item,
+  Metadata,
+  MetadataValue,
+  OpenVectorStoreOptions,
+  Query,
+  SearchTextOptions,
+  StoredItem,
+  UpsertOptions,
+  VectorMetric,
+  VectorStore,
+} from "./store/index.js";
+// Vector collections (also available as the `embedkit/store` subpath)
+export {
+  collectionSpecFor,
+  ensureCollection,
+  indexDocuments,
+  openEmbeddedStore,
+  openVectorStore,
+  parseFilter,
+  STORE_LIMITS,
+  searchText,
+  VECTOR_METRICS,
+} from "./store/index.js";
+// Training: classifier heads, query adapters, augmentation (more in `embedkit/train`)
+export type { Classifier, EmbeddingAdapter, Prediction, TrainClassifierOptions } from "./train/index.js";
+export {
+  augmentDataset,
+  augmentText,
+  loadAdapter,
+  loadClassifier,
+  saveAdapter,
+  saveClassifier,
+  trainAdapter,
+  trainClassifier,
+} from "./train/index.js";
+export type {
   Precision,
   PrecisionVector,
   ScoredIndex,
