@@ -10,10 +10,9 @@ import { createFaq, type Faq, type FaqReply, indexFaq } from "../apps/faq/faq.js
 import { readFaqFile, readLabelledQueries } from "../apps/faq/faq-entries.js";
 import { DEFAULT_FAQ_MODELS } from "../apps/faq/faq-language.js";
 import { EmbedkitError } from "../errors.js";
-import { openVectorStore } from "../store/open-vector-store.js";
-import type { VectorStore } from "../store/vector-store.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
+import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
 
 /** A parsed --threshold as the library takes it. */
 function thresholdOf(value: number | "none"): number | null {
@@ -21,10 +20,8 @@ function thresholdOf(value: number | "none"): number | null {
 }
 
 /** Options every faq subcommand accepts. */
-interface FaqCommonOptions {
+interface FaqCommonOptions extends StoreCommandOptions {
   readonly collection: string;
-  readonly store?: string;
-  readonly home?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
 }
@@ -77,35 +74,14 @@ function parseTarget(value: string): number {
 }
 
 function commonOptions(command: Command): Command {
-  return command
-    .option("-c, --collection <name>", "collection holding the FAQ", "faq")
-    .option(
-      "--store <location>",
-      "vector store: a folder, or a URL such as postgres://… (default: embedded store in --home)",
-    )
-    .option(
-      "--home <dir>",
-      "embedkit home: model cache and default store (default: $EMBEDKIT_HOME or ~/.cache/embedkit)",
-    )
+  return addStoreOptions(command.option("-c, --collection <name>", "collection holding the FAQ", "faq"))
     .option("--json", "print JSON")
     .option("-q, --quiet", "no progress bars");
 }
 
-async function withStore<T>(options: FaqCommonOptions, work: (store: VectorStore) => Promise<T>): Promise<T> {
-  const store = await openVectorStore(
-    options.store,
-    options.home === undefined ? {} : { home: options.home },
-  );
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
 /** Open the FAQ with an embedder of its collection's model, run `work`, close everything. */
 async function withFaq<T>(options: FaqCommonOptions, work: (faq: Faq) => Promise<T>): Promise<T> {
-  return withStore(options, async (store) => {
+  return withVectorStore(options, async (store) => {
     const collection = await store.getCollection(options.collection);
     const embedder = await openEmbedder({
       model: collection.info.model,
@@ -201,7 +177,7 @@ Examples:
         category: options.categoryColumn,
       });
       const bar = createProgressBar({ unit: "questions", quiet: options.quiet ?? false });
-      const report = await withStore(options, (store) =>
+      const report = await withVectorStore(options, (store) =>
         indexFaq({
           store,
           collection: options.collection,

@@ -19,6 +19,7 @@ import { z } from "zod";
 import { createFaq, type FaqCandidate } from "../apps/faq/faq.js";
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { collectionSpecFor } from "../store/documents.js";
 import { type CollectionStats, type Filter, STORE_LIMITS, type VectorStore } from "../store/vector-store.js";
 import type { ModelPool } from "./model-pool.js";
 
@@ -33,7 +34,7 @@ export interface CollectionRoutesContext {
   readonly autoTruncate: boolean;
 }
 
-/** Input types used for documents and text queries of plain collections (asymmetric search). */
+/** Documents are embedded as passages and text queries as queries, as `indexDocuments` and `searchText` (store/documents.ts) do. */
 const DOCUMENT_INPUT: InputType = "passage";
 const QUERY_INPUT: InputType = "query";
 
@@ -162,13 +163,9 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
   app.post("/v1/collections", async (request, reply) => {
     const body = parseBody(CREATE_COLLECTION, request.body, '{"name": "docs", "model": "all-minilm-l6-v2"}');
     const store = await context.store();
-    const spec = await withModel(pool, body.model, body.name, async (embedder) => ({
-      model: embedder.model.id,
-      dims: embedder.model.dims,
-      pooling: embedder.model.pooling === "cls" ? ("cls" as const) : ("mean" as const),
-      normalized: embedder.model.normalize,
-      ...(body.metric === undefined ? {} : { metric: body.metric }),
-    }));
+    const spec = await withModel(pool, body.model, body.name, async (embedder) =>
+      collectionSpecFor(embedder.model, body.metric),
+    );
     const collection = await store.createCollection(body.name, spec);
     return reply.code(201).send(collectionObject(await collection.stats()));
   });
@@ -265,6 +262,7 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
     let vector: Float32Array | readonly number[];
     if (body.query !== undefined) {
       const text = body.query;
+      // Embedded like `searchText` (store/documents.ts) does: as a query, with the model's query prefix.
       vector = await withModel(pool, collection.info.model, collection.name, async (embedder) => {
         const result = await embedder.embed([text], {
           inputType: QUERY_INPUT,

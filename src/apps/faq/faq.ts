@@ -34,6 +34,7 @@ import { createHash } from "node:crypto";
 import type { Embedder, InputType } from "../../embed/embedder.js";
 import { EmbedkitError } from "../../errors.js";
 import { symmetricInputType } from "../../eval/tasks.js";
+import { collectionSpecFor } from "../../store/documents.js";
 import {
   type Collection,
   type Metadata,
@@ -660,13 +661,10 @@ export async function indexFaq(options: IndexFaqOptions): Promise<IndexFaqReport
       checkEmbedder(collection, embedder);
     } catch (error) {
       if (!(EmbedkitError.isInstance(error) && error.code === "UNKNOWN_COLLECTION")) throw error;
-      collection = await options.store.createCollection(options.collection, {
-        model: model.id,
-        dims: model.dims,
-        pooling: model.pooling === "cls" ? "cls" : "mean",
-        normalized: model.normalize,
-        metric: "cosine",
-      });
+      collection = await options.store.createCollection(
+        options.collection,
+        collectionSpecFor(model, "cosine"),
+      );
       created = true;
     }
     const inputType = previous?.inputType ?? symmetricInputType(embedder);
