@@ -17,10 +17,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { dot, topK } from "../src/vectors/math.js";
-import { createRandom } from "../src/vectors/random.js";
 import { busyCores } from "./lib/machine-load.js";
 import { startPgvectorBackend } from "./lib/pgvector-backend.js";
+import { exactTopK, makeVectors, percentile, recallOf } from "./lib/vector-bench-data.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -50,46 +49,6 @@ const annThresholdFor = (n: number) => (args["ann-threshold"] === "size" ? n : N
 const log = (message: string) =>
   process.stderr.write(`[store-pg ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-/**
- * Embedding-like data: unit vectors around 256 random unit centres, noise of
- * norm ~0.8. Uniform random vectors would be unrealistically hard for HNSW;
- * real sentence embeddings are clustered.
- */
-function makeVectors(count: number, seed: number): Float32Array[] {
-  const random = createRandom(12345);
-  const centres = Array.from({ length: 256 }, () =>
-    unit(Float32Array.from({ length: dims }, () => random.gaussian())),
-  );
-  const local = createRandom(seed);
-  const noise = 0.8 / Math.sqrt(dims);
-  return Array.from({ length: count }, () => {
-    const centre = centres[local.integer(centres.length)] as Float32Array;
-    return unit(centre.map((x) => x + noise * local.gaussian()));
-  });
-}
-
-function unit(vector: Float32Array): Float32Array {
-  let sum = 0;
-  for (const x of vector) sum += x * x;
-  const norm = Math.sqrt(sum);
-  return vector.map((x) => x / norm);
-}
-
-/** Brute-force top-k by cosine (= dot on unit vectors), best first. */
-function exactTopK(base: readonly Float32Array[], query: Float32Array): number[] {
-  const scores = new Float32Array(base.length);
-  for (let i = 0; i < base.length; i++) scores[i] = dot(base[i] as Float32Array, query);
-  return topK(scores, k).map((hit) => hit.index);
-}
-
-function percentile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = q * (sorted.length - 1);
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return (sorted[low] as number) + ((sorted[high] as number) - (sorted[low] as number)) * (position - low);
-}
-
 interface SizeResult {
   readonly vectors: number;
   readonly annThreshold: number;
@@ -107,8 +66,8 @@ interface SizeResult {
 
 async function benchSize(n: number): Promise<SizeResult> {
   log(`N=${n}: generating ${n} + ${queryCount} vectors`);
-  const base = makeVectors(n, 1);
-  const queries = makeVectors(queryCount, 2);
+  const base = makeVectors(n, dims, 1);
+  const queries = makeVectors(queryCount, dims, 2);
   const otherLoadCores = await busyCores(2000);
   log(`N=${n}: other load ${otherLoadCores.toFixed(2)} cores; starting PostgreSQL`);
   const annThreshold = annThresholdFor(n);
@@ -135,18 +94,19 @@ async function benchSize(n: number): Promise<SizeResult> {
     const indexBuildSeconds = slowest - percentile(batchSeconds, 0.5);
     log(`N=${n}: ingest ${ingestSeconds.toFixed(1)} s (index build ≈ ${indexBuildSeconds.toFixed(1)} s)`);
 
-    const truth = queries.map((query) => exactTopK(base, query));
+    const truth = queries.map((query) => exactTopK(base, query, k).map((i) => `v${i}`));
     const bruteTimes: number[] = [];
     for (const query of queries.slice(0, exactQueryCount)) {
       const t = performance.now();
-      exactTopK(base, query);
+      exactTopK(base, query, k);
       bruteTimes.push(performance.now() - t);
     }
 
-    const recall = (hits: readonly { id: string }[], index: number) => {
-      const expected = new Set((truth[index] as number[]).map((i) => `v${i}`));
-      return hits.filter((hit) => expected.has(hit.id)).length / k;
-    };
+    const recall = (hits: readonly { id: string }[], index: number) =>
+      recallOf(
+        hits.map((hit) => hit.id),
+        truth[index] as string[],
+      );
     // Warm-up: first touches read the index from disk into shared buffers.
     for (const query of queries.slice(0, 20)) await collection.query({ vector: query, k });
     const annTimes: number[] = [];
