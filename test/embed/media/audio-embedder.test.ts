@@ -11,6 +11,7 @@ import { EmbedkitError } from "../../../src/errors.js";
 import { createModelStore } from "../../../src/models/store-impl.js";
 import { readTorchCheckpoint } from "../../../src/models/torch-checkpoint.js";
 import { cosineSimilarity } from "../../../src/vectors/math.js";
+import { startFileServer } from "../../models/helpers.js";
 import { AUDIO_FIXTURES, CLIPS, clip, ffmpeg, temporaryFolder } from "./audio-fixtures.js";
 
 const reference = JSON.parse(readFileSync(join(AUDIO_FIXTURES, "ge2e-reference.json"), "utf8")) as {
@@ -183,6 +184,60 @@ describe("wav2vec2-style ONNX folders (tiny random-weight fixture, not a working
       expect(vectors[0]?.length).toBe(32);
     } finally {
       await embedder.close();
+    }
+  });
+
+  it("pulls wav2vec2:hf:owner/name@revision from a Hub mirror through the store, then opens it offline", async () => {
+    const folder = temporaryFolder("embedkit-tiny-w2v-hub-");
+    await writeTinyWav2Vec2(folder, { hidden: 8 });
+    const files: Record<string, Buffer> = {
+      "/test-org/tiny-w2v/resolve/v1/onnx/model.onnx": readFileSync(join(folder, "onnx/model.onnx")),
+      "/test-org/tiny-w2v/resolve/v1/preprocessor_config.json": readFileSync(
+        join(folder, "preprocessor_config.json"),
+      ),
+    };
+    const server = await startFileServer((path) =>
+      files[path] === undefined ? undefined : { body: files[path] as Buffer },
+    );
+    const home = temporaryFolder("embedkit-hub-home-");
+    try {
+      const store = createModelStore({ home, hfEndpoint: server.url, retries: 0 });
+      const embedder = await createAudioEmbedder({
+        model: "wav2vec2:hf:test-org/tiny-w2v@v1",
+        store,
+        threads: 1,
+      });
+      const { vectors } = await embedder.embed([clip("0_george_0")]);
+      await embedder.close();
+      expect(embedder.model).toMatchObject({ id: "wav2vec2:hf:test-org/tiny-w2v@v1", dims: 8 });
+      expect(server.count("model.onnx")).toBe(1);
+      // Installed: a second open needs no network.
+      await server.close();
+      const again = await createAudioEmbedder({
+        model: "wav2vec2:hf:test-org/tiny-w2v@v1",
+        store,
+        threads: 1,
+      });
+      expect((await again.embed([clip("0_george_0")])).vectors[0]).toEqual(vectors[0]);
+      await again.close();
+    } finally {
+      await server.close().catch(() => undefined);
+    }
+  });
+
+  it("names the missing file when the Hub repository has no ONNX graph", async () => {
+    const server = await startFileServer(() => undefined);
+    try {
+      const store = createModelStore({
+        home: temporaryFolder("embedkit-hub-404-"),
+        hfEndpoint: server.url,
+        retries: 0,
+      });
+      await expect(createAudioEmbedder({ model: "wav2vec2:hf:test-org/missing", store })).rejects.toThrow(
+        /test-org\/missing\/resolve\/main\/onnx\/model\.onnx.*404/,
+      );
+    } finally {
+      await server.close();
     }
   });
 

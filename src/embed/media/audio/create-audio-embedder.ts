@@ -8,10 +8,16 @@
  * - `mfcc-stats`: the built-in MFCC-statistics baseline (nothing to pull);
  * - `wav2vec2:dir:/path`: a local folder with a Hugging Face style ONNX export
  *   of a raw-waveform encoder (wav2vec2, HuBERT, WavLM, data2vec-audio), see
- *   `onnx-audio-embedder.ts`.
+ *   `onnx-audio-embedder.ts`;
+ * - `wav2vec2:hf:owner/name[@revision][#onnx=…&sha256=…]`: the same layout on the
+ *   Hugging Face Hub (or `HF_ENDPOINT`), pulled through the model store
+ *   (`onnx/model.onnx` + `preprocessor_config.json`; trusted on first use unless
+ *   `sha256=` pins the graph).
  */
 import { EmbedkitError } from "../../../errors.js";
+import { type HfReference, hfModelId, parseHfReference, UNPINNED } from "../../../models/adhoc.js";
 import { DEFAULT_MODELS } from "../../../models/catalog.js";
+import type { ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
@@ -25,12 +31,48 @@ export const BUILTIN_AUDIO_MODELS = Object.freeze(["mfcc-stats"] as const);
 
 /** Prefix of a local raw-waveform ONNX encoder folder. */
 const WAV2VEC2_PREFIX = /^wav2vec2:dir:/i;
+/** Prefix of a raw-waveform ONNX encoder on the Hugging Face Hub. */
+const WAV2VEC2_HF_PREFIX = /^wav2vec2:hf:/i;
+
+/** The store spec of a `wav2vec2:hf:` model: the ONNX graph and the feature-extractor config. */
+function wav2vec2HubSpec(name: string, reference: HfReference): ModelSpec {
+  const onnx = reference.settings.onnx ?? "onnx/model.onnx";
+  return Object.freeze({
+    id: `${hfModelId(reference)}--audio`,
+    aliases: Object.freeze([name]),
+    description: `Hugging Face audio encoder ${reference.repo}@${reference.revision} (${onnx})`,
+    modality: "audio",
+    format: "onnx-audio",
+    dims: reference.settings.dims ?? 0,
+    maxTokens: 0,
+    pooling: "mean",
+    normalize: true,
+    prefixes: Object.freeze({}),
+    languages: Object.freeze([]),
+    quantized: /quant|int8|q8/i.test(onnx),
+    license: "unknown (see the model card)",
+    upstream: `${reference.repo}@${reference.revision}`,
+    files: Object.freeze([
+      { role: "onnx" as const, name: "model.onnx", sha256: reference.settings.sha256 ?? UNPINNED },
+      { role: "config" as const, name: "preprocessor_config.json", sha256: UNPINNED },
+    ]),
+    sources: Object.freeze([
+      {
+        type: "hf" as const,
+        repo: reference.repo,
+        revision: reference.revision,
+        entries: { "model.onnx": onnx, "preprocessor_config.json": "preprocessor_config.json" },
+      },
+    ]),
+    references: Object.freeze([]),
+  } satisfies ModelSpec);
+}
 
 /** Options of {@link createAudioEmbedder}. */
 export interface CreateAudioEmbedderOptions {
   /**
    * Catalog id or alias of an audio model (see `embedkit models list`),
-   * `mfcc-stats`, or `wav2vec2:dir:/path/to/onnx-export`.
+   * `mfcc-stats`, `wav2vec2:dir:/path/to/onnx-export` or `wav2vec2:hf:owner/name[@revision]`.
    * @default "resemblyzer-ge2e"
    */
   readonly model?: string;
@@ -69,6 +111,14 @@ export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = 
     core = createMfccCore(batch);
   } else if (WAV2VEC2_PREFIX.test(name)) {
     core = await createOnnxAudioCore({ folder: name.replace(WAV2VEC2_PREFIX, ""), ...batch, ...threads });
+  } else if (WAV2VEC2_HF_PREFIX.test(name)) {
+    const spec = wav2vec2HubSpec(name, parseHfReference(`hf:${name.replace(WAV2VEC2_HF_PREFIX, "")}`));
+    const store = options.store ?? createModelStore();
+    const pulled = await store.ensure(
+      spec,
+      options.onPullProgress ? { onProgress: options.onPullProgress } : {},
+    );
+    core = await createOnnxAudioCore({ id: name, folder: pulled.dir, ...batch, ...threads });
   } else {
     const store = options.store ?? createModelStore();
     const spec = await store.resolve(name);

@@ -23,6 +23,8 @@ import type { AudioCore } from "./audio-embedder.js";
 
 /** Options of {@link createOnnxAudioCore}. */
 export interface OnnxAudioCoreOptions {
+  /** Model id reported by the embedder. @default `wav2vec2:dir:<folder>` */
+  readonly id?: string;
   /** Folder with `model.onnx` (or `onnx/model.onnx`) and optionally `preprocessor_config.json`. */
   readonly folder: string;
   /** Inference threads. @default os.availableParallelism() */
@@ -164,7 +166,7 @@ export async function createOnnxAudioCore(options: OnnxAudioCoreOptions): Promis
   // One second of silence tells the output width and proves the graph runs.
   const probe = await run(new Float32Array(preprocessor.sampleRate));
   return {
-    id: `wav2vec2:dir:${folder}`,
+    id: options.id ?? `wav2vec2:dir:${folder}`,
     dims: probe.length,
     sampleRate: preprocessor.sampleRate,
     normalize: true,
