@@ -259,6 +259,18 @@ export {
   searchText,
   VECTOR_METRICS,
 } from "./store/index.js";
+// Training: classifier heads, query adapters, augmentation (more in `embedkit/train`)
+export type { Classifier, EmbeddingAdapter, Prediction, TrainClassifierOptions } from "./train/index.js";
+export {
+  augmentDataset,
+  augmentText,
+  loadAdapter,
+  loadClassifier,
+  saveAdapter,
+  saveClassifier,
+  trainAdapter,
+  trainClassifier,
+} from "./train/index.js";
 export type {
   Precision,
   PrecisionVector,
