@@ -7,16 +7,21 @@
  * stopped.
  */
 import { createHash } from "node:crypto";
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import type { Embedder } from "../embed/embedder.js";
+import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
+import { mediaPathEmbedder } from "../embed/media/media-path-embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { type Document, ensureCollection, indexDocuments } from "../store/documents.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
+import { openMediaEmbedder } from "./media-embed.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
 import { readTextFile, type TextRecord } from "./text-input.js";
 
 interface IndexCommandOptions extends StoreCommandOptions {
-  readonly file: string;
+  readonly file?: string;
+  readonly modality: "text" | MediaModality;
   readonly textField: string;
   readonly idField?: string;
   readonly metadataFields?: string;
@@ -56,7 +61,33 @@ export function toDocuments(
   return documents;
 }
 
-async function run(collectionName: string, options: IndexCommandOptions): Promise<void> {
+/** Media files as documents: id and text are the path (so re-indexing the same files is idempotent). */
+function mediaDocuments(files: readonly string[], modality: MediaModality): Document[] {
+  if (files.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      `No ${modality} files to index. Pass the file paths after the collection name.`,
+    );
+  }
+  return [...new Set(files)].map((path) => ({ id: path, text: path, metadata: { modality } }));
+}
+
+async function readDocuments(files: readonly string[], options: IndexCommandOptions): Promise<Document[]> {
+  if (options.modality !== "text") {
+    if (options.file !== undefined) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `--file reads text documents; with --modality ${options.modality} pass the files as arguments.`,
+      );
+    }
+    return mediaDocuments(files, options.modality);
+  }
+  if (options.file === undefined || files.length > 0) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "Text documents come from --file <path>; file arguments need --modality image|video|audio.",
+    );
+  }
   const metadataFields = options.metadataFields
     ?.split(",")
     .map((field) => field.trim())
@@ -66,16 +97,34 @@ async function run(collectionName: string, options: IndexCommandOptions): Promis
     ...(options.idField === undefined ? {} : { idField: options.idField }),
     ...(metadataFields === undefined ? {} : { metadataFields }),
   });
-  const documents = toDocuments(records, options);
+  return toDocuments(records, {
+    file: options.file,
+    ...(options.idField === undefined ? {} : { idField: options.idField }),
+  });
+}
+
+/** The collection's embedder: a text model, or a media model reading the documents' paths. */
+async function openIndexEmbedder(model: string | undefined, options: IndexCommandOptions): Promise<Embedder> {
+  const common = {
+    ...(model === undefined ? {} : { model }),
+    ...(options.home === undefined ? {} : { home: options.home }),
+    quiet: options.quiet ?? false,
+  };
+  if (options.modality === "text") return openEmbedder(common);
+  return mediaPathEmbedder(await openMediaEmbedder(options.modality, common));
+}
+
+async function run(
+  collectionName: string,
+  files: readonly string[],
+  options: IndexCommandOptions,
+): Promise<void> {
+  const documents = await readDocuments(files, options);
   await withVectorStore(options, async (store) => {
     // An existing collection decides the model; -m must then agree (checked by ensureCollection).
     const existing = (await store.listCollections()).find((collection) => collection.name === collectionName);
     const model = options.model ?? existing?.model;
-    const embedder = await openEmbedder({
-      ...(model === undefined ? {} : { model }),
-      ...(options.home === undefined ? {} : { home: options.home }),
-      quiet: options.quiet ?? false,
-    });
+    const embedder = await openIndexEmbedder(model, options);
     const bar = createProgressBar({ unit: "docs", quiet: options.quiet ?? false });
     const started = performance.now();
     try {
@@ -118,9 +167,15 @@ export function indexCommand(): Command {
         "Embed the documents of a file into a vector collection (created on first use). Idempotent and resumable by id.",
       )
       .argument("<collection>", "collection name (letters, digits, _ and -)")
-      .requiredOption(
+      .argument("[files...]", "with --modality image|video|audio: the media files to index (id = path)")
+      .option(
         "-f, --file <path>",
-        "documents: .jsonl, .csv/.tsv (header row) or .txt (one document per line)",
+        "text documents: .jsonl, .csv/.tsv (header row) or .txt (one document per line)",
+      )
+      .addOption(
+        new Option("--modality <modality>", "what is indexed: text documents from --file, or media files")
+          .choices(["text", ...MEDIA_MODALITIES])
+          .default("text"),
       )
       .option("--text-field <name>", "field/column holding the text to embed", "text")
       .option(
@@ -142,9 +197,11 @@ export function indexCommand(): Command {
 Examples:
   embedkit index docs --file docs.jsonl --id-field id --metadata-fields lang,category
   embedkit index faq-zh --file faq.csv --text-field question -m bge-small-zh-v1.5
-  embedkit index docs --file docs.jsonl --store postgres://app:secret@127.0.0.1/app`,
+  embedkit index docs --file docs.jsonl --store postgres://app:secret@127.0.0.1/app
+  embedkit index photos --modality image photos/*.jpg           # image collection (MobileNetV2)
+  embedkit search photos --example query.jpg -k 5               # search by example file`,
     )
-    .action(async (collection: string, options: IndexCommandOptions) => {
-      await run(collection, options);
+    .action(async (collection: string, files: string[], options: IndexCommandOptions) => {
+      await run(collection, files, options);
     });
 }

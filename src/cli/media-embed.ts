@@ -61,6 +61,34 @@ const MEDIA_FACTORIES: Readonly<
   },
 });
 
+/**
+ * Open the media embedder of a modality for a command (model pull progress on stderr).
+ * @throws EmbedkitError INVALID_OPTION (modality without an embedder) and the factory's errors
+ */
+export async function openMediaEmbedder(
+  modality: MediaModality,
+  options: Omit<MediaFactoryOptions, "onPullProgress" | "limits"> & {
+    readonly limits?: Partial<MediaLimits>;
+    readonly quiet?: boolean;
+  },
+): Promise<MediaEmbedder> {
+  const factory = MEDIA_FACTORIES[modality];
+  if (factory === undefined) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `--modality ${modality} has no embedder in this build. Available: text, ${Object.keys(MEDIA_FACTORIES).join(", ")}.`,
+      { details: { modality } },
+    );
+  }
+  const progress = createPullProgress(options.quiet ?? false);
+  try {
+    const { quiet: _quiet, limits, ...rest } = options;
+    return await factory({ ...rest, limits: limits ?? {}, onPullProgress: progress.onProgress });
+  } finally {
+    progress.stop();
+  }
+}
+
 /** Options of {@link embedMediaFiles} (the `embed` command's, as parsed). */
 export interface MediaEmbedCommandOptions {
   readonly model?: string;
@@ -96,14 +124,6 @@ export async function embedMediaFiles(
   paths: readonly string[],
   options: MediaEmbedCommandOptions,
 ): Promise<MediaEmbedResult> {
-  const factory = MEDIA_FACTORIES[modality];
-  if (factory === undefined) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `--modality ${modality} has no embedder in this build. Available: text, ${Object.keys(MEDIA_FACTORIES).join(", ")}.`,
-      { details: { modality } },
-    );
-  }
   const files =
     paths.length > 0 ? [...paths] : process.stdin.isTTY ? [] : (await readStdinTexts()).map((r) => r.text);
   if (files.length === 0) {
@@ -117,20 +137,14 @@ export async function embedMediaFiles(
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
   };
-  const progress = createPullProgress(options.quiet ?? false);
-  let embedder: MediaEmbedder;
-  try {
-    embedder = await factory({
-      limits,
-      onPullProgress: progress.onProgress,
-      ...(options.model === undefined ? {} : { model: options.model }),
-      ...(options.home === undefined ? {} : { home: options.home }),
-      ...(options.fps === undefined ? {} : { fps: options.fps }),
-      ...(options.pooling === undefined ? {} : { pooling: options.pooling }),
-    });
-  } finally {
-    progress.stop();
-  }
+  const embedder = await openMediaEmbedder(modality, {
+    limits,
+    ...(options.model === undefined ? {} : { model: options.model }),
+    ...(options.home === undefined ? {} : { home: options.home }),
+    ...(options.fps === undefined ? {} : { fps: options.fps }),
+    ...(options.pooling === undefined ? {} : { pooling: options.pooling }),
+    ...(options.quiet === undefined ? {} : { quiet: options.quiet }),
+  });
   const bar = createProgressBar({ unit: "files", quiet: options.quiet ?? false });
   try {
     const vectors: (Float32Array | Int8Array | Uint8Array)[] = [];

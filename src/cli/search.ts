@@ -5,13 +5,19 @@
  * restricted by a metadata filter.
  */
 import { Command } from "commander";
+import type { Embedder } from "../embed/embedder.js";
+import { sniffFileModality } from "../embed/media/media-input.js";
+import { mediaPathEmbedder } from "../embed/media/media-path-embedder.js";
+import { EmbedkitError } from "../errors.js";
 import { searchText } from "../store/documents.js";
 import type { Hit } from "../store/vector-store.js";
 import { openEmbedder } from "./context.js";
 import { parsePositiveInteger, printJson, printLine } from "./io.js";
+import { openMediaEmbedder } from "./media-embed.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
 
 interface SearchCommandOptions extends StoreCommandOptions {
+  readonly example?: string;
   readonly k: number;
   readonly filter?: string;
   readonly exact?: boolean;
@@ -42,7 +48,11 @@ export function searchCommand(): Command {
         "Semantic search in a vector collection: the query is embedded with the collection's model.",
       )
       .argument("<collection>", "collection name")
-      .argument("<query>", "the text to search for")
+      .argument("[query]", "the text to search for (omit with --example)")
+      .option(
+        "--example <file>",
+        "search by example: an image, video or audio file embedded with the collection's model",
+      )
       .option("-k, --k <n>", "number of results (1-1000)", parsePositiveInteger, 10)
       .option(
         "--filter <filter>",
@@ -66,16 +76,32 @@ false or null also matches the same text stored as a string.
 
 Examples:
   embedkit search docs "how do I reset my password?" -k 5
-  embedkit search faq-zh "怎么修改密码" --filter 'category=account' --json`,
+  embedkit search faq-zh "怎么修改密码" --filter 'category=account' --json
+  embedkit search photos --example query.jpg -k 5       # a collection made with index --modality image`,
     )
-    .action(async (collectionName: string, query: string, options: SearchCommandOptions) => {
+    .action(async (collectionName: string, text: string | undefined, options: SearchCommandOptions) => {
+      if ((text === undefined) === (options.example === undefined)) {
+        throw new EmbedkitError(
+          "INVALID_OPTION",
+          "Give either a text query or --example <file> (an image, video or audio file), not both or neither.",
+        );
+      }
+      const query = (text ?? options.example) as string;
       await withVectorStore(options, async (store) => {
         const collection = await store.getCollection(collectionName);
-        const embedder = await openEmbedder({
+        const common = {
           model: options.model ?? collection.info.model,
           ...(options.home === undefined ? {} : { home: options.home }),
           quiet: options.quiet ?? false,
-        });
+        };
+        let embedder: Embedder;
+        if (options.example === undefined) {
+          embedder = await openEmbedder(common);
+        } else {
+          // The example's own bytes say which media embedder reads it.
+          const modality = await sniffFileModality(options.example);
+          embedder = mediaPathEmbedder(await openMediaEmbedder(modality, common));
+        }
         try {
           const hits = await searchText(collection, embedder, query, {
             k: options.k,

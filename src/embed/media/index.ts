@@ -40,7 +40,14 @@ export type {
 } from "./media-embedder.js";
 export { DEFAULT_MEDIA_LIMITS, MEDIA_MODALITIES } from "./media-embedder.js";
 export type { MediaFile, OpenMediaInputOptions, SniffedType } from "./media-input.js";
-export { MEDIA_FORMATS, openMediaInput, resolveMediaLimits, sniffMediaType } from "./media-input.js";
+export {
+  MEDIA_FORMATS,
+  openMediaInput,
+  resolveMediaLimits,
+  sniffFileModality,
+  sniffMediaType,
+} from "./media-input.js";
+export { mediaPathEmbedder } from "./media-path-embedder.js";
 // Video: ffmpeg frame sampling, temporal pooling, segments and cuts
 export type { FrameSampling, SampledVideo, VideoFrame, VideoInfo } from "./video/sample-frames.js";
 export { sampleFrames } from "./video/sample-frames.js";

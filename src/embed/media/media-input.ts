@@ -267,6 +267,28 @@ export async function openMediaInput(input: MediaInput, options: OpenMediaInputO
 }
 
 /**
+ * The media modality of a file from its magic bytes (for "search by example").
+ * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE (empty), UNSUPPORTED_MEDIA (not image/video/audio)
+ */
+export async function sniffFileModality(path: string): Promise<MediaModality> {
+  const head = await readHead(path).catch((cause: unknown) => {
+    throw new EmbedkitError("FILE_NOT_FOUND", `No such file: ${path}.`, { cause, details: { path } });
+  });
+  if (head.length === 0) {
+    throw new EmbedkitError("MALFORMED_FILE", `${path} is empty (0 bytes).`, { details: { name: path } });
+  }
+  const type = await sniffMediaType(head);
+  if (type?.modality === undefined) {
+    throw new EmbedkitError(
+      "UNSUPPORTED_MEDIA",
+      `${path} is ${type === undefined ? describeUnknown(head) : `${type.mime} (.${type.ext})`}, not an image, video or audio file.`,
+      { details: { name: path } },
+    );
+  }
+  return type.modality;
+}
+
+/**
  * Merge per-call limits over defaults, checking every value is a positive number.
  * @throws EmbedkitError INVALID_OPTION
  */
