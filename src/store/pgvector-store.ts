@@ -175,8 +175,9 @@ function translateError(error: unknown, location: string, doing: string): Embedk
   if (code === "42501") {
     return new EmbedkitError(
       "STORE_UNAVAILABLE",
-      `PostgreSQL at ${location} refused ${doing}: ${reason}. The user needs CREATE on the database ` +
-        `(or run "CREATE EXTENSION vector" once as a superuser).`,
+      `PostgreSQL at ${location} refused ${doing}: ${reason}. pgvector is not a trusted extension: a ` +
+        `superuser must run "CREATE EXTENSION vector" once in this database, and the user needs CREATE on ` +
+        `the database (for embedkit's schema).`,
       { cause: error, details: { url: location, code } },
     );
   }

@@ -103,6 +103,37 @@ describe("pgvector store: server errors", () => {
     ).rejects.toEqual(code("INVALID_OPTION"));
   });
 
+  it("tells a user without rights to create pgvector what a superuser must run, then works once it has", async () => {
+    const suffix = randomBytes(4).toString("hex");
+    const [role, database, password] = [`app_${suffix}`, `db_${suffix}`, `pw_${suffix}`];
+    await withClient(server.url, async (client) => {
+      await client.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+      await client.query(`CREATE DATABASE ${database}`);
+    });
+    const url = new URL(server.url);
+    url.username = role;
+    url.password = password;
+    url.pathname = `/${database}`;
+    const failure = openPgVectorStore({ url: url.toString() });
+    await expect(failure).rejects.toEqual(code("STORE_UNAVAILABLE"));
+    await expect(failure).rejects.toThrow(/CREATE EXTENSION vector/);
+    await expect(failure).rejects.not.toThrow(password);
+    const admin = new URL(server.url);
+    admin.pathname = `/${database}`;
+    await withClient(admin.toString(), async (client) => {
+      await client.query("CREATE EXTENSION vector");
+      await client.query(`GRANT CREATE ON DATABASE ${database} TO ${role}`);
+    });
+    const store = await openPgVectorStore({ url: url.toString() });
+    try {
+      const collection = await store.createCollection("mine", { model: "m", dims: 2 });
+      await collection.upsert([{ id: "a", vector: [1, 0] }]);
+      expect(await collection.count()).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("turns a server that goes away mid-use into STORE_UNAVAILABLE, for every operation", async () => {
     const doomed = await startPostgres();
     const password = new URL(doomed.url).password;
