@@ -223,7 +223,7 @@ export function embedCommand(): Command {
     .option(
       "-m, --model <id>",
       "model id or alias (see `embedkit models list`); image/video: mobilenet-v2-nsfwjs (default), clip:dir:/path, " +
-        "clip:hf:owner/name; audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path",
+        "clip:hf:owner/name; audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path, wav2vec2:hf:owner/name",
     )
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
     .option("-o, --out <path>", "output file (.jsonl, .csv or .npy); default: JSONL on stdout")
