@@ -42,6 +42,10 @@ interface LanguageSetup {
   readonly describe: string;
   readonly epochs: number;
   readonly patience: number;
+  /** Head learning rate. */
+  readonly learningRate: number;
+  /** Lexicon features (per unit tag distribution); dictionary bits are on for characters by default. */
+  readonly lexicon: boolean;
 }
 
 const MSRA_VALIDATION = 1258;
@@ -55,6 +59,8 @@ const SETUPS: Readonly<Record<"en" | "zh", LanguageSetup>> = {
     unit: "word",
     epochs: 10,
     patience: 3,
+    learningRate: 0.001,
+    lexicon: true,
     describe: "CoNLL-2003 train.txt (14,041 sentences) → valid.txt (3,250 sentences)",
     async load(dataDir) {
       const train = await readTaggedFile(join(dataDir, "conll2003-en/train.txt"), { format: "conll" });
@@ -67,6 +73,8 @@ const SETUPS: Readonly<Record<"en" | "zh", LanguageSetup>> = {
     unit: "character",
     epochs: 8,
     patience: 3,
+    learningRate: 0.003,
+    lexicon: true,
     describe: `MSRA train parts 1–4; validation = last ${MSRA_VALIDATION} sentences (last 10 % of part 4); train = seeded sample (seed ${SEED}) of ${MSRA_SAMPLE} of the other 49,400 sentences`,
     async load(dataDir) {
       const parts = [];
@@ -139,6 +147,8 @@ async function runLanguage(lang: "en" | "zh", dataDir: string, outDir: string): 
       unit: setup.unit,
       epochs: setup.epochs,
       patience: setup.patience,
+      learningRate: setup.learningRate,
+      lexicon: setup.lexicon,
       seed: SEED,
       onEmbedProgress(corpus, done, total) {
         if (performance.now() - last > 30_000 || done === total) {
