@@ -21,6 +21,7 @@ import type { ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
+import { pullMediaModel } from "../pull-media-model.js";
 import { type AudioCore, type AudioEmbedder, wrapAudioCore } from "./audio-embedder.js";
 import { createGe2eCore } from "./ge2e-embedder.js";
 import { createMfccCore } from "./mfcc-embedder.js";
@@ -120,20 +121,14 @@ export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = 
     );
     core = await createOnnxAudioCore({ id: name, folder: pulled.dir, ...batch, ...threads });
   } else {
-    const store = options.store ?? createModelStore();
-    const spec = await store.resolve(name);
-    if (spec.modality !== "audio") {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `${spec.id} is a ${spec.modality} model, not an audio model. Use an audio model (default ${DEFAULT_MODELS.audio}, ` +
-          '"mfcc-stats", or "wav2vec2:dir:/path" for a local ONNX export) — see `embedkit models list`.',
-        { details: { model: spec.id, modality: spec.modality } },
-      );
-    }
-    const pulled = await store.ensure(
-      spec,
-      options.onPullProgress ? { onProgress: options.onPullProgress } : {},
-    );
+    const pulled = await pullMediaModel({
+      store: options.store ?? createModelStore(),
+      name,
+      modality: "audio",
+      choices: `default ${DEFAULT_MODELS.audio}, "mfcc-stats", or "wav2vec2:dir:/path" for a local ONNX export`,
+      ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
+    });
+    const { spec } = pulled;
     if (spec.format !== "ge2e-lstm") {
       throw new EmbedkitError(
         "INVALID_OPTION",

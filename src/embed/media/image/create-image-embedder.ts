@@ -11,6 +11,7 @@ import { DEFAULT_MODELS } from "../../../models/catalog.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
+import { pullMediaModel } from "../pull-media-model.js";
 import type { PixelEmbedder } from "./pixel-embedder.js";
 import { createTfjsImageEmbedder } from "./tfjs-image-embedder.js";
 import type { TfjsBackend } from "./tfjs-runtime.js";
@@ -56,20 +57,14 @@ export async function createImageEmbedder(options: CreateImageEmbedderOptions = 
     const clip = await createClipEmbedder({ ...options, model: name.trim().slice("clip:".length) });
     return clip.image;
   }
-  const store = options.store ?? createModelStore();
-  const spec = await store.resolve(name);
-  if (spec.modality !== "image") {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `${spec.id} is a ${spec.modality} model, not an image model. Use an image model (default ${DEFAULT_MODELS.image}, ` +
-        'or "clip:dir:/path" for a CLIP folder) — see `embedkit models list`.',
-      { details: { model: spec.id, modality: spec.modality } },
-    );
-  }
-  const pulled = await store.ensure(
-    spec,
-    options.onPullProgress ? { onProgress: options.onPullProgress } : {},
-  );
+  const pulled = await pullMediaModel({
+    store: options.store ?? createModelStore(),
+    name,
+    modality: "image",
+    choices: `default ${DEFAULT_MODELS.image}, or "clip:dir:/path" for a CLIP folder`,
+    ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
+  });
+  const { spec } = pulled;
   if (spec.format === "tfjs-layers") {
     return createTfjsImageEmbedder({
       spec: pulled.spec,
