@@ -27,14 +27,14 @@ export interface VectorIndex {
 export interface HnswParameters {
   /** Graph degree (links per node); higher = better recall, more memory. @default 16 */
   readonly m: number;
-  /** Candidate list size while building; higher = better graph, slower ingest. @default 200 */
+  /** Candidate list size while building; higher = better graph, slower ingest. @default 100 */
   readonly efConstruction: number;
   /** Candidate list size while searching (raised to k when k is larger). @default 64 */
   readonly efSearch: number;
 }
 
 /** Defaults chosen by `bench/store.ts` (recall@10 ≥ 0.95 at 100k, see docs/STORE.md). */
-export const DEFAULT_HNSW: HnswParameters = Object.freeze({ m: 16, efConstruction: 200, efSearch: 64 });
+export const DEFAULT_HNSW: HnswParameters = Object.freeze({ m: 16, efConstruction: 100, efSearch: 64 });
 
 const SPACE = { cosine: "cosine", dot: "ip", euclidean: "l2" } as const satisfies Record<
   VectorMetric,
