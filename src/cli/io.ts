@@ -13,8 +13,10 @@ export const EXIT = Object.freeze({ ok: 0, user: 1, internal: 2 } as const);
 
 /** Parse a positive integer option for commander (usage error otherwise). */
 export function parsePositiveInteger(value: string): number {
-  const parsed = parseNonNegativeInteger(value);
-  if (parsed < 1) throw new InvalidArgumentError("must be a positive integer.");
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError("must be a positive integer.");
+  }
   return parsed;
 }
 
