@@ -16,7 +16,6 @@ import { searchCommand } from "./search.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
 import { trainCommand } from "./train.js";
-import { trainNerCommand } from "./train-ner.js";
 import { wordsCommand } from "./words.js";
 
 /** Factories of every top-level command, in help order. */
@@ -33,7 +32,6 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   collectionsCommand,
   faqCommand,
   nerCommand,
-  () => trainNerCommand("train-ner"),
   trainCommand,
   classifyCommand,
 ];

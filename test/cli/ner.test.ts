@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
 /** The training subcommand, as registered in src/cli/registry.ts. */
-const TRAIN_NER = ["train-ner"];
+const TRAIN_NER = ["train", "ner"];
 const CONLL_TRAIN = "/work/shared/data/conll2003-en/train.txt";
 
 let dir: string;
