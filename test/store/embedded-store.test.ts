@@ -4,45 +4,32 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
-import { runVectorStoreSuite } from "./store-suite.js";
+import type { VectorStore } from "../../src/store/vector-store.js";
+import { runVectorStoreSuite, type VectorStoreFactory } from "./store-suite.js";
 
-runVectorStoreSuite("embedded (ANN above 1,000 items)", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "embedkit-store-"));
-  const open = () => openEmbeddedStore({ path: dir, annThreshold: 1000 });
-  const opened: Awaited<ReturnType<typeof open>>[] = [];
-  const track = async () => {
-    const store = await open();
-    opened.push(store);
-    return store;
+/** A fresh store folder; `reopen` opens another instance on it; `cleanup` closes all and deletes it. */
+function embeddedFixture(annThreshold: number): VectorStoreFactory {
+  return async () => {
+    const dir = await mkdtemp(join(tmpdir(), "embedkit-store-"));
+    const opened: VectorStore[] = [];
+    const open = async () => {
+      const store = await openEmbeddedStore({ path: dir, annThreshold });
+      opened.push(store);
+      return store;
+    };
+    return {
+      store: await open(),
+      reopen: open,
+      cleanup: async () => {
+        for (const store of opened) await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   };
-  return {
-    store: await track(),
-    reopen: track,
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+}
 
-runVectorStoreSuite("embedded (exact scan only)", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "embedkit-store-"));
-  const open = () => openEmbeddedStore({ path: dir, annThreshold: 1_000_000 });
-  const opened: Awaited<ReturnType<typeof open>>[] = [];
-  const track = async () => {
-    const store = await open();
-    opened.push(store);
-    return store;
-  };
-  return {
-    store: await track(),
-    reopen: track,
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+runVectorStoreSuite("embedded (ANN above 1,000 items)", embeddedFixture(1000));
+runVectorStoreSuite("embedded (exact scan only)", embeddedFixture(1_000_000));
 
 describe("embedded store: files, recovery and several processes", () => {
   let dir: string;
