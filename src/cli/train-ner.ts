@@ -42,6 +42,8 @@ interface TrainNerOptions {
   readonly dropout: number;
   readonly classWeighting: ClassWeighting;
   readonly transitionWeight: number;
+  readonly lexicon?: boolean;
+  readonly dictionary?: boolean;
   readonly patience?: number;
   readonly seed: number;
   readonly repair: boolean;
@@ -124,6 +126,8 @@ async function run(options: TrainNerOptions): Promise<void> {
       dropout: options.dropout,
       classWeighting: options.classWeighting,
       transitionWeight: options.transitionWeight,
+      ...(options.lexicon === undefined ? {} : { lexicon: options.lexicon }),
+      ...(options.dictionary === undefined ? {} : { dictionary: options.dictionary }),
       ...(options.patience === undefined ? {} : { patience: options.patience }),
       seed: options.seed,
       ...(options.cache
@@ -278,6 +282,13 @@ export function trainNerCommand(name = "ner"): Command {
       parseNumber,
       1,
     )
+    .option(
+      "--lexicon",
+      "add lexicon features: tag distribution of each word form in training (default for words)",
+    )
+    .option("--no-lexicon", "no lexicon features")
+    .option("--dictionary", "add entity-dictionary match bits (default for characters)")
+    .option("--no-dictionary", "no entity-dictionary match bits")
     .option("--patience <n>", "stop after n epochs without validation improvement", parsePositiveInteger)
     .option("--seed <n>", "seed of sampling, initialisation and shuffling", parsePositiveInteger, 42)
     .option("--no-repair", "reject files with an I- tag that continues nothing instead of reading it as B-")
