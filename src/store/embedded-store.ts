@@ -227,6 +227,8 @@ class EmbeddedStore implements VectorStore {
   private readonly db: Database.Database;
   private readonly indexDir: string;
   private readonly states = new Map<number, CollectionState>();
+  /** Prepared statements by SQL text (preparing costs more than running a point query). */
+  private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
 
   constructor(
@@ -357,7 +359,7 @@ class EmbeddedStore implements VectorStore {
 
   async listCollections(): Promise<CollectionStats[]> {
     return this.guard("list collections", () =>
-      (this.db.prepare("SELECT * FROM collections ORDER BY name").all() as CollectionRow[]).map((row) => ({
+      (this.prepare("SELECT * FROM collections ORDER BY name").all() as CollectionRow[]).map((row) => ({
         ...infoOf(row),
         count: row.count,
       })),
@@ -371,12 +373,13 @@ class EmbeddedStore implements VectorStore {
         .transaction(() => {
           const found = this.findRow(name);
           if (!found) throw this.unknown(name);
-          this.db.prepare("DELETE FROM collections WHERE cid = ?").run(found.cid);
+          this.prepare("DELETE FROM collections WHERE cid = ?").run(found.cid);
           this.db.exec(`DROP TABLE items_${found.cid}; DROP TABLE tombstones_${found.cid};`);
           return found;
         })
         .immediate();
       this.states.delete(row.cid);
+      this.statements.clear();
       this.removeIndexFiles((cid) => cid === row.cid);
     });
   }
@@ -385,7 +388,7 @@ class EmbeddedStore implements VectorStore {
     if (this.closed) return;
     try {
       for (const state of this.states.values()) {
-        const row = this.db.prepare("SELECT * FROM collections WHERE cid = ?").get(state.cid) as
+        const row = this.prepare("SELECT * FROM collections WHERE cid = ?").get(state.cid) as
           | CollectionRow
           | undefined;
         if (row) this.snapshot(state, row);
@@ -410,11 +413,11 @@ class EmbeddedStore implements VectorStore {
         .transaction(() => {
           const row = this.row(handle);
           const seq = row.seq + 1;
-          const find = this.db.prepare(`SELECT label FROM items_${row.cid} WHERE id = ?`).pluck();
-          const insert = this.db.prepare(
+          const find = this.prepare(`SELECT label FROM items_${row.cid} WHERE id = ?`).pluck();
+          const insert = this.prepare(
             `INSERT INTO items_${row.cid} (id, vector, metadata, text, seq) VALUES (?, ?, ?, ?, ?)`,
           );
-          const update = this.db.prepare(
+          const update = this.prepare(
             `UPDATE items_${row.cid} SET vector = ?, metadata = ?, text = ?, seq = ? WHERE label = ?`,
           );
           let added = 0;
@@ -442,7 +445,7 @@ class EmbeddedStore implements VectorStore {
     return this.guard("get", () => {
       const unique = validateIds(ids);
       const row = this.row(handle);
-      const select = this.db.prepare(
+      const select = this.prepare(
         `SELECT label, id, vector, metadata, text FROM items_${row.cid} WHERE id = ?`,
       );
       const out: StoredItem[] = [];
@@ -462,9 +465,9 @@ class EmbeddedStore implements VectorStore {
         .transaction(() => {
           const row = this.row(handle);
           const seq = row.seq + 1;
-          const find = this.db.prepare(`SELECT label FROM items_${row.cid} WHERE id = ?`).pluck();
-          const remove = this.db.prepare(`DELETE FROM items_${row.cid} WHERE label = ?`);
-          const tombstone = this.db.prepare(`INSERT INTO tombstones_${row.cid} (label, seq) VALUES (?, ?)`);
+          const find = this.prepare(`SELECT label FROM items_${row.cid} WHERE id = ?`).pluck();
+          const remove = this.prepare(`DELETE FROM items_${row.cid} WHERE label = ?`);
+          const tombstone = this.prepare(`INSERT INTO tombstones_${row.cid} (label, seq) VALUES (?, ?)`);
           let removed = 0;
           for (const id of unique) {
             const label = find.get(id) as number | undefined;
@@ -508,9 +511,8 @@ class EmbeddedStore implements VectorStore {
   /** @internal */
   query(handle: EmbeddedCollection, query: Query): Hit[] {
     return this.guard("query", () => {
-      this.row(handle);
-      const valid = validateQuery(handle.info, query);
       const row = this.row(handle);
+      const valid = validateQuery(handle.info, query);
       if (row.count === 0) return [];
       const k = valid.k;
       let labels: number[];
@@ -535,7 +537,7 @@ class EmbeddedStore implements VectorStore {
       } else {
         labels = this.index(row).search(valid.vector, k);
       }
-      const select = this.db.prepare(
+      const select = this.prepare(
         `SELECT label, id, vector, metadata, text FROM items_${row.cid} WHERE label = ?`,
       );
       const hits: Hit[] = [];
@@ -616,8 +618,17 @@ class EmbeddedStore implements VectorStore {
     );
   }
 
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   private findRow(name: string): CollectionRow | undefined {
-    return this.db.prepare("SELECT * FROM collections WHERE name = ?").get(name) as CollectionRow | undefined;
+    return this.prepare("SELECT * FROM collections WHERE name = ?").get(name) as CollectionRow | undefined;
   }
 
   /** The handle's current row; UNKNOWN_COLLECTION when it was dropped (even if re-created since). */
@@ -655,9 +666,16 @@ class EmbeddedStore implements VectorStore {
    * result is a consistent snapshot. Returns false when tombstones it would
    * need were pruned (the caller rebuilds it from scratch).
    */
-  private catchUp(cid: number, mirror: Mirror, column: "vector" | "metadata"): number | false {
+  private catchUp(
+    cid: number,
+    mirror: Mirror,
+    column: "vector" | "metadata",
+    knownSeq?: number,
+  ): number | false {
+    // Common case: nothing new since the row the caller just read.
+    if (knownSeq !== undefined && mirror.watermark >= knownSeq) return 0;
     return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT seq, tomb_floor FROM collections WHERE cid = ?").get(cid) as
+      const row = this.prepare("SELECT seq, tomb_floor FROM collections WHERE cid = ?").get(cid) as
         | { seq: number; tomb_floor: number }
         | undefined;
       if (!row) return 0;
@@ -698,7 +716,7 @@ class EmbeddedStore implements VectorStore {
       upsert: (label, item) => entry.map.set(label, JSON.parse(item.metadata as string) as Metadata),
       remove: (label) => entry.map.delete(label),
     });
-    if (this.catchUp(row.cid, mirrorOf(state.metadata), "metadata") === false) {
+    if (this.catchUp(row.cid, mirrorOf(state.metadata), "metadata", row.seq) === false) {
       state.metadata = fresh();
       this.catchUp(row.cid, mirrorOf(state.metadata), "metadata");
     }
@@ -729,7 +747,7 @@ class EmbeddedStore implements VectorStore {
         entry.index.upsert(label, decodeVector(item.vector as Buffer, row.dims, where)),
       remove: (label) => entry.index.remove(label),
     };
-    const changed = this.catchUp(row.cid, mirror, "vector");
+    const changed = this.catchUp(row.cid, mirror, "vector", row.seq);
     if (changed === false) {
       // Tombstones we needed were pruned by a newer snapshot: start over from it.
       state.index = undefined;
@@ -801,7 +819,7 @@ class EmbeddedStore implements VectorStore {
     const deleted = JSON.stringify(entry.index.deletedLabels);
     const outcome = this.db
       .transaction((): { recorded: boolean; replaced: string | null } => {
-        const current = this.db.prepare("SELECT * FROM collections WHERE cid = ?").get(row.cid) as
+        const current = this.prepare("SELECT * FROM collections WHERE cid = ?").get(row.cid) as
           | CollectionRow
           | undefined;
         // Dropped meanwhile, or another process recorded a newer snapshot: ours is not needed.
@@ -811,7 +829,7 @@ class EmbeddedStore implements VectorStore {
             "UPDATE collections SET index_file = ?, index_seq = ?, index_bytes = ?, index_crc = ?, index_deleted = ?, tomb_floor = max(tomb_floor, ?) WHERE cid = ?",
           )
           .run(file, watermark, bytes, crc, deleted, watermark, row.cid);
-        this.db.prepare(`DELETE FROM tombstones_${row.cid} WHERE seq <= ?`).run(watermark);
+        this.prepare(`DELETE FROM tombstones_${row.cid} WHERE seq <= ?`).run(watermark);
         return { recorded: true, replaced: current.index_file };
       })
       .immediate();
@@ -853,13 +871,13 @@ class EmbeddedStore implements VectorStore {
       best.pop();
     };
     if (candidates) {
-      const select = this.db.prepare(`SELECT vector FROM items_${row.cid} WHERE label = ?`).pluck();
+      const select = this.prepare(`SELECT vector FROM items_${row.cid} WHERE label = ?`).pluck();
       for (const label of candidates) {
         const blob = select.get(label) as Buffer | undefined;
         if (blob) consider(label, blob);
       }
     } else {
-      for (const item of this.db.prepare(`SELECT label, vector FROM items_${row.cid}`).iterate() as Iterable<{
+      for (const item of this.prepare(`SELECT label, vector FROM items_${row.cid}`).iterate() as Iterable<{
         label: number;
         vector: Buffer;
       }>) {
@@ -873,7 +891,7 @@ class EmbeddedStore implements VectorStore {
   private removeStaleIndexFiles(): void {
     const referenced = new Map(
       (
-        this.db.prepare("SELECT cid, index_file FROM collections").all() as {
+        this.prepare("SELECT cid, index_file FROM collections").all() as {
           cid: number;
           index_file: string | null;
         }[]
