@@ -1,4 +1,4 @@
-/** Image collections through the CLI: `index --modality image` and `search --example`, real model, real embedded store. */
+/** Media collections through the CLI: `index --modality image|audio` and `search --example`, real models, real embedded store. */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -114,5 +114,40 @@ describe("image collections", () => {
     ]);
     // The collection exists (created before embedding) but holds no items.
     expect(listed.stdout).toMatch(/No matches|^$/);
+  });
+
+  it("does the same for an audio collection (speaker search by an example clip)", async () => {
+    const clips = ["0_george_0", "0_jackson_0", "0_nicolas_0"].map((name) =>
+      join("test/fixtures/audio", `${name}.wav`),
+    );
+    const indexed = await runCli([
+      "index",
+      "voices",
+      "--modality",
+      "audio",
+      "--store",
+      store,
+      "--quiet",
+      "--json",
+      ...clips,
+    ]);
+    expect(indexed.code, indexed.stderr).toBe(0);
+    const example = join("test/fixtures/audio", "1_jackson_0.wav");
+    const found = await runCli([
+      "search",
+      "voices",
+      "--example",
+      example,
+      "-k",
+      "3",
+      "--store",
+      store,
+      "--quiet",
+      "--json",
+    ]);
+    expect(found.code, found.stderr).toBe(0);
+    const { hits } = JSON.parse(found.stdout) as { hits: { id: string }[] };
+    // Another digit by the same speaker: GE2E ranks the same voice first.
+    expect(hits[0]?.id).toBe(clips[1]);
   });
 });
