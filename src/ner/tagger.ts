@@ -16,6 +16,7 @@ import {
   createTensor,
   type EpochReport,
   type Layer,
+  type LayerConfig,
   loadCheckpoint,
   type OptimizerName,
   saveCheckpoint,
@@ -652,6 +653,24 @@ export async function loadTagger(dir: string): Promise<Tagger> {
     dictionary: dictionary !== undefined,
     transitionWeight: typeof ner.transitionWeight === "number" ? ner.transitionWeight : 0,
   };
+  const firstLinear = (config: LayerConfig): number | undefined => {
+    if (config.type === "linear") return config.inputs;
+    if (config.type === "sequential") {
+      for (const layer of config.layers) {
+        const inputs = firstLinear(layer);
+        if (inputs !== undefined) return inputs;
+      }
+    }
+    return undefined;
+  };
+  const expectedWidth = inputWidth(settings);
+  const headWidth = firstLinear(checkpoint.model.config);
+  if (headWidth !== expectedWidth) {
+    throw malformedTagger(
+      dir,
+      `its head takes ${String(headWidth)} inputs, but its settings describe ${expectedWidth} features per unit`,
+    );
+  }
   return {
     settings,
     head: checkpoint.model,

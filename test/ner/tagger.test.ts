@@ -4,7 +4,7 @@
  * held-out sentences, survive a save/load round trip, and find entities in raw
  * text with offsets into the original string.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +91,14 @@ describe("trainTagger on 300 CoNLL sentences", () => {
     );
     const folder = join(dir, "damaged");
     await saveTagger(folder, result.tagger);
+    const description = JSON.parse(await readFile(join(folder, "model.json"), "utf8")) as {
+      metadata: { ner: { shapeFeatures: boolean } };
+    };
+    description.metadata.ner.shapeFeatures = false;
+    await writeFile(join(folder, "model.json"), JSON.stringify(description));
+    await expect(loadTagger(folder)).rejects.toThrow(
+      /its head takes 402 inputs, but its settings describe 394 features/,
+    );
     await writeFile(join(folder, "model.json"), "{ not json");
     await expect(loadTagger(folder)).rejects.toThrow(expect.objectContaining({ code: "MALFORMED_FILE" }));
   });
