@@ -49,6 +49,7 @@ import {
 } from "../src/train/index.js";
 import { spliceSection } from "./lib/results-section.js";
 import { fitTfidf, trainSparseLogisticRegression } from "./lib/tfidf-classifier.js";
+import type { TrainingSpeed } from "./lib/train-speed.js";
 
 const SECTION_TITLE = "## Training (classifier heads on frozen embeddings)";
 const ALL_SETS = [
@@ -124,15 +125,6 @@ interface GridResult {
   macroF1: number;
   epochs: number;
 }
-interface SpeedResult {
-  model: string;
-  examples: number;
-  epochs: number;
-  oursPerSecond: number;
-  tfjsPerSecond: number | null;
-  tfjsBackend: string | null;
-  secondsToTrain: number;
-}
 interface AdapterResult {
   fold: number;
   trainQueries: number;
@@ -148,7 +140,7 @@ interface Output {
   machine: string;
   sets: SetResult[];
   grid: GridResult[];
-  speed: SpeedResult[];
+  speed: TrainingSpeed[];
   head: typeof HEAD;
 }
 

@@ -6,7 +6,6 @@
  * one progress line per epoch (loss + validation metric) and save the head as
  * a checkpoint folder, with an HTML learning-curve report next to it.
  */
-import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Embedder } from "../embed/embedder.js";
@@ -24,6 +23,7 @@ import {
   TEXT_AUGMENTATIONS,
   type TextAugmentation,
 } from "../train/augment-text.js";
+import { writeFileAtomically } from "../train/checkpoint.js";
 import {
   ACCURACY_METRIC,
   type ClassificationMetric,
@@ -156,19 +156,6 @@ function epochLine(report: EpochReport, epochs: number, metricName: string): str
     `${(report.milliseconds / 1000).toFixed(1)}s`,
   ];
   return `${parts.join("  ")}${report.best && report.validationMetric !== undefined ? "  *" : ""}\n`;
-}
-
-async function writeAtomically(path: string, body: string): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(temporary, body);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new EmbedkitError("INVALID_OPTION", `Cannot write ${path}: ${(error as Error).message}.`, {
-      cause: error,
-    });
-  }
 }
 
 async function readLabelled(
@@ -312,7 +299,7 @@ async function runClassifier(options: ClassifierCommandOptions): Promise<void> {
       metric: metric.name,
     });
     const reportPath = options.report ?? join(options.out, "report.html");
-    await writeAtomically(
+    await writeFileAtomically(
       reportPath,
       renderLearningCurveHtml({
         title: `embedkit classifier — ${options.data}`,
@@ -452,7 +439,7 @@ async function runAdapter(options: AdapterCommandOptions): Promise<void> {
     });
     const reportPath = options.report ?? join(options.out, "report.html");
     const after = result.history[result.bestEpoch - 1]?.validationMetric;
-    await writeAtomically(
+    await writeFileAtomically(
       reportPath,
       renderLearningCurveHtml({
         title: `embedkit adapter — ${options.data}`,

@@ -87,7 +87,12 @@ const CheckpointSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-async function writeAtomically(path: string, body: string | Uint8Array): Promise<void> {
+/**
+ * Write a file via a temporary name and a rename, so readers never see half of it.
+ *
+ * @throws EmbedkitError INVALID_OPTION when the file cannot be written (the temporary file is removed).
+ */
+export async function writeFileAtomically(path: string, body: string | Uint8Array): Promise<void> {
   const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
     await writeFile(temporary, body);
@@ -145,8 +150,8 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
       },
     );
   }
-  await writeAtomically(join(dir, file), bytes);
-  await writeAtomically(join(dir, CHECKPOINT_FILE), `${JSON.stringify(description, null, 2)}\n`);
+  await writeFileAtomically(join(dir, file), bytes);
+  await writeFileAtomically(join(dir, CHECKPOINT_FILE), `${JSON.stringify(description, null, 2)}\n`);
   // Weights of earlier saves are no longer referenced.
   for (const entry of await readdir(dir)) {
     if (/^weights-[0-9a-f]{16}\.bin$/.test(entry) && entry !== file)

@@ -81,7 +81,13 @@ export {
   textUnits,
 } from "./augment-text.js";
 export type { Checkpoint, SaveCheckpointOptions } from "./checkpoint.js";
-export { CHECKPOINT_FILE, CHECKPOINT_VERSION, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+export {
+  CHECKPOINT_FILE,
+  CHECKPOINT_VERSION,
+  loadCheckpoint,
+  saveCheckpoint,
+  writeFileAtomically,
+} from "./checkpoint.js";
 export type {
   ClassificationMetric,
   Classifier,

@@ -183,31 +183,41 @@ export function createLinear(options: LinearOptions): Layer {
   };
 }
 
-/** Rectified linear unit, `max(0, x)` (gradient 0 at 0, as PyTorch). */
-export function createRelu(): Layer {
+/** An element-wise activation from its function and derivative. */
+function createElementwise(
+  config: LayerConfig,
+  apply: (x: number) => number,
+  derivative: (x: number) => number,
+): Layer {
   let lastInput: Tensor | undefined;
   return {
-    config: { type: "relu" },
+    config,
     forward(input) {
       lastInput = input;
       const out = new Float32Array(input.data.length);
-      for (let i = 0; i < out.length; i++) {
-        const value = input.data[i] as number;
-        out[i] = Math.max(value, 0);
-      }
+      for (let i = 0; i < out.length; i++) out[i] = apply(input.data[i] as number);
       return { data: out, shape: input.shape };
     },
     backward(gradOutput) {
-      const input = requireInput(lastInput, "ReLU");
+      const input = requireInput(lastInput, config.type);
       const out = new Float32Array(input.data.length);
       for (let i = 0; i < out.length; i++)
-        out[i] = (input.data[i] as number) > 0 ? (gradOutput.data[i] as number) : 0;
+        out[i] = (gradOutput.data[i] as number) * derivative(input.data[i] as number);
       return { data: out, shape: input.shape };
     },
     parameters() {
       return [];
     },
   };
+}
+
+/** Rectified linear unit, `max(0, x)` (gradient 0 at 0, as PyTorch). */
+export function createRelu(): Layer {
+  return createElementwise(
+    { type: "relu" },
+    (x) => Math.max(x, 0),
+    (x) => (x > 0 ? 1 : 0),
+  );
 }
 
 const SQRT_PI = Math.sqrt(Math.PI);
@@ -241,33 +251,12 @@ export function erf(x: number): number {
 
 /** Exact GELU, `x·Φ(x)` with the normal CDF Φ (PyTorch's `approximate="none"`). */
 export function createGelu(): Layer {
-  let lastInput: Tensor | undefined;
-  return {
-    config: { type: "gelu" },
-    forward(input) {
-      lastInput = input;
-      const out = new Float32Array(input.data.length);
-      for (let i = 0; i < out.length; i++) {
-        const x = input.data[i] as number;
-        out[i] = 0.5 * x * (1 + erf(x / Math.SQRT2));
-      }
-      return { data: out, shape: input.shape };
-    },
-    backward(gradOutput) {
-      const input = requireInput(lastInput, "GELU");
-      const out = new Float32Array(input.data.length);
-      for (let i = 0; i < out.length; i++) {
-        const x = input.data[i] as number;
-        const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
-        const density = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-        out[i] = (gradOutput.data[i] as number) * (cdf + x * density);
-      }
-      return { data: out, shape: input.shape };
-    },
-    parameters() {
-      return [];
-    },
-  };
+  return createElementwise(
+    { type: "gelu" },
+    (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+    (x) => 0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI),
+  );
 }
 
 /**
