@@ -158,10 +158,14 @@ async function readConfigs(
           unknown
         >;
       }
+      // The two small configs are read before the pull (they decide the spec), from
+      // HF_ENDPOINT with HF_TOKEN, which is also where a default store pulls from.
       const endpoint = process.env.HF_ENDPOINT ?? "https://huggingface.co";
+      const token = process.env.HF_TOKEN;
       return (await fetchJson(hfFileUrl(endpoint, reference.location, reference.revision, name), {
         retries: 2,
         retryDelayMs: 500,
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
       })) as Record<string, unknown>;
     } catch (cause) {
       if (EmbedkitError.isInstance(cause)) throw cause;
