@@ -380,33 +380,53 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     const remaining = sentences.map(() => 0);
     for (const window of windows) remaining[window.sentence] = (remaining[window.sentence] as number) + 1;
     let done = 0;
+    await runBatches(
+      windows.map((window) => window.ids),
+      options.signal,
+      (indices, data, length) => {
+        indices.forEach((index, row) => {
+          const window = windows[index] as Window;
+          for (const [word, first, count] of window.reads) {
+            visit(window.sentence, word, data.subarray(row * length * spec.dims), first, count);
+          }
+          remaining[window.sentence] = (remaining[window.sentence] as number) - 1;
+          if (remaining[window.sentence] === 0) done++;
+        });
+        options.onProgress?.(done, sentences.length);
+      },
+    );
+  }
+
+  /**
+   * Run sequences through the encoder in padding-aware batches (longest first),
+   * checking for cancellation and a closed session before each batch; `handle`
+   * gets the batch's sequence indices, its hidden states and padded length.
+   */
+  async function runBatches(
+    sequences: readonly (readonly number[])[],
+    signal: AbortSignal | undefined,
+    handle: (indices: readonly number[], hidden: Float32Array, length: number) => void,
+  ): Promise<void> {
     for (const batch of planBatches(
-      windows.map((window) => window.ids.length),
+      sequences.map((sequence) => sequence.length),
       maxBatchSize,
       maxBatchTokens,
     )) {
-      if (options.signal?.aborted) {
+      if (signal?.aborted) {
         throw new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
-          cause: options.signal.reason,
+          cause: signal.reason,
         });
       }
       assertOpen(closed, spec.id);
-      const rows = batch.indices.map((index) => windows[index] as Window);
       const hidden = await run(
-        rows.map((window) => window.ids),
+        batch.indices.map((index) => sequences[index] as readonly number[]),
         batch.length,
       );
-      const data = hidden.data as Float32Array;
-      rows.forEach((window, row) => {
-        const base = row * batch.length;
-        for (const [word, first, count] of window.reads) {
-          visit(window.sentence, word, data.subarray(base * spec.dims), first, count);
-        }
-        remaining[window.sentence] = (remaining[window.sentence] as number) - 1;
-        if (remaining[window.sentence] === 0) done++;
-      });
-      hidden.dispose();
-      options.onProgress?.(done, sentences.length);
+      try {
+        handle(batch.indices, hidden.data as Float32Array, batch.length);
+      } finally {
+        hidden.dispose();
+      }
     }
   }
 
@@ -429,28 +449,18 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     let done = 0;
     const specialTokens = (encoded[0]?.ids.length ?? 0) - (encoded[0]?.fullLength ?? 0);
     for (const item of encoded) tokens += item.ids.length - specialTokens;
-    for (const batch of planBatches(
-      encoded.map((item) => item.ids.length),
-      maxBatchSize,
-      maxBatchTokens,
-    )) {
-      if (embedOptions.signal?.aborted) {
-        throw new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
-          cause: embedOptions.signal.reason,
+    await runBatches(
+      encoded.map((item) => item.ids),
+      embedOptions.signal,
+      (indices, data, length) => {
+        indices.forEach((index, row) => {
+          const pooled = pool(data, row, (encoded[index] as { ids: readonly number[] }).ids.length, length);
+          vectors[index] = finishVector(pooled, spec.normalize, resolved);
         });
-      }
-      assertOpen(closed, spec.id);
-      const sequences = batch.indices.map((index) => (encoded[index] as { ids: readonly number[] }).ids);
-      const hidden = await run(sequences, batch.length);
-      const data = hidden.data as Float32Array;
-      batch.indices.forEach((index, row) => {
-        const pooled = pool(data, row, (sequences[row] as readonly number[]).length, batch.length);
-        vectors[index] = finishVector(pooled, spec.normalize, resolved);
-      });
-      hidden.dispose();
-      done += batch.indices.length;
-      embedOptions.onProgress?.(done, inputs.length);
-    }
+        done += indices.length;
+        embedOptions.onProgress?.(done, inputs.length);
+      },
+    );
     return { vectors, dims: resolved.dimensions, precision: resolved.precision, usage: { tokens } };
   }
 
