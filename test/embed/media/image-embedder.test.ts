@@ -6,9 +6,8 @@ import { createImageEmbedder } from "../../../src/embed/media/image/create-image
 import { decodeImage } from "../../../src/embed/media/image/decode-image.js";
 import type { TfjsImageEmbedder } from "../../../src/embed/media/image/tfjs-image-embedder.js";
 import { openMediaInput } from "../../../src/embed/media/media-input.js";
-import { EmbedkitError } from "../../../src/errors.js";
 import { cosineSimilarity, norm } from "../../../src/vectors/math.js";
-import { pngBomb, sampleImages, temporaryFolder } from "./image-fixtures.js";
+import { errorCode, pngBomb, sampleImages, temporaryFolder } from "./image-fixtures.js";
 
 const images = sampleImages();
 const first = images[0] as string;
@@ -24,13 +23,6 @@ afterAll(async () => {
   await embedder?.close();
   if (folder) await rm(folder, { recursive: true, force: true });
 });
-
-function errorCode(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => "resolved",
-    (error: unknown) => (EmbedkitError.isInstance(error) ? error.code : String(error)),
-  );
-}
 
 describe("default image embedder (MobileNetV2 from nsfwjs)", () => {
   it("returns one unit 1280-d vector per image, in input order", async () => {

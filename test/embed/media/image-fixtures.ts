@@ -10,6 +10,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
+import { EmbedkitError } from "../../../src/errors.js";
 
 /** Folder of the 40 sample JPEGs (checked in next to the project as shared data). */
 export const SAMPLE_DIR = resolve(
@@ -57,4 +58,12 @@ export function pngBomb(width = 50_000, height = 50_000): Buffer {
     chunk("IDAT", deflateSync(row)),
     chunk("IEND", new Uint8Array(0)),
   ]);
+}
+
+/** The EmbedkitError code a promise rejects with ("resolved" when it does not reject). */
+export function errorCode(promise: Promise<unknown>): Promise<string> {
+  return promise.then(
+    () => "resolved",
+    (error: unknown) => (EmbedkitError.isInstance(error) ? error.code : String(error)),
+  );
 }

@@ -8,9 +8,8 @@ import {
   poolVectors,
   type VideoEmbedder,
 } from "../../../src/embed/media/video/video-embedder.js";
-import { EmbedkitError } from "../../../src/errors.js";
 import { cosineSimilarity, norm } from "../../../src/vectors/math.js";
-import { sampleImages, temporaryFolder } from "./image-fixtures.js";
+import { errorCode, sampleImages, temporaryFolder } from "./image-fixtures.js";
 
 // Videos are built here with ffmpeg (scripts/ensure-ffmpeg.sh installs it) from the
 // shared sample photos: one photo per shot, a slow pan inside each shot, known cuts.
@@ -33,13 +32,6 @@ afterAll(async () => {
   await video?.close();
   if (folder) await rm(folder, { recursive: true, force: true });
 });
-
-function errorCode(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => "resolved",
-    (error: unknown) => (EmbedkitError.isInstance(error) ? error.code : String(error)),
-  );
-}
 
 describe("video embedder (frames from ffmpeg, MobileNetV2 per frame)", () => {
   it("finds every cut of a 4-shot video from frame-embedding distance, and nothing else", async () => {
