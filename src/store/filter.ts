@@ -45,16 +45,21 @@ type Token =
   | { readonly kind: "op"; readonly text: "=" | "==" | "!=" | "<" | "<=" | ">" | ">="; readonly at: number }
   | { readonly kind: "punct"; readonly text: "," | "(" | ")"; readonly at: number };
 
+/** The error for a syntax problem at a position, with the syntax summary. */
+function malformed(source: string, what: string, at: number): EmbedkitError {
+  return invalid(`Malformed filter ${JSON.stringify(source)}: ${what} at position ${at}. ${SYNTAX_HELP}`, {
+    filter: source,
+    position: at,
+  });
+}
+
 const SPECIAL = new Set([",", "(", ")", "=", "!", "<", ">", '"', "'"]);
 
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   const fail = (what: string, at: number): never => {
-    throw invalid(`Malformed filter ${JSON.stringify(source)}: ${what} at position ${at}. ${SYNTAX_HELP}`, {
-      filter: source,
-      position: at,
-    });
+    throw malformed(source, what, at);
   };
   while (i < source.length) {
     const c = source[i] as string;
@@ -141,10 +146,7 @@ export function parseFilter(source: string): Filter {
   const conditions: FilterCondition[] = [];
   let i = 0;
   const fail = (what: string, at: number): never => {
-    throw invalid(`Malformed filter ${JSON.stringify(source)}: ${what} at position ${at}. ${SYNTAX_HELP}`, {
-      filter: source,
-      position: at,
-    });
+    throw malformed(source, what, at);
   };
   const peek = (): Token | undefined => tokens[i];
   const value = (): { values: MetadataValue[]; bare: boolean; at: number } => {
