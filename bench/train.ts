@@ -449,7 +449,7 @@ function percent(value: number): string {
 function render(data: Output): string {
   const lines: string[] = [];
   lines.push(
-    `Command: \`npx tsx bench/train.ts --results bench/RESULTS.md\` (data: \`../shared/data\`). Run started ${data.started} on ${data.machine}; the 2 cores were shared with other engineers' jobs, so seconds are indicative only.`,
+    `Command: \`npx tsx bench/train.ts --grid smp2017-ecdt --results bench/RESULTS.md\` (data: \`../shared/data\`). Run started ${data.started} on ${data.machine}; the 2 cores were shared with other engineers' jobs, so seconds are indicative only.`,
     "",
     `Embedding classifier: frozen embeddings (bge-small-en-v1.5 for English, bge-small-zh-v1.5 for Chinese; no instruction prefix, fp32) + \`trainClassifier\` head (linear: multinomial logistic regression on the vectors): ${JSON.stringify({ optimizer: data.head.optimizer, schedule: data.head.schedule, epochs: data.head.epochs, batchSize: data.head.batchSize })}, early stopping (patience ${data.head.earlyStopping?.patience}) on macro-F1 of a 10 % stratified hold-out of the training rows, best epoch restored. Baseline: TF-IDF (word 1–2-grams for English, character 1–2-grams for Chinese; sublinear tf, smooth idf, L2 rows, vocabulary fitted on the training rows) + softmax regression trained with the same library (AdamW 0.01, weight decay 1e-4, cosine, batch 64, ≤ 30 epochs, the same 10 % hold-out and early stopping on its accuracy). Both see exactly the same training rows; scores are on the test side (× 100).`,
     "",
