@@ -12,10 +12,20 @@ import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
+import { type Collection, STORE_LIMITS, type StoredItem } from "../../src/store/vector-store.js";
 import { createRandom } from "../../src/vectors/random.js";
 import { crashVector } from "./crash-vectors.js";
 
 const TRIALS = 24;
+/** `get` in chunks of the per-call limit (a quiet machine acknowledges more than 10,000 ids over the trials). */
+async function getAll(collection: Collection, ids: readonly string[]): Promise<StoredItem[]> {
+  const items: StoredItem[] = [];
+  for (let start = 0; start < ids.length; start += STORE_LIMITS.maxBatchItems) {
+    items.push(...(await collection.get(ids.slice(start, start + STORE_LIMITS.maxBatchItems))));
+  }
+  return items;
+}
+
 const ROOT = resolve(import.meta.dirname, "../..");
 
 /**
@@ -142,11 +152,11 @@ describe("embedded store survives SIGKILL during ingest", () => {
         // Every acknowledged upsert is there with its exact vector; every acknowledged delete is gone.
         // (The write in flight at the kill is checked below: all or nothing.)
         const live = [...log.live].filter((id) => !log.inFlight?.ids.includes(id));
-        const present = await collection.get(live);
+        const present = await getAll(collection, live);
         expect(present.map((item) => item.id)).toEqual(live);
         for (const item of present) expect(Array.from(item.vector)).toEqual(Array.from(crashVector(item.id)));
         if (log.deleted.size > 0) {
-          const resurrected = (await collection.get([...log.deleted])).map((item) => item.id);
+          const resurrected = (await getAll(collection, [...log.deleted])).map((item) => item.id);
           // Only a delete that was in flight may be undone by a re-upsert in flight: neither exists here.
           expect(resurrected.filter((id) => !log.inFlight?.ids.includes(id))).toEqual([]);
         }
