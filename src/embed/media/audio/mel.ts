@@ -27,6 +27,13 @@ export interface MelOptions {
   readonly minFrequency?: number;
   /** Highest filter edge in Hz. @default sampleRate / 2 */
   readonly maxFrequency?: number;
+  /**
+   * How the `nFft/2` samples before the first and after the last sample are filled:
+   * `constant` (zeros, librosa ≥ 0.10's default) or `reflect` (mirror without repeating
+   * the edge sample, `numpy.pad(mode="reflect")` — what Hugging Face's
+   * `audio_utils.spectrogram` uses, e.g. for CLAP). @default "constant"
+   */
+  readonly padMode?: "constant" | "reflect";
 }
 
 /** A frames × bands matrix (row-major). */
@@ -89,9 +96,18 @@ export function frameCount(samples: number, hopLength: number): number {
   return 1 + Math.floor(samples / hopLength);
 }
 
+/** Index into `length` samples with numpy's `reflect` padding (edge not repeated). */
+function reflectIndex(index: number, length: number): number {
+  if (length === 1) return 0;
+  const period = 2 * (length - 1);
+  const folded = ((index % period) + period) % period;
+  return folded < length ? folded : period - folded;
+}
+
 /**
  * Power mel spectrogram (frames × melBands): `librosa.feature.melspectrogram`
- * with `center=True, pad_mode="constant", power=2`, transposed to one row per frame.
+ * with `center=True, pad_mode="constant", power=2` (or `reflect`, see
+ * {@link MelOptions.padMode}), transposed to one row per frame.
  */
 export function melSpectrogram(samples: Float32Array, options: MelOptions): FeatureMatrix {
   const { nFft, hopLength, melBands } = options;
@@ -110,6 +126,7 @@ export function melSpectrogram(samples: Float32Array, options: MelOptions): Feat
   const power = new Float32Array(bins);
   const data = new Float32Array(frames * melBands);
   const padding = nFft >> 1;
+  const reflect = options.padMode === "reflect";
   // Only the filter's non-zero bins are summed.
   const ranges = Array.from({ length: melBands }, (_, band) => {
     let first = 0;
@@ -122,7 +139,12 @@ export function melSpectrogram(samples: Float32Array, options: MelOptions): Feat
     const start = f * hopLength - padding;
     for (let i = 0; i < nFft; i++) {
       const index = start + i;
-      const value = index >= 0 && index < samples.length ? (samples[index] as number) : 0;
+      const inside = index >= 0 && index < samples.length;
+      const value = inside
+        ? (samples[index] as number)
+        : reflect
+          ? (samples[reflectIndex(index, samples.length)] as number)
+          : 0;
       frame[i] = value * (window[i] as number);
     }
     plan.powerSpectrum(frame, power);

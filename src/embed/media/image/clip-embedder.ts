@@ -16,23 +16,27 @@
  * No real CLIP weights can be obtained on this project's machines; the code
  * path is tested with the random-weight fixture from scripts/make-tiny-clip.ts.
  */
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { basename, isAbsolute, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
-import { EmbedkitError } from "../../../errors.js";
 import { UNPINNED } from "../../../models/adhoc.js";
-import { fetchJson } from "../../../models/download.js";
-import type { ImagePreprocessSpec, ModelSource, ModelSpec } from "../../../models/model-spec.js";
+import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
-import { hfFileUrl } from "../../../models/sources.js";
 import { createModelStore } from "../../../models/store-impl.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
-import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../../embedder.js";
-import { assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../../inputs.js";
 import { loadTextTokenizer } from "../../onnx/text-tokenizer.js";
 import { DEFAULT_MEDIA_LIMITS, type ImageTextEmbedder, type MediaLimits } from "../media-embedder.js";
+import {
+  checkPairFolder,
+  createTextTowerEmbedder,
+  openTowerSession,
+  type PairFamily,
+  type PairReference,
+  pairSource,
+  parsePairReference,
+  projectionDims,
+  readPairJson,
+  requireTowerNames,
+  tensorRows,
+} from "../pair-model.js";
 import { createPixelEmbedder, type PixelEmbedder } from "./pixel-embedder.js";
 
 /** Options of {@link createClipEmbedder}. */
@@ -63,53 +67,18 @@ const FILES = {
   config: "config.json",
 } as const;
 
-interface ClipReference {
-  readonly kind: "dir" | "hf";
-  /** Folder (dir) or repository (hf). */
-  readonly location: string;
-  readonly revision: string;
-  readonly vision: string;
-  readonly text: string;
-}
-
-function parseClipReference(name: string): ClipReference {
-  const trimmed = name.trim();
-  const hash = trimmed.indexOf("#");
-  const body = hash < 0 ? trimmed : trimmed.slice(0, hash);
-  const settings = new URLSearchParams(hash < 0 ? "" : trimmed.slice(hash + 1));
-  for (const key of settings.keys()) {
-    if (key !== "vision" && key !== "text") {
-      throw new EmbedkitError(
-        "INVALID_INPUT",
-        `Unknown setting "${key}" in CLIP model reference "${name}". Expected vision=<path> and/or text=<path>.`,
-        { details: { reference: name } },
-      );
-    }
-  }
-  const vision = settings.get("vision") ?? `onnx/${FILES.vision}`;
-  const text = settings.get("text") ?? `onnx/${FILES.text}`;
-  if (/^dir:/i.test(body)) {
-    const path = body.slice(4);
-    if (path === "") throw badReference(name);
-    return { kind: "dir", location: isAbsolute(path) ? path : resolve(path), revision: "", vision, text };
-  }
-  if (/^hf:/i.test(body)) {
-    const [repo = "", revision = "main"] = body.slice(3).split("@");
-    if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw badReference(name);
-    return { kind: "hf", location: repo, revision, vision, text };
-  }
-  throw badReference(name);
-}
-
-function badReference(name: string): EmbedkitError {
-  return new EmbedkitError(
-    "UNKNOWN_MODEL",
-    `"${name}" is not a CLIP model reference. Expected "dir:/path/to/folder" or "hf:owner/name[@revision]" ` +
-      "naming a folder with onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json, preprocessor_config.json " +
-      "and config.json (the Transformers.js layout).",
-    { details: { reference: name } },
-  );
-}
+/** CLIP in the Transformers.js layout. */
+const CLIP_FAMILY: PairFamily = Object.freeze({
+  name: "CLIP",
+  towers: Object.freeze({ vision: `onnx/${FILES.vision}`, text: `onnx/${FILES.text}` }),
+  files: Object.freeze([
+    `onnx/${FILES.vision}`,
+    `onnx/${FILES.text}`,
+    FILES.tokenizer,
+    FILES.preprocessor,
+    FILES.config,
+  ]),
+});
 
 function number(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
@@ -146,69 +115,21 @@ export function preprocessFromConfig(config: Record<string, unknown>): ImagePrep
   };
 }
 
-async function readConfigs(
-  reference: ClipReference,
-  store: ModelStore,
-): Promise<{ config: Record<string, unknown>; preprocessor: Record<string, unknown> }> {
-  const read = async (name: string): Promise<Record<string, unknown>> => {
-    try {
-      if (reference.kind === "dir") {
-        return JSON.parse(await readFile(resolve(reference.location, name), "utf8")) as Record<
-          string,
-          unknown
-        >;
-      }
-      // The two small configs are read before the pull (they decide the spec), from
-      // HF_ENDPOINT with HF_TOKEN, which is also where a default store pulls from.
-      const endpoint = process.env.HF_ENDPOINT ?? "https://huggingface.co";
-      const token = process.env.HF_TOKEN;
-      return (await fetchJson(hfFileUrl(endpoint, reference.location, reference.revision, name), {
-        retries: 2,
-        retryDelayMs: 500,
-        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
-      })) as Record<string, unknown>;
-    } catch (cause) {
-      if (EmbedkitError.isInstance(cause)) throw cause;
-      throw new EmbedkitError(
-        "CORRUPT_MODEL",
-        `Cannot read ${name} of CLIP model ${reference.location}: ${(cause as Error).message}. ` +
-          "Expected the Transformers.js layout (config.json with projection_dim, preprocessor_config.json).",
-        { cause, details: { model: reference.location, file: name, home: store.home } },
-      );
-    }
-  };
-  return { config: await read(FILES.config), preprocessor: await read(FILES.preprocessor) };
-}
-
 function clipSpec(
-  reference: ClipReference,
+  reference: PairReference,
   dims: number,
   preprocess: ImagePreprocessSpec,
   maxTokens: number,
 ): ModelSpec {
-  const digest = createHash("sha256")
-    .update(
-      `${reference.kind}:${reference.location}@${reference.revision}#${reference.vision}&${reference.text}`,
-    )
-    .digest("hex")
-    .slice(0, 8);
-  const label =
-    basename(reference.location)
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, "-") || "model";
-  const entries = {
-    [FILES.vision]: reference.vision,
-    [FILES.text]: reference.text,
+  const { id, source } = pairSource(reference, "clip", {
+    [FILES.vision]: reference.towers.vision as string,
+    [FILES.text]: reference.towers.text as string,
     [FILES.tokenizer]: FILES.tokenizer,
     [FILES.preprocessor]: FILES.preprocessor,
     [FILES.config]: FILES.config,
-  };
-  const source: ModelSource =
-    reference.kind === "dir"
-      ? { type: "dir", path: reference.location, entries }
-      : { type: "hf", repo: reference.location, revision: reference.revision, entries };
+  });
   return {
-    id: `clip--${label}--${digest}`,
+    id,
     aliases: [`clip:${reference.kind}:${reference.location}`],
     description: `CLIP-style image+text ONNX pair from ${reference.kind}:${reference.location}`,
     modality: "image",
@@ -234,51 +155,13 @@ function clipSpec(
   };
 }
 
-async function openSession(path: string, threads: number, id: string): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(path, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-  } catch (cause) {
-    throw new EmbedkitError(
-      "CORRUPT_MODEL",
-      `${id}: onnxruntime cannot load ${path}: ${(cause as Error).message}`,
-      {
-        cause,
-        details: { model: id, path },
-      },
-    );
-  }
-}
-
-function requireNames(
-  session: ort.InferenceSession,
-  inputs: readonly string[],
-  output: string,
-  id: string,
-  path: string,
-): void {
-  const missing = [...inputs.filter((name) => !session.inputNames.includes(name))];
-  if (!session.outputNames.includes(output)) missing.push(output);
-  if (missing.length > 0) {
-    throw new EmbedkitError(
-      "CORRUPT_MODEL",
-      `${id}: ${path} lacks ${missing.join(", ")}. It has inputs ${session.inputNames.join(", ")} and outputs ` +
-        `${session.outputNames.join(", ")}; expected a CLIP export (vision: pixel_values → image_embeds, ` +
-        "text: input_ids + attention_mask → text_embeds).",
-      { details: { model: id, path, missing } },
-    );
-  }
-}
-
-function rows(data: Float32Array, count: number, dims: number): Float32Array[] {
-  return Array.from({ length: count }, (_, index) => data.slice(index * dims, (index + 1) * dims));
-}
-
 /**
  * Load a CLIP-style ONNX pair (from a folder or the Hub) as an image embedder and
  * a text embedder sharing one vector space.
  *
- * @throws EmbedkitError UNKNOWN_MODEL (bad reference), CORRUPT_MODEL (missing files, wrong
- *   graph signature), DOWNLOAD_FAILED
+ * @throws EmbedkitError UNKNOWN_MODEL (bad reference), FILE_NOT_FOUND (a folder that is
+ *   missing or lacks files), CORRUPT_MODEL (unreadable configs, wrong graph signature),
+ *   DOWNLOAD_FAILED
  * @example
  * ```ts
  * const clip = await createClipEmbedder({ model: "hf:Xenova/clip-vit-base-patch32" });
@@ -288,17 +171,13 @@ function rows(data: Float32Array, count: number, dims: number): Float32Array[] {
  * ```
  */
 export async function createClipEmbedder(options: CreateClipEmbedderOptions): Promise<ClipEmbedder> {
-  const reference = parseClipReference(options.model);
+  const reference = parsePairReference(options.model, CLIP_FAMILY);
   const store = options.store ?? createModelStore();
-  const { config, preprocessor } = await readConfigs(reference, store);
-  const dims = number(config.projection_dim, 0);
-  if (!Number.isInteger(dims) || dims <= 0) {
-    throw new EmbedkitError(
-      "CORRUPT_MODEL",
-      `config.json of ${options.model} has no positive integer projection_dim (received ${JSON.stringify(config.projection_dim)}).`,
-      { details: { model: options.model } },
-    );
-  }
+  await checkPairFolder(reference, CLIP_FAMILY);
+  // The two small configs are read before the pull: they decide the spec.
+  const config = await readPairJson(reference, CLIP_FAMILY, FILES.config, store.home);
+  const preprocessor = await readPairJson(reference, CLIP_FAMILY, FILES.preprocessor, store.home);
+  const dims = projectionDims(config, options.model);
   const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
   const maxTokens = number(textConfig.max_position_embeddings, 77);
   const spec = clipSpec(reference, dims, preprocessFromConfig(preprocessor), maxTokens);
@@ -310,11 +189,13 @@ export async function createClipEmbedder(options: CreateClipEmbedderOptions): Pr
   const maxBatchSize = options.maxBatchSize ?? 16;
   const visionPath = pulled.path("onnx");
   const textPath = pulled.path("text-onnx");
-  const vision = await openSession(visionPath, threads, spec.id);
-  const text = await openSession(textPath, threads, spec.id);
+  const vision = await openTowerSession(visionPath, threads, spec.id);
+  const text = await openTowerSession(textPath, threads, spec.id);
+  const expected =
+    "a CLIP export (vision: pixel_values → image_embeds, text: input_ids + attention_mask → text_embeds)";
   try {
-    requireNames(vision, ["pixel_values"], "image_embeds", spec.id, visionPath);
-    requireNames(text, ["input_ids"], "text_embeds", spec.id, textPath);
+    requireTowerNames(vision, ["pixel_values"], "image_embeds", { id: spec.id, path: visionPath, expected });
+    requireTowerNames(text, ["input_ids"], "text_embeds", { id: spec.id, path: textPath, expected });
   } catch (error) {
     await Promise.all([vision.release(), text.release()]);
     throw error;
@@ -337,75 +218,21 @@ export async function createClipEmbedder(options: CreateClipEmbedderOptions): Pr
         pixel_values: new ort.Tensor("float32", tensor, [count, 3, preprocess.height, preprocess.width]),
       };
       const output = (await vision.run(feeds)).image_embeds as ort.Tensor;
-      return rows(output.data as Float32Array, count, dims);
+      return tensorRows(output.data as Float32Array, count, dims);
     },
     async close() {
       await vision.release();
     },
   });
-
-  const textModel: ModelInfo = Object.freeze({
+  const textEmbedder = createTextTowerEmbedder({
     id: spec.id,
     dims,
-    modality: "text",
     maxTokens,
-    pooling: "mean",
-    normalize: true,
-    prefixes: {},
     maxBatchSize,
+    tokenizer,
+    session: text,
+    output: "text_embeds",
   });
-  let textClosed = false;
-  const textEmbedder: Embedder = {
-    model: textModel,
-    async embed<P extends Precision = "float32">(
-      inputs: readonly string[],
-      embedOptions: EmbedOptions<P> = {},
-    ): Promise<Embeddings<P>> {
-      assertOpen(textClosed, spec.id);
-      validateTexts(inputs);
-      const resolved = resolveEmbedOptions(textModel, embedOptions);
-      const encoded = inputs.map((input, index) =>
-        tokenizer.encode(input, { truncate: resolved.truncate, index }),
-      );
-      const vectors: PrecisionVector[P][] = [];
-      let tokens = 0;
-      for (let start = 0; start < encoded.length; start += maxBatchSize) {
-        embedOptions.signal?.throwIfAborted();
-        const batch = encoded.slice(start, start + maxBatchSize);
-        const length = Math.max(...batch.map((item) => item.ids.length));
-        const ids = new BigInt64Array(batch.length * length);
-        const mask = new BigInt64Array(batch.length * length);
-        batch.forEach((item, row) => {
-          tokens += item.fullLength;
-          item.ids.forEach((id, column) => {
-            ids[row * length + column] = BigInt(id);
-            mask[row * length + column] = 1n;
-          });
-        });
-        const feeds: Record<string, ort.Tensor> = {
-          input_ids: new ort.Tensor("int64", ids, [batch.length, length]),
-        };
-        if (text.inputNames.includes("attention_mask")) {
-          feeds.attention_mask = new ort.Tensor("int64", mask, [batch.length, length]);
-        }
-        const output = (await text.run(feeds)).text_embeds as ort.Tensor;
-        for (const row of rows(output.data as Float32Array, batch.length, dims)) {
-          vectors.push(finishVector(row, true, resolved));
-        }
-        embedOptions.onProgress?.(vectors.length, encoded.length);
-      }
-      return { vectors, dims: resolved.dimensions, precision: resolved.precision, usage: { tokens } };
-    },
-    async countTokens(inputs) {
-      validateTexts(inputs);
-      return inputs.map((input) => tokenizer.count(input));
-    },
-    async close() {
-      if (textClosed) return;
-      textClosed = true;
-      await text.release();
-    },
-  };
   return {
     image,
     text: textEmbedder,
