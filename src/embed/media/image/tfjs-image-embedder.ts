@@ -10,10 +10,11 @@
 import type { io, LayersModel, SymbolicTensor, Tensor } from "@tensorflow/tfjs";
 import { EmbedkitError } from "../../../errors.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
+import { readTfjsModelFiles } from "../../../models/tfjs-layers.js";
 import { DEFAULT_MEDIA_LIMITS, type MediaLimits, type MediaModelInfo } from "../media-embedder.js";
 import { type RgbImage, writeNormalized } from "./decode-image.js";
 import { createPixelEmbedder, type PixelEmbedder } from "./pixel-embedder.js";
-import { loadTensorFlow, readTfjsModelJson, readTfjsShard, type TfjsBackend } from "./tfjs-runtime.js";
+import { loadTensorFlow, type TfjsBackend } from "./tfjs-runtime.js";
 
 /** Options of {@link createTfjsImageEmbedder}. */
 export interface TfjsImageEmbedderOptions {
@@ -68,41 +69,16 @@ export async function createTfjsImageEmbedder(options: TfjsImageEmbedderOptions)
       details: { model: spec.id },
     });
   }
-  const json = await readTfjsModelJson(graphPath);
-  const weightSpecs: unknown[] = [];
-  const shards: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    weightSpecs.push(...group.weights);
-    for (const shardName of group.paths) {
-      const file = spec.files.find(
-        (candidate) => candidate.role === "weights" && candidate.name.startsWith(shardName),
-      );
-      const path = file === undefined ? undefined : options.paths[file.name];
-      if (path === undefined) {
-        throw new EmbedkitError(
-          "CORRUPT_MODEL",
-          `${spec.id}: weight shard "${shardName}" is not among the model's files.`,
-          {
-            details: { model: spec.id, shard: shardName },
-          },
-        );
-      }
-      shards.push(await readTfjsShard(path));
-    }
-  }
-  const weightData = new Uint8Array(shards.reduce((sum, shard) => sum + shard.length, 0));
-  let offset = 0;
-  for (const shard of shards) {
-    weightData.set(shard, offset);
-    offset += shard.length;
-  }
+  const { json, weightSpecs, weightData } = await readTfjsModelFiles(graphPath, (shardName) =>
+    shardPathOf(spec, options.paths, shardName),
+  );
   let full: LayersModel;
   try {
     full = await tf.loadLayersModel(
       tf.io.fromMemory({
         modelTopology: json.modelTopology as object,
         weightSpecs: weightSpecs as io.WeightsManifestEntry[],
-        weightData: weightData.buffer,
+        weightData: weightData.buffer as ArrayBuffer,
       }),
     );
   } catch (cause) {
@@ -183,4 +159,16 @@ export async function createTfjsImageEmbedder(options: TfjsImageEmbedderOptions)
       return predict(full, tensor, 1);
     },
   };
+}
+
+/** The file holding TF.js weight shard `shardName` (manifest name; files may add `.bin`/`.min.js`). */
+export function shardPathOf(
+  spec: ModelSpec,
+  paths: Readonly<Record<string, string>>,
+  shardName: string,
+): string | undefined {
+  const file = spec.files.find(
+    (candidate) => candidate.role === "weights" && candidate.name.startsWith(shardName),
+  );
+  return file === undefined ? undefined : paths[file.name];
 }

@@ -1,20 +1,11 @@
 /**
  * @module embed/media/image/tfjs-runtime
- * Loading TensorFlow.js once per process, on the wasm backend (SIMD,
- * single-threaded in Node) or the pure-JS cpu backend, and reading TF.js Keras
- * models from the files a registry package ships. `@tensorflow/tfjs-node` is
- * not used: its install step downloads libtensorflow, which fails offline.
- *
- * Model files come in two shapes, both accepted: the usual `model.json` plus
- * binary `*.bin` shards, or nsfwjs's browserify bundles (`model.min.js` whose
- * module exports the model.json object literal, `group1-shard*.min.js` whose
- * module exports the shard as a base64 string). Shards are read by pattern
- * (nothing executed); the topology literal is evaluated in an empty `vm`
- * context with a time limit. Both files are sha256-pinned by the model store
- * before they get here.
+ * Loading TensorFlow.js once per process, on the wasm backend (SIMD on; in
+ * Node single-threaded: tfjs-backend-wasm reports no multithread support there)
+ * or the pure-JS cpu backend. `@tensorflow/tfjs-node` is not used: its install
+ * step downloads libtensorflow, which fails offline. Reading the model files
+ * lives in `models/tfjs-layers.ts` (re-exported here).
  */
-import { readFile } from "node:fs/promises";
-import { runInNewContext } from "node:vm";
 import { EmbedkitError } from "../../../errors.js";
 
 /** The TensorFlow.js namespace. */
@@ -54,58 +45,5 @@ export async function loadTensorFlow(backend: TfjsBackend = "wasm"): Promise<Ten
   return tf;
 }
 
-function corrupt(path: string, problem: string, cause?: unknown): EmbedkitError {
-  return new EmbedkitError(
-    "CORRUPT_MODEL",
-    `${path} is not a readable TF.js model file: ${problem}. Re-pull the model (\`embedkit models rm\` then \`pull\`).`,
-    { details: { path }, ...(cause === undefined ? {} : { cause }) },
-  );
-}
-
-/** The `model.json` of a TF.js Layers model. */
-export interface TfjsModelJson {
-  readonly modelTopology: unknown;
-  readonly weightsManifest: readonly {
-    readonly paths: readonly string[];
-    readonly weights: readonly unknown[];
-  }[];
-}
-
-/** Read a model.json, or the object a browserify `model.min.js` bundle exports. */
-export async function readTfjsModelJson(path: string): Promise<TfjsModelJson> {
-  const text = await readFile(path, "utf8");
-  let value: unknown;
-  try {
-    if (path.endsWith(".json")) {
-      value = JSON.parse(text);
-    } else {
-      const sandbox: { module: { exports: unknown }; exports?: unknown } = { module: { exports: {} } };
-      sandbox.exports = sandbox.module.exports;
-      runInNewContext(text, sandbox, { timeout: 10_000 });
-      // Round-trip through JSON: objects from another realm confuse TF.js's iteration checks.
-      value = JSON.parse(JSON.stringify(sandbox.module.exports));
-    }
-  } catch (cause) {
-    throw corrupt(path, (cause as Error).message, cause);
-  }
-  const json = value as Partial<TfjsModelJson> | null;
-  if (
-    json === null ||
-    typeof json !== "object" ||
-    json.modelTopology === undefined ||
-    !Array.isArray(json.weightsManifest)
-  ) {
-    throw corrupt(path, "it has no modelTopology / weightsManifest");
-  }
-  return json as TfjsModelJson;
-}
-
-const BASE64_EXPORT = /exports\s*=\s*"([A-Za-z0-9+/=]+)"/;
-
-/** Read one weight shard: raw bytes (`.bin`) or the base64 string a `.min.js` bundle exports. */
-export async function readTfjsShard(path: string): Promise<Uint8Array> {
-  if (!path.endsWith(".js")) return new Uint8Array(await readFile(path));
-  const match = BASE64_EXPORT.exec(await readFile(path, "utf8"));
-  if (match?.[1] === undefined) throw corrupt(path, "no base64 weight string found");
-  return new Uint8Array(Buffer.from(match[1], "base64"));
-}
+export type { TfjsModelJson } from "../../../models/tfjs-layers.js";
+export { readTfjsModelJson, readTfjsShard } from "../../../models/tfjs-layers.js";
