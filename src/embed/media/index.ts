@@ -18,10 +18,12 @@ export { resample } from "./audio/resample.js";
 // Image: decoding (sharp), the TF.js MobileNetV2 default, CLIP-style ONNX pairs
 export type { ClipEmbedder, CreateClipEmbedderOptions } from "./image/clip-embedder.js";
 export { createClipEmbedder, preprocessFromConfig } from "./image/clip-embedder.js";
-export type { CreateImageEmbedderOptions } from "./image/create-image-embedder.js";
-export { createImageEmbedder } from "./image/create-image-embedder.js";
+export type { CreateImageEmbedderOptions, ImageRuntime } from "./image/create-image-embedder.js";
+export { createImageEmbedder, IMAGE_RUNTIMES } from "./image/create-image-embedder.js";
 export type { ImageHeader, RgbImage } from "./image/decode-image.js";
 export { decodeImage, readImageHeader } from "./image/decode-image.js";
+export type { KerasOnnxImageEmbedderOptions } from "./image/keras-onnx-image-embedder.js";
+export { createKerasOnnxImageEmbedder } from "./image/keras-onnx-image-embedder.js";
 export type { PixelEmbedder } from "./image/pixel-embedder.js";
 export type { TfjsImageEmbedder, TfjsImageEmbedderOptions } from "./image/tfjs-image-embedder.js";
 export { createTfjsImageEmbedder } from "./image/tfjs-image-embedder.js";

@@ -3,8 +3,10 @@
  * The one entry point that turns a model name into a ready image
  * {@link MediaEmbedder}: resolve the name in the catalog (default
  * `mobilenet-v2-nsfwjs`), pull and verify its files through the model store,
- * then start the runtime the model's format calls for (TF.js for `tfjs-layers`,
- * onnxruntime for an `onnx-clip` pair — see `createClipEmbedder` for the text side).
+ * then start the runtime the model's format calls for: for `tfjs-layers` models
+ * onnxruntime on a one-time ONNX conversion (the default, multi-threaded) or
+ * TF.js itself (`runtime: "tfjs"`); onnxruntime for an `onnx-clip` pair — see
+ * `createClipEmbedder` for the text side.
  */
 import { EmbedkitError } from "../../../errors.js";
 import { DEFAULT_MODELS } from "../../../models/catalog.js";
@@ -12,9 +14,16 @@ import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
 import { pullMediaModel } from "../pull-media-model.js";
+import { createKerasOnnxImageEmbedder } from "./keras-onnx-image-embedder.js";
 import type { PixelEmbedder } from "./pixel-embedder.js";
 import { createTfjsImageEmbedder } from "./tfjs-image-embedder.js";
 import type { TfjsBackend } from "./tfjs-runtime.js";
+
+/** Runtimes for TF.js Keras image models (see {@link CreateImageEmbedderOptions.runtime}). */
+export const IMAGE_RUNTIMES = Object.freeze(["onnx", "tfjs"] as const);
+
+/** One of {@link IMAGE_RUNTIMES}. */
+export type ImageRuntime = (typeof IMAGE_RUNTIMES)[number];
 
 /** Options of {@link createImageEmbedder}. */
 export interface CreateImageEmbedderOptions {
@@ -28,13 +37,22 @@ export interface CreateImageEmbedderOptions {
   readonly store?: ModelStore;
   /** Progress of a first-time model download. */
   readonly onPullProgress?: (progress: PullProgress) => void;
-  /** TF.js backend for `tfjs-layers` models. @default "wasm" */
+  /**
+   * How a `tfjs-layers` model (the default MobileNetV2) runs. `"onnx"`: its
+   * weights are converted once into an ONNX graph cached in the model's folder
+   * (sha256-recorded; rebuilt when missing or corrupted) and run by onnxruntime
+   * on `threads` cores. `"tfjs"`: TensorFlow.js on `backend` (single-threaded
+   * wasm in Node). Both give the same vectors to float rounding.
+   * @default "onnx", or "tfjs" when `backend` is given
+   */
+  readonly runtime?: ImageRuntime;
+  /** TF.js backend for `tfjs-layers` models on the tfjs runtime; giving it selects that runtime. @default "wasm" */
   readonly backend?: TfjsBackend;
   /** Images per inference call. @default 16 */
   readonly maxBatchSize?: number;
   /** Limits applied to every call. @default DEFAULT_MEDIA_LIMITS */
   readonly limits?: Partial<MediaLimits>;
-  /** Inference threads for ONNX (CLIP) models. @default os.availableParallelism() */
+  /** Inference threads for onnxruntime (CLIP, and the onnx runtime of TF.js models). @default os.availableParallelism() */
   readonly threads?: number;
 }
 
@@ -66,6 +84,23 @@ export async function createImageEmbedder(options: CreateImageEmbedderOptions = 
   });
   const { spec } = pulled;
   if (spec.format === "tfjs-layers") {
+    const runtime = options.runtime ?? (options.backend === undefined ? "onnx" : "tfjs");
+    if (!IMAGE_RUNTIMES.includes(runtime)) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `runtime must be one of ${IMAGE_RUNTIMES.join(", ")}; received ${JSON.stringify(runtime)}.`,
+        { details: { runtime: String(runtime) } },
+      );
+    }
+    if (runtime === "onnx") {
+      return createKerasOnnxImageEmbedder({
+        spec,
+        paths: pulled.paths,
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+      });
+    }
     return createTfjsImageEmbedder({
       spec: pulled.spec,
       paths: pulled.paths,
