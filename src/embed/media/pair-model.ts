@@ -75,7 +75,9 @@ export function parsePairReference(name: string, family: PairFamily): PairRefere
       );
     }
   }
-  const towers = Object.fromEntries(keys.map((key) => [key, settings.get(key) ?? family.towers[key]]));
+  const towers: Record<string, string> = Object.fromEntries(
+    keys.map((key) => [key, settings.get(key) ?? (family.towers[key] as string)]),
+  );
   if (/^dir:/i.test(body)) {
     const path = body.slice(4);
     if (path === "") throw badReference(name, family);
