@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA: { kind: "user", httpStatus: 415 },
   /** An external program the feature needs (ffmpeg/ffprobe) is not installed. */
   DEPENDENCY_MISSING: { kind: "user", httpStatus: 500 },
+  /** A face model was given an image in which it found no face. */
+  NO_FACE: { kind: "user", httpStatus: 422 },
 } as const satisfies Record<string, { kind: "user" | "internal"; httpStatus: number }>;
 
 /** One of the stable error codes in {@link ERROR_CODES}. */

@@ -353,6 +353,104 @@ const NSFWJS_MOBILENET_V2: ModelSpec = Object.freeze({
 });
 
 /**
+ * Face embeddings: the three nets bundled in the `@vladmandic/face-api@1.7.15`
+ * npm tarball (`model/*.bin` + `*-weights_manifest.json`): the SSD MobileNetV1
+ * face detector, the 68-point landmark net and the face-recognition ResNet-34
+ * (a port of dlib's, 128-d descriptors). Run by face-api's node-wasm build on
+ * our TF.js wasm backend: detect → landmarks → dlib-style aligned box → 128-d
+ * descriptor, L2-normalized. Tarball and all six files pinned by sha256.
+ */
+const FACE_API_DESCRIPTOR: ModelSpec = Object.freeze({
+  id: "face-api-descriptor",
+  aliases: Object.freeze(["face", "faces", "face-api", "face-recognition"]),
+  description:
+    "Face embeddings (128-d, face-api ResNet-34 after SSD detection and landmark alignment) from the @vladmandic/face-api npm package",
+  modality: "image",
+  format: "tfjs-faceapi",
+  dims: 128,
+  maxTokens: 0,
+  pooling: "mean",
+  normalize: true,
+  prefixes: Object.freeze({}),
+  languages: Object.freeze([]),
+  // The .bin files hold plain float32 weights (the manifests declare no quantization).
+  quantized: false,
+  license:
+    "MIT (@vladmandic/face-api, face-api.js); recognition net ported from dlib's (Boost Software License)",
+  upstream: "vladmandic/face-api 1.7.15 model/ (ssd_mobilenetv1, face_landmark_68, face_recognition)",
+  files: Object.freeze([
+    {
+      role: "config" as const,
+      name: "ssd_mobilenetv1_model-weights_manifest.json",
+      sha256: "888f744dffbc84f5f060d1f8427d9742341943a2dfaaf9205d10029b7e7a2955",
+      bytes: 28_233,
+    },
+    {
+      role: "weights" as const,
+      name: "ssd_mobilenetv1_model.bin",
+      sha256: "2835640602d53718aa6ae9a42896327eaa21beefed056c218d32ca7d79e1e2f8",
+      bytes: 5_616_957,
+    },
+    {
+      role: "config" as const,
+      name: "face_landmark_68_model-weights_manifest.json",
+      sha256: "ca4886639f86e99b39fed0c155f81b63317225773bd9616716e887b0153389c9",
+      bytes: 8_485,
+    },
+    {
+      role: "weights" as const,
+      name: "face_landmark_68_model.bin",
+      sha256: "4611ef65c87d836d03d684b30eec4d195d8b219fa1dd58fc58945831c6b9299b",
+      bytes: 356_840,
+    },
+    {
+      role: "config" as const,
+      name: "face_recognition_model-weights_manifest.json",
+      sha256: "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
+      bytes: 19_615,
+    },
+    {
+      role: "weights" as const,
+      name: "face_recognition_model.bin",
+      sha256: "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
+      bytes: 6_444_032,
+    },
+  ]),
+  sources: Object.freeze([
+    {
+      type: "npm" as const,
+      name: "@vladmandic/face-api",
+      version: "1.7.15",
+      sha256: "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031",
+      bytes: 12_677_476,
+      entries: {
+        "ssd_mobilenetv1_model-weights_manifest.json":
+          "package/model/ssd_mobilenetv1_model-weights_manifest.json",
+        "ssd_mobilenetv1_model.bin": "package/model/ssd_mobilenetv1_model.bin",
+        "face_landmark_68_model-weights_manifest.json":
+          "package/model/face_landmark_68_model-weights_manifest.json",
+        "face_landmark_68_model.bin": "package/model/face_landmark_68_model.bin",
+        "face_recognition_model-weights_manifest.json":
+          "package/model/face_recognition_model-weights_manifest.json",
+        "face_recognition_model.bin": "package/model/face_recognition_model.bin",
+      },
+    },
+  ]),
+  references: Object.freeze([]),
+  // Whole images go to the detector (it resizes to 512×512 itself); this block only sizes
+  // video frames (4:3, scaled and center-cropped) when the face model embeds video.
+  image: Object.freeze({
+    width: 640,
+    height: 480,
+    fit: "cover" as const,
+    rescale: 1,
+    mean: [0, 0, 0] as const,
+    std: [1, 1, 1] as const,
+    layout: "nhwc" as const,
+  }),
+});
+
+/**
  * Speaker embeddings: the GE2E speaker encoder (Wan et al. 2018) that Resemble
  * AI ships inside the `resemblyzer==0.1.4` wheel on PyPI (`pretrained.pt`,
  * 3-layer LSTM 40→256, linear 256, ReLU, L2 norm; 256-d d-vectors). The
@@ -546,6 +644,7 @@ export const CATALOG = Object.freeze([
   }),
   GLOVE_100D,
   NSFWJS_MOBILENET_V2,
+  FACE_API_DESCRIPTOR,
   RESEMBLYZER_GE2E,
 ] as const satisfies readonly ModelSpec[]);
 

@@ -15,13 +15,15 @@ export type Pooling = "mean" | "cls";
  * Runtime family that executes the model: `onnx-transformer` (text, onnxruntime),
  * `word-vectors` (static table), `tfjs-layers` (a TF.js Keras model, run with the
  * wasm backend; image features), `onnx-clip` (an image + text ONNX pair),
- * `ge2e-lstm` (resemblyzer's PyTorch GE2E speaker encoder, converted to ONNX at load),
+ * `tfjs-faceapi` (face-api's detector, landmark and face-recognition nets from their
+ * weight manifests; face embeddings), `ge2e-lstm` (resemblyzer's PyTorch GE2E speaker encoder, converted to ONNX at load),
  * `onnx-audio` (a raw-waveform audio encoder such as wav2vec2: `input_values` → hidden states).
  */
 export type ModelFormat =
   | "onnx-transformer"
   | "word-vectors"
   | "tfjs-layers"
+  | "tfjs-faceapi"
   | "onnx-clip"
   | "ge2e-lstm"
   | "onnx-audio";
