@@ -23,6 +23,7 @@
 import { encodeOnnxModel } from "../src/models/onnx-writer.js";
 import { createRandom } from "../src/vectors/random.js";
 import { fixtureArguments, writeFixtureFiles } from "./lib/fixture-folder.js";
+import { gaussian, tinyTextTower } from "./lib/tiny-text-tower.js";
 
 /** Words of the fixture's vocabulary (enough for tests' prompts). */
 const WORDS = [
@@ -40,10 +41,6 @@ export interface TinyClipOptions {
   readonly dims?: number;
   /** Seed of the random weights. @default 1 */
   readonly seed?: number;
-}
-
-function gaussian(count: number, scale: number, random: ReturnType<typeof createRandom>): Float32Array {
-  return Float32Array.from({ length: count }, () => random.gaussian() * scale);
 }
 
 /** Write the fixture into `folder` (created; files written atomically). */
@@ -66,33 +63,10 @@ export async function writeTinyClip(folder: string, options: TinyClipOptions = {
       { op: "MatMul", inputs: ["features", "visual_projection"], outputs: ["image_embeds"] },
     ],
   });
-  // Text: masked mean of token embeddings, then project.
+  // Text: masked mean of token embeddings, then project (scripts/lib/tiny-text-tower.ts).
   const vocabulary = ["<|startoftext|>", "<|endoftext|>", "[UNK]", ...WORDS];
   const width = 16;
-  const text = encodeOnnxModel({
-    name: "tiny-clip-text",
-    inputs: [
-      { name: "input_ids", type: "int64", shape: ["batch_size", "sequence_length"] },
-      { name: "attention_mask", type: "int64", shape: ["batch_size", "sequence_length"] },
-    ],
-    outputs: [{ name: "text_embeds", type: "float", shape: ["batch_size", dims] }],
-    initializers: [
-      { name: "token_embedding", dims: [vocabulary.length, width], data: gaussian(vocabulary.length * width, 1, random) },
-      { name: "text_projection", dims: [width, dims], data: gaussian(width * dims, 1 / Math.sqrt(width), random) },
-      { name: "last_axis", dims: [1], data: BigInt64Array.from([-1n]) },
-      { name: "sequence_axis", dims: [1], data: BigInt64Array.from([1n]) },
-    ],
-    nodes: [
-      { op: "Gather", inputs: ["token_embedding", "input_ids"], outputs: ["tokens"] },
-      { op: "Cast", inputs: ["attention_mask"], outputs: ["mask"], attributes: { to: 1 } },
-      { op: "Unsqueeze", inputs: ["mask", "last_axis"], outputs: ["mask3"] },
-      { op: "Mul", inputs: ["tokens", "mask3"], outputs: ["masked"] },
-      { op: "ReduceSum", inputs: ["masked", "sequence_axis"], outputs: ["summed"], attributes: { keepdims: 0 } },
-      { op: "ReduceSum", inputs: ["mask3", "sequence_axis"], outputs: ["count"], attributes: { keepdims: 0 } },
-      { op: "Div", inputs: ["summed", "count"], outputs: ["mean"] },
-      { op: "MatMul", inputs: ["mean", "text_projection"], outputs: ["text_embeds"] },
-    ],
-  });
+  const text = tinyTextTower({ name: "tiny-clip-text", vocabularySize: vocabulary.length, width, dims }, random);
   const tokenizer = {
     version: "1.0",
     truncation: null,
