@@ -7,20 +7,33 @@
  * relevant original per query, so mAP = mean reciprocal rank) for the offline
  * image embedder (cosine) and, in the same run, the dHash and pHash baselines
  * (Hamming distance, ties broken against the true original). Throughput is
- * images/s end to end (decode + resize + model or hash), plus the TF.js cpu
- * backend as the runtime baseline. Writes bench/out/image.json and the
+ * images/s end to end (decode + resize + model or hash) on the 40 originals.
+ * Runtimes of the same model, in the same run: the default (the one-time ONNX
+ * conversion on onnxruntime, all cores, and pinned to 1 thread), TF.js on the
+ * wasm backend (the former default) and on the pure-JS cpu backend; plus
+ * decode + resize alone (sharp), its share of each end-to-end time, and how
+ * close the ONNX and TF.js vectors are. Writes bench/out/image.json and the
  * "Images and video" section of bench/RESULTS.md.
  *
  * Run: `npx tsx bench/image.ts [--data ../shared/data/imagenet-sample-images] [--seed 7]`
  */
 import { mkdir, readdir, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import { join, resolve } from "node:path";
-import sharp, { type Sharp } from "sharp";
 import { createImageEmbedder } from "../src/embed/media/image/create-image-embedder.js";
+import { decodeImage, writeNormalized } from "../src/embed/media/image/decode-image.js";
+import { openMediaInput } from "../src/embed/media/media-input.js";
 import { cosineSimilarity } from "../src/vectors/math.js";
 import { hammingDistance } from "../src/vectors/quantize.js";
-import { createRandom, type Random } from "../src/vectors/random.js";
+import { createRandom } from "../src/vectors/random.js";
+import {
+  DISTORTIONS,
+  type Distortion,
+  distort,
+  type MethodResult,
+  rankOf,
+  summarize,
+} from "./lib/copy-detection.js";
 import { busyCores } from "./lib/machine-load.js";
 import { renderMediaSection } from "./lib/media-section.js";
 import { differenceHash, perceptualHash } from "./lib/perceptual-hash.js";
@@ -32,103 +45,6 @@ function option(name: string, fallback: string): string {
 }
 const dataDir = resolve(option("data", "../shared/data/imagenet-sample-images"));
 const seed = Number(option("seed", "7"));
-
-/** The distortions applied to each original, with a seeded random strength. */
-const DISTORTIONS = [
-  "crop",
-  "flip",
-  "rotate",
-  "brightness-contrast",
-  "jpeg",
-  "combined",
-  "downscale",
-] as const;
-type Distortion = (typeof DISTORTIONS)[number];
-
-function between(random: Random, low: number, high: number): number {
-  return low + (high - low) * random.next();
-}
-
-async function distort(path: string, kind: Distortion, random: Random): Promise<Buffer> {
-  const meta = await sharp(path).metadata();
-  const width = meta.width as number;
-  const height = meta.height as number;
-  const crop = (image: Sharp, keep: number): Sharp => {
-    const w = Math.round(width * keep);
-    const h = Math.round(height * keep);
-    return image.extract({
-      left: random.integer(width - w + 1),
-      top: random.integer(height - h + 1),
-      width: w,
-      height: h,
-    });
-  };
-  switch (kind) {
-    case "crop":
-      return crop(sharp(path), between(random, 0.6, 0.85))
-        .jpeg({ quality: 90 })
-        .toBuffer();
-    case "flip":
-      return sharp(path).flop().jpeg({ quality: 90 }).toBuffer();
-    case "rotate":
-      return sharp(path)
-        .rotate(between(random, 5, 20) * (random.next() < 0.5 ? -1 : 1), { background: "#000000" })
-        .jpeg({ quality: 90 })
-        .toBuffer();
-    case "brightness-contrast": {
-      const contrast = between(random, 0.6, 1.5);
-      return sharp(path)
-        .modulate({ brightness: between(random, 0.6, 1.5) })
-        .linear(contrast, 128 * (1 - contrast))
-        .jpeg({ quality: 90 })
-        .toBuffer();
-    }
-    case "jpeg":
-      return sharp(path)
-        .jpeg({ quality: Math.round(between(random, 5, 20)) })
-        .toBuffer();
-    case "combined":
-      return crop(sharp(path).flop(), between(random, 0.75, 0.9))
-        .modulate({ brightness: between(random, 0.8, 1.25) })
-        .jpeg({ quality: Math.round(between(random, 20, 40)) })
-        .toBuffer();
-    case "downscale":
-      return sharp(path)
-        .resize(Math.round(width * between(random, 0.2, 0.35)))
-        .jpeg({ quality: 75 })
-        .toBuffer();
-  }
-}
-
-interface MethodResult {
-  recallAt1: number;
-  meanAveragePrecision: number;
-  byDistortion: Record<string, number>;
-}
-
-/** Rank of the true original (1-based), ties counted against us. */
-function rankOf(scores: readonly number[], truth: number, higherIsBetter: boolean): number {
-  const target = scores[truth] as number;
-  let rank = 1;
-  scores.forEach((score, index) => {
-    if (index === truth) return;
-    if (higherIsBetter ? score >= target : score <= target) rank++;
-  });
-  return rank;
-}
-
-function summarize(ranks: readonly { kind: Distortion; rank: number }[]): MethodResult {
-  const byDistortion: Record<string, number> = {};
-  for (const kind of DISTORTIONS) {
-    const mine = ranks.filter((entry) => entry.kind === kind);
-    byDistortion[kind] = mine.filter((entry) => entry.rank === 1).length / mine.length;
-  }
-  return {
-    recallAt1: ranks.filter((entry) => entry.rank === 1).length / ranks.length,
-    meanAveragePrecision: ranks.reduce((sum, entry) => sum + 1 / entry.rank, 0) / ranks.length,
-    byDistortion,
-  };
-}
 
 async function main(): Promise<void> {
   const imageDir = join(dataDir, "images");
@@ -148,10 +64,12 @@ async function main(): Promise<void> {
     `${originals.length} originals, ${queries.length} queries; other work keeps ${load.toFixed(2)} cores busy`,
   );
 
-  // Embedder (wasm backend).
+  // Embedder: the default runtime (ONNX conversion on onnxruntime, all cores). A first
+  // call converts (or reads the cached conversion) and warms the session up.
   const embedder = await createImageEmbedder();
+  await embedder.embed(originals.slice(0, 2));
   let start = performance.now();
-  const originalVectors = (await embedder.embed(originals)).vectors;
+  const originalVectors = (await embedder.embed(originals)).vectors as Float32Array[];
   const embedSeconds = (performance.now() - start) / 1000;
   const queryVectors = (
     await embedder.embed(queries.map((query) => ({ data: new Uint8Array(query.data), name: "q.jpg" })))
@@ -166,13 +84,57 @@ async function main(): Promise<void> {
   }));
   await embedder.close();
 
+  // Decode + resize + normalize alone (sharp), the part every runtime shares.
+  const spec = {
+    width: 224,
+    height: 224,
+    fit: "fill",
+    rescale: 1 / 255,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    layout: "nhwc",
+  } as const;
+  start = performance.now();
+  const scratch = new Float32Array(224 * 224 * 3);
+  for (const path of originals) {
+    const file = await openMediaInput(path, { modality: "image", limits: { maxBytes: 100 * 2 ** 20 } });
+    writeNormalized(await decodeImage(file, { maxPixels: 8192 * 8192, resize: spec }), spec, scratch, 0);
+  }
+  const decodeSeconds = (performance.now() - start) / 1000;
+
+  // The same conversion on one onnxruntime thread (like-for-like with single-threaded wasm).
+  const oneThread = await createImageEmbedder({ threads: 1 });
+  await oneThread.embed(originals.slice(0, 2));
+  start = performance.now();
+  await oneThread.embed(originals);
+  const oneThreadSeconds = (performance.now() - start) / 1000;
+  await oneThread.close();
+
+  // The former default: TF.js on the wasm backend (SIMD, single-threaded in Node), same images.
+  const wasmEmbedder = await createImageEmbedder({ runtime: "tfjs", backend: "wasm" });
+  await wasmEmbedder.embed(originals.slice(0, 2));
+  start = performance.now();
+  const wasmVectors = (await wasmEmbedder.embed(originals)).vectors as Float32Array[];
+  const wasmSeconds = (performance.now() - start) / 1000;
+  await wasmEmbedder.close();
+  const agreement = originalVectors.map((vector, index) =>
+    cosineSimilarity(vector, wasmVectors[index] as Float32Array),
+  );
+  let maxAbsDiff = 0;
+  originalVectors.forEach((vector, index) => {
+    const other = wasmVectors[index] as Float32Array;
+    for (let k = 0; k < vector.length; k++)
+      maxAbsDiff = Math.max(maxAbsDiff, Math.abs((vector[k] as number) - (other[k] as number)));
+  });
+
   // Runtime baseline: the same model on TF.js's pure-JS cpu backend (a subset: it is slow).
-  const cpuEmbedder = await createImageEmbedder({ backend: "cpu" });
+  const cpuEmbedder = await createImageEmbedder({ runtime: "tfjs", backend: "cpu" });
   const cpuSubset = originals.slice(0, 8);
   start = performance.now();
   await cpuEmbedder.embed(cpuSubset);
   const cpuSeconds = (performance.now() - start) / 1000;
   await cpuEmbedder.close();
+  const loadAfter = await busyCores(2000);
 
   // Hash baselines.
   const hashes: Record<string, { seconds: number; result: MethodResult }> = {};
@@ -224,8 +186,17 @@ async function main(): Promise<void> {
       ),
     },
     runtime: {
-      wasmImagesPerSecond: originals.length / embedSeconds,
+      onnxImagesPerSecond: originals.length / embedSeconds,
+      onnxThreads: availableParallelism(),
+      onnxOneThreadImagesPerSecond: originals.length / oneThreadSeconds,
+      wasmImagesPerSecond: originals.length / wasmSeconds,
       cpuImagesPerSecond: cpuSubset.length / cpuSeconds,
+      decodeImagesPerSecond: originals.length / decodeSeconds,
+      decodeShareOnnx: decodeSeconds / embedSeconds,
+      decodeShareWasm: decodeSeconds / wasmSeconds,
+      onnxVsWasmMinCosine: Math.min(...agreement),
+      onnxVsWasmMaxAbsDiff: maxAbsDiff,
+      otherWorkCoresAfter: loadAfter,
     },
   };
   await mkdir("bench/out", { recursive: true });
