@@ -109,9 +109,19 @@ export async function createImageEmbedder(options: CreateImageEmbedderOptions = 
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
   }
+  if (spec.format === "tfjs-faceapi") {
+    const { createFaceEmbedder } = await import("./face-embedder.js");
+    return createFaceEmbedder({
+      spec: pulled.spec,
+      paths: pulled.paths,
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+      ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    });
+  }
   throw new EmbedkitError(
     "INVALID_OPTION",
-    `${spec.id} has format ${spec.format}, which has no image runtime. Expected tfjs-layers or a "clip:" model.`,
+    `${spec.id} has format ${spec.format}, which has no image runtime. Expected tfjs-layers, tfjs-faceapi or a "clip:" model.`,
     { details: { model: spec.id, format: spec.format } },
   );
 }
