@@ -41,7 +41,14 @@ import {
   validateItems,
   validateQuery,
 } from "./validate.js";
-import { DEFAULT_HNSW, FlatIndex, HnswIndex, type HnswParameters, type VectorIndex } from "./vector-index.js";
+import {
+  DEFAULT_HNSW,
+  FlatIndex,
+  HnswIndex,
+  type HnswParameters,
+  type IndexHit,
+  type VectorIndex,
+} from "./vector-index.js";
 import type {
   Collection,
   CollectionInfo,
@@ -515,7 +522,7 @@ class EmbeddedStore implements VectorStore {
       const valid = validateQuery(handle.info, query);
       if (row.count === 0) return [];
       const k = valid.k;
-      let labels: number[];
+      let found: IndexHit[];
       if (valid.filter.length > 0) {
         const matching: number[] = [];
         for (const [label, metadata] of this.metadataMap(row)) {
@@ -528,29 +535,38 @@ class EmbeddedStore implements VectorStore {
           (!valid.exact && matching.length > Math.max(EXACT_FILTER_LIMIT, k, row.count * 0.05))
         ) {
           const allowed = new Set(matching);
-          labels = index.search(valid.vector, k, (label) => allowed.has(label));
+          found = index.search(valid.vector, k, (label) => allowed.has(label));
         } else {
-          labels = this.exactOver(row, valid.vector, k, matching);
+          found = this.exactOver(row, valid.vector, k, matching);
         }
       } else if (valid.exact && row.count >= this.annThreshold) {
-        labels = this.exactOver(row, valid.vector, k);
+        found = this.exactOver(row, valid.vector, k);
       } else {
-        labels = this.index(row).search(valid.vector, k);
+        found = this.index(row).search(valid.vector, k);
       }
-      const select = this.prepare(
-        `SELECT label, id, vector, metadata, text FROM items_${row.cid} WHERE label = ?`,
-      );
+      // Scores come from the index (caught up to this read); the vector is read only when asked for.
+      const columns = valid.includeVectors ? "id, vector, metadata, text" : "id, metadata, text";
+      const select = this.prepare(`SELECT ${columns} FROM items_${row.cid} WHERE label = ?`);
       const hits: Hit[] = [];
-      for (const label of labels) {
-        const item = select.get(label) as ItemRow | undefined;
+      for (const { label, score } of found) {
+        const item = select.get(label) as
+          | (Omit<ItemRow, "label" | "vector"> & { vector?: Buffer })
+          | undefined;
         if (!item) continue;
-        const stored = this.storedItem(row, item);
         hits.push({
-          id: stored.id,
-          score: score(row.metric, valid.vector, stored.vector),
-          metadata: stored.metadata,
-          ...(stored.text === undefined ? {} : { text: stored.text }),
-          ...(valid.includeVectors ? { vector: stored.vector } : {}),
+          id: item.id,
+          score,
+          metadata: JSON.parse(item.metadata) as Metadata,
+          ...(item.text === null ? {} : { text: item.text }),
+          ...(item.vector === undefined
+            ? {}
+            : {
+                vector: decodeVector(
+                  item.vector,
+                  row.dims,
+                  `Collection "${row.name}", item ${JSON.stringify(item.id)}`,
+                ),
+              }),
         });
       }
       hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -852,7 +868,7 @@ class EmbeddedStore implements VectorStore {
     query: Float32Array,
     k: number,
     candidates?: readonly number[],
-  ): number[] {
+  ): IndexHit[] {
     const where = `Collection "${row.name}"`;
     const best: { label: number; score: number }[] = [];
     const consider = (label: number, blob: Buffer) => {
@@ -884,7 +900,7 @@ class EmbeddedStore implements VectorStore {
         consider(item.label, item.vector);
       }
     }
-    return best.sort((a, b) => b.score - a.score).map((entry) => entry.label);
+    return best.sort((a, b) => b.score - a.score);
   }
 
   /** Remove temp files of dead writers and snapshots no collection refers to. */

@@ -10,6 +10,13 @@ import hnswlib, { type HierarchicalNSW, type SpaceName } from "hnswlib-node";
 import { normalizeInPlace, topK } from "../vectors/math.js";
 import type { VectorMetric } from "./vector-store.js";
 
+/** One search result of an index: a label and its similarity to the query (higher = closer). */
+export interface IndexHit {
+  readonly label: number;
+  /** Cosine similarity, dot product, or minus the Euclidean distance — as the store reports scores. */
+  readonly score: number;
+}
+
 /** A nearest-neighbour structure over labelled vectors. */
 export interface VectorIndex {
   readonly kind: "flat" | "hnsw";
@@ -19,8 +26,8 @@ export interface VectorIndex {
   upsert(label: number, vector: Float32Array): void;
   /** Forget a label (no-op when absent). */
   remove(label: number): void;
-  /** Labels of (about) the `k` closest vectors that `accept` allows, closest first. */
-  search(query: Float32Array, k: number, accept?: (label: number) => boolean): number[];
+  /** (About) the `k` closest vectors that `accept` allows, closest first, with their scores. */
+  search(query: Float32Array, k: number, accept?: (label: number) => boolean): IndexHit[];
 }
 
 /** HNSW build and search parameters. */
@@ -89,7 +96,7 @@ export class FlatIndex implements VectorIndex {
     this.slots.delete(label);
   }
 
-  search(query: Float32Array, k: number, accept?: (label: number) => boolean): number[] {
+  search(query: Float32Array, k: number, accept?: (label: number) => boolean): IndexHit[] {
     const dims = this.dims;
     const q = this.metric === "cosine" ? normalizeInPlace(Float32Array.from(query)) : query;
     const scores = new Float64Array(this.count);
@@ -112,9 +119,14 @@ export class FlatIndex implements VectorIndex {
       scores[slot] = sum;
     }
     if (this.count === 0) return [];
+    const euclidean = this.metric === "euclidean";
     return topK(scores, Math.min(k, this.count))
       .filter((hit) => hit.score !== Number.NEGATIVE_INFINITY)
-      .map((hit) => this.labels[hit.index] as number);
+      .map((hit) => ({
+        label: this.labels[hit.index] as number,
+        // The scan ranks by minus the squared distance; report minus the distance.
+        score: euclidean ? -Math.sqrt(-hit.score) : hit.score,
+      }));
   }
 
   private grow(): void {
@@ -139,6 +151,7 @@ export class HnswIndex implements VectorIndex {
   private constructor(
     graph: HierarchicalNSW,
     private readonly parameters: HnswParameters,
+    private readonly metric: VectorMetric,
   ) {
     this.graph = graph;
   }
@@ -152,7 +165,7 @@ export class HnswIndex implements VectorIndex {
       efConstruction: parameters.efConstruction,
       randomSeed: 100,
     });
-    return new HnswIndex(graph, parameters);
+    return new HnswIndex(graph, parameters, metric);
   }
 
   /**
@@ -171,7 +184,7 @@ export class HnswIndex implements VectorIndex {
     graph.readIndexSync(path, false);
     if (graph.getNumDimensions() !== dims)
       throw new Error(`index has ${graph.getNumDimensions()} dims, expected ${dims}`);
-    const index = new HnswIndex(graph, parameters);
+    const index = new HnswIndex(graph, parameters, metric);
     const marked = new Set(deleted);
     for (const label of graph.getIdsList()) {
       if (!marked.has(label)) index.present.add(label);
@@ -212,15 +225,19 @@ export class HnswIndex implements VectorIndex {
     this.marked.add(label);
   }
 
-  search(query: Float32Array, k: number, accept?: (label: number) => boolean): number[] {
+  search(query: Float32Array, k: number, accept?: (label: number) => boolean): IndexHit[] {
     if (this.present.size === 0) return [];
     const wanted = Math.min(k, this.present.size);
     this.graph.setEf(Math.max(this.parameters.efSearch, wanted));
     const result = this.graph.searchKnn(Array.from(query), wanted, accept);
-    // Order by distance explicitly rather than rely on hnswlib's result order.
-    const order = result.neighbors.map((label, i) => ({ label, distance: result.distances[i] as number }));
-    order.sort((a, b) => a.distance - b.distance);
-    return order.map((entry) => entry.label);
+    // hnswlib distances: 1 − cosine ("cosine"), 1 − dot ("ip"), squared L2 ("l2").
+    const euclidean = this.metric === "euclidean";
+    const hits = result.neighbors.map((label, i) => {
+      const distance = result.distances[i] as number;
+      return { label, score: euclidean ? -Math.sqrt(Math.max(0, distance)) : 1 - distance };
+    });
+    // Order explicitly rather than rely on hnswlib's result order.
+    return hits.sort((a, b) => b.score - a.score);
   }
 
   /** Write the graph to `path` (the caller makes it atomic). */
