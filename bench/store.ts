@@ -5,27 +5,33 @@
  *
  * For each size N: N embedding-like 384-d unit vectors (seeded Gaussian
  * clusters, bench/lib/vector-bench-data.ts) are upserted in batches; the first
- * query after the load builds (embedded) or uses (pgvector) the HNSW index.
- * Then held-out queries run one at a time on one thread (p50/p99 latency,
- * QPS) and their top-10 is compared with the brute-force top-10 (recall@10).
- * Disk bytes per vector, process RSS (and server PSS for pgvector) are read at
- * the end. For the embedded store the run also reopens the store (snapshot
- * load + first query), sweeps efSearch, and compares durability=full with
- * durability=normal on small batches (the fsync cost per acknowledged write).
+ * query after the load builds (embedded, LanceDB) or uses (pgvector: built in
+ * bulk by the batch that reaches `--ann-threshold`) the ANN index. Then
+ * held-out queries run one at a time on one thread (p50/p99 latency, QPS, QPS
+ * per CPU-second of this process) and, with `--concurrency N`, N in flight;
+ * their top-10 is compared with the brute-force top-10 (recall@10). Disk bytes
+ * per vector, process RSS (now and peak; server PSS for pgvector) are read at
+ * the end. Each backend × size runs in a child process of its own, so RSS and
+ * caches are not inherited from the backend before it. The embedded store also
+ * reopens (snapshot load + first query) and sweeps efSearch; LanceDB sweeps
+ * `ef` and re-measures disk after `optimize()`; the run ends with the embedded
+ * store's durability=full vs durability=normal cost on small batches.
  *
  *   npx tsx bench/store.ts                                   # 10k,100k, embedded
- *   npx tsx bench/store.ts --sizes 10000 --backends embedded,pgvector
+ *   npx tsx bench/store.ts --sizes 10000,100000 --backends embedded,lancedb --queries 300
+ *   npx tsx bench/store.ts --sizes 10000,100000 --backends pgvector --queries 300 --exact-queries 30 --concurrency 4
+ *   npx tsx bench/store.ts --sizes 100000 --backends pgvector --ann-threshold size   # pgvector bulk load: index built once, after the load
  *   npx tsx bench/store.ts --sizes 1000000 --queries 200 --out bench/out/store-1m.json
  *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/RESULTS.md
  *
  * Adding a backend = adding an entry to BACKENDS.
  */
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { openEmbeddedStore } from "../src/store/embedded-store.js";
-import type { VectorStore } from "../src/store/vector-store.js";
 import { busyCores } from "./lib/machine-load.js";
 import { spliceSection } from "./lib/results-section.js";
 import { exactTopK, makeVectors, percentile, recallOf } from "./lib/vector-bench-data.js";
@@ -39,11 +45,21 @@ const { values: args } = parseArgs({
     "exact-queries": { type: "string", default: "20" },
     k: { type: "string", default: "10" },
     batch: { type: "string", default: "1000" },
+    // Queries in flight for the pooled-QPS pass (1 = no such pass).
+    concurrency: { type: "string", default: "1" },
+    // HNSW ef at query time for the embedded store and LanceDB (same graph parameters M=16, efC=100).
     "ef-search": { type: "string", default: "64" },
     "ef-sweep": { type: "string", default: "16,32,128" },
+    // pgvector's hnsw.ef_search (its recall needs more at the same M).
+    "pg-ef-search": { type: "string", default: "100" },
+    // LanceDB refine factor: re-rank k × this many candidates with the full vectors (0 = off).
+    "lance-refine": { type: "string", default: "0" },
+    // A number, or "size": build the index once, after the whole load (pgvector bulk-load mode).
     "ann-threshold": { type: "string", default: "10000" },
     out: { type: "string", default: "bench/out/store.json" },
     "write-results": { type: "boolean", default: false },
+    // Internal: run one backend at one size in this process and write its Result here.
+    child: { type: "string" },
   },
 });
 const sizes = (args.sizes ?? "").split(",").map(Number);
@@ -52,27 +68,47 @@ const queryCount = Number(args.queries);
 const exactQueryCount = Number(args["exact-queries"]);
 const k = Number(args.k);
 const batchSize = Number(args.batch);
+const concurrency = Number(args.concurrency);
 const efSearch = Number(args["ef-search"]);
 const efSweep = (args["ef-sweep"] ?? "")
   .split(",")
   .filter((x) => x !== "")
   .map(Number);
-const annThreshold = Number(args["ann-threshold"]);
+const pgEfSearch = Number(args["pg-ef-search"]);
+const lanceRefine = Number(args["lance-refine"]);
+const annThresholdFor = (n: number) => (args["ann-threshold"] === "size" ? n : Number(args["ann-threshold"]));
 
 const log = (message: string) =>
   process.stderr.write(`[store ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const mib = (bytes: number) => bytes / 2 ** 20;
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
+/** What the benchmark needs of a collection (VectorStore's Collection has it). */
+interface BenchCollection {
+  upsert(
+    items: readonly { id: string; vector: Float32Array; metadata?: Record<string, number> }[],
+  ): Promise<void>;
+  query(query: { vector: Float32Array; k: number; exact?: boolean }): Promise<readonly { id: string }[]>;
+}
+
+/** What the benchmark needs of a store (VectorStore has it; bench-only backends implement just this). */
+interface BenchStore {
+  createCollection(name: string, spec: { model: string; dims: number }): Promise<BenchCollection>;
+  getCollection(name: string): Promise<BenchCollection>;
+  close(): Promise<void>;
+}
+
 /** One backend, started fresh for one size. */
 interface BackendRun {
-  readonly store: VectorStore;
+  readonly store: BenchStore;
   /** Bytes the collection takes on disk (after `settle`). */
   diskBytes(collection: string): Promise<number>;
   /** Memory outside this process (a database server), in bytes. */
   serverMemoryBytes(): Promise<number>;
   /** Flush caches to disk (embedded: close, which writes the HNSW snapshot) before measuring disk. */
   settle(): Promise<void>;
+  /** Engine versions and settings, for the results. */
+  describe?(): Promise<string>;
   /** Backend-specific extra measurements (run after the main ones). */
   extras?(
     collection: string,
@@ -85,7 +121,11 @@ interface BackendRun {
 interface Backend {
   /** A line for the results table. */
   readonly label: string;
-  start(): Promise<BackendRun>;
+  /** True when the ANN index is built inside an upsert (pgvector), not by the first query. */
+  readonly buildsIndexDuringIngest?: boolean;
+  /** True when queries run in a server process, so this process's CPU time does not measure them. */
+  readonly outOfProcess?: boolean;
+  start(annThreshold: number): Promise<BackendRun>;
 }
 
 async function directoryBytes(path: string): Promise<number> {
@@ -98,7 +138,7 @@ async function directoryBytes(path: string): Promise<number> {
 
 /** Time one query pass: latencies, recall against `truth`. */
 async function queryPass(
-  store: VectorStore,
+  store: BenchStore,
   collection: string,
   queries: readonly Float32Array[],
   truth: readonly string[][],
@@ -130,10 +170,27 @@ async function queryPass(
   };
 }
 
+/** Queries per second with `concurrency` queries in flight (the pgvector pool; in-process backends gain little). */
+async function pooledQps(
+  store: BenchStore,
+  collection: string,
+  queries: readonly Float32Array[],
+): Promise<number> {
+  const handle = await store.getCollection(collection);
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < queries.length) await handle.query({ vector: queries[next++] as Float32Array, k });
+    }),
+  );
+  return queries.length / ((performance.now() - started) / 1000);
+}
+
 const BACKENDS: Record<string, Backend> = {
   embedded: {
     label: `embedded (SQLite + hnswlib HNSW M=16 efC=100 efSearch=${efSearch})`,
-    async start() {
+    async start(annThreshold) {
       const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-store-"));
       const open = (ef = efSearch) => openEmbeddedStore({ path: dir, annThreshold, hnsw: { efSearch: ef } });
       let store = await open();
@@ -173,44 +230,117 @@ const BACKENDS: Record<string, Backend> = {
       };
     },
   },
+  lancedb: {
+    label: `LanceDB IVF_HNSW_SQ (1 partition, M=16 efC=100 ef=${efSearch}${lanceRefine > 0 ? `, refine ×${lanceRefine}` : ""})`,
+    async start(annThreshold) {
+      const { lancedbVersion, openLanceBenchStore } = await import("./lib/lancedb-backend.js");
+      const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-lancedb-"));
+      const open = (ef = efSearch) =>
+        openLanceBenchStore({
+          path: dir,
+          annThreshold,
+          ef,
+          ...(lanceRefine > 0 ? { refineFactor: lanceRefine } : {}),
+        });
+      let store = await open();
+      return {
+        get store() {
+          return store;
+        },
+        diskBytes: () => directoryBytes(dir),
+        serverMemoryBytes: async () => 0,
+        settle: async () => {},
+        describe: async () => `@lancedb/lancedb ${lancedbVersion()}`,
+        async extras(collection, queries, truth) {
+          // Compaction and old-version cleanup: every merge-insert batch left a table version behind.
+          const t = performance.now();
+          await (await store.getCollection(collection)).optimize();
+          const optimizeSeconds = (performance.now() - t) / 1000;
+          const optimizedDiskBytes = await directoryBytes(dir);
+          const sweep: Record<string, unknown>[] = [];
+          for (const ef of efSweep) {
+            await store.close();
+            store = await open(ef);
+            await (await store.getCollection(collection)).query({ vector: queries[0] as Float32Array, k });
+            sweep.push({ efSearch: ef, ...(await queryPass(store, collection, queries, truth)) });
+          }
+          return { optimizeSeconds, optimizedDiskBytes, efSweep: sweep };
+        },
+        async close() {
+          await store.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
   pgvector: {
-    label: "pgvector 0.8 HNSW (PostgreSQL 16 on 127.0.0.1, ef_search=100)",
-    async start() {
+    label: `pgvector HNSW (PostgreSQL on 127.0.0.1, m=16 ef_construction=64 ef_search=${pgEfSearch})`,
+    buildsIndexDuringIngest: true,
+    outOfProcess: true,
+    async start(annThreshold) {
       const { startPgvectorBackend } = await import("./lib/pgvector-backend.js");
-      const backend = await startPgvectorBackend({ annThreshold, efSearch: 100 });
+      const backend = await startPgvectorBackend({
+        annThreshold,
+        efSearch: pgEfSearch,
+        maxConnections: Math.max(concurrency, 1) + 2,
+      });
       return {
         store: backend.store,
         diskBytes: (collection) => backend.diskBytes(collection),
         serverMemoryBytes: () => backend.serverMemoryBytes(),
         settle: async () => {},
+        async describe() {
+          const versions = await backend.versions();
+          return `PostgreSQL ${versions.postgres}, pgvector ${versions.pgvector}`;
+        },
         close: () => backend.close(),
       };
     },
   },
 };
 
+interface Pass {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly qps: number;
+  readonly cpuQps: number;
+  readonly recallAt10: number;
+}
+
 interface Result {
   readonly backend: string;
   readonly label: string;
+  /** Engine versions and settings (`describe`). */
+  readonly detail: string;
   readonly vectors: number;
+  readonly annThreshold: number;
   readonly ingestSeconds: number;
   readonly ingestVectorsPerSecond: number;
-  /** First query after the load (embedded: builds the HNSW graph from SQLite). */
+  /** Slowest upsert batch minus the median one: the index build inside an upsert (pgvector). */
+  readonly ingestIndexSeconds: number;
+  /** First query after the load (embedded, LanceDB: builds the ANN index). */
   readonly firstQuerySeconds: number;
-  /** CPU seconds of this process for the first query (the embedded HNSW build). */
+  /** CPU seconds of this process for the first query (the in-process index build). */
   readonly firstQueryCpuSeconds: number;
-  readonly ann: { p50Ms: number; p99Ms: number; qps: number; cpuQps: number; recallAt10: number };
-  readonly storeExact: { p50Ms: number; p99Ms: number; qps: number; cpuQps: number; recallAt10: number };
+  readonly ann: Pass;
+  /** Queries per second with `concurrency` in flight (absent when concurrency is 1). */
+  readonly pooledQps?: number;
+  readonly storeExact: Pass;
   readonly bruteForce: { p50Ms: number; qps: number };
   readonly diskBytesPerVector: number;
   readonly rssMiB: number;
+  /** Peak RSS of the process (its own child process: data, load, index build, queries). */
+  readonly peakRssMiB: number;
   readonly serverMemoryMiB: number;
   readonly otherLoadCores: number;
   readonly extras: Record<string, unknown>;
 }
 
-async function benchSize(n: number, names: readonly string[]): Promise<Result[]> {
-  log(`N=${n}: generating ${n} + ${queryCount} vectors`);
+/** One backend at one size, in this process. */
+async function benchOne(n: number, name: string): Promise<Result> {
+  const backend = BACKENDS[name];
+  if (!backend) throw new Error(`unknown backend ${name}; known: ${Object.keys(BACKENDS).join(", ")}`);
+  log(`N=${n} ${name}: generating ${n} + ${queryCount} vectors`);
   const base = makeVectors(n, dims, 1);
   const queries = makeVectors(queryCount, dims, 2);
   const truth = queries.map((query) => exactTopK(base, query, k).map((i) => `v${i}`));
@@ -221,74 +351,113 @@ async function benchSize(n: number, names: readonly string[]): Promise<Result[]>
     bruteTimes.push(performance.now() - t);
   }
   const bruteForce = { p50Ms: percentile(bruteTimes, 0.5), qps: 1000 / mean(bruteTimes) };
-  const results: Result[] = [];
-  for (const name of names) {
-    const backend = BACKENDS[name];
-    if (!backend) throw new Error(`unknown backend ${name}; known: ${Object.keys(BACKENDS).join(", ")}`);
-    const otherLoadCores = await busyCores(2000);
-    log(`N=${n} ${name}: other load ${otherLoadCores.toFixed(2)} cores`);
-    const run = await backend.start();
-    try {
-      const collection = await run.store.createCollection("bench", { model: "bench-model", dims });
-      const started = performance.now();
-      for (let start = 0; start < n; start += batchSize) {
-        await collection.upsert(
-          base.slice(start, start + batchSize).map((vector, j) => ({
-            id: `v${start + j}`,
-            vector,
-            metadata: { bucket: (start + j) % 10 },
-          })),
-        );
-      }
-      const ingestSeconds = (performance.now() - started) / 1000;
+  const otherLoadCores = await busyCores(2000);
+  log(`N=${n} ${name}: other load ${otherLoadCores.toFixed(2)} cores`);
+  const annThreshold = annThresholdFor(n);
+  const run = await backend.start(annThreshold);
+  try {
+    const collection = await run.store.createCollection("bench", { model: "bench-model", dims });
+    const batchSeconds: number[] = [];
+    const started = performance.now();
+    for (let start = 0; start < n; start += batchSize) {
       const t = performance.now();
-      const cpu = process.cpuUsage();
-      await collection.query({ vector: queries[0] as Float32Array, k });
-      const firstQuerySeconds = (performance.now() - t) / 1000;
-      const firstCpu = process.cpuUsage(cpu);
-      const firstQueryCpuSeconds = (firstCpu.user + firstCpu.system) / 1e6;
-      log(
-        `N=${n} ${name}: ingest ${ingestSeconds.toFixed(1)} s, first query ${firstQuerySeconds.toFixed(1)} s`,
+      await collection.upsert(
+        base.slice(start, start + batchSize).map((vector, j) => ({
+          id: `v${start + j}`,
+          vector,
+          metadata: { bucket: (start + j) % 10 },
+        })),
       );
-      for (const query of queries.slice(0, 20)) await collection.query({ vector: query, k });
-      const ann = await queryPass(run.store, "bench", queries, truth);
-      log(`N=${n} ${name}: ANN ${JSON.stringify(ann)}`);
-      const storeExact = await queryPass(
-        run.store,
-        "bench",
-        queries.slice(0, exactQueryCount),
-        truth.slice(0, exactQueryCount),
-        true,
-      );
-      const rssMiB = mib(process.memoryUsage().rss);
-      const serverMemoryMiB = mib(await run.serverMemoryBytes());
-      await run.settle();
-      const diskBytesPerVector = (await run.diskBytes("bench")) / n;
-      const extras = run.extras ? await run.extras("bench", queries, truth) : {};
-      const result: Result = {
-        backend: name,
-        label: backend.label,
-        vectors: n,
-        ingestSeconds,
-        ingestVectorsPerSecond: n / ingestSeconds,
-        firstQuerySeconds,
-        firstQueryCpuSeconds,
-        ann,
-        storeExact,
-        bruteForce,
-        diskBytesPerVector,
-        rssMiB,
-        serverMemoryMiB,
-        otherLoadCores,
-        extras,
-      };
-      log(`N=${n} ${name}: ${JSON.stringify(result)}`);
-      results.push(result);
-    } finally {
-      await run.close();
+      batchSeconds.push((performance.now() - t) / 1000);
+      if ((start / batchSize) % 20 === 19) log(`N=${n} ${name}: ingested ${start + batchSize}`);
     }
+    const ingestSeconds = (performance.now() - started) / 1000;
+    const ingestIndexSeconds = Math.max(...batchSeconds) - percentile(batchSeconds, 0.5);
+    const t = performance.now();
+    const cpu = process.cpuUsage();
+    await collection.query({ vector: queries[0] as Float32Array, k });
+    const firstQuerySeconds = (performance.now() - t) / 1000;
+    const firstCpu = process.cpuUsage(cpu);
+    const firstQueryCpuSeconds = (firstCpu.user + firstCpu.system) / 1e6;
+    log(
+      `N=${n} ${name}: ingest ${ingestSeconds.toFixed(1)} s, first query ${firstQuerySeconds.toFixed(1)} s`,
+    );
+    // Warm-up: first touches page the index in.
+    for (const query of queries.slice(0, 20)) await collection.query({ vector: query, k });
+    const ann = await queryPass(run.store, "bench", queries, truth);
+    log(`N=${n} ${name}: ANN ${JSON.stringify(ann)}`);
+    const pooled = concurrency > 1 ? await pooledQps(run.store, "bench", queries) : undefined;
+    const storeExact = await queryPass(
+      run.store,
+      "bench",
+      queries.slice(0, exactQueryCount),
+      truth.slice(0, exactQueryCount),
+      true,
+    );
+    const rssMiB = mib(process.memoryUsage().rss);
+    const serverMemoryMiB = mib(await run.serverMemoryBytes());
+    const detail = run.describe ? await run.describe() : "";
+    await run.settle();
+    const diskBytesPerVector = (await run.diskBytes("bench")) / n;
+    const extras = run.extras ? await run.extras("bench", queries, truth) : {};
+    const result: Result = {
+      backend: name,
+      label: backend.label,
+      detail,
+      vectors: n,
+      annThreshold,
+      ingestSeconds,
+      ingestVectorsPerSecond: n / ingestSeconds,
+      ingestIndexSeconds,
+      firstQuerySeconds,
+      firstQueryCpuSeconds,
+      ann,
+      ...(pooled === undefined ? {} : { pooledQps: pooled }),
+      storeExact,
+      bruteForce,
+      diskBytesPerVector,
+      rssMiB,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      serverMemoryMiB,
+      otherLoadCores,
+      extras,
+    };
+    log(`N=${n} ${name}: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    await run.close();
   }
-  return results;
+}
+
+/** Run `benchOne(n, name)` in a child process of its own (same loader, same options) and read its Result. */
+async function benchInChild(n: number, name: string): Promise<Result> {
+  const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-store-child-"));
+  const resultPath = join(dir, "result.json");
+  try {
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        process.argv[1] as string,
+        ...process.argv.slice(2),
+        "--sizes",
+        String(n),
+        "--backends",
+        name,
+        "--child",
+        resultPath,
+      ],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", resolve);
+    });
+    if (code !== 0) throw new Error(`benchmark of ${name} at N=${n} exited with code ${code}`);
+    return JSON.parse(await readFile(resultPath, "utf8")) as Result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Acknowledged-write cost: small batches with fsync per commit (full) vs at checkpoints (normal). */
@@ -314,16 +483,40 @@ async function durabilityExperiment(): Promise<Record<string, number>> {
 
 function table(results: readonly Result[]): string {
   const f = (x: number, digits = 1) => x.toFixed(digits);
+  const pooled = results.some((r) => r.pooledQps !== undefined);
   const rows = results.map(
     (r) =>
-      `| ${r.label} | ${r.vectors.toLocaleString("en")} | ${f(r.ingestVectorsPerSecond, 0)} | ${f(r.firstQuerySeconds)} (${f(r.firstQueryCpuSeconds)} CPU) | ` +
-      `${f(r.ann.p50Ms, 2)} / ${f(r.ann.p99Ms, 2)} | ${f(r.ann.qps, 0)} / ${f(r.ann.cpuQps, 0)} | ${f(r.ann.recallAt10, 3)} | ` +
+      `| ${r.label} | ${r.vectors.toLocaleString("en")} | ${f(r.ingestVectorsPerSecond, 0)}${r.ingestIndexSeconds >= 1 && BACKENDS[r.backend]?.buildsIndexDuringIngest ? ` (index ${f(r.ingestIndexSeconds)} s)` : ""} | ` +
+      `${f(r.firstQuerySeconds)} (${f(r.firstQueryCpuSeconds)} CPU) | ` +
+      `${f(r.ann.p50Ms, 2)} / ${f(r.ann.p99Ms, 2)} | ${f(r.ann.qps, 0)} / ${BACKENDS[r.backend]?.outOfProcess ? "– (server-side)" : f(r.ann.cpuQps, 0)}${pooled ? ` / ${r.pooledQps === undefined ? "–" : f(r.pooledQps, 0)}` : ""} | ${f(r.ann.recallAt10, 3)} | ` +
       `${f(r.storeExact.p50Ms, 1)} (${f(r.ann.qps / r.storeExact.qps)}×) | ${f(r.bruteForce.p50Ms, 1)} (${f(r.ann.qps / r.bruteForce.qps)}×) | ` +
-      `${f(r.diskBytesPerVector, 0)} | ${f(r.rssMiB, 0)}${r.serverMemoryMiB > 0 ? ` + ${f(r.serverMemoryMiB, 0)} server` : ""} | ${f(r.otherLoadCores, 2)} |`,
+      `${f(r.diskBytesPerVector, 0)} | ${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}${r.serverMemoryMiB > 0 ? ` + ${f(r.serverMemoryMiB, 0)} server` : ""} | ${f(r.otherLoadCores, 2)} |`,
   );
   return [
-    "| backend | vectors | ingest vec/s (upserts of 1,000) | first query s (index build/load) | ANN p50 / p99 ms | ANN QPS wall / per CPU-second (1 thread) | recall@10 | store exact p50 ms (ANN speed-up) | brute force in Node p50 ms (ANN speed-up) | disk bytes/vector | RSS MiB | other load (cores) |",
+    `| backend | vectors | ingest vec/s (upserts of ${batchSize.toLocaleString("en")}) | first query s (index build/load) | ANN p50 / p99 ms | ANN QPS wall / per CPU-second (1 stream)${pooled ? ` / ${concurrency} in flight` : ""} | recall@10 | store exact p50 ms (ANN speed-up) | brute force in Node p50 ms (ANN speed-up) | disk bytes/vector | RSS MiB end / peak | other load (cores) |`,
     "|---|---:|---:|---:|---|---:|---:|---|---|---:|---|---:|",
+    ...rows,
+  ].join("\n");
+}
+
+/** Each backend against the first one of the same size, as ratios (> 1 = the backend has more of it). */
+function ratioTable(results: readonly Result[]): string {
+  const rows: string[] = [];
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  for (const baseline of results.filter((r) => r.backend === names[0])) {
+    for (const r of results.filter((o) => o.vectors === baseline.vectors && o.backend !== baseline.backend)) {
+      rows.push(
+        `| ${r.backend} / ${baseline.backend} | ${r.vectors.toLocaleString("en")} | ${x(r.ingestVectorsPerSecond, baseline.ingestVectorsPerSecond)} | ` +
+          `${x(r.firstQuerySeconds + r.ingestIndexSeconds, baseline.firstQuerySeconds + baseline.ingestIndexSeconds)} | ${x(r.ann.p50Ms, baseline.ann.p50Ms)} | ` +
+          `${BACKENDS[r.backend]?.outOfProcess ? "– (server-side)" : x(r.ann.cpuQps, baseline.ann.cpuQps)} | ${r.ann.recallAt10.toFixed(3)} vs ${baseline.ann.recallAt10.toFixed(3)} | ` +
+          `${x(r.diskBytesPerVector, baseline.diskBytesPerVector)} | ${x(r.rssMiB, baseline.rssMiB)} / ${x(r.peakRssMiB, baseline.peakRssMiB)} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return "";
+  return [
+    "| ratio | vectors | ingest vec/s | index build (s) | ANN p50 ms | ANN QPS per CPU-second | recall@10 | disk bytes/vector | RSS end / peak |",
+    "|---|---:|---:|---:|---:|---:|---|---:|---|",
     ...rows,
   ].join("\n");
 }
@@ -331,52 +524,74 @@ function table(results: readonly Result[]): string {
 function sweepTable(results: readonly Result[]): string {
   const rows: string[] = [];
   for (const r of results) {
-    const sweep = r.extras.efSweep as
-      | { efSearch: number; p50Ms: number; qps: number; cpuQps: number; recallAt10: number }[]
-      | undefined;
+    const sweep = r.extras.efSweep as (Pass & { efSearch: number })[] | undefined;
     if (sweep === undefined) continue;
     const all = [{ efSearch, ...r.ann }, ...sweep].sort((a, b) => a.efSearch - b.efSearch);
     for (const s of all) {
       rows.push(
-        `| ${r.vectors.toLocaleString("en")} | ${s.efSearch} | ${s.recallAt10.toFixed(3)} | ${s.p50Ms.toFixed(2)} | ${s.qps.toFixed(0)} / ${s.cpuQps.toFixed(0)} |`,
+        `| ${r.backend} | ${r.vectors.toLocaleString("en")} | ${s.efSearch} | ${s.recallAt10.toFixed(3)} | ${s.p50Ms.toFixed(2)} | ${s.qps.toFixed(0)} / ${s.cpuQps.toFixed(0)} |`,
       );
     }
     if (r.extras.reopenSeconds !== undefined) {
       rows.push(
-        `| ${r.vectors.toLocaleString("en")} | reopen + first query | | ${((r.extras.reopenSeconds as number) * 1000).toFixed(0)} | |`,
+        `| ${r.backend} | ${r.vectors.toLocaleString("en")} | reopen + first query | | ${((r.extras.reopenSeconds as number) * 1000).toFixed(0)} | |`,
+      );
+    }
+    if (r.extras.optimizedDiskBytes !== undefined) {
+      rows.push(
+        `| ${r.backend} | ${r.vectors.toLocaleString("en")} | after optimize() (${(r.extras.optimizeSeconds as number).toFixed(1)} s): ${((r.extras.optimizedDiskBytes as number) / r.vectors).toFixed(0)} disk bytes/vector | | | |`,
       );
     }
   }
   return [
-    "| vectors | efSearch | recall@10 | p50 ms | QPS wall / per CPU-second |",
-    "|---:|---|---:|---:|---:|",
+    "| backend | vectors | efSearch / ef | recall@10 | p50 ms | QPS wall / per CPU-second |",
+    "|---|---:|---|---:|---:|---:|",
     ...rows,
   ].join("\n");
 }
 
 const names = (args.backends ?? "embedded").split(",");
+if (args.child !== undefined) {
+  // A child of benchInChild: one backend, one size.
+  const result = await benchOne(sizes[0] as number, names[0] as string);
+  await writeFile(args.child, JSON.stringify(result));
+  process.exit(0);
+}
+for (const name of names) {
+  if (!BACKENDS[name]) throw new Error(`unknown backend ${name}; known: ${Object.keys(BACKENDS).join(", ")}`);
+}
 const results: Result[] = [];
-for (const n of sizes) results.push(...(await benchSize(n, names)));
-log("durability experiment");
-const durability = await durabilityExperiment();
-log(JSON.stringify(durability));
+for (const n of sizes) for (const name of names) results.push(await benchInChild(n, name));
+let durability: Record<string, number> | undefined;
+if (names.includes("embedded")) {
+  log("durability experiment");
+  durability = await durabilityExperiment();
+  log(JSON.stringify(durability));
+}
 const out = args.out ?? "bench/out/store.json";
 await mkdir(dirname(out), { recursive: true });
 await writeFile(
   out,
-  `${JSON.stringify({ date: new Date().toISOString(), dims, k, annThreshold, efSearch, results, durability }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), dims, k, efSearch, pgEfSearch, results, durability }, null, 2)}\n`,
 );
 const command = `npx tsx bench/store.ts ${process.argv.slice(2).join(" ")}`.trim();
+const details = [...new Set(results.map((r) => r.detail).filter((d) => d !== ""))];
+const ratios = ratioTable(results);
 const body = [
-  `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; ${dims}-d embedding-like unit vectors, k=${k}; the machine is a shared 2-core VM — "other load" is what other processes used while we were idle, so latencies are pessimistic).`,
+  `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; ${dims}-d embedding-like unit vectors, k=${k}${details.length > 0 ? `; ${details.join("; ")}` : ""}; each backend × size in a child process of its own; the machine is a shared 2-core VM — "other load" is what other processes used while we were idle, so latencies are pessimistic).`,
   "",
   table(results),
+  ...(ratios === "" ? [] : ["", `Ratios against ${names[0]} in the same run:`, "", ratios]),
   "",
-  "efSearch sweep (embedded, same queries) and reopen time (HNSW snapshot load + first query):",
+  "ef sweep (same queries) and reopen time (HNSW snapshot load + first query):",
   "",
   sweepTable(results),
-  "",
-  `Durability, 5,000 vectors in upserts of 10: \`full\` (fsync per commit) ${durability.fullCommitsPerSecond?.toFixed(0)} commits/s vs \`normal\` (fsync at checkpoints) ${durability.normalCommitsPerSecond?.toFixed(0)} commits/s.`,
+  ...(durability === undefined
+    ? []
+    : [
+        "",
+        `Durability, 5,000 vectors in upserts of 10: \`full\` (fsync per commit) ${durability.fullCommitsPerSecond?.toFixed(0)} commits/s vs \`normal\` (fsync at checkpoints) ${durability.normalCommitsPerSecond?.toFixed(0)} commits/s.`,
+      ]),
 ].join("\n");
 process.stdout.write(`${body}\n`);
 if (args["write-results"]) await spliceSection("bench/RESULTS.md", "## Vector store", body);
