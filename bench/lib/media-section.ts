@@ -25,6 +25,65 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 
 const percent = (value: number): string => (value * 100).toFixed(1);
 
+/** Runtime numbers of bench/image.ts (the optional ones are absent in runs before the ONNX runtime). */
+interface ImageRuntimeNumbers {
+  wasmImagesPerSecond: number;
+  cpuImagesPerSecond: number;
+  onnxImagesPerSecond?: number;
+  onnxThreads?: number;
+  onnxOneThreadImagesPerSecond?: number;
+  decodeImagesPerSecond?: number;
+  decodeShareOnnx?: number;
+  decodeShareWasm?: number;
+  onnxVsWasmMinCosine?: number;
+  onnxVsWasmMaxAbsDiff?: number;
+  otherWorkCoresAfter?: number;
+}
+
+/** The runtime comparison of bench/image.ts: the same model and photos on each runtime, in one run. */
+function runtimeLines(runtime: ImageRuntimeNumbers): string[] {
+  const wasm = runtime.wasmImagesPerSecond;
+  const row = (name: string, perSecond: number | undefined, share?: number): string =>
+    perSecond === undefined
+      ? ""
+      : `| ${name} | ${perSecond.toFixed(1)} | ×${(perSecond / wasm).toFixed(1)} | ${
+          share === undefined ? "" : `${(share * 100).toFixed(0)} %`
+        } |`;
+  const decode = runtime.decodeImagesPerSecond;
+  return [
+    "",
+    "Runtimes of the same model on the same 40 photos, one run (end to end: decode + resize + model):",
+    "",
+    "| runtime | images/s | vs TF.js wasm | decode + resize share |",
+    "|---|---:|---:|---:|",
+    row(
+      `onnxruntime on the one-time ONNX conversion, ${runtime.onnxThreads ?? "?"} threads (default)`,
+      runtime.onnxImagesPerSecond,
+      runtime.decodeShareOnnx,
+    ),
+    row(
+      "onnxruntime, 1 thread",
+      runtime.onnxOneThreadImagesPerSecond,
+      decode === undefined || runtime.onnxOneThreadImagesPerSecond === undefined
+        ? undefined
+        : runtime.onnxOneThreadImagesPerSecond / decode,
+    ),
+    row(
+      "TF.js wasm backend (SIMD on, 1 thread: no multithread support in Node; the former default)",
+      wasm,
+      runtime.decodeShareWasm,
+    ),
+    row("TF.js pure-JS cpu backend (8 photos)", runtime.cpuImagesPerSecond),
+    row("decode + resize + normalize only (sharp)", decode),
+    "",
+    runtime.onnxVsWasmMinCosine === undefined
+      ? ""
+      : `ONNX vs TF.js wasm vectors on the 40 photos: min cosine ${runtime.onnxVsWasmMinCosine.toFixed(6)}, ` +
+        `max abs difference ${runtime.onnxVsWasmMaxAbsDiff?.toExponential(1)} (unit vectors). ` +
+        `Other work kept ${runtime.otherWorkCoresAfter?.toFixed(1) ?? "?"} cores busy after the runs.`,
+  ].filter((line, index, all) => line !== "" || all[index - 1] !== "");
+}
+
 /** Re-render the section from the JSON files present. */
 export async function renderMediaSection(): Promise<void> {
   const lines: string[] = [];
@@ -36,7 +95,7 @@ export async function renderMediaSection(): Promise<void> {
     queries: number;
     distortions: string[];
     methods: Record<string, ImageMethod>;
-    runtime: { wasmImagesPerSecond: number; cpuImagesPerSecond: number };
+    runtime: ImageRuntimeNumbers;
   }>("bench/out/image.json");
   if (image) {
     const baseline = image.methods["pHash (Hamming, 64 bits)"];
@@ -66,12 +125,8 @@ export async function renderMediaSection(): Promise<void> {
         `Model vs pHash: recall@1 ×${(model.recallAt1 / baseline.recallAt1).toFixed(2)}, mAP ×${(
           model.meanAveragePrecision / baseline.meanAveragePrecision
         ).toFixed(2)}, speed ×${(model.imagesPerSecond / baseline.imagesPerSecond).toFixed(2)}. ` +
-          `Runtime: TF.js wasm backend ${image.runtime.wasmImagesPerSecond.toFixed(1)} images/s vs the pure-JS cpu backend ` +
-          `${image.runtime.cpuImagesPerSecond.toFixed(1)} images/s (×${(
-            image.runtime.wasmImagesPerSecond / image.runtime.cpuImagesPerSecond
-          ).toFixed(
-            1,
-          )}); images/s is end to end (decode + resize + model) on the originals, single-threaded wasm.`,
+          "images/s is end to end (decode + resize + model) on the originals; the model row runs on the default runtime (below).",
+        ...runtimeLines(image.runtime),
         "",
         "Command: `npx tsx bench/image.ts`",
         "",

@@ -17,25 +17,16 @@ import { convertKerasToOnnx, KERAS_ONNX_CONVERTER_VERSION } from "../../../model
 import type { ModelSpec } from "../../../models/model-spec.js";
 import { encodeOnnxModel } from "../../../models/onnx-writer.js";
 import { decodeTfjsWeights, readTfjsModelFiles } from "../../../models/tfjs-layers.js";
-import { DEFAULT_MEDIA_LIMITS, type MediaLimits, type MediaModelInfo } from "../media-embedder.js";
-import { createPixelEmbedder, type PixelEmbedder } from "./pixel-embedder.js";
-import { shardPathOf } from "./tfjs-image-embedder.js";
+import { createPixelEmbedder, imageModelInfo, type PixelEmbedder } from "./pixel-embedder.js";
+import { shardPathOf, type TfjsImageEmbedderOptions } from "./tfjs-image-embedder.js";
 
 const INPUT = "pixels";
 const OUTPUT = "features";
 
-/** Options of {@link createKerasOnnxImageEmbedder}. */
-export interface KerasOnnxImageEmbedderOptions {
-  /** The model's spec; needs `format: "tfjs-layers"` and an `image` preprocessing block. */
-  readonly spec: ModelSpec;
-  /** Absolute path of each model file by {@link ModelFile.name} (from the model store). */
-  readonly paths: Readonly<Record<string, string>>;
+/** Options of {@link createKerasOnnxImageEmbedder}: those of the TF.js runtime, without its backend. */
+export interface KerasOnnxImageEmbedderOptions extends Omit<TfjsImageEmbedderOptions, "backend"> {
   /** onnxruntime intra-op threads. @default os.availableParallelism() */
   readonly threads?: number;
-  /** Images per inference call. @default 16 */
-  readonly maxBatchSize?: number;
-  /** Limits for every call (per-call options may override). @default DEFAULT_MEDIA_LIMITS */
-  readonly limits?: Partial<MediaLimits>;
   /** Told when the ONNX graph was (re)built instead of read from the cache, and why. */
   readonly onConvert?: (event: { readonly reason: string; readonly path: string | undefined }) => void;
 }
@@ -129,14 +120,7 @@ export async function createKerasOnnxImageEmbedder(
       { details: { model: spec.id, expected: spec.dims } },
     );
   }
-  const model: MediaModelInfo = Object.freeze({
-    id: spec.id,
-    dims: spec.dims,
-    modality: "image",
-    normalize: spec.normalize,
-    maxBatchSize: options.maxBatchSize ?? 16,
-    limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
-  });
+  const model = imageModelInfo(spec, options);
   const { width, height } = preprocess;
   return createPixelEmbedder({
     model,

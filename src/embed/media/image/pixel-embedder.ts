@@ -7,17 +7,20 @@
  * truncate / quantize each row. A runtime (TF.js, onnxruntime) only supplies
  * `run(tensor, count)`.
  */
-import type { ImagePreprocessSpec } from "../../../models/model-spec.js";
+import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
 import { assertOpen, finishVector } from "../../inputs.js";
 import { prepareMediaCall } from "../media-call.js";
-import type {
-  MediaEmbedder,
-  MediaEmbeddings,
-  MediaEmbedOptions,
-  MediaInput,
-  MediaModelInfo,
+import {
+  DEFAULT_MEDIA_LIMITS,
+  type MediaEmbedder,
+  type MediaEmbeddings,
+  type MediaEmbedOptions,
+  type MediaInput,
+  type MediaLimits,
+  type MediaModelInfo,
 } from "../media-embedder.js";
+import type { MediaFile } from "../media-input.js";
 import { decodeImage, type RgbImage, readImageHeader, resizeRgb, writeNormalized } from "./decode-image.js";
 
 /** An image embedder that can also embed already-decoded RGB pixels (video frames). */
@@ -44,12 +47,44 @@ export interface PixelRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * The {@link MediaModelInfo} of a catalog image model: its id, dims and
+ * normalization, `maxBatchSize` (default 16) and limits over {@link DEFAULT_MEDIA_LIMITS}.
+ */
+export function imageModelInfo(
+  spec: Pick<ModelSpec, "id" | "dims" | "normalize">,
+  options: { readonly maxBatchSize?: number; readonly limits?: Partial<MediaLimits> },
+): MediaModelInfo {
+  return Object.freeze({
+    id: spec.id,
+    dims: spec.dims,
+    modality: "image",
+    normalize: spec.normalize,
+    maxBatchSize: options.maxBatchSize ?? 16,
+    limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
+  });
+}
+
 /** Build a {@link PixelEmbedder} around a runtime. */
 export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
   const { model, preprocess } = runtime;
   const size = preprocess.width * preprocess.height * 3;
   const raw = { inputType: "none", truncate: true, dimensions: model.dims, precision: "float32" } as const;
   let closed = false;
+
+  /**
+   * Decode one batch concurrently (sharp works on libuv's thread pool; the batch
+   * bounds memory as before). The first failure in input order is thrown, so
+   * errors do not depend on which decode finished first.
+   */
+  async function decodeBatch(files: readonly MediaFile[], maxPixels: number): Promise<RgbImage[]> {
+    const settled = await Promise.allSettled(
+      files.map((file) => decodeImage(file, { maxPixels, resize: preprocess })),
+    );
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<RgbImage>).value);
+  }
 
   async function runImages(images: readonly RgbImage[]): Promise<Float32Array[]> {
     const tensor = new Float32Array(images.length * size);
@@ -76,10 +111,10 @@ export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
       const vectors: PrecisionVector[P][] = [];
       for (let start = 0; start < call.files.length; start += model.maxBatchSize) {
         options.signal?.throwIfAborted();
-        const images: RgbImage[] = [];
-        for (const file of call.files.slice(start, start + model.maxBatchSize)) {
-          images.push(await decodeImage(file, { maxPixels: call.limits.maxPixels, resize: preprocess }));
-        }
+        const images = await decodeBatch(
+          call.files.slice(start, start + model.maxBatchSize),
+          call.limits.maxPixels,
+        );
         for (const row of await runImages(images))
           vectors.push(finishVector(row, model.normalize, call.options));
         options.onProgress?.(vectors.length, call.files.length);

@@ -11,9 +11,9 @@ import type { io, LayersModel, SymbolicTensor, Tensor } from "@tensorflow/tfjs";
 import { EmbedkitError } from "../../../errors.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
 import { readTfjsModelFiles } from "../../../models/tfjs-layers.js";
-import { DEFAULT_MEDIA_LIMITS, type MediaLimits, type MediaModelInfo } from "../media-embedder.js";
+import type { MediaLimits } from "../media-embedder.js";
 import { type RgbImage, writeNormalized } from "./decode-image.js";
-import { createPixelEmbedder, type PixelEmbedder } from "./pixel-embedder.js";
+import { createPixelEmbedder, imageModelInfo, type PixelEmbedder } from "./pixel-embedder.js";
 import { loadTensorFlow, type TfjsBackend } from "./tfjs-runtime.js";
 
 /** Options of {@link createTfjsImageEmbedder}. */
@@ -116,14 +116,7 @@ export async function createTfjsImageEmbedder(options: TfjsImageEmbedderOptions)
       { details: { model: spec.id, expected: spec.dims, received: outputDims ?? null } },
     );
   }
-  const model: MediaModelInfo = Object.freeze({
-    id: spec.id,
-    dims: spec.dims,
-    modality: "image",
-    normalize: spec.normalize,
-    maxBatchSize: options.maxBatchSize ?? 16,
-    limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
-  });
+  const model = imageModelInfo(spec, options);
   const { width, height } = preprocess;
   const shapeOf = (count: number): [number, number, number, number] =>
     preprocess.layout === "nhwc" ? [count, height, width, 3] : [count, 3, height, width];
