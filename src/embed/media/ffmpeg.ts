@@ -4,6 +4,10 @@
  * package `ffmpeg`; `scripts/ensure-ffmpeg.sh` installs it). Audio decoding
  * and video frame sampling go through here, so a missing binary, a probe that
  * fails and an output over its byte cap all raise the same clear errors.
+ * {@link runMediaTool} collects a program's whole output (audio, probes);
+ * {@link streamMediaTool} hands it over in fixed-size records (raw video frames),
+ * one batch at a time, and does not read on while a batch is being processed,
+ * so memory stays one batch however long the input is.
  * Binaries are found on PATH, or at `EMBEDKIT_FFMPEG` / `EMBEDKIT_FFPROBE`.
  */
 import { spawn } from "node:child_process";
@@ -118,4 +122,95 @@ export function ffmpegReason(stderr: string): string {
     .map((line) => line.trim())
     .filter((line) => line !== "");
   return lines.at(-1) ?? "no diagnostic output";
+}
+
+/** Options of {@link streamMediaTool}. */
+export interface StreamMediaToolOptions {
+  /** Bytes per record (one raw video frame). */
+  readonly recordBytes: number;
+  /** Records per call of `onRecords` (the last call may get fewer). */
+  readonly recordsPerBatch: number;
+  /** Most records accepted; one more kills the program and throws `onOverflow()`. */
+  readonly maxRecords: number;
+  /** Error to throw past `maxRecords`. */
+  readonly onOverflow: () => EmbedkitError;
+  /**
+   * Called with each batch: `records` holds `count` records back to back (a fresh
+   * buffer per batch, so keeping it is safe). stdout is not read while it runs;
+   * the program blocks on a full pipe. A rejection kills the program and is rethrown.
+   */
+  readonly onRecords: (records: Buffer, count: number) => Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+/** What a finished {@link streamMediaTool} run produced. */
+export interface StreamMediaToolResult {
+  /** Whole records handed to `onRecords` (a trailing partial record is dropped). */
+  readonly records: number;
+  /** Last few KB of stderr (ffmpeg's diagnostics). */
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/**
+ * Run `binary args...` and hand its stdout to `onRecords` in batches of
+ * fixed-size records, with backpressure: memory is one batch, independent of
+ * how much the program writes. Resolves with the exit code (non-zero is the
+ * caller's to interpret).
+ * @throws EmbedkitError DEPENDENCY_MISSING when the binary cannot be started; the
+ *   `onOverflow` error past `maxRecords`; whatever `onRecords` throws
+ */
+export async function streamMediaTool(
+  binary: string,
+  args: readonly string[],
+  options: StreamMediaToolOptions,
+): Promise<StreamMediaToolResult> {
+  const { recordBytes, recordsPerBatch } = options;
+  const child = spawn(binary, [...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_KEEP);
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      reject(error.code === "ENOENT" ? missing(binary, error) : error);
+    });
+    child.on("close", (code) => resolve(code ?? -1));
+  });
+  exited.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
+  const batchBytes = recordBytes * recordsPerBatch;
+  let batch = Buffer.allocUnsafe(batchBytes);
+  let filled = 0;
+  let records = 0;
+  const flush = async (count: number): Promise<void> => {
+    records += count;
+    if (records > options.maxRecords) throw options.onOverflow();
+    const full = batch.subarray(0, count * recordBytes);
+    batch = Buffer.allocUnsafe(batchBytes);
+    filled = 0;
+    await options.onRecords(full, count);
+  };
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const take = Math.min(chunk.length - offset, batchBytes - filled);
+        chunk.copy(batch, filled, offset, offset + take);
+        filled += take;
+        offset += take;
+        if (filled === batchBytes) await flush(recordsPerBatch);
+      }
+    }
+    const rest = Math.floor(filled / recordBytes);
+    if (rest > 0) await flush(rest);
+  } catch (error) {
+    child.kill("SIGKILL");
+    await exited.catch(() => undefined);
+    throw error;
+  }
+  const exitCode = await exited;
+  return { records, stderr, exitCode };
 }

@@ -3,7 +3,8 @@
  * Frame sampling with ffmpeg (via {@link runMediaTool}): probe the stream
  * (ffprobe: size, duration), refuse what is over the limits before decoding,
  * then decode frames already scaled to the model's input (`fill` or `cover` =
- * scale + center crop) as raw RGB on a byte-capped pipe. Two samplers:
+ * scale + center crop) as raw RGB on a pipe that is read one batch of frames at
+ * a time ({@link streamFrames}: memory is one batch, not one video). Two samplers:
  * - `uniform`: `fps` frames per second (ffmpeg's `fps` filter), frame k at k/fps s;
  * - `scene`: only frames whose ffmpeg scene score exceeds `sceneThreshold`
  *   (the `select='gt(scene,T)'` filter), plus the first frame; timestamps come
@@ -16,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbedkitError } from "../../../errors.js";
 import type { ImagePreprocessSpec } from "../../../models/model-spec.js";
-import { ffmpegBinaries, ffmpegReason, runMediaTool } from "../ffmpeg.js";
+import { ffmpegBinaries, ffmpegReason, runMediaTool, streamMediaTool } from "../ffmpeg.js";
 import type { RgbImage } from "../image/decode-image.js";
 import type { MediaLimits } from "../media-embedder.js";
 import type { MediaFile } from "../media-input.js";
@@ -112,7 +113,7 @@ function scaleFilter(size: Pick<ImagePreprocessSpec, "width" | "height" | "fit">
     : `scale=${width}:${height}:force_original_aspect_ratio=increase:flags=bicubic,crop=${width}:${height}`;
 }
 
-/** Options of {@link sampleFrames}. */
+/** Options of {@link sampleFrames} and {@link streamFrames}. */
 export interface SampleFramesOptions {
   readonly sampling: FrameSampling;
   /** Output frame size and fit (the image model's input). */
@@ -127,15 +128,56 @@ export interface SampledVideo {
   readonly frames: readonly VideoFrame[];
 }
 
+/** Options of {@link streamFrames}. */
+export interface StreamFramesOptions extends SampleFramesOptions {
+  /** Frames per call of `onFrames` (the last call may get fewer). @default 16 */
+  readonly batchFrames?: number;
+  /**
+   * Called with each batch of decoded frames; `first` is the index of the
+   * batch's first frame. ffmpeg is not read on while it runs.
+   */
+  readonly onFrames: (frames: readonly RgbImage[], first: number) => Promise<void>;
+}
+
+/** What {@link streamFrames} found, once the whole video went through. */
+export interface StreamedVideo {
+  readonly info: VideoInfo;
+  /** Presentation time (seconds) of every frame handed over, by index. */
+  readonly times: readonly number[];
+}
+
 /**
- * Probe a video, check it against the limits, and decode sampled frames.
- * @throws EmbedkitError MALFORMED_FILE (not decodable, truncated), INPUT_TOO_LARGE (size, duration,
- *   frames), DEPENDENCY_MISSING (no ffmpeg), INVALID_OPTION (bad fps / threshold)
+ * Probe a video, check it against the limits, and decode sampled frames into
+ * one array (memory: every frame). Built on {@link streamFrames}; prefer that
+ * when the frames are only consumed once (embedding, pooling).
+ * @throws EmbedkitError like {@link streamFrames}
  */
 export async function sampleFrames(file: MediaFile, options: SampleFramesOptions): Promise<SampledVideo> {
+  const images: RgbImage[] = [];
+  const { info, times } = await streamFrames(file, {
+    ...options,
+    async onFrames(frames) {
+      images.push(...frames);
+    },
+  });
+  return { info, frames: images.map((image, index) => ({ time: times[index] ?? index, image })) };
+}
+
+/**
+ * Probe a video, check it against the limits, and decode sampled frames as a
+ * stream: ffmpeg writes raw RGB frames to a pipe, and every `batchFrames`
+ * frames go to `onFrames` before more is read, so memory is one batch (plus the
+ * pipe) however long the video is. Frame times are known at the end (scene
+ * sampling reads them from ffmpeg's metadata file) and returned with the probe.
+ * @throws EmbedkitError MALFORMED_FILE (not decodable, truncated), INPUT_TOO_LARGE (size, duration,
+ *   frames), DEPENDENCY_MISSING (no ffmpeg), INVALID_OPTION (bad fps / threshold / batchFrames);
+ *   whatever `onFrames` throws
+ */
+export async function streamFrames(file: MediaFile, options: StreamFramesOptions): Promise<StreamedVideo> {
   const { sampling, size, limits } = options;
   const fps = sampling.kind === "uniform" ? (sampling.fps ?? 1) : undefined;
   const threshold = sampling.kind === "scene" ? (sampling.sceneThreshold ?? 0.3) : undefined;
+  const batchFrames = options.batchFrames ?? 16;
   if (fps !== undefined && !(fps > 0 && fps <= 120)) {
     throw new EmbedkitError("INVALID_OPTION", `fps must be in (0, 120], received ${String(fps)}.`, {
       details: { option: "fps" },
@@ -148,6 +190,13 @@ export async function sampleFrames(file: MediaFile, options: SampleFramesOptions
       {
         details: { option: "sceneThreshold" },
       },
+    );
+  }
+  if (!Number.isInteger(batchFrames) || batchFrames < 1) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `batchFrames must be a positive integer, received ${String(batchFrames)}.`,
+      { details: { option: "batchFrames" } },
     );
   }
   return withPath(file, async (path) => {
@@ -186,8 +235,9 @@ export async function sampleFrames(file: MediaFile, options: SampleFramesOptions
           ? `fps=${fps}`
           : `select='eq(n\\,0)+gt(scene\\,${threshold})',metadata=print:file=${timesFile.replace(/[\\':]/g, "\\$&")}`;
       const frameBytes = size.width * size.height * 3;
+      let seen = 0;
       const { ffmpeg } = ffmpegBinaries();
-      const result = await runMediaTool(
+      const result = await streamMediaTool(
         ffmpeg,
         [
           "-v",
@@ -209,26 +259,38 @@ export async function sampleFrames(file: MediaFile, options: SampleFramesOptions
           "pipe:1",
         ],
         {
-          maxOutputBytes: (limits.maxFrames + 1) * frameBytes,
-          onOverflow: () => new EmbedkitError("INTERNAL", "ffmpeg wrote more frames than asked for."),
+          recordBytes: frameBytes,
+          recordsPerBatch: batchFrames,
+          maxRecords: limits.maxFrames,
+          onOverflow: () =>
+            new EmbedkitError(
+              "INPUT_TOO_LARGE",
+              `${file.name} yields more than ${limits.maxFrames} sampled frames. Raise the scene threshold or limits.maxFrames.`,
+              { details: { name: file.name, maxFrames: limits.maxFrames } },
+            ),
+          async onRecords(records, count) {
+            const frames: RgbImage[] = [];
+            for (let index = 0; index < count; index++) {
+              frames.push({
+                width: size.width,
+                height: size.height,
+                data: new Uint8Array(records.buffer, records.byteOffset + index * frameBytes, frameBytes),
+              });
+            }
+            await options.onFrames(frames, seen);
+            seen += count;
+          },
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         },
       );
-      const count = Math.floor(result.stdout.length / frameBytes);
+      const count = result.records;
       if (result.exitCode !== 0 && count === 0) throw malformed(file, ffmpegReason(result.stderr));
-      if (count > limits.maxFrames) {
-        throw new EmbedkitError(
-          "INPUT_TOO_LARGE",
-          `${file.name} yields more than ${limits.maxFrames} sampled frames. Raise the scene threshold or limits.maxFrames.`,
-          { details: { name: file.name, maxFrames: limits.maxFrames } },
-        );
-      }
       let times: number[];
       if (threshold === undefined) {
         times = Array.from({ length: count }, (_, index) => index / (fps as number));
       } else {
         const text = await readFile(timesFile, "utf8").catch(() => "");
-        times = [...text.matchAll(/pts_time:([\d.]+)/g)].map((match) => Number(match[1]));
+        times = [...text.matchAll(/pts_time:([\d.]+)/g)].map((match) => Number(match[1])).slice(0, count);
       }
       const lastTime = times[count - 1] ?? 0;
       // Decoded frames must reach near the declared end; otherwise the data stops early.
@@ -241,22 +303,7 @@ export async function sampleFrames(file: MediaFile, options: SampleFramesOptions
           `frames stop at ${lastTime.toFixed(1)} s of a declared ${info.duration.toFixed(1)} s (${ffmpegReason(result.stderr)})`,
         );
       }
-      const frames: VideoFrame[] = [];
-      for (let index = 0; index < count; index++) {
-        frames.push({
-          time: times[index] ?? index,
-          image: {
-            width: size.width,
-            height: size.height,
-            data: new Uint8Array(
-              result.stdout.buffer,
-              result.stdout.byteOffset + index * frameBytes,
-              frameBytes,
-            ),
-          },
-        });
-      }
-      return { info, frames };
+      return { info, times };
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

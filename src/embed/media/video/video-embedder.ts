@@ -1,7 +1,9 @@
 /**
  * @module embed/media/video/video-embedder
  * Video embeddings from an image embedder: sample frames with ffmpeg (uniform
- * fps or scene-change based), embed each frame, then
+ * fps or scene-change based) as a stream, embed each batch of frames as it
+ * arrives (pixels are dropped after their batch, so memory does not grow with
+ * the video's length), then
  * - pool over time (`mean` or `max`, re-normalized) into one vector per video,
  * - find scene boundaries where the cosine distance between consecutive frame
  *   vectors exceeds a threshold (the boundary is placed midway between them),
@@ -25,8 +27,8 @@ import {
   type MediaLimits,
   type MediaModelInfo,
 } from "../media-embedder.js";
-import { openMediaInput, resolveMediaLimits } from "../media-input.js";
-import { type FrameSampling, sampleFrames } from "./sample-frames.js";
+import { type MediaFile, openMediaInput, resolveMediaLimits } from "../media-input.js";
+import { type FrameSampling, streamFrames, type VideoInfo } from "./sample-frames.js";
 
 /** How frame vectors become one vector. */
 export type TemporalPooling = "mean" | "max";
@@ -114,15 +116,20 @@ export interface CreateVideoEmbedderOptions extends CreateImageEmbedderOptions {
   readonly boundaryThreshold?: number;
 }
 
-/**
- * Pool vectors over time: element-wise mean or max, then L2-normalize.
- * @throws EmbedkitError INVALID_INPUT when there are no vectors, INVALID_OPTION for an unknown pooling
- */
-export function poolVectors(vectors: readonly Float32Array[], pooling: TemporalPooling): Float32Array {
-  const first = vectors[0];
-  if (first === undefined) {
-    throw new EmbedkitError("INVALID_INPUT", "Nothing to pool: the video gave no frames.");
-  }
+/** Pools frame vectors one batch at a time (see {@link createTemporalPooler}). */
+export interface TemporalPooler {
+  /** Add one frame vector. */
+  add(vector: Float32Array): void;
+  /** Vectors added so far. */
+  readonly count: number;
+  /**
+   * The pooled, L2-normalized vector of everything added.
+   * @throws EmbedkitError INVALID_INPUT when nothing was added
+   */
+  result(): Float32Array;
+}
+
+function checkPooling(pooling: TemporalPooling): void {
   if (!TEMPORAL_POOLINGS.includes(pooling)) {
     throw new EmbedkitError(
       "INVALID_OPTION",
@@ -130,14 +137,51 @@ export function poolVectors(vectors: readonly Float32Array[], pooling: TemporalP
       { details: { option: "pooling" } },
     );
   }
-  const out = Float32Array.from(first);
-  for (const vector of vectors.slice(1)) {
-    for (let i = 0; i < out.length; i++) {
-      const value = vector[i] as number;
-      out[i] = pooling === "mean" ? (out[i] as number) + value : Math.max(out[i] as number, value);
-    }
-  }
-  return normalizeInPlace(out);
+}
+
+/**
+ * An incremental temporal pooler: keeps one running sum (mean) or element-wise
+ * max, so pooling a video needs one vector of memory however many frames it has.
+ * Gives exactly what {@link poolVectors} gives for the same vectors in the same order.
+ * @throws EmbedkitError INVALID_OPTION for an unknown pooling
+ */
+export function createTemporalPooler(pooling: TemporalPooling): TemporalPooler {
+  checkPooling(pooling);
+  let pooled: Float32Array | undefined;
+  let count = 0;
+  return {
+    add(vector) {
+      count++;
+      if (pooled === undefined) {
+        pooled = Float32Array.from(vector);
+        return;
+      }
+      const out = pooled;
+      for (let i = 0; i < out.length; i++) {
+        const value = vector[i] as number;
+        out[i] = pooling === "mean" ? (out[i] as number) + value : Math.max(out[i] as number, value);
+      }
+    },
+    get count() {
+      return count;
+    },
+    result() {
+      if (pooled === undefined) {
+        throw new EmbedkitError("INVALID_INPUT", "Nothing to pool: the video gave no frames.");
+      }
+      return normalizeInPlace(Float32Array.from(pooled));
+    },
+  };
+}
+
+/**
+ * Pool vectors over time: element-wise mean or max, then L2-normalize.
+ * @throws EmbedkitError INVALID_INPUT when there are no vectors, INVALID_OPTION for an unknown pooling
+ */
+export function poolVectors(vectors: readonly Float32Array[], pooling: TemporalPooling): Float32Array {
+  const pooler = createTemporalPooler(pooling);
+  for (const vector of vectors) pooler.add(vector);
+  return pooler.result();
 }
 
 /** Boundaries (seconds) where consecutive frame vectors are more than `threshold` apart in cosine distance. */
@@ -198,13 +242,7 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
     pooling: options.pooling ?? "mean",
     boundaryThreshold: options.boundaryThreshold ?? 0.2,
   };
-  if (!TEMPORAL_POOLINGS.includes(defaults.pooling)) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `pooling must be one of ${TEMPORAL_POOLINGS.join(", ")}, received ${JSON.stringify(defaults.pooling)}.`,
-      { details: { option: "pooling" } },
-    );
-  }
+  checkPooling(defaults.pooling);
   const owned = options.image === undefined;
   const image = options.image ?? (await createImageEmbedder(options));
   const model: MediaModelInfo = Object.freeze({
@@ -217,19 +255,35 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
   });
   let closed = false;
 
-  async function framesOf(
-    file: Parameters<typeof sampleFrames>[0],
+  /**
+   * Stream one video's frames through the image model a batch at a time and pool
+   * them as they come; frame pixels are dropped after their batch. With
+   * `keepFrames`, the frame vectors (not pixels) are kept for cuts and segments.
+   */
+  async function streamVideo(
+    file: MediaFile,
     sampling: FrameSampling,
+    pooling: TemporalPooling,
     limits: MediaLimits,
     signal: AbortSignal | undefined,
-  ): Promise<{ frames: FrameVector[]; info: { width: number; height: number; duration: number } }> {
-    const sampled = await sampleFrames(file, {
+    keepFrames: boolean,
+  ): Promise<{ vector: Float32Array; frames: FrameVector[]; count: number; info: VideoInfo }> {
+    const pooler = createTemporalPooler(pooling);
+    const vectors: Float32Array[] = [];
+    const { info, times } = await streamFrames(file, {
       sampling,
       size: image.preprocess,
       limits,
+      batchFrames: image.model.maxBatchSize,
       ...(signal === undefined ? {} : { signal }),
+      async onFrames(frames) {
+        for (const vector of await image.embedPixels(frames, signal === undefined ? {} : { signal })) {
+          pooler.add(vector);
+          if (keepFrames) vectors.push(vector);
+        }
+      },
     });
-    if (sampled.frames.length === 0) {
+    if (pooler.count === 0) {
       throw new EmbedkitError(
         "MALFORMED_FILE",
         `${file.name} gave no frames to embed; is the video stream empty?`,
@@ -238,16 +292,11 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
         },
       );
     }
-    const vectors = await image.embedPixels(
-      sampled.frames.map((frame) => frame.image),
-      signal === undefined ? {} : { signal },
-    );
     return {
-      frames: sampled.frames.map((frame, index) => ({
-        time: frame.time,
-        vector: vectors[index] as Float32Array,
-      })),
-      info: sampled.info,
+      vector: pooler.result(),
+      frames: vectors.map((vector, index) => ({ time: times[index] ?? index, vector })),
+      count: pooler.count,
+      info,
     };
   }
 
@@ -265,19 +314,17 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
       let seconds = 0;
       let pixels = 0;
       for (const file of call.files) {
-        const { frames, info } = await framesOf(
+        const { vector, count, info } = await streamVideo(
           file,
           callOptions.sampling ?? defaults.sampling,
+          pooling,
           call.limits,
           callOptions.signal,
+          false,
         );
         seconds += info.duration;
-        pixels += frames.length * info.width * info.height;
-        const pooled = poolVectors(
-          frames.map((frame) => frame.vector),
-          pooling,
-        );
-        vectors.push(finishVector(pooled, true, call.options));
+        pixels += count * info.width * info.height;
+        vectors.push(finishVector(vector, true, call.options));
         callOptions.onProgress?.(vectors.length, call.files.length);
       }
       return {
@@ -301,11 +348,13 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
       }
       const pooling = analyzeOptions.pooling ?? defaults.pooling;
       const file = await openMediaInput(input, { modality: "video", limits, read: false });
-      const { frames, info } = await framesOf(
+      const { vector, frames, info } = await streamVideo(
         file,
         analyzeOptions.sampling ?? defaults.sampling,
+        pooling,
         limits,
         analyzeOptions.signal,
+        true,
       );
       const boundaries = detectBoundaries(frames, threshold);
       return {
@@ -316,10 +365,7 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
         frames,
         boundaries,
         segments: segmentFrames(frames, boundaries, { duration: info.duration, pooling }),
-        vector: poolVectors(
-          frames.map((frame) => frame.vector),
-          pooling,
-        ),
+        vector,
       };
     },
     async close() {
