@@ -17,7 +17,8 @@ export type Pooling = "mean" | "cls";
  * wasm backend; image features), `onnx-clip` (an image + text ONNX pair),
  * `tfjs-faceapi` (face-api's detector, landmark and face-recognition nets from their
  * weight manifests; face embeddings), `ge2e-lstm` (resemblyzer's PyTorch GE2E speaker encoder, converted to ONNX at load),
- * `onnx-audio` (a raw-waveform audio encoder such as wav2vec2: `input_values` → hidden states).
+ * `onnx-audio` (a raw-waveform audio encoder such as wav2vec2: `input_values` → hidden states),
+ * `onnx-clap` (an audio + text ONNX pair: CLAP log-mel `input_features` → audio_embeds, text → text_embeds).
  */
 export type ModelFormat =
   | "onnx-transformer"
@@ -26,7 +27,8 @@ export type ModelFormat =
   | "tfjs-faceapi"
   | "onnx-clip"
   | "ge2e-lstm"
-  | "onnx-audio";
+  | "onnx-audio"
+  | "onnx-clap";
 
 /**
  * Logical roles of model files: `onnx` graph, `tokenizer` json, `vectors` table,

@@ -18,7 +18,7 @@ import type { EmbeddingsRequest } from "./embeddings-request.js";
 
 /** Options of {@link createMediaModels}. */
 export interface MediaModelsOptions {
-  /** Served media model names: audio (`resemblyzer-ge2e`, `mfcc-stats`, `wav2vec2:dir:…`, `wav2vec2:hf:…`) or image catalog models. */
+  /** Served media model names: audio (`resemblyzer-ge2e`, `mfcc-stats`, `wav2vec2:dir:…`, `wav2vec2:hf:…`, `clap:dir:…`, `clap:hf:…`) or image catalog models. */
   readonly models: readonly string[];
   readonly store: ModelStore;
   readonly threads?: number;
@@ -44,7 +44,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The modality of a served name; image names go through the catalog. */
 async function modalityOf(name: string, store: ModelStore): Promise<MediaModality> {
-  if (/^(mfcc|mfcc-stats|wav2vec2:(dir|hf):.*)$/i.test(name.trim())) return "audio";
+  if (/^(mfcc|mfcc-stats|(wav2vec2|clap):(dir|hf):.*)$/i.test(name.trim())) return "audio";
   const spec = await store.resolve(name);
   if (spec.modality !== "audio" && spec.modality !== "image") {
     throw new EmbedkitError(

@@ -12,7 +12,10 @@
  * - `wav2vec2:hf:owner/name[@revision][#onnx=…&sha256=…]`: the same layout on the
  *   Hugging Face Hub (or `HF_ENDPOINT`), pulled through the model store
  *   (`onnx/model.onnx` + `preprocessor_config.json`; trusted on first use unless
- *   `sha256=` pins the graph).
+ *   `sha256=` pins the graph);
+ * - `clap:dir:/path` / `clap:hf:owner/name[@revision]`: the audio side of a CLAP
+ *   audio-text pair (`clap-embedder.ts`; its text side is `createEmbedder({ model })`
+ *   with the same name).
  */
 import { EmbedkitError } from "../../../errors.js";
 import { type HfReference, hfModelId, parseHfReference, UNPINNED } from "../../../models/adhoc.js";
@@ -23,6 +26,7 @@ import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
 import { pullMediaModel } from "../pull-media-model.js";
 import { type AudioCore, type AudioEmbedder, wrapAudioCore } from "./audio-embedder.js";
+import { CLAP_PREFIX } from "./clap-features.js";
 import { createGe2eCore } from "./ge2e-embedder.js";
 import { createMfccCore } from "./mfcc-embedder.js";
 import { createOnnxAudioCore } from "./onnx-audio-embedder.js";
@@ -73,7 +77,8 @@ function wav2vec2HubSpec(name: string, reference: HfReference): ModelSpec {
 export interface CreateAudioEmbedderOptions {
   /**
    * Catalog id or alias of an audio model (see `embedkit models list`),
-   * `mfcc-stats`, `wav2vec2:dir:/path/to/onnx-export` or `wav2vec2:hf:owner/name[@revision]`.
+   * `mfcc-stats`, `wav2vec2:dir:/path/to/onnx-export`, `wav2vec2:hf:owner/name[@revision]`, or the
+   * audio side of a CLAP pair: `clap:dir:/path` / `clap:hf:owner/name[@revision]`.
    * @default "resemblyzer-ge2e"
    */
   readonly model?: string;
@@ -108,6 +113,25 @@ export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = 
   const threads = options.threads === undefined ? {} : { threads: options.threads };
   const settings = options.limits === undefined ? {} : { limits: options.limits };
   let core: AudioCore;
+  if (CLAP_PREFIX.test(name)) {
+    const { createClapAudioEmbedder } = await import("./clap-embedder.js");
+    return createClapAudioEmbedder({
+      model: name,
+      ...batch,
+      ...threads,
+      ...settings,
+      ...(options.store === undefined ? {} : { store: options.store }),
+      ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
+    });
+  }
+  if (/^clip:/i.test(name)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} is an image-text (CLIP) model; it cannot embed audio. Use it with --modality image, ` +
+        'or give an audio model: "resemblyzer-ge2e", "mfcc-stats", "wav2vec2:dir:/path" or "clap:dir:/path".',
+      { details: { model: name } },
+    );
+  }
   if (name.toLowerCase() === "mfcc-stats" || name.toLowerCase() === "mfcc") {
     core = createMfccCore(batch);
   } else if (WAV2VEC2_PREFIX.test(name)) {
@@ -125,7 +149,7 @@ export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = 
       store: options.store ?? createModelStore(),
       name,
       modality: "audio",
-      choices: `default ${DEFAULT_MODELS.audio}, "mfcc-stats", or "wav2vec2:dir:/path" for a local ONNX export`,
+      choices: `default ${DEFAULT_MODELS.audio}, "mfcc-stats", "wav2vec2:dir:/path" for a local ONNX export, or "clap:dir:/path" for a CLAP folder`,
       ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
     });
     const { spec } = pulled;

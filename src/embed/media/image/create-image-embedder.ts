@@ -8,10 +8,12 @@
  * TF.js itself (`runtime: "tfjs"`); onnxruntime for an `onnx-clip` pair — see
  * `createClipEmbedder` for the text side.
  */
+
 import { EmbedkitError } from "../../../errors.js";
 import { DEFAULT_MODELS } from "../../../models/catalog.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
+import { CLAP_PREFIX } from "../audio/clap-features.js";
 import type { MediaLimits } from "../media-embedder.js";
 import { pullMediaModel } from "../pull-media-model.js";
 import { createKerasOnnxImageEmbedder } from "./keras-onnx-image-embedder.js";
@@ -70,6 +72,14 @@ export interface CreateImageEmbedderOptions {
  */
 export async function createImageEmbedder(options: CreateImageEmbedderOptions = {}): Promise<PixelEmbedder> {
   const name = options.model ?? DEFAULT_MODELS.image;
+  if (CLAP_PREFIX.test(name.trim())) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} is an audio-text (CLAP) model; it cannot embed images or video frames. Use it with --modality audio ` +
+        '(or for text queries), or give an image model: "mobilenet-v2-nsfwjs" or "clip:dir:/path".',
+      { details: { model: name } },
+    );
+  }
   if (/^clip:/i.test(name.trim())) {
     const { createClipEmbedder } = await import("./clip-embedder.js");
     const clip = await createClipEmbedder({ ...options, model: name.trim().slice("clip:".length) });
