@@ -3,10 +3,13 @@
  * Build small ONNX graphs from TypeScript: a protobuf encoder for the handful
  * of `onnx.proto3` messages a graph needs (model, graph, node, attribute,
  * tensor, value info). Used to turn weights read from another format (the
- * GE2E speaker encoder's PyTorch checkpoint) into a graph onnxruntime runs,
- * and by `scripts/` to generate tiny random-weight fixture models with a real
- * model's input/output signature. Like `onnx-dims.ts`, hand-written instead of
- * a protobuf dependency: only writing, only these messages.
+ * GE2E speaker encoder's PyTorch checkpoint; TF.js Keras image models through
+ * `keras-onnx.ts`: Conv with `group`, Clip, Add, GlobalAveragePool, Gemm…) into
+ * a graph onnxruntime runs, and by `scripts/` to generate tiny random-weight
+ * fixture models with a real model's input/output signature. Operators are
+ * plain {@link OnnxNode}s with attributes, so a new op needs no change here.
+ * Like `onnx-dims.ts`, hand-written instead of a protobuf dependency: only
+ * writing, only these messages.
  */
 
 /** ONNX tensor element types used here (TensorProto.DataType). */
