@@ -33,12 +33,17 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { openEmbeddedStore } from "../src/store/embedded-store.js";
 import { busyCores } from "./lib/machine-load.js";
+import { fitSpectrum, loadRealVectors, REAL_MODEL } from "./lib/real-vectors.js";
 import { spliceSection } from "./lib/results-section.js";
 import { exactTopK, makeVectors, percentile, recallOf } from "./lib/vector-bench-data.js";
 
 const { values: args } = parseArgs({
   options: {
     sizes: { type: "string", default: "10000,100000" },
+    // clustered: Gaussian clusters (isotropic inside each: the hard case); real: all-MiniLM-L6-v2
+    // vectors of the shared English sentences; spectrum: Gaussian with their mean and covariance.
+    data: { type: "string", default: "clustered" },
+    "data-dir": { type: "string", default: "../shared/data" },
     backends: { type: "string", default: "embedded" },
     dims: { type: "string", default: "384" },
     queries: { type: "string", default: "500" },
@@ -62,6 +67,7 @@ const { values: args } = parseArgs({
     child: { type: "string" },
   },
 });
+const dataKind = args.data ?? "clustered";
 const sizes = (args.sizes ?? "").split(",").map(Number);
 const dims = Number(args.dims);
 const queryCount = Number(args.queries);
@@ -336,13 +342,35 @@ interface Result {
   readonly extras: Record<string, unknown>;
 }
 
+/** Base vectors and held-out queries of the kind chosen by `--data`. */
+async function benchData(n: number): Promise<{ base: Float32Array[]; queries: Float32Array[] }> {
+  if (dataKind === "clustered")
+    return { base: makeVectors(n, dims, 1), queries: makeVectors(queryCount, dims, 2) };
+  if (dataKind !== "real" && dataKind !== "spectrum") {
+    throw new Error(`--data must be clustered, real or spectrum; received ${dataKind}`);
+  }
+  const real = await loadRealVectors(args["data-dir"] ?? "../shared/data", log);
+  if ((real[0] as Float32Array).length !== dims)
+    throw new Error(`--data ${dataKind} is ${REAL_MODEL}: --dims 384`);
+  if (dataKind === "real") {
+    if (n + queryCount > real.length) {
+      throw new Error(`--data real has ${real.length} vectors: N + queries must not exceed it (N=${n})`);
+    }
+    return { base: real.slice(0, n), queries: real.slice(real.length - queryCount) };
+  }
+  const model = fitSpectrum(real);
+  log(
+    `spectrum fitted on ${real.length} real vectors: effective dimension ${model.effectiveDims.toFixed(1)}`,
+  );
+  return { base: model.sample(n, 1), queries: model.sample(queryCount, 2) };
+}
+
 /** One backend at one size, in this process. */
 async function benchOne(n: number, name: string): Promise<Result> {
   const backend = BACKENDS[name];
   if (!backend) throw new Error(`unknown backend ${name}; known: ${Object.keys(BACKENDS).join(", ")}`);
-  log(`N=${n} ${name}: generating ${n} + ${queryCount} vectors`);
-  const base = makeVectors(n, dims, 1);
-  const queries = makeVectors(queryCount, dims, 2);
+  log(`N=${n} ${name}: generating ${n} + ${queryCount} ${dataKind} vectors`);
+  const { base, queries } = await benchData(n);
   const truth = queries.map((query) => exactTopK(base, query, k).map((i) => `v${i}`));
   const bruteTimes: number[] = [];
   for (const query of queries.slice(0, exactQueryCount)) {
@@ -459,6 +487,12 @@ async function benchInChild(n: number, name: string): Promise<Result> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+const DATA_LABEL: Record<string, string> = {
+  clustered: "unit vectors from 256 Gaussian clusters (isotropic inside a cluster: the hard case for HNSW)",
+  real: `real ${REAL_MODEL} vectors of the shared English sentences (queries: held-out sentences)`,
+  spectrum: `unit vectors drawn from a Gaussian with the mean and covariance of real ${REAL_MODEL} vectors`,
+};
 
 /** Acknowledged-write cost: small batches with fsync per commit (full) vs at checkpoints (normal). */
 async function durabilityExperiment(): Promise<Record<string, number>> {
@@ -578,7 +612,7 @@ const command = `npx tsx bench/store.ts ${process.argv.slice(2).join(" ")}`.trim
 const details = [...new Set(results.map((r) => r.detail).filter((d) => d !== ""))];
 const ratios = ratioTable(results);
 const body = [
-  `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; ${dims}-d embedding-like unit vectors, k=${k}${details.length > 0 ? `; ${details.join("; ")}` : ""}; each backend × size in a child process of its own; the machine is a shared 2-core VM — "other load" is what other processes used while we were idle, so latencies are pessimistic).`,
+  `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; ${dims}-d ${DATA_LABEL[dataKind] ?? dataKind}, k=${k}${details.length > 0 ? `; ${details.join("; ")}` : ""}; each backend × size in a child process of its own; the machine is a shared 2-core VM — "other load" is what other processes used while we were idle, so latencies are pessimistic).`,
   "",
   table(results),
   ...(ratios === "" ? [] : ["", `Ratios against ${names[0]} in the same run:`, "", ratios]),

@@ -1,0 +1,126 @@
+/**
+ * @module bench/lib/real-vectors
+ * Realistic vectors for the store benchmarks. The clustered Gaussian data of
+ * vector-bench-data.ts is isotropic inside each cluster (intrinsic dimension =
+ * all 384 dims), which is the hardest case for any graph index; real sentence
+ * embeddings have a steeply decaying spectrum. This module embeds the English
+ * sentences of the shared evaluation sets with all-MiniLM-L6-v2 (384-d, cached
+ * on disk by the eval embedding cache) and offers
+ * - `real`: those vectors themselves (≈ 27k distinct sentences), and
+ * - `spectrum`: any number of samples from a Gaussian with the mean and
+ *   covariance fitted on them (eigendecomposition with ml-matrix), normalised
+ *   like the model's outputs — the real spectrum without the real clusters, so
+ *   it scales to 1M vectors.
+ */
+import { join } from "node:path";
+import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { createEmbedder } from "../../src/embed/create-embedder.js";
+import { embedTexts } from "../../src/eval/embedding-cache.js";
+import { loadLabeledSet } from "../../src/eval/task-data.js";
+import { createRandom } from "../../src/vectors/random.js";
+
+/** Model whose outputs are the real vectors. */
+export const REAL_MODEL = "all-minilm-l6-v2";
+const SETS = ["sst-2", "ag-news", "trec-qc", "banking77"] as const;
+
+/** Distinct English sentences of the shared sets, in a seeded order. */
+async function sentences(dataDir: string): Promise<string[]> {
+  const all = new Set<string>();
+  for (const id of SETS) {
+    const split = await loadLabeledSet(id, { dataDir });
+    for (const item of [...split.train, ...split.test]) all.add(item.text);
+  }
+  return createRandom(7).shuffle([...all]);
+}
+
+/** Real all-MiniLM-L6-v2 vectors of the shared English sentences (embedded once, then cached). */
+export async function loadRealVectors(
+  dataDir: string,
+  log: (message: string) => void,
+): Promise<Float32Array[]> {
+  const texts = await sentences(join(dataDir));
+  const embedder = await createEmbedder({ model: REAL_MODEL });
+  try {
+    let last = 0;
+    const result = await embedTexts({
+      embedder,
+      texts,
+      onProgress: ({ done, total }) => {
+        if (done - last >= 2000 || done === total) {
+          last = done;
+          log(`embedding real sentences ${done}/${total}`);
+        }
+      },
+    });
+    log(
+      `${texts.length} real vectors (${result.cached} cached, ${result.embedded} embedded in ${result.embedSeconds.toFixed(0)} s)`,
+    );
+    return result.vectors;
+  } finally {
+    await embedder.close();
+  }
+}
+
+/** A Gaussian fitted on sample vectors: draw with {@link SpectrumModel.sample}. */
+export interface SpectrumModel {
+  readonly dims: number;
+  /** Eigenvalues of the fitted covariance, largest first. */
+  readonly eigenvalues: readonly number[];
+  /** Participation ratio (Σλ)² / Σλ²: an effective dimension of the data. */
+  readonly effectiveDims: number;
+  /** `count` unit vectors drawn from the fitted Gaussian (seeded). */
+  sample(count: number, seed: number): Float32Array[];
+}
+
+/** Fit mean and covariance of `vectors` (all of one dimension). */
+export function fitSpectrum(vectors: readonly Float32Array[]): SpectrumModel {
+  const dims = (vectors[0] as Float32Array).length;
+  const mean = new Float64Array(dims);
+  for (const v of vectors) for (let i = 0; i < dims; i++) mean[i] = (mean[i] as number) + (v[i] as number);
+  for (let i = 0; i < dims; i++) mean[i] = (mean[i] as number) / vectors.length;
+  const centred = new Matrix(vectors.length, dims);
+  vectors.forEach((v, r) => {
+    for (let i = 0; i < dims; i++) centred.set(r, i, (v[i] as number) - (mean[i] as number));
+  });
+  const covariance = centred
+    .transpose()
+    .mmul(centred)
+    .div(vectors.length - 1);
+  const decomposition = new EigenvalueDecomposition(covariance, { assumeSymmetric: true });
+  const values = decomposition.realEigenvalues.map((x) => Math.max(0, x));
+  const order = values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
+  const eigenvalues = order.map((i) => values[i] as number);
+  const basis = decomposition.eigenvectorMatrix;
+  // Columns scaled by √λ: x = mean + B·z with z ~ N(0, I).
+  const scaled = new Float64Array(dims * dims); // row-major [dim][component]
+  order.forEach((column, c) => {
+    const s = Math.sqrt(values[column] as number);
+    for (let i = 0; i < dims; i++) scaled[i * dims + c] = basis.get(i, column) * s;
+  });
+  const sum = eigenvalues.reduce((a, b) => a + b, 0);
+  const squares = eigenvalues.reduce((a, b) => a + b * b, 0);
+  return {
+    dims,
+    eigenvalues,
+    effectiveDims: (sum * sum) / squares,
+    sample(count, seed) {
+      const random = createRandom(seed);
+      const z = new Float64Array(dims);
+      return Array.from({ length: count }, () => {
+        for (let c = 0; c < dims; c++) z[c] = random.gaussian();
+        const out = new Float32Array(dims);
+        let norm = 0;
+        for (let i = 0; i < dims; i++) {
+          let x = mean[i] as number;
+          const row = i * dims;
+          for (let c = 0; c < dims; c++) x += (scaled[row + c] as number) * (z[c] as number);
+          out[i] = x;
+          norm += x * x;
+        }
+        const inv = 1 / Math.sqrt(norm);
+        for (let i = 0; i < dims; i++) out[i] = (out[i] as number) * inv;
+        return out;
+      });
+    },
+  };
+}
