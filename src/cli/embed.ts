@@ -223,7 +223,8 @@ export function embedCommand(): Command {
     .option(
       "-m, --model <id>",
       "model id or alias (see `embedkit models list`); image/video: mobilenet-v2-nsfwjs (default), clip:dir:/path, " +
-        "clip:hf:owner/name; audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path, wav2vec2:hf:owner/name",
+        "clip:hf:owner/name; audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path, wav2vec2:hf:owner/name, " +
+        "clap:dir:/path, clap:hf:owner/name (a CLAP model embeds audio with --modality audio and text without)",
     )
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
     .option("-o, --out <path>", "output file (.jsonl, .csv or .npy); default: JSONL on stdout")
@@ -284,7 +285,9 @@ Examples:
   embedkit embed --modality video --fps 2 --pooling max clip.mp4 --out clips.npy
   embedkit embed --modality image -m clip:dir:./clip-vit-base-patch32 cat.png
   embedkit embed --modality audio speech.wav call.mp3 --out speakers.jsonl
-  embedkit embed --modality audio -m mfcc-stats --max-duration 30 clips/*.flac`,
+  embedkit embed --modality audio -m mfcc-stats --max-duration 30 clips/*.flac
+  embedkit embed --modality audio -m clap:dir:./clap-htsat-unfused dog.wav rain.flac
+  embedkit embed -m clap:dir:./clap-htsat-unfused "a dog barking"`,
     )
     .action(async (texts: string[], options: EmbedCommandOptions) => {
       await run(texts, options);

@@ -199,7 +199,8 @@ Examples:
   embedkit index faq-zh --file faq.csv --text-field question -m bge-small-zh-v1.5
   embedkit index docs --file docs.jsonl --store postgres://app:secret@127.0.0.1/app
   embedkit index photos --modality image photos/*.jpg           # image collection (MobileNetV2)
-  embedkit search photos --example query.jpg -k 5               # search by example file`,
+  embedkit search photos --example query.jpg -k 5               # search by example file
+  embedkit index sounds --modality audio -m clap:dir:./clap sounds/*.wav   # CLAP: search it by text`,
     )
     .action(async (collection: string, files: string[], options: IndexCommandOptions) => {
       await run(collection, files, options);

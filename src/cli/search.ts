@@ -77,7 +77,8 @@ false or null also matches the same text stored as a string.
 Examples:
   embedkit search docs "how do I reset my password?" -k 5
   embedkit search faq-zh "怎么修改密码" --filter 'category=account' --json
-  embedkit search photos --example query.jpg -k 5       # a collection made with index --modality image`,
+  embedkit search photos --example query.jpg -k 5       # a collection made with index --modality image
+  embedkit search sounds "a dog barking" -k 5           # an audio collection indexed with a clap: model`,
     )
     .action(async (collectionName: string, text: string | undefined, options: SearchCommandOptions) => {
       if ((text === undefined) === (options.example === undefined)) {
