@@ -15,7 +15,7 @@
  * close the ONNX and TF.js vectors are. Writes bench/out/image.json and the
  * "Images and video" section of bench/RESULTS.md.
  *
- * Run: `npx tsx bench/image.ts [--data ../shared/data/imagenet-sample-images] [--seed 7]`
+ * Run: `npx tsx bench/image.ts [--data ../shared/data/imagenet-sample-images] [--seed 7] [--rounds 3]`
  */
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
@@ -45,6 +45,8 @@ function option(name: string, fallback: string): string {
 }
 const dataDir = resolve(option("data", "../shared/data/imagenet-sample-images"));
 const seed = Number(option("seed", "7"));
+/** Interleaved timing rounds per runtime (median reported). */
+const ROUNDS = Number(option("rounds", "3"));
 
 async function main(): Promise<void> {
   const imageDir = join(dataDir, "images");
@@ -68,9 +70,7 @@ async function main(): Promise<void> {
   // call converts (or reads the cached conversion) and warms the session up.
   const embedder = await createImageEmbedder();
   await embedder.embed(originals.slice(0, 2));
-  let start = performance.now();
   const originalVectors = (await embedder.embed(originals)).vectors as Float32Array[];
-  const embedSeconds = (performance.now() - start) / 1000;
   const queryVectors = (
     await embedder.embed(queries.map((query) => ({ data: new Uint8Array(query.data), name: "q.jpg" })))
   ).vectors;
@@ -82,10 +82,16 @@ async function main(): Promise<void> {
       true,
     ),
   }));
-  await embedder.close();
 
-  // Decode + resize + normalize alone (sharp), the part every runtime shares; in batches of
-  // 16 decoded concurrently, as the embedder does.
+  // Runtimes on the same 40 photos, interleaved over ROUNDS rounds (the machine is shared, so
+  // load changes between runs; the median per runtime is reported): the default (all cores),
+  // the ONNX graph on one onnxruntime thread (like-for-like with single-threaded wasm), the
+  // former default TF.js wasm (SIMD, single-threaded in Node), and decode + resize + normalize
+  // alone (sharp, batches of 16 decoded concurrently, as the embedder does).
+  const oneThread = await createImageEmbedder({ threads: 1 });
+  const wasmEmbedder = await createImageEmbedder({ runtime: "tfjs", backend: "wasm" });
+  await oneThread.embed(originals.slice(0, 2));
+  await wasmEmbedder.embed(originals.slice(0, 2));
   const spec = {
     width: 224,
     height: 224,
@@ -95,36 +101,47 @@ async function main(): Promise<void> {
     std: [1, 1, 1],
     layout: "nhwc",
   } as const;
-  start = performance.now();
   const scratch = new Float32Array(224 * 224 * 3);
-  for (let first = 0; first < originals.length; first += 16) {
-    const files = await Promise.all(
-      originals
-        .slice(first, first + 16)
-        .map((path) => openMediaInput(path, { modality: "image", limits: { maxBytes: 100 * 2 ** 20 } })),
-    );
-    const decoded = await Promise.all(
-      files.map((file) => decodeImage(file, { maxPixels: 8192 * 8192, resize: spec })),
-    );
-    for (const image of decoded) writeNormalized(image, spec, scratch, 0);
+  const decodeOnly = async (): Promise<void> => {
+    for (let first = 0; first < originals.length; first += 16) {
+      const files = await Promise.all(
+        originals
+          .slice(first, first + 16)
+          .map((path) => openMediaInput(path, { modality: "image", limits: { maxBytes: 100 * 2 ** 20 } })),
+      );
+      const decoded = await Promise.all(
+        files.map((file) => decodeImage(file, { maxPixels: 8192 * 8192, resize: spec })),
+      );
+      for (const image of decoded) writeNormalized(image, spec, scratch, 0);
+    }
+  };
+  const seconds = async (task: () => Promise<unknown>): Promise<number> => {
+    const begin = performance.now();
+    await task();
+    return (performance.now() - begin) / 1000;
+  };
+  const rounds: { onnx: number; onnxOneThread: number; wasm: number; decode: number }[] = [];
+  let wasmVectors: Float32Array[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    rounds.push({
+      decode: await seconds(decodeOnly),
+      onnx: await seconds(() => embedder.embed(originals)),
+      onnxOneThread: await seconds(() => oneThread.embed(originals)),
+      wasm: await seconds(async () => {
+        wasmVectors = (await wasmEmbedder.embed(originals)).vectors as Float32Array[];
+      }),
+    });
+    console.log(`round ${round + 1}:`, rounds.at(-1));
   }
-  const decodeSeconds = (performance.now() - start) / 1000;
-
-  // The same conversion on one onnxruntime thread (like-for-like with single-threaded wasm).
-  const oneThread = await createImageEmbedder({ threads: 1 });
-  await oneThread.embed(originals.slice(0, 2));
-  start = performance.now();
-  await oneThread.embed(originals);
-  const oneThreadSeconds = (performance.now() - start) / 1000;
-  await oneThread.close();
-
-  // The former default: TF.js on the wasm backend (SIMD, single-threaded in Node), same images.
-  const wasmEmbedder = await createImageEmbedder({ runtime: "tfjs", backend: "wasm" });
-  await wasmEmbedder.embed(originals.slice(0, 2));
-  start = performance.now();
-  const wasmVectors = (await wasmEmbedder.embed(originals)).vectors as Float32Array[];
-  const wasmSeconds = (performance.now() - start) / 1000;
-  await wasmEmbedder.close();
+  await Promise.all([embedder.close(), oneThread.close(), wasmEmbedder.close()]);
+  const median = (key: keyof (typeof rounds)[number]): number => {
+    const sorted = rounds.map((round) => round[key]).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] as number;
+  };
+  const embedSeconds = median("onnx");
+  const oneThreadSeconds = median("onnxOneThread");
+  const wasmSeconds = median("wasm");
+  const decodeSeconds = median("decode");
   const agreement = originalVectors.map((vector, index) =>
     cosineSimilarity(vector, wasmVectors[index] as Float32Array),
   );
@@ -138,9 +155,7 @@ async function main(): Promise<void> {
   // Runtime baseline: the same model on TF.js's pure-JS cpu backend (a subset: it is slow).
   const cpuEmbedder = await createImageEmbedder({ runtime: "tfjs", backend: "cpu" });
   const cpuSubset = originals.slice(0, 8);
-  start = performance.now();
-  await cpuEmbedder.embed(cpuSubset);
-  const cpuSeconds = (performance.now() - start) / 1000;
+  const cpuSeconds = await seconds(() => cpuEmbedder.embed(cpuSubset));
   await cpuEmbedder.close();
   const loadAfter = await busyCores(2000);
 
@@ -150,10 +165,10 @@ async function main(): Promise<void> {
     ["dHash", differenceHash],
     ["pHash", perceptualHash],
   ] as const) {
-    start = performance.now();
-    const originalHashes = [];
-    for (const path of originals) originalHashes.push(await hash(path));
-    const seconds = (performance.now() - start) / 1000;
+    const originalHashes: Awaited<ReturnType<typeof hash>>[] = [];
+    const hashSeconds = await seconds(async () => {
+      for (const path of originals) originalHashes.push(await hash(path));
+    });
     const ranks = [];
     for (const query of queries) {
       const queryHash = await hash(query.data);
@@ -166,7 +181,7 @@ async function main(): Promise<void> {
         ),
       });
     }
-    hashes[name] = { seconds, result: summarize(ranks) };
+    hashes[name] = { seconds: hashSeconds, result: summarize(ranks) };
   }
 
   const report = {
@@ -205,6 +220,7 @@ async function main(): Promise<void> {
       onnxVsWasmMinCosine: Math.min(...agreement),
       onnxVsWasmMaxAbsDiff: maxAbsDiff,
       otherWorkCoresAfter: loadAfter,
+      rounds,
     },
   };
   await mkdir("bench/out", { recursive: true });

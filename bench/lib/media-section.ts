@@ -52,7 +52,8 @@ function runtimeLines(runtime: ImageRuntimeNumbers): string[] {
   const decode = runtime.decodeImagesPerSecond;
   return [
     "",
-    "Runtimes of the same model on the same 40 photos, one run (end to end: decode + resize + model):",
+    "Runtimes of the same model on the same 40 photos in one run, interleaved over rounds, median per runtime " +
+      "(end to end: decode + resize + model):",
     "",
     "| runtime | images/s | vs TF.js wasm | decode + resize share |",
     "|---|---:|---:|---:|",

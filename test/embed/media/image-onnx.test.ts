@@ -141,7 +141,28 @@ describe("MobileNetV2 converted to ONNX", () => {
     }
   });
 
-  it("refuses an unknown runtime name", async () => {
+  it("refuses an unknown runtime name, in the options or in EMBEDKIT_IMAGE_RUNTIME", async () => {
     expect(await errorCode(createImageEmbedder({ runtime: "tensorrt" as "onnx" }))).toBe("INVALID_OPTION");
+    process.env.EMBEDKIT_IMAGE_RUNTIME = "tensorrt";
+    try {
+      const error = await createImageEmbedder().catch((caught: unknown) => caught as Error);
+      expect(error.message).toMatch(/received "tensorrt" \(from EMBEDKIT_IMAGE_RUNTIME\)/);
+    } finally {
+      delete process.env.EMBEDKIT_IMAGE_RUNTIME;
+    }
+  });
+
+  it("EMBEDKIT_IMAGE_RUNTIME=tfjs selects the TF.js runtime (its embedder has the model's head)", async () => {
+    process.env.EMBEDKIT_IMAGE_RUNTIME = "tfjs";
+    try {
+      const embedder = await createImageEmbedder();
+      expect("headOutput" in embedder).toBe(true);
+      await embedder.close();
+    } finally {
+      delete process.env.EMBEDKIT_IMAGE_RUNTIME;
+    }
+    const fast = await createImageEmbedder();
+    expect("headOutput" in fast).toBe(false);
+    await fast.close();
   });
 });

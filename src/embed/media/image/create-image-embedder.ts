@@ -45,6 +45,8 @@ export interface CreateImageEmbedderOptions {
    * (sha256-recorded; rebuilt when missing or corrupted) and run by onnxruntime
    * on `threads` cores. `"tfjs"`: TensorFlow.js on `backend` (single-threaded
    * wasm in Node). Both give the same vectors to float rounding.
+   * The environment variable `EMBEDKIT_IMAGE_RUNTIME` (`onnx` or `tfjs`) sets it
+   * where no code is written (CLI, server, video).
    * @default "onnx", or "tfjs" when `backend` is given
    */
   readonly runtime?: ImageRuntime;
@@ -94,11 +96,15 @@ export async function createImageEmbedder(options: CreateImageEmbedderOptions = 
   });
   const { spec } = pulled;
   if (spec.format === "tfjs-layers") {
-    const runtime = options.runtime ?? (options.backend === undefined ? "onnx" : "tfjs");
+    const fromEnvironment = process.env.EMBEDKIT_IMAGE_RUNTIME?.trim() || undefined;
+    const runtime =
+      options.runtime ??
+      (options.backend !== undefined ? "tfjs" : ((fromEnvironment as ImageRuntime | undefined) ?? "onnx"));
     if (!IMAGE_RUNTIMES.includes(runtime)) {
       throw new EmbedkitError(
         "INVALID_OPTION",
-        `runtime must be one of ${IMAGE_RUNTIMES.join(", ")}; received ${JSON.stringify(runtime)}.`,
+        `runtime must be one of ${IMAGE_RUNTIMES.join(", ")}; received ${JSON.stringify(runtime)}` +
+          `${options.runtime === undefined ? " (from EMBEDKIT_IMAGE_RUNTIME)" : ""}.`,
         { details: { runtime: String(runtime) } },
       );
     }
