@@ -12,6 +12,7 @@ export { fitMostFrequentTag } from "./baseline.js";
 export { SHAPE_FEATURES, writeShapeFeatures } from "./features.js";
 export type { TaggingUnit } from "./ner-words.js";
 export { splitForTagging, TAGGING_UNITS } from "./ner-words.js";
+export { DEFAULT_NGRAM_BUCKETS, NGRAM_TEMPLATES, writeNgramIds } from "./ngrams.js";
 export type {
   ReadTaggedOptions,
   SplitCorpusOptions,
@@ -48,7 +49,15 @@ export type {
   TrainTaggerOptions,
   TrainTaggerResult,
 } from "./tagger.js";
-export { loadTagger, saveTagger, TAGGER_KIND, tagSentences, trainTagger } from "./tagger.js";
+export {
+  evaluateTagger,
+  loadTagger,
+  saveTagger,
+  TAGGER_FORMAT_VERSION,
+  TAGGER_KIND,
+  tagSentences,
+  trainTagger,
+} from "./tagger.js";
 export type { TransitionTable } from "./viterbi.js";
 export { buildTransitions, viterbiDecode } from "./viterbi.js";
 export type { EmbedCorpusWordsOptions, WordVectorCorpus } from "./word-vector-cache.js";

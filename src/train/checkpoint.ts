@@ -61,6 +61,17 @@ const LayerSchema: z.ZodType<LayerConfig> = z.lazy(() =>
     z.object({ type: z.literal("gelu") }),
     z.object({ type: z.literal("dropout"), rate: z.number().min(0).lt(1) }),
     z.object({ type: z.literal("sequential"), layers: z.array(LayerSchema) }),
+    z.object({
+      type: z.literal("embedding-bag"),
+      buckets: z.number().int().positive(),
+      outputs: z.number().int().positive(),
+      slots: z.number().int().positive(),
+    }),
+    z.object({
+      type: z.literal("column-sum"),
+      widths: z.array(z.number().int().positive()),
+      layers: z.array(LayerSchema),
+    }),
   ]),
 ) as z.ZodType<LayerConfig>;
 

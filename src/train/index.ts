@@ -14,7 +14,8 @@
  *   (biases) exempts a parameter from weight decay and L2.
  * - **Layers** — {@link createLinear} (weight `[out, in]` as PyTorch),
  *   {@link createRelu}, {@link createGelu} (exact erf GELU), {@link createDropout},
- *   {@link createSequential}, {@link createMlp}. `forward(x, { training, random })`
+ *   {@link createSequential}, {@link createMlp}, {@link createEmbeddingBag}
+ *   (hashed sparse features), {@link createColumnSum} (layers on column blocks, summed). `forward(x, { training, random })`
  *   then `backward(dLoss/dOutput)` → dLoss/dInput.
  * - **Losses** — {@link softmaxCrossEntropy}(logits, targets, { classWeights })
  *   and {@link binaryCrossEntropy}(logits, targets, { weights, positiveWeight })
@@ -108,6 +109,7 @@ export {
 export type {
   Activation,
   BackwardOptions,
+  EmbeddingBagOptions,
   ForwardContext,
   Layer,
   LayerConfig,
@@ -116,7 +118,9 @@ export type {
 } from "./layers.js";
 export {
   ACTIVATIONS,
+  createColumnSum,
   createDropout,
+  createEmbeddingBag,
   createGelu,
   createLayer,
   createLinear,
@@ -124,6 +128,7 @@ export {
   createRelu,
   createSequential,
   erf,
+  MAX_EMBEDDING_BUCKETS,
 } from "./layers.js";
 export type {
   BinaryCrossEntropyOptions,

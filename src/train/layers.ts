@@ -9,6 +9,12 @@
  * backward on the same batch). `backward` *adds* to parameter gradients and
  * returns the gradient with respect to the layer's input.
  *
+ * For sparse features there is {@link createEmbeddingBag} (a table row per
+ * hashed feature id, summed — a sparse linear layer), and
+ * {@link createColumnSum} runs layers on column blocks of one input and adds
+ * their outputs (e.g. a dense head on encoder vectors + an embedding bag on
+ * feature ids).
+ *
  * Layers describe themselves as plain JSON ({@link LayerConfig}) so a model
  * can be saved and rebuilt with {@link createLayer}.
  */
@@ -37,7 +43,18 @@ export type LayerConfig =
   | { readonly type: "relu" }
   | { readonly type: "gelu" }
   | { readonly type: "dropout"; readonly rate: number }
-  | { readonly type: "sequential"; readonly layers: readonly LayerConfig[] };
+  | { readonly type: "sequential"; readonly layers: readonly LayerConfig[] }
+  | {
+      readonly type: "embedding-bag";
+      readonly buckets: number;
+      readonly outputs: number;
+      readonly slots: number;
+    }
+  | {
+      readonly type: "column-sum";
+      readonly widths: readonly number[];
+      readonly layers: readonly LayerConfig[];
+    };
 
 /** Names of the activation functions {@link createMlp} accepts. */
 export const ACTIVATIONS = ["relu", "gelu"] as const;
@@ -349,6 +366,8 @@ export interface MlpOptions {
   readonly dropout?: number;
   /** Randomness for initialisation (seed it for reproducible runs). */
   readonly random?: Random;
+  /** Prefix of the parameter names (`"<prefix>0.weight"`…), as {@link createLayer} names nested layers. @default "" */
+  readonly name?: string;
 }
 
 /**
@@ -378,7 +397,7 @@ export function createMlp(options: MlpOptions): Layer {
       createLinear({
         inputs: width,
         outputs: size,
-        name: `${layers.length}.`,
+        name: `${options.name ?? ""}${layers.length}.`,
         ...(options.random === undefined ? {} : { random: options.random }),
       }),
     );
@@ -386,6 +405,187 @@ export function createMlp(options: MlpOptions): Layer {
     width = size;
   });
   return createSequential(layers);
+}
+
+/** Options of {@link createEmbeddingBag}. */
+export interface EmbeddingBagOptions {
+  /** Rows of the table (feature ids are 0 … buckets − 1). At most 2^24, so ids are exact in float32. */
+  readonly buckets: number;
+  /** Output features (columns of the table). */
+  readonly outputs: number;
+  /** Feature ids per input row. */
+  readonly slots: number;
+  /** Prefix of the parameter name (`"<prefix>weight"`). @default "" */
+  readonly name?: string;
+}
+
+/** Largest table an embedding bag takes: ids above 2^24 are not exact in float32. */
+export const MAX_EMBEDDING_BUCKETS = 2 ** 24;
+
+/**
+ * A sparse linear layer over hashed feature ids (PyTorch's `nn.EmbeddingBag`
+ * with `mode="sum"`): each input row holds `slots` integer ids in
+ * `[0, buckets)` (stored as floats; −1 = no feature in this slot) and the
+ * output is the sum of their rows of the table `[buckets, outputs]`. Equivalent
+ * to a linear layer on a one-hot input of width `buckets` without bias, at the
+ * cost of `slots × outputs` per row. The table starts at zero; the ids get no
+ * gradient (the input gradient is zero). The table is a row-sparse parameter:
+ * optimizers update only the rows a batch used.
+ *
+ * @throws EmbedkitError INVALID_OPTION for sizes out of range; INVALID_INPUT
+ *   (in `forward`) for an id that is not an integer in range or −1.
+ * @example
+ * ```ts
+ * const bag = createEmbeddingBag({ buckets: 1 << 18, outputs: 7, slots: 10 });
+ * ```
+ */
+export function createEmbeddingBag(options: EmbeddingBagOptions): Layer {
+  const { buckets, outputs, slots } = options;
+  for (const [key, value, max] of [
+    ["buckets", buckets, MAX_EMBEDDING_BUCKETS],
+    ["outputs", outputs, Number.MAX_SAFE_INTEGER],
+    ["slots", slots, Number.MAX_SAFE_INTEGER],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `Embedding bag ${key} must be an integer from 1 to ${max}, received ${String(value)}.`,
+      );
+    }
+  }
+  const weight = createParameter({
+    name: `${options.name ?? ""}weight`,
+    shape: [buckets, outputs],
+    sparseRowSize: outputs,
+  });
+  const touched = (weight.sparse as { touched: Set<number> }).touched;
+  const table = weight.value;
+  let lastIds: Int32Array | undefined;
+  return {
+    config: { type: "embedding-bag", buckets, outputs, slots },
+    forward(input) {
+      const rows = checkColumns(input, slots, "EmbeddingBag");
+      const ids = new Int32Array(rows * slots);
+      const out = new Float32Array(rows * outputs);
+      for (let r = 0; r < rows; r++) {
+        for (let s = 0; s < slots; s++) {
+          const value = input.data[r * slots + s] as number;
+          if (value === -1) {
+            ids[r * slots + s] = -1;
+            continue;
+          }
+          if (!Number.isInteger(value) || value < 0 || value >= buckets) {
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              `EmbeddingBag ids must be integers from 0 to ${buckets - 1} (or -1 for none), received ${String(value)} in row ${r}, slot ${s}.`,
+            );
+          }
+          ids[r * slots + s] = value;
+          const base = value * outputs;
+          for (let o = 0; o < outputs; o++)
+            out[r * outputs + o] = (out[r * outputs + o] as number) + (table[base + o] as number);
+        }
+      }
+      lastIds = ids;
+      return { data: out, shape: [rows, outputs] };
+    },
+    backward(gradOutput, backwardOptions) {
+      if (lastIds === undefined) requireInput(undefined, "EmbeddingBag");
+      const ids = lastIds as Int32Array;
+      const rows = ids.length / slots;
+      const g = gradOutput.data;
+      const grad = weight.grad;
+      for (let r = 0; r < rows; r++) {
+        for (let s = 0; s < slots; s++) {
+          const id = ids[r * slots + s] as number;
+          if (id < 0) continue;
+          touched.add(id);
+          const base = id * outputs;
+          for (let o = 0; o < outputs; o++)
+            grad[base + o] = (grad[base + o] as number) + (g[r * outputs + o] as number);
+        }
+      }
+      if (backwardOptions?.inputGradient === false) return { data: new Float32Array(0), shape: [rows, 0] };
+      return { data: new Float32Array(rows * slots), shape: [rows, slots] };
+    },
+    parameters() {
+      return [weight];
+    },
+  };
+}
+
+/**
+ * Run each layer on its own block of input columns (`widths[i]` columns, in
+ * order) and add their outputs, which must have the same shape. With a dense
+ * head on the first block and an {@link createEmbeddingBag} on the second, the
+ * logits are `head(vector) + Σ table[id]`. Parameters of layer `i` should be
+ * named with prefix `"<i>."` (as {@link createLayer} does), e.g. build them
+ * with `createMlp({ name: "0." })` and `createEmbeddingBag({ name: "1." })`.
+ *
+ * @throws EmbedkitError INVALID_OPTION when widths and layers differ in number
+ *   or a width is not a positive integer; DIMENSION_MISMATCH (in `forward`)
+ *   when the input is not `Σ widths` wide or the outputs differ in shape.
+ */
+export function createColumnSum(widths: readonly number[], layers: readonly Layer[]): Layer {
+  if (widths.length !== layers.length || widths.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `A column sum needs one width per layer, received ${widths.length} widths and ${layers.length} layers.`,
+    );
+  }
+  if (!widths.every((width) => Number.isInteger(width) && width > 0)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `Column-sum widths must be positive integers, received [${widths.join(", ")}].`,
+    );
+  }
+  const total = widths.reduce((sum, width) => sum + width, 0);
+  const starts = widths.map((_, index) => widths.slice(0, index).reduce((sum, width) => sum + width, 0));
+  return {
+    config: { type: "column-sum", widths: [...widths], layers: layers.map((layer) => layer.config) },
+    forward(input, context) {
+      const rows = checkColumns(input, total, "ColumnSum");
+      let sum: Float32Array | undefined;
+      let shape: readonly number[] = [];
+      layers.forEach((layer, index) => {
+        const width = widths[index] as number;
+        const start = starts[index] as number;
+        const block = new Float32Array(rows * width);
+        for (let r = 0; r < rows; r++)
+          block.set(input.data.subarray(r * total + start, r * total + start + width), r * width);
+        const output = layer.forward({ data: block, shape: [rows, width] }, context);
+        if (sum === undefined) {
+          sum = Float32Array.from(output.data);
+          shape = output.shape;
+        } else {
+          if (output.data.length !== sum.length) {
+            throw new EmbedkitError(
+              "DIMENSION_MISMATCH",
+              `ColumnSum layer ${index} returned shape [${output.shape.join(", ")}], expected [${shape.join(", ")}].`,
+            );
+          }
+          for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (output.data[i] as number);
+        }
+      });
+      return { data: sum as Float32Array, shape };
+    },
+    backward(gradOutput, backwardOptions) {
+      const grads = layers.map((layer) => layer.backward(gradOutput, backwardOptions));
+      const rows = gradOutput.shape[0] as number;
+      if (backwardOptions?.inputGradient === false) return { data: new Float32Array(0), shape: [rows, 0] };
+      const out = new Float32Array(rows * total);
+      grads.forEach((grad, index) => {
+        const width = widths[index] as number;
+        const start = starts[index] as number;
+        for (let r = 0; r < rows; r++)
+          out.set(grad.data.subarray(r * width, (r + 1) * width), r * total + start);
+      });
+      return { data: out, shape: [rows, total] };
+    },
+    parameters() {
+      return layers.flatMap((layer) => layer.parameters());
+    },
+  };
 }
 
 /**
@@ -405,6 +605,13 @@ export function createLayer(config: LayerConfig, name = ""): Layer {
       return createDropout(config.rate);
     case "sequential":
       return createSequential(config.layers.map((layer, index) => createLayer(layer, `${name}${index}.`)));
+    case "embedding-bag":
+      return createEmbeddingBag({ ...config, name });
+    case "column-sum":
+      return createColumnSum(
+        config.widths,
+        config.layers.map((layer, index) => createLayer(layer, `${name}${index}.`)),
+      );
     default:
       throw new EmbedkitError(
         "MALFORMED_FILE",

@@ -10,9 +10,12 @@
  * weights directly (`θ ← θ − lr·λ·θ`, "decoupled"). Parameters whose `decay`
  * flag is false (biases) are never decayed, as with a `weight_decay=0` group.
  * `learningRate` is writable so a schedule can set it before each `step()`.
+ * Row-sparse parameters (`Parameter.sparse`, e.g. an embedding bag's table)
+ * are updated only in the rows the last backward touched, moments included
+ * (lazy updates, as `torch.optim.SparseAdam`).
  */
 import { EmbedkitError } from "../errors.js";
-import type { Parameter } from "./parameter.js";
+import { gradientSpans, type Parameter, zeroGradient } from "./parameter.js";
 
 /** Names of the optimizers {@link createOptimizer} builds. */
 export const OPTIMIZERS = ["sgd", "adam", "adamw", "adamax", "rmsprop"] as const;
@@ -147,15 +150,16 @@ export function createOptimizer(parameters: readonly Parameter[], options: Optim
     const { value, grad, decay } = state.parameter;
     const buffer = state.first;
     const lambda = decay ? weightDecay : 0;
-    for (let i = 0; i < value.length; i++) {
-      let g = (grad[i] as number) + lambda * (value[i] as number);
-      if (momentum !== 0) {
-        const b = steps === 1 ? g : momentum * (buffer[i] as number) + (1 - dampening) * g;
-        buffer[i] = b;
-        g = nesterov ? g + momentum * b : b;
+    for (const [start, end] of gradientSpans(state.parameter))
+      for (let i = start; i < end; i++) {
+        let g = (grad[i] as number) + lambda * (value[i] as number);
+        if (momentum !== 0) {
+          const b = steps === 1 ? g : momentum * (buffer[i] as number) + (1 - dampening) * g;
+          buffer[i] = b;
+          g = nesterov ? g + momentum * b : b;
+        }
+        value[i] = (value[i] as number) - rate * g;
       }
-      value[i] = (value[i] as number) - rate * g;
-    }
   };
 
   const stepAdam = (state: State, rate: number, decoupled: boolean): void => {
@@ -164,24 +168,25 @@ export function createOptimizer(parameters: readonly Parameter[], options: Optim
     const { first, second, third } = state;
     const correction1 = 1 - beta1 ** steps;
     const correction2 = 1 - beta2 ** steps;
-    for (let i = 0; i < value.length; i++) {
-      let theta = value[i] as number;
-      let g = grad[i] as number;
-      if (decoupled) theta -= rate * lambda * theta;
-      else g += lambda * theta;
-      const m = beta1 * (first[i] as number) + (1 - beta1) * g;
-      const v = beta2 * (second[i] as number) + (1 - beta2) * g * g;
-      first[i] = m;
-      second[i] = v;
-      let vUsed = v;
-      if (amsgrad) {
-        vUsed = Math.max(third[i] as number, v);
-        third[i] = vUsed;
+    for (const [start, end] of gradientSpans(state.parameter))
+      for (let i = start; i < end; i++) {
+        let theta = value[i] as number;
+        let g = grad[i] as number;
+        if (decoupled) theta -= rate * lambda * theta;
+        else g += lambda * theta;
+        const m = beta1 * (first[i] as number) + (1 - beta1) * g;
+        const v = beta2 * (second[i] as number) + (1 - beta2) * g * g;
+        first[i] = m;
+        second[i] = v;
+        let vUsed = v;
+        if (amsgrad) {
+          vUsed = Math.max(third[i] as number, v);
+          third[i] = vUsed;
+        }
+        const mHat = m / correction1;
+        const vHat = vUsed / correction2;
+        value[i] = theta - (rate * mHat) / (Math.sqrt(vHat) + epsilon);
       }
-      const mHat = m / correction1;
-      const vHat = vUsed / correction2;
-      value[i] = theta - (rate * mHat) / (Math.sqrt(vHat) + epsilon);
-    }
   };
 
   const stepAdamax = (state: State, rate: number): void => {
@@ -189,41 +194,43 @@ export function createOptimizer(parameters: readonly Parameter[], options: Optim
     const lambda = decay ? weightDecay : 0;
     const { first, second } = state;
     const correction = 1 - beta1 ** steps;
-    for (let i = 0; i < value.length; i++) {
-      const theta = value[i] as number;
-      const g = (grad[i] as number) + lambda * theta;
-      const m = beta1 * (first[i] as number) + (1 - beta1) * g;
-      const u = Math.max(beta2 * (second[i] as number), Math.abs(g) + epsilon);
-      first[i] = m;
-      second[i] = u;
-      value[i] = theta - (rate * m) / (correction * u);
-    }
+    for (const [start, end] of gradientSpans(state.parameter))
+      for (let i = start; i < end; i++) {
+        const theta = value[i] as number;
+        const g = (grad[i] as number) + lambda * theta;
+        const m = beta1 * (first[i] as number) + (1 - beta1) * g;
+        const u = Math.max(beta2 * (second[i] as number), Math.abs(g) + epsilon);
+        first[i] = m;
+        second[i] = u;
+        value[i] = theta - (rate * m) / (correction * u);
+      }
   };
 
   const stepRmsprop = (state: State, rate: number): void => {
     const { value, grad, decay } = state.parameter;
     const lambda = decay ? weightDecay : 0;
     const { first: squareAverage, second: gradAverage, third: buffer } = state;
-    for (let i = 0; i < value.length; i++) {
-      const theta = value[i] as number;
-      const g = (grad[i] as number) + lambda * theta;
-      const v = alpha * (squareAverage[i] as number) + (1 - alpha) * g * g;
-      squareAverage[i] = v;
-      let variance = v;
-      if (centered) {
-        const average = alpha * (gradAverage[i] as number) + (1 - alpha) * g;
-        gradAverage[i] = average;
-        variance = v - average * average;
+    for (const [start, end] of gradientSpans(state.parameter))
+      for (let i = start; i < end; i++) {
+        const theta = value[i] as number;
+        const g = (grad[i] as number) + lambda * theta;
+        const v = alpha * (squareAverage[i] as number) + (1 - alpha) * g * g;
+        squareAverage[i] = v;
+        let variance = v;
+        if (centered) {
+          const average = alpha * (gradAverage[i] as number) + (1 - alpha) * g;
+          gradAverage[i] = average;
+          variance = v - average * average;
+        }
+        const scaled = g / (Math.sqrt(variance) + epsilon);
+        if (momentum > 0) {
+          const b = momentum * (buffer[i] as number) + scaled;
+          buffer[i] = b;
+          value[i] = theta - rate * b;
+        } else {
+          value[i] = theta - rate * scaled;
+        }
       }
-      const scaled = g / (Math.sqrt(variance) + epsilon);
-      if (momentum > 0) {
-        const b = momentum * (buffer[i] as number) + scaled;
-        buffer[i] = b;
-        value[i] = theta - rate * b;
-      } else {
-        value[i] = theta - rate * scaled;
-      }
-    }
   };
 
   const optimizer: Optimizer = {
@@ -250,7 +257,7 @@ export function createOptimizer(parameters: readonly Parameter[], options: Optim
       }
     },
     zeroGrad() {
-      for (const state of states) state.parameter.grad.fill(0);
+      for (const state of states) zeroGradient(state.parameter);
     },
   };
   return optimizer;

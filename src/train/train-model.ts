@@ -16,7 +16,7 @@ import { createRandom, type Random } from "../vectors/random.js";
 import type { Layer } from "./layers.js";
 import type { LossResult } from "./losses.js";
 import { createOptimizer, type Optimizer, type OptimizerOptions } from "./optimizers.js";
-import type { Parameter } from "./parameter.js";
+import { gradientSpans, type Parameter } from "./parameter.js";
 import { createSchedule, type ScheduleName } from "./schedules.js";
 import { stackRows, type Tensor } from "./tensor.js";
 
@@ -226,6 +226,7 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
       optimizer.zeroGrad();
       const output = model.forward(input, { training: true, random });
       const result = options.loss(output, indices);
+      model.backward(result.grad, { inputGradient: false });
       let penalty = 0;
       if (l2 > 0) {
         for (const parameter of parameters) {
@@ -234,12 +235,13 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
           for (let i = 0; i < value.length; i++) {
             const theta = value[i] as number;
             penalty += theta * theta;
-            grad[i] = (grad[i] as number) + l2 * theta;
+          }
+          // After backward, so a row-sparse parameter gets the L2 term in the rows this batch touched.
+          for (const [start, end] of gradientSpans(parameter)) {
+            for (let i = start; i < end; i++) grad[i] = (grad[i] as number) + l2 * (value[i] as number);
           }
         }
       }
-      // The L2 gradient went into grad before backward adds the data term; addition commutes.
-      model.backward(result.grad, { inputGradient: false });
       const batchLoss = result.loss + 0.5 * l2 * penalty;
       if (!Number.isFinite(batchLoss)) {
         throw new EmbedkitError(
