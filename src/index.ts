@@ -80,8 +80,10 @@ export {
 } from "./embed/index.js";
 export type {
   AudioEmbedder,
+  ClapEmbedder,
   ClipEmbedder,
   CreateAudioEmbedderOptions,
+  CreateClapEmbedderOptions,
   CreateClipEmbedderOptions,
   CreateImageEmbedderOptions,
   CreateVideoEmbedderOptions,
@@ -101,10 +103,11 @@ export type {
   VideoEmbedder,
   VideoSegment,
 } from "./embed/media/index.js";
-// Media: audio (decoding, log-mel/MFCC features, speaker embeddings)
+// Media: audio (decoding, log-mel/MFCC features, speaker embeddings, CLAP audio-text pairs)
 // Media: images (MobileNetV2 default, CLIP-style pairs) and video (frames, pooling, cuts)
 export {
   createAudioEmbedder,
+  createClapEmbedder,
   createClipEmbedder,
   createImageEmbedder,
   createVideoEmbedder,

@@ -4,9 +4,22 @@
  * decoders. Re-exports only.
  */
 
-// Audio: decoding, features, embedders (GE2E speaker encoder, MFCC baseline, wav2vec2-style ONNX folders)
+// Audio: decoding, features, embedders (GE2E speaker encoder, MFCC baseline, wav2vec2-style ONNX folders, CLAP audio-text pairs)
 export type { AudioCore, AudioEmbedder, AudioEmbedderSettings } from "./audio/audio-embedder.js";
 export { DEFAULT_AUDIO_LIMITS, wrapAudioCore } from "./audio/audio-embedder.js";
+export type { ClapEmbedder, CreateClapEmbedderOptions } from "./audio/clap-embedder.js";
+export {
+  createClapAudioEmbedder,
+  createClapEmbedder,
+  createClapTextEmbedder,
+} from "./audio/clap-embedder.js";
+export type { ClapFrontEnd } from "./audio/clap-features.js";
+export {
+  CLAP_HTSAT_UNFUSED_FRONT_END,
+  clapFrontEndFromConfig,
+  clapLogMel,
+  clapWindows,
+} from "./audio/clap-features.js";
 export type { CreateAudioEmbedderOptions } from "./audio/create-audio-embedder.js";
 export { BUILTIN_AUDIO_MODELS, createAudioEmbedder } from "./audio/create-audio-embedder.js";
 export type { DecodeAudioOptions, DecodedAudio } from "./audio/decode-audio.js";
