@@ -360,7 +360,7 @@ async function benchData(n: number): Promise<{ base: Float32Array[]; queries: Fl
   }
   const model = fitSpectrum(real);
   log(
-    `spectrum fitted on ${real.length} real vectors: effective dimension ${model.effectiveDims.toFixed(1)}`,
+    `spectrum fitted on ${real.length} real vectors: effective dimension ${model.effectiveDims.toFixed(1)}, ${model.components} components hold 95 % of the variance`,
   );
   return { base: model.sample(n, 1), queries: model.sample(queryCount, 2) };
 }

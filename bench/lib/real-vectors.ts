@@ -10,7 +10,9 @@
  * - `spectrum`: any number of samples from a Gaussian with the mean and
  *   covariance fitted on them (eigendecomposition with ml-matrix), normalised
  *   like the model's outputs — the real spectrum without the real clusters, so
- *   it scales to 1M vectors.
+ *   it scales to 1M vectors. To keep 1M samples cheap, the leading components
+ *   that hold 95 % of the variance are drawn exactly and the remaining 5 % is
+ *   spread as isotropic noise of the same total variance.
  */
 import { join } from "node:path";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
@@ -68,6 +70,8 @@ export interface SpectrumModel {
   readonly eigenvalues: readonly number[];
   /** Participation ratio (Σλ)² / Σλ²: an effective dimension of the data. */
   readonly effectiveDims: number;
+  /** Leading components drawn exactly (95 % of the variance). */
+  readonly components: number;
   /** `count` unit vectors drawn from the fitted Gaussian (seeded). */
   sample(count: number, seed: number): Float32Array[];
 }
@@ -91,29 +95,34 @@ export function fitSpectrum(vectors: readonly Float32Array[]): SpectrumModel {
   const order = values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
   const eigenvalues = order.map((i) => values[i] as number);
   const basis = decomposition.eigenvectorMatrix;
-  // Columns scaled by √λ: x = mean + B·z with z ~ N(0, I).
-  const scaled = new Float64Array(dims * dims); // row-major [dim][component]
-  order.forEach((column, c) => {
-    const s = Math.sqrt(values[column] as number);
-    for (let i = 0; i < dims; i++) scaled[i * dims + c] = basis.get(i, column) * s;
-  });
   const sum = eigenvalues.reduce((a, b) => a + b, 0);
   const squares = eigenvalues.reduce((a, b) => a + b * b, 0);
+  // Leading components holding 95 % of the variance; the rest becomes isotropic noise.
+  let kept = 0;
+  for (let covered = 0; kept < dims && covered < 0.95 * sum; kept++) covered += eigenvalues[kept] as number;
+  const tailSd = Math.sqrt(eigenvalues.slice(kept).reduce((a, b) => a + b, 0) / dims);
+  // Columns scaled by √λ: x = mean + B·z + tail noise, with z ~ N(0, I).
+  const scaled = new Float64Array(dims * kept); // row-major [dim][component]
+  order.slice(0, kept).forEach((column, c) => {
+    const s = Math.sqrt(values[column] as number);
+    for (let i = 0; i < dims; i++) scaled[i * kept + c] = basis.get(i, column) * s;
+  });
   return {
     dims,
     eigenvalues,
     effectiveDims: (sum * sum) / squares,
+    components: kept,
     sample(count, seed) {
       const random = createRandom(seed);
-      const z = new Float64Array(dims);
+      const z = new Float64Array(kept);
       return Array.from({ length: count }, () => {
-        for (let c = 0; c < dims; c++) z[c] = random.gaussian();
+        for (let c = 0; c < kept; c++) z[c] = random.gaussian();
         const out = new Float32Array(dims);
         let norm = 0;
         for (let i = 0; i < dims; i++) {
-          let x = mean[i] as number;
-          const row = i * dims;
-          for (let c = 0; c < dims; c++) x += (scaled[row + c] as number) * (z[c] as number);
+          let x = (mean[i] as number) + tailSd * random.gaussian();
+          const row = i * kept;
+          for (let c = 0; c < kept; c++) x += (scaled[row + c] as number) * (z[c] as number);
           out[i] = x;
           norm += x * x;
         }
