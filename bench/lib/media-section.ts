@@ -46,7 +46,7 @@ function runtimeLines(runtime: ImageRuntimeNumbers): string[] {
   const row = (name: string, perSecond: number | undefined, share?: number): string =>
     perSecond === undefined
       ? ""
-      : `| ${name} | ${perSecond.toFixed(1)} | ×${(perSecond / wasm).toFixed(1)} | ${
+      : `| ${name} | ${perSecond.toFixed(perSecond < 1 ? 2 : 1)} | ×${(perSecond / wasm).toFixed(perSecond < wasm ? 2 : 1)} | ${
           share === undefined ? "" : `${(share * 100).toFixed(0)} %`
         } |`;
   const decode = runtime.decodeImagesPerSecond;
