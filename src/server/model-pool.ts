@@ -8,7 +8,9 @@
  * longer than `idleUnloadMs` (never the default model, whose presence is what
  * `/health` reports).
  */
+
 import type { Embedder } from "../embed/embedder.js";
+import { CLAP_PREFIX } from "../embed/media/audio/clap-features.js";
 import { EmbedkitError } from "../errors.js";
 import { findModel, getModel } from "../models/catalog.js";
 import { type Batcher, type BatcherOptions, createBatcher } from "./batcher.js";
@@ -93,7 +95,8 @@ interface Slot {
 /** Map a configured model name to the id it is served under. */
 function servedName(name: string): string {
   const trimmed = name.trim();
-  if (trimmed.startsWith("dir:") || trimmed.startsWith("hf:")) return trimmed;
+  // Ad-hoc folders / Hub repos, and the text side of a CLAP pair (`clap:dir:…`), are served by name.
+  if (trimmed.startsWith("dir:") || trimmed.startsWith("hf:") || CLAP_PREFIX.test(trimmed)) return trimmed;
   return getModel(trimmed).id;
 }
 
