@@ -28,7 +28,7 @@ import type { OnnxGraph, OnnxInitializer, OnnxNode } from "./onnx-writer.js";
 import type { FloatWeight } from "./tfjs-layers.js";
 
 /** Bumped whenever the produced graph changes, so cached conversions are rebuilt. */
-export const KERAS_ONNX_CONVERTER_VERSION = "keras-onnx/1";
+export const KERAS_ONNX_CONVERTER_VERSION = "keras-onnx/2";
 
 /** Options of {@link convertKerasToOnnx}. */
 export interface KerasToOnnxOptions {
@@ -101,17 +101,31 @@ function readTopology(topology: unknown, label: string): { layers: KerasLayer[];
     config?: { layers?: KerasLayer[]; output_layers?: unknown[] } | KerasLayer[];
   } | null;
   const config = model?.config;
-  const layers = Array.isArray(config) ? config : config?.layers;
+  const listed = Array.isArray(config) ? config : config?.layers;
+  // Sequential exports may carry the name only inside `config`.
+  const layers = listed?.map((layer) => ({ ...layer, name: layer.name ?? String(layer.config?.name) }));
   if (!Array.isArray(layers) || layers.length === 0) {
     throw new EmbedkitError("CORRUPT_MODEL", `${label}: the TF.js topology has no layers.`, {
       details: { model: label },
     });
   }
   if (model?.class_name === "Sequential") {
-    // Sequential models list layers in order; chain them.
-    const chained = layers.map((layer, index) => ({
+    // Sequential models list layers in order (the first one carrying batch_input_shape); chain them.
+    const first = layers[0] as KerasLayer;
+    const ordered: KerasLayer[] =
+      first.class_name === "InputLayer"
+        ? layers
+        : [
+            {
+              name: `${first.name}_input`,
+              class_name: "InputLayer",
+              config: { batch_input_shape: first.config.batch_input_shape },
+            },
+            ...layers,
+          ];
+    const chained = ordered.map((layer, index) => ({
       ...layer,
-      inbound_nodes: index === 0 ? [] : [[[(layers[index - 1] as KerasLayer).name, 0, 0, {}]]],
+      inbound_nodes: index === 0 ? [] : [[[(ordered[index - 1] as KerasLayer).name, 0, 0, {}]]],
     }));
     return { layers: chained, outputs: [(chained.at(-1) as KerasLayer).name] };
   }
@@ -252,13 +266,14 @@ export function convertKerasToOnnx(
         }
         const [, height, width, channels] = shape as [null, number, number, number];
         inputShape = [height, width, channels];
+        const nchw = `${layer.name}/nchw`;
         nodes.push({
           op: "Transpose",
           inputs: [inputName],
-          outputs: [layer.name],
+          outputs: [nchw],
           attributes: { perm: [0, 3, 1, 2] },
         });
-        values.set(layer.name, { name: layer.name, shape: [channels, height, width] });
+        values.set(layer.name, { name: nchw, shape: [channels, height, width] });
         break;
       }
       case "ZeroPadding2D": {

@@ -191,6 +191,66 @@ describe("Keras → ONNX converter against TF.js on a small model", () => {
     expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-5);
   });
 
+  it("converts a Sequential model (input shape on its first layer, global average pooling)", async () => {
+    const sequential = {
+      model_config: {
+        class_name: "Sequential",
+        config: {
+          name: "seq",
+          layers: [
+            {
+              class_name: "Conv2D",
+              config: {
+                name: "conv_a",
+                batch_input_shape: [null, 8, 8, 3],
+                filters: 4,
+                kernel_size: [3, 3],
+                strides: [2, 2],
+                padding: "same",
+                activation: "relu",
+                use_bias: true,
+              },
+            },
+            { class_name: "GlobalAveragePooling2D", config: { name: "gap" } },
+            { class_name: "Dense", config: { name: "head", units: 3, activation: "linear", use_bias: true } },
+          ],
+        },
+      },
+    };
+    const specs: TfjsWeightEntry[] = [
+      { name: "conv_a/kernel", shape: [3, 3, 3, 4], dtype: "float32" },
+      { name: "conv_a/bias", shape: [4], dtype: "float32" },
+      { name: "head/kernel", shape: [4, 3], dtype: "float32" },
+      { name: "head/bias", shape: [3], dtype: "float32" },
+    ];
+    const random = createRandom(9);
+    const data = new Uint8Array(
+      Float32Array.from({ length: 108 + 4 + 12 + 3 }, () => random.gaussian()).buffer,
+    );
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: sequential,
+        weightSpecs: specs as io.WeightsManifestEntry[],
+        weightData: data.slice().buffer,
+      }),
+    );
+    const expected = (await (
+      model.predict(tf.tensor4d(input, [2, 8, 8, 3])) as ReturnType<typeof tf.tensor>
+    ).data()) as Float32Array;
+    model.dispose();
+    const weights = decodeTfjsWeights(
+      { json: { modelTopology: sequential, weightsManifest: [] }, weightSpecs: specs, weightData: data },
+      "seq",
+    );
+    const session = await ort.InferenceSession.create(
+      encodeOnnxModel(convertKerasToOnnx(sequential, weights, { label: "seq" })),
+    );
+    const actual = (await session.run({ pixels: new ort.Tensor("float32", input, [2, 8, 8, 3]) })).features
+      ?.data as Float32Array;
+    await session.release();
+    expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-4);
+  });
+
   it("refuses a layer it does not know with CORRUPT_MODEL naming the layer and the fallback", () => {
     const topology = structuredClone(TOPOLOGY);
     (topology.model_config.config.layers[6] as { class_name: string }).class_name = "Multiply";
