@@ -15,8 +15,15 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../errors.js";
+import { UNPINNED } from "../../models/adhoc.js";
 import { fetchJson } from "../../models/download.js";
-import type { ModelSource } from "../../models/model-spec.js";
+import type {
+  ImagePreprocessSpec,
+  Modality,
+  ModelFormat,
+  ModelSource,
+  ModelSpec,
+} from "../../models/model-spec.js";
 import { hfFileUrl } from "../../models/sources.js";
 import type { Precision, PrecisionVector } from "../../vectors/quantize.js";
 import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
@@ -179,15 +186,43 @@ export function projectionDims(config: Record<string, unknown>, model: string): 
   return dims;
 }
 
+/** Options of {@link pairSpec}. */
+export interface PairSpecOptions {
+  /** Store id prefix, e.g. `clip`. */
+  readonly prefix: string;
+  readonly alias: string;
+  readonly description: string;
+  readonly modality: Modality;
+  readonly format: ModelFormat;
+  readonly dims: number;
+  readonly maxTokens: number;
+  /** Cache file names: the non-text tower, the text tower, tokenizer.json, the preprocessor and config.json. */
+  readonly files: {
+    readonly tower: string;
+    readonly text: string;
+    readonly tokenizer: string;
+    readonly preprocessor: string;
+    readonly config: string;
+  };
+  /** Image preprocessing (image-text pairs). */
+  readonly image?: ImagePreprocessSpec;
+}
+
 /**
- * The store id (`<prefix>--<folder name>--<8 hex>`) and source of a two-tower
- * model; `entries` maps cache file names to paths in the folder or repository.
+ * The store spec of a two-tower model: id `<prefix>--<folder name>--<8 hex>`, files
+ * trusted on first use (roles `onnx` = the non-text tower, `text-onnx`, `tokenizer`,
+ * `config` = the preprocessor), source = the folder or the Hub repository.
  */
-export function pairSource(
-  reference: PairReference,
-  prefix: string,
-  entries: Readonly<Record<string, string>>,
-): { readonly id: string; readonly source: ModelSource } {
+export function pairSpec(reference: PairReference, options: PairSpecOptions): ModelSpec {
+  const [towerPath = "", textPath = ""] = Object.values(reference.towers);
+  const { files } = options;
+  const entries = {
+    [files.tower]: towerPath,
+    [files.text]: textPath,
+    [files.tokenizer]: files.tokenizer,
+    [files.preprocessor]: files.preprocessor,
+    [files.config]: files.config,
+  };
   const digest = createHash("sha256")
     .update(
       `${reference.kind}:${reference.location}@${reference.revision}#${Object.values(reference.towers).join("&")}`,
@@ -202,7 +237,31 @@ export function pairSource(
     reference.kind === "dir"
       ? { type: "dir", path: reference.location, entries }
       : { type: "hf", repo: reference.location, revision: reference.revision, entries };
-  return { id: `${prefix}--${label}--${digest}`, source };
+  return {
+    id: `${options.prefix}--${label}--${digest}`,
+    aliases: [options.alias],
+    description: options.description,
+    modality: options.modality,
+    format: options.format,
+    dims: options.dims,
+    maxTokens: options.maxTokens,
+    pooling: "mean",
+    normalize: true,
+    prefixes: {},
+    languages: [],
+    quantized: false,
+    license: "see the model's own license",
+    upstream: `${reference.kind}:${reference.location}`,
+    files: [
+      { role: "onnx", name: files.tower, sha256: UNPINNED },
+      { role: "text-onnx", name: files.text, sha256: UNPINNED },
+      { role: "tokenizer", name: files.tokenizer, sha256: UNPINNED },
+      { role: "config", name: files.preprocessor, sha256: UNPINNED },
+    ],
+    sources: [source],
+    references: [],
+    ...(options.image === undefined ? {} : { image: options.image }),
+  };
 }
 
 /** Open one tower's graph. @throws EmbedkitError CORRUPT_MODEL when onnxruntime refuses it */

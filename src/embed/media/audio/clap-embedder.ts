@@ -28,7 +28,6 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../../errors.js";
-import { UNPINNED } from "../../../models/adhoc.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
@@ -43,7 +42,7 @@ import {
   openTowerSession,
   type PairFamily,
   type PairReference,
-  pairSource,
+  pairSpec,
   parsePairReference,
   projectionDims,
   readPairJson,
@@ -143,37 +142,22 @@ async function refuseOtherFamily(reference: PairReference, name: string): Promis
 }
 
 function clapSpec(reference: PairReference, id: string, dims: number, maxTokens: number): ModelSpec {
-  const { id: storeId, source } = pairSource(reference, "clap", {
-    [FILES.audio]: reference.towers.audio as string,
-    [FILES.text]: reference.towers.text as string,
-    [FILES.tokenizer]: FILES.tokenizer,
-    [FILES.preprocessor]: FILES.preprocessor,
-    [FILES.config]: FILES.config,
-  });
-  return {
-    id: storeId,
-    aliases: [id],
+  return pairSpec(reference, {
+    prefix: "clap",
+    alias: id,
     description: `CLAP-style audio+text ONNX pair from ${reference.kind}:${reference.location}`,
     modality: "audio",
     format: "onnx-clap",
     dims,
     maxTokens,
-    pooling: "mean",
-    normalize: true,
-    prefixes: {},
-    languages: [],
-    quantized: false,
-    license: "see the model's own license",
-    upstream: `${reference.kind}:${reference.location}`,
-    files: [
-      { role: "onnx", name: FILES.audio, sha256: UNPINNED },
-      { role: "text-onnx", name: FILES.text, sha256: UNPINNED },
-      { role: "tokenizer", name: FILES.tokenizer, sha256: UNPINNED },
-      { role: "config", name: FILES.preprocessor, sha256: UNPINNED },
-    ],
-    sources: [source],
-    references: [],
-  };
+    files: {
+      tower: FILES.audio,
+      text: FILES.text,
+      tokenizer: FILES.tokenizer,
+      preprocessor: FILES.preprocessor,
+      config: FILES.config,
+    },
+  });
 }
 
 function integer(value: unknown, fallback: number): number {

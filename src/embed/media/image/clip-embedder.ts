@@ -18,7 +18,6 @@
  */
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
-import { UNPINNED } from "../../../models/adhoc.js";
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
@@ -30,7 +29,7 @@ import {
   openTowerSession,
   type PairFamily,
   type PairReference,
-  pairSource,
+  pairSpec,
   parsePairReference,
   projectionDims,
   readPairJson,
@@ -121,38 +120,23 @@ function clipSpec(
   preprocess: ImagePreprocessSpec,
   maxTokens: number,
 ): ModelSpec {
-  const { id, source } = pairSource(reference, "clip", {
-    [FILES.vision]: reference.towers.vision as string,
-    [FILES.text]: reference.towers.text as string,
-    [FILES.tokenizer]: FILES.tokenizer,
-    [FILES.preprocessor]: FILES.preprocessor,
-    [FILES.config]: FILES.config,
-  });
-  return {
-    id,
-    aliases: [`clip:${reference.kind}:${reference.location}`],
+  return pairSpec(reference, {
+    prefix: "clip",
+    alias: `clip:${reference.kind}:${reference.location}`,
     description: `CLIP-style image+text ONNX pair from ${reference.kind}:${reference.location}`,
     modality: "image",
     format: "onnx-clip",
     dims,
     maxTokens,
-    pooling: "mean",
-    normalize: true,
-    prefixes: {},
-    languages: [],
-    quantized: false,
-    license: "see the model's own license",
-    upstream: `${reference.kind}:${reference.location}`,
-    files: [
-      { role: "onnx", name: FILES.vision, sha256: UNPINNED },
-      { role: "text-onnx", name: FILES.text, sha256: UNPINNED },
-      { role: "tokenizer", name: FILES.tokenizer, sha256: UNPINNED },
-      { role: "config", name: FILES.preprocessor, sha256: UNPINNED },
-    ],
-    sources: [source],
-    references: [],
+    files: {
+      tower: FILES.vision,
+      text: FILES.text,
+      tokenizer: FILES.tokenizer,
+      preprocessor: FILES.preprocessor,
+      config: FILES.config,
+    },
     image: preprocess,
-  };
+  });
 }
 
 /**
