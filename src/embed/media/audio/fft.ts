@@ -4,7 +4,9 @@
  * a direct butterfly for each factor). Speech front-ends use sizes that are not
  * powers of two (GE2E's 25 ms window at 16 kHz is 400 = 4·4·5·5), so a
  * radix-2-only library would force zero-padding and change the spectrum.
- * Cost is n·Σfactors complex multiply-adds: 7,200 for n = 400.
+ * Cost is n·Σfactors complex multiply-adds: 7,200 for n = 400. Powers of two
+ * (CLAP's 1024, the MFCC baseline's 512) take an iterative in-place radix-2
+ * path instead (n/2·log2 n butterflies, no recursion), several times faster.
  */
 
 /** A reusable FFT of one size. */
@@ -47,6 +49,7 @@ function factorize(n: number): number[] {
 export function createFftPlan(size: number): FftPlan {
   if (!Number.isInteger(size) || size < 1)
     throw new RangeError(`FFT size must be a positive integer, got ${size}`);
+  if (size >= 2 && (size & (size - 1)) === 0) return createRadix2Plan(size);
   const factors = factorize(size);
   const cos = new Float64Array(size);
   const sin = new Float64Array(size);
@@ -110,6 +113,62 @@ export function createFftPlan(size: number): FftPlan {
         const re = outRe[k] as number;
         const im = outIm[k] as number;
         out[k] = re * re + im * im;
+      }
+    },
+  };
+}
+
+/** Iterative radix-2 FFT (bit-reversed load, then log2 n butterfly stages) for a power of two. */
+function createRadix2Plan(size: number): FftPlan {
+  const bits = Math.log2(size);
+  const reversed = new Uint32Array(size);
+  for (let i = 0; i < size; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+    reversed[i] = r;
+  }
+  const half = size >> 1;
+  const cos = new Float64Array(half);
+  const sin = new Float64Array(half);
+  for (let j = 0; j < half; j++) {
+    cos[j] = Math.cos((-2 * Math.PI * j) / size);
+    sin[j] = Math.sin((-2 * Math.PI * j) / size);
+  }
+  const re = new Float64Array(size);
+  const im = new Float64Array(size);
+  return {
+    size,
+    powerSpectrum(frame, out) {
+      for (let i = 0; i < size; i++) {
+        re[reversed[i] as number] = frame[i] as number;
+        im[i] = 0;
+      }
+      for (let length = 2; length <= size; length <<= 1) {
+        const span = length >> 1;
+        const step = size / length;
+        for (let start = 0; start < size; start += length) {
+          for (let k = 0; k < span; k++) {
+            const c = cos[k * step] as number;
+            const s = sin[k * step] as number;
+            const a = start + k;
+            const b = a + span;
+            const br = re[b] as number;
+            const bi = im[b] as number;
+            const tr = br * c - bi * s;
+            const ti = br * s + bi * c;
+            const ar = re[a] as number;
+            const ai = im[a] as number;
+            re[a] = ar + tr;
+            im[a] = ai + ti;
+            re[b] = ar - tr;
+            im[b] = ai - ti;
+          }
+        }
+      }
+      for (let k = 0; k <= half; k++) {
+        const r = re[k] as number;
+        const i = im[k] as number;
+        out[k] = r * r + i * i;
       }
     },
   };
