@@ -28,13 +28,20 @@ export type { FeatureMatrix, MelOptions } from "./audio/mel.js";
 export { deltas, melFilterbank, melSpectrogram, mfccFromLogMel, powerToDecibels } from "./audio/mel.js";
 export { MFCC_FRONT_END, MFCC_STATISTICS_DIMS, mfccStatistics } from "./audio/mfcc-embedder.js";
 export { resample } from "./audio/resample.js";
-// Image: decoding (sharp), the TF.js MobileNetV2 default, CLIP-style ONNX pairs
+// Image: decoding (sharp), the TF.js MobileNetV2 default, CLIP-style ONNX pairs, face-api face descriptors
 export type { ClipEmbedder, CreateClipEmbedderOptions } from "./image/clip-embedder.js";
 export { createClipEmbedder, preprocessFromConfig } from "./image/clip-embedder.js";
 export type { CreateImageEmbedderOptions, ImageRuntime } from "./image/create-image-embedder.js";
 export { createImageEmbedder, IMAGE_RUNTIMES } from "./image/create-image-embedder.js";
 export type { ImageHeader, RgbImage } from "./image/decode-image.js";
 export { decodeImage, readImageHeader } from "./image/decode-image.js";
+export type {
+  DetectedFace,
+  DetectFacesOptions,
+  FaceEmbedder,
+  FaceEmbedderOptions,
+} from "./image/face-embedder.js";
+export { createFaceEmbedder, FACE_MAX_SIDE } from "./image/face-embedder.js";
 export type { KerasOnnxImageEmbedderOptions } from "./image/keras-onnx-image-embedder.js";
 export { createKerasOnnxImageEmbedder } from "./image/keras-onnx-image-embedder.js";
 export type { PixelEmbedder } from "./image/pixel-embedder.js";
@@ -64,12 +71,21 @@ export {
 } from "./media-input.js";
 export { mediaPathEmbedder } from "./media-path-embedder.js";
 // Video: ffmpeg frame sampling, temporal pooling, segments and cuts
-export type { FrameSampling, SampledVideo, VideoFrame, VideoInfo } from "./video/sample-frames.js";
-export { sampleFrames } from "./video/sample-frames.js";
+export type {
+  FrameSampling,
+  SampledVideo,
+  SampleFramesOptions,
+  StreamedVideo,
+  StreamFramesOptions,
+  VideoFrame,
+  VideoInfo,
+} from "./video/sample-frames.js";
+export { sampleFrames, streamFrames } from "./video/sample-frames.js";
 export type {
   AnalyzeVideoOptions,
   CreateVideoEmbedderOptions,
   FrameVector,
+  TemporalPooler,
   TemporalPooling,
   VideoAnalysis,
   VideoEmbedder,
@@ -77,6 +93,7 @@ export type {
   VideoSegment,
 } from "./video/video-embedder.js";
 export {
+  createTemporalPooler,
   createVideoEmbedder,
   detectBoundaries,
   poolVectors,
