@@ -8,6 +8,8 @@
  */
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyClap } from "../../../scripts/make-tiny-clap.js";
@@ -264,6 +266,44 @@ describe("CLAP audio + text pair (tiny random-weight fixture)", () => {
       }
     } finally {
       await vectors.close();
+    }
+  });
+
+  it("pulls the same folder from a Hub-like server (clap:hf:owner/name@revision, HF_ENDPOINT)", async () => {
+    const root = join(folder, "tiny-clap");
+    const requested: string[] = [];
+    const server = createHttpServer((request, response) => {
+      requested.push(request.url ?? "");
+      const match = /^\/tiny\/clap\/resolve\/v2\/(.+)$/.exec(request.url ?? "");
+      readFile(join(root, decodeURIComponent(match?.[1] ?? "missing")))
+        .then((body) => {
+          response.writeHead(200, { "content-length": body.length });
+          response.end(body);
+        })
+        .catch(() => {
+          response.writeHead(404);
+          response.end();
+        });
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const saved = process.env.HF_ENDPOINT;
+    process.env.HF_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const hub = await createClapEmbedder({ model: "clap:hf:tiny/clap@v2", store: store(), threads: 1 });
+      try {
+        expect(hub.audio.model.id).toBe("clap:hf:tiny/clap@v2");
+        const [fromHub] = (await hub.audio.embed([TONE])).vectors;
+        const [fromDir] = (await clap.audio.embed([TONE])).vectors;
+        expect(cosineSimilarity(fromHub as Float32Array, fromDir as Float32Array)).toBeGreaterThan(0.99999);
+      } finally {
+        await hub.close();
+      }
+      expect(requested).toContain("/tiny/clap/resolve/v2/onnx/audio_model.onnx");
+      expect(requested).toContain("/tiny/clap/resolve/v2/preprocessor_config.json");
+    } finally {
+      if (saved === undefined) delete process.env.HF_ENDPOINT;
+      else process.env.HF_ENDPOINT = saved;
+      await new Promise((done) => server.close(done));
     }
   });
 
