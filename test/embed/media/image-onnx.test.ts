@@ -7,6 +7,7 @@ import {
   createKerasOnnxImageEmbedder,
 } from "../../../src/embed/media/image/keras-onnx-image-embedder.js";
 import type { PixelEmbedder } from "../../../src/embed/media/image/pixel-embedder.js";
+import { EmbedkitError } from "../../../src/errors.js";
 import { derivedRecordPath } from "../../../src/models/derived-file.js";
 import { KERAS_ONNX_CONVERTER_VERSION } from "../../../src/models/keras-onnx.js";
 import type { ModelSpec } from "../../../src/models/model-spec.js";
@@ -145,7 +146,11 @@ describe("MobileNetV2 converted to ONNX", () => {
     expect(await errorCode(createImageEmbedder({ runtime: "tensorrt" as "onnx" }))).toBe("INVALID_OPTION");
     process.env.EMBEDKIT_IMAGE_RUNTIME = "tensorrt";
     try {
-      const error = await createImageEmbedder().catch((caught: unknown) => caught as Error);
+      const error = await createImageEmbedder().then(
+        () => new Error("resolved"),
+        (caught: unknown) => caught as Error,
+      );
+      expect(EmbedkitError.isInstance(error) && error.code).toBe("INVALID_OPTION");
       expect(error.message).toMatch(/received "tensorrt" \(from EMBEDKIT_IMAGE_RUNTIME\)/);
     } finally {
       delete process.env.EMBEDKIT_IMAGE_RUNTIME;
