@@ -30,14 +30,51 @@ import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.
 import { assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../inputs.js";
 import type { TextTokenizer } from "../onnx/text-tokenizer.js";
 
-/** A two-tower family: its name, reference prefix and tower graphs. */
+/** File names of a two-tower folder in the Transformers.js layout. */
+export interface PairFileNames {
+  /** The non-text tower's graph name under `onnx/`, e.g. `vision_model.onnx`. */
+  readonly tower: string;
+  readonly text: string;
+  readonly tokenizer: string;
+  readonly preprocessor: string;
+  readonly config: string;
+}
+
+/** A two-tower family: its name, tower graphs and file names. */
 export interface PairFamily {
   /** Name in messages, e.g. `CLIP`. */
   readonly name: string;
-  /** Setting key → default graph path, in a fixed order (e.g. `vision`, `text`). */
+  /** Setting key → default graph path, the non-text tower first, then `text`. */
   readonly towers: Readonly<Record<string, string>>;
   /** Every file the folder must hold, for messages and the missing-file check. */
   readonly files: readonly string[];
+  readonly names: PairFileNames;
+}
+
+/**
+ * A family in the Transformers.js layout: `onnx/<towerFile>` (setting key `towerKey`),
+ * `onnx/text_model.onnx`, `tokenizer.json`, `preprocessor_config.json`, `config.json`.
+ */
+export function transformersJsFamily(name: string, towerKey: string, towerFile: string): PairFamily {
+  const names: PairFileNames = Object.freeze({
+    tower: towerFile,
+    text: "text_model.onnx",
+    tokenizer: "tokenizer.json",
+    preprocessor: "preprocessor_config.json",
+    config: "config.json",
+  });
+  return Object.freeze({
+    name,
+    towers: Object.freeze({ [towerKey]: `onnx/${names.tower}`, text: `onnx/${names.text}` }),
+    files: Object.freeze([
+      `onnx/${names.tower}`,
+      `onnx/${names.text}`,
+      names.tokenizer,
+      names.preprocessor,
+      names.config,
+    ]),
+    names,
+  });
 }
 
 /** A parsed `dir:` / `hf:` reference of a two-tower model. */
@@ -196,14 +233,6 @@ export interface PairSpecOptions {
   readonly format: ModelFormat;
   readonly dims: number;
   readonly maxTokens: number;
-  /** Cache file names: the non-text tower, the text tower, tokenizer.json, the preprocessor and config.json. */
-  readonly files: {
-    readonly tower: string;
-    readonly text: string;
-    readonly tokenizer: string;
-    readonly preprocessor: string;
-    readonly config: string;
-  };
   /** Image preprocessing (image-text pairs). */
   readonly image?: ImagePreprocessSpec;
 }
@@ -213,9 +242,9 @@ export interface PairSpecOptions {
  * trusted on first use (roles `onnx` = the non-text tower, `text-onnx`, `tokenizer`,
  * `config` = the preprocessor), source = the folder or the Hub repository.
  */
-export function pairSpec(reference: PairReference, options: PairSpecOptions): ModelSpec {
+export function pairSpec(reference: PairReference, family: PairFamily, options: PairSpecOptions): ModelSpec {
   const [towerPath = "", textPath = ""] = Object.values(reference.towers);
-  const { files } = options;
+  const files = family.names;
   const entries = {
     [files.tower]: towerPath,
     [files.text]: textPath,

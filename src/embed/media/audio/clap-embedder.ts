@@ -40,7 +40,6 @@ import {
   createTextTowerEmbedder,
   formatPairReference,
   openTowerSession,
-  type PairFamily,
   type PairReference,
   pairSpec,
   parsePairReference,
@@ -48,6 +47,7 @@ import {
   readPairJson,
   requireTowerNames,
   tensorRows,
+  transformersJsFamily,
 } from "../pair-model.js";
 import { type AudioCore, type AudioEmbedder, wrapAudioCore } from "./audio-embedder.js";
 import {
@@ -59,26 +59,8 @@ import {
   clapWindows,
 } from "./clap-features.js";
 
-const FILES = {
-  audio: "audio_model.onnx",
-  text: "text_model.onnx",
-  tokenizer: "tokenizer.json",
-  preprocessor: "preprocessor_config.json",
-  config: "config.json",
-} as const;
-
 /** CLAP in the Transformers.js layout. */
-const CLAP_FAMILY: PairFamily = Object.freeze({
-  name: "CLAP",
-  towers: Object.freeze({ audio: `onnx/${FILES.audio}`, text: `onnx/${FILES.text}` }),
-  files: Object.freeze([
-    `onnx/${FILES.audio}`,
-    `onnx/${FILES.text}`,
-    FILES.tokenizer,
-    FILES.preprocessor,
-    FILES.config,
-  ]),
-});
+const CLAP_FAMILY = transformersJsFamily("CLAP", "audio", "audio_model.onnx");
 
 /** RoBERTa's position table has 2 reserved rows; CLAP's text tower takes 512 tokens. */
 const DEFAULT_MAX_TOKENS = 512;
@@ -134,7 +116,7 @@ async function refuseOtherFamily(reference: PairReference, name: string): Promis
   if (await isFile(join(reference.location, "onnx", "vision_model.onnx"))) {
     throw new EmbedkitError(
       "INVALID_OPTION",
-      `${name} is an image-text (CLIP-style) folder: it has onnx/vision_model.onnx and no onnx/${FILES.audio}. ` +
+      `${name} is an image-text (CLIP-style) folder: it has onnx/vision_model.onnx and no onnx/${CLAP_FAMILY.names.tower}. ` +
         `Use it with --modality image as clip:dir:${reference.location}; CLAP models embed audio and text.`,
       { details: { model: name } },
     );
@@ -142,7 +124,7 @@ async function refuseOtherFamily(reference: PairReference, name: string): Promis
 }
 
 function clapSpec(reference: PairReference, id: string, dims: number, maxTokens: number): ModelSpec {
-  return pairSpec(reference, {
+  return pairSpec(reference, CLAP_FAMILY, {
     prefix: "clap",
     alias: id,
     description: `CLAP-style audio+text ONNX pair from ${reference.kind}:${reference.location}`,
@@ -150,13 +132,6 @@ function clapSpec(reference: PairReference, id: string, dims: number, maxTokens:
     format: "onnx-clap",
     dims,
     maxTokens,
-    files: {
-      tower: FILES.audio,
-      text: FILES.text,
-      tokenizer: FILES.tokenizer,
-      preprocessor: FILES.preprocessor,
-      config: FILES.config,
-    },
   });
 }
 
@@ -171,8 +146,8 @@ async function prepareClap(options: CreateClapEmbedderOptions): Promise<Prepared
   const store = options.store ?? createModelStore();
   await refuseOtherFamily(reference, id);
   await checkPairFolder(reference, CLAP_FAMILY);
-  const config = await readPairJson(reference, CLAP_FAMILY, FILES.config, store.home);
-  const preprocessor = await readPairJson(reference, CLAP_FAMILY, FILES.preprocessor, store.home);
+  const config = await readPairJson(reference, CLAP_FAMILY, CLAP_FAMILY.names.config, store.home);
+  const preprocessor = await readPairJson(reference, CLAP_FAMILY, CLAP_FAMILY.names.preprocessor, store.home);
   const audioConfig = (config.audio_config ?? {}) as Record<string, unknown>;
   if (audioConfig.enable_fusion === true) {
     throw new EmbedkitError(
@@ -182,7 +157,7 @@ async function prepareClap(options: CreateClapEmbedderOptions): Promise<Prepared
       { details: { model: id } },
     );
   }
-  const frontEnd = clapFrontEndFromConfig(preprocessor, `${id}/${FILES.preprocessor}`);
+  const frontEnd = clapFrontEndFromConfig(preprocessor, `${id}/${CLAP_FAMILY.names.preprocessor}`);
   const dims = projectionDims(config, id);
   const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
   const positions = integer(textConfig.max_position_embeddings, DEFAULT_MAX_TOKENS + 2);

@@ -27,7 +27,6 @@ import {
   checkPairFolder,
   createTextTowerEmbedder,
   openTowerSession,
-  type PairFamily,
   type PairReference,
   pairSpec,
   parsePairReference,
@@ -35,6 +34,7 @@ import {
   readPairJson,
   requireTowerNames,
   tensorRows,
+  transformersJsFamily,
 } from "../pair-model.js";
 import { createPixelEmbedder, type PixelEmbedder } from "./pixel-embedder.js";
 
@@ -58,26 +58,8 @@ export interface ClipEmbedder extends ImageTextEmbedder {
   readonly image: PixelEmbedder;
 }
 
-const FILES = {
-  vision: "vision_model.onnx",
-  text: "text_model.onnx",
-  tokenizer: "tokenizer.json",
-  preprocessor: "preprocessor_config.json",
-  config: "config.json",
-} as const;
-
 /** CLIP in the Transformers.js layout. */
-const CLIP_FAMILY: PairFamily = Object.freeze({
-  name: "CLIP",
-  towers: Object.freeze({ vision: `onnx/${FILES.vision}`, text: `onnx/${FILES.text}` }),
-  files: Object.freeze([
-    `onnx/${FILES.vision}`,
-    `onnx/${FILES.text}`,
-    FILES.tokenizer,
-    FILES.preprocessor,
-    FILES.config,
-  ]),
-});
+const CLIP_FAMILY = transformersJsFamily("CLIP", "vision", "vision_model.onnx");
 
 function number(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
@@ -120,7 +102,7 @@ function clipSpec(
   preprocess: ImagePreprocessSpec,
   maxTokens: number,
 ): ModelSpec {
-  return pairSpec(reference, {
+  return pairSpec(reference, CLIP_FAMILY, {
     prefix: "clip",
     alias: `clip:${reference.kind}:${reference.location}`,
     description: `CLIP-style image+text ONNX pair from ${reference.kind}:${reference.location}`,
@@ -128,13 +110,6 @@ function clipSpec(
     format: "onnx-clip",
     dims,
     maxTokens,
-    files: {
-      tower: FILES.vision,
-      text: FILES.text,
-      tokenizer: FILES.tokenizer,
-      preprocessor: FILES.preprocessor,
-      config: FILES.config,
-    },
     image: preprocess,
   });
 }
@@ -159,8 +134,8 @@ export async function createClipEmbedder(options: CreateClipEmbedderOptions): Pr
   const store = options.store ?? createModelStore();
   await checkPairFolder(reference, CLIP_FAMILY);
   // The two small configs are read before the pull: they decide the spec.
-  const config = await readPairJson(reference, CLIP_FAMILY, FILES.config, store.home);
-  const preprocessor = await readPairJson(reference, CLIP_FAMILY, FILES.preprocessor, store.home);
+  const config = await readPairJson(reference, CLIP_FAMILY, CLIP_FAMILY.names.config, store.home);
+  const preprocessor = await readPairJson(reference, CLIP_FAMILY, CLIP_FAMILY.names.preprocessor, store.home);
   const dims = projectionDims(config, options.model);
   const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
   const maxTokens = number(textConfig.max_position_embeddings, 77);
