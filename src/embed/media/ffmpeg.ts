@@ -6,8 +6,8 @@
  * fails and an output over its byte cap all raise the same clear errors.
  * {@link runMediaTool} collects a program's whole output (audio, probes);
  * {@link streamMediaTool} hands it over in fixed-size records (raw video frames),
- * one batch at a time, and does not read on while a batch is being processed,
- * so memory stays one batch however long the input is.
+ * one batch at a time, reading at most one batch ahead of the consumer, so
+ * memory stays two batches however long the input is.
  * Binaries are found on PATH, or at `EMBEDKIT_FFMPEG` / `EMBEDKIT_FFPROBE`.
  */
 import { spawn } from "node:child_process";
@@ -135,8 +135,9 @@ export interface StreamMediaToolOptions {
   /** Error to throw past `maxRecords`. */
   readonly onOverflow: () => EmbedkitError;
   /**
-   * Called with each batch: `records` holds `count` records back to back (a fresh
-   * buffer per batch, so keeping it is safe). stdout is not read while it runs;
+   * Called with each batch, in order, one call at a time: `records` holds `count`
+   * records back to back (a fresh buffer per batch, so keeping it is safe). While
+   * it runs, the next batch is read; then stdout is not read until it returns, and
    * the program blocks on a full pipe. A rejection kills the program and is rethrown.
    */
   readonly onRecords: (records: Buffer, count: number) => Promise<void>;
@@ -154,8 +155,8 @@ export interface StreamMediaToolResult {
 
 /**
  * Run `binary args...` and hand its stdout to `onRecords` in batches of
- * fixed-size records, with backpressure: memory is one batch, independent of
- * how much the program writes. Resolves with the exit code (non-zero is the
+ * fixed-size records, with backpressure: memory is two batches (one being
+ * consumed, one filling), independent of how much the program writes. Resolves with the exit code (non-zero is the
  * caller's to interpret).
  * @throws EmbedkitError DEPENDENCY_MISSING when the binary cannot be started; the
  *   `onOverflow` error past `maxRecords`; whatever `onRecords` throws
@@ -185,13 +186,18 @@ export async function streamMediaTool(
   let batch = Buffer.allocUnsafe(batchBytes);
   let filled = 0;
   let records = 0;
+  // One batch is with the consumer while the next one fills (ffmpeg decodes while the
+  // model runs); a full batch waits for the consumer. Memory: two batches.
+  let pending: Promise<void> | undefined;
   const flush = async (count: number): Promise<void> => {
     records += count;
     if (records > options.maxRecords) throw options.onOverflow();
     const full = batch.subarray(0, count * recordBytes);
     batch = Buffer.allocUnsafe(batchBytes);
     filled = 0;
-    await options.onRecords(full, count);
+    if (pending !== undefined) await pending;
+    pending = options.onRecords(full, count);
+    pending.catch(() => undefined); // observed by the next flush or at the end
   };
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
@@ -206,9 +212,10 @@ export async function streamMediaTool(
     }
     const rest = Math.floor(filled / recordBytes);
     if (rest > 0) await flush(rest);
+    if (pending !== undefined) await pending;
   } catch (error) {
     child.kill("SIGKILL");
-    await exited.catch(() => undefined);
+    await Promise.all([exited.catch(() => undefined), pending?.catch(() => undefined)]);
     throw error;
   }
   const exitCode = await exited;

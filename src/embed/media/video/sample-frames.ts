@@ -4,7 +4,7 @@
  * (ffprobe: size, duration), refuse what is over the limits before decoding,
  * then decode frames already scaled to the model's input (`fill` or `cover` =
  * scale + center crop) as raw RGB on a pipe that is read one batch of frames at
- * a time ({@link streamFrames}: memory is one batch, not one video). Two samplers:
+ * a time ({@link streamFrames}: memory is two batches, not one video). Two samplers:
  * - `uniform`: `fps` frames per second (ffmpeg's `fps` filter), frame k at k/fps s;
  * - `scene`: only frames whose ffmpeg scene score exceeds `sceneThreshold`
  *   (the `select='gt(scene,T)'` filter), plus the first frame; timestamps come
@@ -134,7 +134,8 @@ export interface StreamFramesOptions extends SampleFramesOptions {
   readonly batchFrames?: number;
   /**
    * Called with each batch of decoded frames; `first` is the index of the
-   * batch's first frame. ffmpeg is not read on while it runs.
+   * batch's first frame. Calls come in order, one at a time; ffmpeg decodes the
+   * next batch meanwhile and then waits.
    */
   readonly onFrames: (frames: readonly RgbImage[], first: number) => Promise<void>;
 }
@@ -166,7 +167,8 @@ export async function sampleFrames(file: MediaFile, options: SampleFramesOptions
 /**
  * Probe a video, check it against the limits, and decode sampled frames as a
  * stream: ffmpeg writes raw RGB frames to a pipe, and every `batchFrames`
- * frames go to `onFrames` before more is read, so memory is one batch (plus the
+ * frames go to `onFrames`; the next batch is decoded while `onFrames` runs, and
+ * nothing more is read until it returns, so memory is two batches (plus the
  * pipe) however long the video is. Frame times are known at the end (scene
  * sampling reads them from ffmpeg's metadata file) and returned with the probe.
  * @throws EmbedkitError MALFORMED_FILE (not decodable, truncated), INPUT_TOO_LARGE (size, duration,
