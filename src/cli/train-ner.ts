@@ -44,6 +44,8 @@ interface TrainNerOptions {
   readonly transitionWeight: number;
   readonly lexicon?: boolean;
   readonly dictionary?: boolean;
+  readonly ngrams?: boolean;
+  readonly ngramBuckets?: number;
   readonly patience?: number;
   readonly seed: number;
   readonly repair: boolean;
@@ -128,6 +130,8 @@ async function run(options: TrainNerOptions): Promise<void> {
       transitionWeight: options.transitionWeight,
       ...(options.lexicon === undefined ? {} : { lexicon: options.lexicon }),
       ...(options.dictionary === undefined ? {} : { dictionary: options.dictionary }),
+      ...(options.ngrams === undefined ? {} : { ngrams: options.ngrams }),
+      ...(options.ngramBuckets === undefined ? {} : { ngramBuckets: options.ngramBuckets }),
       ...(options.patience === undefined ? {} : { patience: options.patience }),
       seed: options.seed,
       ...(options.cache
@@ -289,6 +293,16 @@ export function trainNerCommand(name = "ner"): Command {
     .option("--no-lexicon", "no lexicon features")
     .option("--dictionary", "add entity-dictionary match bits (default for characters)")
     .option("--no-dictionary", "no entity-dictionary match bits")
+    .option(
+      "--ngrams",
+      "add hashed unit n-gram features (unigrams + bigrams in a ±2 window) through a sparse layer (default for characters)",
+    )
+    .option("--no-ngrams", "no n-gram features")
+    .option(
+      "--ngram-buckets <n>",
+      "hash buckets of the n-gram features (default 262144)",
+      parsePositiveInteger,
+    )
     .option("--patience <n>", "stop after n epochs without validation improvement", parsePositiveInteger)
     .option("--seed <n>", "seed of sampling, initialisation and shuffling", parsePositiveInteger, 42)
     .option("--no-repair", "reject files with an I- tag that continues nothing instead of reading it as B-")

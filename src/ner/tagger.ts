@@ -846,6 +846,12 @@ export async function loadTagger(dir: string): Promise<Tagger> {
   };
   const expectedWidth = inputWidth(settings);
   const headWidth = firstLinear(checkpoint.model.config);
+  if (headWidth === undefined) {
+    throw malformedTagger(
+      dir,
+      `its head's architecture does not match its settings (expected ${ngramBuckets === 0 ? "a dense head" : `a dense head plus an embedding bag of ${ngramBuckets} buckets`})`,
+    );
+  }
   if (headWidth !== expectedWidth) {
     throw malformedTagger(
       dir,
