@@ -8,8 +8,6 @@
  */
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer as createHttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyClap } from "../../../scripts/make-tiny-clap.js";
@@ -33,6 +31,7 @@ import { ensureCollection, indexDocuments, searchText } from "../../../src/store
 import { openEmbeddedStore } from "../../../src/store/embedded-store.js";
 import { cosineSimilarity, norm } from "../../../src/vectors/math.js";
 import { AUDIO_FIXTURES, CLIPS, temporaryFolder, wavBytes } from "./audio-fixtures.js";
+import { withHubFolder } from "./hub-server.js";
 import { errorCode, sampleImages } from "./image-fixtures.js";
 
 interface LogMelReference {
@@ -270,25 +269,7 @@ describe("CLAP audio + text pair (tiny random-weight fixture)", () => {
   });
 
   it("pulls the same folder from a Hub-like server (clap:hf:owner/name@revision, HF_ENDPOINT)", async () => {
-    const root = join(folder, "tiny-clap");
-    const requested: string[] = [];
-    const server = createHttpServer((request, response) => {
-      requested.push(request.url ?? "");
-      const match = /^\/tiny\/clap\/resolve\/v2\/(.+)$/.exec(request.url ?? "");
-      readFile(join(root, decodeURIComponent(match?.[1] ?? "missing")))
-        .then((body) => {
-          response.writeHead(200, { "content-length": body.length });
-          response.end(body);
-        })
-        .catch(() => {
-          response.writeHead(404);
-          response.end();
-        });
-    });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    const saved = process.env.HF_ENDPOINT;
-    process.env.HF_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    const requested = await withHubFolder(join(folder, "tiny-clap"), "tiny/clap", "v2", async () => {
       const hub = await createClapEmbedder({ model: "clap:hf:tiny/clap@v2", store: store(), threads: 1 });
       try {
         expect(hub.audio.model.id).toBe("clap:hf:tiny/clap@v2");
@@ -298,13 +279,9 @@ describe("CLAP audio + text pair (tiny random-weight fixture)", () => {
       } finally {
         await hub.close();
       }
-      expect(requested).toContain("/tiny/clap/resolve/v2/onnx/audio_model.onnx");
-      expect(requested).toContain("/tiny/clap/resolve/v2/preprocessor_config.json");
-    } finally {
-      if (saved === undefined) delete process.env.HF_ENDPOINT;
-      else process.env.HF_ENDPOINT = saved;
-      await new Promise((done) => server.close(done));
-    }
+    });
+    expect(requested).toContain("/tiny/clap/resolve/v2/onnx/audio_model.onnx");
+    expect(requested).toContain("/tiny/clap/resolve/v2/preprocessor_config.json");
   });
 
   it("is reachable through createAudioEmbedder with the clap: prefix (same vectors)", async () => {

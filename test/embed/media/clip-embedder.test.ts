@@ -1,6 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyClip } from "../../../scripts/make-tiny-clip.js";
@@ -13,6 +11,7 @@ import { createImageEmbedder } from "../../../src/embed/media/image/create-image
 import { EmbedkitError } from "../../../src/errors.js";
 import { createModelStore } from "../../../src/models/store-impl.js";
 import { cosineSimilarity, norm } from "../../../src/vectors/math.js";
+import { withHubFolder } from "./hub-server.js";
 import { sampleImages, temporaryFolder } from "./image-fixtures.js";
 
 // The model here is the random-weight fixture from scripts/make-tiny-clip.ts: it has
@@ -105,25 +104,7 @@ describe("CLIP-style image + text pair (tiny random-weight fixture)", () => {
   });
 
   it("pulls the same folder from a Hub-like server (hf:owner/name@revision, HF_ENDPOINT)", async () => {
-    const root = join(folder, "tiny-clip");
-    const requested: string[] = [];
-    const server = createServer((request, response) => {
-      requested.push(request.url ?? "");
-      const match = /^\/tiny\/clip\/resolve\/v1\/(.+)$/.exec(request.url ?? "");
-      readFile(join(root, decodeURIComponent(match?.[1] ?? "missing")))
-        .then((body) => {
-          response.writeHead(200, { "content-length": body.length });
-          response.end(body);
-        })
-        .catch(() => {
-          response.writeHead(404);
-          response.end();
-        });
-    });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    const saved = process.env.HF_ENDPOINT;
-    process.env.HF_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    const requested = await withHubFolder(join(folder, "tiny-clip"), "tiny/clip", "v1", async () => {
       const hub = await createClipEmbedder({ model: "hf:tiny/clip@v1", store: createModelStore({ home }) });
       const fromHub = await hub.text.embed(["a red car"]);
       const fromDir = await clip.text.embed(["a red car"]);
@@ -131,11 +112,7 @@ describe("CLIP-style image + text pair (tiny random-weight fixture)", () => {
         cosineSimilarity(fromHub.vectors[0] as Float32Array, fromDir.vectors[0] as Float32Array),
       ).toBeGreaterThan(0.99999);
       await hub.close();
-      expect(requested).toContain("/tiny/clip/resolve/v1/onnx/vision_model.onnx");
-    } finally {
-      if (saved === undefined) delete process.env.HF_ENDPOINT;
-      else process.env.HF_ENDPOINT = saved;
-      await new Promise((done) => server.close(done));
-    }
+    });
+    expect(requested).toContain("/tiny/clip/resolve/v1/onnx/vision_model.onnx");
   });
 });
