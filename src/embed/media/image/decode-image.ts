@@ -87,6 +87,20 @@ export async function readImageHeader(file: MediaFile, maxPixels: number): Promi
 }
 
 /**
+ * Check every file's header against `maxPixels` before anything is decoded (one
+ * bomb rejects the whole call) and return their total pixel count (for `usage`).
+ * @throws EmbedkitError INPUT_TOO_LARGE, MALFORMED_FILE
+ */
+export async function checkImageHeaders(files: readonly MediaFile[], maxPixels: number): Promise<number> {
+  let pixels = 0;
+  for (const file of files) {
+    const header = await readImageHeader(file, maxPixels);
+    pixels += header.width * header.height;
+  }
+  return pixels;
+}
+
+/**
  * Decode the first frame, honour EXIF orientation and flatten alpha onto white;
  * returns 8-bit RGB. With `resize`, the image is also resized by the model rule.
  * @throws EmbedkitError INPUT_TOO_LARGE, MALFORMED_FILE

@@ -25,17 +25,9 @@ import type { ModelSpec } from "../../../models/model-spec.js";
 import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
 import { assertOpen, finishVector } from "../../inputs.js";
 import { prepareMediaCall } from "../media-call.js";
-import {
-  DEFAULT_MEDIA_LIMITS,
-  type MediaEmbeddings,
-  type MediaEmbedOptions,
-  type MediaInput,
-  type MediaLimits,
-  type MediaModelInfo,
-} from "../media-embedder.js";
-import type { MediaFile } from "../media-input.js";
-import { decodeImage, type RgbImage, readImageHeader, resizeRgb } from "./decode-image.js";
-import type { PixelEmbedder } from "./pixel-embedder.js";
+import type { MediaEmbeddings, MediaEmbedOptions, MediaInput, MediaLimits } from "../media-embedder.js";
+import { checkImageHeaders, decodeImage, type RgbImage, resizeRgb } from "./decode-image.js";
+import { imageModelInfo, type PixelEmbedder } from "./pixel-embedder.js";
 import { loadTensorFlow, type TfjsBackend } from "./tfjs-runtime.js";
 
 type FaceApi = typeof import("@vladmandic/face-api/dist/face-api.node-wasm.js");
@@ -212,14 +204,7 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions): Promise<
     for (const net of nets) if (net.isLoaded) net.dispose();
     throw error;
   }
-  const model: MediaModelInfo = Object.freeze({
-    id: spec.id,
-    dims: spec.dims,
-    modality: "image",
-    normalize: true,
-    maxBatchSize: options.maxBatchSize ?? 16,
-    limits: Object.freeze({ ...DEFAULT_MEDIA_LIMITS, ...options.limits }),
-  });
+  const model = imageModelInfo(spec, options);
   const detectorOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: maxFaces });
   const raw = { inputType: "none", truncate: true, dimensions: model.dims, precision: "float32" } as const;
   let closed = false;
@@ -295,15 +280,6 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions): Promise<
     );
   }
 
-  async function decodeAll(call: { files: readonly MediaFile[]; limits: MediaLimits }): Promise<number> {
-    let pixels = 0;
-    for (const file of call.files) {
-      const header = await readImageHeader(file, call.limits.maxPixels);
-      pixels += header.width * header.height;
-    }
-    return pixels;
-  }
-
   return {
     model,
     preprocess,
@@ -314,7 +290,7 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions): Promise<
     ): Promise<MediaEmbeddings<P>> {
       assertOpen(closed, model.id);
       const call = await prepareMediaCall(model, inputs, callOptions, true);
-      const pixels = await decodeAll(call);
+      const pixels = await checkImageHeaders(call.files, call.limits.maxPixels);
       const vectors: PrecisionVector[P][] = [];
       for (const file of call.files) {
         callOptions.signal?.throwIfAborted();
@@ -335,7 +311,7 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions): Promise<
     async detectFaces(inputs, callOptions = {}) {
       assertOpen(closed, model.id);
       const call = await prepareMediaCall(model, inputs, callOptions, true);
-      await decodeAll(call);
+      await checkImageHeaders(call.files, call.limits.maxPixels);
       const out: DetectedFace[][] = [];
       for (const file of call.files) {
         callOptions.signal?.throwIfAborted();

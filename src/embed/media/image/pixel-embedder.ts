@@ -21,7 +21,7 @@ import {
   type MediaModelInfo,
 } from "../media-embedder.js";
 import type { MediaFile } from "../media-input.js";
-import { decodeImage, type RgbImage, readImageHeader, resizeRgb, writeNormalized } from "./decode-image.js";
+import { checkImageHeaders, decodeImage, type RgbImage, resizeRgb, writeNormalized } from "./decode-image.js";
 
 /** An image embedder that can also embed already-decoded RGB pixels (video frames). */
 export interface PixelEmbedder extends MediaEmbedder {
@@ -103,11 +103,7 @@ export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
     ): Promise<MediaEmbeddings<P>> {
       assertOpen(closed, model.id);
       const call = await prepareMediaCall(model, inputs, options, true);
-      let pixels = 0;
-      for (const file of call.files) {
-        const header = await readImageHeader(file, call.limits.maxPixels);
-        pixels += header.width * header.height;
-      }
+      const pixels = await checkImageHeaders(call.files, call.limits.maxPixels);
       const vectors: PrecisionVector[P][] = [];
       for (let start = 0; start < call.files.length; start += model.maxBatchSize) {
         options.signal?.throwIfAborted();
