@@ -7,12 +7,11 @@
  * Run: `npx tsx bench/ner-dev-zh.ts --train 4096 [--ngrams 0|1] [--hidden 256]
  *   [--lr 0.003] [--epochs 8] [--scheme bio|bioes] [--buckets 262144] [--batch 64] [--dropout 0]`
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { createEmbedder } from "../src/embed/create-embedder.js";
 import type { OnnxEmbedder } from "../src/embed/onnx/onnx-embedder.js";
-import { concatCorpora, readTaggedFile, selectSentences, splitCorpus } from "../src/ner/readers.js";
 import { trainTagger } from "../src/ner/tagger.js";
-import { createRandom } from "../src/vectors/random.js";
+import { loadMsra } from "./lib/msra.js";
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -21,18 +20,8 @@ function argument(name: string, fallback: string): string {
 
 const DEV = 1024;
 const dataDir = resolve(argument("--data", "../shared/data"));
-const parts = [];
-for (let part = 1; part <= 4; part++) {
-  parts.push(await readTaggedFile(join(dataDir, `msra-ner/train.part${part}of4.bio`), { format: "bio" }));
-}
-const pool = splitCorpus(concatCorpora(parts), { validationLast: 1258 }).train;
-const order = createRandom(42).shuffle(pool.sentences.map((_, index) => index));
+const { shuffled: pick } = await loadMsra(dataDir);
 const size = Number(argument("--train", "4096"));
-const pick = (from: number, to: number) =>
-  selectSentences(
-    pool,
-    order.slice(from, to).map((index) => pool.sentences[index] as (typeof pool.sentences)[number]),
-  );
 const dev = pick(0, DEV);
 const train = pick(DEV, DEV + size);
 const hidden = Number(argument("--hidden", "0"));

@@ -6,12 +6,11 @@
  * Interruptible: every finished chunk is on disk.
  * Run: `npx tsx bench/ner-encode-zh.ts [--limit 49400] [--data ../shared/data]`
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { createEmbedder } from "../src/embed/create-embedder.js";
 import type { OnnxEmbedder } from "../src/embed/onnx/onnx-embedder.js";
-import { concatCorpora, readTaggedFile, splitCorpus } from "../src/ner/readers.js";
 import { embedCorpusWords } from "../src/ner/word-vector-cache.js";
-import { createRandom } from "../src/vectors/random.js";
+import { loadMsra } from "./lib/msra.js";
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -19,14 +18,9 @@ function argument(name: string): string | undefined {
 }
 
 const dataDir = resolve(argument("--data") ?? "../shared/data");
-const parts = [];
-for (let part = 1; part <= 4; part++) {
-  parts.push(await readTaggedFile(join(dataDir, `msra-ner/train.part${part}of4.bio`), { format: "bio" }));
-}
-const pool = splitCorpus(concatCorpora(parts), { validationLast: 1258 }).train;
-const order = createRandom(42).shuffle(pool.sentences.map((_, index) => index));
-const limit = Number(argument("--limit") ?? order.length);
-const sentences = order.slice(0, limit).map((index) => pool.sentences[index]?.words as readonly string[]);
+const { shuffled } = await loadMsra(dataDir);
+const limit = Number(argument("--limit") ?? 49400);
+const sentences = shuffled(0, limit).sentences.map((sentence) => sentence.words);
 const encoder = (await createEmbedder({ model: "bge-small-zh-v1.5" })) as OnnxEmbedder;
 const started = performance.now();
 const chars = sentences.map((words) => words.length);
