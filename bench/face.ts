@@ -17,7 +17,6 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import sharp from "sharp";
 import { createImageEmbedder } from "../src/embed/media/image/create-image-embedder.js";
@@ -32,7 +31,7 @@ import {
   rankOf,
   summarize,
 } from "./lib/copy-detection.js";
-import { busyCores } from "./lib/machine-load.js";
+import { busyCores, machineInfo } from "./lib/machine-load.js";
 import { spliceSection } from "./lib/results-section.js";
 
 const args = process.argv.slice(2);
@@ -145,12 +144,7 @@ async function main(): Promise<void> {
     values.reduce((sum, value) => sum + value, 0) / values.length;
   const report = {
     date: new Date().toISOString(),
-    machine: {
-      cores: cpus().length,
-      cpu: cpus()[0]?.model ?? "?",
-      node: process.version,
-      otherWorkCores: load,
-    },
+    machine: machineInfo(load),
     seed,
     sources: sources.map((path) => path.split("/").slice(-2).join("/")),
     portraits: portraits.length,

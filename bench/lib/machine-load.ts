@@ -6,6 +6,7 @@
  * it next to the numbers, and can wait for a quiet machine first.
  */
 import { readFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
 async function cpuTicks(): Promise<{ busy: number; total: number }> {
@@ -47,4 +48,14 @@ export async function waitForQuiet(options: {
     busy = await busyCores(2000, options.cores);
   }
   return busy;
+}
+
+/** The machine a benchmark ran on, with the load from other work (for reports). */
+export function machineInfo(otherWorkCores: number): {
+  cores: number;
+  cpu: string;
+  node: string;
+  otherWorkCores: number;
+} {
+  return { cores: cpus().length, cpu: cpus()[0]?.model ?? "?", node: process.version, otherWorkCores };
 }
