@@ -15,7 +15,7 @@ import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
 import type { Embedder } from "./embedder.js";
-import { CLAP_PREFIX } from "./media/audio/clap-features.js";
+import { CLAP_PREFIX, isClapFolder } from "./media/audio/clap-features.js";
 import { createOnnxEmbedder } from "./onnx/onnx-embedder.js";
 import {
   createOpenAIEmbedder,
@@ -31,8 +31,8 @@ export interface CreateLocalEmbedderOptions {
   readonly provider?: "local";
   /**
    * Catalog id or alias (see `embedkit models list`), `dir:/path/to/model`, or
-   * `hf:owner/name[@revision]`; `clap:dir:/path` / `clap:hf:owner/name` gives the text
-   * side of a CLAP audio-text pair.
+   * `hf:owner/name[@revision]`; `clap:dir:/path` / `clap:hf:owner/name` (or `dir:` of a
+   * folder with `onnx/audio_model.onnx`) gives the text side of a CLAP audio-text pair.
    * @default "all-minilm-l6-v2"
    */
   readonly model?: string;
@@ -141,7 +141,7 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
 async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise<Embedder> {
   const store = options.store ?? createModelStore();
   const name = options.model ?? DEFAULT_MODEL_ID;
-  if (CLAP_PREFIX.test(name.trim())) {
+  if (CLAP_PREFIX.test(name.trim()) || (await isClapFolder(name))) {
     // The text side of a CLAP audio-text pair: text queries against audio embedded with it.
     const { createClapTextEmbedder } = await import("./media/audio/clap-embedder.js");
     return createClapTextEmbedder({

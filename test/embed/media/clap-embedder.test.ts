@@ -284,7 +284,7 @@ describe("CLAP audio + text pair (tiny random-weight fixture)", () => {
     expect(requested).toContain("/tiny/clap/resolve/v2/preprocessor_config.json");
   });
 
-  it("is reachable through createAudioEmbedder with the clap: prefix (same vectors)", async () => {
+  it("is reachable through createAudioEmbedder with the clap: prefix (same vectors), and a plain dir: to a CLAP folder opens both sides", async () => {
     const audio = await createAudioEmbedder({ model, store: store(), threads: 1 });
     try {
       const [direct] = (await clap.audio.embed([TONE])).vectors;
@@ -293,6 +293,17 @@ describe("CLAP audio + text pair (tiny random-weight fixture)", () => {
       expect(audio.model.id).toBe(model);
     } finally {
       await audio.close();
+    }
+    // A plain dir: reference to a CLAP folder is recognised by its onnx/audio_model.onnx.
+    const plain = `dir:${join(folder, "tiny-clap")}`;
+    const [audioSide, textSide] = [
+      await createAudioEmbedder({ model: plain, store: store(), threads: 1 }),
+      await createEmbedder({ model: plain, store: store(), threads: 1 }),
+    ];
+    try {
+      expect([audioSide.model.id, textSide.model.id]).toEqual([model, model]);
+    } finally {
+      await Promise.all([audioSide.close(), textSide.close()]);
     }
   });
 });

@@ -140,6 +140,7 @@ function integer(value: unknown, fallback: number): number {
 }
 
 async function prepareClap(options: CreateClapEmbedderOptions): Promise<PreparedClap> {
+  // `clap:dir:…`, `clap:hf:…`, or a plain `dir:…` already known to hold a CLAP export.
   const name = options.model.trim().replace(CLAP_PREFIX, "");
   const reference = parsePairReference(name, CLAP_FAMILY);
   const id = `clap:${formatPairReference(reference, CLAP_FAMILY)}`;

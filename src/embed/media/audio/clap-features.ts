@@ -18,11 +18,26 @@
  * vectors. The numbers are checked against `ClapFeatureExtractor` itself
  * (test/fixtures/audio/clap-logmel.json, made by scripts/audio/make-clap-mel-fixture.py).
  */
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { EmbedkitError } from "../../../errors.js";
 import { type FeatureMatrix, melSpectrogram, powerToDecibels } from "./mel.js";
 
 /** Prefix of CLAP model names (`clap:dir:/path`, `clap:hf:owner/name`). */
 export const CLAP_PREFIX = /^clap:/i;
+
+/**
+ * Whether `name` is a plain `dir:<folder>` reference to a CLAP export (the folder holds
+ * `onnx/audio_model.onnx`), so `dir:` works like `clap:dir:` for such folders.
+ */
+export async function isClapFolder(name: string): Promise<boolean> {
+  const match = /^dir:(.+)$/i.exec(name.trim());
+  if (match === null) return false;
+  const graph = await stat(join(resolve(match[1] as string), "onnx", "audio_model.onnx")).catch(
+    () => undefined,
+  );
+  return graph?.isFile() ?? false;
+}
 
 /** The settings of a CLAP feature extractor (from `preprocessor_config.json`). */
 export interface ClapFrontEnd {

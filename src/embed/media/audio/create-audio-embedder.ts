@@ -13,8 +13,8 @@
  *   Hugging Face Hub (or `HF_ENDPOINT`), pulled through the model store
  *   (`onnx/model.onnx` + `preprocessor_config.json`; trusted on first use unless
  *   `sha256=` pins the graph);
- * - `clap:dir:/path` / `clap:hf:owner/name[@revision]`: the audio side of a CLAP
- *   audio-text pair (`clap-embedder.ts`; its text side is `createEmbedder({ model })`
+ * - `clap:dir:/path` / `clap:hf:owner/name[@revision]` (or `dir:/path` of a folder
+ *   with `onnx/audio_model.onnx`): the audio side of a CLAP audio-text pair (`clap-embedder.ts`; its text side is `createEmbedder({ model })`
  *   with the same name).
  */
 import { EmbedkitError } from "../../../errors.js";
@@ -26,7 +26,7 @@ import { createModelStore } from "../../../models/store-impl.js";
 import type { MediaLimits } from "../media-embedder.js";
 import { pullMediaModel } from "../pull-media-model.js";
 import { type AudioCore, type AudioEmbedder, wrapAudioCore } from "./audio-embedder.js";
-import { CLAP_PREFIX } from "./clap-features.js";
+import { CLAP_PREFIX, isClapFolder } from "./clap-features.js";
 import { createGe2eCore } from "./ge2e-embedder.js";
 import { createMfccCore } from "./mfcc-embedder.js";
 import { createOnnxAudioCore } from "./onnx-audio-embedder.js";
@@ -113,7 +113,7 @@ export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = 
   const threads = options.threads === undefined ? {} : { threads: options.threads };
   const settings = options.limits === undefined ? {} : { limits: options.limits };
   let core: AudioCore;
-  if (CLAP_PREFIX.test(name)) {
+  if (CLAP_PREFIX.test(name) || (await isClapFolder(name))) {
     const { createClapAudioEmbedder } = await import("./clap-embedder.js");
     return createClapAudioEmbedder({
       model: name,
