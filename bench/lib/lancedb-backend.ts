@@ -54,7 +54,7 @@ export interface LanceBenchOptions {
   readonly path: string;
   /** Build the ANN index at the first query once the table has this many rows. */
   readonly annThreshold: number;
-  /** HNSW `ef` at query time. */
+  /** HNSW `ef` at query time (raised to k × refineFactor when lower). */
   readonly ef: number;
   /** HNSW neighbours per node. @default 16 */
   readonly m?: number;
@@ -175,7 +175,10 @@ function collectionOf(table: LanceTable, schema: Schema, options: LanceBenchOpti
         .limit(k);
       if (exact) search = search.bypassVectorIndex();
       else {
-        search = search.ef(options.ef);
+        // With a refine factor LanceDB asks the graph for k × refineFactor candidates and
+        // refuses an ef below that, so ef is raised to it.
+        const candidates = k * (options.refineFactor ?? 1);
+        search = search.ef(Math.max(options.ef, candidates));
         if (options.refineFactor !== undefined) search = search.refineFactor(options.refineFactor);
       }
       const rows = (await search.toArray()) as { id: string; metadata: string; _distance: number }[];
