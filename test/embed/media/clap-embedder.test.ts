@@ -347,6 +347,9 @@ describe("CLAP bad input", () => {
     await expect(createClapEmbedder({ model: `clap:dir:${clipFolder}`, store: store() })).rejects.toThrow(
       /image-text \(CLIP-style\) folder/,
     );
+    await expect(
+      createAudioEmbedder({ model: `wav2vec2:dir:${join(folder, "tiny-clap")}`, store: store() }),
+    ).rejects.toThrow(/CLAP \(audio-text\) export.*Use clap:dir:/);
   });
 
   it("refuses a fused model, swapped towers and a wav2vec2 preprocessor", async () => {

@@ -89,6 +89,14 @@ export async function createOnnxAudioCore(options: OnnxAudioCoreOptions): Promis
       break;
     }
   }
+  if (graphPath === undefined && (await isFile(join(folder, "onnx", "audio_model.onnx")))) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${folder} holds onnx/audio_model.onnx: it is a CLAP (audio-text) export, not a raw-waveform encoder. ` +
+        `Use clap:dir:${folder} (or dir:${folder}).`,
+      { details: { folder } },
+    );
+  }
   if (graphPath === undefined) {
     throw new EmbedkitError(
       "FILE_NOT_FOUND",
