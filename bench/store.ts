@@ -22,7 +22,7 @@
  *   npx tsx bench/store.ts --sizes 10000,100000 --backends pgvector --queries 300 --exact-queries 30 --concurrency 4
  *   npx tsx bench/store.ts --sizes 100000 --backends pgvector --ann-threshold size   # pgvector bulk load: index built once, after the load
  *   npx tsx bench/store.ts --sizes 1000000 --queries 200 --out bench/out/store-1m.json
- *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/RESULTS.md
+ *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/RESULTS.md (its ### subsections are kept)
  *
  * Adding a backend = adding an entry to BACKENDS.
  */
@@ -628,4 +628,12 @@ const body = [
       ]),
 ].join("\n");
 process.stdout.write(`${body}\n`);
-if (args["write-results"]) await spliceSection("bench/RESULTS.md", "## Vector store", body);
+if (args["write-results"]) {
+  // The section's "### " subsections (the LanceDB comparison, other runs) are kept after the new body.
+  const existing = await readFile("bench/RESULTS.md", "utf8").catch(() => "");
+  const start = existing.indexOf("\n## Vector store\n");
+  const end = start === -1 ? -1 : existing.indexOf("\n## ", start + 1);
+  const section = start === -1 ? "" : existing.slice(start, end === -1 ? undefined : end);
+  const subsections = section.includes("\n### ") ? section.slice(section.indexOf("\n### ") + 1) : "";
+  await spliceSection("bench/RESULTS.md", "## Vector store", `${body}\n\n${subsections}`);
+}
