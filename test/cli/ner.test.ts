@@ -71,6 +71,37 @@ describe("embedkit train ner", () => {
     });
   });
 
+  it("adds hashed n-gram features with --ngrams and records their buckets in the saved tagger", async () => {
+    const out = join(dir, "tagger-ngrams");
+    const run = await runCli([
+      ...TRAIN_NER,
+      "--data",
+      join(dir, "train.conll"),
+      "--val",
+      join(dir, "valid.conll"),
+      "--epochs",
+      "1",
+      "--ngrams",
+      "--ngram-buckets",
+      "1024",
+      "--cache-dir",
+      join(dir, "cache"),
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    expect(run.code).toBe(0);
+    const saved = JSON.parse(await readFile(join(out, "model.json"), "utf8")) as {
+      architecture: { type: string };
+      metadata: { ner: { formatVersion: number; ngrams: { buckets: number } } };
+    };
+    expect(saved.architecture.type).toBe("column-sum");
+    expect(saved.metadata.ner.formatVersion).toBe(2);
+    expect(saved.metadata.ner.ngrams.buckets).toBe(1024);
+    const tagged = await runCli(["ner", "--tagger", out, "--json", "EU rejects German call."]);
+    expect(tagged.code).toBe(0);
+  });
+
   it("exits 1 naming the file and line of a malformed CoNLL file, and writes nothing", async () => {
     const bad = join(dir, "bad.conll");
     await writeFile(bad, "EU NNP B-NP B-ORG\nrejects VBZ O\n");
