@@ -25,24 +25,14 @@ beforeAll(async () => {
   const conll = await readFile(CONLL_TRAIN, "utf8");
   await writeFile(join(dir, "train.conll"), sentences(conll, 0, 200));
   await writeFile(join(dir, "valid.conll"), sentences(conll, 6000, 40));
-  trainRun = await runCli([
-    ...TRAIN_NER,
-    "--data",
-    join(dir, "train.conll"),
-    "--val",
-    join(dir, "valid.conll"),
-    "--epochs",
-    "3",
-    "--learning-rate",
-    "0.003",
-    "--cache-dir",
-    join(dir, "cache"),
-    "--out",
-    taggerDir,
-    "--json",
-    "--quiet",
-  ]);
+  trainRun = await runCli(trainArgs(taggerDir, ["--epochs", "3", "--learning-rate", "0.003", "--json"]));
 });
+
+/** `train ner` on the test's train/valid files and vector cache, writing to `out`. */
+function trainArgs(out: string, extra: readonly string[]): string[] {
+  const files = ["--data", join(dir, "train.conll"), "--val", join(dir, "valid.conll")];
+  return [...TRAIN_NER, ...files, ...extra, "--cache-dir", join(dir, "cache"), "--out", out, "--quiet"];
+}
 
 afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -73,23 +63,7 @@ describe("embedkit train ner", () => {
 
   it("adds hashed n-gram features with --ngrams and records their buckets in the saved tagger", async () => {
     const out = join(dir, "tagger-ngrams");
-    const run = await runCli([
-      ...TRAIN_NER,
-      "--data",
-      join(dir, "train.conll"),
-      "--val",
-      join(dir, "valid.conll"),
-      "--epochs",
-      "1",
-      "--ngrams",
-      "--ngram-buckets",
-      "1024",
-      "--cache-dir",
-      join(dir, "cache"),
-      "--out",
-      out,
-      "--quiet",
-    ]);
+    const run = await runCli(trainArgs(out, ["--epochs", "1", "--ngrams", "--ngram-buckets", "1024"]));
     expect(run.code).toBe(0);
     const saved = JSON.parse(await readFile(join(out, "model.json"), "utf8")) as {
       architecture: { type: string };
