@@ -14,7 +14,6 @@
  *   that hold 95 % of the variance are drawn exactly and the remaining 5 % is
  *   spread as isotropic noise of the same total variance.
  */
-import { join } from "node:path";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { embedTexts } from "../../src/eval/embedding-cache.js";
@@ -40,7 +39,7 @@ export async function loadRealVectors(
   dataDir: string,
   log: (message: string) => void,
 ): Promise<Float32Array[]> {
-  const texts = await sentences(join(dataDir));
+  const texts = await sentences(dataDir);
   const embedder = await createEmbedder({ model: REAL_MODEL });
   try {
     let last = 0;

@@ -135,6 +135,9 @@ interface ItemRow {
   text: string | null;
 }
 
+/** The columns of an item row a query reads (the vector only with includeVectors). */
+type ItemFields = Omit<ItemRow, "label" | "vector"> & { vector?: Buffer };
+
 /** Something kept in step with a collection's rows: an index or the metadata map. */
 interface Mirror {
   watermark: number;
@@ -549,25 +552,9 @@ class EmbeddedStore implements VectorStore {
       const select = this.prepare(`SELECT ${columns} FROM items_${row.cid} WHERE label = ?`);
       const hits: Hit[] = [];
       for (const { label, score } of found) {
-        const item = select.get(label) as
-          | (Omit<ItemRow, "label" | "vector"> & { vector?: Buffer })
-          | undefined;
+        const item = select.get(label) as ItemFields | undefined;
         if (!item) continue;
-        hits.push({
-          id: item.id,
-          score,
-          metadata: JSON.parse(item.metadata) as Metadata,
-          ...(item.text === null ? {} : { text: item.text }),
-          ...(item.vector === undefined
-            ? {}
-            : {
-                vector: decodeVector(
-                  item.vector,
-                  row.dims,
-                  `Collection "${row.name}", item ${JSON.stringify(item.id)}`,
-                ),
-              }),
-        });
+        hits.push({ ...this.storedItem(row, item), score });
       }
       hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return hits.slice(0, k);
@@ -663,14 +650,27 @@ class EmbeddedStore implements VectorStore {
     return state;
   }
 
-  private storedItem(row: CollectionRow, item: ItemRow): StoredItem {
+  /** A row as the API returns it; the vector only when the row was read with it. */
+  private storedItem(row: CollectionRow, item: ItemRow): StoredItem;
+  private storedItem(
+    row: CollectionRow,
+    item: ItemFields,
+  ): Omit<StoredItem, "vector"> & { vector?: Float32Array };
+  private storedItem(
+    row: CollectionRow,
+    item: ItemFields,
+  ): Omit<StoredItem, "vector"> & { vector?: Float32Array } {
     return {
       id: item.id,
-      vector: decodeVector(
-        item.vector,
-        row.dims,
-        `Collection "${row.name}", item ${JSON.stringify(item.id)}`,
-      ),
+      ...(item.vector === undefined
+        ? {}
+        : {
+            vector: decodeVector(
+              item.vector,
+              row.dims,
+              `Collection "${row.name}", item ${JSON.stringify(item.id)}`,
+            ),
+          }),
       metadata: JSON.parse(item.metadata) as Metadata,
       ...(item.text === null ? {} : { text: item.text }),
     };
