@@ -7,13 +7,20 @@
  * that starts on a multiple of 512 is found in the cache.
  */
 import { join } from "node:path";
+import type { OnnxEmbedder } from "../../src/embed/onnx/onnx-embedder.js";
 import {
   concatCorpora,
   readTaggedFile,
   selectSentences,
   splitCorpus,
   type TaggedCorpus,
+  type TaggedSentence,
 } from "../../src/ner/readers.js";
+import {
+  embedCorpusWords,
+  selectWordVectors,
+  type WordVectorCorpus,
+} from "../../src/ner/word-vector-cache.js";
 import { createRandom } from "../../src/vectors/random.js";
 
 /** Sentences held out at the end of part 4. */
@@ -21,11 +28,18 @@ export const MSRA_VALIDATION = 1258;
 /** Seed of the pool's shuffle. */
 export const MSRA_SEED = 42;
 
+/** Pool sentences of the block dev split: the last ones of part 3 (contiguous, whole documents). */
+export const MSRA_DEV_BLOCK = 2048;
+
 /** The validation slice, the pool, and sentences `[from, to)` of the shuffled pool. */
 export interface MsraSplits {
   readonly validation: TaggedCorpus;
   readonly pool: TaggedCorpus;
   readonly shuffled: (from: number, to: number) => TaggedCorpus;
+  /** Pool index of each shuffled position. */
+  readonly order: readonly number[];
+  /** Pool index one past the last sentence of each part (part 4: the pool's end). */
+  readonly partEnds: readonly number[];
 }
 
 /** Read MSRA from `<dataDir>/msra-ner/` and split it. */
@@ -35,15 +49,74 @@ export async function loadMsra(dataDir: string): Promise<MsraSplits> {
     parts.push(await readTaggedFile(join(dataDir, `msra-ner/train.part${part}of4.bio`), { format: "bio" }));
   }
   const split = splitCorpus(concatCorpora(parts), { validationLast: MSRA_VALIDATION });
+  let end = 0;
+  const partEnds = parts.map((part) => {
+    end += part.sentences.length;
+    return end;
+  });
+  partEnds[3] = split.train.sentences.length;
   const pool = split.train;
   const order = createRandom(MSRA_SEED).shuffle(pool.sentences.map((_, index) => index));
   return {
     validation: split.validation as TaggedCorpus,
     pool,
+    order,
+    partEnds,
     shuffled: (from, to) =>
       selectSentences(
         pool,
         order.slice(from, to).map((index) => pool.sentences[index] as (typeof pool.sentences)[number]),
       ),
+  };
+}
+
+/** Train and dev corpora with their encoder vectors, for the block dev split. */
+export interface MsraBlockSplit {
+  readonly train: TaggedCorpus;
+  readonly dev: TaggedCorpus;
+  readonly vectors: { readonly train: WordVectorCorpus; readonly validation: WordVectorCorpus };
+}
+
+/**
+ * The block dev split: dev = the last {@link MSRA_DEV_BLOCK} pool sentences of
+ * part 3 (contiguous, so its documents — and most of their entities — are
+ * never trained on, like the validation slice's), train = the first `size`
+ * other pool sentences in shuffled order. Vectors come from one pass over the
+ * whole shuffled pool, which the cache holds in chunks of 512 from position 0.
+ */
+export async function msraBlockSplit(
+  splits: MsraSplits,
+  encoder: OnnxEmbedder,
+  size: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<MsraBlockSplit> {
+  const { pool, order, partEnds } = splits;
+  const all = await embedCorpusWords(
+    encoder,
+    order.map((index) => (pool.sentences[index] as TaggedSentence).words),
+    onProgress === undefined ? {} : { onProgress },
+  );
+  const blockEnd = partEnds[2] as number;
+  const blockStart = blockEnd - MSRA_DEV_BLOCK;
+  const positionOf = new Int32Array(order.length);
+  order.forEach((index, position) => {
+    positionOf[index] = position;
+  });
+  const devIndices = Array.from({ length: MSRA_DEV_BLOCK }, (_, i) => blockStart + i);
+  const trainIndices = order.filter((index) => index < blockStart || index >= blockEnd).slice(0, size);
+  const corpus = (indices: readonly number[]): TaggedCorpus =>
+    selectSentences(
+      pool,
+      indices.map((index) => pool.sentences[index] as TaggedSentence),
+    );
+  const positions = (indices: readonly number[]): number[] =>
+    indices.map((index) => positionOf[index] as number);
+  return {
+    train: corpus(trainIndices),
+    dev: corpus(devIndices),
+    vectors: {
+      train: selectWordVectors(all, positions(trainIndices)),
+      validation: selectWordVectors(all, positions(devIndices)),
+    },
   };
 }

@@ -61,4 +61,4 @@ export {
 export type { TransitionTable } from "./viterbi.js";
 export { buildTransitions, viterbiDecode } from "./viterbi.js";
 export type { EmbedCorpusWordsOptions, WordVectorCorpus } from "./word-vector-cache.js";
-export { defaultNerCacheDir, embedCorpusWords } from "./word-vector-cache.js";
+export { defaultNerCacheDir, embedCorpusWords, selectWordVectors } from "./word-vector-cache.js";

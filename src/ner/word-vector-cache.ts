@@ -15,6 +15,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { OnnxEmbedder, WordLevelOptions } from "../embed/onnx/onnx-embedder.js";
+import { EmbedkitError } from "../errors.js";
 import { fromFloat16, toFloat16 } from "../vectors/float16.js";
 
 /** Version of the cache layout (part of every key). */
@@ -127,6 +128,10 @@ export async function embedCorpusWords(
     done += chunk.length;
     options.onProgress?.(done, sentences.length, fromCache);
   }
+  return wordVectorCorpus(dims, sentenceStarts, data);
+}
+
+function wordVectorCorpus(dims: number, sentenceStarts: Int32Array, data: Uint16Array): WordVectorCorpus {
   return {
     dims,
     sentenceStarts,
@@ -135,4 +140,43 @@ export async function embedCorpusWords(
       return fromFloat16(data.subarray(index * dims, (index + 1) * dims), out);
     },
   };
+}
+
+/**
+ * The vectors of some sentences of a corpus, in the order given (a copy) — to
+ * carve train/dev splits out of one cached encoder pass without re-encoding.
+ *
+ * @throws EmbedkitError INVALID_OPTION when an index is not a sentence of `corpus`
+ * @example
+ * ```ts
+ * const all = await embedCorpusWords(encoder, pool.sentences.map((s) => s.words));
+ * const dev = selectWordVectors(all, [0, 5, 9]);
+ * ```
+ */
+export function selectWordVectors(corpus: WordVectorCorpus, sentences: readonly number[]): WordVectorCorpus {
+  const count = corpus.sentenceStarts.length - 1;
+  const starts = new Int32Array(sentences.length + 1);
+  sentences.forEach((sentence, index) => {
+    if (!Number.isInteger(sentence) || sentence < 0 || sentence >= count) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `Sentence index ${String(sentence)} is outside the word-vector corpus (${count} sentences).`,
+      );
+    }
+    const words =
+      (corpus.sentenceStarts[sentence + 1] as number) - (corpus.sentenceStarts[sentence] as number);
+    starts[index + 1] = (starts[index] as number) + words;
+  });
+  const { dims } = corpus;
+  const data = new Uint16Array((starts[sentences.length] as number) * dims);
+  sentences.forEach((sentence, index) => {
+    data.set(
+      corpus.data.subarray(
+        (corpus.sentenceStarts[sentence] as number) * dims,
+        (corpus.sentenceStarts[sentence + 1] as number) * dims,
+      ),
+      (starts[index] as number) * dims,
+    );
+  });
+  return wordVectorCorpus(dims, starts, data);
 }

@@ -76,6 +76,21 @@ describe("embedkit train ner", () => {
     expect(tagged.code).toBe(0);
   });
 
+  it("tunes the outside penalty on --val with --outside-penalty tune and saves it; refuses other words", async () => {
+    const out = join(dir, "tagger-penalty");
+    const run = await runCli(trainArgs(out, ["--epochs", "1", "--outside-penalty", "tune", "--json"]));
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as { outsidePenalty: number };
+    const saved = JSON.parse(await readFile(join(out, "model.json"), "utf8")) as {
+      metadata: { ner: { outsidePenalty: number } };
+    };
+    expect(saved.metadata.ner.outsidePenalty).toBe(summary.outsidePenalty);
+    expect(summary.outsidePenalty).toBeGreaterThanOrEqual(0);
+    const bad = await runCli(trainArgs(join(dir, "never-penalty"), ["--outside-penalty", "some"]));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--outside-penalty.*must be a number >= 0/);
+  });
+
   it("exits 1 naming the file and line of a malformed CoNLL file, and writes nothing", async () => {
     const bad = join(dir, "bad.conll");
     await writeFile(bad, "EU NNP B-NP B-ORG\nrejects VBZ O\n");

@@ -16,13 +16,16 @@ import { readTaggedFile, selectSentences, splitCorpus, type TaggedCorpus } from 
 import { type LoadedTagger, recognizeEntities } from "../../src/ner/recognize.js";
 import { tagsToSpans } from "../../src/ner/tag-scheme.js";
 import {
+  evaluateTagger,
   loadTagger,
+  OUTSIDE_PENALTY_GRID,
   saveTagger,
   type Tagger,
   type TrainTaggerResult,
   tagSentences,
   trainTagger,
 } from "../../src/ner/tagger.js";
+import { embedCorpusWords, selectWordVectors } from "../../src/ner/word-vector-cache.js";
 
 const CONLL_TRAIN = "/work/shared/data/conll2003-en/train.txt";
 const MODEL = "all-minilm-l6-v2";
@@ -128,6 +131,84 @@ describe("trainTagger on 300 CoNLL sentences", () => {
     };
     await expect(tagSentences(forOtherModel, encoder, [["EU"]])).rejects.toThrow(
       /trained on bge-small-en-v1\.5 vectors, received an encoder for all-minilm-l6-v2/,
+    );
+  });
+});
+
+describe("precomputed vectors and the outside penalty", () => {
+  const quick = { epochs: 2, learningRate: 0.003 } as const;
+
+  it("trains from given vectors exactly as from the encoder, and refuses vectors of other sentences", async () => {
+    const words = [...train.sentences, ...heldOut.sentences].map((sentence) => sentence.words);
+    const all = await embedCorpusWords(encoder, words, { cacheDir: join(dir, "cache") });
+    const trainRows = Array.from({ length: train.sentences.length }, (_, i) => i);
+    const heldRows = Array.from({ length: heldOut.sentences.length }, (_, i) => train.sentences.length + i);
+    const vectors = {
+      train: selectWordVectors(all, trainRows),
+      validation: selectWordVectors(all, heldRows),
+    };
+    expect(vectors.validation.row(0)).toEqual(all.row(all.sentenceStarts[train.sentences.length] as number));
+    const given = await trainTagger({ embedder: encoder, train, validation: heldOut, ...quick, vectors });
+    const encoded = await trainTagger({
+      embedder: encoder,
+      train,
+      validation: heldOut,
+      ...quick,
+      cacheDir: join(dir, "cache"),
+    });
+    expect(given.history.map((epoch) => epoch.validationMetric)).toEqual(
+      encoded.history.map((epoch) => epoch.validationMetric),
+    );
+    await expect(
+      trainTagger({ embedder: encoder, train, ...quick, vectors: { train: vectors.validation } }),
+    ).rejects.toThrow(
+      /The given train vectors do not match the train corpus: 80 sentences of vectors for 300/,
+    );
+    expect(() => selectWordVectors(all, [words.length])).toThrow(/Sentence index 380 is outside/);
+  });
+
+  it("tunes the penalty on the validation corpus: never worse than none, more entities as it grows", async () => {
+    const tuned = await trainTagger({
+      embedder: encoder,
+      train,
+      validation: heldOut,
+      ...quick,
+      outsidePenalty: "tune",
+      cacheDir: join(dir, "cache"),
+    });
+    const penalty = tuned.tagger.settings.outsidePenalty;
+    expect(OUTSIDE_PENALTY_GRID).toContain(penalty);
+    const none = { ...tuned.tagger, settings: { ...tuned.tagger.settings, outsidePenalty: 0 } };
+    const options = { cacheDir: join(dir, "cache") };
+    const f1None = (await evaluateTagger(none, encoder, heldOut, options)).micro.f1;
+    const f1Tuned = (await evaluateTagger(tuned.tagger, encoder, heldOut, options)).micro.f1;
+    expect(f1Tuned).toBeGreaterThanOrEqual(f1None);
+    expect(tuned.validation?.micro.f1).toBeCloseTo(f1Tuned, 10);
+    const sentences = heldOut.sentences.map((sentence) => sentence.words);
+    const entityTags = async (outsidePenalty: number): Promise<number> =>
+      (await tagSentences({ ...none, settings: { ...none.settings, outsidePenalty } }, encoder, sentences))
+        .flatMap((output) => output.tags)
+        .filter((tag) => tag !== "O").length;
+    expect(await entityTags(3)).toBeGreaterThan(await entityTags(0));
+
+    const folder = join(dir, "penalty");
+    await saveTagger(folder, { ...none, settings: { ...none.settings, outsidePenalty: 1.25 } });
+    expect((await loadTagger(folder)).settings.outsidePenalty).toBe(1.25);
+    const path = join(folder, "model.json");
+    const description = JSON.parse(await readFile(path, "utf8")) as {
+      metadata: { ner: Record<string, unknown> };
+    };
+    description.metadata.ner.outsidePenalty = -1;
+    await writeFile(path, JSON.stringify(description));
+    await expect(loadTagger(folder)).rejects.toThrow(/its outside penalty -1 is not a finite number ≥ 0/);
+  });
+
+  it("refuses a negative penalty and tuning without validation data", async () => {
+    await expect(trainTagger({ embedder: encoder, train, ...quick, outsidePenalty: -0.5 })).rejects.toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringMatching(/received -0\.5/) }),
+    );
+    await expect(trainTagger({ embedder: encoder, train, ...quick, outsidePenalty: "tune" })).rejects.toThrow(
+      /picks the penalty on the validation corpus; pass `validation` too/,
     );
   });
 });
