@@ -15,15 +15,16 @@
  * Splits (never tuned on anything else):
  * - en: CoNLL-2003 `train.txt` (all 14,041 sentences) → `valid.txt` (all 3,250).
  * - zh: MSRA parts 1–4 in order; validation = the last 1,258 sentences (the
- *   last 10 % of part 4), scored once at the end. The other 49,400 sentences
- *   (the pool) are shuffled (seed 42): dev = the first 1,024 — the split that
- *   picks the epoch —, training = the next `--sample` (default 16,384; the
- *   encoder pass over all 2.1 M characters does not fit the shared machine's
- *   time budget). `bench/ner-encode-zh.ts` fills the vector cache in exactly
- *   this order, so a run finds its sentences cached; `bench/ner-dev-zh.ts`
+ *   last 10 % of part 4), scored at the end. The other 49,400 sentences are
+ *   the pool: dev = its last 2,048 sentences of part 3 (contiguous documents,
+ *   never trained on) — the split that picks the epoch and the O penalty —,
+ *   training = all other pool sentences (or the first `--sample` of them in
+ *   shuffled order, seed 42). The head predicts BIOES (chosen on dev: see
+ *   bench/RESULTS.md). `bench/ner-encode-zh.ts` fills the vector cache for the
+ *   shuffled pool, so a run reads every vector from it; `bench/ner-dev-zh.ts`
  *   compares settings on the dev split.
  *
- * Run: `npx tsx bench/ner.ts --lang en|zh [--sample 16384] [--data ../shared/data] [--out bench/out]`
+ * Run: `npx tsx bench/ner.ts --lang en|zh [--sample N] [--data ../shared/data] [--out bench/out]`
  * then `npx tsx bench/ner.ts --render` to print the Markdown of both saved runs.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -34,7 +35,7 @@ import type { OnnxEmbedder } from "../src/embed/onnx/onnx-embedder.js";
 import { type EntityF1Report, entityF1 } from "../src/eval/entity-f1.js";
 import { fitMostFrequentTag } from "../src/ner/baseline.js";
 import { readTaggedFile, type TaggedCorpus } from "../src/ner/readers.js";
-import { tagsToSpans } from "../src/ner/tag-scheme.js";
+import { type TagScheme, tagsToSpans } from "../src/ner/tag-scheme.js";
 import {
   evaluateTagger,
   saveTagger,
@@ -69,6 +70,8 @@ interface LanguageSetup {
   readonly learningRate: number;
   /** Lexicon features (per unit tag distribution); dictionary bits are on for characters by default. */
   readonly lexicon: boolean;
+  /** Tag scheme the head predicts (the files are BIO). */
+  readonly scheme: TagScheme;
   /** Hidden layer sizes of the head ([] = linear). */
   readonly hidden: readonly number[];
   /** Penalty on the O tag at decoding; "tune" picks it on the dev split. */
@@ -86,6 +89,7 @@ const SETUPS: Readonly<Record<"en" | "zh", LanguageSetup>> = {
     patience: 3,
     learningRate: 0.001,
     lexicon: true,
+    scheme: "bio",
     hidden: [],
     outsidePenalty: 0,
     describe: "CoNLL-2003 train.txt (14,041 sentences) → valid.txt (3,250 sentences)",
@@ -99,9 +103,10 @@ const SETUPS: Readonly<Record<"en" | "zh", LanguageSetup>> = {
     model: "bge-small-zh-v1.5",
     unit: "character",
     epochs: 6,
-    patience: 2,
+    patience: 3,
     learningRate: 0.003,
     lexicon: true,
+    scheme: "bioes",
     hidden: [],
     outsidePenalty: "tune",
     describe: `MSRA train parts 1–4; validation = last ${MSRA_VALIDATION} sentences (last 10 % of part 4), scored at the end; dev = the last ${MSRA_DEV_BLOCK} pool sentences of part 3 (contiguous documents, never trained on; picks the epoch and the O penalty); train = ${MSRA_SAMPLE === undefined ? "all other" : `the first ${MSRA_SAMPLE} other`} pool sentences (shuffled, seed ${SEED})`,
@@ -143,6 +148,7 @@ interface LanguageResult {
   /** Penalty on the O tag the tagger decodes with (tuned on dev for zh). */
   readonly outsidePenalty?: number;
   readonly hidden?: readonly number[];
+  readonly scheme?: TagScheme;
   readonly seconds: { readonly embedding: number; readonly training: number };
   readonly throughput: {
     readonly sentences: number;
@@ -188,6 +194,7 @@ async function runLanguage(lang: "en" | "zh", dataDir: string, outDir: string): 
       patience: setup.patience,
       learningRate: setup.learningRate,
       lexicon: setup.lexicon,
+      scheme: setup.scheme,
       hidden: setup.hidden,
       outsidePenalty: setup.outsidePenalty,
       ...(vectors === undefined ? {} : { vectors }),
@@ -242,6 +249,7 @@ async function runLanguage(lang: "en" | "zh", dataDir: string, outDir: string): 
       epochs: setup.epochs,
       outsidePenalty: result.tagger.settings.outsidePenalty,
       hidden: setup.hidden,
+      scheme: setup.scheme,
       seconds: result.seconds,
       throughput: {
         sentences: sample.length,
@@ -286,7 +294,7 @@ function render(results: readonly LanguageResult[]): string {
   lines.push("");
   for (const r of results) {
     lines.push(
-      `- ${r.lang}: ${r.data}; ${r.trainUnits} training ${r.lang === "en" ? "words" : "characters"}, ${r.validationUnits} validation. ${r.baselinePool === undefined ? "" : `Baseline fitted on the whole training pool (49,400 sentences, dev included) instead: F1 ${percent(r.baselinePool.micro.f1)}. `}${r.dev === undefined ? "" : `Epoch${typeof r.outsidePenalty === "number" && r.outsidePenalty > 0 ? ` and O penalty (${r.outsidePenalty})` : ""} picked on the dev split (${r.devSentences} pool sentences, dev F1 ${percent(r.dev.micro.f1)}); the validation slice was scored after that, once. `}${r.hidden !== undefined && r.hidden.length > 0 ? `Head: hidden layer ${r.hidden.join("×")}. ` : ""}Throughput on the first ${r.throughput.sentences} validation sentences (${r.throughput.units} units). ${r.machine}. Finished ${r.finishedAt}. Command: \`${r.command}\`.`,
+      `- ${r.lang}: ${r.data}; ${r.trainUnits} training ${r.lang === "en" ? "words" : "characters"}, ${r.validationUnits} validation. ${r.baselinePool === undefined ? "" : `Baseline fitted on the whole training pool (49,400 sentences, dev included) instead: F1 ${percent(r.baselinePool.micro.f1)}. `}${r.dev === undefined ? "" : `Epoch${typeof r.outsidePenalty === "number" && r.outsidePenalty > 0 ? ` and O penalty (${r.outsidePenalty})` : ""} picked on the dev split (${r.devSentences} pool sentences, dev F1 ${percent(r.dev.micro.f1)}); the validation slice was scored after that, once. `}${r.scheme === undefined ? "" : `Head predicts ${r.scheme.toUpperCase()}${r.hidden !== undefined && r.hidden.length > 0 ? `, hidden layer ${r.hidden.join("×")}` : ", linear"}. `}Throughput on the first ${r.throughput.sentences} validation sentences (${r.throughput.units} units). ${r.machine}. Finished ${r.finishedAt}. Command: \`${r.command}\`.`,
     );
   }
   return lines.join("\n");
