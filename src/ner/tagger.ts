@@ -628,9 +628,9 @@ export async function trainTagger(options: TrainTaggerOptions): Promise<TrainTag
     );
     validationGold = schemeTags(validation).map((tags) => tagsToSpans(tags, scheme));
   }
-  const evaluate = (): EntityF1Report =>
+  const evaluate = (candidate: Tagger = tagger): EntityF1Report =>
     scoreRows(
-      tagger,
+      candidate,
       validationRows as Float32Array[],
       (validationVectors as WordVectorCorpus).sentenceStarts,
       validationWords,
@@ -662,38 +662,21 @@ export async function trainTagger(options: TrainTaggerOptions): Promise<TrainTag
     ...(options.onEpoch === undefined ? {} : { onEpoch: options.onEpoch }),
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
   });
-  let kept = tagger;
+  // Tuning the O penalty: each grid value decodes the validation corpus once; the first best wins.
+  let kept = { tagger, report: validationRows === undefined ? undefined : evaluate() };
   if (options.outsidePenalty === "tune") {
-    let best = { penalty: 0, f1: -1 };
-    for (const penalty of OUTSIDE_PENALTY_GRID) {
-      kept = { ...tagger, settings: { ...settings, outsidePenalty: penalty } };
-      const f1 = scoreRows(
-        kept,
-        validationRows as Float32Array[],
-        (validationVectors as WordVectorCorpus).sentenceStarts,
-        validationWords,
-        validationGold,
-      ).micro.f1;
-      if (f1 > best.f1) best = { penalty, f1 };
+    for (const penalty of OUTSIDE_PENALTY_GRID.filter((value) => value !== 0)) {
+      const candidate = { ...tagger, settings: { ...settings, outsidePenalty: penalty } };
+      const report = evaluate(candidate);
+      if (report.micro.f1 > (kept.report?.micro.f1 ?? 0)) kept = { tagger: candidate, report };
     }
-    kept = { ...tagger, settings: { ...settings, outsidePenalty: best.penalty } };
   }
   const trainingSeconds = (performance.now() - trainingStarted) / 1000;
   return {
-    tagger: kept,
+    tagger: kept.tagger,
     history: result.history,
     bestEpoch: result.bestEpoch,
-    ...(validationRows === undefined
-      ? {}
-      : {
-          validation: scoreRows(
-            kept,
-            validationRows,
-            (validationVectors as WordVectorCorpus).sentenceStarts,
-            validationWords,
-            validationGold,
-          ),
-        }),
+    ...(kept.report === undefined ? {} : { validation: kept.report }),
     seconds: { embedding: embeddingSeconds, training: trainingSeconds },
   };
 }
