@@ -22,6 +22,7 @@
  *   npx tsx bench/store.ts --sizes 10000,100000 --backends pgvector --queries 300 --exact-queries 30 --concurrency 4
  *   npx tsx bench/store.ts --sizes 100000 --backends pgvector --ann-threshold size   # pgvector bulk load: index built once, after the load
  *   npx tsx bench/store.ts --sizes 1000000 --queries 200 --out bench/out/store-1m.json
+ *   npx tsx bench/store.ts --sizes 1000000 --hnsw-m 32 --ef-construction 200 --ef-sweep 128,256,512   # a larger graph
  *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/RESULTS.md (its ### subsections are kept)
  *
  * Adding a backend = adding an entry to BACKENDS.
@@ -55,6 +56,9 @@ const { values: args } = parseArgs({
     // HNSW ef at query time for the embedded store and LanceDB (same graph parameters M=16, efC=100).
     "ef-search": { type: "string", default: "64" },
     "ef-sweep": { type: "string", default: "16,32,128" },
+    // HNSW graph of the embedded store: links per node and build-time candidate list.
+    "hnsw-m": { type: "string", default: "16" },
+    "ef-construction": { type: "string", default: "100" },
     // pgvector's hnsw.ef_search (its recall needs more at the same M).
     "pg-ef-search": { type: "string", default: "100" },
     // LanceDB refine factor: re-rank k × this many candidates with the full vectors (0 = off).
@@ -76,6 +80,8 @@ const k = Number(args.k);
 const batchSize = Number(args.batch);
 const concurrency = Number(args.concurrency);
 const efSearch = Number(args["ef-search"]);
+const hnswM = Number(args["hnsw-m"]);
+const efConstruction = Number(args["ef-construction"]);
 const efSweep = (args["ef-sweep"] ?? "")
   .split(",")
   .filter((x) => x !== "")
@@ -195,10 +201,11 @@ async function pooledQps(
 
 const BACKENDS: Record<string, Backend> = {
   embedded: {
-    label: `embedded (SQLite + hnswlib HNSW M=16 efC=100 efSearch=${efSearch})`,
+    label: `embedded (SQLite + hnswlib HNSW M=${hnswM} efC=${efConstruction} efSearch=${efSearch})`,
     async start(annThreshold) {
       const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-store-"));
-      const open = (ef = efSearch) => openEmbeddedStore({ path: dir, annThreshold, hnsw: { efSearch: ef } });
+      const open = (ef = efSearch) =>
+        openEmbeddedStore({ path: dir, annThreshold, hnsw: { m: hnswM, efConstruction, efSearch: ef } });
       let store = await open();
       let closed = false;
       return {
