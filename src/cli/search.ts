@@ -60,6 +60,11 @@ export function searchCommand(): Command {
       )
       .option("--exact", "exhaustive search instead of the HNSW index")
       .option(
+        "--ef-search <n>",
+        "HNSW search breadth: higher finds more of the true nearest neighbours, slower (default 64 embedded, 100 pgvector; ~256 at a million vectors)",
+        parsePositiveInteger,
+      )
+      .option(
         "-m, --model <id>",
         "expected model (refused with MODEL_MISMATCH if the collection uses another)",
       )
@@ -78,7 +83,8 @@ Examples:
   embedkit search docs "how do I reset my password?" -k 5
   embedkit search faq-zh "怎么修改密码" --filter 'category=account' --json
   embedkit search photos --example query.jpg -k 5       # a collection made with index --modality image
-  embedkit search sounds "a dog barking" -k 5           # an audio collection indexed with a clap: model`,
+  embedkit search sounds "a dog barking" -k 5           # an audio collection indexed with a clap: model
+  embedkit search big "query" --ef-search 256           # more recall on a large collection (no rebuild)`,
     )
     .action(async (collectionName: string, text: string | undefined, options: SearchCommandOptions) => {
       if ((text === undefined) === (options.example === undefined)) {

@@ -12,6 +12,8 @@ import type { VectorStore } from "../store/vector-store.js";
 export interface StoreCommandOptions {
   readonly store?: string;
   readonly home?: string;
+  /** HNSW search breadth for this command's queries (commands that offer `--ef-search`). */
+  readonly efSearch?: number;
 }
 
 /** Add `--store` and `--home` to a command. */
@@ -34,7 +36,12 @@ export async function withVectorStore<T>(
   work: (store: VectorStore) => Promise<T>,
 ): Promise<T> {
   const location = options.store ?? process.env.EMBEDKIT_STORE;
-  const store = await openVectorStore(location, options.home === undefined ? {} : { home: options.home });
+  const store = await openVectorStore(location, {
+    ...(options.home === undefined ? {} : { home: options.home }),
+    ...(options.efSearch === undefined
+      ? {}
+      : { embedded: { hnsw: { efSearch: options.efSearch } }, pgvector: { efSearch: options.efSearch } }),
+  });
   try {
     return await work(store);
   } finally {

@@ -219,6 +219,18 @@ describe("embedkit search", () => {
       "card",
       "pw",
     ]);
+    const wide = await runCli([
+      "search",
+      "docs",
+      "password",
+      "--ef-search",
+      "256",
+      "--store",
+      store,
+      "--json",
+    ]);
+    expect(wide.code, wide.stderr).toBe(0);
+    expect((JSON.parse(wide.stdout) as { hits: { id: string }[] }).hits[0]?.id).toBe("pw");
     const sql = await runCli(["search", "docs", "id that looks like SQL", "-k", "1", "--store", store]);
     expect(sql.stdout).toMatch(
       /^ {2}1\. \d\.\d{4} {2}x'\); DROP TABLE items; -- {2}A document whose id looks like SQL\./,
@@ -235,6 +247,9 @@ describe("embedkit search", () => {
     const k = await runCli(["search", "docs", "password", "-k", "5000", "--store", store]);
     expect(k.code).toBe(1);
     expect(k.stderr).toMatch(/k must be an integer in 1\.\.1000/);
+    const ef = await runCli(["search", "docs", "password", "--ef-search", "0", "--store", store]);
+    expect(ef.code).not.toBe(0);
+    expect(ef.stderr).toMatch(/--ef-search/);
   });
 });
 
@@ -272,7 +287,7 @@ describe("embedkit collections", () => {
       expect(index.stdout).toContain(flag);
     }
     const search = await runCli(["search", "--help"]);
-    for (const flag of ["--k", "--filter", "--exact", "--json", "--store", "Filter syntax"]) {
+    for (const flag of ["--k", "--filter", "--exact", "--ef-search", "--json", "--store", "Filter syntax"]) {
       expect(search.stdout).toContain(flag);
     }
     expect((await runCli(["collections", "drop", "--help"])).stdout).toContain("--yes");
