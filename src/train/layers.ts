@@ -215,6 +215,46 @@ function linearForward(
   }
 }
 
+/**
+ * `dst[at + i] += c0·src[from + i] + c1·src[from + n + i] + c2·src[from + 2n + i] + c3·src[from + 3n + i]`
+ * for i < n: four consecutive source rows of length n scaled into one destination row.
+ */
+function addScaledRows4(
+  dst: Float32Array,
+  at: number,
+  src: Float32Array,
+  from: number,
+  n: number,
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+): void {
+  const s1 = from + n;
+  const s2 = s1 + n;
+  const s3 = s2 + n;
+  for (let i = 0; i < n; i++) {
+    dst[at + i] =
+      (dst[at + i] as number) +
+      c0 * (src[from + i] as number) +
+      c1 * (src[s1 + i] as number) +
+      c2 * (src[s2 + i] as number) +
+      c3 * (src[s3 + i] as number);
+  }
+}
+
+/** `dst[at + i] += c·src[from + i]` for i < n. */
+function addScaledRow(
+  dst: Float32Array,
+  at: number,
+  src: Float32Array,
+  from: number,
+  n: number,
+  c: number,
+): void {
+  for (let i = 0; i < n; i++) dst[at + i] = (dst[at + i] as number) + c * (src[from + i] as number);
+}
+
 /** `gw[o, i] += Σ_r g[r, o] · x[r, i]`, `gb[o] += Σ_r g[r, o]`. */
 function linearWeightGradient(
   x: Float32Array,
@@ -236,26 +276,13 @@ function linearWeightGradient(
       // Rows whose gradient is zero (a ReLU that was off) add nothing.
       if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
       gb[o] = (gb[o] as number) + g0 + g1 + g2 + g3;
-      const x0 = r * inputs;
-      const x1 = x0 + inputs;
-      const x2 = x1 + inputs;
-      const x3 = x2 + inputs;
-      for (let i = 0; i < inputs; i++) {
-        gw[wOffset + i] =
-          (gw[wOffset + i] as number) +
-          g0 * (x[x0 + i] as number) +
-          g1 * (x[x1 + i] as number) +
-          g2 * (x[x2 + i] as number) +
-          g3 * (x[x3 + i] as number);
-      }
+      addScaledRows4(gw, wOffset, x, r * inputs, inputs, g0, g1, g2, g3);
     }
     for (; r < rows; r++) {
       const go = g[r * outputs + o] as number;
       if (go === 0) continue;
       gb[o] = (gb[o] as number) + go;
-      const xOffset = r * inputs;
-      for (let i = 0; i < inputs; i++)
-        gw[wOffset + i] = (gw[wOffset + i] as number) + go * (x[xOffset + i] as number);
+      addScaledRow(gw, wOffset, x, r * inputs, inputs, go);
     }
   }
 }
@@ -279,26 +306,12 @@ function linearInputGradient(
       const g2 = g[gOffset + o + 2] as number;
       const g3 = g[gOffset + o + 3] as number;
       if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
-      const w0 = o * inputs;
-      const w1 = w0 + inputs;
-      const w2 = w1 + inputs;
-      const w3 = w2 + inputs;
-      for (let i = 0; i < inputs; i++) {
-        gradInput[xOffset + i] =
-          (gradInput[xOffset + i] as number) +
-          g0 * (w[w0 + i] as number) +
-          g1 * (w[w1 + i] as number) +
-          g2 * (w[w2 + i] as number) +
-          g3 * (w[w3 + i] as number);
-      }
+      addScaledRows4(gradInput, xOffset, w, o * inputs, inputs, g0, g1, g2, g3);
     }
     for (; o < outputs; o++) {
       const go = g[gOffset + o] as number;
       if (go === 0) continue;
-      const wOffset = o * inputs;
-      for (let i = 0; i < inputs; i++) {
-        gradInput[xOffset + i] = (gradInput[xOffset + i] as number) + go * (w[wOffset + i] as number);
-      }
+      addScaledRow(gradInput, xOffset, w, o * inputs, inputs, go);
     }
   }
 }
