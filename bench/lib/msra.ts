@@ -38,8 +38,8 @@ export interface MsraSplits {
   readonly shuffled: (from: number, to: number) => TaggedCorpus;
   /** Pool index of each shuffled position. */
   readonly order: readonly number[];
-  /** Pool index one past the last sentence of each part (part 4: the pool's end). */
-  readonly partEnds: readonly number[];
+  /** Pool index one past the last sentence of part 3 (where the block dev split ends). */
+  readonly part3End: number;
 }
 
 /** Read MSRA from `<dataDir>/msra-ner/` and split it. */
@@ -49,19 +49,14 @@ export async function loadMsra(dataDir: string): Promise<MsraSplits> {
     parts.push(await readTaggedFile(join(dataDir, `msra-ner/train.part${part}of4.bio`), { format: "bio" }));
   }
   const split = splitCorpus(concatCorpora(parts), { validationLast: MSRA_VALIDATION });
-  let end = 0;
-  const partEnds = parts.map((part) => {
-    end += part.sentences.length;
-    return end;
-  });
-  partEnds[3] = split.train.sentences.length;
+  const part3End = parts.slice(0, 3).reduce((sum, part) => sum + part.sentences.length, 0);
   const pool = split.train;
   const order = createRandom(MSRA_SEED).shuffle(pool.sentences.map((_, index) => index));
   return {
     validation: split.validation as TaggedCorpus,
     pool,
     order,
-    partEnds,
+    part3End,
     shuffled: (from, to) =>
       selectSentences(
         pool,
@@ -90,13 +85,12 @@ export async function msraBlockSplit(
   size: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<MsraBlockSplit> {
-  const { pool, order, partEnds } = splits;
+  const { pool, order, part3End: blockEnd } = splits;
   const all = await embedCorpusWords(
     encoder,
     order.map((index) => (pool.sentences[index] as TaggedSentence).words),
     onProgress === undefined ? {} : { onProgress },
   );
-  const blockEnd = partEnds[2] as number;
   const blockStart = blockEnd - MSRA_DEV_BLOCK;
   const positionOf = new Int32Array(order.length);
   order.forEach((index, position) => {

@@ -444,9 +444,14 @@ export function outputSpans(tagger: Tagger, tags: readonly string[]): EntitySpan
   return tagsToSpans(tags, tagger.settings.scheme);
 }
 
+/** Whether `value` can be an outside penalty: a finite number ≥ 0. */
+function isOutsidePenalty(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
+
 /** Refuse an outside penalty that is not a finite number ≥ 0, or "tune" without validation data. */
 function checkOutsidePenalty(value: unknown, hasValidation: boolean): void {
-  if (value === undefined || (typeof value === "number" && Number.isFinite(value) && value >= 0)) return;
+  if (value === undefined || isOutsidePenalty(value)) return;
   if (value === "tune" && hasValidation) return;
   throw new EmbedkitError(
     "INVALID_OPTION",
@@ -895,8 +900,8 @@ export async function loadTagger(dir: string): Promise<Tagger> {
   if (ner.dictionary !== null && ner.dictionary !== undefined && dictionary === undefined) {
     throw malformedTagger(dir, "its entity dictionary is malformed");
   }
-  const outsidePenalty = ner.outsidePenalty ?? 0;
-  if (typeof outsidePenalty !== "number" || !Number.isFinite(outsidePenalty) || outsidePenalty < 0) {
+  const outsidePenalty: unknown = ner.outsidePenalty ?? 0;
+  if (!isOutsidePenalty(outsidePenalty)) {
     throw malformedTagger(
       dir,
       `its outside penalty ${JSON.stringify(outsidePenalty)} is not a finite number ≥ 0`,
