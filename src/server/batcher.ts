@@ -1,18 +1,28 @@
 /**
  * @module server/batcher
- * Dynamic batching for one model. Requests that arrive close together are
- * coalesced into a single `embed` call: the first request in an empty queue
- * waits at most `maxWaitMs` for company, a batch leaves early once the queued
- * tokens fill `maxBatchTokens`, and at most one batch runs at a time (the ONNX
- * session already uses every core), so requests arriving during a run simply
- * form the next batch. Length-sorting and padding-aware splitting happen inside
- * `embed`. The queue is bounded (`maxQueue` requests): beyond it `submit`
- * rejects with 429 and a Retry-After estimate instead of growing memory. A
- * request whose signal aborts (client gone, deadline passed) while queued is
- * dropped before it costs any inference. The wait is adaptive: after a batch
- * that held a single request (no concurrency seen), the next request is
- * dispatched at once, so a lone client never pays `maxWaitMs` per request;
- * as soon as a batch coalesces two or more requests, waiting resumes.
+ * Dynamic batching for one model, with fair scheduling and bounded latency.
+ *
+ * - **Coalescing.** Requests that arrive close together share one `embed`
+ *   call: the first request in an empty queue waits at most `maxWaitMs` for
+ *   company (adaptive: after a batch that held a single request the next one is
+ *   dispatched at once, so a lone client never pays the wait), and at most one
+ *   batch runs at a time (the ONNX session already uses every core).
+ * - **Short batches.** A batch holds at most `maxBatchTokens` tokens and, once
+ *   the model's speed is measured, no more than it processes in `maxBatchMs`,
+ *   so a request that arrives while a batch runs waits a fraction of a second.
+ * - **Slices and round-robin.** A batch is filled round-robin over the queued
+ *   requests, each giving a slice of its next texts (at most a quarter of the
+ *   budget per turn while others wait), so a small request is served between the
+ *   slices of a huge one instead of behind all of it.
+ * - **Cancellation.** A request whose signal aborts (client gone, deadline
+ *   passed) loses its queued texts at once; a running batch gets a signal that
+ *   aborts when every request in it has aborted, and the embedder stops between
+ *   its sub-batches.
+ * - **Backpressure by time, not only count.** A request is admitted only while
+ *   the queued tokens (its own included) drain within `maxQueueMs` at the
+ *   measured rate (an idle queue always admits), and while fewer than
+ *   `maxQueue` requests wait; otherwise 429 with a `Retry-After` computed from
+ *   the measured drain rate.
  *
  * With batching disabled every request becomes its own `embed` call started at
  * once, like a naive server, still bounded by `maxQueue` requests in flight.
@@ -25,7 +35,9 @@ export interface BatchJob {
   readonly texts: readonly string[];
   /** Token cost of the texts (special tokens included), for the batch budget. */
   readonly tokens: number;
-  /** Aborts the job while it is still queued (client disconnect, deadline). */
+  /** Token cost of each text (same order as `texts`); when absent the cost is spread evenly. */
+  readonly textTokens?: readonly number[];
+  /** Aborts the job: queued texts are dropped, a running batch stops once all its requests aborted. */
   readonly signal?: AbortSignal;
 }
 
@@ -40,16 +52,25 @@ export interface BatchReport {
 
 /** Options of {@link createBatcher}. */
 export interface BatcherOptions {
-  /** Embeds a list of texts into unit vectors at the model's full dimensions, in order. */
-  readonly run: (texts: readonly string[]) => Promise<Float32Array[]>;
+  /**
+   * Embeds a list of texts into unit vectors at the model's full dimensions, in order.
+   * `signal` aborts when nobody waits for the result any more.
+   */
+  readonly run: (texts: readonly string[], signal: AbortSignal) => Promise<Float32Array[]>;
   /** Coalesce concurrent requests. @default true */
   readonly enabled?: boolean;
   /** Longest time the first queued request waits for others. @default 2 */
   readonly maxWaitMs?: number;
-  /** Token budget of one batch; a bigger single request still runs (alone). @default 8192 */
+  /** Token budget of one batch; a single text above it still runs (alone). @default 8192 */
   readonly maxBatchTokens?: number;
+  /** Target duration of one batch at the measured speed (caps the token budget). @default 500 */
+  readonly maxBatchMs?: number;
   /** Most requests waiting (batching) or in flight (no batching); beyond it, 429. @default 1024 */
   readonly maxQueue?: number;
+  /** Longest expected drain time of the queue at the measured rate; beyond it, 429. @default 30000 */
+  readonly maxQueueMs?: number;
+  /** Throughput assumed before the first batch is measured (tokens/s). @default 2000 */
+  readonly initialTokensPerSecond?: number;
   /** Called after every batch. */
   readonly onBatch?: (report: BatchReport) => void;
   /** Called whenever the number of queued requests changes. */
@@ -60,29 +81,59 @@ export interface BatcherOptions {
 export interface Batcher {
   /**
    * Queue a job and resolve to its vectors (full model dimensions, input order).
-   * @throws HttpError 429 when the queue is full; the signal's reason when aborted while queued;
+   * @throws HttpError 429 when the queue is full; the signal's reason when aborted;
    *   HttpError 503 after {@link Batcher.close}
    */
   submit(job: BatchJob): Promise<Float32Array[]>;
+  /**
+   * Refuse early (before tokenizing) when even a job of `tokens` would not be admitted now.
+   * @throws HttpError 429 with Retry-After
+   */
+  checkCapacity(tokens: number): void;
   /** Requests waiting for a batch. */
   readonly depth: number;
+  /** Tokens waiting for a batch. */
+  readonly queuedTokens: number;
+  /** Measured throughput (tokens/s, exponentially weighted). */
+  readonly tokensPerSecond: number;
   /** True while anything is queued or running. */
   readonly busy: boolean;
   /** Reject everything queued with 503 and refuse new jobs. */
   close(): void;
 }
 
-interface Entry {
+/** A slice of one request's texts taken into a batch. */
+interface Chunk {
+  readonly request: Pending;
+  /** Index of the chunk's first text in the request. */
+  readonly start: number;
+  readonly texts: readonly string[];
+  readonly tokens: number;
+}
+
+interface Pending {
   readonly job: BatchJob;
+  /** Token cost of each text. */
+  readonly costs: readonly number[];
+  readonly vectors: Float32Array[];
+  readonly enqueuedAt: number;
+  /** First text not yet taken into a batch. */
+  next: number;
+  /** Tokens of the texts not yet taken. */
+  remainingTokens: number;
+  /** Texts taken into batches whose vectors have not arrived. */
+  inFlight: number;
+  settled: boolean;
   readonly resolve: (vectors: Float32Array[]) => void;
   readonly reject: (error: unknown) => void;
-  readonly enqueuedAt: number;
   removeAbortListener: () => void;
 }
 
-/** Throughput assumed before the first batch has been measured (tokens/s). */
-const INITIAL_TOKENS_PER_SECOND = 1000;
 const MAX_RETRY_AFTER_SECONDS = 60;
+/** Smallest time-derived batch budget, so a slow measurement never starves batching. */
+const MIN_BATCH_TOKENS = 256;
+/** Batch budget before the model's speed has been measured (≈ 0.5 s on two cores for small encoders). */
+const UNMEASURED_BATCH_TOKENS = 2048;
 
 function checkNonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) {
@@ -91,12 +142,36 @@ function checkNonNegative(name: string, value: number): number {
   return value;
 }
 
+/** Token cost of each text of a job (spread evenly when the job gives only a total). */
+function textCosts(job: BatchJob): number[] {
+  if (job.textTokens !== undefined && job.textTokens.length === job.texts.length) return [...job.textTokens];
+  const each = Math.max(1, Math.ceil(job.tokens / Math.max(job.texts.length, 1)));
+  return job.texts.map(() => each);
+}
+
+/** Take the next texts of a request, at most `room` tokens (always at least one text). */
+function takeSlice(request: Pending, room: number): Chunk {
+  const start = request.next;
+  let end = start;
+  let tokens = 0;
+  while (end < request.costs.length) {
+    const cost = request.costs[end] as number;
+    if (end > start && tokens + cost > room) break;
+    tokens += cost;
+    end++;
+  }
+  request.next = end;
+  request.remainingTokens -= tokens;
+  request.inFlight += end - start;
+  return { request, start, texts: request.job.texts.slice(start, end), tokens };
+}
+
 /**
  * Create a batcher around an embed function.
  *
  * @example
  * ```ts
- * const batcher = createBatcher({ run: async (texts) => (await embedder.embed(texts)).vectors });
+ * const batcher = createBatcher({ run: async (texts, signal) => (await embedder.embed(texts, { signal })).vectors });
  * const [vector] = await batcher.submit({ texts: ["hello"], tokens: 3 });
  * ```
  */
@@ -104,14 +179,18 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const enabled = options.enabled ?? true;
   const maxWaitMs = checkNonNegative("maxWaitMs", options.maxWaitMs ?? 2);
   const maxBatchTokens = Math.max(1, checkNonNegative("maxBatchTokens", options.maxBatchTokens ?? 8192));
+  const maxBatchMs = Math.max(1, checkNonNegative("maxBatchMs", options.maxBatchMs ?? 500));
   const maxQueue = Math.max(1, checkNonNegative("maxQueue", options.maxQueue ?? 1024));
-  const queue: Entry[] = [];
+  const maxQueueMs = Math.max(1, checkNonNegative("maxQueueMs", options.maxQueueMs ?? 30_000));
+  // Requests with texts not yet taken, in round-robin order.
+  const queue: Pending[] = [];
   let queuedTokens = 0;
   let running = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  // Exponentially weighted throughput, for Retry-After estimates.
-  let tokensPerSecond = INITIAL_TOKENS_PER_SECOND;
+  let measured = false;
+  // Exponentially weighted throughput, for batch budgets, admission and Retry-After.
+  let tokensPerSecond = Math.max(1, options.initialTokensPerSecond ?? 2000);
   // Requests in the last dispatched batch; 1 means no concurrency was seen, so do not wait.
   let lastBatchRequests = Number.POSITIVE_INFINITY;
 
@@ -119,21 +198,54 @@ export function createBatcher(options: BatcherOptions): Batcher {
     options.onQueueDepth?.(queue.length);
   }
 
-  function retryAfterSeconds(): number {
-    const seconds = Math.ceil(queuedTokens / Math.max(tokensPerSecond, 1));
+  function batchBudget(): number {
+    if (!measured) return Math.min(maxBatchTokens, UNMEASURED_BATCH_TOKENS);
+    const byTime = Math.floor((tokensPerSecond * maxBatchMs) / 1000);
+    return Math.min(maxBatchTokens, Math.max(MIN_BATCH_TOKENS, byTime));
+  }
+
+  function observe(tokens: number, milliseconds: number): void {
+    const rate = tokens / Math.max(milliseconds / 1000, 1e-3);
+    tokensPerSecond = measured ? 0.8 * tokensPerSecond + 0.2 * rate : rate;
+    measured = true;
+  }
+
+  function retryAfter(excessTokens: number): number {
+    const seconds = Math.ceil(Math.max(excessTokens, 1) / Math.max(tokensPerSecond, 1));
     return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
   }
 
-  function queueFull(): HttpError {
-    const seconds = retryAfterSeconds();
+  function rejectFull(reason: string, excessTokens: number): HttpError {
+    const seconds = retryAfter(excessTokens);
     return new HttpError({
       statusCode: 429,
       code: "rate_limit_exceeded",
       message:
-        `The server is at capacity: ${maxQueue} requests are already ${enabled ? "queued" : "in flight"}. ` +
-        `Retry after ${seconds} s, lower your concurrency, or start the server with a larger --max-queue.`,
+        `The server is at capacity: ${reason}. Retry after ${seconds} s, lower your concurrency or request size, ` +
+        "or start the server with a larger --max-queue / --max-queue-ms.",
       headers: { "retry-after": String(seconds) },
     });
+  }
+
+  function admissionError(tokens: number): HttpError | undefined {
+    if (!enabled) {
+      return running >= maxQueue
+        ? rejectFull(`${maxQueue} requests are already in flight`, tokensPerSecond)
+        : undefined;
+    }
+    if (queue.length >= maxQueue) {
+      return rejectFull(`${maxQueue} requests are already queued`, queuedTokens / Math.max(queue.length, 1));
+    }
+    // An idle queue always admits (a big request then meets its deadline, not a 429).
+    if (queuedTokens === 0) return undefined;
+    const capacity = (tokensPerSecond * maxQueueMs) / 1000;
+    if (queuedTokens + tokens > capacity) {
+      return rejectFull(
+        `${queuedTokens} tokens are queued, about ${Math.ceil(queuedTokens / tokensPerSecond)} s of work`,
+        queuedTokens + tokens - capacity,
+      );
+    }
+    return undefined;
   }
 
   function closedError(): HttpError {
@@ -144,57 +256,105 @@ export function createBatcher(options: BatcherOptions): Batcher {
     });
   }
 
-  function takeBatch(): Entry[] {
-    const batch: Entry[] = [];
+  function settle(request: Pending, error?: unknown): void {
+    if (request.settled) return;
+    request.settled = true;
+    request.removeAbortListener();
+    if (error === undefined) request.resolve(request.vectors);
+    else request.reject(error);
+  }
+
+  /** Drop a request's texts not yet taken into a batch (it failed or was aborted). */
+  function dropQueued(request: Pending): void {
+    const index = queue.indexOf(request);
+    if (index !== -1) queue.splice(index, 1);
+    queuedTokens -= request.remainingTokens;
+    request.remainingTokens = 0;
+    request.next = request.costs.length;
+    reportDepth();
+  }
+
+  /** Fill one batch round-robin: the head request gives a slice, then goes to the back if it has more. */
+  function takeBatch(): Chunk[] {
+    const budget = batchBudget();
+    const batch: Chunk[] = [];
     let tokens = 0;
     while (queue.length > 0) {
-      const next = queue[0] as Entry;
-      if (batch.length > 0 && tokens + next.job.tokens > maxBatchTokens) break;
+      const request = queue[0] as Pending;
+      const nextCost = request.costs[request.next] as number;
+      if (batch.length > 0 && tokens + nextCost > budget) break;
+      // A slice per turn of at most a quarter budget, so several requests share a batch.
+      const room = batch.length === 0 ? Math.max(budget - tokens, 1) : budget - tokens;
+      const chunk = takeSlice(request, queue.length > 1 ? Math.min(room, Math.ceil(budget / 4)) : room);
       queue.shift();
-      queuedTokens -= next.job.tokens;
-      next.removeAbortListener();
-      tokens += next.job.tokens;
-      batch.push(next);
+      if (request.next < request.costs.length) queue.push(request);
+      queuedTokens -= chunk.tokens;
+      tokens += chunk.tokens;
+      batch.push(chunk);
     }
     return batch;
   }
 
   function dispatch(): void {
     const batch = takeBatch();
-    lastBatchRequests = batch.length;
+    const requests = [...new Set(batch.map((chunk) => chunk.request))];
+    lastBatchRequests = requests.length;
     reportDepth();
     const texts: string[] = [];
     let tokens = 0;
-    for (const entry of batch) {
-      texts.push(...entry.job.texts);
-      tokens += entry.job.tokens;
+    for (const chunk of batch) {
+      texts.push(...chunk.texts);
+      tokens += chunk.tokens;
     }
+    // The batch's own signal: aborted once every request in it has given up.
+    const controller = new AbortController();
+    const watchers = requests.map((request) => {
+      const signal = request.job.signal;
+      if (signal === undefined) return () => {};
+      const check = (): void => {
+        if (requests.every((r) => r.settled || r.job.signal?.aborted === true)) controller.abort();
+      };
+      signal.addEventListener("abort", check, { once: true });
+      return () => signal.removeEventListener("abort", check);
+    });
+    if (requests.every((r) => r.settled || r.job.signal?.aborted === true)) controller.abort();
     running++;
     const started = performance.now();
     options
-      .run(texts)
+      .run(texts, controller.signal)
       .then(
         (vectors) => {
-          const seconds = Math.max((performance.now() - started) / 1000, 1e-3);
-          tokensPerSecond = 0.8 * tokensPerSecond + 0.2 * (tokens / seconds);
+          const milliseconds = performance.now() - started;
+          if (!controller.signal.aborted) observe(tokens, milliseconds);
           let offset = 0;
-          for (const entry of batch) {
-            const count = entry.job.texts.length;
-            entry.resolve(vectors.slice(offset, offset + count));
+          for (const chunk of batch) {
+            const request = chunk.request;
+            const count = chunk.texts.length;
+            if (!request.settled) {
+              for (let i = 0; i < count; i++) {
+                request.vectors[chunk.start + i] = vectors[offset + i] as Float32Array;
+              }
+              request.inFlight -= count;
+              if (request.inFlight === 0 && request.next === request.costs.length) settle(request);
+            }
             offset += count;
           }
           options.onBatch?.({
-            requests: batch.length,
+            requests: requests.length,
             inputs: texts.length,
             tokens,
-            milliseconds: performance.now() - started,
+            milliseconds,
             failed: false,
           });
         },
         (error: unknown) => {
-          for (const entry of batch) entry.reject(error);
+          for (const request of requests) {
+            if (request.settled) continue;
+            dropQueued(request);
+            settle(request, request.job.signal?.aborted ? request.job.signal.reason : error);
+          }
           options.onBatch?.({
-            requests: batch.length,
+            requests: requests.length,
             inputs: texts.length,
             tokens,
             milliseconds: performance.now() - started,
@@ -203,6 +363,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         },
       )
       .finally(() => {
+        for (const unwatch of watchers) unwatch();
         running--;
         schedule();
       });
@@ -210,9 +371,10 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   function schedule(): void {
     if (closed || running > 0 || queue.length === 0) return;
-    const waited = performance.now() - (queue[0] as Entry).enqueuedAt;
+    const oldest = Math.min(...queue.map((request) => request.enqueuedAt));
+    const waited = performance.now() - oldest;
     const patience = lastBatchRequests > 1 ? maxWaitMs : 0;
-    if (queuedTokens >= maxBatchTokens || waited >= patience) {
+    if (queuedTokens >= batchBudget() || waited >= patience) {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       dispatch();
@@ -227,27 +389,25 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
   }
 
-  function removeEntry(entry: Entry): boolean {
-    const index = queue.indexOf(entry);
-    if (index === -1) return false;
-    queue.splice(index, 1);
-    queuedTokens -= entry.job.tokens;
-    reportDepth();
-    return true;
-  }
-
   async function submitUnbatched(job: BatchJob): Promise<Float32Array[]> {
-    if (running >= maxQueue) throw queueFull();
+    const full = admissionError(job.tokens);
+    if (full !== undefined) throw full;
     running++;
     const started = performance.now();
     let failed = true;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(job.signal?.reason);
+    job.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const vectors = await options.run(job.texts);
+      const vectors = await options.run(job.texts, controller.signal);
       failed = false;
-      const seconds = Math.max((performance.now() - started) / 1000, 1e-3);
-      tokensPerSecond = 0.8 * tokensPerSecond + 0.2 * (job.tokens / seconds);
+      observe(job.tokens, performance.now() - started);
       return vectors;
+    } catch (error) {
+      if (job.signal?.aborted) throw job.signal.reason;
+      throw error;
     } finally {
+      job.signal?.removeEventListener("abort", onAbort);
       running--;
       options.onBatch?.({
         requests: 1,
@@ -263,32 +423,53 @@ export function createBatcher(options: BatcherOptions): Batcher {
     submit(job) {
       if (closed) return Promise.reject(closedError());
       if (job.signal?.aborted) return Promise.reject(job.signal.reason);
+      if (job.texts.length === 0) return Promise.resolve([]);
       if (!enabled) return submitUnbatched(job);
-      if (queue.length >= maxQueue) return Promise.reject(queueFull());
+      const full = admissionError(job.tokens);
+      if (full !== undefined) return Promise.reject(full);
       return new Promise<Float32Array[]>((resolve, reject) => {
-        const entry: Entry = {
+        const costs = textCosts(job);
+        const request: Pending = {
           job,
+          costs,
+          vectors: new Array<Float32Array>(job.texts.length),
+          enqueuedAt: performance.now(),
+          next: 0,
+          remainingTokens: costs.reduce((sum, cost) => sum + cost, 0),
+          inFlight: 0,
+          settled: false,
           resolve,
           reject,
-          enqueuedAt: performance.now(),
           removeAbortListener: () => {},
         };
         const signal = job.signal;
         if (signal !== undefined) {
           const onAbort = (): void => {
-            if (removeEntry(entry)) reject(signal.reason);
+            dropQueued(request);
+            settle(request, signal.reason);
           };
           signal.addEventListener("abort", onAbort, { once: true });
-          entry.removeAbortListener = () => signal.removeEventListener("abort", onAbort);
+          request.removeAbortListener = () => signal.removeEventListener("abort", onAbort);
         }
-        queue.push(entry);
-        queuedTokens += job.tokens;
+        queue.push(request);
+        queuedTokens += request.remainingTokens;
         reportDepth();
         schedule();
       });
     },
+    checkCapacity(tokens) {
+      if (closed) throw closedError();
+      const full = admissionError(tokens);
+      if (full !== undefined) throw full;
+    },
     get depth() {
       return queue.length;
+    },
+    get queuedTokens() {
+      return queuedTokens;
+    },
+    get tokensPerSecond() {
+      return tokensPerSecond;
     },
     get busy() {
       return running > 0 || queue.length > 0;
@@ -299,9 +480,10 @@ export function createBatcher(options: BatcherOptions): Batcher {
       timer = undefined;
       const pending = queue.splice(0, queue.length);
       queuedTokens = 0;
-      for (const entry of pending) {
-        entry.removeAbortListener();
-        entry.reject(closedError());
+      for (const request of pending) {
+        request.remainingTokens = 0;
+        request.next = request.costs.length;
+        settle(request, closedError());
       }
       reportDepth();
     },

@@ -10,11 +10,13 @@
  * handler in OpenAI's error shape.
  */
 import { isUtf8 } from "node:buffer";
+import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { createEmbedder } from "../embed/create-embedder.js";
 import type { Embedder, ModelInfo } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
-import { DEFAULT_MODEL_ID, listModels } from "../models/catalog.js";
+import { DEFAULT_MODEL_ID } from "../models/catalog.js";
 import type { ModelStore } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
 import { openVectorStore } from "../store/open-vector-store.js";
@@ -28,6 +30,7 @@ import { HttpError, toErrorResponse } from "./http-error.js";
 import { createMediaModels } from "./media-models.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool.js";
+import { measureInputs } from "./token-budget.js";
 
 /** Dynamic batching settings (see src/server/batcher.ts). */
 export interface BatchingOptions {
@@ -39,6 +42,13 @@ export interface BatchingOptions {
   readonly maxBatchTokens?: number;
   /** Most requests queued per model (in flight when batching is off); beyond it, 429. @default 1024 */
   readonly maxQueue?: number;
+  /** Target duration of one batch at the measured speed; caps the batch's tokens. @default 500 */
+  readonly maxBatchMs?: number;
+  /**
+   * Longest expected wait of the queue at the measured rate; beyond it, 429 with Retry-After.
+   * @default half of `requestTimeoutMs` (30 s), or 30 s when there is no deadline
+   */
+  readonly maxQueueMs?: number;
 }
 
 /** Creates the embedder of a served model (an injection point; the default loads real models). */
@@ -47,8 +57,9 @@ export type EmbedderFactory = (model: string, context: { readonly store: ModelSt
 /** Options of {@link createServer}. Every field is optional. */
 export interface ServerOptions {
   /**
-   * Models served (catalog ids or aliases, `dir:` / `hf:` names), loaded lazily on first use.
-   * @default every catalog text model
+   * Models served (catalog ids or aliases, `dir:` / `hf:` names), loaded lazily on first use. Only these
+   * can ever be downloaded or loaded through the API.
+   * @default the default model plus the targets of `aliases`
    */
   readonly models?: readonly string[];
   /** The model `/health` waits for and OpenAI names alias by default. @default models[0] or "all-minilm-l6-v2" */
@@ -61,6 +72,23 @@ export interface ServerOptions {
   readonly aliases?: Readonly<Record<string, string>>;
   /** Accepted Bearer keys; none = no authentication. @default [] */
   readonly apiKeys?: readonly string[];
+  /** Serve `/metrics` without a key when keys are configured (`/health` is always public). @default false */
+  readonly publicMetrics?: boolean;
+  /**
+   * Host names (without port) the `Host` header may carry; `"*"` allows any. Protects a local server
+   * from DNS rebinding (a web page reaching 127.0.0.1 through a name it controls).
+   * @default ["localhost", "127.0.0.1", "::1"]
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Accept token-id input (arrays of integers). Off by default: OpenAI clients send tiktoken ids,
+   * which mean other words to this server's tokenizers. @default false
+   */
+  readonly allowTokenIds?: boolean;
+  /** Most content tokens in one embeddings request (OpenAI's limit is 300,000). @default 300000 */
+  readonly maxRequestTokens?: number;
+  /** Most simultaneous TCP connections; further ones are refused. @default 1024 */
+  readonly maxConnections?: number;
   /** Largest request body in bytes; larger bodies get 413. @default 8 MiB */
   readonly bodyLimit?: number;
   /** Deadline for receiving and answering one request (ms); 0 disables. @default 60000 */
@@ -116,6 +144,12 @@ export interface ResolvedServerSettings {
   readonly defaultModel: string;
   readonly aliases: Readonly<Record<string, string>>;
   readonly authentication: boolean;
+  readonly publicMetrics: boolean;
+  /** Allowed `Host` names, lower-case, without port; `["*"]` = any. */
+  readonly allowedHosts: readonly string[];
+  readonly allowTokenIds: boolean;
+  readonly maxRequestTokens: number;
+  readonly maxConnections: number;
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly cors: readonly string[];
@@ -143,8 +177,14 @@ const DEFAULTS = Object.freeze({
   requestTimeoutMs: 60_000,
   maxWaitMs: 2,
   maxBatchTokens: 8192,
+  maxBatchMs: 500,
   maxQueue: 1024,
+  maxRequestTokens: 300_000,
+  maxConnections: 1024,
 });
+
+/** Host names a server bound to loopback answers to by default. */
+export const LOOPBACK_HOSTS = Object.freeze(["localhost", "127.0.0.1", "::1"] as const);
 
 function checkInteger(name: string, value: number, minimum: number): number {
   if (!Number.isSafeInteger(value) || value < minimum) {
@@ -170,17 +210,51 @@ function checkNumber(name: string, value: number, minimum: number): number {
   return value;
 }
 
+/** A host name as compared by the Host check: lower-case, no brackets, no trailing dot. */
+function normalizeHost(host: string): string {
+  const trimmed = host.trim().toLowerCase();
+  const bare = trimmed.startsWith("[") && trimmed.endsWith("]") ? trimmed.slice(1, -1) : trimmed;
+  return bare.endsWith(".") ? bare.slice(0, -1) : bare;
+}
+
+/** The host name of a `Host` header value (port removed), or undefined when it is malformed. */
+function hostOfHeader(value: string): string | undefined {
+  const header = value.trim().toLowerCase();
+  if (header.startsWith("[")) {
+    const close = header.indexOf("]");
+    if (close === -1) return undefined;
+    const rest = header.slice(close + 1);
+    if (rest !== "" && !/^:\d{1,5}$/.test(rest)) return undefined;
+    return normalizeHost(header.slice(0, close + 1));
+  }
+  const match = /^([^:\s]+)(?::\d{1,5})?$/.exec(header);
+  return match === null ? undefined : normalizeHost(match[1] as string);
+}
+
+/** Request ids clients may choose (echoed back); anything else is replaced by a generated one. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** Fill defaults and check every option. Never mutates `options`. */
 function resolveSettings(options: ServerOptions): ResolvedServerSettings {
-  const models =
-    options.models ??
-    listModels()
-      .filter((model) => model.modality === "text")
-      .map((m) => m.id);
   const defaultModel = options.defaultModel ?? options.models?.[0] ?? DEFAULT_MODEL_ID;
   const aliases: Record<string, string> = {};
   for (const name of DEFAULT_OPENAI_ALIASES) aliases[name] = defaultModel;
   Object.assign(aliases, options.aliases ?? {});
+  // Only operator-named models are ever loaded: by default the default model and the alias targets.
+  const models = options.models ?? [...new Set([defaultModel, ...Object.values(aliases)])];
+  const allowedHosts = (options.allowedHosts ?? LOOPBACK_HOSTS).map((host) => normalizeHost(host));
+  if (allowedHosts.length === 0 || allowedHosts.some((host) => host === "")) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      'allowedHosts must list host names such as "localhost" or "api.example.com", or "*" for any.',
+      { details: { option: "allowedHosts" } },
+    );
+  }
+  const requestTimeoutMs = checkInteger(
+    "requestTimeoutMs",
+    options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    0,
+  );
   const cors =
     options.cors === undefined ? [] : typeof options.cors === "string" ? [options.cors] : [...options.cors];
   const maxInputs = checkInteger("maxInputs", options.maxInputs ?? OPENAI_MAX_INPUTS, 1);
@@ -189,12 +263,17 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
     defaultModel,
     aliases,
     authentication: (options.apiKeys ?? []).length > 0,
-    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? DEFAULTS.bodyLimit, 1),
-    requestTimeoutMs: checkInteger(
-      "requestTimeoutMs",
-      options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-      0,
+    publicMetrics: options.publicMetrics ?? false,
+    allowedHosts,
+    allowTokenIds: options.allowTokenIds ?? false,
+    maxRequestTokens: checkInteger(
+      "maxRequestTokens",
+      options.maxRequestTokens ?? DEFAULTS.maxRequestTokens,
+      1,
     ),
+    maxConnections: checkInteger("maxConnections", options.maxConnections ?? DEFAULTS.maxConnections, 1),
+    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? DEFAULTS.bodyLimit, 1),
+    requestTimeoutMs,
     cors,
     autoTruncate: options.autoTruncate ?? false,
     maxInputs,
@@ -208,6 +287,12 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
         1,
       ),
       maxQueue: checkInteger("batching.maxQueue", options.batching?.maxQueue ?? DEFAULTS.maxQueue, 1),
+      maxBatchMs: checkNumber("batching.maxBatchMs", options.batching?.maxBatchMs ?? DEFAULTS.maxBatchMs, 1),
+      maxQueueMs: checkNumber(
+        "batching.maxQueueMs",
+        options.batching?.maxQueueMs ?? (requestTimeoutMs > 0 ? requestTimeoutMs / 2 : 30_000),
+        1,
+      ),
     },
   };
 }
@@ -248,6 +333,24 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * Refuse a request whose `Host` header names a host this server does not answer to (DNS rebinding).
+ * A missing header (HTTP/1.0 clients; browsers always send one) passes.
+ * @throws HttpError 403 (code `host_not_allowed`)
+ */
+function checkHost(header: string | undefined, allowed: readonly string[]): void {
+  if (header === undefined) return;
+  const host = hostOfHeader(header);
+  if (host !== undefined && allowed.includes(host)) return;
+  throw new HttpError({
+    statusCode: 403,
+    code: "host_not_allowed",
+    message:
+      `This server does not answer to the host "${header.slice(0, 100)}" (allowed: ${allowed.join(", ")}). ` +
+      "If you reach it through another name, start it with --allowed-hosts <name>.",
+  });
+}
+
 /** Error used when the client went away; never reaches the client. */
 function clientClosed(): HttpError {
   return new HttpError({
@@ -265,6 +368,24 @@ function deadlinePassed(milliseconds: number): HttpError {
       `The request did not finish within ${milliseconds} ms (the server is overloaded or the request is ` +
       "very large). Retry later, send fewer inputs, or raise --timeout-ms.",
     headers: { "retry-after": "1" },
+  });
+}
+
+/** Refuse token-id input unless the operator allowed it (OpenAI clients send tiktoken ids). */
+function refuseTokenIds(request: EmbeddingsRequest, settings: ResolvedServerSettings): void {
+  if (settings.allowTokenIds) return;
+  const index = request.inputs.findIndex((input) => typeof input !== "string");
+  if (index === -1) return;
+  throw new HttpError({
+    statusCode: 400,
+    code: "token_ids_not_supported",
+    param: "input",
+    message:
+      `Invalid 'input': input[${index}] is an array of token ids. This server does not accept token ids by default: ` +
+      "OpenAI clients send ids of OpenAI's tiktoken vocabulary, which stand for other words in this server's " +
+      "model, so the vectors would be silently wrong. Send the text itself (LangChain's OpenAIEmbeddings: " +
+      "set checkEmbeddingCtxLength: false). If your client really sends ids of this model's own tokenizer, " +
+      "start the server with --allow-token-ids.",
   });
 }
 
@@ -302,6 +423,8 @@ async function embedRequest(
         { details: { param: "dimensions", max: model.dims, received: request.dimensions } },
       );
     }
+    // Backpressure before any tokenizing: a full queue refuses even the smallest request now.
+    lease.batcher.checkCapacity(request.inputs.length * (SPECIAL_TOKENS_PER_INPUT + 1));
     const limit = contentTokenLimit(model);
     const texts = request.inputs.map((input, index) => {
       if (typeof input === "string") return input;
@@ -336,16 +459,21 @@ async function embedRequest(
       }
       return text;
     });
-    const counts = await lease.embedder.countTokens(texts);
-    let promptTokens = 0;
-    let budget = 0;
-    counts.forEach((count, index) => {
-      if (count > limit && !settings.autoTruncate) throw tooLong(model, index, count, limit);
-      const used = Math.min(count, limit);
-      promptTokens += used;
-      budget += used + SPECIAL_TOKENS_PER_INPUT;
+    const measured = await measureInputs((batch) => lease.embedder.countTokens(batch), texts, {
+      model: model.id,
+      limit,
+      maxTokens: model.maxTokens,
+      autoTruncate: settings.autoTruncate,
+      maxRequestTokens: settings.maxRequestTokens,
+      signal,
     });
-    const vectors = await untilAborted(lease.batcher.submit({ texts, tokens: budget, signal }), signal);
+    const textTokens = measured.tokens.map((count) => count + SPECIAL_TOKENS_PER_INPUT);
+    const budget = textTokens.reduce((sum, count) => sum + count, 0);
+    const vectors = await untilAborted(
+      lease.batcher.submit({ texts: measured.texts, tokens: budget, textTokens, signal }),
+      signal,
+    );
+    const promptTokens = measured.total;
     context.metrics.tokens.inc({ model: id }, promptTokens);
     const dimensions = request.dimensions;
     return {
@@ -412,9 +540,67 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: settings.bodyLimit,
-    // Time allowed to receive a whole request (slow-body protection); processing has its own deadline.
-    requestTimeout: settings.requestTimeoutMs,
     return503OnClosing: false,
+    // Our own HTTP server: Node checks request deadlines only every `connectionsCheckingInterval`
+    // (30 s by default, so slow bodies lived ~80 s); check every second, cap connections.
+    serverFactory: (handler) => {
+      const server = createHttpServer(
+        {
+          requestTimeout: settings.requestTimeoutMs,
+          headersTimeout:
+            settings.requestTimeoutMs > 0 ? Math.min(settings.requestTimeoutMs, 60_000) : 60_000,
+          connectionsCheckingInterval: 1000,
+        },
+        handler,
+      );
+      server.maxConnections = settings.maxConnections;
+      return server;
+    },
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const given = raw.headers["x-request-id"];
+      return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : `req-${randomUUID()}`;
+    },
+    // Malformed percent-encoding and similar router failures answer in OpenAI's shape too.
+    frameworkErrors: (error, request, reply) => {
+      const response = toErrorResponse(
+        new HttpError({
+          statusCode: 400,
+          code: "invalid_url",
+          message: `The request URL could not be routed (${error.message}). Percent-encode the path correctly.`,
+        }),
+      );
+      // frameworkErrors' reply is typed per route schema; ours has none, so the plain FastifyReply API applies.
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .header("x-request-id", request.id)
+        .send(response.body);
+    },
+    // Errors Node raises before a request exists (oversized headers, malformed HTTP).
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) {
+        socket.destroy(error);
+        return;
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      const [status, reason, message] =
+        code === "HPE_HEADER_OVERFLOW"
+          ? [
+              431,
+              "Request Header Fields Too Large",
+              "The request headers are larger than this server accepts.",
+            ]
+          : code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? [408, "Request Timeout", "The request was not received in time."]
+            : [400, "Bad Request", "The request is not valid HTTP."];
+      const body = JSON.stringify(
+        toErrorResponse(new HttpError({ statusCode: status, code: "bad_request", message })).body,
+      );
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
 
   // JSON only, decoded strictly: invalid UTF-8 is a 400, never silently replaced by U+FFFD.
@@ -471,25 +657,34 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
           "GET /v1/models, /v1/collections, POST /v1/faq/{collection}/ask, GET /health and GET /metrics.",
       }),
     );
-    void reply.code(404).send(response.body);
+    void reply.code(404).type("application/json; charset=utf-8").send(response.body);
   });
 
+  // Routes served without a key: decided on the route the router matched, never on the raw URL.
+  const publicRoutes = new Set<string>(["/health", ...(settings.publicMetrics ? ["/metrics"] : [])]);
+  const anyHost = settings.allowedHosts.includes("*");
   const corsAll = settings.cors.includes("*");
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header("x-request-id", request.id);
+    if (!anyHost) checkHost(request.headers.host, settings.allowedHosts);
     if (settings.cors.length > 0) {
       const origin = request.headers.origin;
       if (origin !== undefined && (corsAll || settings.cors.includes(origin))) {
         reply.header("access-control-allow-origin", corsAll ? "*" : origin);
         reply.header("vary", "Origin");
         if (request.method === "OPTIONS") {
-          reply.header("access-control-allow-methods", "GET, POST, OPTIONS");
-          reply.header("access-control-allow-headers", "authorization, content-type");
+          reply.header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
+          reply.header("access-control-allow-headers", "authorization, content-type, x-request-id");
           reply.header("access-control-max-age", "600");
           return reply.code(204).send();
         }
       }
     }
-    if (auth.enabled && request.url.startsWith("/v1/")) auth.verify(request.headers.authorization);
+    if (auth.enabled) {
+      // `routeOptions.url` is the matched route's pattern (undefined when nothing matched).
+      const route = request.is404 ? undefined : request.routeOptions.url;
+      if (route === undefined || !publicRoutes.has(route)) auth.verify(request.headers.authorization);
+    }
     return undefined;
   });
 
@@ -509,6 +704,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
 
   app.post("/v1/embeddings", async (request, reply) => {
     const parsed = parseEmbeddingsRequest(request.body, { maxInputs: settings.maxInputs });
+    if (!media.has(parsed.model)) refuseTokenIds(parsed, settings);
     if (closing) {
       throw new HttpError({
         statusCode: 503,

@@ -144,7 +144,7 @@ export function createModelPool(options: ModelPoolOptions): ModelPool {
       loading: options.create(id).then((embedder) => {
         const batcher = createBatcher({
           ...options.batching,
-          run: async (texts) => (await embedder.embed(texts, { truncate: true })).vectors,
+          run: async (texts, signal) => (await embedder.embed(texts, { truncate: true, signal })).vectors,
           onBatch: (report) => {
             metrics.batchInputs.observe({ model: id }, report.inputs);
             metrics.batchRequests.observe({ model: id }, report.requests);

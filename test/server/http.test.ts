@@ -18,7 +18,13 @@ function post(app: EmbedkitServer, payload: unknown, headers: Record<string, str
 describe("server without authentication", () => {
   let app: EmbedkitServer;
   beforeAll(async () => {
-    app = createServer({ models: [MODEL, "e5-small-v2"], store: sharedStore(), bodyLimit: 64 * 1024 });
+    app = createServer({
+      models: [MODEL, "e5-small-v2"],
+      store: sharedStore(),
+      bodyLimit: 64 * 1024,
+      // Token ids of the model's own tokenizer are under test here; the default refusal is in security.test.ts.
+      allowTokenIds: true,
+    });
   });
   afterAll(async () => app?.close());
 
@@ -195,9 +201,15 @@ describe("server with API keys, auto-truncate and CORS", () => {
     expect((await post(app, payload, { authorization: "Bearer sk-one" })).statusCode).toBe(200);
     expect((await post(app, payload, { authorization: "bearer sk-two" })).statusCode).toBe(200);
     expectOpenAiError(await app.inject({ method: "GET", url: "/v1/models" }), 401, null);
-    // Probes stay open.
+    // The health probe stays open; metrics need a key unless the operator made them public.
     expect((await app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
-    expect((await app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(200);
+    expectOpenAiError(await app.inject({ method: "GET", url: "/metrics" }), 401, null);
+    const withKey = await app.inject({
+      method: "GET",
+      url: "/metrics",
+      headers: { authorization: "Bearer sk-one" },
+    });
+    expect(withKey.statusCode).toBe(200);
   });
 
   it("auto-truncate: over-long input is 200 and usage counts the truncated tokens", async () => {

@@ -33,7 +33,13 @@ describe("official openai client against embedkit serve", () => {
 
   beforeAll(async () => {
     const store = sharedStore();
-    app = createServer({ models: [MODEL], store, apiKeys: [KEY], processMetrics: false });
+    app = createServer({
+      models: [MODEL],
+      store,
+      apiKeys: [KEY],
+      processMetrics: false,
+      allowTokenIds: true,
+    });
     await app.embedkit.preload();
     await app.listen({ host: "127.0.0.1", port: 0 });
     const { port } = app.server.address() as AddressInfo;
