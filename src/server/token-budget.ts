@@ -137,7 +137,9 @@ export async function measureInputs(
   const flush = async (): Promise<void> => {
     if (group.length === 0) return;
     const counts = await count(group.map((index) => inputs[index] as string));
-    group.forEach((index, position) => account(index, counts[position] ?? 0, true));
+    group.forEach((index, position) => {
+      account(index, counts[position] ?? 0, true);
+    });
     group = [];
     groupChars = 0;
     await afterWork();
