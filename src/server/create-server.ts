@@ -567,7 +567,9 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
         new HttpError({
           statusCode: 400,
           code: "invalid_url",
-          message: `The request URL could not be routed (${error.message}). Percent-encode the path correctly.`,
+          message:
+            `The request URL could not be routed (${error.message.slice(0, 160)}${error.message.length > 160 ? "…" : ""}). ` +
+            "Check the path's percent-encoding and length.",
         }),
       );
       // frameworkErrors' reply is typed per route schema; ours has none, so the plain FastifyReply API applies.
