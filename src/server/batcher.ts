@@ -19,10 +19,11 @@
  *   aborts when every request in it has aborted, and the embedder stops between
  *   its sub-batches.
  * - **Backpressure by time, not only count.** A request is admitted only while
- *   the queued tokens (its own included) drain within `maxQueueMs` at the
- *   measured rate (an idle queue always admits), and while fewer than
- *   `maxQueue` requests wait; otherwise 429 with a `Retry-After` computed from
- *   the measured drain rate.
+ *   its expected completion under round-robin sharing — its own tokens plus, of
+ *   every queued request, at most as many tokens as its own — is within
+ *   `maxQueueMs` at the measured rate (an idle queue always admits), and while
+ *   fewer than `maxQueue` requests wait; otherwise 429 with a `Retry-After`
+ *   computed from the measured drain rate.
  *
  * With batching disabled every request becomes its own `embed` call started at
  * once, like a naive server, still bounded by `maxQueue` requests in flight.
@@ -63,7 +64,7 @@ export interface BatcherOptions {
   readonly maxWaitMs?: number;
   /** Token budget of one batch; a single text above it still runs (alone). @default 8192 */
   readonly maxBatchTokens?: number;
-  /** Target duration of one batch at the measured speed (caps the token budget). @default 500 */
+  /** Target duration of one batch at the measured speed (caps the token budget). @default 250 */
   readonly maxBatchMs?: number;
   /** Most requests waiting (batching) or in flight (no batching); beyond it, 429. @default 1024 */
   readonly maxQueue?: number;
@@ -179,7 +180,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const enabled = options.enabled ?? true;
   const maxWaitMs = checkNonNegative("maxWaitMs", options.maxWaitMs ?? 2);
   const maxBatchTokens = Math.max(1, checkNonNegative("maxBatchTokens", options.maxBatchTokens ?? 8192));
-  const maxBatchMs = Math.max(1, checkNonNegative("maxBatchMs", options.maxBatchMs ?? 500));
+  const maxBatchMs = Math.max(1, checkNonNegative("maxBatchMs", options.maxBatchMs ?? 250));
   const maxQueue = Math.max(1, checkNonNegative("maxQueue", options.maxQueue ?? 1024));
   const maxQueueMs = Math.max(1, checkNonNegative("maxQueueMs", options.maxQueueMs ?? 30_000));
   // Requests with texts not yet taken, in round-robin order.
@@ -238,11 +239,17 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
     // An idle queue always admits (a big request then meets its deadline, not a 429).
     if (queuedTokens === 0) return undefined;
+    // Round-robin is processor sharing: a job of `tokens` finishes after at most `tokens` of every
+    // queued request's remaining work plus its own, so one huge request never locks small ones out.
+    let ahead = 0;
+    for (const request of queue) ahead += Math.min(request.remainingTokens, tokens);
     const capacity = (tokensPerSecond * maxQueueMs) / 1000;
-    if (queuedTokens + tokens > capacity) {
+    if (ahead + tokens > capacity) {
       return rejectFull(
-        `${queuedTokens} tokens are queued, about ${Math.ceil(queuedTokens / tokensPerSecond)} s of work`,
-        queuedTokens + tokens - capacity,
+        `${queue.length} requests with ${queuedTokens} tokens are queued, about ${Math.ceil(
+          (ahead + tokens) / tokensPerSecond,
+        )} s of work before this one would finish`,
+        ahead + tokens - capacity,
       );
     }
     return undefined;

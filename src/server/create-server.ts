@@ -42,7 +42,7 @@ export interface BatchingOptions {
   readonly maxBatchTokens?: number;
   /** Most requests queued per model (in flight when batching is off); beyond it, 429. @default 1024 */
   readonly maxQueue?: number;
-  /** Target duration of one batch at the measured speed; caps the batch's tokens. @default 500 */
+  /** Target duration of one batch at the measured speed; caps the batch's tokens. @default 250 */
   readonly maxBatchMs?: number;
   /**
    * Longest expected wait of the queue at the measured rate; beyond it, 429 with Retry-After.
@@ -177,7 +177,7 @@ const DEFAULTS = Object.freeze({
   requestTimeoutMs: 60_000,
   maxWaitMs: 2,
   maxBatchTokens: 8192,
-  maxBatchMs: 500,
+  maxBatchMs: 250,
   maxQueue: 1024,
   maxRequestTokens: 300_000,
   maxConnections: 1024,
