@@ -2,330 +2,38 @@
  * @module cli/serve
  * `embedkit serve`: the OpenAI-compatible embeddings server. Settings come
  * from flags, then `EMBEDKIT_*` environment variables, then an optional JSON
- * config file (`--config`), then defaults — in that order of precedence. The
+ * config file (`--config`), then defaults — in that order of precedence,
+ * resolved by src/server/serve-config.ts (this file only parses flags). The
  * command listens (127.0.0.1:8080 by default), preloads the default model
  * (`/health` answers 503 meanwhile), prints the URL once ready, and shuts down
  * gracefully on SIGINT/SIGTERM (stop accepting, finish in-flight requests,
  * close the models).
  */
-import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
-import { createServer, type ServerOptions } from "../server/create-server.js";
+import { createServer } from "../server/create-server.js";
+import {
+  isLoopbackHost,
+  parseAlias,
+  readServeConfig,
+  resolveServeSettings,
+  SERVE_DEFAULTS,
+  SERVE_ENV,
+  type ServeSettingKey,
+  type ServeSourceValues,
+  splitList,
+  toServerOptions,
+} from "../server/serve-config.js";
 import { openStore } from "./context.js";
 import { parseNonNegativeInteger, parseNonNegativeNumber, parsePositiveInteger, printLine } from "./io.js";
 
-/** Everything `embedkit serve` runs with, after merging flags, env, config file and defaults. */
-export interface ServeSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly model?: string;
-  readonly models?: readonly string[];
-  /** Audio/image models also served on /v1/embeddings (inputs as base64 files). */
-  readonly mediaModels?: readonly string[];
-  readonly aliases: Readonly<Record<string, string>>;
-  readonly apiKeys: readonly string[];
-  readonly autoTruncate: boolean;
-  readonly batching: boolean;
-  readonly maxWaitMs: number;
-  readonly maxBatchTokens: number;
-  readonly maxQueue: number;
-  readonly bodyLimit: number;
-  readonly timeoutMs: number;
-  readonly cors?: readonly string[];
-  readonly idleUnloadMs: number;
-  readonly threads?: number;
-  readonly home?: string;
-  /** Vector store of /v1/collections and /v1/faq (folder or URL); default: the embedded store in home. */
-  readonly store?: string;
-}
-
-/** Defaults of `embedkit serve` (what applies when neither flag, env nor config file says otherwise). */
-export const SERVE_DEFAULTS = Object.freeze({
-  host: "127.0.0.1",
-  port: 8080,
-  autoTruncate: false,
-  batching: true,
-  maxWaitMs: 2,
-  maxBatchTokens: 8192,
-  maxQueue: 1024,
-  bodyLimit: 8 * 1024 * 1024,
-  timeoutMs: 60_000,
-  idleUnloadMs: 0,
-} as const);
-
-type SettingKey = keyof ServeSettings;
-
-/** Environment variable of each setting. */
-export const SERVE_ENV: Readonly<Record<Exclude<SettingKey, "aliases" | "apiKeys">, string>> & {
-  readonly aliases: string;
-  readonly apiKeys: string;
-} = Object.freeze({
-  host: "EMBEDKIT_HOST",
-  port: "EMBEDKIT_PORT",
-  model: "EMBEDKIT_MODEL",
-  models: "EMBEDKIT_MODELS",
-  mediaModels: "EMBEDKIT_MEDIA_MODELS",
-  aliases: "EMBEDKIT_ALIASES",
-  apiKeys: "EMBEDKIT_API_KEYS",
-  autoTruncate: "EMBEDKIT_AUTO_TRUNCATE",
-  batching: "EMBEDKIT_BATCHING",
-  maxWaitMs: "EMBEDKIT_MAX_WAIT_MS",
-  maxBatchTokens: "EMBEDKIT_MAX_BATCH_TOKENS",
-  maxQueue: "EMBEDKIT_MAX_QUEUE",
-  bodyLimit: "EMBEDKIT_BODY_LIMIT",
-  timeoutMs: "EMBEDKIT_TIMEOUT_MS",
-  cors: "EMBEDKIT_CORS",
-  idleUnloadMs: "EMBEDKIT_IDLE_UNLOAD_MS",
-  threads: "EMBEDKIT_THREADS",
-  home: "EMBEDKIT_HOME",
-  store: "EMBEDKIT_STORE",
-});
-
-const CONFIG_FILE = z.strictObject({
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(0).max(65_535).optional(),
-  model: z.string().min(1).optional(),
-  models: z.array(z.string().min(1)).min(1).optional(),
-  mediaModels: z.array(z.string().min(1)).optional(),
-  aliases: z.record(z.string(), z.string()).optional(),
-  apiKeys: z.array(z.string().min(1)).optional(),
-  autoTruncate: z.boolean().optional(),
-  batching: z.boolean().optional(),
-  maxWaitMs: z.number().min(0).optional(),
-  maxBatchTokens: z.number().int().min(1).optional(),
-  maxQueue: z.number().int().min(1).optional(),
-  bodyLimit: z.number().int().min(1).optional(),
-  timeoutMs: z.number().int().min(0).optional(),
-  cors: z.union([z.string(), z.array(z.string())]).optional(),
-  idleUnloadMs: z.number().int().min(0).optional(),
-  threads: z.number().int().min(1).optional(),
-  home: z.string().min(1).optional(),
-  store: z.string().min(1).optional(),
-});
-
-/** Contents of a `--config` file (the same names as {@link ServeSettings}). */
-export type ServeConfigFile = z.infer<typeof CONFIG_FILE>;
-
-function userError(message: string): EmbedkitError {
-  return new EmbedkitError("INVALID_OPTION", message);
-}
-
-function splitList(value: string): string[] {
-  return value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0);
-}
-
-function parseAlias(value: string): [string, string] {
-  const at = value.indexOf("=");
-  const name = value.slice(0, at).trim();
-  const target = value.slice(at + 1).trim();
-  if (at < 1 || name === "" || target === "") {
-    throw new InvalidArgumentError(
-      `expected name=model (e.g. text-embedding-3-small=all-minilm-l6-v2), got "${value}".`,
-    );
-  }
-  return [name, target];
-}
-
-function parseBoolean(name: string, value: string): boolean {
-  const normalized = value.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(normalized)) return true;
-  if (["0", "false", "no", "off"].includes(normalized)) return false;
-  throw userError(`${name} must be true/false (or 1/0), received "${value}".`);
-}
-
-function envNumber(name: string, value: string, parse: (text: string) => number): number {
+/** commander's form of {@link parseAlias}: a bad value is a usage error. */
+function aliasArgument(value: string): [string, string] {
   try {
-    return parse(value);
+    return parseAlias(value);
   } catch (error) {
-    throw userError(`${name}=${value}: ${(error as Error).message}`);
+    throw new InvalidArgumentError((error as Error).message);
   }
-}
-
-/** Settings read from the environment (only those that are set). */
-function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Record<SettingKey, unknown>> {
-  const out: Partial<Record<SettingKey, unknown>> = {};
-  const read = (key: SettingKey): string | undefined => {
-    const value = env[SERVE_ENV[key]];
-    return value === undefined || value.trim() === "" ? undefined : value;
-  };
-  const text = (key: SettingKey): void => {
-    const value = read(key);
-    if (value !== undefined) out[key] = value.trim();
-  };
-  const number = (key: SettingKey, parse: (text: string) => number): void => {
-    const value = read(key);
-    if (value !== undefined) out[key] = envNumber(SERVE_ENV[key], value, parse);
-  };
-  const boolean = (key: SettingKey): void => {
-    const value = read(key);
-    if (value !== undefined) out[key] = parseBoolean(SERVE_ENV[key], value);
-  };
-  text("host");
-  text("model");
-  text("home");
-  text("store");
-  number("port", parseNonNegativeInteger);
-  number("maxWaitMs", parseNonNegativeNumber);
-  number("maxBatchTokens", parsePositiveInteger);
-  number("maxQueue", parsePositiveInteger);
-  number("bodyLimit", parsePositiveInteger);
-  number("timeoutMs", parseNonNegativeInteger);
-  number("idleUnloadMs", parseNonNegativeInteger);
-  number("threads", parsePositiveInteger);
-  boolean("autoTruncate");
-  boolean("batching");
-  const models = read("models");
-  if (models !== undefined) out.models = splitList(models);
-  const mediaModels = read("mediaModels");
-  if (mediaModels !== undefined) out.mediaModels = splitList(mediaModels);
-  const keys = read("apiKeys");
-  if (keys !== undefined) out.apiKeys = splitList(keys);
-  const cors = read("cors");
-  if (cors !== undefined) out.cors = splitList(cors);
-  const aliases = read("aliases");
-  if (aliases !== undefined) {
-    try {
-      out.aliases = Object.fromEntries(splitList(aliases).map(parseAlias));
-    } catch (error) {
-      throw userError(`${SERVE_ENV.aliases}: ${(error as Error).message}`);
-    }
-  }
-  return out;
-}
-
-/**
- * Read and check a JSON config file.
- * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE naming the bad key
- */
-export async function readServeConfig(path: string): Promise<ServeConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Cannot read the config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new EmbedkitError("MALFORMED_FILE", `${path} is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const parsed = CONFIG_FILE.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join(".") || "(top level)";
-    throw new EmbedkitError(
-      "MALFORMED_FILE",
-      `${path}: invalid "${where}": ${issue?.message ?? "invalid value"}. ` +
-        "Keys are the flag names in camelCase (host, port, model, models, aliases, apiKeys, autoTruncate, batching, " +
-        "maxWaitMs, maxBatchTokens, maxQueue, bodyLimit, timeoutMs, cors, idleUnloadMs, threads, home, store).",
-    );
-  }
-  return parsed.data;
-}
-
-/** Inputs of {@link resolveServeSettings}. */
-export interface ServeSources {
-  /** Values given as flags (only those actually given on the command line). */
-  readonly flags: Partial<Record<SettingKey, unknown>>;
-  readonly env: NodeJS.ProcessEnv;
-  readonly config?: ServeConfigFile;
-}
-
-/**
- * Merge settings: flags > environment > config file > defaults.
- * @throws EmbedkitError INVALID_OPTION for a malformed environment value
- * @example
- * ```ts
- * resolveServeSettings({ flags: { port: 9000 }, env: { EMBEDKIT_HOST: "0.0.0.0" } }); // host 0.0.0.0, port 9000
- * ```
- */
-export function resolveServeSettings(sources: ServeSources): ServeSettings {
-  const env = fromEnvironment(sources.env);
-  const config: Partial<Record<SettingKey, unknown>> = {
-    ...sources.config,
-    ...(typeof sources.config?.cors === "string" ? { cors: [sources.config.cors] } : {}),
-  };
-  const pick = <T>(key: SettingKey, fallback: T): T =>
-    (sources.flags[key] ?? env[key] ?? config[key] ?? fallback) as T;
-  const optional = <T>(key: SettingKey): T | undefined =>
-    (sources.flags[key] ?? env[key] ?? config[key]) as T | undefined;
-  const model = optional<string>("model");
-  const models = optional<string[]>("models");
-  const mediaModels = optional<string[]>("mediaModels");
-  const cors = optional<string[]>("cors");
-  const threads = optional<number>("threads");
-  const home = optional<string>("home");
-  const store = optional<string>("store");
-  return {
-    host: pick("host", SERVE_DEFAULTS.host),
-    port: pick("port", SERVE_DEFAULTS.port),
-    ...(model === undefined ? {} : { model }),
-    ...(models === undefined ? {} : { models }),
-    ...(mediaModels === undefined ? {} : { mediaModels }),
-    // Aliases and keys add up across sources (flags can add to a config file's list).
-    aliases: {
-      ...((config.aliases as Record<string, string> | undefined) ?? {}),
-      ...((env.aliases as Record<string, string> | undefined) ?? {}),
-      ...((sources.flags.aliases as Record<string, string> | undefined) ?? {}),
-    },
-    apiKeys: [
-      ...new Set([
-        ...((config.apiKeys as string[] | undefined) ?? []),
-        ...((env.apiKeys as string[] | undefined) ?? []),
-        ...((sources.flags.apiKeys as string[] | undefined) ?? []),
-      ]),
-    ],
-    autoTruncate: pick("autoTruncate", SERVE_DEFAULTS.autoTruncate),
-    batching: pick("batching", SERVE_DEFAULTS.batching),
-    maxWaitMs: pick("maxWaitMs", SERVE_DEFAULTS.maxWaitMs),
-    maxBatchTokens: pick("maxBatchTokens", SERVE_DEFAULTS.maxBatchTokens),
-    maxQueue: pick("maxQueue", SERVE_DEFAULTS.maxQueue),
-    bodyLimit: pick("bodyLimit", SERVE_DEFAULTS.bodyLimit),
-    timeoutMs: pick("timeoutMs", SERVE_DEFAULTS.timeoutMs),
-    ...(cors === undefined ? {} : { cors }),
-    idleUnloadMs: pick("idleUnloadMs", SERVE_DEFAULTS.idleUnloadMs),
-    ...(threads === undefined ? {} : { threads }),
-    ...(home === undefined ? {} : { home }),
-    ...(store === undefined ? {} : { store }),
-  };
-}
-
-/** Turn serve settings into {@link createServer} options. */
-export function toServerOptions(settings: ServeSettings): ServerOptions {
-  return {
-    ...(settings.models === undefined ? {} : { models: settings.models }),
-    ...(settings.mediaModels === undefined ? {} : { mediaModels: settings.mediaModels }),
-    ...(settings.model === undefined ? {} : { defaultModel: settings.model }),
-    aliases: settings.aliases,
-    apiKeys: settings.apiKeys,
-    autoTruncate: settings.autoTruncate,
-    bodyLimit: settings.bodyLimit,
-    requestTimeoutMs: settings.timeoutMs,
-    idleUnloadMs: settings.idleUnloadMs,
-    ...(settings.cors === undefined ? {} : { cors: settings.cors }),
-    ...(settings.threads === undefined ? {} : { threads: settings.threads }),
-    ...(settings.store === undefined ? {} : { vectorStore: settings.store }),
-    batching: {
-      enabled: settings.batching,
-      maxWaitMs: settings.maxWaitMs,
-      maxBatchTokens: settings.maxBatchTokens,
-      maxQueue: settings.maxQueue,
-    },
-  };
 }
 
 interface ServeFlags {
@@ -336,6 +44,13 @@ interface ServeFlags {
   readonly mediaModels?: string[];
   readonly alias?: [string, string][];
   readonly apiKey?: string[];
+  readonly publicMetrics?: boolean;
+  readonly allowedHosts?: string[];
+  readonly allowTokenIds?: boolean;
+  readonly maxRequestTokens?: number;
+  readonly maxConnections?: number;
+  readonly maxBatchMs?: number;
+  readonly maxQueueMs?: number;
   readonly autoTruncate?: boolean;
   readonly batching?: boolean;
   readonly maxWaitMs?: number;
@@ -352,10 +67,17 @@ interface ServeFlags {
 }
 
 /** Only what was typed on the command line counts as a flag (commander fills defaults otherwise). */
-function givenFlags(command: Command, flags: ServeFlags): Partial<Record<SettingKey, unknown>> {
+function givenFlags(command: Command, flags: ServeFlags): ServeSourceValues {
   const given = (name: string): boolean => command.getOptionValueSource(name) === "cli";
-  const out: Partial<Record<SettingKey, unknown>> = {};
-  const direct: [keyof ServeFlags, SettingKey][] = [
+  const out: ServeSourceValues = {};
+  const direct: [keyof ServeFlags, ServeSettingKey][] = [
+    ["publicMetrics", "publicMetrics"],
+    ["allowedHosts", "allowedHosts"],
+    ["allowTokenIds", "allowTokenIds"],
+    ["maxRequestTokens", "maxRequestTokens"],
+    ["maxConnections", "maxConnections"],
+    ["maxBatchMs", "maxBatchMs"],
+    ["maxQueueMs", "maxQueueMs"],
     ["host", "host"],
     ["port", "port"],
     ["model", "model"],
@@ -405,6 +127,20 @@ async function run(command: Command, flags: ServeFlags): Promise<void> {
     ...toServerOptions(settings),
     store: openStore(settings.home === undefined ? {} : { home: settings.home }),
   });
+  if (!isLoopbackHost(settings.host)) {
+    if (settings.apiKeys.length === 0) {
+      process.stderr.write(
+        `embedkit serve: warning: listening on ${settings.host} without API keys — anyone who can reach this ` +
+          "machine can embed, read and delete collections. Add --api-key.\n",
+      );
+    }
+    if (settings.allowedHosts.includes("*")) {
+      process.stderr.write(
+        "embedkit serve: warning: any Host header is accepted; name the host clients use with --allowed-hosts " +
+          "to block DNS-rebinding pages.\n",
+      );
+    }
+  }
   const stopped = untilSignal();
   try {
     await app.listen({ host: settings.host, port: settings.port });
@@ -466,7 +202,8 @@ export function serveCommand(): Command {
     )
     .option(
       "--models <ids>",
-      "comma-separated models to serve, loaded on first use (default: every catalog text model)",
+      "comma-separated models to serve, loaded on first use; no other model is ever downloaded or loaded " +
+        "(default: the default model and the --alias targets)",
       splitList,
     )
     .option(
@@ -478,12 +215,37 @@ export function serveCommand(): Command {
     .option(
       "--alias <name=model>",
       "extra model name clients may send, repeatable (text-embedding-3-small/-large and -ada-002 map to the default model)",
-      collect(parseAlias),
+      collect(aliasArgument),
     )
     .option(
       "--api-key <key>",
       "require 'Authorization: Bearer <key>', repeatable (default: no authentication)",
       collect(String),
+    )
+    .option(
+      "--public-metrics",
+      "serve /metrics without a key when --api-key is set (/health is always public; default: off)",
+    )
+    .option(
+      "--allowed-hosts <names>",
+      "comma-separated host names the Host header may carry, or * (default: localhost,127.0.0.1,::1 on " +
+        "loopback; any host when bound elsewhere) — blocks DNS rebinding",
+      splitList,
+    )
+    .option(
+      "--allow-token-ids",
+      "accept token-id input; only for clients that send this server's own tokenizer ids — OpenAI clients send " +
+        "tiktoken ids, which would give wrong vectors (default: refused with 400)",
+    )
+    .option(
+      "--max-request-tokens <n>",
+      `most tokens in one embeddings request (default ${SERVE_DEFAULTS.maxRequestTokens}, OpenAI's limit)`,
+      parsePositiveInteger,
+    )
+    .option(
+      "--max-connections <n>",
+      `most simultaneous TCP connections (default ${SERVE_DEFAULTS.maxConnections})`,
+      parsePositiveInteger,
     )
     .option("--auto-truncate", "truncate over-long inputs instead of answering 400")
     .option("--no-batching", "disable dynamic batching (one embed call per request)")
@@ -498,9 +260,19 @@ export function serveCommand(): Command {
       parsePositiveInteger,
     )
     .option(
+      "--max-batch-ms <ms>",
+      `target duration of one batch at the measured speed; bounds the wait of a request behind others (default ${SERVE_DEFAULTS.maxBatchMs})`,
+      parseNonNegativeNumber,
+    )
+    .option(
       "--max-queue <n>",
       `queued requests per model before 429 (default ${SERVE_DEFAULTS.maxQueue})`,
       parsePositiveInteger,
+    )
+    .option(
+      "--max-queue-ms <ms>",
+      "most expected queueing time before 429 with Retry-After (default: half of --timeout-ms)",
+      parseNonNegativeNumber,
     )
     .option(
       "--body-limit <bytes>",
@@ -539,6 +311,9 @@ Precedence: flags > environment > config file > defaults.
 Environment: ${Object.values(SERVE_ENV).join(", ")}, EMBEDKIT_CONFIG
   (lists are comma-separated: EMBEDKIT_API_KEYS=k1,k2  EMBEDKIT_ALIASES=name=model,name2=model2;
    booleans: EMBEDKIT_BATCHING=0, EMBEDKIT_AUTO_TRUNCATE=1).
+
+Security: local by default (127.0.0.1, Host checked against DNS rebinding). Keys protect every route
+except /health (and /metrics with --public-metrics), on the route actually served, whatever the URL encoding.
 
 Examples:
   embedkit serve                                     # http://127.0.0.1:8080/v1, all-minilm-l6-v2

@@ -13,7 +13,7 @@ import {
   resolveServeSettings,
   SERVE_DEFAULTS,
   toServerOptions,
-} from "../../src/cli/serve.js";
+} from "../../src/server/serve-config.js";
 import { runCli } from "../cli/run-cli.js";
 
 let folder: string;
@@ -96,6 +96,52 @@ describe("serve settings", () => {
     expect(envOnly.aliases).toEqual({ a: "all-minilm-l6-v2", b: "e5-small-v2" });
     expect(envOnly.cors).toEqual(["*"]);
     expect(toServerOptions(envOnly).batching?.enabled).toBe(true);
+  });
+
+  it("security settings: loopback hosts by default, any host when bound elsewhere, each from every source", () => {
+    expect(resolveServeSettings({ flags: {}, env: {} })).toMatchObject({
+      allowedHosts: ["localhost", "127.0.0.1", "::1"],
+      allowTokenIds: false,
+      publicMetrics: false,
+      maxRequestTokens: 300_000,
+      maxConnections: 1024,
+      maxBatchMs: 250,
+    });
+    expect(resolveServeSettings({ flags: { host: "0.0.0.0" }, env: {} }).allowedHosts).toEqual(["*"]);
+    const env = {
+      EMBEDKIT_ALLOWED_HOSTS: "api.example.com, embed.internal",
+      EMBEDKIT_ALLOW_TOKEN_IDS: "1",
+      EMBEDKIT_PUBLIC_METRICS: "yes",
+      EMBEDKIT_MAX_REQUEST_TOKENS: "5000",
+      EMBEDKIT_MAX_QUEUE_MS: "1500",
+    };
+    const settings = resolveServeSettings({
+      flags: { maxConnections: 10 },
+      env,
+      config: { maxBatchMs: 100 },
+    });
+    expect(settings).toMatchObject({
+      allowedHosts: ["api.example.com", "embed.internal"],
+      allowTokenIds: true,
+      publicMetrics: true,
+      maxRequestTokens: 5000,
+      maxQueueMs: 1500,
+      maxConnections: 10,
+      maxBatchMs: 100,
+    });
+    expect(toServerOptions(settings)).toMatchObject({
+      allowedHosts: ["api.example.com", "embed.internal"],
+      allowTokenIds: true,
+      batching: { maxBatchMs: 100, maxQueueMs: 1500 },
+    });
+    // One schema checks every source and names the setting as that source spells it.
+    expect(() => resolveServeSettings({ flags: { maxBatchMs: 0 }, env: {} })).toThrow(/--max-batch-ms/);
+    expect(() => resolveServeSettings({ flags: {}, env: { EMBEDKIT_MAX_CONNECTIONS: "0" } })).toThrow(
+      /EMBEDKIT_MAX_CONNECTIONS/,
+    );
+    expect(() => resolveServeSettings({ flags: {}, env: {}, config: { allowedHosts: "x" } })).toThrow(
+      /"allowedHosts"/,
+    );
   });
 
   it("names the bad environment variable", () => {
