@@ -10,7 +10,7 @@
  * `embedPixels` → `poolVectors`, what the embedder did before). Reported: RSS
  * after the model is loaded, peak RSS during the embedding, the growth between
  * them, and the two paths' vectors' cosine. Writes bench/out/video-memory.json
- * and the "Video streaming (memory)" section of bench/RESULTS.md.
+ * and the "Video streaming (memory)" section of bench/out/RESULTS.md.
  *
  * Run: `npx tsx bench/video-memory.ts`
  */
@@ -24,7 +24,7 @@ import { sampleFrames } from "../src/embed/media/video/sample-frames.js";
 import { createVideoEmbedder, poolVectors } from "../src/embed/media/video/video-embedder.js";
 import { cosineSimilarity } from "../src/vectors/math.js";
 import { busyCores, machineInfo } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
 const MODES = ["streamed", "all-frames"] as const;
 type Mode = (typeof MODES)[number];
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       "",
       "Reproduce: `npx tsx bench/video-memory.ts` (writes bench/out/video-memory.json).",
     ];
-    await spliceSection("bench/RESULTS.md", "## Video streaming (memory)", lines.join("\n"));
+    await spliceSection(FULL_RESULTS, "## Video streaming (memory)", lines.join("\n"));
     console.log(lines.join("\n"));
   } finally {
     await rm(folder, { recursive: true, force: true });
