@@ -224,7 +224,7 @@ function renderSection(report: {
       `(file → decode → 16 kHz → features → model). Run ${report.date.slice(0, 10)} on ${report.machine.cpus} cores ` +
       `(${report.machine.cpu}), Node ${report.machine.node}, ${report.machine.threads} inference threads.`,
     "",
-    `Machine load: the 2 cores were shared with other engineers' jobs (other work kept ${report.otherWorkBusyCores.before.toFixed(1)} cores ` +
+    `Machine load: the 2 cores were shared with other processes (other work kept ${report.otherWorkBusyCores.before.toFixed(1)} cores ` +
       `busy before and ${report.otherWorkBusyCores.after.toFixed(1)} after the run), so throughput is indicative; accuracies are deterministic.`,
     "",
     "| model | dims | speaker ID, 1-NN LOO | digit, softmax head, leave-one-speaker-out | digit, 1-NN LOO | audio s/s | × MFCC speed |",

@@ -103,7 +103,7 @@ try {
   const date = new Date().toISOString().slice(0, 10);
   const body = `Cost of the CLAP code path on ${clips.length} FSDD test clips (${audioSeconds.toFixed(1)} s of 8 kHz speech, ~${(audioSeconds / clips.length).toFixed(2)} s each), run ${date} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, 2 inference threads.
 
-Machine load: the cores were shared with other engineers' jobs (other work kept ${loadBefore.toFixed(1)} cores busy before and ${loadAfter.toFixed(1)} after the run), so every number is indicative; ratios within the run are the comparable part.
+Machine load: the cores were shared with other processes (other work kept ${loadBefore.toFixed(1)} cores busy before and ${loadAfter.toFixed(1)} after the run), so every number is indicative; ratios within the run are the comparable part.
 
 **The audio tower is the random-weight fixture** (scripts/make-tiny-clap.ts), not a real CLAP: these numbers are everything around a real HTSAT network (decode, 48 kHz resampling, 10 s windows, 1001 × 64 log-mel, ONNX call, pooling), whose own inference time a real model adds per window. No quality is measured: the fixture's vectors mean nothing, and no real CLAP can be obtained on this machine.
 

@@ -181,7 +181,7 @@ async function main(): Promise<void> {
       `(seed ${seed}) → ${report.queries} queries against all portraits. recall@1 and mAP (= MRR) in %; ` +
       "for the face model a query in which no face is found ranks last. Same crops, same run for both methods. " +
       `Run ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), Node ${report.machine.node}; ` +
-      `other engineers' work kept ${load.toFixed(1)} of the cores busy (shared, contended machine), so images/s is indicative.`,
+      `other processes kept ${load.toFixed(1)} of the cores busy (shared, contended machine), so images/s is indicative.`,
     "",
     `| method | recall@1 | mAP | ${DISTORTIONS.join(" | ")} | images/s |`,
     `|---|---:|---:|${DISTORTIONS.map(() => "---:").join("|")}|---:|`,

@@ -118,7 +118,7 @@ function render(run: BenchRun): string {
       `Source: \`bench/out/faq.json\`.` +
       (run.finished === undefined ? " **Run incomplete** (stopped before every set finished)." : ""),
     "",
-    `Machine shared with other engineers (${run.busyCoresBefore.toFixed(1)} of 2 cores busy with other work when the run ` +
+    `Machine shared with other processes (${run.busyCoresBefore.toFixed(1)} of 2 cores busy with other work when the run ` +
       "started); only quality numbers are reported here, no speeds.",
   );
   if (a.note !== undefined) lines.push("", `Note: ${a.note}`);

@@ -10,7 +10,7 @@
  * images/s end to end (decode + resize + model or hash) on the 40 originals.
  * Runtimes of the same model, in the same run: the default (the one-time ONNX
  * conversion on onnxruntime, all cores, and pinned to 1 thread), TF.js on the
- * wasm backend (the former default) and on the pure-JS cpu backend; plus
+ * wasm backend and on the pure-JS cpu backend; plus
  * decode + resize alone (sharp), its share of each end-to-end time, and how
  * close the ONNX and TF.js vectors are. Writes bench/out/image.json and the
  * "Images and video" section of bench/out/RESULTS.md.

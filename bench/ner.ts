@@ -24,7 +24,7 @@
  *   shuffled pool, so a run reads every vector from it; `bench/ner-dev-zh.ts`
  *   compares settings on the dev split.
  *
- * Run: `npx tsx bench/ner.ts --lang en|zh [--sample N] [--data <folder>] (default: $EMBEDKIT_DATA) [--out bench/out]`
+ * Run: `npx tsx bench/ner.ts --lang en|zh [--sample N] [--data <folder>, default $EMBEDKIT_DATA] [--out bench/out]`
  * then `npx tsx bench/ner.ts --render` to print the Markdown of both saved runs.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -258,7 +258,7 @@ async function runLanguage(lang: "en" | "zh", dataDir: string, outDir: string): 
         tagger: sampleUnits / taggerSeconds,
         encoder: sampleUnits / encoderSeconds,
       },
-      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Node ${process.version}; load average at the end ${loadavg()[0]?.toFixed(1)} (shared with other engineers' jobs)`,
+      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Node ${process.version}; load average at the end ${loadavg()[0]?.toFixed(1)} (shared with other processes)`,
       finishedAt: new Date().toISOString(),
       command: `npx tsx bench/ner.ts --lang ${lang}${lang === "zh" && MSRA_SAMPLE !== undefined ? ` --sample ${MSRA_SAMPLE}` : ""}`,
     };

@@ -12,7 +12,7 @@
  * "## Server load (OpenAI-compatible /v1/embeddings)" section of bench/out/RESULTS.md.
  *
  * Run: `npx tsx bench/server-load.ts [--model all-minilm-l6-v2] [--connections 1,16,64] [--duration 15]
- *   [--soak 50000] [--soak-warmup 5000] [--data <sts csv>] (default: $EMBEDKIT_DATA/stsb/stsb-en-dev.csv)
+ *   [--soak 50000] [--soak-warmup 5000] [--data <sts csv>, default $EMBEDKIT_DATA/stsb/stsb-en-dev.csv]
  *   [--results bench/out/RESULTS.md] [--no-write] [--wait-idle 0]`
  * `--wait-idle SECONDS` waits (at most that long) before each concurrency level until other processes
  * use < 0.5 core. Before every cell the script also waits until both servers are idle: a run that

@@ -12,7 +12,7 @@
  * - throughput in video seconds per second (1 fps sampling, end to end).
  * Writes bench/out/video.json and re-renders the "Images and video" section.
  *
- * Run: `npx tsx bench/video.ts [--videos 8] [--seed 11]`
+ * Run: `npx tsx bench/video.ts [--data <folder>, default $EMBEDKIT_DATA/imagenet-sample-images] [--videos 8] [--seed 11]`
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -70,7 +70,7 @@ function runtimeLines(runtime: ImageRuntimeNumbers): string[] {
         : runtime.onnxOneThreadImagesPerSecond / decode,
     ),
     row(
-      "TF.js wasm backend (SIMD on, 1 thread: no multithread support in Node; the former default)",
+      "TF.js wasm backend (SIMD on, 1 thread: no multithread support in Node)",
       wasm,
       runtime.decodeShareWasm,
     ),
@@ -107,7 +107,7 @@ export async function renderMediaSection(): Promise<void> {
         `${image.distortions.length} ways (seed ${image.seed}): ${image.distortions.join(", ")} → ${image.queries} queries. ` +
         "recall@1 and mAP (one true original per query, so mAP = MRR; ties count against the method) in %. " +
         `Run ${image.date.slice(0, 10)} on ${image.machine.cores} cores (${image.machine.cpu}), Node ${image.machine.node}; ` +
-        `other engineers' work kept ${image.machine.otherWorkCores.toFixed(1)} of the cores busy at the start, so images/s is indicative.`,
+        `other processes kept ${image.machine.otherWorkCores.toFixed(1)} of the cores busy at the start, so images/s is indicative.`,
       "",
       `| method | recall@1 | mAP | ${image.distortions.join(" | ")} | images/s |`,
       `|---|---:|---:|${image.distortions.map(() => "---:").join("|")}|---:|`,
