@@ -19,7 +19,7 @@ export function sharedData(relativePath: string): string {
     throw new Error(
       `This test reads the shared data file ${relativePath}: set EMBEDKIT_DATA to the shared data folder ` +
         "(the one holding conll2003-en/, msra-ner/, imagenet-sample-images/, ...), e.g. " +
-        "EMBEDKIT_DATA=/path/to/shared/data npm test. .ci/run sets it to ../shared/data next to the checkout.",
+        "EMBEDKIT_DATA=/path/to/shared/data npm test. .ci/run sets it to the shared/data folder next to the checkout.",
     );
   }
   const path = resolve(join(root, relativePath));
