@@ -148,7 +148,7 @@ async function loadSource(
   if (Object.hasOwn(STS_SETS, reference)) {
     const spec = (STS_SETS as Readonly<Record<string, StsSetSpec>>)[reference] as StsSetSpec;
     const pairs = await readStsSet(reference, {
-      dataDir: resolveDataDir(options.dataDir, "--data-dir"),
+      dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
       ...(limit === undefined ? {} : { limit }),
     });
     const binary = spec.scoreKind === "paraphrase-label";
@@ -166,7 +166,7 @@ async function loadSource(
     const spec = getTaskSet(reference);
     if (spec.kind === "retrieval") {
       const set = await loadRetrievalSet(reference, {
-        dataDir: resolveDataDir(options.dataDir, "--data-dir"),
+        dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
         ...(limit === undefined ? {} : { limitQueries: limit }),
       });
       return {
@@ -179,7 +179,7 @@ async function loadSource(
       };
     }
     const data = await loadLabeledSet(reference, {
-      dataDir: resolveDataDir(options.dataDir, "--data-dir"),
+      dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
       seed,
       ...(limit === undefined ? {} : { limit }),
     });
