@@ -16,26 +16,27 @@
  *   (file → decode → resample → features → model), and decode alone as the
  *   floor every model pays.
  *
- * Writes bench/out/audio.json and the "Audio" section of bench/RESULTS.md.
+ * Writes bench/out/audio.json and the "Audio" section of bench/out/RESULTS.md.
  *
- * Run: `npx tsx bench/audio.ts [--data ../shared/data/fsdd-audio] [--threads 2] [--epochs 150]`
+ * Run: `npx tsx bench/audio.ts [--data <folder>, default $EMBEDKIT_DATA/fsdd-audio] [--threads 2] [--epochs 150]`
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createAudioEmbedder } from "../src/embed/media/audio/create-audio-embedder.js";
 import { decodeAudio } from "../src/embed/media/audio/decode-audio.js";
 import { trainClassifier } from "../src/train/classifier.js";
 import { cosineSimilarity } from "../src/vectors/math.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: string): string {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? (args[index + 1] ?? fallback) : fallback;
 }
-const dataDir = resolve(option("data", "../shared/data/fsdd-audio"));
+const dataDir = benchDataPath(option("data", ""), "fsdd-audio");
 const threads = Number(option("threads", "2"));
 const epochs = Number(option("epochs", "150"));
 const MODELS = ["resemblyzer-ge2e", "mfcc-stats"] as const;
@@ -199,8 +200,8 @@ async function main(): Promise<void> {
   };
   await mkdir("bench/out", { recursive: true });
   await writeFile("bench/out/audio.json", `${JSON.stringify(report, null, 2)}\n`);
-  await spliceSection("bench/RESULTS.md", "## Audio", renderSection(report));
-  console.error("wrote bench/out/audio.json and the Audio section of bench/RESULTS.md");
+  await spliceSection(FULL_RESULTS, "## Audio", renderSection(report));
+  console.error(`wrote bench/out/audio.json and the Audio section of ${FULL_RESULTS}`);
 }
 
 function percent(value: number): string {
@@ -223,7 +224,7 @@ function renderSection(report: {
       `(file → decode → 16 kHz → features → model). Run ${report.date.slice(0, 10)} on ${report.machine.cpus} cores ` +
       `(${report.machine.cpu}), Node ${report.machine.node}, ${report.machine.threads} inference threads.`,
     "",
-    `Machine load: the 2 cores were shared with other engineers' jobs (other work kept ${report.otherWorkBusyCores.before.toFixed(1)} cores ` +
+    `Machine load: the 2 cores were shared with other processes (other work kept ${report.otherWorkBusyCores.before.toFixed(1)} cores ` +
       `busy before and ${report.otherWorkBusyCores.after.toFixed(1)} after the run), so throughput is indicative; accuracies are deterministic.`,
     "",
     "| model | dims | speaker ID, 1-NN LOO | digit, softmax head, leave-one-speaker-out | digit, 1-NN LOO | audio s/s | × MFCC speed |",
@@ -258,7 +259,7 @@ function renderSection(report: {
       "leave-one-speaker-out head is the test of content. Speed: every clip shorter than 1.6 s costs GE2E a full " +
       "1.6-s partial utterance (FSDD clips average 0.43 s, so it computes ~3.7× the audio it is given).",
     "",
-    "Command: `npx tsx bench/audio.ts --data ../shared/data/fsdd-audio --threads 2`",
+    "Command: `npx tsx bench/audio.ts --threads 2` (data: `$EMBEDKIT_DATA/fsdd-audio`)",
   ];
   return lines.join("\n");
 }

@@ -15,28 +15,29 @@
  * a real clap-htsat-unfused adds its own inference time per 10 s window.
  * There is no quality number: the fixture's vectors mean nothing.
  *
- * Writes the "CLAP (audio ↔ text code path)" section of bench/RESULTS.md.
+ * Writes the "CLAP (audio ↔ text code path)" section of bench/out/RESULTS.md.
  *
- * Run: `npx tsx bench/clap.ts [--data ../shared/data/fsdd-audio] [--clips 40]`
+ * Run: `npx tsx bench/clap.ts [--data <fsdd-audio folder>, default $EMBEDKIT_DATA/fsdd-audio] [--clips 40]`
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { writeTinyClap } from "../scripts/make-tiny-clap.js";
 import { createClapEmbedder } from "../src/embed/media/audio/clap-embedder.js";
 import { CLAP_HTSAT_UNFUSED_FRONT_END, clapLogMel } from "../src/embed/media/audio/clap-features.js";
 import { createAudioEmbedder } from "../src/embed/media/audio/create-audio-embedder.js";
 import { decodeAudio } from "../src/embed/media/audio/decode-audio.js";
 import { createModelStore } from "../src/models/store-impl.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: string): string {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? (args[index + 1] ?? fallback) : fallback;
 }
-const dataDir = resolve(option("data", "../shared/data/fsdd-audio"));
+const dataDir = benchDataPath(option("data", ""), "fsdd-audio");
 const clipCount = Number(option("clips", "40"));
 
 async function readClips(): Promise<{ path: string; seconds: number }[]> {
@@ -102,7 +103,7 @@ try {
   const date = new Date().toISOString().slice(0, 10);
   const body = `Cost of the CLAP code path on ${clips.length} FSDD test clips (${audioSeconds.toFixed(1)} s of 8 kHz speech, ~${(audioSeconds / clips.length).toFixed(2)} s each), run ${date} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, 2 inference threads.
 
-Machine load: the cores were shared with other engineers' jobs (other work kept ${loadBefore.toFixed(1)} cores busy before and ${loadAfter.toFixed(1)} after the run), so every number is indicative; ratios within the run are the comparable part.
+Machine load: the cores were shared with other processes (other work kept ${loadBefore.toFixed(1)} cores busy before and ${loadAfter.toFixed(1)} after the run), so every number is indicative; ratios within the run are the comparable part.
 
 **The audio tower is the random-weight fixture** (scripts/make-tiny-clap.ts), not a real CLAP: these numbers are everything around a real HTSAT network (decode, 48 kHz resampling, 10 s windows, 1001 × 64 log-mel, ONNX call, pooling), whose own inference time a real model adds per window. No quality is measured: the fixture's vectors mean nothing, and no real CLAP can be obtained on this machine.
 
@@ -112,8 +113,8 @@ ${table}
 - Every clip shorter than 10 s is repeat-padded to a full window (ClapFeatureExtractor's \`repeatpad\`), so a ${(audioSeconds / clips.length).toFixed(1)} s clip costs as much as a 10 s one: CLAP computes ~${(10 / (audioSeconds / clips.length)).toFixed(0)}× the audio it is given here. On 10 s clips the same front-end would run at ~${((10 * windows) / frontEndTime).toFixed(0)} audio s/s.
 - Text side (tiny text tower, 64 short prompts in batches of 8): ${(prompts.length / textTime).toFixed(0)} texts/s.
 
-Command: \`npx tsx bench/clap.ts --data ../shared/data/fsdd-audio --clips ${clips.length}\``;
-  await spliceSection(resolve("bench/RESULTS.md"), "## CLAP (audio ↔ text code path)", body);
+Command: \`npx tsx bench/clap.ts --clips ${clips.length}\``;
+  await spliceSection(FULL_RESULTS, "## CLAP (audio ↔ text code path)", body);
   console.log(body);
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -12,18 +12,19 @@
  * full corpus for the models in `--full-retrieval`. Results are written to
  * `<out>/eval.json` after every task, so a stopped run keeps what it measured.
  *
- * Run: `npx tsx bench/eval.ts [--data ../shared/data] [--models a,b] [--out bench/out]
- *   [--results bench/RESULTS.md] [--limit-train 1500] [--limit-test 500] [--limit-cluster 1500]
+ * Run: `npx tsx bench/eval.ts [--data <folder>, default $EMBEDKIT_DATA] [--models a,b] [--out bench/out]
+ *   [--results bench/out/RESULTS.md] [--limit-train 1500] [--limit-test 500] [--limit-cluster 1500]
  *   [--full-retrieval all-minilm-l6-v2] [--note text]`
- * `npx tsx bench/eval.ts --render bench/out/eval.json --results bench/RESULTS.md` re-renders a saved run.
+ * `npx tsx bench/eval.ts --render bench/out/eval.json --results bench/out/RESULTS.md` re-renders a saved run.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createEmbedder } from "../src/embed/create-embedder.js";
 import { getTaskSet, loadLabeledSet, loadRetrievalSet } from "../src/eval/task-data.js";
 import { evaluateClassification, evaluateClustering, evaluateRetrieval } from "../src/eval/tasks.js";
 import { listModels } from "../src/models/index.js";
+import { benchDataPath } from "./lib/data.js";
 import { spliceSection } from "./lib/results-section.js";
 
 const SECTION_TITLE = "## Evaluation (retrieval, classification, clustering)";
@@ -91,7 +92,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     .filter((model) => model.format === "onnx-transformer")
     .map((model) => model.id);
   return {
-    dataDir: resolve(values.get("data") ?? "../shared/data"),
+    dataDir: benchDataPath(values.get("data")),
     models: values.get("models")?.split(",") ?? onnx,
     outDir: values.get("out") ?? "bench/out",
     resultsPath: values.get("results"),

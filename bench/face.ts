@@ -11,13 +11,13 @@
  * crops: the face model (largest face of each image, cosine; a query where no
  * face is found ranks last) and the baseline MobileNetV2 image features of the
  * whole portrait (cosine). Writes bench/out/face.json and the "Faces" section
- * of bench/RESULTS.md.
+ * of bench/out/RESULTS.md.
  *
  * Run: `npx tsx bench/face.ts [--seed 7]`
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import sharp from "sharp";
 import { createImageEmbedder } from "../src/embed/media/image/create-image-embedder.js";
 import type { FaceEmbedder } from "../src/embed/media/image/face-embedder.js";
@@ -31,8 +31,9 @@ import {
   rankOf,
   summarize,
 } from "./lib/copy-detection.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores, machineInfo } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
 const args = process.argv.slice(2);
 const seedIndex = args.indexOf("--seed");
@@ -41,7 +42,7 @@ const demoDir = join(
   dirname(createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")),
   "demo",
 );
-const imagenetDir = resolve("../shared/data/imagenet-sample-images/images");
+const imagenetDir = benchDataPath(undefined, "imagenet-sample-images/images");
 const sources = [
   ...[1, 2, 3, 4, 5, 6].map((index) => join(demoDir, `sample${index}.jpg`)),
   ...[
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
       `(seed ${seed}) → ${report.queries} queries against all portraits. recall@1 and mAP (= MRR) in %; ` +
       "for the face model a query in which no face is found ranks last. Same crops, same run for both methods. " +
       `Run ${report.date.slice(0, 10)} on ${report.machine.cores} cores (${report.machine.cpu}), Node ${report.machine.node}; ` +
-      `other engineers' work kept ${load.toFixed(1)} of the cores busy (shared, contended machine), so images/s is indicative.`,
+      `other processes kept ${load.toFixed(1)} of the cores busy (shared, contended machine), so images/s is indicative.`,
     "",
     `| method | recall@1 | mAP | ${DISTORTIONS.join(" | ")} | images/s |`,
     `|---|---:|---:|${DISTORTIONS.map(() => "---:").join("|")}|---:|`,
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
     "",
     "Reproduce: `npx tsx bench/face.ts` (writes bench/out/face.json).",
   ];
-  await spliceSection("bench/RESULTS.md", "## Faces", lines.join("\n"));
+  await spliceSection(FULL_RESULTS, "## Faces", lines.join("\n"));
 }
 
 await main();

@@ -11,14 +11,14 @@
  * precision ≥ 0.9) and the test split's precision/coverage curve.
  * Embeddings go through the on-disk eval cache, so re-runs are cheap.
  *
- * Run: `npx tsx bench/faq.ts [--data ../shared/data] [--sets bq,atec,banking77,clinc150]
+ * Run: `npx tsx bench/faq.ts [--data <folder>, default $EMBEDKIT_DATA] [--sets bq,atec,banking77,clinc150]
  *   [--zh-models bge-small-zh-v1.5] [--en-models bge-small-en-v1.5,all-minilm-l6-v2]
- *   [--seed 42] [--out bench/out] [--results bench/RESULTS.md] [--note text]`
- * `npx tsx bench/faq.ts --render bench/out/faq.json --results bench/RESULTS.md` re-renders a saved run.
+ *   [--seed 42] [--out bench/out] [--results bench/out/RESULTS.md] [--note text]`
+ * `npx tsx bench/faq.ts --render bench/out/faq.json --results bench/out/RESULTS.md` re-renders a saved run.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ANSWER_AGGREGATIONS, DEFAULT_AGGREGATION } from "../src/apps/faq/answer-ranking.js";
 import type { ThresholdPoint } from "../src/apps/faq/answer-threshold.js";
@@ -26,6 +26,7 @@ import { createEmbeddingRanker, evaluateFaq, type FaqEvaluation } from "../src/a
 import { DEFAULT_FAQ_MODELS } from "../src/apps/faq/faq-language.js";
 import { FAQ_BENCHMARK_SETS, type FaqBenchmarkSetId, loadFaqBenchmarkSet } from "../src/apps/faq/faq-sets.js";
 import { createEmbedder } from "../src/embed/create-embedder.js";
+import { benchDataPath } from "./lib/data.js";
 import { createTfidfRanker } from "./lib/faq-baseline.js";
 import { busyCores } from "./lib/machine-load.js";
 import { spliceSection } from "./lib/results-section.js";
@@ -81,7 +82,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     }
   }
   return {
-    dataDir: resolve(values.data ?? "../shared/data"),
+    dataDir: benchDataPath(values.data),
     sets: sets as FaqBenchmarkSetId[],
     zhModels: list(values["zh-models"], [DEFAULT_FAQ_MODELS.zh]),
     enModels: list(values["en-models"], [DEFAULT_FAQ_MODELS.en, "all-minilm-l6-v2"]),
@@ -117,7 +118,7 @@ function render(run: BenchRun): string {
       `Source: \`bench/out/faq.json\`.` +
       (run.finished === undefined ? " **Run incomplete** (stopped before every set finished)." : ""),
     "",
-    `Machine shared with other engineers (${run.busyCoresBefore.toFixed(1)} of 2 cores busy with other work when the run ` +
+    `Machine shared with other processes (${run.busyCoresBefore.toFixed(1)} of 2 cores busy with other work when the run ` +
       "started); only quality numbers are reported here, no speeds.",
   );
   if (a.note !== undefined) lines.push("", `Note: ${a.note}`);

@@ -10,16 +10,16 @@
  * images/s end to end (decode + resize + model or hash) on the 40 originals.
  * Runtimes of the same model, in the same run: the default (the one-time ONNX
  * conversion on onnxruntime, all cores, and pinned to 1 thread), TF.js on the
- * wasm backend (the former default) and on the pure-JS cpu backend; plus
+ * wasm backend and on the pure-JS cpu backend; plus
  * decode + resize alone (sharp), its share of each end-to-end time, and how
  * close the ONNX and TF.js vectors are. Writes bench/out/image.json and the
- * "Images and video" section of bench/RESULTS.md.
+ * "Images and video" section of bench/out/RESULTS.md.
  *
- * Run: `npx tsx bench/image.ts [--data ../shared/data/imagenet-sample-images] [--seed 7] [--rounds 3]`
+ * Run: `npx tsx bench/image.ts [--data <folder>, default $EMBEDKIT_DATA/imagenet-sample-images] [--seed 7] [--rounds 3]`
  */
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createImageEmbedder } from "../src/embed/media/image/create-image-embedder.js";
 import { decodeImage, writeNormalized } from "../src/embed/media/image/decode-image.js";
 import { openMediaInput } from "../src/embed/media/media-input.js";
@@ -34,6 +34,7 @@ import {
   rankOf,
   summarize,
 } from "./lib/copy-detection.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
 import { renderMediaSection } from "./lib/media-section.js";
 import { differenceHash, perceptualHash } from "./lib/perceptual-hash.js";
@@ -43,7 +44,7 @@ function option(name: string, fallback: string): string {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? (args[index + 1] ?? fallback) : fallback;
 }
-const dataDir = resolve(option("data", "../shared/data/imagenet-sample-images"));
+const dataDir = benchDataPath(option("data", ""), "imagenet-sample-images");
 const seed = Number(option("seed", "7"));
 /** Interleaved timing rounds per runtime (median reported). */
 const ROUNDS = Number(option("rounds", "3"));

@@ -11,10 +11,10 @@
  *   [--lr 0.003] [--epochs 8] [--scheme bio|bioes] [--buckets 262144] [--batch 64] [--dropout 0]
  *   [--dev random|block] [--weighting sqrt|balanced|none] [--transitions 1] [--outside 0|tune]`
  */
-import { resolve } from "node:path";
 import { createEmbedder } from "../src/embed/create-embedder.js";
 import type { OnnxEmbedder } from "../src/embed/onnx/onnx-embedder.js";
 import { type ClassWeighting, trainTagger } from "../src/ner/tagger.js";
+import { benchDataPath } from "./lib/data.js";
 import { loadMsra, msraBlockSplit } from "./lib/msra.js";
 
 function argument(name: string, fallback: string): string {
@@ -23,7 +23,7 @@ function argument(name: string, fallback: string): string {
 }
 
 const DEV = 1024;
-const dataDir = resolve(argument("--data", "../shared/data"));
+const dataDir = benchDataPath(argument("--data", ""));
 const splits = await loadMsra(dataDir);
 const size = Number(argument("--train", "4096"));
 const devKind = argument("--dev", "random");

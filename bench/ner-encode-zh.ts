@@ -4,12 +4,12 @@
  * zh bench trains on (seeded shuffle, seed 42, chunks of 512 sentences), so a
  * later `bench/ner.ts --lang zh --sample N` finds the first N sentences cached.
  * Interruptible: every finished chunk is on disk.
- * Run: `npx tsx bench/ner-encode-zh.ts [--limit 49400] [--data ../shared/data]`
+ * Run: `npx tsx bench/ner-encode-zh.ts [--limit 49400] [--data <folder>, default $EMBEDKIT_DATA]`
  */
-import { resolve } from "node:path";
 import { createEmbedder } from "../src/embed/create-embedder.js";
 import type { OnnxEmbedder } from "../src/embed/onnx/onnx-embedder.js";
 import { embedCorpusWords } from "../src/ner/word-vector-cache.js";
+import { benchDataPath } from "./lib/data.js";
 import { loadMsra } from "./lib/msra.js";
 
 function argument(name: string): string | undefined {
@@ -17,7 +17,7 @@ function argument(name: string): string | undefined {
   return index < 0 ? undefined : process.argv[index + 1];
 }
 
-const dataDir = resolve(argument("--data") ?? "../shared/data");
+const dataDir = benchDataPath(argument("--data"));
 const { shuffled } = await loadMsra(dataDir);
 const limit = Number(argument("--limit") ?? 49400);
 const sentences = shuffled(0, limit).sentences.map((sentence) => sentence.words);

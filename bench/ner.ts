@@ -20,11 +20,11 @@
  *   never trained on) — the split that picks the epoch and the O penalty —,
  *   training = all other pool sentences (or the first `--sample` of them in
  *   shuffled order, seed 42). The head predicts BIOES (chosen on dev: see
- *   bench/RESULTS.md). `bench/ner-encode-zh.ts` fills the vector cache for the
+ *   bench/out/RESULTS.md). `bench/ner-encode-zh.ts` fills the vector cache for the
  *   shuffled pool, so a run reads every vector from it; `bench/ner-dev-zh.ts`
  *   compares settings on the dev split.
  *
- * Run: `npx tsx bench/ner.ts --lang en|zh [--sample N] [--data ../shared/data] [--out bench/out]`
+ * Run: `npx tsx bench/ner.ts --lang en|zh [--sample N] [--data <folder>, default $EMBEDKIT_DATA] [--out bench/out]`
  * then `npx tsx bench/ner.ts --render` to print the Markdown of both saved runs.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -43,6 +43,7 @@ import {
   tagSentences,
   trainTagger,
 } from "../src/ner/tagger.js";
+import { benchDataPath } from "./lib/data.js";
 import { loadMsra, MSRA_DEV_BLOCK, MSRA_VALIDATION, msraBlockSplit, MSRA_SEED as SEED } from "./lib/msra.js";
 
 interface LanguageSetup {
@@ -257,7 +258,7 @@ async function runLanguage(lang: "en" | "zh", dataDir: string, outDir: string): 
         tagger: sampleUnits / taggerSeconds,
         encoder: sampleUnits / encoderSeconds,
       },
-      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Node ${process.version}; load average at the end ${loadavg()[0]?.toFixed(1)} (shared with other engineers' jobs)`,
+      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Node ${process.version}; load average at the end ${loadavg()[0]?.toFixed(1)} (shared with other processes)`,
       finishedAt: new Date().toISOString(),
       command: `npx tsx bench/ner.ts --lang ${lang}${lang === "zh" && MSRA_SAMPLE !== undefined ? ` --sample ${MSRA_SAMPLE}` : ""}`,
     };
@@ -316,11 +317,11 @@ if (process.argv.includes("--render")) {
   const lang = argument("--lang");
   if (lang !== "en" && lang !== "zh") {
     console.error(
-      "usage: npx tsx bench/ner.ts --lang en|zh [--data ../shared/data] [--out bench/out] | --render",
+      "usage: npx tsx bench/ner.ts --lang en|zh [--data <folder, default $EMBEDKIT_DATA>] [--out bench/out] | --render",
     );
     process.exit(1);
   }
-  const dataDir = resolve(argument("--data") ?? "../shared/data");
+  const dataDir = benchDataPath(argument("--data"));
   const result = await runLanguage(lang, dataDir, outDir);
   await writeFile(join(outDir, `ner-${lang}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(render([result]));

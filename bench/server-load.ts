@@ -9,11 +9,11 @@
  * so machine drift hits both alike. Then a soak run of ≥ 50k requests against
  * the batching server samples its RSS (/proc/<pid>/status VmRSS) after a
  * warm-up and at the end. Results go to bench/out/server-load.json and the
- * "## Server load (OpenAI-compatible /v1/embeddings)" section of bench/RESULTS.md.
+ * "## Server load (OpenAI-compatible /v1/embeddings)" section of bench/out/RESULTS.md.
  *
  * Run: `npx tsx bench/server-load.ts [--model all-minilm-l6-v2] [--connections 1,16,64] [--duration 15]
- *   [--soak 50000] [--soak-warmup 5000] [--data /work/shared/data/stsb/stsb-en-dev.csv]
- *   [--results bench/RESULTS.md] [--no-write] [--wait-idle 0]`
+ *   [--soak 50000] [--soak-warmup 5000] [--data <sts csv>, default $EMBEDKIT_DATA/stsb/stsb-en-dev.csv]
+ *   [--results bench/out/RESULTS.md] [--no-write] [--wait-idle 0]`
  * `--wait-idle SECONDS` waits (at most that long) before each concurrency level until other processes
  * use < 0.5 core. Before every cell the script also waits until both servers are idle: a run that
  * ends leaves requests in flight (the no-batching server cannot drop requests already inside
@@ -26,8 +26,9 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { parse as parseCsv } from "csv-parse/sync";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores, waitForQuiet } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 import type { DriverConfig, DriverResult } from "./lib/server-load-driver.js";
 
 const SECTION_TITLE = "## Server load (OpenAI-compatible /v1/embeddings)";
@@ -41,8 +42,8 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "15" },
     soak: { type: "string", default: "50000" },
     "soak-warmup": { type: "string", default: "5000" },
-    data: { type: "string", default: "/work/shared/data/stsb/stsb-en-dev.csv" },
-    results: { type: "string", default: join(ROOT, "bench", "RESULTS.md") },
+    data: { type: "string" },
+    results: { type: "string", default: join(ROOT, FULL_RESULTS) },
     "no-write": { type: "boolean", default: false },
     "wait-idle": { type: "string", default: "0" },
   },
@@ -174,10 +175,11 @@ const fmt = (value: number, digits = 1): string => value.toFixed(digits);
 
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
-  const sentences = await loadSentences(args.data as string);
+  const dataPath = benchDataPath(args.data, "stsb/stsb-en-dev.csv");
+  const sentences = await loadSentences(dataPath);
   const sentencesPath = join(OUT, "server-load-sentences.json");
   await writeFile(sentencesPath, JSON.stringify(sentences));
-  log(`${sentences.length} unique sentences from ${args.data}`);
+  log(`${sentences.length} unique sentences from ${dataPath}`);
   const started = new Date();
   const loadAtStart = loadavg();
   const servers = [await startServer("batching", []), await startServer("no batching", ["--no-batching"])];

@@ -23,7 +23,7 @@
  *   npx tsx bench/store.ts --sizes 100000 --backends pgvector --ann-threshold size   # pgvector bulk load: index built once, after the load
  *   npx tsx bench/store.ts --sizes 1000000 --queries 200 --out bench/out/store-1m.json
  *   npx tsx bench/store.ts --sizes 1000000 --hnsw-m 32 --ef-construction 200 --ef-sweep 128,256,512   # a larger graph
- *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/RESULTS.md (its ### subsections are kept)
+ *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/out/RESULTS.md (its ### subsections are kept)
  *
  * Adding a backend = adding an entry to BACKENDS.
  */
@@ -33,9 +33,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { openEmbeddedStore } from "../src/store/embedded-store.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
 import { fitSpectrum, loadRealVectors, REAL_MODEL } from "./lib/real-vectors.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 import { exactTopK, makeVectors, percentile, recallOf } from "./lib/vector-bench-data.js";
 
 const { values: args } = parseArgs({
@@ -44,7 +45,7 @@ const { values: args } = parseArgs({
     // clustered: Gaussian clusters (isotropic inside each: the hard case); real: all-MiniLM-L6-v2
     // vectors of the shared English sentences; spectrum: Gaussian with their mean and covariance.
     data: { type: "string", default: "clustered" },
-    "data-dir": { type: "string", default: "../shared/data" },
+    "data-dir": { type: "string" },
     backends: { type: "string", default: "embedded" },
     dims: { type: "string", default: "384" },
     queries: { type: "string", default: "500" },
@@ -356,7 +357,7 @@ async function benchData(n: number): Promise<{ base: Float32Array[]; queries: Fl
   if (dataKind !== "real" && dataKind !== "spectrum") {
     throw new Error(`--data must be clustered, real or spectrum; received ${dataKind}`);
   }
-  const real = await loadRealVectors(args["data-dir"] ?? "../shared/data", log);
+  const real = await loadRealVectors(benchDataPath(args["data-dir"], "", "--data-dir"), log);
   if ((real[0] as Float32Array).length !== dims)
     throw new Error(`--data ${dataKind} is ${REAL_MODEL}: --dims 384`);
   if (dataKind === "real") {
@@ -637,10 +638,10 @@ const body = [
 process.stdout.write(`${body}\n`);
 if (args["write-results"]) {
   // The section's "### " subsections (the LanceDB comparison, other runs) are kept after the new body.
-  const existing = await readFile("bench/RESULTS.md", "utf8").catch(() => "");
+  const existing = await readFile(FULL_RESULTS, "utf8").catch(() => "");
   const start = existing.indexOf("\n## Vector store\n");
   const end = start === -1 ? -1 : existing.indexOf("\n## ", start + 1);
   const section = start === -1 ? "" : existing.slice(start, end === -1 ? undefined : end);
   const subsections = section.includes("\n### ") ? section.slice(section.indexOf("\n### ") + 1) : "";
-  await spliceSection("bench/RESULTS.md", "## Vector store", `${body}\n\n${subsections}`);
+  await spliceSection(FULL_RESULTS, "## Vector store", `${body}\n\n${subsections}`);
 }

@@ -7,9 +7,9 @@
  * and runs on all sets. Reports Spearman ×100 per model and set, sentences per
  * second, and the mean Spearman lost by each int8 model against its fp32 twin.
  *
- * Run: `npx tsx bench/sts.ts [--data ../shared/data] [--models a,b] [--sets x,y]
- *   [--limit-zh-test N] [--out bench/out] [--results bench/RESULTS.md]`
- * `npx tsx bench/sts.ts --render bench/out/sts.json [--results bench/RESULTS.md]` re-renders a
+ * Run: `npx tsx bench/sts.ts [--data <folder>, default $EMBEDKIT_DATA] [--models a,b] [--sets x,y]
+ *   [--limit-zh-test N] [--out bench/out] [--results bench/out/RESULTS.md]`
+ * `npx tsx bench/sts.ts --render bench/out/sts.json [--results bench/out/RESULTS.md]` re-renders a
  * saved run without running any model.
  * `--limit-zh-test` keeps the first N pairs of the Chinese test-file sets (ATEC,
  * BQ, LCQMC); `--results` splices the table into that file's
@@ -24,6 +24,7 @@ import { evaluateSts } from "../src/eval/sts.js";
 import { getStsSet, readStsSet, STS_SETS, type StsPair, type StsSetSpec } from "../src/eval/sts-data.js";
 import { getModel, listModels } from "../src/models/index.js";
 import type { ModelSpec } from "../src/models/model-spec.js";
+import { benchDataPath } from "./lib/data.js";
 
 const SECTION_TITLE = "## STS (Spearman ×100)";
 
@@ -88,7 +89,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     throw new Error(`--limit-zh-test must be an integer >= 2, received ${limitText}.`);
   }
   return {
-    dataDir: resolve(values.get("data") ?? "../shared/data"),
+    dataDir: benchDataPath(values.get("data")),
     models,
     sets,
     limitChineseTest,

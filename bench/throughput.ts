@@ -9,9 +9,9 @@
  *
  * Run: `npx tsx bench/throughput.ts [--model all-minilm-l6-v2[,other,...]] [--sentences 2000]
  *   [--batch-sizes 1,8,32,128] [--repeats 3] [--threads 2] [--engines ours,raw,python,transformersjs]
- *   [--data /work/shared/data/stsb/stsb-en-dev.csv] [--out bench/out] [--results bench/RESULTS.md]
+ *   [--data <sts csv>, default $EMBEDKIT_DATA/stsb/stsb-en-dev.csv] [--out bench/out] [--results bench/out/RESULTS.md]
  *   [--max-batch-tokens 8192] [--wait-idle 0]`
- * `--render` re-renders bench/out/throughput.json into RESULTS.md without running anything.
+ * `--render` re-renders bench/out/throughput.json into bench/out/RESULTS.md without running anything.
  * `--wait-idle SECONDS` waits (at most that long) before each batch size until other processes use
  * < 0.15 core: on 2 cores a colleague's benchmark halves every number. The load seen is recorded.
  * Phase breakdown of our embed() (tokenize / tensors / run / pool): `npx tsx bench/lib/profile-embed.ts`.
@@ -43,8 +43,9 @@ import {
   type WorkerHandle,
   type WorkerReady,
 } from "./lib/bench-worker.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores, waitForQuiet } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
 const SECTION_TITLE = "## Throughput (text, CPU, 2 threads)";
 const ROOT = resolve(import.meta.dirname, "..");
@@ -88,9 +89,9 @@ function parseArguments(): Arguments {
       repeats: { type: "string", default: "3" },
       threads: { type: "string", default: "2" },
       engines: { type: "string", default: ENGINES.join(",") },
-      data: { type: "string", default: "/work/shared/data/stsb/stsb-en-dev.csv" },
+      data: { type: "string" },
       out: { type: "string", default: join(ROOT, "bench", "out") },
-      results: { type: "string", default: join(ROOT, "bench", "RESULTS.md") },
+      results: { type: "string", default: join(ROOT, FULL_RESULTS) },
       render: { type: "boolean", default: false },
       "wait-idle": { type: "string", default: "0" },
       "max-batch-tokens": { type: "string", default: String(DEFAULT_MAX_BATCH_TOKENS) },
@@ -115,7 +116,7 @@ function parseArguments(): Arguments {
     repeats: integer("repeats", values.repeats),
     threads: integer("threads", values.threads),
     engines,
-    dataPath: resolve(values.data),
+    dataPath: benchDataPath(values.data, "stsb/stsb-en-dev.csv"),
     outDir: resolve(values.out),
     resultsPath: resolve(values.results),
     render: values.render,

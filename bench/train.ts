@@ -22,10 +22,10 @@
  *
  * Embeddings go through the eval embedding cache (`$EMBEDKIT_HOME/eval-cache`),
  * so only the first run embeds. Results: `bench/out/train.json` after every
- * step; `--results bench/RESULTS.md` writes the "Training" section.
+ * step; `--results bench/out/RESULTS.md` writes the "Training" section.
  *
- * Run: `npx tsx bench/train.ts [--data ../shared/data] [--sets a,b] [--grid smp2017-ecdt,trec-qc]
- *   [--max-train 2000] [--max-test 800] [--skip-speed] [--embed-only] [--results bench/RESULTS.md]`
+ * Run: `npx tsx bench/train.ts [--data <folder>, default $EMBEDKIT_DATA] [--sets a,b] [--grid smp2017-ecdt,trec-qc]
+ *   [--max-train 2000] [--max-test 800] [--skip-speed] [--embed-only] [--results bench/out/RESULTS.md]`
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -47,6 +47,7 @@ import {
   trainAdapter,
   trainClassifier,
 } from "../src/train/index.js";
+import { benchDataPath } from "./lib/data.js";
 import { spliceSection } from "./lib/results-section.js";
 import { fitTfidf, trainSparseLogisticRegression } from "./lib/tfidf-classifier.js";
 import type { TrainingSpeed } from "./lib/train-speed.js";
@@ -67,7 +68,7 @@ function argument(name: string, fallback?: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : fallback;
 }
-const dataDir = resolve(argument("data", "../shared/data") as string);
+const dataDir = benchDataPath(argument("data"));
 const sets = (argument("sets", ALL_SETS.join(",")) as string).split(",").filter(Boolean);
 const gridSets = (argument("grid", "smp2017-ecdt,trec-qc") as string).split(",").filter(Boolean);
 const maxTrain = Number(argument("max-train", "2000"));
@@ -449,7 +450,7 @@ function percent(value: number): string {
 function render(data: Output): string {
   const lines: string[] = [];
   lines.push(
-    `Command: \`npx tsx bench/train.ts --grid smp2017-ecdt --results bench/RESULTS.md\` (data: \`../shared/data\`). Run started ${data.started} on ${data.machine}; the 2 cores were shared with other engineers' jobs, so seconds are indicative only.`,
+    `Command: \`npx tsx bench/train.ts --grid smp2017-ecdt --results bench/out/RESULTS.md\` (data: \`$EMBEDKIT_DATA\`). Run started ${data.started} on ${data.machine}.`,
     "",
     `Embedding classifier: frozen embeddings (bge-small-en-v1.5 for English, bge-small-zh-v1.5 for Chinese; no instruction prefix, fp32) + \`trainClassifier\` head (linear: multinomial logistic regression on the vectors): ${JSON.stringify({ optimizer: data.head.optimizer, schedule: data.head.schedule, epochs: data.head.epochs, batchSize: data.head.batchSize })}, early stopping (patience ${data.head.earlyStopping?.patience}) on macro-F1 of a 10 % stratified hold-out of the training rows, best epoch restored. Baseline: TF-IDF (word 1–2-grams for English, character 1–2-grams for Chinese; sublinear tf, smooth idf, L2 rows, vocabulary fitted on the training rows) + softmax regression trained with the same library (AdamW 0.01, weight decay 1e-4, cosine, batch 64, ≤ 30 epochs, the same 10 % hold-out and early stopping on its accuracy). Both see exactly the same training rows; scores are on the test side (× 100).`,
     "",

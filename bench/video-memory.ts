@@ -10,7 +10,7 @@
  * `embedPixels` → `poolVectors`, what the embedder did before). Reported: RSS
  * after the model is loaded, peak RSS during the embedding, the growth between
  * them, and the two paths' vectors' cosine. Writes bench/out/video-memory.json
- * and the "Video streaming (memory)" section of bench/RESULTS.md.
+ * and the "Video streaming (memory)" section of bench/out/RESULTS.md.
  *
  * Run: `npx tsx bench/video-memory.ts`
  */
@@ -24,7 +24,7 @@ import { sampleFrames } from "../src/embed/media/video/sample-frames.js";
 import { createVideoEmbedder, poolVectors } from "../src/embed/media/video/video-embedder.js";
 import { cosineSimilarity } from "../src/vectors/math.js";
 import { busyCores, machineInfo } from "./lib/machine-load.js";
-import { spliceSection } from "./lib/results-section.js";
+import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
 const MODES = ["streamed", "all-frames"] as const;
 type Mode = (typeof MODES)[number];
@@ -151,11 +151,11 @@ async function main(): Promise<void> {
       "Synthetic videos (ffmpeg lavfi `testsrc`, 160×120, 5 fps, H.264) of 1 and 10 minutes, sampled at 1 fps " +
         "(60 and 600 frames of 224×224 RGB = 147 KiB each) and embedded with the default image model, each run in " +
         "a fresh Node process. **streamed**: the video embedder (ffmpeg pipe → batches of 16 frames → model → " +
-        "running pool; the next batch decodes while the model runs). **all-frames** (baseline, the former " +
-        "behaviour): every sampled frame decoded into memory first, then embedded and pooled. RSS after the " +
+        "running pool; the next batch decodes while the model runs). **all-frames** (baseline): " +
+        "every sampled frame decoded into memory first, then embedded and pooled. RSS after the " +
         "model is loaded and warmed up on one batch, peak RSS (`maxRSS`) " +
         `during the call, and the growth between them, in MiB. Run ${report.date.slice(0, 10)} on ` +
-        `${report.machine.cores} cores (${report.machine.cpu}), Node ${report.machine.node}; other engineers' work ` +
+        `${report.machine.cores} cores (${report.machine.cpu}), Node ${report.machine.node}; other processes ` +
         `kept ${load.toFixed(1)} cores busy (shared, contended machine), so seconds are indicative.`,
       "",
       "| video | path | frames | RSS loaded | peak RSS | growth | seconds |",
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       "",
       "Reproduce: `npx tsx bench/video-memory.ts` (writes bench/out/video-memory.json).",
     ];
-    await spliceSection("bench/RESULTS.md", "## Video streaming (memory)", lines.join("\n"));
+    await spliceSection(FULL_RESULTS, "## Video streaming (memory)", lines.join("\n"));
     console.log(lines.join("\n"));
   } finally {
     await rm(folder, { recursive: true, force: true });

@@ -12,11 +12,11 @@
  * - throughput in video seconds per second (1 fps sampling, end to end).
  * Writes bench/out/video.json and re-renders the "Images and video" section.
  *
- * Run: `npx tsx bench/video.ts [--videos 8] [--seed 11]`
+ * Run: `npx tsx bench/video.ts [--data <folder>, default $EMBEDKIT_DATA/imagenet-sample-images] [--videos 8] [--seed 11]`
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { buildShotVideo, reencodeVideo } from "../scripts/make-test-videos.js";
 import { DEFAULT_MEDIA_LIMITS } from "../src/embed/media/media-embedder.js";
 import { openMediaInput } from "../src/embed/media/media-input.js";
@@ -28,6 +28,7 @@ import {
 } from "../src/embed/media/video/video-embedder.js";
 import { cosineSimilarity, normalizeInPlace } from "../src/vectors/math.js";
 import { createRandom } from "../src/vectors/random.js";
+import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
 import { renderMediaSection } from "./lib/media-section.js";
 
@@ -38,7 +39,7 @@ function option(name: string, fallback: string): string {
 }
 const videoCount = Number(option("videos", "8"));
 const seed = Number(option("seed", "11"));
-const photoDir = resolve(option("data", "../shared/data/imagenet-sample-images"), "images");
+const photoDir = join(benchDataPath(option("data", ""), "imagenet-sample-images"), "images");
 const TOLERANCE = 0.5;
 
 interface Counts {

@@ -1,12 +1,12 @@
 /**
  * @module bench/lib/media-section
- * Render the "Images and video" section of bench/RESULTS.md from whatever of
+ * Render the "Images and video" section of bench/out/RESULTS.md from whatever of
  * bench/out/image.json (bench/image.ts) and bench/out/video.json
  * (bench/video.ts) exists, so either benchmark can run alone and the section
  * always shows the latest numbers of both.
  */
 import { readFile } from "node:fs/promises";
-import { spliceSection } from "./results-section.js";
+import { FULL_RESULTS, spliceSection } from "./results-section.js";
 
 interface ImageMethod {
   recallAt1: number;
@@ -70,7 +70,7 @@ function runtimeLines(runtime: ImageRuntimeNumbers): string[] {
         : runtime.onnxOneThreadImagesPerSecond / decode,
     ),
     row(
-      "TF.js wasm backend (SIMD on, 1 thread: no multithread support in Node; the former default)",
+      "TF.js wasm backend (SIMD on, 1 thread: no multithread support in Node)",
       wasm,
       runtime.decodeShareWasm,
     ),
@@ -103,11 +103,11 @@ export async function renderMediaSection(): Promise<void> {
     lines.push(
       "### Copy detection (images)",
       "",
-      `${image.originals} ImageNet sample photos (../shared/data/imagenet-sample-images) are the index; each is distorted ` +
+      `${image.originals} ImageNet sample photos ($EMBEDKIT_DATA/imagenet-sample-images) are the index; each is distorted ` +
         `${image.distortions.length} ways (seed ${image.seed}): ${image.distortions.join(", ")} → ${image.queries} queries. ` +
         "recall@1 and mAP (one true original per query, so mAP = MRR; ties count against the method) in %. " +
         `Run ${image.date.slice(0, 10)} on ${image.machine.cores} cores (${image.machine.cpu}), Node ${image.machine.node}; ` +
-        `other engineers' work kept ${image.machine.otherWorkCores.toFixed(1)} of the cores busy at the start, so images/s is indicative.`,
+        `other processes kept ${image.machine.otherWorkCores.toFixed(1)} of the cores busy at the start, so images/s is indicative.`,
       "",
       `| method | recall@1 | mAP | ${image.distortions.join(" | ")} | images/s |`,
       `|---|---:|---:|${image.distortions.map(() => "---:").join("|")}|---:|`,
@@ -136,5 +136,5 @@ export async function renderMediaSection(): Promise<void> {
   }
   const video = await readJson<{ markdown: string }>("bench/out/video.json");
   if (video) lines.push(video.markdown, "");
-  await spliceSection("bench/RESULTS.md", "## Images and video", lines.join("\n"));
+  await spliceSection(FULL_RESULTS, "## Images and video", lines.join("\n"));
 }

@@ -8,7 +8,7 @@
  * is timed next to them in the same process to show the re-enactment adds up.
  *
  * Run: `npx tsx bench/lib/profile-embed.ts [--model all-minilm-l6-v2] [--sentences 2000]
- *   [--batch-sizes 1,8,32,128] [--threads 2] [--repeats 3] [--data <sts csv>]`
+ *   [--batch-sizes 1,8,32,128] [--threads 2] [--repeats 3] [--data <sts csv>, default $EMBEDKIT_DATA/stsb/stsb-en-dev.csv]`
  * Prints a Markdown table (ms per 1000 sentences, median of repeats).
  */
 import { readFile } from "node:fs/promises";
@@ -22,6 +22,7 @@ import { getModel } from "../../src/models/catalog.js";
 import { createModelStore } from "../../src/models/store-impl.js";
 import { normalizeInPlace } from "../../src/vectors/math.js";
 import { chunk } from "./bench-worker.js";
+import { benchDataPath } from "./data.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +31,7 @@ const { values } = parseArgs({
     "batch-sizes": { type: "string", default: "1,8,32,128" },
     threads: { type: "string", default: "2" },
     repeats: { type: "string", default: "3" },
-    data: { type: "string", default: "/work/shared/data/stsb/stsb-en-dev.csv" },
+    data: { type: "string" },
   },
 });
 const spec = getModel(values.model);
@@ -38,7 +39,9 @@ const threads = Number(values.threads);
 const repeats = Number(values.repeats);
 const maxBatchTokens = 8192;
 const pulled = await createModelStore().ensure(spec.id);
-const rows = parseCsv(await readFile(values.data, "utf8"), { relax_column_count: true }) as string[][];
+const rows = parseCsv(await readFile(benchDataPath(values.data, "stsb/stsb-en-dev.csv"), "utf8"), {
+  relax_column_count: true,
+}) as string[][];
 const sentences = [...new Set(rows.flatMap((row) => row.slice(0, 2)))].slice(0, Number(values.sentences));
 
 const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), spec.maxTokens);

@@ -24,7 +24,7 @@ import { createProgressBar, parsePositiveInteger, printJson } from "./io.js";
 interface EvalCommandOptions {
   readonly model: string;
   readonly data?: string;
-  readonly dataDir: string;
+  readonly dataDir?: string;
   readonly out?: string;
   readonly limit?: number;
   readonly seed: number;
@@ -86,7 +86,7 @@ async function run(task: string, options: EvalCommandOptions): Promise<void> {
   const report = await runEvaluation({
     task: task as EvalTaskChoice,
     data: (options.data ?? "").split(",").filter((reference) => reference.trim() !== ""),
-    dataDir: options.dataDir,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     models,
     seed: options.seed,
     ...(options.limit === undefined ? {} : { limit: options.limit }),
@@ -151,7 +151,10 @@ export function evalCommand(): Command {
       "-d, --data <sets or files>",
       `comma-separated set ids (${[...Object.keys(STS_SETS), ...Object.keys(TASK_SETS)].join(", ")}), files (.csv/.tsv/.jsonl) or BEIR folders; suite default: ${DEFAULT_SUITE_SETS.join(",")}`,
     )
-    .option("--data-dir <dir>", "folder holding the shared sets", "../shared/data")
+    .option(
+      "--data-dir <dir>",
+      "folder holding the named sets (stsb/, banking77/, ...); default: $EMBEDKIT_DATA. Not needed for file paths",
+    )
     .option("-o, --out <dir>", "write report.json, report.md and report.html into this folder")
     .option("--limit <n>", "at most n pairs / texts per split / queries per data set", parsePositiveInteger)
     .option(
@@ -182,8 +185,10 @@ export function evalCommand(): Command {
     .addHelpText(
       "after",
       `
+Named sets are read from --data-dir or $EMBEDKIT_DATA (the folder holding stsb/, banking77/, ...).
+
 Examples:
-  embedkit eval sts --data stsb-en-dev --model all-minilm-l6-v2,bge-small-en-v1.5
+  EMBEDKIT_DATA=/path/to/data embedkit eval sts --data stsb-en-dev --model all-minilm-l6-v2,bge-small-en-v1.5
   embedkit eval retrieval --data scifact --model e5-small-v2 --out reports/scifact
   embedkit eval classification --data reviews.csv --text-field review --label-field stars
   embedkit eval suite --model all-minilm-l6-v2,all-minilm-l6-v2-q --limit 1000 --out reports/suite`,

@@ -9,6 +9,7 @@
 
 export type { F1Report, Label, VMeasure } from "./classification-metrics.js";
 export { accuracy, averagePrecision, f1Report, macroF1, rocAuc, vMeasure } from "./classification-metrics.js";
+export { DATA_DIR_ENV, resolveDataDir } from "./data-dir.js";
 export type {
   EmbeddingCache,
   EmbedTextsOptions,

@@ -11,6 +11,7 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { resolveDataDir } from "./data-dir.js";
 import { createCachingEmbedder, type EmbedTextsProgress } from "./embedding-cache.js";
 import { createRandom } from "./random.js";
 import type { EvalReport, EvalReportEntry, EvalTaskName } from "./report.js";
@@ -80,7 +81,7 @@ export interface RunEvaluationOptions {
   readonly task: EvalTaskChoice;
   /** Set ids, file paths or BEIR folders. @default {@link DEFAULT_SUITE_SETS} for `suite` */
   readonly data: readonly string[];
-  /** Folder with the shared sets. @default "../shared/data" */
+  /** Folder holding the named sets (only read for set ids, not for file paths). @default process.env.EMBEDKIT_DATA */
   readonly dataDir?: string;
   /** Model ids; each is opened with `openModel` and closed after its tasks. */
   readonly models: readonly string[];
@@ -142,12 +143,14 @@ async function loadSource(
   task: EvalTaskChoice,
   options: RunEvaluationOptions,
 ): Promise<Source> {
-  const dataDir = options.dataDir ?? "../shared/data";
   const limit = options.limit;
   const seed = options.seed ?? 42;
   if (Object.hasOwn(STS_SETS, reference)) {
     const spec = (STS_SETS as Readonly<Record<string, StsSetSpec>>)[reference] as StsSetSpec;
-    const pairs = await readStsSet(reference, { dataDir, ...(limit === undefined ? {} : { limit }) });
+    const pairs = await readStsSet(reference, {
+      dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
+      ...(limit === undefined ? {} : { limit }),
+    });
     const binary = spec.scoreKind === "paraphrase-label";
     return {
       kind: "pairs",
@@ -163,7 +166,7 @@ async function loadSource(
     const spec = getTaskSet(reference);
     if (spec.kind === "retrieval") {
       const set = await loadRetrievalSet(reference, {
-        dataDir,
+        dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
         ...(limit === undefined ? {} : { limitQueries: limit }),
       });
       return {
@@ -176,7 +179,7 @@ async function loadSource(
       };
     }
     const data = await loadLabeledSet(reference, {
-      dataDir,
+      dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
       seed,
       ...(limit === undefined ? {} : { limit }),
     });

@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { describeType, EmbedkitError } from "../errors.js";
+import { resolveDataDir } from "./data-dir.js";
 
 /** One sentence pair with its gold similarity score, as read from a file. */
 export interface StsPair {
@@ -474,8 +475,8 @@ export function getStsSet(id: string): StsSetSpec {
 
 /** Options of {@link readStsSet}. */
 export interface ReadStsSetOptions {
-  /** Directory holding the set folders (e.g. `../shared/data`). */
-  readonly dataDir: string;
+  /** Folder holding the set folders (`stsb/`, `chinese-senteval-cn/`, ...). @default process.env.EMBEDKIT_DATA */
+  readonly dataDir?: string;
   /** Keep only the first `limit` pairs. @default all pairs */
   readonly limit?: number;
 }
@@ -483,16 +484,16 @@ export interface ReadStsSetOptions {
 /**
  * Read one of the {@link STS_SETS} from a data directory.
  *
- * @throws EmbedkitError INVALID_OPTION for an unknown id; FILE_NOT_FOUND and
- *   MALFORMED_FILE as {@link readPairs}.
+ * @throws EmbedkitError INVALID_OPTION for an unknown id or when neither `dataDir`
+ *   nor `EMBEDKIT_DATA` is set; FILE_NOT_FOUND and MALFORMED_FILE as {@link readPairs}.
  * @example
  * ```ts
- * const pairs = await readStsSet("lcqmc", { dataDir: "../shared/data" });
+ * const pairs = await readStsSet("lcqmc", { dataDir: "/path/to/data" });
  * ```
  */
-export async function readStsSet(id: string, options: ReadStsSetOptions): Promise<StsPair[]> {
+export async function readStsSet(id: string, options: ReadStsSetOptions = {}): Promise<StsPair[]> {
   const spec = getStsSet(id);
-  return readPairs(join(options.dataDir, spec.path), {
+  return readPairs(join(resolveDataDir(options.dataDir), spec.path), {
     ...spec.read,
     ...(options.limit === undefined ? {} : { limit: options.limit }),
   });

@@ -80,7 +80,7 @@ export interface StsResult {
  * @example
  * ```ts
  * const embedder = await createEmbedder({ model: "all-minilm-l6-v2" });
- * const pairs = await readStsSet("stsb-en-dev", { dataDir: "../shared/data" });
+ * const pairs = await readStsSet("stsb-en-dev", { dataDir: "/path/to/data" });
  * const { spearman } = await evaluateSts({ embedder, pairs }); // ≈ 87 on STS-B dev
  * await embedder.close();
  * ```

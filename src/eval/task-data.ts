@@ -15,6 +15,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeType, EmbedkitError } from "../errors.js";
+import { resolveDataDir } from "./data-dir.js";
 import { createRandom } from "./random.js";
 import type { RelevanceJudgements } from "./retrieval-metrics.js";
 import { type ColumnReference, csvRows, malformed, type Row, tsvRows } from "./sts-data.js";
@@ -603,7 +604,8 @@ export interface LabeledSplit {
 
 /** Options of {@link loadLabeledSet} and {@link splitLabeled}. */
 export interface LoadLabeledSetOptions {
-  readonly dataDir: string;
+  /** Folder holding the set folders. @default process.env.EMBEDKIT_DATA */
+  readonly dataDir?: string;
   /** Keep at most this many items per split (after a seeded shuffle). @default all */
   readonly limit?: number;
   /** Seed of shuffles and splits. @default 42 */
@@ -630,20 +632,22 @@ export function splitLabeled(
  * seeded split of its single file; with `limit`, each split is capped after a
  * seeded shuffle (so the cap is a random sample, not the file's head).
  *
- * @throws EmbedkitError INVALID_OPTION for an unknown or non-labelled set; errors of {@link readLabeledTexts}.
+ * @throws EmbedkitError INVALID_OPTION for an unknown or non-labelled set, or when neither
+ *   `dataDir` nor `EMBEDKIT_DATA` is set; errors of {@link readLabeledTexts}.
  */
-export async function loadLabeledSet(id: string, options: LoadLabeledSetOptions): Promise<LabeledSplit> {
+export async function loadLabeledSet(id: string, options: LoadLabeledSetOptions = {}): Promise<LabeledSplit> {
   const spec = getTaskSet(id);
   if (spec.kind !== "labeled") {
     throw new EmbedkitError("INVALID_OPTION", `The set ${id} is a ${spec.kind} set, not a labelled one.`);
   }
+  const dataDir = resolveDataDir(options.dataDir);
   const seed = options.seed ?? 42;
   const random = createRandom(seed + 7);
   const cap = (items: readonly LabeledText[]): LabeledText[] =>
     options.limit === undefined || items.length <= options.limit
       ? [...items]
       : random.shuffle(items).slice(0, options.limit);
-  const test = await readLabeledTexts(join(options.dataDir, spec.test.path), spec.test.read);
+  const test = await readLabeledTexts(join(dataDir, spec.test.path), spec.test.read);
   if (spec.train === undefined) {
     const capped = options.limit === undefined ? test : cap(test).slice(0, Math.round(options.limit));
     return splitLabeled(capped, {
@@ -651,26 +655,29 @@ export async function loadLabeledSet(id: string, options: LoadLabeledSetOptions)
       ...(options.testShare === undefined ? {} : { testShare: options.testShare }),
     });
   }
-  const train = await readLabeledTexts(join(options.dataDir, spec.train.path), spec.train.read);
+  const train = await readLabeledTexts(join(dataDir, spec.train.path), spec.train.read);
   return { train: cap(train), test: cap(test) };
 }
 
 /**
  * Read a retrieval set from {@link TASK_SETS}.
- * @throws EmbedkitError INVALID_OPTION for an unknown or non-retrieval set; errors of {@link readRetrievalSet}.
+ * @param options - `dataDir` defaults to `process.env.EMBEDKIT_DATA`
+ * @throws EmbedkitError INVALID_OPTION for an unknown or non-retrieval set, or when neither
+ *   `dataDir` nor `EMBEDKIT_DATA` is set; errors of {@link readRetrievalSet}.
  */
 export async function loadRetrievalSet(
   id: string,
-  options: { readonly dataDir: string; readonly limitQueries?: number },
+  options: { readonly dataDir?: string; readonly limitQueries?: number } = {},
 ): Promise<RetrievalSet> {
   const spec = getTaskSet(id);
   if (spec.kind !== "retrieval") {
     throw new EmbedkitError("INVALID_OPTION", `The set ${id} is a ${spec.kind} set, not a retrieval one.`);
   }
+  const dataDir = resolveDataDir(options.dataDir);
   return readRetrievalSet({
-    corpus: spec.corpus.map((path) => join(options.dataDir, path)),
-    queries: join(options.dataDir, spec.queries),
-    qrels: join(options.dataDir, spec.qrels),
+    corpus: spec.corpus.map((path) => join(dataDir, path)),
+    queries: join(dataDir, spec.queries),
+    qrels: join(dataDir, spec.qrels),
     ...(options.limitQueries === undefined ? {} : { limitQueries: options.limitQueries }),
   });
 }

@@ -2,7 +2,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SAMPLE_DIR } from "../embed/media/image-fixtures.js";
+import { samplePhoto } from "../embed/media/image-fixtures.js";
 import { runCli } from "./run-cli.js";
 
 const group = join(
@@ -33,7 +33,7 @@ describe("embedkit embed --modality image -m face", () => {
       "face",
       "--quiet",
       group,
-      join(SAMPLE_DIR, "n09332890_lakeside.JPEG"),
+      samplePhoto("n09332890_lakeside.JPEG"),
     ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");

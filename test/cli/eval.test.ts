@@ -30,6 +30,8 @@ describe("embedkit eval", () => {
     expect(run.stdout).toMatch(/pair-classification/);
     expect(run.stdout).toMatch(/suite/);
     expect(run.stdout).toMatch(/--data-dir <dir>/);
+    expect(run.stdout).toMatch(/default: \$EMBEDKIT_DATA/);
+    expect(run.stdout).not.toMatch(/shared\/data/);
     expect(run.stdout).toMatch(/--out <dir>/);
   });
 
@@ -164,6 +166,20 @@ describe("embedkit eval", () => {
     const unknown = await runCli(["eval", "sts", "-m", MODEL, "--data", "no-such-set"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/neither a known set/);
+  });
+
+  it("names --data-dir and EMBEDKIT_DATA when a named set has no data folder", async () => {
+    const saved = process.env.EMBEDKIT_DATA;
+    delete process.env.EMBEDKIT_DATA;
+    try {
+      const run = await runCli(["eval", "sts", "-m", MODEL, "--data", "stsb-en-dev"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /INVALID_OPTION.*pass dataDir \(CLI: --data-dir\) or set EMBEDKIT_DATA=\/path\/to\/data/,
+      );
+    } finally {
+      if (saved !== undefined) process.env.EMBEDKIT_DATA = saved;
+    }
   });
 });
 

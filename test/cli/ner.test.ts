@@ -3,11 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedData } from "../helpers/data.js";
 import { runCli } from "./run-cli.js";
 
 /** The training subcommand, as registered in src/cli/registry.ts. */
 const TRAIN_NER = ["train", "ner"];
-const CONLL_TRAIN = "/work/shared/data/conll2003-en/train.txt";
+const CONLL_TRAIN = sharedData("conll2003-en/train.txt");
 
 let dir: string;
 let taggerDir: string;

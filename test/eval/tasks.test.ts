@@ -1,6 +1,6 @@
 /**
  * Task runners, the embedding cache and robustness on the real
- * all-minilm-l6-v2-q model and small fixtures (never ../shared/data).
+ * all-minilm-l6-v2-q model and small fixtures (never the shared sets of $EMBEDKIT_DATA).
  */
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

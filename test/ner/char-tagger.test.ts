@@ -23,8 +23,9 @@ import {
   tagSentences,
   trainTagger,
 } from "../../src/ner/tagger.js";
+import { sharedData } from "../helpers/data.js";
 
-const MSRA_PART = "/work/shared/data/msra-ner/train.part1of4.bio";
+const MSRA_PART = sharedData("msra-ner/train.part1of4.bio");
 
 let dir: string;
 let encoder: OnnxEmbedder;

@@ -26,8 +26,9 @@ import {
   trainTagger,
 } from "../../src/ner/tagger.js";
 import { embedCorpusWords, selectWordVectors } from "../../src/ner/word-vector-cache.js";
+import { sharedData } from "../helpers/data.js";
 
-const CONLL_TRAIN = "/work/shared/data/conll2003-en/train.txt";
+const CONLL_TRAIN = sharedData("conll2003-en/train.txt");
 const MODEL = "all-minilm-l6-v2";
 
 let dir: string;

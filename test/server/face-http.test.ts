@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createImageEmbedder } from "../../src/embed/media/image/create-image-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { cosineSimilarity } from "../../src/vectors/math.js";
-import { SAMPLE_DIR } from "../embed/media/image-fixtures.js";
+import { samplePhoto } from "../embed/media/image-fixtures.js";
 import { expectOpenAiError, sharedStore } from "./helpers.js";
 
 const group = join(
@@ -18,7 +18,7 @@ const group = join(
   "demo",
   "sample1.jpg",
 );
-const lakeside = join(SAMPLE_DIR, "n09332890_lakeside.JPEG");
+const lakeside = samplePhoto("n09332890_lakeside.JPEG");
 
 function post(app: EmbedkitServer, payload: unknown) {
   return app.inject({ method: "POST", url: "/v1/embeddings", payload: payload as object });

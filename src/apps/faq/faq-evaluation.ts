@@ -209,7 +209,7 @@ function counts(queries: readonly FaqEvalQuery[]): { answerable: number; unanswe
  * @throws EmbedkitError INVALID_INPUT when a split has no answerable question
  * @example
  * ```ts
- * const set = await loadFaqBenchmarkSet("clinc150", { dataDir: "../shared/data" });
+ * const set = await loadFaqBenchmarkSet("clinc150", { dataDir: "/path/to/data" });
  * const result = await evaluateFaq({ set, ranker: createEmbeddingRanker({ embedder, answers: set.answers }) });
  * ```
  */

@@ -32,6 +32,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../../errors.js";
+import { resolveDataDir } from "../../eval/data-dir.js";
 import { createRandom, type Random } from "../../vectors/random.js";
 import type { FaqAnswer } from "./faq-entries.js";
 import type { FaqLanguage } from "./faq-language.js";
@@ -68,8 +69,8 @@ export type FaqBenchmarkSetId = keyof typeof FAQ_BENCHMARK_SETS;
 
 /** Options of {@link loadFaqBenchmarkSet}. */
 export interface LoadFaqBenchmarkSetOptions {
-  /** The shared data folder. */
-  readonly dataDir: string;
+  /** Folder holding the set folders (`chinese-senteval-cn/`, `banking77/`, `clinc150/`). @default process.env.EMBEDKIT_DATA */
+  readonly dataDir?: string;
   /** Seed of every shuffle. @default 42 */
   readonly seed?: number;
   /** Share of FAQ items removed to create unanswerable questions (not CLINC150). @default 0.2 */
@@ -94,7 +95,7 @@ async function readData(path: string): Promise<string> {
   } catch (error) {
     throw new EmbedkitError(
       "FILE_NOT_FOUND",
-      `Benchmark file not found: ${path}. Point --data at the shared data folder (it holds ${path.split("/").slice(-2).join("/")}).`,
+      `Benchmark file not found: ${path}. Point --data (or EMBEDKIT_DATA) at the data folder (it holds ${path.split("/").slice(-2).join("/")}).`,
       { cause: error, details: { path } },
     );
   }
@@ -344,18 +345,19 @@ async function loadClinc150(options: Required<LoadFaqBenchmarkSetOptions>): Prom
 /**
  * Build one benchmark set from the shared data folder (deterministic for a seed).
  *
- * @throws EmbedkitError FILE_NOT_FOUND (data folder), MALFORMED_FILE, INVALID_OPTION (bad option)
+ * @throws EmbedkitError FILE_NOT_FOUND (data folder), MALFORMED_FILE, INVALID_OPTION (bad option, or
+ *   neither `dataDir` nor `EMBEDKIT_DATA` set)
  * @example
  * ```ts
- * const set = await loadFaqBenchmarkSet("bq", { dataDir: "../shared/data" });
+ * const set = await loadFaqBenchmarkSet("bq", { dataDir: "/path/to/data" });
  * ```
  */
 export async function loadFaqBenchmarkSet(
   id: FaqBenchmarkSetId,
-  options: LoadFaqBenchmarkSetOptions,
+  options: LoadFaqBenchmarkSetOptions = {},
 ): Promise<FaqBenchmarkSet> {
   const resolved: Required<LoadFaqBenchmarkSetOptions> = {
-    dataDir: options.dataDir,
+    dataDir: resolveDataDir(options.dataDir),
     seed: options.seed ?? 42,
     heldOutAnswers: options.heldOutAnswers ?? 0.2,
     questionsPerAnswer: options.questionsPerAnswer ?? 5,

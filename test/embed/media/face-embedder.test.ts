@@ -8,7 +8,7 @@ import { createFaceEmbedder, type FaceEmbedder } from "../../../src/embed/media/
 import type { PulledModel } from "../../../src/models/model-store.js";
 import { createModelStore } from "../../../src/models/store-impl.js";
 import { cosineSimilarity } from "../../../src/vectors/math.js";
-import { errorCode, pngBomb, SAMPLE_DIR, temporaryFolder } from "./image-fixtures.js";
+import { errorCode, pngBomb, samplePhoto, temporaryFolder } from "./image-fixtures.js";
 
 // Real weights: the face-api-descriptor model is pulled from the @vladmandic/face-api
 // npm tarball through the model store (sha256-pinned). Photos with faces: face-api's own
@@ -18,8 +18,8 @@ const demo = join(
   "demo",
 );
 const group = join(demo, "sample1.jpg");
-const trombone = join(SAMPLE_DIR, "n04487394_trombone.JPEG");
-const lakeside = join(SAMPLE_DIR, "n09332890_lakeside.JPEG");
+const trombone = samplePhoto("n04487394_trombone.JPEG");
+const lakeside = samplePhoto("n09332890_lakeside.JPEG");
 
 let faces: FaceEmbedder;
 let pulled: PulledModel;

@@ -1,29 +1,34 @@
 /**
  * @module test/embed/media/image-fixtures
- * Inputs for the image and video tests, all made here: the shared ImageNet
- * sample photos (read-only, see /work/shared/data/imagenet-sample-images/SOURCE.md),
- * variants of them re-encoded with sharp, and hostile files built byte by byte
- * (a PNG whose header declares 50 000 × 50 000 pixels, truncated JPEGs).
+ * Inputs for the image and video tests, all made here: the ImageNet sample
+ * photos of the shared data folder (`$EMBEDKIT_DATA/imagenet-sample-images`,
+ * read-only, provenance in its SOURCE.md), variants of them re-encoded with
+ * sharp, and hostile files built byte by byte (a PNG whose header declares
+ * 50 000 × 50 000 pixels, truncated JPEGs).
  */
 import { readdirSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
 import { EmbedkitError } from "../../../src/errors.js";
+import { sharedData } from "../../helpers/data.js";
 
-/** Folder of the 40 sample JPEGs (checked in next to the project as shared data). */
-export const SAMPLE_DIR = resolve(
-  process.env.EMBEDKIT_SAMPLE_IMAGES ??
-    join(process.cwd(), "..", "shared", "data", "imagenet-sample-images", "images"),
-);
+/**
+ * Absolute path of one of the 40 sample JPEGs, e.g. `samplePhoto("n09332890_lakeside.JPEG")`
+ * (4.3 MB in all, so read from the shared data folder rather than committed).
+ */
+export function samplePhoto(name: string): string {
+  return sharedData(`imagenet-sample-images/images/${name}`);
+}
 
 /** Absolute paths of the sample photos, sorted. */
 export function sampleImages(): string[] {
-  return readdirSync(SAMPLE_DIR)
+  const folder = sharedData("imagenet-sample-images/images");
+  return readdirSync(folder)
     .filter((name) => name.endsWith(".JPEG"))
     .sort()
-    .map((name) => join(SAMPLE_DIR, name));
+    .map((name) => join(folder, name));
 }
 
 /** A fresh temporary folder. */
