@@ -22,6 +22,8 @@ import { EmbedkitError } from "../errors.js";
 import { collectionSpecFor } from "../store/documents.js";
 import { type CollectionStats, type Filter, STORE_LIMITS, type VectorStore } from "../store/vector-store.js";
 import type { ModelPool } from "./model-pool.js";
+import { watchRequest } from "./request-signal.js";
+import { measureInputs } from "./token-budget.js";
 
 /** What the routes need from the server. */
 export interface CollectionRoutesContext {
@@ -32,6 +34,10 @@ export interface CollectionRoutesContext {
   readonly maxDocuments: number;
   /** Truncate over-long texts instead of answering 400. */
   readonly autoTruncate: boolean;
+  /** Deadline of one request (ms, 0 = none); embedding stops when it passes or the client leaves. */
+  readonly requestTimeoutMs: number;
+  /** Most content tokens in one upsert request. */
+  readonly maxRequestTokens: number;
 }
 
 /** Documents are embedded as passages and text queries as queries, as `indexDocuments` and `searchText` (store/documents.ts) do. */
@@ -181,7 +187,7 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
     return { object: "collection.deleted", name: request.params.name, deleted: true };
   });
 
-  app.post<{ Params: { name: string } }>("/v1/collections/:name/documents", async (request) => {
+  app.post<{ Params: { name: string } }>("/v1/collections/:name/documents", async (request, reply) => {
     const body = parseBody(
       UPSERT,
       request.body,
@@ -213,16 +219,40 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
     let tokens = 0;
     const embedded = new Map<number, Float32Array>();
     if (toEmbed.length > 0) {
-      await withModel(pool, collection.info.model, collection.name, async (embedder) => {
-        const result = await embedder.embed(
-          toEmbed.map((entry) => entry.text),
-          { inputType: DOCUMENT_INPUT, truncate: context.autoTruncate },
-        );
-        tokens = result.usage.tokens;
-        toEmbed.forEach((entry, position) => {
-          embedded.set(entry.index, result.vectors[position] as Float32Array);
+      const watch = watchRequest(reply, context.requestTimeoutMs);
+      try {
+        await withModel(pool, collection.info.model, collection.name, async (embedder) => {
+          // The same bounded, incremental counting and token cap as /v1/embeddings, before any inference.
+          const limit = Number.isFinite(embedder.model.maxTokens)
+            ? embedder.model.maxTokens - 2
+            : Number.POSITIVE_INFINITY;
+          const measured = await measureInputs(
+            (texts) => embedder.countTokens(texts),
+            toEmbed.map((entry) => entry.text),
+            {
+              model: embedder.model.id,
+              limit,
+              maxTokens: embedder.model.maxTokens,
+              autoTruncate: context.autoTruncate,
+              maxRequestTokens: context.maxRequestTokens,
+              signal: watch.signal,
+            },
+          );
+          const result = await embedder.embed(measured.texts, {
+            inputType: DOCUMENT_INPUT,
+            truncate: context.autoTruncate,
+            signal: watch.signal,
+          });
+          tokens = result.usage.tokens;
+          toEmbed.forEach((entry, position) => {
+            embedded.set(entry.index, result.vectors[position] as Float32Array);
+          });
         });
-      });
+      } catch (error) {
+        throw watch.signal.aborted ? watch.signal.reason : error;
+      } finally {
+        watch.release();
+      }
     }
     await collection.upsert(
       body.documents.map((document, index) => ({

@@ -30,6 +30,7 @@ import { HttpError, toErrorResponse } from "./http-error.js";
 import { createMediaModels } from "./media-models.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool.js";
+import { untilAborted, watchRequest } from "./request-signal.js";
 import { measureInputs } from "./token-budget.js";
 
 /** Dynamic batching settings (see src/server/batcher.ts). */
@@ -314,25 +315,6 @@ function tooLong(model: ModelInfo, index: number, tokens: number, limit: number)
   );
 }
 
-/** Reject when `signal` aborts, even if `promise` is still running (its result is then dropped). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * Refuse a request whose `Host` header names a host this server does not answer to (DNS rebinding).
  * A missing header (HTTP/1.0 clients; browsers always send one) passes.
@@ -348,26 +330,6 @@ function checkHost(header: string | undefined, allowed: readonly string[]): void
     message:
       `This server does not answer to the host "${header.slice(0, 100)}" (allowed: ${allowed.join(", ")}). ` +
       "If you reach it through another name, start it with --allowed-hosts <name>.",
-  });
-}
-
-/** Error used when the client went away; never reaches the client. */
-function clientClosed(): HttpError {
-  return new HttpError({
-    statusCode: 499,
-    code: "client_closed_request",
-    message: "The client closed the connection before the response was ready.",
-  });
-}
-
-function deadlinePassed(milliseconds: number): HttpError {
-  return new HttpError({
-    statusCode: 503,
-    code: "timeout",
-    message:
-      `The request did not finish within ${milliseconds} ms (the server is overloaded or the request is ` +
-      "very large). Retry later, send fewer inputs, or raise --timeout-ms.",
-    headers: { "retry-after": "1" },
   });
 }
 
@@ -714,24 +676,12 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
         message: "The server is shutting down. Retry against a running instance.",
       });
     }
-    const controller = new AbortController();
-    const onClose = (): void => {
-      if (!reply.raw.writableFinished) controller.abort(clientClosed());
-    };
-    reply.raw.once("close", onClose);
-    const deadline =
-      settings.requestTimeoutMs > 0
-        ? setTimeout(
-            () => controller.abort(deadlinePassed(settings.requestTimeoutMs)),
-            settings.requestTimeoutMs,
-          )
-        : undefined;
+    const watch = watchRequest(reply, settings.requestTimeoutMs);
     try {
-      if (media.has(parsed.model)) return await media.embed(parsed, controller.signal);
-      return await embedRequest(parsed, { pool, settings, metrics, signal: controller.signal });
+      if (media.has(parsed.model)) return await media.embed(parsed, watch.signal);
+      return await embedRequest(parsed, { pool, settings, metrics, signal: watch.signal });
     } finally {
-      if (deadline !== undefined) clearTimeout(deadline);
-      reply.raw.off("close", onClose);
+      watch.release();
     }
   });
 
@@ -794,6 +744,8 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
     store: openStoreOnce,
     maxDocuments: settings.maxInputs,
     autoTruncate: settings.autoTruncate,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    maxRequestTokens: settings.maxRequestTokens,
   });
 
   const controls: ServerControls = {

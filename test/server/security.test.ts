@@ -251,6 +251,45 @@ describe("the HTTP edge without keys (local default)", () => {
     ]);
   });
 
+  it("collection uploads obey the per-request token cap before any inference", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "embedkit-upload-cap-"));
+    const fake = createFakeEmbedder(MODEL, 8);
+    const capped = createServer({
+      models: [MODEL],
+      embedderFactory: async () => fake,
+      vectorStore: join(folder, "collections"),
+      maxRequestTokens: 5,
+      processMetrics: false,
+    });
+    try {
+      const created = await capped.inject({
+        method: "POST",
+        url: "/v1/collections",
+        payload: { name: "docs", model: MODEL },
+      });
+      expect(created.statusCode).toBe(201);
+      const calls = fake.calls.length;
+      const upload = await capped.inject({
+        method: "POST",
+        url: "/v1/collections/docs/documents",
+        payload: {
+          documents: [
+            { id: "a", text: "one two three" },
+            { id: "b", text: "four five six" },
+          ],
+        },
+      });
+      expectOpenAiError(upload, 400, "input");
+      expect(upload.json().error.message).toContain("more than 5 tokens");
+      expect(fake.calls.length).toBe(calls);
+      const stats = await capped.inject({ method: "GET", url: "/v1/collections/docs" });
+      expect(stats.json().count).toBe(0);
+    } finally {
+      await capped.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it("refuses token-id input by default, explaining why and how to send text", async () => {
     for (const input of [
       [15339, 1917],
