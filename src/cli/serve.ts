@@ -271,7 +271,7 @@ export function serveCommand(): Command {
     )
     .option(
       "--max-queue-ms <ms>",
-      "most expected queueing time before 429 with Retry-After (default: half of --timeout-ms)",
+      "most expected queueing time before 429 with Retry-After (default 10000, or half of --timeout-ms if shorter)",
       parseNonNegativeNumber,
     )
     .option(

@@ -47,7 +47,7 @@ export interface BatchingOptions {
   readonly maxBatchMs?: number;
   /**
    * Longest expected wait of the queue at the measured rate; beyond it, 429 with Retry-After.
-   * @default half of `requestTimeoutMs` (30 s), or 30 s when there is no deadline
+   * @default 10 s, or half of `requestTimeoutMs` when that is shorter
    */
   readonly maxQueueMs?: number;
 }
@@ -291,7 +291,7 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
       maxBatchMs: checkNumber("batching.maxBatchMs", options.batching?.maxBatchMs ?? DEFAULTS.maxBatchMs, 1),
       maxQueueMs: checkNumber(
         "batching.maxQueueMs",
-        options.batching?.maxQueueMs ?? (requestTimeoutMs > 0 ? requestTimeoutMs / 2 : 30_000),
+        options.batching?.maxQueueMs ?? (requestTimeoutMs > 0 ? Math.min(10_000, requestTimeoutMs / 2) : 10_000),
         1,
       ),
     },
