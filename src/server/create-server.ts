@@ -173,7 +173,8 @@ export const DEFAULT_OPENAI_ALIASES = Object.freeze([
 /** Special tokens the BERT-family encoders add per input ([CLS] and [SEP]). */
 const SPECIAL_TOKENS_PER_INPUT = 2;
 
-const DEFAULTS = Object.freeze({
+/** Defaults of {@link createServer} (the `embedkit serve` defaults derive from these). */
+export const SERVER_DEFAULTS = Object.freeze({
   bodyLimit: 8 * 1024 * 1024,
   requestTimeoutMs: 60_000,
   maxWaitMs: 2,
@@ -182,7 +183,9 @@ const DEFAULTS = Object.freeze({
   maxQueue: 1024,
   maxRequestTokens: 300_000,
   maxConnections: 1024,
-});
+  idleUnloadMs: 0,
+} as const);
+const DEFAULTS = SERVER_DEFAULTS;
 
 /** Host names a server bound to loopback answers to by default. */
 export const LOOPBACK_HOSTS = Object.freeze(["localhost", "127.0.0.1", "::1"] as const);
@@ -278,7 +281,7 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
     cors,
     autoTruncate: options.autoTruncate ?? false,
     maxInputs,
-    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? 0, 0),
+    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? DEFAULTS.idleUnloadMs, 0),
     batching: {
       enabled: options.batching?.enabled ?? true,
       maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? DEFAULTS.maxWaitMs, 0),

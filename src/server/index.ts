@@ -15,7 +15,7 @@ export type {
   ServerControls,
   ServerOptions,
 } from "./create-server.js";
-export { createServer, DEFAULT_OPENAI_ALIASES, LOOPBACK_HOSTS } from "./create-server.js";
+export { createServer, DEFAULT_OPENAI_ALIASES, LOOPBACK_HOSTS, SERVER_DEFAULTS } from "./create-server.js";
 export type { EmbeddingInput, EmbeddingsRequest } from "./embeddings-request.js";
 export { OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
 export type { ErrorResponse, HttpErrorOptions, OpenAiErrorBody, OpenAiErrorType } from "./http-error.js";

@@ -12,7 +12,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
-import { LOOPBACK_HOSTS, type ServerOptions } from "./create-server.js";
+import { LOOPBACK_HOSTS, SERVER_DEFAULTS, type ServerOptions } from "./create-server.js";
 
 type FieldKind = "string" | "port" | "integer" | "positive" | "number" | "boolean" | "list" | "aliases";
 
@@ -64,15 +64,15 @@ export const SERVE_DEFAULTS = Object.freeze({
   allowTokenIds: false,
   autoTruncate: false,
   batching: true,
-  maxWaitMs: 2,
-  maxBatchTokens: 8192,
-  maxBatchMs: 250,
-  maxQueue: 1024,
-  maxRequestTokens: 300_000,
-  maxConnections: 1024,
-  bodyLimit: 8 * 1024 * 1024,
-  timeoutMs: 60_000,
-  idleUnloadMs: 0,
+  maxWaitMs: SERVER_DEFAULTS.maxWaitMs,
+  maxBatchTokens: SERVER_DEFAULTS.maxBatchTokens,
+  maxBatchMs: SERVER_DEFAULTS.maxBatchMs,
+  maxQueue: SERVER_DEFAULTS.maxQueue,
+  maxRequestTokens: SERVER_DEFAULTS.maxRequestTokens,
+  maxConnections: SERVER_DEFAULTS.maxConnections,
+  bodyLimit: SERVER_DEFAULTS.bodyLimit,
+  timeoutMs: SERVER_DEFAULTS.requestTimeoutMs,
+  idleUnloadMs: SERVER_DEFAULTS.idleUnloadMs,
 } as const);
 
 /** Environment variable of each setting. */
