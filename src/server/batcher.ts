@@ -28,6 +28,7 @@
  * With batching disabled every request becomes its own `embed` call started at
  * once, like a naive server, still bounded by `maxQueue` requests in flight.
  */
+import type { InputType } from "../embed/embedder.js";
 import { HttpError } from "./http-error.js";
 
 /** One request's share of work. */
@@ -40,6 +41,8 @@ export interface BatchJob {
   readonly textTokens?: readonly number[];
   /** Aborts the job: queued texts are dropped, a running batch stops once all its requests aborted. */
   readonly signal?: AbortSignal;
+  /** Query/passage prefixes to apply; a batch only mixes jobs of the same input type. */
+  readonly inputType?: InputType;
 }
 
 /** What one executed batch looked like (for metrics). */
@@ -57,7 +60,11 @@ export interface BatcherOptions {
    * Embeds a list of texts into unit vectors at the model's full dimensions, in order.
    * `signal` aborts when nobody waits for the result any more.
    */
-  readonly run: (texts: readonly string[], signal: AbortSignal) => Promise<Float32Array[]>;
+  readonly run: (
+    texts: readonly string[],
+    signal: AbortSignal,
+    inputType: InputType | undefined,
+  ) => Promise<Float32Array[]>;
   /** Coalesce concurrent requests. @default true */
   readonly enabled?: boolean;
   /** Longest time the first queued request waits for others. @default 2 */
@@ -281,29 +288,37 @@ export function createBatcher(options: BatcherOptions): Batcher {
     reportDepth();
   }
 
-  /** Fill one batch round-robin: the head request gives a slice, then goes to the back if it has more. */
-  function takeBatch(): Chunk[] {
+  /**
+   * Fill one batch round-robin over the queued requests of the head request's input type: each
+   * gives a slice, then goes behind the others. Requests of another type keep their place and come
+   * first next time.
+   */
+  function takeBatch(): { readonly chunks: Chunk[]; readonly inputType: InputType | undefined } {
     const budget = batchBudget();
-    const batch: Chunk[] = [];
+    const inputType = (queue[0] as Pending).job.inputType;
+    const others = queue.filter((request) => request.job.inputType !== inputType);
+    const turn = queue.filter((request) => request.job.inputType === inputType);
+    const chunks: Chunk[] = [];
     let tokens = 0;
-    while (queue.length > 0) {
-      const request = queue[0] as Pending;
+    while (turn.length > 0) {
+      const request = turn[0] as Pending;
       const nextCost = request.costs[request.next] as number;
-      if (batch.length > 0 && tokens + nextCost > budget) break;
-      // A slice per turn of at most a quarter budget, so several requests share a batch.
-      const room = batch.length === 0 ? Math.max(budget - tokens, 1) : budget - tokens;
-      const chunk = takeSlice(request, queue.length > 1 ? Math.min(room, Math.ceil(budget / 4)) : room);
-      queue.shift();
-      if (request.next < request.costs.length) queue.push(request);
+      if (chunks.length > 0 && tokens + nextCost > budget) break;
+      // A slice per turn of at most a quarter budget while others wait, so several requests share a batch.
+      const room = Math.max(budget - tokens, 1);
+      const chunk = takeSlice(request, turn.length > 1 ? Math.min(room, Math.ceil(budget / 4)) : room);
+      turn.shift();
+      if (request.next < request.costs.length) turn.push(request);
       queuedTokens -= chunk.tokens;
       tokens += chunk.tokens;
-      batch.push(chunk);
+      chunks.push(chunk);
     }
-    return batch;
+    queue.splice(0, queue.length, ...others, ...turn);
+    return { chunks, inputType };
   }
 
   function dispatch(): void {
-    const batch = takeBatch();
+    const { chunks: batch, inputType } = takeBatch();
     const requests = [...new Set(batch.map((chunk) => chunk.request))];
     lastBatchRequests = requests.length;
     reportDepth();
@@ -328,7 +343,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
     running++;
     const started = performance.now();
     options
-      .run(texts, controller.signal)
+      .run(texts, controller.signal, inputType)
       .then(
         (vectors) => {
           const milliseconds = performance.now() - started;
@@ -406,7 +421,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
     const onAbort = (): void => controller.abort(job.signal?.reason);
     job.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const vectors = await options.run(job.texts, controller.signal);
+      const vectors = await options.run(job.texts, controller.signal, job.inputType);
       failed = false;
       observe(job.tokens, performance.now() - started);
       return vectors;

@@ -14,7 +14,7 @@
  * (dims, finite numbers), ids, metadata and filters, so every backend refuses
  * the same things. Errors leave through the server's one error handler.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { createFaq, type FaqCandidate } from "../apps/faq/faq.js";
 import type { Embedder, InputType } from "../embed/embedder.js";
@@ -22,8 +22,8 @@ import { EmbedkitError } from "../errors.js";
 import { collectionSpecFor } from "../store/documents.js";
 import { type CollectionStats, type Filter, STORE_LIMITS, type VectorStore } from "../store/vector-store.js";
 import type { ModelPool } from "./model-pool.js";
-import { watchRequest } from "./request-signal.js";
-import { measureInputs } from "./token-budget.js";
+import { pooledEmbedder } from "./pooled-embedder.js";
+import { untilAborted, watchRequest } from "./request-signal.js";
 
 /** What the routes need from the server. */
 export interface CollectionRoutesContext {
@@ -76,8 +76,11 @@ const QUERY = z.strictObject({
   include_vectors: z.boolean().optional(),
 });
 
+/** Longest FAQ question accepted (it is echoed back in the answer). */
+const MAX_QUESTION_CHARS = 4096;
+
 const ASK = z.strictObject({
-  question: z.string().min(1),
+  question: z.string().min(1).max(MAX_QUESTION_CHARS),
   k: z.number().int().min(1).max(100).optional(),
   threshold: z.number().min(-1).max(1).nullable().optional(),
   fallback: z.string().min(1).optional(),
@@ -119,13 +122,24 @@ function collectionObject(stats: CollectionStats): Record<string, unknown> {
   };
 }
 
-/** Run `work` with the embedder of a collection's model, held from the pool. */
+/** What a route needs to embed for one request. */
+interface EmbedRequestContext {
+  readonly reply: FastifyReply;
+}
+
+/**
+ * Run `work` with the embedder of a collection's model, held from the pool for one request: every
+ * text it embeds goes through the model's batcher within the request's limits and signal
+ * (src/server/pooled-embedder.ts).
+ */
 async function withModel<T>(
-  pool: ModelPool,
+  context: CollectionRoutesContext,
+  request: EmbedRequestContext,
   model: string,
   collection: string,
   work: (embedder: Embedder) => Promise<T>,
 ): Promise<T> {
+  const { pool } = context;
   let id: string;
   try {
     id = pool.resolve(model);
@@ -137,11 +151,44 @@ async function withModel<T>(
       { cause: error, details: { param: "model", model } },
     );
   }
-  const lease = await pool.acquire(id);
+  const watch = watchRequest(request.reply, context.requestTimeoutMs);
   try {
-    return await work(lease.embedder);
+    const lease = await untilAborted(pool.acquire(id), watch.signal);
+    try {
+      return await untilAborted(
+        work(
+          pooledEmbedder(lease, {
+            autoTruncate: context.autoTruncate,
+            maxRequestTokens: context.maxRequestTokens,
+            signal: watch.signal,
+          }),
+        ),
+        watch.signal,
+      );
+    } finally {
+      lease.release();
+    }
   } finally {
-    lease.release();
+    watch.release();
+  }
+}
+
+/** The store's messages name its folder or database; clients get them without that location. */
+function withoutLocation(error: unknown, location: string): unknown {
+  if (!EmbedkitError.isInstance(error) || !error.isUserError || location === "") return error;
+  if (!error.message.includes(location)) return error;
+  return new EmbedkitError(error.code, error.message.split(location).join("the server's store"), {
+    cause: error,
+    details: error.details,
+  });
+}
+
+/** Open a collection; a missing one is a 404 whose message does not reveal where the store lives. */
+async function openCollection(store: VectorStore, name: string) {
+  try {
+    return await store.getCollection(name);
+  } catch (error) {
+    throw withoutLocation(error, store.location);
   }
 }
 
@@ -159,8 +206,6 @@ function candidateObject(candidate: FaqCandidate): Record<string, unknown> {
  * Register the collection and FAQ routes on a server (called by `createServer`).
  */
 export function registerCollectionRoutes(app: FastifyInstance, context: CollectionRoutesContext): void {
-  const { pool } = context;
-
   app.get("/v1/collections", async () => {
     const store = await context.store();
     return { object: "list", data: (await store.listCollections()).map(collectionObject) };
@@ -169,21 +214,25 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
   app.post("/v1/collections", async (request, reply) => {
     const body = parseBody(CREATE_COLLECTION, request.body, '{"name": "docs", "model": "all-minilm-l6-v2"}');
     const store = await context.store();
-    const spec = await withModel(pool, body.model, body.name, async (embedder) =>
+    const spec = await withModel(context, { reply }, body.model, body.name, async (embedder) =>
       collectionSpecFor(embedder.model, body.metric),
     );
-    const collection = await store.createCollection(body.name, spec);
+    const collection = await store.createCollection(body.name, spec).catch((error: unknown) => {
+      throw withoutLocation(error, store.location);
+    });
     return reply.code(201).send(collectionObject(await collection.stats()));
   });
 
   app.get<{ Params: { name: string } }>("/v1/collections/:name", async (request) => {
     const store = await context.store();
-    return collectionObject(await (await store.getCollection(request.params.name)).stats());
+    return collectionObject(await (await openCollection(store, request.params.name)).stats());
   });
 
   app.delete<{ Params: { name: string } }>("/v1/collections/:name", async (request) => {
     const store = await context.store();
-    await store.dropCollection(request.params.name);
+    await store.dropCollection(request.params.name).catch((error: unknown) => {
+      throw withoutLocation(error, store.location);
+    });
     return { object: "collection.deleted", name: request.params.name, deleted: true };
   });
 
@@ -212,47 +261,23 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
       );
     }
     const store = await context.store();
-    const collection = await store.getCollection(request.params.name);
+    const collection = await openCollection(store, request.params.name);
     const toEmbed = body.documents.flatMap((document, index) =>
       document.vector === undefined && document.text !== undefined ? [{ index, text: document.text }] : [],
     );
     let tokens = 0;
     const embedded = new Map<number, Float32Array>();
     if (toEmbed.length > 0) {
-      const watch = watchRequest(reply, context.requestTimeoutMs);
-      try {
-        await withModel(pool, collection.info.model, collection.name, async (embedder) => {
-          // The same bounded, incremental counting and token cap as /v1/embeddings, before any inference.
-          const limit = Number.isFinite(embedder.model.maxTokens)
-            ? embedder.model.maxTokens - 2
-            : Number.POSITIVE_INFINITY;
-          const measured = await measureInputs(
-            (texts) => embedder.countTokens(texts),
-            toEmbed.map((entry) => entry.text),
-            {
-              model: embedder.model.id,
-              limit,
-              maxTokens: embedder.model.maxTokens,
-              autoTruncate: context.autoTruncate,
-              maxRequestTokens: context.maxRequestTokens,
-              signal: watch.signal,
-            },
-          );
-          const result = await embedder.embed(measured.texts, {
-            inputType: DOCUMENT_INPUT,
-            truncate: context.autoTruncate,
-            signal: watch.signal,
-          });
-          tokens = result.usage.tokens;
-          toEmbed.forEach((entry, position) => {
-            embedded.set(entry.index, result.vectors[position] as Float32Array);
-          });
+      await withModel(context, { reply }, collection.info.model, collection.name, async (embedder) => {
+        const result = await embedder.embed(
+          toEmbed.map((entry) => entry.text),
+          { inputType: DOCUMENT_INPUT },
+        );
+        tokens = result.usage.tokens;
+        toEmbed.forEach((entry, position) => {
+          embedded.set(entry.index, result.vectors[position] as Float32Array);
         });
-      } catch (error) {
-        throw watch.signal.aborted ? watch.signal.reason : error;
-      } finally {
-        watch.release();
-      }
+      });
     }
     await collection.upsert(
       body.documents.map((document, index) => ({
@@ -273,7 +298,7 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
     };
   });
 
-  app.post<{ Params: { name: string } }>("/v1/collections/:name/query", async (request) => {
+  app.post<{ Params: { name: string } }>("/v1/collections/:name/query", async (request, reply) => {
     const body = parseBody(
       QUERY,
       request.body,
@@ -287,20 +312,23 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
       );
     }
     const store = await context.store();
-    const collection = await store.getCollection(request.params.name);
+    const collection = await openCollection(store, request.params.name);
     let tokens = 0;
     let vector: Float32Array | readonly number[];
     if (body.query !== undefined) {
       const text = body.query;
       // Embedded like `searchText` (store/documents.ts) does: as a query, with the model's query prefix.
-      vector = await withModel(pool, collection.info.model, collection.name, async (embedder) => {
-        const result = await embedder.embed([text], {
-          inputType: QUERY_INPUT,
-          truncate: context.autoTruncate,
-        });
-        tokens = result.usage.tokens;
-        return result.vectors[0] as Float32Array;
-      });
+      vector = await withModel(
+        context,
+        { reply },
+        collection.info.model,
+        collection.name,
+        async (embedder) => {
+          const result = await embedder.embed([text], { inputType: QUERY_INPUT });
+          tokens = result.usage.tokens;
+          return result.vectors[0] as Float32Array;
+        },
+      );
     } else {
       vector = body.vector as number[];
     }
@@ -327,11 +355,11 @@ export function registerCollectionRoutes(app: FastifyInstance, context: Collecti
     };
   });
 
-  app.post<{ Params: { collection: string } }>("/v1/faq/:collection/ask", async (request) => {
+  app.post<{ Params: { collection: string } }>("/v1/faq/:collection/ask", async (request, reply) => {
     const body = parseBody(ASK, request.body, '{"question": "How do I reset my PIN?", "k": 3}');
     const store = await context.store();
-    const collection = await store.getCollection(request.params.collection);
-    return withModel(pool, collection.info.model, collection.name, async (embedder) => {
+    const collection = await openCollection(store, request.params.collection);
+    return withModel(context, { reply }, collection.info.model, collection.name, async (embedder) => {
       const faq = await createFaq({ store, collection: collection.name, embedder });
       const reply = await faq.ask(body.question, {
         ...(body.k === undefined ? {} : { k: body.k }),

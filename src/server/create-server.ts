@@ -30,8 +30,8 @@ import { HttpError, toErrorResponse } from "./http-error.js";
 import { createMediaModels } from "./media-models.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool.js";
+import { contentTokenLimit, pooledEmbedder } from "./pooled-embedder.js";
 import { untilAborted, watchRequest } from "./request-signal.js";
-import { measureInputs } from "./token-budget.js";
 
 /** Dynamic batching settings (see src/server/batcher.ts). */
 export interface BatchingOptions {
@@ -170,9 +170,6 @@ export const DEFAULT_OPENAI_ALIASES = Object.freeze([
   "text-embedding-ada-002",
 ] as const);
 
-/** Special tokens the BERT-family encoders add per input ([CLS] and [SEP]). */
-const SPECIAL_TOKENS_PER_INPUT = 2;
-
 /** Defaults of {@link createServer} (the `embedkit serve` defaults derive from these). */
 export const SERVER_DEFAULTS = Object.freeze({
   bodyLimit: 8 * 1024 * 1024,
@@ -235,6 +232,42 @@ function hostOfHeader(value: string): string | undefined {
   return match === null ? undefined : normalizeHost(match[1] as string);
 }
 
+/** At most 80 characters of client text for an error message. */
+function excerpt(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** Deepest nesting of arrays/objects a request body may have (the API needs 3). */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * Deepest nesting of a JSON text, found with one pass over its bytes (strings skipped), so a
+ * pathological body is refused before `JSON.parse` spends seconds on it.
+ */
+function jsonDepth(bytes: Uint8Array): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (inString) {
+      if (byte === 0x5c) i++;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x5b || byte === 0x7b) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > MAX_JSON_DEPTH) return deepest;
+      }
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 /** Request ids clients may choose (echoed back); anything else is replaced by a generated one. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -294,18 +327,12 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
       maxBatchMs: checkNumber("batching.maxBatchMs", options.batching?.maxBatchMs ?? DEFAULTS.maxBatchMs, 1),
       maxQueueMs: checkNumber(
         "batching.maxQueueMs",
-        options.batching?.maxQueueMs ?? (requestTimeoutMs > 0 ? Math.min(10_000, requestTimeoutMs / 2) : 10_000),
+        options.batching?.maxQueueMs ??
+          (requestTimeoutMs > 0 ? Math.min(10_000, requestTimeoutMs / 2) : 10_000),
         1,
       ),
     },
   };
-}
-
-/** Most content tokens (without special tokens) one input may have. */
-function contentTokenLimit(model: ModelInfo): number {
-  return Number.isFinite(model.maxTokens)
-    ? model.maxTokens - SPECIAL_TOKENS_PER_INPUT
-    : Number.POSITIVE_INFINITY;
 }
 
 function tooLong(model: ModelInfo, index: number, tokens: number, limit: number): EmbedkitError {
@@ -388,8 +415,6 @@ async function embedRequest(
         { details: { param: "dimensions", max: model.dims, received: request.dimensions } },
       );
     }
-    // Backpressure before any tokenizing: a full queue refuses even the smallest request now.
-    lease.batcher.checkCapacity(request.inputs.length * (SPECIAL_TOKENS_PER_INPUT + 1));
     const limit = contentTokenLimit(model);
     const texts = request.inputs.map((input, index) => {
       if (typeof input === "string") return input;
@@ -424,21 +449,16 @@ async function embedRequest(
       }
       return text;
     });
-    const measured = await measureInputs((batch) => lease.embedder.countTokens(batch), texts, {
-      model: model.id,
-      limit,
-      maxTokens: model.maxTokens,
-      autoTruncate: settings.autoTruncate,
-      maxRequestTokens: settings.maxRequestTokens,
-      signal,
-    });
-    const textTokens = measured.tokens.map((count) => count + SPECIAL_TOKENS_PER_INPUT);
-    const budget = textTokens.reduce((sum, count) => sum + count, 0);
-    const vectors = await untilAborted(
-      lease.batcher.submit({ texts: measured.texts, tokens: budget, textTokens, signal }),
+    const embedded = await untilAborted(
+      pooledEmbedder(lease, {
+        autoTruncate: settings.autoTruncate,
+        maxRequestTokens: settings.maxRequestTokens,
+        signal,
+      }).embed(texts),
       signal,
     );
-    const promptTokens = measured.total;
+    const vectors = embedded.vectors;
+    const promptTokens = embedded.usage.tokens;
     context.metrics.tokens.inc({ model: id }, promptTokens);
     const dimensions = request.dimensions;
     return {
@@ -512,8 +532,9 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
       const server = createHttpServer(
         {
           requestTimeout: settings.requestTimeoutMs,
+          // Headers are small: a client gets 10 s for them, so idle sockets cannot hold slots for a minute.
           headersTimeout:
-            settings.requestTimeoutMs > 0 ? Math.min(settings.requestTimeoutMs, 60_000) : 60_000,
+            settings.requestTimeoutMs > 0 ? Math.min(settings.requestTimeoutMs, 10_000) : 10_000,
           connectionsCheckingInterval: 1000,
         },
         handler,
@@ -527,14 +548,13 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
       return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : `req-${randomUUID()}`;
     },
     // Malformed percent-encoding and similar router failures answer in OpenAI's shape too.
-    frameworkErrors: (error, request, reply) => {
+    frameworkErrors: (_error, request, reply) => {
       const response = toErrorResponse(
         new HttpError({
           statusCode: 400,
           code: "invalid_url",
           message:
-            `The request URL could not be routed (${error.message.slice(0, 160)}${error.message.length > 160 ? "…" : ""}). ` +
-            "Check the path's percent-encoding and length.",
+            "The request URL could not be routed: its percent-encoding is malformed or a path segment is too long.",
         }),
       );
       // frameworkErrors' reply is typed per route schema; ours has none, so the plain FastifyReply API applies.
@@ -593,9 +613,36 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
       );
       return;
     }
+    const depth = jsonDepth(bytes);
+    if (depth > MAX_JSON_DEPTH) {
+      done(
+        new EmbedkitError(
+          "INVALID_INPUT",
+          `The request body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep; no request of this API needs that.`,
+        ),
+      );
+      return;
+    }
     try {
-      done(null, JSON.parse(text));
+      const parsed: unknown = JSON.parse(text);
+      // JSON.parse keeps "__proto__" as a plain key, but any object spread or zod record drops it silently.
+      if (text.includes('"__proto__"')) {
+        JSON.parse(text, (key, value: unknown) => {
+          if (key === "__proto__") {
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              'The request body uses the key "__proto__", which is not accepted.',
+            );
+          }
+          return value;
+        });
+      }
+      done(null, parsed);
     } catch (error) {
+      if (EmbedkitError.isInstance(error)) {
+        done(error);
+        return;
+      }
       done(
         new EmbedkitError(
           "INVALID_INPUT",
@@ -620,7 +667,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
         statusCode: 404,
         code: "not_found",
         message:
-          `Unknown route ${request.method} ${request.url.split("?")[0]}. This server serves POST /v1/embeddings, ` +
+          `Unknown route ${request.method} ${excerpt(request.url.split("?")[0] ?? "")}. This server serves POST /v1/embeddings, ` +
           "GET /v1/models, /v1/collections, POST /v1/faq/{collection}/ask, GET /health and GET /metrics.",
       }),
     );
@@ -638,6 +685,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
       const origin = request.headers.origin;
       if (origin !== undefined && (corsAll || settings.cors.includes(origin))) {
         reply.header("access-control-allow-origin", corsAll ? "*" : origin);
+        reply.header("access-control-expose-headers", "retry-after, x-request-id");
         reply.header("vary", "Origin");
         if (request.method === "OPTIONS") {
           reply.header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");

@@ -144,7 +144,14 @@ export function createModelPool(options: ModelPoolOptions): ModelPool {
       loading: options.create(id).then((embedder) => {
         const batcher = createBatcher({
           ...options.batching,
-          run: async (texts, signal) => (await embedder.embed(texts, { truncate: true, signal })).vectors,
+          run: async (texts, signal, inputType) =>
+            (
+              await embedder.embed(texts, {
+                truncate: true,
+                signal,
+                ...(inputType === undefined ? {} : { inputType }),
+              })
+            ).vectors,
           onBatch: (report) => {
             metrics.batchInputs.observe({ model: id }, report.inputs);
             metrics.batchRequests.observe({ model: id }, report.requests);

@@ -18,6 +18,8 @@
  *   refused with a clear message rather than tokenized without bound.
  * - The running total is checked against the per-request token cap after each
  *   group, so an oversized request is refused before the rest is tokenized.
+ *   Work is charged at least one token per {@link CHARS_PER_COST} characters, so
+ *   text that tokenizes to nothing cannot slip past the cap.
  */
 import { EmbedkitError } from "../errors.js";
 
@@ -28,15 +30,24 @@ const YIELD_AFTER_MS = 4;
 /** Prefix lengths tried for a long text, as multiples of the model's token limit. */
 export const PREFIX_FACTORS = Object.freeze([16, 128] as const);
 
-/** The texts to embed and their token counts (content tokens, at most the limit each). */
+/** The texts to embed, their token counts (content tokens, at most the limit each) and their costs. */
 export interface MeasuredInputs {
   /** Texts as they will be embedded (a long text may be replaced by its prefix when truncating). */
   readonly texts: readonly string[];
-  /** Content tokens of each text, capped at the limit. */
+  /** Content tokens of each text, capped at the limit (what `usage` reports). */
   readonly tokens: readonly number[];
   /** Sum of `tokens`. */
   readonly total: number;
+  /**
+   * Work of each text for budgets and caps: its tokens, but at least one per
+   * {@link CHARS_PER_COST} characters — text that tokenizes to nothing (control
+   * characters, combining marks, whitespace) still costs tokenizer time.
+   */
+  readonly costs: readonly number[];
 }
+
+/** Characters that count as one token of work at least (English averages about 4.4 per token). */
+export const CHARS_PER_COST = 8;
 
 /** Options of {@link measureInputs}. */
 export interface MeasureOptions {
@@ -91,7 +102,8 @@ function tooLong(options: MeasureOptions, index: number, tokens: number, exact: 
 function tooManyTokens(options: MeasureOptions, total: number): EmbedkitError {
   return new EmbedkitError(
     "INVALID_INPUT",
-    `Invalid 'input': the request holds more than ${options.maxRequestTokens} tokens (${total} counted so far); ` +
+    `Invalid 'input': the request holds more than ${options.maxRequestTokens} tokens (${total} counted so far, ` +
+      `at least one per ${CHARS_PER_COST} characters); ` +
       "that is the most one request may carry. Split the inputs over several requests, " +
       "or start the server with a larger --max-request-tokens.",
     { details: { param: "input", maxRequestTokens: options.maxRequestTokens } },
@@ -114,13 +126,18 @@ export async function measureInputs(
   if (signal.aborted) throw signal.reason;
   const texts = [...inputs];
   const tokens = new Array<number>(inputs.length).fill(0);
+  const costs = new Array<number>(inputs.length).fill(0);
   let total = 0;
+  let totalCost = 0;
   const account = (index: number, counted: number, exact: boolean): void => {
     if (counted > limit && !options.autoTruncate) throw tooLong(options, index, counted, exact);
     const used = Math.min(counted, limit);
+    const cost = Math.max(used, Math.ceil((texts[index] as string).length / CHARS_PER_COST));
     tokens[index] = used;
+    costs[index] = cost;
     total += used;
-    if (total > options.maxRequestTokens) throw tooManyTokens(options, total);
+    totalCost += cost;
+    if (totalCost > options.maxRequestTokens) throw tooManyTokens(options, totalCost);
   };
   // Yield to other requests once this one has held the event loop for a few milliseconds.
   let lastTurn = performance.now();
@@ -166,9 +183,9 @@ export async function measureInputs(
         break;
       }
       if (counted > limit) {
-        account(index, counted, false);
         // Truncation keeps the first `limit` tokens, which the prefix holds unchanged.
-        texts[index] = prefix;
+        if (options.autoTruncate) texts[index] = prefix;
+        account(index, counted, false);
         settled = true;
         break;
       }
@@ -184,5 +201,5 @@ export async function measureInputs(
     }
   }
   await flush();
-  return { texts, tokens, total };
+  return { texts, tokens, total, costs };
 }

@@ -256,12 +256,13 @@ function isScalar(value: unknown): value is MetadataValue {
  */
 export function resolveFilter(filter: Filter | string | undefined | null): Filter {
   if (filter === undefined || filter === null) return [];
-  if (typeof filter === "string") return parseFilter(filter);
+  if (typeof filter === "string") return checkConditionCount(parseFilter(filter));
   if (!Array.isArray(filter)) {
     throw invalid(
       `A filter must be a string like "lang=zh" or an array of {field, op, value} conditions, received ${typeof filter}.`,
     );
   }
+  checkConditionCount(filter);
   return filter.map((condition: unknown, index): FilterCondition => {
     const where = `Filter condition ${index}`;
     if (typeof condition !== "object" || condition === null) throw invalid(`${where} must be an object.`);
@@ -277,6 +278,11 @@ export function resolveFilter(filter: Filter | string | undefined | null): Filte
       if (!Array.isArray(values) || values.length === 0 || !values.every(isScalar)) {
         throw invalid(
           `${where}: "${op}" needs a non-empty "values" array of strings, finite numbers, booleans or null.`,
+        );
+      }
+      if (values.length > FILTER_LIMITS.maxValues) {
+        throw invalid(
+          `${where}: "${op}" takes at most ${FILTER_LIMITS.maxValues} values, received ${values.length}.`,
         );
       }
       return { field, op, values: [...values] };
@@ -295,6 +301,26 @@ export function resolveFilter(filter: Filter | string | undefined | null): Filte
     }
     return { field, op: op as "lt" | "lte" | "gt" | "gte", value };
   });
+}
+
+/**
+ * Size limits of a filter, checked before any item is matched: every backend scans or binds each
+ * condition and value, so an unbounded filter is unbounded work (or too many SQL parameters).
+ */
+export const FILTER_LIMITS = Object.freeze({
+  /** Most conditions in one filter. */
+  maxConditions: 32,
+  /** Most values of one `in` / `nin` condition. */
+  maxValues: 256,
+});
+
+function checkConditionCount<T extends readonly unknown[]>(conditions: T): T {
+  if (conditions.length > FILTER_LIMITS.maxConditions) {
+    throw invalid(
+      `A filter may have at most ${FILTER_LIMITS.maxConditions} conditions, received ${conditions.length}.`,
+    );
+  }
+  return conditions;
 }
 
 /** Whether metadata satisfies every condition of a validated filter (see {@link FilterCondition}). */

@@ -16,7 +16,7 @@ export {
   searchText,
 } from "./documents.js";
 export { defaultStorePath, type EmbeddedStoreOptions, openEmbeddedStore } from "./embedded-store.js";
-export { MAX_FILTER_LENGTH, matchesFilter, parseFilter, resolveFilter } from "./filter.js";
+export { FILTER_LIMITS, MAX_FILTER_LENGTH, matchesFilter, parseFilter, resolveFilter } from "./filter.js";
 export {
   type OpenVectorStoreOptions,
   openVectorStore,
