@@ -128,6 +128,43 @@ describe("overload on the real model", () => {
     expect(delay.max / 1e6).toBeLessThan(500);
   }, 120_000);
 
+  it("collection queries, uploads and FAQ questions are bounded like /v1/embeddings (no event-loop stall)", async () => {
+    const headers = { "content-type": "application/json" };
+    const created = await fetch(`${base}/v1/collections`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "bounded", model: MODEL }),
+    });
+    expect(created.status).toBe(201);
+    const hugeQuery = JSON.stringify({ query: "中".repeat(2_700_000) });
+    const zeroTokenUpload = JSON.stringify({
+      documents: Array.from({ length: 2000 }, (_, i) => ({ id: `d${i}`, text: "\u007f".repeat(4000) })),
+    });
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const query = await fetch(`${base}/v1/collections/bounded/query`, {
+      method: "POST",
+      headers,
+      body: hugeQuery,
+    });
+    expect(query.status).toBe(400);
+    expect(((await query.json()) as { error: { message: string } }).error.message).toContain(
+      "--auto-truncate",
+    );
+    const upload = await fetch(`${base}/v1/collections/bounded/documents`, {
+      method: "POST",
+      headers,
+      body: zeroTokenUpload,
+    });
+    // 8M characters that tokenize to nothing still count as work: over the per-request cap.
+    expect(upload.status).toBe(400);
+    expect(((await upload.json()) as { error: { message: string } }).error.message).toContain("tokens");
+    delay.disable();
+    expect(delay.max / 1e6).toBeLessThan(500);
+    const stats = (await (await fetch(`${base}/v1/collections/bounded`)).json()) as { count: number };
+    expect(stats.count).toBe(0);
+  }, 120_000);
+
   it("does not tokenize the body of a connection that closed before it was parsed", async () => {
     await idle();
     countedChars = 0;

@@ -290,6 +290,63 @@ describe("the HTTP edge without keys (local default)", () => {
     }
   });
 
+  it("refuses deep JSON nesting and __proto__ keys before any work", async () => {
+    const deep = `{"model":"${MODEL}","input":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    const nested = await rawRequest(port, "/v1/embeddings", { method: "POST", body: deep });
+    expectOpenAiError(nested, 400, null);
+    expect(JSON.parse(nested.body).error.message).toContain("levels deep");
+    const proto = await rawRequest(port, "/v1/embeddings", {
+      method: "POST",
+      body: `{"model":"${MODEL}","input":"hi","__proto__":{"polluted":true}}`,
+    });
+    expectOpenAiError(proto, 400, null);
+    expect(JSON.parse(proto.body).error.message).toContain("__proto__");
+    // The text "__proto__" inside a string value is fine.
+    const inString = await rawRequest(port, "/v1/embeddings", {
+      method: "POST",
+      body: JSON.stringify({ model: MODEL, input: 'what does "__proto__" mean?' }),
+    });
+    expect(inString.status).toBe(200);
+  });
+
+  it("store filters are size-limited before any item is matched", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "embedkit-filter-cap-"));
+    const server = createServer({
+      models: [MODEL],
+      embedderFactory: async () => createFakeEmbedder(MODEL, 8),
+      vectorStore: join(folder, "collections"),
+      processMetrics: false,
+    });
+    try {
+      await server.inject({ method: "POST", url: "/v1/collections", payload: { name: "f", model: MODEL } });
+      const vector = [1, 0, 0, 0, 0, 0, 0, 0];
+      const many = await server.inject({
+        method: "POST",
+        url: "/v1/collections/f/query",
+        payload: { vector, filter: Array.from({ length: 1000 }, () => ({ field: "a", op: "eq", value: 1 })) },
+      });
+      expect(many.statusCode).toBe(400);
+      expect(many.json().error.message).toContain("at most 32 conditions");
+      const values = await server.inject({
+        method: "POST",
+        url: "/v1/collections/f/query",
+        payload: {
+          vector,
+          filter: [{ field: "a", op: "in", values: Array.from({ length: 10_000 }, (_, i) => i) }],
+        },
+      });
+      expect(values.statusCode).toBe(400);
+      expect(values.json().error.message).toContain("at most 256 values");
+      // A missing collection's 404 does not reveal where the store lives.
+      const missing = await server.inject({ method: "GET", url: "/v1/collections/nope" });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.body).not.toContain(folder);
+    } finally {
+      await server.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it("refuses token-id input by default, explaining why and how to send text", async () => {
     for (const input of [
       [15339, 1917],
