@@ -18,6 +18,7 @@
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { embedTexts, openEmbeddingCache } from "./embedding-cache.js";
 import { createRandom, type Random } from "./random.js";
 import { centreVectors, checkVectorSet } from "./vector-set.js";
@@ -118,9 +119,7 @@ export function dimensionEntropy(
 ): DimensionEntropy {
   const dims = checkVectorSet(vectors, 2, "dimensionEntropy");
   const bins = options.bins ?? 32;
-  if (!Number.isInteger(bins) || bins < 2) {
-    throw new EmbedkitError("INVALID_OPTION", `bins must be an integer >= 2, received ${String(bins)}.`);
-  }
+  checkInteger("bins", bins, { min: 2 });
   const n = vectors.length;
   const counts = new Int32Array(bins);
   let sumNormalized = 0;

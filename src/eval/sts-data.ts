@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 
 /** One sentence pair with its gold similarity score, as read from a file. */
 export interface StsPair {
@@ -190,12 +191,7 @@ function validateOptions(options: ReadPairsOptions): void {
       `scoreScale must be { min, max } with finite min < max, received ${JSON.stringify(scale)}.`,
     );
   }
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `limit must be a positive integer, received ${String(options.limit)}.`,
-    );
-  }
+  if (options.limit !== undefined) checkInteger("limit", options.limit, { min: 1 });
 }
 
 /** Turn a column reference into an index, using the header row for names. */

@@ -15,6 +15,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { createRandom } from "./random.js";
 import type { RelevanceJudgements } from "./retrieval-metrics.js";
 import { type ColumnReference, csvRows, malformed, type Row, tsvRows } from "./sts-data.js";
@@ -157,12 +158,7 @@ export async function readLabeledTexts(
   path: string,
   options: ReadLabeledTextsOptions,
 ): Promise<LabeledText[]> {
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `limit must be a positive integer, received ${String(options.limit)}.`,
-    );
-  }
+  if (options.limit !== undefined) checkInteger("limit", options.limit, { min: 1 });
   if (options.format !== "label-space-text" && (options.text === undefined || options.label === undefined)) {
     throw new EmbedkitError(
       "INVALID_OPTION",

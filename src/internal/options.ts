@@ -4,7 +4,8 @@
  * `checkX(name, value, { min, max })`. Each returns the value (typed) or throws
  * `EmbedkitError` INVALID_OPTION whose message names the option, the accepted
  * range and what was received, with the same facts in `details`
- * (`option`, `received`, `min`, `max`).
+ * (`param` — the name the server's error handler reports, as for request
+ * fields — `received`, `min`, `max`).
  *
  * Internal: not re-exported from `src/index.ts`.
  */
@@ -16,6 +17,8 @@ export interface NumberRange {
   readonly min?: number;
   /** Largest accepted value (inclusive). */
   readonly max?: number;
+  /** Why the bound exists, shown in parentheses after the range ("the other rows are the negatives"). */
+  readonly reason?: string;
 }
 
 /** Bounds of {@link checkNumber}, which may also exclude its lower bound. */
@@ -44,12 +47,21 @@ function rangeText(range: RealRange): string {
   return parts.length === 0 ? "" : ` ${parts.join(" and ")}`;
 }
 
-function invalid(name: string, kind: string, value: unknown, range: RealRange): EmbedkitError {
+/** `shown` is the part of `range` the message spells out (the rest is in `kind`). */
+function invalid(name: string, kind: string, value: unknown, range: RealRange, shown = range): EmbedkitError {
+  const { reason, ...bounds } = range;
   return new EmbedkitError(
     "INVALID_OPTION",
-    `${name} must be ${kind}${rangeText(range)}, received ${received(value)}.`,
-    { details: { option: name, received: value, ...range } },
+    `${name} must be ${kind}${rangeText(shown)}${reason === undefined ? "" : ` (${reason})`}, received ${received(value)}.`,
+    { details: { param: name, received: value, ...bounds } },
   );
+}
+
+/** "a positive integer" reads better than "an integer >= 1" (and is what users search for). */
+function integerKind(range: NumberRange): { kind: string; rest: NumberRange } {
+  if (range.max === undefined && range.min === 1) return { kind: "a positive integer", rest: {} };
+  if (range.max === undefined && range.min === 0) return { kind: "a non-negative integer", rest: {} };
+  return { kind: "an integer", rest: range };
 }
 
 /**
@@ -68,7 +80,8 @@ export function checkInteger(name: string, value: unknown, range: NumberRange = 
     (range.min !== undefined && value < range.min) ||
     (range.max !== undefined && value > range.max)
   ) {
-    throw invalid(name, "an integer", value, range);
+    const { kind, rest } = integerKind(range);
+    throw invalid(name, kind, value, range, rest);
   }
   return value;
 }

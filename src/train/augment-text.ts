@@ -13,6 +13,7 @@
  */
 import type { WordVectorEmbedder } from "../embed/word-vectors/word-vector-embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { createRandom, type Random } from "../vectors/random.js";
 
 /** The text augmentations {@link augmentText} applies. */
@@ -264,12 +265,7 @@ export function augmentDataset(options: AugmentDatasetOptions): { texts: string[
     }
   }
   const copies = options.copies ?? 1;
-  if (!Number.isInteger(copies) || copies < 0) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `copies must be a non-negative integer, received ${String(copies)}.`,
-    );
-  }
+  checkInteger("copies", copies, { min: 0 });
   const random = createRandom(options.seed ?? 42);
   const outTexts = [...texts];
   const outLabels = [...labels];

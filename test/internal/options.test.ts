@@ -14,7 +14,7 @@ describe("checkInteger", () => {
       "k must be an integer from 1 to 100, received 0.",
     );
     expect(() => checkInteger("batchSize", 2.5, { min: 1 })).toThrow(
-      "batchSize must be an integer >= 1, received 2.5.",
+      "batchSize must be a positive integer, received 2.5.",
     );
     expect(() => checkInteger("limit", "3", { max: 9 })).toThrow(
       'limit must be an integer <= 9, received "3".',
@@ -27,7 +27,7 @@ describe("checkInteger", () => {
       expect.objectContaining({
         name: "EmbedkitError",
         code: "INVALID_OPTION",
-        details: { option: "epochs", received: -1, min: 1 },
+        details: { param: "epochs", received: -1, min: 1 },
       }),
     );
   });
@@ -58,8 +58,17 @@ describe("checkOptionalInteger", () => {
   it("uses the fallback only for undefined", () => {
     expect(checkOptionalInteger("k", undefined, 10, { min: 1 })).toBe(10);
     expect(checkOptionalInteger("k", 3, 10, { min: 1 })).toBe(3);
+    expect(() => checkOptionalInteger("copies", -1, 1, { min: 0 })).toThrow(
+      "copies must be a non-negative integer, received -1.",
+    );
+    expect(() =>
+      checkInteger("batchSize", 1, { min: 2, reason: "the rest of a batch are the negatives" }),
+    ).toThrow("batchSize must be an integer >= 2 (the rest of a batch are the negatives), received 1.");
+    expect(() => checkInteger("warmupSteps", 9, { min: 0, max: 8 })).toThrow(
+      "warmupSteps must be an integer from 0 to 8, received 9.",
+    );
     expect(() => checkOptionalInteger("k", null, 10, { min: 1 })).toThrow(
-      "k must be an integer >= 1, received null.",
+      "k must be a positive integer, received null.",
     );
   });
 });

@@ -32,6 +32,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../../errors.js";
+import { checkInteger } from "../../internal/options.js";
 import { createRandom, type Random } from "../../vectors/random.js";
 import type { FaqAnswer } from "./faq-entries.js";
 import type { FaqLanguage } from "./faq-language.js";
@@ -368,14 +369,8 @@ export async function loadFaqBenchmarkSet(
       `heldOutAnswers must be in [0, 1), received ${String(resolved.heldOutAnswers)}.`,
     );
   }
-  for (const name of ["questionsPerAnswer", "maxCalibration", "maxTest"] as const) {
-    if (!Number.isInteger(resolved[name]) || resolved[name] < 1) {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `${name} must be a positive integer, received ${String(resolved[name])}.`,
-      );
-    }
-  }
+  for (const name of ["questionsPerAnswer", "maxCalibration", "maxTest"] as const)
+    checkInteger(name, resolved[name], { min: 1 });
   if (id === "bq" || id === "atec") return loadPairSet(id, resolved);
   if (id === "banking77") return loadBanking77(resolved);
   if (id === "clinc150") return loadClinc150(resolved);
