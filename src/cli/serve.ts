@@ -8,10 +8,10 @@
  * gracefully on SIGINT/SIGTERM (stop accepting, finish in-flight requests,
  * close the models).
  */
-import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
+import { readFileText } from "../internal/read-file.js";
 import { createServer, type ServerOptions } from "../server/create-server.js";
 import { openStore } from "./context.js";
 import { parseNonNegativeInteger, parseNonNegativeNumber, parsePositiveInteger, printLine } from "./io.js";
@@ -203,18 +203,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Record<SettingKey, unk
  * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE naming the bad key
  */
 export async function readServeConfig(path: string): Promise<ServeConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Cannot read the config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const text = await readFileText(path, { what: "config file", hint: "Check the --config path." });
   let json: unknown;
   try {
     json = JSON.parse(text);

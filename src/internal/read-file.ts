@@ -14,7 +14,7 @@ import { EmbedkitError } from "../errors.js";
 
 /** Options of {@link readFileText} and {@link readFileBytes}. */
 export interface ReadFileOptions {
-  /** What the file is, for messages ("config file", "pair file"). @default "file" */
+  /** What the file is, for messages ("config file", "pair file"). @default only the path is named */
   readonly what?: string;
   /** How to fix a missing or unreadable file, appended to the message. @default "Check the path." */
   readonly hint?: string;
@@ -33,11 +33,16 @@ function reasonOf(error: unknown): { reason: UnreadableReason; text: string } {
   return { reason: "unreadable", text: (error as Error).message };
 }
 
+/** "the config file a.json", or just "a.json". */
+function subject(path: string, options: ReadFileOptions): string {
+  return options.what === undefined ? path : `the ${options.what} ${path}`;
+}
+
 function unreadable(path: string, options: ReadFileOptions, error: unknown): EmbedkitError {
   const { reason, text } = reasonOf(error);
   return new EmbedkitError(
     "FILE_NOT_FOUND",
-    `Cannot read the ${options.what ?? "file"} ${path}: ${text}. ${options.hint ?? "Check the path."}`,
+    `Cannot read ${subject(path, options)}: ${text}. ${options.hint ?? "Check the path."}`,
     { cause: error, details: { path, reason } },
   );
 }
@@ -62,7 +67,7 @@ async function readChecked(path: string, options: ReadFileOptions): Promise<Buff
     if (options.maxBytes !== undefined && info.size > options.maxBytes) {
       throw new EmbedkitError(
         "INVALID_INPUT",
-        `The ${options.what ?? "file"} ${path} is ${info.size} bytes; at most ${options.maxBytes} are accepted. Split it into parts.`,
+        `Cannot read ${subject(path, options)}: it is ${info.size} bytes, and at most ${options.maxBytes} are accepted. Split it into parts.`,
         { details: { path, size: info.size, limit: options.maxBytes } },
       );
     }

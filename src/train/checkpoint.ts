@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
+import { readFileText } from "../internal/read-file.js";
 import type { EmbeddingSpace } from "./classifier.js";
 import { createLayer, type Layer, type LayerConfig } from "./layers.js";
 
@@ -174,16 +175,10 @@ export async function loadCheckpoint(
   options: { readonly kind?: string } = {},
 ): Promise<Checkpoint> {
   const path = join(dir, CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `No checkpoint at ${dir}: ${path} is missing. Pass the folder given to --out when training.`,
-      { cause: error, details: { path } },
-    );
-  }
+  const text = await readFileText(path, {
+    what: "checkpoint description",
+    hint: `No checkpoint at ${dir}: pass the folder given to --out when training.`,
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -36,7 +36,7 @@ describe("readFileText / readFileBytes", () => {
     const dir = await scratch();
     const failure = readFileBytes(dir);
     await expect(failure).rejects.toMatchObject({ code: "FILE_NOT_FOUND", details: { reason: "folder" } });
-    await expect(failure).rejects.toThrow("it is a folder, not a file");
+    await expect(failure).rejects.toThrow(`Cannot read ${dir}: it is a folder, not a file. Check the path.`);
   });
 
   it("refuses a file above maxBytes with INVALID_INPUT before reading it", async () => {

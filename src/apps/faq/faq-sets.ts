@@ -28,11 +28,11 @@
  *   50/50 split of the user questions. Splits are capped (`maxCalibration`,
  *   `maxTest` answerable questions, seeded sample) to bound embedding time.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../../errors.js";
 import { checkInteger } from "../../internal/options.js";
+import { readFileText } from "../../internal/read-file.js";
 import { createRandom, type Random } from "../../vectors/random.js";
 import type { FaqAnswer } from "./faq-entries.js";
 import type { FaqLanguage } from "./faq-language.js";
@@ -89,16 +89,11 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, "").trim();
 }
 
-async function readData(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Benchmark file not found: ${path}. Point --data at the shared data folder (it holds ${path.split("/").slice(-2).join("/")}).`,
-      { cause: error, details: { path } },
-    );
-  }
+function readData(path: string): Promise<string> {
+  return readFileText(path, {
+    what: "benchmark file",
+    hint: `Point --data at the shared data folder (it holds ${path.split("/").slice(-2).join("/")}).`,
+  });
 }
 
 /** Keep every unanswerable question and at most `limit` answerable ones (seeded sample, order kept). */
