@@ -47,7 +47,7 @@ export type ManifestFile = z.infer<typeof ManifestFileSchema>;
 
 /** The parsed `manifest.json` of an installed model. */
 export interface Manifest extends Omit<z.infer<typeof ManifestSchema>, "spec"> {
-  readonly spec?: ModelSpec;
+  readonly spec?: ModelSpec | undefined;
 }
 
 /**
