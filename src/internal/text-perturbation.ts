@@ -6,13 +6,20 @@
  * rows). Both need the same pieces — split a text into units (words, or single
  * characters for CJK scripts, which have no spaces), put units back together,
  * make one realistic typo, swap in a synonym keeping the capitalisation — and
- * both must stay reproducible from a seeded {@link Random}.
+ * both must stay reproducible from a seeded random source ({@link RandomIntegers}).
  *
  * It lives in `internal/` because eval and train are peers: neither may import
  * the other, and `vectors/` is for math. Internal: not re-exported from
  * `src/index.ts` (train re-exports `textUnits`, `joinUnits` and `SynonymSource`).
  */
-import type { Random } from "../vectors/random.js";
+/**
+ * The randomness the engine draws from: `vectors/random`'s seeded `Random` fits.
+ * (A structural type, so `internal/` stays below `vectors/` in the layer table.)
+ */
+export interface RandomIntegers {
+  /** Uniform integer in [0, maxExclusive). */
+  integer(maxExclusive: number): number;
+}
 
 /** Words similar in meaning to `word` (best first); empty when none are known. */
 export type SynonymSource = (word: string) => readonly string[];
@@ -73,7 +80,7 @@ export function matchCase(original: string, replacement: string): string {
 export function pickSynonym(
   unit: string,
   synonyms: SynonymSource | undefined,
-  random: Random,
+  random: RandomIntegers,
 ): string | undefined {
   if (synonyms === undefined || !isWord(unit)) return undefined;
   const lower = unit.toLowerCase();
@@ -85,7 +92,7 @@ export function pickSynonym(
 const KEYBOARD_ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
 
 /** A neighbouring key on a QWERTY keyboard (for lower-case Latin letters), else the letter itself. */
-function neighbourKey(letter: string, random: Random): string {
+function neighbourKey(letter: string, random: RandomIntegers): string {
   for (let row = 0; row < KEYBOARD_ROWS.length; row++) {
     const keys = KEYBOARD_ROWS[row] as string;
     const column = keys.indexOf(letter);
@@ -106,7 +113,7 @@ function neighbourKey(letter: string, random: Random): string {
  * characters, delete one, double one or — in Latin text — hit a neighbouring
  * key. Texts shorter than two characters come back unchanged.
  */
-export function typo(text: string, random: Random): string {
+export function typo(text: string, random: RandomIntegers): string {
   const characters = [...text];
   if (characters.length < 2) return text;
   const position = random.integer(characters.length - 1);
