@@ -90,6 +90,45 @@ export async function writeFileAtomic(
 }
 
 /**
+ * Replace (or create) file `path` with what `write` puts at the temporary path it
+ * is given — for writers that only take a file name (e.g. an index library's
+ * `writeIndex(path)`). Then the same steps as {@link writeFileAtomic}: fsync of the
+ * temporary file, rename, fsync of the folder.
+ *
+ * @throws EmbedkitError INVALID_OPTION naming `path` when `write` or any step fails;
+ *   the old file is then unchanged and the temporary file removed.
+ * @example
+ * ```ts
+ * await replaceFileAtomic(indexPath, (temporary) => index.writeIndex(temporary));
+ * ```
+ */
+export async function replaceFileAtomic(
+  path: string,
+  write: (temporaryPath: string) => Promise<void> | void,
+  options: Pick<WriteFileAtomicOptions, "hint"> = {},
+): Promise<void> {
+  const temporary = temporaryPathFor(path);
+  try {
+    await write(temporary);
+    const handle = await open(temporary, "r+");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `Cannot write ${path}: ${(error as Error).message}. ${options.hint ?? "Check that the folder exists and is writable."}`,
+      { cause: error, details: { path } },
+    );
+  }
+  await syncFolder(dirname(path));
+}
+
+/**
  * fsync a folder so a rename inside it survives a power loss. Best effort: some
  * platforms (Windows) and file systems cannot open or sync a folder, and the file
  * itself is already complete and in place.

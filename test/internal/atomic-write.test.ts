@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EmbedkitError } from "../../src/errors.js";
-import { temporaryFileOwner, temporaryPathFor, writeFileAtomic } from "../../src/internal/atomic-write.js";
+import {
+  replaceFileAtomic,
+  temporaryFileOwner,
+  temporaryPathFor,
+  writeFileAtomic,
+} from "../../src/internal/atomic-write.js";
 
 async function scratch(): Promise<string> {
   return mkdtemp(join(tmpdir(), "embedkit-atomic-"));
@@ -63,6 +68,38 @@ describe("writeFileAtomic", () => {
     await expect(
       writeFileAtomic(join(dir, "missing", "out.txt"), "x", { hint: "Create it first." }),
     ).rejects.toThrow(/Cannot write .*out\.txt: .*Create it first\./);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe("replaceFileAtomic", () => {
+  it("renames what the writer put at the temporary path over the target", async () => {
+    const dir = await scratch();
+    const path = join(dir, "index.bin");
+    await writeFile(path, "old");
+    await replaceFileAtomic(path, (temporary) => writeFile(temporary, "new"));
+    expect(await readFile(path, "utf8")).toBe("new");
+    expect(await readdir(dir)).toEqual(["index.bin"]);
+  });
+
+  it("keeps the old file and removes a half-written temporary file when the writer fails", async () => {
+    const dir = await scratch();
+    const path = join(dir, "index.bin");
+    await writeFile(path, "old");
+    const failure = replaceFileAtomic(path, async (temporary) => {
+      await writeFile(temporary, "half");
+      throw new Error("disk full");
+    });
+    await expect(failure).rejects.toThrow(`Cannot write ${path}: disk full.`);
+    expect(await readFile(path, "utf8")).toBe("old");
+    expect(await readdir(dir)).toEqual(["index.bin"]);
+  });
+
+  it("fails when the writer wrote nothing, leaving no file", async () => {
+    const dir = await scratch();
+    await expect(replaceFileAtomic(join(dir, "x.bin"), () => undefined)).rejects.toMatchObject({
+      code: "INVALID_OPTION",
+    });
     expect(await readdir(dir)).toEqual([]);
   });
 });
