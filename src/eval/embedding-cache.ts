@@ -153,7 +153,9 @@ export function openEmbeddingCache(options: OpenEmbeddingCacheOptions): Embeddin
           offset += recordBytes;
         }
         const path = join(folder, `${shard}.bin`);
+        // A cache: a shard lost to a power cut is recomputed (a short one reads as empty).
         await writeFileAtomic(path, bytes, {
+          durable: false,
           hint: "Check that EMBEDKIT_HOME (or the cache directory) is writable, or disable the cache.",
         });
       }

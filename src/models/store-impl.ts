@@ -219,7 +219,8 @@ async function readStamps(dir: string): Promise<Record<string, Stamp>> {
 /** Best effort (atomic write): a failed write only means the next open hashes again. */
 async function writeStamps(dir: string, stamps: Record<string, Stamp>): Promise<void> {
   try {
-    await writeFileAtomic(join(dir, STAMPS_NAME), JSON.stringify(stamps));
+    // Unreadable stamps only mean re-hashing, so no fsync.
+    await writeFileAtomic(join(dir, STAMPS_NAME), JSON.stringify(stamps), { durable: false });
   } catch {
     // Nothing to undo: the old stamps (or none) stay.
   }

@@ -114,7 +114,9 @@ export async function embedCorpusWords(
       }
       if (path !== undefined) {
         try {
-          await writeFileAtomic(path, new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength));
+          await writeFileAtomic(path, new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength), {
+            durable: false, // a file of the wrong length is ignored on read
+          });
         } catch {
           // A cache that cannot be written only costs time on the next run.
         }

@@ -24,6 +24,15 @@ describe("writeFileAtomic", () => {
     expect(await readdir(dir)).toEqual(["out.json"]);
   });
 
+  it("writes the same way without fsync when durable is false", async () => {
+    const dir = await scratch();
+    const path = join(dir, "cache.bin");
+    await writeFileAtomic(path, "v1", { durable: false });
+    await writeFileAtomic(path, "v2", { durable: false });
+    expect(await readFile(path, "utf8")).toBe("v2");
+    expect(await readdir(dir)).toEqual(["cache.bin"]);
+  });
+
   it("lets concurrent writers in one process finish without colliding", async () => {
     const dir = await scratch();
     const path = join(dir, "shared.txt");
