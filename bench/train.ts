@@ -298,8 +298,10 @@ async function runGrid(id: string): Promise<void> {
   for (const optimizer of OPTIMIZERS) {
     for (const schedule of SCHEDULES) {
       const learningRate = GRID_LEARNING_RATES[optimizer];
+      // The grid runs every configuration for all 20 epochs: HEAD without early stopping.
+      const { earlyStopping: _withoutEarlyStopping, ...gridHead } = HEAD;
       const result = trainClassifier({
-        ...HEAD,
+        ...gridHead,
         vectors: trainVectors,
         labels: train.map((item) => item.label),
         embedding: { modelId: embedded.id, dims: embedded.dims },
@@ -311,7 +313,6 @@ async function runGrid(id: string): Promise<void> {
         },
         schedule: { name: schedule, warmup: 0.1 },
         epochs: 20,
-        earlyStopping: undefined,
       });
       const predicted = result.classifier.predict(testVectors).map((prediction) => prediction.label);
       const row: GridResult = {

@@ -6,13 +6,13 @@
  * to a temporary file and renamed into place, so a failure never leaves a
  * partial output file.
  */
-import { rename, rm, writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { Command, Option } from "commander";
 import type { InputType } from "../embed/embedder.js";
 import { validateTexts } from "../embed/inputs.js";
 import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { encodeNpy } from "../vectors/npy.js";
 import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
@@ -124,16 +124,7 @@ async function writeOutput(body: Buffer | string, options: EmbedCommandOptions):
     process.stdout.write(body);
     return;
   }
-  const temporary = `${options.out}.tmp-${process.pid}`;
-  try {
-    await writeFile(temporary, body);
-    await rename(temporary, options.out);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new EmbedkitError("INVALID_OPTION", `Cannot write ${options.out}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  await writeFileAtomic(options.out, body, { hint: "Check the --out path." });
 }
 
 /** `--modality image|video|audio`: the arguments are files; each output row carries its path as `id`. */

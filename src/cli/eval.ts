@@ -4,7 +4,7 @@
  * your own files, and write a JSON + Markdown + self-contained HTML report.
  * Thin: parse → {@link runEvaluation} → render → write atomically.
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { EmbedkitError } from "../errors.js";
@@ -18,6 +18,7 @@ import {
 } from "../eval/run-evaluation.js";
 import { STS_SETS } from "../eval/sts-data.js";
 import { TASK_SETS } from "../eval/task-data.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson } from "./io.js";
 
@@ -54,19 +55,7 @@ export async function writeReportFiles(dir: string, files: Readonly<Record<strin
       },
     );
   }
-  for (const [name, body] of Object.entries(files)) {
-    const path = join(dir, name);
-    const temporary = `${path}.tmp-${process.pid}`;
-    try {
-      await writeFile(temporary, body);
-      await rename(temporary, path);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw new EmbedkitError("INVALID_OPTION", `Cannot write ${path}: ${(error as Error).message}.`, {
-        cause: error,
-      });
-    }
-  }
+  for (const [name, body] of Object.entries(files)) await writeFileAtomic(join(dir, name), body);
 }
 
 async function run(task: string, options: EvalCommandOptions): Promise<void> {

@@ -5,10 +5,10 @@
  * `--text-field`), `.csv`/`.tsv` (header row, text in `--text-field`). Malformed
  * files fail with the file name and line number before any embedding starts.
  */
-import { readFile, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../errors.js";
+import { readFileText } from "../internal/read-file.js";
 
 /** One text with an optional id (and metadata) carried through to the output. */
 export interface TextRecord {
@@ -167,20 +167,7 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
  * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE (with line numbers), INVALID_INPUT for empty files
  */
 export async function readTextFile(path: string, options: ReadTextFileOptions = {}): Promise<TextRecord[]> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    throw new EmbedkitError("FILE_NOT_FOUND", `Input file not found: ${path}.`, { details: { path } });
-  }
-  if (size > MAX_INPUT_FILE_BYTES) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `${path} is ${size} bytes; the limit for one input file is ${MAX_INPUT_FILE_BYTES}. Split it into parts.`,
-    );
-  }
-  const buffer = await readFile(path);
-  const content = new TextDecoder("utf-8", { fatal: false }).decode(buffer);
+  const content = await readFileText(path, { what: "input file", maxBytes: MAX_INPUT_FILE_BYTES });
   const records = parseTexts(content, path, options);
   if (records.length === 0) {
     throw new EmbedkitError("INVALID_INPUT", `${path} contains no texts.`, { details: { path } });

@@ -15,6 +15,7 @@ import { macroF1 } from "../eval/classification-metrics.js";
 import { embedTexts, openEmbeddingCache } from "../eval/embedding-cache.js";
 import { renderLearningCurveHtml } from "../eval/report.js";
 import { scoreVectorRetrieval } from "../eval/vector-retrieval.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { saveAdapter, trainAdapter } from "../train/adapter.js";
 import {
   augmentDataset,
@@ -23,7 +24,6 @@ import {
   TEXT_AUGMENTATIONS,
   type TextAugmentation,
 } from "../train/augment-text.js";
-import { writeFileAtomically } from "../train/checkpoint.js";
 import {
   ACCURACY_METRIC,
   type ClassificationMetric,
@@ -299,7 +299,7 @@ async function runClassifier(options: ClassifierCommandOptions): Promise<void> {
       metric: metric.name,
     });
     const reportPath = options.report ?? join(options.out, "report.html");
-    await writeFileAtomically(
+    await writeFileAtomic(
       reportPath,
       renderLearningCurveHtml({
         title: `embedkit classifier — ${options.data}`,
@@ -439,7 +439,7 @@ async function runAdapter(options: AdapterCommandOptions): Promise<void> {
     });
     const reportPath = options.report ?? join(options.out, "report.html");
     const after = result.history[result.bestEpoch - 1]?.validationMetric;
-    await writeFileAtomically(
+    await writeFileAtomic(
       reportPath,
       renderLearningCurveHtml({
         title: `embedkit adapter — ${options.data}`,

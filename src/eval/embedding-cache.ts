@@ -16,11 +16,13 @@
  * serves hits from the cache, embeds the misses in batches and stores them.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
+import { checkInteger } from "../internal/options.js";
 
 const HASH_BYTES = 32;
 
@@ -151,19 +153,11 @@ export function openEmbeddingCache(options: OpenEmbeddingCacheOptions): Embeddin
           offset += recordBytes;
         }
         const path = join(folder, `${shard}.bin`);
-        const temporary = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-        try {
-          await writeFile(temporary, bytes);
-          await rename(temporary, path);
-        } catch (error) {
-          await rm(temporary, { force: true });
-          throw new EmbedkitError(
-            "INVALID_OPTION",
-            `Cannot write the embedding cache at ${path}: ${(error as Error).message}. ` +
-              "Check that EMBEDKIT_HOME (or the cache directory) is writable, or disable the cache.",
-            { cause: error },
-          );
-        }
+        // A cache: a shard lost to a power cut is recomputed (a short one reads as empty).
+        await writeFileAtomic(path, bytes, {
+          durable: false,
+          hint: "Check that EMBEDKIT_HOME (or the cache directory) is writable, or disable the cache.",
+        });
       }
     },
   };
@@ -212,12 +206,7 @@ export async function embedTexts(options: EmbedTextsOptions): Promise<EmbedTexts
   const { embedder, texts } = options;
   const inputType = options.inputType ?? "none";
   const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `batchSize must be a positive integer, received ${String(batchSize)}.`,
-    );
-  }
+  checkInteger("batchSize", batchSize, { min: 1 });
   const slotOf = new Map<string, number>();
   const distinct: string[] = [];
   const slots = texts.map((text) => {

@@ -7,7 +7,7 @@
  * re-seeded with the point farthest from its centroid, so exactly k clusters are
  * returned whenever there are at least k distinct points.
  */
-import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { createRandom, type Random } from "./random.js";
 import { checkVectorSet } from "./vector-set.js";
 
@@ -145,23 +145,10 @@ export function kMeans(vectors: readonly Float32Array[], options: KMeansOptions)
   const { k } = options;
   const restarts = options.restarts ?? 3;
   const maxIterations = options.maxIterations ?? 100;
-  if (!Number.isInteger(k) || k < 1 || k > vectors.length) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `k must be an integer between 1 and the number of vectors (${vectors.length}), received ${String(k)}.`,
-    );
-  }
-  for (const [name, value] of [
-    ["restarts", restarts],
-    ["maxIterations", maxIterations],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `${name} must be a positive integer, received ${String(value)}.`,
-      );
-    }
-  }
+  // k is at most the number of vectors (each cluster needs one).
+  checkInteger("k", k, { min: 1, max: vectors.length });
+  checkInteger("restarts", restarts, { min: 1 });
+  checkInteger("maxIterations", maxIterations, { min: 1 });
   checkVectorSet(vectors, 1, "kMeans");
   const random = createRandom(options.seed ?? 42);
   let best: KMeansResult | undefined;

@@ -9,6 +9,7 @@
  * is scikit-learn's `LogisticRegression(C=1)` objective, which MTEB uses.
  */
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import type { Label } from "./classification-metrics.js";
 
 /** Options of {@link trainLogisticProbe}. */
@@ -116,12 +117,7 @@ export function trainLogisticProbe(options: TrainLogisticProbeOptions): Logistic
   if (!(l2 >= 0) || !Number.isFinite(l2)) {
     throw new EmbedkitError("INVALID_OPTION", `l2 must be a finite number >= 0, received ${String(l2)}.`);
   }
-  if (!Number.isInteger(maxIterations) || maxIterations < 1) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `maxIterations must be a positive integer, received ${String(maxIterations)}.`,
-    );
-  }
+  checkInteger("maxIterations", maxIterations, { min: 1 });
   const classIndex = new Map(classes.map((label, index) => [label, index]));
   const targets = Int32Array.from(labels, (label) => classIndex.get(label) as number);
   const count = classes.length;

@@ -18,6 +18,9 @@
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
+import { pickSynonym, typo } from "../internal/text-perturbation.js";
+import { cosineSimilarity } from "../vectors/math.js";
 import { embedTexts, openEmbeddingCache } from "./embedding-cache.js";
 import { createRandom, type Random } from "./random.js";
 import { centreVectors, checkVectorSet } from "./vector-set.js";
@@ -118,9 +121,7 @@ export function dimensionEntropy(
 ): DimensionEntropy {
   const dims = checkVectorSet(vectors, 2, "dimensionEntropy");
   const bins = options.bins ?? 32;
-  if (!Number.isInteger(bins) || bins < 2) {
-    throw new EmbedkitError("INVALID_OPTION", `bins must be an integer >= 2, received ${String(bins)}.`);
-  }
+  checkInteger("bins", bins, { min: 2 });
   const n = vectors.length;
   const counts = new Int32Array(bins);
   let sumNormalized = 0;
@@ -421,6 +422,11 @@ export const SYNONYMS: Readonly<Record<string, readonly string[]>> = Object.free
   study: ["research"],
 });
 
+/** {@link SYNONYMS} as a synonym source for the shared perturbation engine. */
+function listedSynonyms(word: string): readonly string[] {
+  return Object.hasOwn(SYNONYMS, word) ? (SYNONYMS[word] as readonly string[]) : [];
+}
+
 /** The text perturbations {@link measureRobustness} knows. */
 export const TEXT_PERTURBATIONS = Object.freeze([
   "typo",
@@ -440,7 +446,9 @@ const PUNCTUATION = /[\p{P}]/gu;
  * (nothing to change): a one-word text for word-drop, no listed word for synonym.
  *
  * - typo: in one random word of ≥ 3 characters (or anywhere, for text without
- *   spaces such as Chinese), swap two adjacent characters, or delete or double one;
+ *   spaces such as Chinese), swap two adjacent characters, delete or double one,
+ *   or (Latin letters) hit a neighbouring key — the typo of train's char-noise
+ *   augmentation (one engine: `internal/text-perturbation`);
  * - casing: all lower case, or — when already lower case — every word capitalised;
  * - punctuation: remove all punctuation, or — when there is none — append "!";
  * - word-drop: remove one random whitespace-separated word;
@@ -454,22 +462,10 @@ export function perturbText(text: string, kind: TextPerturbation, random: Random
   switch (kind) {
     case "typo": {
       const candidates = wordIndices.filter((index) => [...(words[index] as string)].length >= 3);
-      const characters = (target: string): string => {
-        const chars = [...target];
-        const operation = random.integer(3);
-        const position = random.integer(chars.length - 1);
-        if (operation === 0) {
-          [chars[position], chars[position + 1]] = [chars[position + 1] as string, chars[position] as string];
-        } else if (operation === 1) {
-          chars.splice(position, 1);
-        } else {
-          chars.splice(position, 0, chars[position] as string);
-        }
-        return chars.join("");
-      };
-      if (candidates.length === 0) return [...text].length >= 2 ? characters(text) : null;
+      // Text without spaces (Chinese) has no words: the typo goes anywhere in it.
+      if (candidates.length === 0) return [...text].length >= 2 ? typo(text, random) : null;
       const index = candidates[random.integer(candidates.length)] as number;
-      words[index] = characters(words[index] as string);
+      words[index] = typo(words[index] as string, random);
       return words.join("");
     }
     case "casing": {
@@ -493,18 +489,12 @@ export function perturbText(text: string, kind: TextPerturbation, random: Random
       return words.join("").trim();
     }
     case "synonym": {
-      const candidates = wordIndices.filter((index) =>
-        Object.hasOwn(SYNONYMS, (words[index] as string).toLowerCase()),
+      const candidates = wordIndices.filter(
+        (index) => listedSynonyms((words[index] as string).toLowerCase()).length > 0,
       );
       if (candidates.length === 0) return null;
       const index = candidates[random.integer(candidates.length)] as number;
-      const word = words[index] as string;
-      const options = SYNONYMS[word.toLowerCase()] as readonly string[];
-      const replacement = options[random.integer(options.length)] as string;
-      words[index] =
-        word[0] === word[0]?.toUpperCase()
-          ? replacement[0]?.toUpperCase() + replacement.slice(1)
-          : replacement;
+      words[index] = pickSynonym(words[index] as string, listedSynonyms, random) as string;
       return words.join("");
     }
   }
@@ -557,25 +547,13 @@ export interface Robustness {
   readonly noise: Readonly<Record<string, { readonly cosine: Summary; readonly neighbourKept: number }>>;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    normA += (a[i] as number) * (a[i] as number);
-    normB += (b[i] as number) * (b[i] as number);
-  }
-  return dot / Math.sqrt(normA * normB);
-}
-
 /** Index of the nearest other original for a query vector (excluding `self`). */
-function nearestOther(originals: readonly Float32Array[], query: ArrayLike<number>, self: number): number {
+function nearestOther(originals: readonly Float32Array[], query: Float32Array, self: number): number {
   let best = -1;
   let bestScore = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < originals.length; i++) {
     if (i === self) continue;
-    const score = cosine(originals[i] as Float32Array, query);
+    const score = cosineSimilarity(originals[i] as Float32Array, query);
     if (score > bestScore) {
       bestScore = score;
       best = i;
@@ -664,7 +642,7 @@ export async function measureRobustness(options: MeasureRobustnessOptions): Prom
         return;
       }
       const vector = vectors[cursor++] as Float32Array;
-      const similarity = cosine(originals[index] as Float32Array, vector);
+      const similarity = cosineSimilarity(originals[index] as Float32Array, vector);
       cosines.push(similarity);
       if (nearestOther(originals, vector, index) === neighbours[index]) kept++;
       if (examples.length < 3)
@@ -686,8 +664,8 @@ export async function measureRobustness(options: MeasureRobustnessOptions): Prom
       let length = 0;
       for (const value of vector) length += value * value;
       const scale = (level * Math.sqrt(length)) / Math.sqrt(vector.length);
-      const noisy = Float64Array.from(vector, (value) => value + scale * random.gaussian());
-      cosines.push(cosine(vector, noisy));
+      const noisy = Float32Array.from(vector, (value) => value + scale * random.gaussian());
+      cosines.push(cosineSimilarity(vector, noisy));
       if (nearestOther(originals, noisy, index) === neighbours[index]) kept++;
     });
     noise[String(level)] = { cosine: summarize(cosines), neighbourKept: kept / originals.length };

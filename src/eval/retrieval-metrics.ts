@@ -12,15 +12,13 @@
  * {@link meanOverQueries} leaves such queries out and reports how many were
  * skipped — the same as pytrec_eval, which only scores queries present in qrels.
  */
-import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 
 /** Graded relevance judgements of one query: document id → gain (> 0 is relevant). */
 export type RelevanceJudgements = ReadonlyMap<string, number>;
 
 function checkK(k: number): void {
-  if (!Number.isInteger(k) || k < 1) {
-    throw new EmbedkitError("INVALID_OPTION", `k must be a positive integer, received ${String(k)}.`);
-  }
+  checkInteger("k", k, { min: 1 });
 }
 
 function relevantCount(relevance: RelevanceJudgements): number {

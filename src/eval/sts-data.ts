@@ -9,10 +9,11 @@
  * So CSV goes through csv-parse and TSV is split on tabs verbatim, and every bad
  * row is reported with its file and 1-based line number.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
+import { readFileText } from "../internal/read-file.js";
 import { resolveDataDir } from "./data-dir.js";
 
 /** One sentence pair with its gold similarity score, as read from a file. */
@@ -191,12 +192,7 @@ function validateOptions(options: ReadPairsOptions): void {
       `scoreScale must be { min, max } with finite min < max, received ${JSON.stringify(scale)}.`,
     );
   }
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `limit must be a positive integer, received ${String(options.limit)}.`,
-    );
-  }
+  if (options.limit !== undefined) checkInteger("limit", options.limit, { min: 1 });
 }
 
 /** Turn a column reference into an index, using the header row for names. */
@@ -259,17 +255,10 @@ function parseScore(raw: string, path: string, line: number, column: number, sca
  */
 export async function readPairs(path: string, options: ReadPairsOptions): Promise<StsPair[]> {
   validateOptions(options);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Cannot read the pair file ${path}: ${(error as Error).message}. Check the path (and the --data directory).`,
-      { cause: error, details: { path } },
-    );
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = await readFileText(path, {
+    what: "pair file",
+    hint: "Check the path (and the --data directory).",
+  });
   const rows = options.format === "csv" ? csvRows(text, path) : tsvRows(text);
   const header = options.header === true ? rows.shift() : undefined;
   if (options.header === true && header === undefined) {

@@ -9,6 +9,7 @@
 
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { cosineSimilarity } from "../vectors/math.js";
 import { pearson, spearman } from "./metrics.js";
 import type { StsPair } from "./sts-data.js";
@@ -88,12 +89,7 @@ export interface StsResult {
 export async function evaluateSts(options: EvaluateStsOptions): Promise<StsResult> {
   const { embedder, pairs } = options;
   const batchSize = options.batchSize ?? 1024;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `batchSize must be a positive integer, received ${String(batchSize)}.`,
-    );
-  }
+  checkInteger("batchSize", batchSize, { min: 1 });
   if (!Array.isArray(pairs)) {
     throw new EmbedkitError(
       "INVALID_INPUT",

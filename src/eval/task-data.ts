@@ -12,9 +12,10 @@
  * MALFORMED_FILE error naming the file and 1-based line, saying what was
  * expected and received and how to fix it.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
+import { readFileText } from "../internal/read-file.js";
 import { resolveDataDir } from "./data-dir.js";
 import { createRandom } from "./random.js";
 import type { RelevanceJudgements } from "./retrieval-metrics.js";
@@ -50,18 +51,8 @@ export interface ReadLabeledTextsOptions {
   readonly limit?: number;
 }
 
-async function readText(path: string, encoding: "utf8" | "latin1", what: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, encoding);
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Cannot read the ${what} ${path}: ${(error as Error).message}. Check the path (and the --data-dir directory).`,
-      { cause: error, details: { path } },
-    );
-  }
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+function readText(path: string, encoding: "utf8" | "latin1", what: string): Promise<string> {
+  return readFileText(path, { what, encoding, hint: "Check the path (and the --data-dir directory)." });
 }
 
 function jsonlRecords(text: string, path: string): { record: Record<string, unknown>; line: number }[] {
@@ -158,12 +149,7 @@ export async function readLabeledTexts(
   path: string,
   options: ReadLabeledTextsOptions,
 ): Promise<LabeledText[]> {
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `limit must be a positive integer, received ${String(options.limit)}.`,
-    );
-  }
+  if (options.limit !== undefined) checkInteger("limit", options.limit, { min: 1 });
   if (options.format !== "label-space-text" && (options.text === undefined || options.label === undefined)) {
     throw new EmbedkitError(
       "INVALID_OPTION",

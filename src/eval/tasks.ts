@@ -16,6 +16,7 @@
  */
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { dot } from "../vectors/math.js";
 import {
   accuracy,
   averagePrecision,
@@ -76,12 +77,6 @@ function unitVectors(vectors: readonly Float32Array[]): Float32Array[] {
     length = Math.sqrt(length) || 1;
     return Float32Array.from(vector, (value) => value / length);
   });
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
-  return sum;
 }
 
 /** Accumulates cache and timing counts over several embedTexts calls. */

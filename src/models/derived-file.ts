@@ -20,10 +20,10 @@
  * folder. When the folder cannot be written (a read-only shared cache) the
  * bytes are returned in memory instead.
  */
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { createSha256, hashFile } from "./hash.js";
 
 /** Options of {@link ensureDerivedFile}. */
@@ -65,17 +65,6 @@ export interface DerivedFileRecord {
 /** Path of the record of derived file `name` in `dir`. */
 export function derivedRecordPath(dir: string, name: string): string {
   return join(dir, `${name}.json`);
-}
-
-async function writeReplacing(path: string, body: Uint8Array | string): Promise<void> {
-  const temporary = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temporary, body);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
 }
 
 function sameInputs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -162,8 +151,8 @@ export async function ensureDerivedFile(options: DerivedFileOptions): Promise<De
     createdAt: new Date().toISOString(),
   };
   try {
-    await writeReplacing(path, bytes);
-    await writeReplacing(
+    await writeFileAtomic(path, bytes);
+    await writeFileAtomic(
       derivedRecordPath(options.dir, options.name),
       `${JSON.stringify(record, null, 2)}\n`,
     );

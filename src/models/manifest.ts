@@ -7,9 +7,10 @@
  * first use, and it also keeps their spec so they open offline. Validated with
  * zod on read: a manifest that does not parse makes the model "not installed".
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { MODEL_FILE_ROLES, type ModelSpec } from "./model-spec.js";
 
 /** File name of the manifest inside a model folder. */
@@ -46,7 +47,7 @@ export type ManifestFile = z.infer<typeof ManifestFileSchema>;
 
 /** The parsed `manifest.json` of an installed model. */
 export interface Manifest extends Omit<z.infer<typeof ManifestSchema>, "spec"> {
-  readonly spec?: ModelSpec;
+  readonly spec?: ModelSpec | undefined;
 }
 
 /**
@@ -68,10 +69,7 @@ export async function readManifest(folder: string): Promise<Manifest | undefined
   }
 }
 
-/** Write `<folder>/manifest.json` via a temporary file and rename, so readers never see half a manifest. */
+/** Write `<folder>/manifest.json` atomically ({@link writeFileAtomic}), so readers never see half a manifest. */
 export async function writeManifest(folder: string, manifest: Manifest): Promise<void> {
-  const target = join(folder, MANIFEST_NAME);
-  const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(temporary, target);
+  await writeFileAtomic(join(folder, MANIFEST_NAME), `${JSON.stringify(manifest, null, 2)}\n`);
 }

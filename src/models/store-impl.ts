@@ -29,10 +29,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import {
   adHocModelId,
   hfModelId,
@@ -215,14 +216,13 @@ async function readStamps(dir: string): Promise<Record<string, Stamp>> {
   }
 }
 
-/** Best effort (temp file + rename): a failed write only means the next open hashes again. */
+/** Best effort (atomic write): a failed write only means the next open hashes again. */
 async function writeStamps(dir: string, stamps: Record<string, Stamp>): Promise<void> {
-  const temporary = join(dir, `.${STAMPS_NAME}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    await writeFile(temporary, JSON.stringify(stamps));
-    await rename(temporary, join(dir, STAMPS_NAME));
+    // Unreadable stamps only mean re-hashing, so no fsync.
+    await writeFileAtomic(join(dir, STAMPS_NAME), JSON.stringify(stamps), { durable: false });
   } catch {
-    await rm(temporary, { force: true }).catch(() => undefined);
+    // Nothing to undo: the old stamps (or none) stay.
   }
 }
 

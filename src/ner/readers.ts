@@ -8,8 +8,8 @@
  * (by policy) an `I-` that continues nothing are reported as MALFORMED_FILE
  * with the 1-based line number in `details.line`.
  */
-import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../errors.js";
+import { readFileText } from "../internal/read-file.js";
 import { createRandom } from "../vectors/random.js";
 import { convertTags, isAllowedTransition, type ParsedTag, parseTag, type TagScheme } from "./tag-scheme.js";
 
@@ -237,16 +237,7 @@ export function parseTagged(text: string, options: ReadTaggedOptions = {}): Tagg
  * ```
  */
 export async function readTaggedFile(path: string, options: ReadTaggedOptions = {}): Promise<TaggedCorpus> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Cannot read ${path}: ${(error as Error).message}. Check the path.`,
-      { cause: error, details: { path } },
-    );
-  }
+  const text = await readFileText(path);
   return parseTagged(text, { ...options, source: options.source ?? path });
 }
 

@@ -11,11 +11,12 @@
  * is ignored and rewritten; files are written to a temporary name and renamed.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { OnnxEmbedder, WordLevelOptions } from "../embed/onnx/onnx-embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { fromFloat16, toFloat16 } from "../vectors/float16.js";
 
 /** Version of the cache layout (part of every key). */
@@ -112,13 +113,12 @@ export async function embedCorpusWords(
         position += sentence.data.length;
       }
       if (path !== undefined) {
-        const temporary = `${path}.tmp-${process.pid}`;
         try {
-          await writeFile(temporary, new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength));
-          await rename(temporary, path);
+          await writeFileAtomic(path, new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength), {
+            durable: false, // a file of the wrong length is ignored on read
+          });
         } catch {
           // A cache that cannot be written only costs time on the next run.
-          await rm(temporary, { force: true });
         }
       }
     } else {

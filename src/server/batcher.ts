@@ -29,6 +29,7 @@
  * once, like a naive server, still bounded by `maxQueue` requests in flight.
  */
 import type { InputType } from "../embed/embedder.js";
+import { checkNumber } from "../internal/options.js";
 import { HttpError } from "./http-error.js";
 
 /** One request's share of work. */
@@ -143,13 +144,6 @@ const MIN_BATCH_TOKENS = 256;
 /** Batch budget before the model's speed has been measured (≈ 0.5 s on two cores for small encoders). */
 const UNMEASURED_BATCH_TOKENS = 2048;
 
-function checkNonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${name} must be a finite number ≥ 0, received ${String(value)}.`);
-  }
-  return value;
-}
-
 /** Token cost of each text of a job (spread evenly when the job gives only a total). */
 function textCosts(job: BatchJob): number[] {
   if (job.textTokens !== undefined && job.textTokens.length === job.texts.length) return [...job.textTokens];
@@ -185,11 +179,14 @@ function takeSlice(request: Pending, room: number): Chunk {
  */
 export function createBatcher(options: BatcherOptions): Batcher {
   const enabled = options.enabled ?? true;
-  const maxWaitMs = checkNonNegative("maxWaitMs", options.maxWaitMs ?? 2);
-  const maxBatchTokens = Math.max(1, checkNonNegative("maxBatchTokens", options.maxBatchTokens ?? 8192));
-  const maxBatchMs = Math.max(1, checkNonNegative("maxBatchMs", options.maxBatchMs ?? 250));
-  const maxQueue = Math.max(1, checkNonNegative("maxQueue", options.maxQueue ?? 1024));
-  const maxQueueMs = Math.max(1, checkNonNegative("maxQueueMs", options.maxQueueMs ?? 30_000));
+  const maxWaitMs = checkNumber("maxWaitMs", options.maxWaitMs ?? 2, { min: 0 });
+  const maxBatchTokens = Math.max(
+    1,
+    checkNumber("maxBatchTokens", options.maxBatchTokens ?? 8192, { min: 0 }),
+  );
+  const maxBatchMs = Math.max(1, checkNumber("maxBatchMs", options.maxBatchMs ?? 250, { min: 0 }));
+  const maxQueue = Math.max(1, checkNumber("maxQueue", options.maxQueue ?? 1024, { min: 0 }));
+  const maxQueueMs = Math.max(1, checkNumber("maxQueueMs", options.maxQueueMs ?? 30_000, { min: 0 }));
   // Requests with texts not yet taken, in round-robin order.
   const queue: Pending[] = [];
   let queuedTokens = 0;

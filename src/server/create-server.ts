@@ -16,6 +16,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { createEmbedder } from "../embed/create-embedder.js";
 import type { Embedder, ModelInfo } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { checkInteger, checkNumber } from "../internal/options.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
 import type { ModelStore } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
@@ -187,30 +188,6 @@ const DEFAULTS = SERVER_DEFAULTS;
 /** Host names a server bound to loopback answers to by default. */
 export const LOOPBACK_HOSTS = Object.freeze(["localhost", "127.0.0.1", "::1"] as const);
 
-function checkInteger(name: string, value: number, minimum: number): number {
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `${name} must be an integer ≥ ${minimum}, received ${String(value)}.`,
-      { details: { option: name, received: value } },
-    );
-  }
-  return value;
-}
-
-function checkNumber(name: string, value: number, minimum: number): number {
-  if (!Number.isFinite(value) || value < minimum) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `${name} must be a number ≥ ${minimum}, received ${String(value)}.`,
-      {
-        details: { option: name, received: value },
-      },
-    );
-  }
-  return value;
-}
-
 /** A host name as compared by the Host check: lower-case, no brackets, no trailing dot. */
 function normalizeHost(host: string): string {
   const trimmed = host.trim().toLowerCase();
@@ -290,11 +267,11 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
   const requestTimeoutMs = checkInteger(
     "requestTimeoutMs",
     options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-    0,
+    { min: 0 },
   );
   const cors =
     options.cors === undefined ? [] : typeof options.cors === "string" ? [options.cors] : [...options.cors];
-  const maxInputs = checkInteger("maxInputs", options.maxInputs ?? OPENAI_MAX_INPUTS, 1);
+  const maxInputs = checkInteger("maxInputs", options.maxInputs ?? OPENAI_MAX_INPUTS, { min: 1 });
   return {
     models: [...models],
     defaultModel,
@@ -306,30 +283,38 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
     maxRequestTokens: checkInteger(
       "maxRequestTokens",
       options.maxRequestTokens ?? DEFAULTS.maxRequestTokens,
-      1,
+      { min: 1 },
     ),
-    maxConnections: checkInteger("maxConnections", options.maxConnections ?? DEFAULTS.maxConnections, 1),
-    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? DEFAULTS.bodyLimit, 1),
+    maxConnections: checkInteger("maxConnections", options.maxConnections ?? DEFAULTS.maxConnections, {
+      min: 1,
+    }),
+    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? DEFAULTS.bodyLimit, { min: 1 }),
     requestTimeoutMs,
     cors,
     autoTruncate: options.autoTruncate ?? false,
     maxInputs,
-    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? DEFAULTS.idleUnloadMs, 0),
+    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? DEFAULTS.idleUnloadMs, { min: 0 }),
     batching: {
       enabled: options.batching?.enabled ?? true,
-      maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? DEFAULTS.maxWaitMs, 0),
+      maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? DEFAULTS.maxWaitMs, {
+        min: 0,
+      }),
       maxBatchTokens: checkInteger(
         "batching.maxBatchTokens",
         options.batching?.maxBatchTokens ?? DEFAULTS.maxBatchTokens,
-        1,
+        { min: 1 },
       ),
-      maxQueue: checkInteger("batching.maxQueue", options.batching?.maxQueue ?? DEFAULTS.maxQueue, 1),
-      maxBatchMs: checkNumber("batching.maxBatchMs", options.batching?.maxBatchMs ?? DEFAULTS.maxBatchMs, 1),
+      maxQueue: checkInteger("batching.maxQueue", options.batching?.maxQueue ?? DEFAULTS.maxQueue, {
+        min: 1,
+      }),
+      maxBatchMs: checkNumber("batching.maxBatchMs", options.batching?.maxBatchMs ?? DEFAULTS.maxBatchMs, {
+        min: 1,
+      }),
       maxQueueMs: checkNumber(
         "batching.maxQueueMs",
         options.batching?.maxQueueMs ??
           (requestTimeoutMs > 0 ? Math.min(10_000, requestTimeoutMs / 2) : 10_000),
-        1,
+        { min: 1 },
       ),
     },
   };

@@ -9,9 +9,9 @@
  * calls {@link resolveServeSettings}; {@link toServerOptions} turns the result
  * into {@link createServer} options.
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
+import { readFileText } from "../internal/read-file.js";
 import { LOOPBACK_HOSTS, SERVER_DEFAULTS, type ServerOptions } from "./create-server.js";
 
 type FieldKind = "string" | "port" | "integer" | "positive" | "number" | "boolean" | "list" | "aliases";
@@ -276,18 +276,7 @@ export function readServeEnvironment(env: NodeJS.ProcessEnv): ServeSourceValues 
  * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE naming the bad key
  */
 export async function readServeConfig(path: string): Promise<ServeConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Cannot read the config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const text = await readFileText(path, { what: "config file" });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -147,7 +147,7 @@ interface Mirror {
 
 interface CollectionState {
   readonly cid: number;
-  index?: { readonly index: VectorIndex; watermark: number; pending: number };
+  index?: { readonly index: VectorIndex; watermark: number; pending: number } | undefined;
   metadata?: { readonly map: Map<number, Metadata>; watermark: number };
 }
 

@@ -15,6 +15,7 @@
  * adapter, Chroma's embedding adapters) — the model itself is never touched.
  */
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { normalize } from "../vectors/math.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import type { EmbeddingSpace } from "./classifier.js";
@@ -225,12 +226,7 @@ export function trainAdapter(options: TrainAdapterOptions): TrainAdapterResult {
     );
   }
   const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 2) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `batchSize must be an integer >= 2 (the other pairs of a batch are the negatives), received ${String(batchSize)}.`,
-    );
-  }
+  checkInteger("batchSize", batchSize, { min: 2, reason: "the other pairs of a batch are the negatives" });
   const model = identityLinear(embedding.dims);
   const adapter = createAdapter({ model, embedding });
   const validate = options.validate;

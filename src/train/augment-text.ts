@@ -9,19 +9,30 @@
  * Chinese too. Synonyms come from a {@link SynonymSource}; the usual one is
  * {@link createWordVectorSynonyms} over the GloVe word vectors (English
  * only: CJK units simply have no synonyms, and synonym operations skip them).
- * Every function is pure given its seeded `random`.
+ * Every function is pure given its seeded `random`. The units, typos and
+ * synonym swaps come from the engine eval's robustness measures share
+ * (`internal/text-perturbation`).
  */
 import type { WordVectorEmbedder } from "../embed/word-vectors/word-vector-embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
+import {
+  hasCjk,
+  isWord,
+  joinUnits,
+  pickSynonym,
+  type SynonymSource,
+  textUnits,
+  typo,
+} from "../internal/text-perturbation.js";
 import { createRandom, type Random } from "../vectors/random.js";
+
+export { joinUnits, type SynonymSource, textUnits };
 
 /** The text augmentations {@link augmentText} applies. */
 export const TEXT_AUGMENTATIONS = ["deletion", "swap", "insertion", "synonym", "char-noise"] as const;
 /** One of {@link TEXT_AUGMENTATIONS}. */
 export type TextAugmentation = (typeof TEXT_AUGMENTATIONS)[number];
-
-/** Words similar in meaning to `word` (best first); empty when none are known. */
-export type SynonymSource = (word: string) => readonly string[];
 
 /** Options of {@link augmentText}. */
 export interface AugmentTextOptions {
@@ -31,99 +42,6 @@ export interface AugmentTextOptions {
   readonly rate?: number;
   /** Synonyms for `insertion` and `synonym`; without it those two leave the text unchanged. */
   readonly synonyms?: SynonymSource;
-}
-
-const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
-const UNITS =
-  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|[^\s\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
-
-/**
- * Split a text into augmentation units: each CJK character alone, other runs
- * of non-space characters as words.
- *
- * @example
- * ```ts
- * textUnits("我很喜欢 this movie"); // ["我", "很", "喜", "欢", "this", "movie"]
- * ```
- */
-export function textUnits(text: string): string[] {
-  return text.match(UNITS) ?? [];
-}
-
-/** Join units back: no space between two CJK characters, one space otherwise. */
-export function joinUnits(units: readonly string[]): string {
-  let out = "";
-  units.forEach((unit, index) => {
-    if (index > 0) {
-      const previous = units[index - 1] as string;
-      const bothCjk = CJK.test(previous.at(-1) ?? "") && CJK.test(unit[0] ?? "");
-      if (!bothCjk) out += " ";
-    }
-    out += unit;
-  });
-  return out;
-}
-
-function isWord(unit: string): boolean {
-  return /\p{L}/u.test(unit) && !CJK.test(unit);
-}
-
-/** Keep the capitalisation of `original` on `replacement`. */
-function matchCase(original: string, replacement: string): string {
-  const first = original[0] ?? "";
-  return first !== first.toLowerCase()
-    ? (replacement[0] ?? "").toUpperCase() + replacement.slice(1)
-    : replacement;
-}
-
-function pickSynonym(unit: string, synonyms: SynonymSource | undefined, random: Random): string | undefined {
-  if (synonyms === undefined || !isWord(unit)) return undefined;
-  const options = synonyms(unit.toLowerCase()).filter((word) => word !== unit.toLowerCase());
-  if (options.length === 0) return undefined;
-  return matchCase(unit, options[random.integer(options.length)] as string);
-}
-
-const KEYBOARD_ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
-
-/** A neighbouring key on a QWERTY keyboard (for lower-case Latin letters), else the letter itself. */
-function neighbourKey(letter: string, random: Random): string {
-  for (let row = 0; row < KEYBOARD_ROWS.length; row++) {
-    const keys = KEYBOARD_ROWS[row] as string;
-    const column = keys.indexOf(letter);
-    if (column < 0) continue;
-    const options = [
-      keys[column - 1],
-      keys[column + 1],
-      KEYBOARD_ROWS[row - 1]?.[column],
-      KEYBOARD_ROWS[row + 1]?.[column],
-    ].filter((key): key is string => key !== undefined);
-    return options[random.integer(options.length)] as string;
-  }
-  return letter;
-}
-
-/** One typo in a unit: swap two adjacent characters, delete, double or (Latin) mistype one. */
-function typo(unit: string, random: Random): string {
-  const characters = [...unit];
-  if (characters.length < 2) return unit;
-  const position = random.integer(characters.length - 1);
-  // Mistyping a neighbouring key only makes sense for Latin letters.
-  const operation = random.integer(/[a-z]/i.test(unit) ? 4 : 3);
-  if (operation === 0) {
-    [characters[position], characters[position + 1]] = [
-      characters[position + 1] as string,
-      characters[position] as string,
-    ];
-  } else if (operation === 1) {
-    characters.splice(position, 1);
-  } else if (operation === 2) {
-    characters.splice(position, 0, characters[position] as string);
-  } else {
-    const letter = characters[position] as string;
-    const replaced = neighbourKey(letter.toLowerCase(), random);
-    characters[position] = letter === letter.toLowerCase() ? replaced : replaced.toUpperCase();
-  }
-  return characters.join("");
 }
 
 /**
@@ -205,7 +123,7 @@ export function augmentText(text: string, kind: TextAugmentation, options: Augme
     }
     default: {
       // CJK units are single characters: noise means dropping, doubling or swapping characters.
-      if (units.every((unit) => CJK.test(unit))) {
+      if (units.every((unit) => hasCjk(unit))) {
         const joined = units.join("");
         let characters = [...joined];
         for (let i = 0; i < count && characters.length > 1; i++)
@@ -264,12 +182,7 @@ export function augmentDataset(options: AugmentDatasetOptions): { texts: string[
     }
   }
   const copies = options.copies ?? 1;
-  if (!Number.isInteger(copies) || copies < 0) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `copies must be a non-negative integer, received ${String(copies)}.`,
-    );
-  }
+  checkInteger("copies", copies, { min: 0 });
   const random = createRandom(options.seed ?? 42);
   const outTexts = [...texts];
   const outLabels = [...labels];

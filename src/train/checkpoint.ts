@@ -12,10 +12,12 @@
  * off is a MALFORMED_FILE error naming the problem.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
+import { readFileText } from "../internal/read-file.js";
 import type { EmbeddingSpace } from "./classifier.js";
 import { createLayer, type Layer, type LayerConfig } from "./layers.js";
 
@@ -99,24 +101,6 @@ const CheckpointSchema = z.object({
 });
 
 /**
- * Write a file via a temporary name and a rename, so readers never see half of it.
- *
- * @throws EmbedkitError INVALID_OPTION when the file cannot be written (the temporary file is removed).
- */
-export async function writeFileAtomically(path: string, body: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(temporary, body);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new EmbedkitError("INVALID_OPTION", `Cannot write ${path}: ${(error as Error).message}.`, {
-      cause: error,
-    });
-  }
-}
-
-/**
  * Save a head into folder `dir` (created if missing; an earlier checkpoint there is replaced).
  *
  * @throws EmbedkitError INVALID_OPTION when the folder cannot be written.
@@ -161,8 +145,8 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
       },
     );
   }
-  await writeFileAtomically(join(dir, file), bytes);
-  await writeFileAtomically(join(dir, CHECKPOINT_FILE), `${JSON.stringify(description, null, 2)}\n`);
+  await writeFileAtomic(join(dir, file), bytes);
+  await writeFileAtomic(join(dir, CHECKPOINT_FILE), `${JSON.stringify(description, null, 2)}\n`);
   // Weights of earlier saves are no longer referenced.
   for (const entry of await readdir(dir)) {
     if (/^weights-[0-9a-f]{16}\.bin$/.test(entry) && entry !== file)
@@ -191,16 +175,10 @@ export async function loadCheckpoint(
   options: { readonly kind?: string } = {},
 ): Promise<Checkpoint> {
   const path = join(dir, CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `No checkpoint at ${dir}: ${path} is missing. Pass the folder given to --out when training.`,
-      { cause: error, details: { path } },
-    );
-  }
+  const text = await readFileText(path, {
+    what: "checkpoint description",
+    hint: `No checkpoint at ${dir}: pass the folder given to --out when training.`,
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);

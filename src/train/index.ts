@@ -53,6 +53,8 @@
  * ```
  */
 
+/** Atomic file replacement (temp file, fsync, rename); the one implementation lives in `internal/`. */
+export { writeFileAtomic as writeFileAtomically } from "../internal/atomic-write.js";
 export type { Random } from "../vectors/random.js";
 export { createRandom } from "../vectors/random.js";
 export type { EmbeddingAdapter, TrainAdapterOptions, TrainAdapterResult } from "./adapter.js";
@@ -87,7 +89,6 @@ export {
   CHECKPOINT_VERSION,
   loadCheckpoint,
   saveCheckpoint,
-  writeFileAtomically,
 } from "./checkpoint.js";
 export type {
   ClassificationMetric,

@@ -19,6 +19,7 @@
  * can be saved and rebuilt with {@link createLayer}.
  */
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import type { Random } from "../vectors/random.js";
 import { createParameter, type Parameter } from "./parameter.js";
 import type { Tensor } from "./tensor.js";
@@ -115,17 +116,8 @@ export interface LinearOptions {
  */
 export function createLinear(options: LinearOptions): Layer {
   const { inputs, outputs } = options;
-  for (const [key, value] of [
-    ["inputs", inputs],
-    ["outputs", outputs],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `Linear ${key} must be a positive integer, received ${String(value)}.`,
-      );
-    }
-  }
+  checkInteger("Linear inputs", inputs, { min: 1 });
+  checkInteger("Linear outputs", outputs, { min: 1 });
   const prefix = options.name ?? "";
   const weight = createParameter({ name: `${prefix}weight`, shape: [outputs, inputs] });
   const bias = createParameter({ name: `${prefix}bias`, shape: [outputs], decay: false });
@@ -557,18 +549,9 @@ export const MAX_EMBEDDING_BUCKETS = 2 ** 24;
  */
 export function createEmbeddingBag(options: EmbeddingBagOptions): Layer {
   const { buckets, outputs, slots } = options;
-  for (const [key, value, max] of [
-    ["buckets", buckets, MAX_EMBEDDING_BUCKETS],
-    ["outputs", outputs, Number.MAX_SAFE_INTEGER],
-    ["slots", slots, Number.MAX_SAFE_INTEGER],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > max) {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `Embedding bag ${key} must be an integer from 1 to ${max}, received ${String(value)}.`,
-      );
-    }
-  }
+  checkInteger("Embedding bag buckets", buckets, { min: 1, max: MAX_EMBEDDING_BUCKETS });
+  checkInteger("Embedding bag outputs", outputs, { min: 1 });
+  checkInteger("Embedding bag slots", slots, { min: 1 });
   const weight = createParameter({
     name: `${options.name ?? ""}weight`,
     shape: [buckets, outputs],

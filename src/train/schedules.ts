@@ -11,6 +11,7 @@
  * remaining `totalSteps − warmupSteps`.
  */
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 
 /** Names of the schedules {@link createSchedule} builds. */
 export const SCHEDULES = ["constant", "linear", "cosine", "exponential", "step"] as const;
@@ -66,18 +67,9 @@ export function createSchedule(options: ScheduleOptions): LearningRateSchedule {
       `learningRate must be a finite number >= 0, received ${String(learningRate)}.`,
     );
   }
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `totalSteps must be a positive integer, received ${String(totalSteps)}.`,
-    );
-  }
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0 || warmupSteps > totalSteps) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `warmupSteps must be an integer in [0, totalSteps = ${totalSteps}], received ${String(warmupSteps)}.`,
-    );
-  }
+  checkInteger("totalSteps", totalSteps, { min: 1 });
+  // Warm-up fits inside the run: at most totalSteps.
+  checkInteger("warmupSteps", warmupSteps, { min: 0, max: totalSteps });
   if (!(minimum >= 0 && minimum <= learningRate)) {
     throw new EmbedkitError(
       "INVALID_OPTION",
@@ -90,12 +82,7 @@ export function createSchedule(options: ScheduleOptions): LearningRateSchedule {
     throw new EmbedkitError("INVALID_OPTION", `gamma must be in (0, 1], received ${String(gamma)}.`);
   }
   const stepSize = options.stepSize ?? Math.max(1, Math.ceil(decaySteps / 3));
-  if (!Number.isInteger(stepSize) || stepSize < 1) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `stepSize must be a positive integer, received ${String(stepSize)}.`,
-    );
-  }
+  checkInteger("stepSize", stepSize, { min: 1 });
   const decay = (t: number): number => {
     switch (name) {
       case "constant":

@@ -12,6 +12,7 @@
  * binary cross-entropy), token tagging and contrastive adapters all share it.
  */
 import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { createRandom, type Random } from "../vectors/random.js";
 import type { Layer } from "./layers.js";
 import type { LossResult } from "./losses.js";
@@ -121,16 +122,6 @@ export interface TrainModelResult {
   readonly examplesPerSecond: number;
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `${name} must be a positive integer, received ${String(value)}.`,
-    );
-  }
-  return value;
-}
-
 /** Copy every parameter's values (a checkpoint in memory). */
 export function snapshotParameters(parameters: readonly Parameter[]): Float32Array[] {
   return parameters.map((parameter) => parameter.value.slice());
@@ -162,8 +153,8 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
   const { model, inputs } = options;
   if (inputs.length === 0)
     throw new EmbedkitError("INVALID_INPUT", "Training needs at least one example, received none.");
-  const epochs = positiveInteger("epochs", options.epochs ?? 10);
-  const batchSize = positiveInteger("batchSize", options.batchSize ?? 32);
+  const epochs = checkInteger("epochs", options.epochs ?? 10, { min: 1 });
+  const batchSize = checkInteger("batchSize", options.batchSize ?? 32, { min: 1 });
   const l2 = options.l2 ?? 0;
   if (!(Number.isFinite(l2) && l2 >= 0)) {
     throw new EmbedkitError("INVALID_OPTION", `l2 must be a finite number >= 0, received ${String(l2)}.`);
@@ -204,7 +195,7 @@ export function trainModel(options: TrainModelOptions): TrainModelResult {
   });
   const higherIsBetter = options.higherIsBetter ?? true;
   const patience = options.earlyStopping?.patience;
-  if (patience !== undefined) positiveInteger("earlyStopping.patience", patience);
+  if (patience !== undefined) checkInteger("earlyStopping.patience", patience, { min: 1 });
   const minDelta = options.earlyStopping?.minDelta ?? 0;
   const restoreBest = options.restoreBest ?? true;
 

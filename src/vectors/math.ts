@@ -5,6 +5,7 @@
  * No I/O; every function checks dimensions and reports expected vs received.
  */
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 
 /** A vector as accepted at API edges: a Float32Array or a plain number array. */
 export type VectorLike = Float32Array | readonly number[];
@@ -160,9 +161,7 @@ export interface ScoredIndex {
  * Uses a bounded min-heap so it is O(n log k).
  */
 export function topK(scores: ArrayLike<number>, k: number): ScoredIndex[] {
-  if (!Number.isInteger(k) || k < 1) {
-    throw new EmbedkitError("INVALID_OPTION", `k must be a positive integer, received ${String(k)}.`);
-  }
+  checkInteger("k", k, { min: 1 });
   const heap: ScoredIndex[] = [];
   // "worse" = lower score, or equal score with a higher index.
   const worse = (x: ScoredIndex, y: ScoredIndex): boolean =>

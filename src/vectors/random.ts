@@ -6,7 +6,7 @@
  * shuffling, train/test splits, perturbations, augmentation, noise) takes a seed and goes through this
  * file, so a run with the same seed gives the same numbers on every machine.
  */
-import { EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 
 /** A seeded source of pseudo-random numbers. */
 export interface Random {
@@ -31,9 +31,7 @@ export interface Random {
  * ```
  */
 export function createRandom(seed: number): Random {
-  if (!Number.isInteger(seed)) {
-    throw new EmbedkitError("INVALID_OPTION", `seed must be an integer, received ${String(seed)}.`);
-  }
+  checkInteger("seed", seed);
   let state = seed >>> 0;
   // mulberry32: 32-bit state, passes the usual statistical batteries for this use.
   const next = (): number => {

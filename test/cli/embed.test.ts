@@ -102,7 +102,7 @@ describe("embedkit embed", () => {
     expect(run.stderr).toMatch(/bad.jsonl:2: field "text" is missing or not a non-empty string/);
     const missing = await runCli(["embed", "-m", MODEL, "--file", join(dir, "missing.txt")]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/Input file not found/);
+    expect(missing.stderr).toMatch(/Cannot read the input file .*: no such file/);
     const tooLong = await runCli(["embed", "-m", MODEL, "--no-truncate", "--out", out, "word ".repeat(400)]);
     expect(tooLong.code).toBe(1);
     expect(tooLong.stderr).toMatch(/has 400 tokens, but the model accepts at most 254/);

@@ -33,7 +33,9 @@ describe("reading texts from files", () => {
 
   it("fails clearly on missing and empty files", async () => {
     const dir = await mkdtemp(join(tmpdir(), "embedkit-input-"));
-    await expect(readTextFile(join(dir, "nope.txt"))).rejects.toThrow(/Input file not found/);
+    await expect(readTextFile(join(dir, "nope.txt"))).rejects.toThrow(
+      /Cannot read the input file .*: no such file/,
+    );
     await writeFile(join(dir, "empty.txt"), "\n\n");
     await expect(readTextFile(join(dir, "empty.txt"))).rejects.toThrow(/contains no texts/);
   });

@@ -8,7 +8,10 @@
  * rest is counted. Latency bounds here are behaviour (the issue's 2 s promise),
  * measured against a server under the test's own load only.
  */
+import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,11 +31,14 @@ describe("overload on the real model", () => {
   let base: string;
   /** Characters passed to the tokenizer's counter (the real one, wrapped to be observed). */
   let countedChars = 0;
+  let folder: string;
   beforeAll(async () => {
     const store = sharedStore();
+    folder = await mkdtemp(join(tmpdir(), "embedkit-overload-"));
     app = createServer({
       models: [MODEL],
       store,
+      vectorStore: join(folder, "collections"),
       processMetrics: false,
       embedderFactory: async (model): Promise<Embedder> => {
         const real = await createEmbedder({ model, store });
@@ -56,7 +62,10 @@ describe("overload on the real model", () => {
       expect(warm.status).toBe(200);
     }
   }, 600_000);
-  afterAll(async () => app?.close());
+  afterAll(async () => {
+    await app?.close();
+    await rm(folder, { recursive: true, force: true });
+  });
 
   function post(body: unknown, signal?: AbortSignal): Promise<Response> {
     return fetch(`${base}/v1/embeddings`, {

@@ -170,7 +170,7 @@ describe("serve settings", () => {
     const wrongType = join(folder, "wrong.json");
     await writeFile(wrongType, JSON.stringify({ port: "8080" }));
     await expect(readServeConfig(wrongType)).rejects.toThrow(/"port"/);
-    await expect(readServeConfig(join(folder, "missing.json"))).rejects.toThrow(/Cannot read/);
+    await expect(readServeConfig(join(folder, "missing.json"))).rejects.toThrow(/config file/);
   });
 });
 

@@ -292,7 +292,13 @@ export function runVectorStoreSuite(name: string, factory: VectorStoreFactory): 
       it("filters with eq, ne, in, not in and numeric ranges (string and object form)", async () => {
         const collection = await seeded();
         const ids = async (filter: string | Parameters<typeof collection.count>[0]) =>
-          (await collection.query({ vector: [1, 0, 0, 0], k: 10, filter }))
+          (
+            await collection.query({
+              vector: [1, 0, 0, 0],
+              k: 10,
+              ...(filter === undefined ? {} : { filter }),
+            })
+          )
             .map((hit) => hit.id)
             .sort()
             .join("");

@@ -8,10 +8,10 @@
  * file name and line before anything is embedded or written.
  */
 import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../../errors.js";
+import { readFileBytes } from "../../internal/read-file.js";
 
 /** One row of a FAQ file: a question and the answer it should get. */
 export interface FaqEntry {
@@ -145,24 +145,7 @@ export function parseFaqEntries(content: string, path: string, columns: FaqColum
 }
 
 async function readBoundedFile(path: string, what: string): Promise<string> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error("not a file");
-    size = info.size;
-  } catch {
-    throw new EmbedkitError("FILE_NOT_FOUND", `${what} not found: ${path}. Check the path.`, {
-      details: { path },
-    });
-  }
-  if (size > MAX_FAQ_FILE_BYTES) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `${path} is ${size} bytes; a ${what.toLowerCase()} may have at most ${MAX_FAQ_FILE_BYTES} bytes. Split it.`,
-      { details: { path, size, limit: MAX_FAQ_FILE_BYTES } },
-    );
-  }
-  const bytes = await readFile(path);
+  const bytes = await readFileBytes(path, { what, maxBytes: MAX_FAQ_FILE_BYTES });
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (error) {
@@ -257,5 +240,5 @@ export function parseLabelledQueries(content: string, path: string): LabelledQue
  * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE, INVALID_INPUT
  */
 export async function readLabelledQueries(path: string): Promise<LabelledQuery[]> {
-  return parseLabelledQueries(await readBoundedFile(path, "Calibration file"), path);
+  return parseLabelledQueries(await readBoundedFile(path, "calibration file"), path);
 }

@@ -28,11 +28,12 @@
  *   50/50 split of the user questions. Splits are capped (`maxCalibration`,
  *   `maxTest` answerable questions, seeded sample) to bound embedding time.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../../errors.js";
 import { resolveDataDir } from "../../eval/data-dir.js";
+import { checkInteger } from "../../internal/options.js";
+import { readFileText } from "../../internal/read-file.js";
 import { createRandom, type Random } from "../../vectors/random.js";
 import type { FaqAnswer } from "./faq-entries.js";
 import type { FaqLanguage } from "./faq-language.js";
@@ -89,16 +90,11 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, "").trim();
 }
 
-async function readData(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    throw new EmbedkitError(
-      "FILE_NOT_FOUND",
-      `Benchmark file not found: ${path}. Point --data (or EMBEDKIT_DATA) at the data folder (it holds ${path.split("/").slice(-2).join("/")}).`,
-      { cause: error, details: { path } },
-    );
-  }
+function readData(path: string): Promise<string> {
+  return readFileText(path, {
+    what: "benchmark file",
+    hint: `Point --data (or EMBEDKIT_DATA) at the data folder (it holds ${path.split("/").slice(-2).join("/")}).`,
+  });
 }
 
 /** Keep every unanswerable question and at most `limit` answerable ones (seeded sample, order kept). */
@@ -370,14 +366,8 @@ export async function loadFaqBenchmarkSet(
       `heldOutAnswers must be in [0, 1), received ${String(resolved.heldOutAnswers)}.`,
     );
   }
-  for (const name of ["questionsPerAnswer", "maxCalibration", "maxTest"] as const) {
-    if (!Number.isInteger(resolved[name]) || resolved[name] < 1) {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `${name} must be a positive integer, received ${String(resolved[name])}.`,
-      );
-    }
-  }
+  for (const name of ["questionsPerAnswer", "maxCalibration", "maxTest"] as const)
+    checkInteger(name, resolved[name], { min: 1 });
   if (id === "bq" || id === "atec") return loadPairSet(id, resolved);
   if (id === "banking77") return loadBanking77(resolved);
   if (id === "clinc150") return loadClinc150(resolved);

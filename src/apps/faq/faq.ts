@@ -34,6 +34,7 @@ import { createHash } from "node:crypto";
 import type { Embedder, InputType } from "../../embed/embedder.js";
 import { EmbedkitError } from "../../errors.js";
 import { symmetricInputType } from "../../eval/tasks.js";
+import { checkInteger } from "../../internal/options.js";
 import { collectionSpecFor } from "../../store/documents.js";
 import {
   type Collection,
@@ -259,12 +260,7 @@ export interface CreateFaqOptions {
 }
 
 function checkK(k: number): number {
-  if (!Number.isInteger(k) || k < 1 || k > 100) {
-    throw new EmbedkitError("INVALID_OPTION", `k must be an integer from 1 to 100, received ${String(k)}.`, {
-      details: { param: "k", received: k },
-    });
-  }
-  return k;
+  return checkInteger("k", k, { min: 1, max: 100 });
 }
 
 function checkThreshold(threshold: number | null | undefined): void {
