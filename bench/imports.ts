@@ -10,7 +10,8 @@
  * (`await import("dist/index.js")`), importing only `cosineSimilarity` from it,
  * `embedkit --help`, and bare `node` for the floor. Wall time is measured around
  * the child process; peak RSS is the child's own `process.resourceUsage().maxRSS`,
- * reported at exit by a `--require` preload. Medians over `--repeat` runs
+ * reported at exit by a `--require` preload, with its user + system CPU time
+ * (steadier than wall time when other work shares the cores). Medians over `--repeat` runs
  * (default 15), ratios current/baseline.
  *
  * Run: `npx tsx bench/imports.ts [--baseline <commit>] [--repeat 15]`
@@ -37,6 +38,8 @@ const repeat = Number.parseInt(option("--repeat", "15"), 10);
 /** One measured child process. */
 interface Sample {
   readonly milliseconds: number;
+  /** The child's user + system CPU time: less sensitive than wall time to other work on the machine. */
+  readonly cpuMilliseconds: number;
   readonly maxRssMegabytes: number;
 }
 
@@ -83,9 +86,9 @@ function measure(preload: string, args: readonly string[], cwd: string): Sample 
   if (child.status !== 0) {
     throw new Error(`node ${args.join(" ")} exited with ${child.status}: ${child.stderr}`);
   }
-  const match = /EMBEDKIT_BENCH_MAXRSS (\d+)/.exec(child.stderr);
-  if (match === null) throw new Error(`no RSS report from node ${args.join(" ")}: ${child.stderr}`);
-  return { milliseconds, maxRssMegabytes: Number(match[1]) / 1024 };
+  const match = /EMBEDKIT_BENCH_USAGE (\d+) (\d+)/.exec(child.stderr);
+  if (match === null) throw new Error(`no usage report from node ${args.join(" ")}: ${child.stderr}`);
+  return { milliseconds, maxRssMegabytes: Number(match[1]) / 1024, cpuMilliseconds: Number(match[2]) / 1000 };
 }
 
 function build(tree: string): void {
@@ -101,7 +104,8 @@ async function main(): Promise<void> {
   const preload = join(scratch, "report-rss.cjs");
   writeFileSync(
     preload,
-    "process.on('exit', () => require('node:fs').writeSync(2, '\\nEMBEDKIT_BENCH_MAXRSS ' + process.resourceUsage().maxRSS + '\\n'));\n",
+    "process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeSync(2, " +
+      "'\\nEMBEDKIT_BENCH_USAGE ' + u.maxRSS + ' ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });\n",
   );
   try {
     console.log(`building baseline ${baselineCommit} in a temporary worktree, and the current tree`);
@@ -127,10 +131,11 @@ async function main(): Promise<void> {
       }
     }
     const rows = CASES.map((testCase) => {
-      const of = (label: string): { ms: number; rss: number } => {
+      const of = (label: string): { ms: number; cpu: number; rss: number } => {
         const list = samples.get(`${testCase.name}|${label}`) ?? [];
         return {
           ms: median(list.map((sample) => sample.milliseconds)),
+          cpu: median(list.map((sample) => sample.cpuMilliseconds)),
           rss: median(list.map((sample) => sample.maxRssMegabytes)),
         };
       };
@@ -141,21 +146,26 @@ async function main(): Promise<void> {
         baselineMs: Math.round(before.ms),
         currentMs: Math.round(after.ms),
         timeRatio: Number((after.ms / before.ms).toFixed(2)),
+        baselineCpuMs: Math.round(before.cpu),
+        currentCpuMs: Math.round(after.cpu),
+        cpuRatio: Number((after.cpu / before.cpu).toFixed(2)),
         baselineRssMb: Math.round(before.rss),
         currentRssMb: Math.round(after.rss),
         rssRatio: Number((after.rss / before.rss).toFixed(2)),
       };
     });
     const head =
-      "| case | baseline ms | current ms | time ratio | baseline max RSS MB | current max RSS MB | RSS ratio |";
+      "| case | baseline wall ms | current wall ms | wall ratio | baseline CPU ms | current CPU ms | CPU ratio | " +
+      "baseline max RSS MB | current max RSS MB | RSS ratio |";
     console.log(
       `\nmedians of ${repeat} runs each (other work on the machine: ${otherWork.toFixed(2)} cores busy)\n`,
     );
     console.log(head);
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const row of rows) {
       console.log(
-        `| ${row.case} | ${row.baselineMs} | ${row.currentMs} | ${row.timeRatio} | ${row.baselineRssMb} | ${row.currentRssMb} | ${row.rssRatio} |`,
+        `| ${row.case} | ${row.baselineMs} | ${row.currentMs} | ${row.timeRatio} | ${row.baselineCpuMs} | ` +
+          `${row.currentCpuMs} | ${row.cpuRatio} | ${row.baselineRssMb} | ${row.currentRssMb} | ${row.rssRatio} |`,
       );
     }
     mkdirSync(join(root, "bench/out"), { recursive: true });
