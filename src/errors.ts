@@ -48,7 +48,7 @@ export const ERROR_CODES = {
   INPUT_TOO_LARGE: { kind: "user", httpStatus: 413 },
   /** Media whose content is not what the call expects (a PDF named .jpg, a WAV given as an image). */
   UNSUPPORTED_MEDIA: { kind: "user", httpStatus: 415 },
-  /** An external program the feature needs (ffmpeg/ffprobe) is not installed. */
+  /** An external program (ffmpeg/ffprobe) or package (onnxruntime-node, sharp, ...) the feature needs is not installed or cannot load. */
   DEPENDENCY_MISSING: { kind: "user", httpStatus: 500 },
   /** A face model was given an image in which it found no face. */
   NO_FACE: { kind: "user", httpStatus: 422 },

@@ -268,7 +268,16 @@ export {
   VECTOR_METRICS,
 } from "./store/index.js";
 // Training: classifier heads, query adapters, augmentation (more in `embedkit/train`)
-export type { Classifier, EmbeddingAdapter, Prediction, TrainClassifierOptions } from "./train/index.js";
+export type {
+  Classifier,
+  EmbeddingAdapter,
+  Prediction,
+  TrainAdapterFromFileOptions,
+  TrainAdapterFromFileResult,
+  TrainClassifierFromFileOptions,
+  TrainClassifierFromFileResult,
+  TrainClassifierOptions,
+} from "./train/index.js";
 export {
   augmentDataset,
   augmentText,
@@ -277,7 +286,9 @@ export {
   saveAdapter,
   saveClassifier,
   trainAdapter,
+  trainAdapterFromFile,
   trainClassifier,
+  trainClassifierFromFile,
 } from "./train/index.js";
 export type {
   Precision,

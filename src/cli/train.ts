@@ -1,44 +1,26 @@
 /**
  * @module cli/train
- * `embedkit train classifier` and `embedkit train adapter`: read a labelled
- * (or paired) CSV/TSV/JSONL file, embed it through the on-disk embedding cache
- * (re-runs only embed new texts), train a head with `embedkit/train`, print
- * one progress line per epoch (loss + validation metric) and save the head as
- * a checkpoint folder, with an HTML learning-curve report next to it.
+ * `embedkit train classifier` and `embedkit train adapter`: parse the
+ * options, run `trainClassifierFromFile` / `trainAdapterFromFile`
+ * (`train/train-from-file`: read the file, embed through the embedding cache,
+ * train, save the head and an HTML learning-curve report), print a progress
+ * bar, one line per epoch (loss + validation metric) and a summary.
  */
-import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { Embedder } from "../embed/embedder.js";
-import { createWordVectorEmbedder } from "../embed/word-vectors/word-vector-embedder.js";
-import { EmbedkitError } from "../errors.js";
-import { macroF1 } from "../eval/classification-metrics.js";
-import { embedTexts, openEmbeddingCache } from "../eval/embedding-cache.js";
-import { renderLearningCurveHtml } from "../eval/report.js";
-import { scoreVectorRetrieval } from "../eval/vector-retrieval.js";
-import { writeFileAtomic } from "../internal/atomic-write.js";
-import { saveAdapter, trainAdapter } from "../train/adapter.js";
-import {
-  augmentDataset,
-  createWordVectorSynonyms,
-  type SynonymSource,
-  TEXT_AUGMENTATIONS,
-  type TextAugmentation,
-} from "../train/augment-text.js";
-import {
-  ACCURACY_METRIC,
-  type ClassificationMetric,
-  saveClassifier,
-  stratifiedSplit,
-  trainClassifier,
-} from "../train/classifier.js";
+import { TEXT_AUGMENTATIONS, type TextAugmentation } from "../train/augment-text.js";
 import { ACTIVATIONS, type Activation } from "../train/layers.js";
 import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
+import {
+  type EmbedFileProgress,
+  type TrainAdapterFromFileResult,
+  type TrainClassifierFromFileResult,
+  trainAdapterFromFile,
+  trainClassifierFromFile,
+} from "../train/train-from-file.js";
 import type { EpochReport } from "../train/train-model.js";
-import { createRandom } from "../vectors/random.js";
 import { openEmbedder, openStore } from "./context.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
-import { readTextFile } from "./text-input.js";
 import { trainNerCommand } from "./train-ner.js";
 
 /** Commander parser for a positive finite number. */
@@ -120,30 +102,6 @@ interface ClassifierCommandOptions extends CommonTrainOptions {
   readonly augmentRate: number;
 }
 
-/** Embed texts through the eval embedding cache (unless `--no-cache`), with a progress bar. */
-async function embedWithCache(
-  embedder: Embedder,
-  texts: readonly string[],
-  options: { readonly cache: boolean; readonly quiet?: boolean },
-): Promise<Float32Array[]> {
-  const bar = createProgressBar({ unit: "texts", quiet: options.quiet ?? false });
-  bar.start(texts.length, `embed ${embedder.model.id}`);
-  try {
-    const result = await embedTexts({
-      embedder,
-      texts,
-      inputType: "none",
-      cache: options.cache
-        ? openEmbeddingCache({ modelId: embedder.model.id, inputType: "none", dims: embedder.model.dims })
-        : false,
-      onProgress: (progress) => bar.update(progress.done, progress.total),
-    });
-    return result.vectors;
-  } finally {
-    bar.stop();
-  }
-}
-
 function epochLine(report: EpochReport, epochs: number, metricName: string): string {
   const parts = [
     `epoch ${String(report.epoch).padStart(String(epochs).length)}/${epochs}`,
@@ -158,184 +116,96 @@ function epochLine(report: EpochReport, epochs: number, metricName: string): str
   return `${parts.join("  ")}${report.best && report.validationMetric !== undefined ? "  *" : ""}\n`;
 }
 
-async function readLabelled(
-  path: string,
-  textCol: string,
-  labelCol: string,
-): Promise<{ texts: string[]; labels: string[] }> {
-  const records = await readTextFile(path, { textField: textCol, idField: labelCol });
-  if (/\.txt$/i.test(path)) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `${path}: a training file needs a label per text; use .csv/.tsv (with a header) or .jsonl with --text-col and --label-col.`,
-    );
-  }
-  const labels = records.map((record, index) => {
-    const label = record.id?.trim() ?? "";
-    if (label === "") {
-      throw new EmbedkitError(
-        "INVALID_INPUT",
-        `${path}: row ${index + 1} has no value in the label column "${labelCol}". Every training row needs a label (check --label-col).`,
-        { details: { path, row: index + 1 } },
-      );
-    }
-    return label;
-  });
-  return { texts: records.map((record) => record.text), labels };
+/** A progress bar for the embedding step, started on the first report. */
+function embedProgress(quiet: boolean): {
+  readonly onEmbedProgress: (progress: EmbedFileProgress) => void;
+  readonly stop: () => void;
+} {
+  const bar = createProgressBar({ unit: "texts", quiet });
+  let started = false;
+  return {
+    onEmbedProgress: (progress) => {
+      if (!started) bar.start(progress.total, `embed ${progress.model}`);
+      started = true;
+      bar.update(progress.done, progress.total);
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+/** The options both subcommands pass to the library in the same way. */
+function commonLibraryOptions(options: CommonTrainOptions) {
+  return {
+    embedder: () => openEmbedder(options),
+    out: options.out,
+    ...(options.report === undefined ? {} : { report: options.report }),
+    cache: options.cache,
+    optimizer: options.optimizer,
+    ...(options.lr === undefined ? {} : { learningRate: options.lr }),
+    ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
+    schedule: options.schedule,
+    warmup: options.warmup,
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    seed: options.seed,
+    ...(options.patience === undefined ? {} : { patience: options.patience }),
+  };
 }
 
 async function runClassifier(options: ClassifierCommandOptions): Promise<void> {
-  const data = await readLabelled(options.data, options.textCol, options.labelCol);
-  const distinct = new Set(data.labels);
-  if (distinct.size < 2) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `${options.data} has only one label (${JSON.stringify([...distinct][0])}) in column "${options.labelCol}"; a classifier needs at least two.`,
-    );
-  }
-  // Split before augmenting, so no augmented copy of a validation text leaks into training.
-  let train = data;
-  let validation: { texts: string[]; labels: string[] } | undefined;
-  if (options.valData !== undefined) {
-    validation = await readLabelled(options.valData, options.textCol, options.labelCol);
-  } else if (options.val > 0) {
-    const split = stratifiedSplit(data.labels, options.val, options.seed);
-    train = {
-      texts: split.train.map((i) => data.texts[i] as string),
-      labels: split.train.map((i) => data.labels[i] as string),
-    };
-    validation = {
-      texts: split.validation.map((i) => data.texts[i] as string),
-      labels: split.validation.map((i) => data.labels[i] as string),
-    };
-  }
-  let synonyms: SynonymSource | undefined;
-  let closeWordVectors: (() => Promise<void>) | undefined;
-  if (options.augment.some((kind) => kind === "synonym" || kind === "insertion")) {
-    const wordVectors = await createWordVectorEmbedder({ store: openStore(options) });
-    synonyms = createWordVectorSynonyms(wordVectors);
-    closeWordVectors = () => wordVectors.close();
-  }
-  const originalCount = train.texts.length;
-  if (options.augment.length > 0) {
-    train = augmentDataset({
-      texts: train.texts,
-      labels: train.labels,
-      augmentations: options.augment,
-      copies: options.augmentCopies,
-      rate: options.augmentRate,
-      seed: options.seed,
-      ...(synonyms === undefined ? {} : { synonyms }),
-    });
-  }
-  await closeWordVectors?.();
-  const embedder = await openEmbedder(options);
+  const quiet = options.quiet ?? false;
+  const progress = embedProgress(quiet);
+  let result: TrainClassifierFromFileResult;
   try {
-    const vectors = await embedWithCache(embedder, [...train.texts, ...(validation?.texts ?? [])], options);
-    const trainVectors = vectors.slice(0, train.texts.length);
-    const validationVectors = vectors.slice(train.texts.length);
-    const metric: ClassificationMetric =
-      options.metric === "macro-f1"
-        ? { name: "macro-F1", compute: (truth, predicted) => macroF1([...truth], [...predicted]) }
-        : ACCURACY_METRIC;
-    const embedding = { modelId: embedder.model.id, dims: embedder.model.dims };
-    const quiet = options.quiet ?? false;
-    const result = trainClassifier({
-      vectors: trainVectors,
-      labels: train.labels,
-      embedding,
-      ...(validation === undefined
-        ? {}
-        : { validation: { vectors: validationVectors, labels: validation.labels } }),
+    result = await trainClassifierFromFile({
+      ...commonLibraryOptions(options),
+      data: options.data,
+      textField: options.textCol,
+      labelField: options.labelCol,
+      ...(options.valData === undefined ? {} : { validationData: options.valData }),
+      validationShare: options.val,
       hidden: options.hidden,
       activation: options.activation,
       dropout: options.dropout,
-      optimizer: {
-        name: options.optimizer,
-        ...(options.lr === undefined ? {} : { learningRate: options.lr }),
-        ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
-      },
-      schedule: { name: options.schedule, warmup: options.warmup },
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      seed: options.seed,
       l2: options.l2,
-      ...(options.classWeights ? { classWeights: "balanced" as const } : {}),
-      metric,
-      ...(options.patience === undefined || validation === undefined
-        ? {}
-        : { earlyStopping: { patience: options.patience } }),
+      classWeights: options.classWeights,
+      metric: options.metric,
+      augment: options.augment,
+      augmentCopies: options.augmentCopies,
+      augmentRate: options.augmentRate,
+      store: openStore(options),
+      onEmbedProgress: progress.onEmbedProgress,
       onEpoch: (report) => {
-        if (!quiet) process.stderr.write(epochLine(report, options.epochs, metric.name));
+        if (!quiet)
+          process.stderr.write(
+            epochLine(report, options.epochs, options.metric === "macro-f1" ? "macro-F1" : "accuracy"),
+          );
       },
     });
-    const settings = {
-      model: embedding.modelId,
-      dims: embedding.dims,
-      data: options.data,
-      trainRows: originalCount,
-      augmentedRows: train.texts.length - originalCount,
-      validationRows: validation?.texts.length ?? 0,
-      classes: result.classifier.classes.join(", "),
-      hidden: options.hidden.length === 0 ? "none (linear)" : options.hidden.join(","),
-      activation: options.activation,
-      dropout: options.dropout,
-      optimizer: options.optimizer,
-      learningRate: options.lr ?? "default",
-      weightDecay: options.weightDecay ?? "default",
-      l2: options.l2,
-      schedule: options.schedule,
-      warmup: options.warmup,
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      classWeights: options.classWeights ? "balanced" : "none",
-      augment: options.augment.join(",") || "none",
-      seed: options.seed,
-    };
-    await saveClassifier(options.out, result.classifier, {
-      settings,
-      history: result.history,
-      bestEpoch: result.bestEpoch,
-      metric: metric.name,
-    });
-    const reportPath = options.report ?? join(options.out, "report.html");
-    await writeFileAtomic(
-      reportPath,
-      renderLearningCurveHtml({
-        title: `embedkit classifier — ${options.data}`,
-        settings,
-        epochs: result.history,
-        metricName: metric.name,
-        bestEpoch: result.bestEpoch,
-        notes: [
-          `Best epoch ${result.bestEpoch} of ${result.history.length}${result.stoppedEarly ? " (stopped early)" : ""}; its weights were saved.`,
-          `${Math.round(result.examplesPerSecond)} training examples/s.`,
-        ],
-      }),
-    );
-    const best = result.history[result.bestEpoch - 1];
-    const summary = {
-      out: options.out,
-      report: reportPath,
-      model: embedding.modelId,
-      classes: result.classifier.classes,
-      trainRows: result.trainSize,
-      validationRows: result.validationSize,
-      epochs: result.history.length,
+  } finally {
+    progress.stop();
+  }
+  if (options.json) {
+    printJson({
+      out: result.out,
+      report: result.report,
+      model: result.model,
+      classes: result.classes,
+      trainRows: result.trainRows,
+      validationRows: result.validationRows,
+      epochs: result.epochs,
       bestEpoch: result.bestEpoch,
       stoppedEarly: result.stoppedEarly,
-      validationMetric: best?.validationMetric ?? null,
-      metric: metric.name,
-      trainLoss: best?.trainLoss ?? null,
-    };
-    if (options.json) printJson(summary);
-    else if (!quiet) {
-      process.stderr.write(
-        `saved ${options.out} (best epoch ${result.bestEpoch}${best?.validationMetric === undefined ? "" : `, val ${metric.name} ${best.validationMetric.toFixed(4)}`}); report ${reportPath}\n`,
-      );
-    }
-  } finally {
-    await embedder.close();
+      validationMetric: result.validationMetric,
+      metric: result.metric,
+      trainLoss: result.trainLoss,
+    });
+  } else if (!quiet) {
+    process.stderr.write(
+      `saved ${result.out} (best epoch ${result.bestEpoch}${result.validationMetric === null ? "" : `, val ${result.metric} ${result.validationMetric.toFixed(4)}`}); report ${result.report}\n`,
+    );
   }
 }
 
@@ -348,131 +218,41 @@ interface AdapterCommandOptions extends CommonTrainOptions {
 }
 
 async function runAdapter(options: AdapterCommandOptions): Promise<void> {
-  const records = await readTextFile(options.data, {
-    textField: options.queryCol,
-    idField: options.positiveCol,
-  });
-  const pairs = records.map((record, index) => {
-    const positive = record.id ?? "";
-    if (positive.trim() === "") {
-      throw new EmbedkitError(
-        "INVALID_INPUT",
-        `${options.data}: row ${index + 1} has no positive text in column "${options.positiveCol}" (check --positive-col).`,
-      );
-    }
-    return { query: record.text, positive };
-  });
-  if (pairs.length < 4) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      `${options.data} has ${pairs.length} pairs; an adapter needs at least 4.`,
-    );
-  }
-  const shuffled = createRandom(options.seed).shuffle(pairs);
-  const validationCount = options.val > 0 ? Math.max(1, Math.round(options.val * pairs.length)) : 0;
-  const validation = shuffled.slice(0, validationCount);
-  const train = shuffled.slice(validationCount);
-  const embedder = await openEmbedder(options);
+  const quiet = options.quiet ?? false;
+  const progress = embedProgress(quiet);
+  let result: TrainAdapterFromFileResult;
   try {
-    const passages = [...new Set(pairs.map((pair) => pair.positive))];
-    const vectors = await embedWithCache(
-      embedder,
-      [...pairs.map((pair) => pair.query), ...passages],
-      options,
-    );
-    const queryVector = new Map(pairs.map((pair, index) => [pair.query, vectors[index] as Float32Array]));
-    const passageVector = new Map(
-      passages.map((passage, index) => [passage, vectors[pairs.length + index] as Float32Array]),
-    );
-    const embedding = { modelId: embedder.model.id, dims: embedder.model.dims };
-    const validationQueries = validation.map((pair) => queryVector.get(pair.query) as Float32Array);
-    const relevance = validation.map((pair) => new Map([[pair.positive, 1]]));
-    const score = (queryVectors: readonly Float32Array[]): number =>
-      scoreVectorRetrieval({
-        queryVectors,
-        relevance,
-        documentIds: passages,
-        documentVectors: passages.map((passage) => passageVector.get(passage) as Float32Array),
-      }).ndcg;
-    const before = validation.length > 0 ? score(validationQueries) : undefined;
-    const quiet = options.quiet ?? false;
-    const result = trainAdapter({
-      queries: train.map((pair) => queryVector.get(pair.query) as Float32Array),
-      positives: train.map((pair) => passageVector.get(pair.positive) as Float32Array),
-      positiveIds: train.map((pair) => pair.positive),
-      embedding,
+    result = await trainAdapterFromFile({
+      ...commonLibraryOptions(options),
+      data: options.data,
+      queryField: options.queryCol,
+      positiveField: options.positiveCol,
+      validationShare: options.val,
       temperature: options.temperature,
-      optimizer: {
-        name: options.optimizer,
-        ...(options.lr === undefined ? {} : { learningRate: options.lr }),
-        weightDecay: options.weightDecay ?? 0,
-      },
-      schedule: { name: options.schedule, warmup: options.warmup },
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      seed: options.seed,
-      ...(validation.length === 0 ? {} : { validate: (adapter) => score(adapter.apply(validationQueries)) }),
-      ...(options.patience === undefined || validation.length === 0
-        ? {}
-        : { earlyStopping: { patience: options.patience } }),
+      onEmbedProgress: progress.onEmbedProgress,
       onEpoch: (report) => {
         if (!quiet) process.stderr.write(epochLine(report, options.epochs, "nDCG@10"));
       },
     });
-    const settings = {
-      model: embedding.modelId,
-      data: options.data,
-      trainPairs: train.length,
-      validationPairs: validation.length,
-      optimizer: options.optimizer,
-      learningRate: options.lr ?? "default",
-      schedule: options.schedule,
-      temperature: options.temperature,
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      seed: options.seed,
-    };
-    await saveAdapter(options.out, result.adapter, {
-      settings,
-      history: result.history,
-      bestEpoch: result.bestEpoch,
-    });
-    const reportPath = options.report ?? join(options.out, "report.html");
-    const after = result.history[result.bestEpoch - 1]?.validationMetric;
-    await writeFileAtomic(
-      reportPath,
-      renderLearningCurveHtml({
-        title: `embedkit adapter — ${options.data}`,
-        settings,
-        epochs: result.history,
-        metricName: "nDCG@10",
-        bestEpoch: result.bestEpoch,
-        notes:
-          before === undefined
-            ? []
-            : [
-                `Validation nDCG@10 without the adapter: ${before.toFixed(4)}; with it: ${after?.toFixed(4)}.`,
-              ],
-      }),
-    );
-    const summary = {
-      out: options.out,
-      report: reportPath,
-      model: embedding.modelId,
-      trainPairs: train.length,
-      validationPairs: validation.length,
-      bestEpoch: result.bestEpoch,
-      validationNdcgBefore: before ?? null,
-      validationNdcgAfter: after ?? null,
-    };
-    if (options.json) printJson(summary);
-    else if (!quiet) {
-      process.stderr.write(
-        `saved ${options.out}${before === undefined ? "" : ` (validation nDCG@10 ${before.toFixed(4)} → ${after?.toFixed(4)})`}; report ${reportPath}\n`,
-      );
-    }
   } finally {
-    await embedder.close();
+    progress.stop();
+  }
+  const { validationNdcgBefore: before, validationNdcgAfter: after } = result;
+  if (options.json) {
+    printJson({
+      out: result.out,
+      report: result.report,
+      model: result.model,
+      trainPairs: result.trainPairs,
+      validationPairs: result.validationPairs,
+      bestEpoch: result.bestEpoch,
+      validationNdcgBefore: before,
+      validationNdcgAfter: after,
+    });
+  } else if (!quiet) {
+    process.stderr.write(
+      `saved ${result.out}${before === null ? "" : ` (validation nDCG@10 ${before.toFixed(4)} → ${after?.toFixed(4)})`}; report ${result.report}\n`,
+    );
   }
 }
 

@@ -15,9 +15,9 @@
  * Everything random is seeded ({@link createRandom}), so a report is reproducible.
  */
 
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { requireMlMatrix } from "../internal/load-dependency.js";
 import { checkInteger } from "../internal/options.js";
 import { pickSynonym, typo } from "../internal/text-perturbation.js";
 import { cosineSimilarity } from "../vectors/math.js";
@@ -234,6 +234,7 @@ export interface PartitionIsotropy {
 export function partitionIsotropy(vectors: readonly Float32Array[]): PartitionIsotropy {
   const dims = checkVectorSet(vectors, 2, "partitionIsotropy");
   const n = vectors.length;
+  const { EigenvalueDecomposition, Matrix } = requireMlMatrix();
   const data = new Matrix(vectors.map((vector) => Array.from(vector)));
   // Eigenvectors of WᵀW: directly when d ≤ n, else from the Gram matrix WWᵀ = UΛUᵀ as Wᵀu/‖Wᵀu‖.
   // Directions with (numerically) zero eigenvalue carry no data and are left out in both cases.

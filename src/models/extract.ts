@@ -9,9 +9,9 @@ import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import * as tar from "tar";
-import yauzl from "yauzl";
+import type yauzl from "yauzl";
 import { EmbedkitError } from "../errors.js";
+import { loadTar, loadYauzl } from "../internal/load-dependency.js";
 
 /** Map from entry path inside the archive to the absolute file it is written to. */
 export type EntryTargets = ReadonlyMap<string, string>;
@@ -31,9 +31,10 @@ function missingEntries(archive: string, missing: readonly string[]): EmbedkitEr
  * @throws EmbedkitError CORRUPT_MODEL when an entry is missing or the zip is unreadable.
  */
 export async function extractZipEntries(zipPath: string, targets: EntryTargets): Promise<void> {
+  const yauzlModule = await loadYauzl();
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false });
+    zip = await yauzlModule.openPromise(zipPath, { lazyEntries: true, autoClose: false });
   } catch (cause) {
     throw new EmbedkitError(
       "CORRUPT_MODEL",
@@ -81,6 +82,7 @@ export async function extractZipEntries(zipPath: string, targets: EntryTargets):
 export async function extractTarEntries(tarPath: string, targets: EntryTargets): Promise<void> {
   const first = targets.values().next().value;
   if (first === undefined) return;
+  const tar = await loadTar();
   const scratch = await mkdtemp(join(dirname(first), ".untar-"));
   try {
     const wanted = new Set(targets.keys());

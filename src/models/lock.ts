@@ -7,8 +7,8 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
 import { EmbedkitError } from "../errors.js";
+import { loadLockfile } from "../internal/load-dependency.js";
 
 /** Options of {@link withLock}. */
 export interface LockOptions {
@@ -32,6 +32,7 @@ const POLL_MS = 200;
  *   INTERNAL when the lock was lost while `task` ran (then `task`'s result is discarded).
  */
 export async function withLock<T>(options: LockOptions, task: () => Promise<T>): Promise<T> {
+  const lockfile = await loadLockfile();
   await mkdir(dirname(options.path), { recursive: true });
   // proper-lockfile locks an existing file; "a" creates it without truncating another process's file.
   await writeFile(options.path, "", { flag: "a" });

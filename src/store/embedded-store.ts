@@ -28,8 +28,9 @@ import {
 } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
 import { crc32 } from "node:zlib";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { EmbedkitError } from "../errors.js";
+import { loadedSqlite, loadHnswlib, loadSqlite } from "../internal/load-dependency.js";
 import { cosineSimilarity, dot, euclideanDistance } from "../vectors/math.js";
 import { matchesFilter, resolveFilter } from "./filter.js";
 import {
@@ -253,7 +254,7 @@ class EmbeddedStore implements VectorStore {
     mkdirSync(this.indexDir, { recursive: true });
     const file = join(path, "store.db");
     try {
-      this.db = new Database(file, { timeout: busyTimeoutMs });
+      this.db = new (loadedSqlite())(file, { timeout: busyTimeoutMs });
     } catch (error) {
       throw this.translate(error, "open");
     }
@@ -1011,5 +1012,6 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       { cause: error },
     );
   }
+  await Promise.all([loadSqlite(), loadHnswlib()]);
   return new EmbeddedStore(path, annThreshold, hnsw, durability, busyTimeoutMs);
 }

@@ -6,7 +6,8 @@
  * passes the ANN threshold). Both are caches: SQLite holds the truth, and an
  * index can always be rebuilt from it. Labels are the items' SQLite row ids.
  */
-import hnswlib, { type HierarchicalNSW, type SpaceName } from "hnswlib-node";
+import type { HierarchicalNSW, SpaceName } from "hnswlib-node";
+import { loadedHnswlib } from "../internal/load-dependency.js";
 import { normalizeInPlace, topK } from "../vectors/math.js";
 import type { VectorMetric } from "./vector-store.js";
 
@@ -158,7 +159,7 @@ export class HnswIndex implements VectorIndex {
 
   /** A new, empty graph with room for `capacity` vectors (it grows as needed). */
   static create(dims: number, metric: VectorMetric, parameters: HnswParameters, capacity = 1024): HnswIndex {
-    const graph = new hnswlib.HierarchicalNSW(SPACE[metric], dims);
+    const graph = new (loadedHnswlib().HierarchicalNSW)(SPACE[metric], dims);
     graph.initIndex({
       maxElements: Math.max(16, capacity),
       m: parameters.m,
@@ -180,7 +181,7 @@ export class HnswIndex implements VectorIndex {
     parameters: HnswParameters,
     deleted: readonly number[],
   ): HnswIndex {
-    const graph = new hnswlib.HierarchicalNSW(SPACE[metric], dims);
+    const graph = new (loadedHnswlib().HierarchicalNSW)(SPACE[metric], dims);
     graph.readIndexSync(path, false);
     if (graph.getNumDimensions() !== dims)
       throw new Error(`index has ${graph.getNumDimensions()} dims, expected ${dims}`);

@@ -146,6 +146,16 @@ export { createSchedule, SCHEDULES } from "./schedules.js";
 export type { Tensor } from "./tensor.js";
 export { assertFinite, createTensor, shapeSize, stackRows, tensorRow } from "./tensor.js";
 export type {
+  ClassifierFileMetric,
+  EmbedFileProgress,
+  TrainAdapterFromFileOptions,
+  TrainAdapterFromFileResult,
+  TrainClassifierFromFileOptions,
+  TrainClassifierFromFileResult,
+  TrainFromFileOptions,
+} from "./train-from-file.js";
+export { CLASSIFIER_FILE_METRICS, trainAdapterFromFile, trainClassifierFromFile } from "./train-from-file.js";
+export type {
   EarlyStoppingOptions,
   EpochReport,
   TrainModelOptions,

@@ -9,8 +9,8 @@
  */
 import { open, readFile, stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
-import { fileTypeFromBuffer } from "file-type";
 import { describeType, EmbedkitError } from "../../errors.js";
+import { loadFileType } from "../../internal/load-dependency.js";
 import type { MediaInput, MediaLimits, MediaModality } from "./media-embedder.js";
 
 /** What the content of an input was sniffed as. */
@@ -110,6 +110,7 @@ function describeUnknown(head: Uint8Array): string {
  * @returns undefined when the format is not recognised
  */
 export async function sniffMediaType(head: Uint8Array): Promise<SniffedType | undefined> {
+  const { fileTypeFromBuffer } = await loadFileType();
   const found = await fileTypeFromBuffer(head.subarray(0, SNIFF_BYTES));
   if (found === undefined) return undefined;
   return { ext: found.ext, mime: found.mime, modality: modalityOf(found.ext, found.mime) };

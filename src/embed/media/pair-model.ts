@@ -13,8 +13,9 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../errors.js";
+import { loadOnnxRuntime } from "../../internal/load-dependency.js";
 import { UNPINNED } from "../../models/adhoc.js";
 import { fetchJson } from "../../models/download.js";
 import type {
@@ -299,6 +300,7 @@ export async function openTowerSession(
   threads: number,
   id: string,
 ): Promise<ort.InferenceSession> {
+  const ort = await loadOnnxRuntime();
   try {
     return await ort.InferenceSession.create(path, { intraOpNumThreads: threads, interOpNumThreads: 1 });
   } catch (cause) {
@@ -386,6 +388,7 @@ export function createTextTowerEmbedder(options: TextTowerOptions): Embedder {
       const encoded = inputs.map((input, index) =>
         tokenizer.encode(input, { truncate: resolved.truncate, index }),
       );
+      const ort = await loadOnnxRuntime();
       const vectors: PrecisionVector[P][] = [];
       let tokens = 0;
       for (let start = 0; start < encoded.length; start += maxBatchSize) {

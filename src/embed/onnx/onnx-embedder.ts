@@ -10,8 +10,9 @@
  * bench/RESULTS.md).
  */
 import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { describeType, EmbedkitError } from "../../errors.js";
+import { loadOnnxRuntime } from "../../internal/load-dependency.js";
 import type { ModelSpec } from "../../models/model-spec.js";
 import type { Precision, PrecisionVector } from "../../vectors/quantize.js";
 import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
@@ -214,6 +215,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
   const maxBatchSize = checkPositive("maxBatchSize", options.maxBatchSize ?? 64);
   const maxBatchTokens = checkPositive("maxBatchTokens", options.maxBatchTokens ?? 8192);
   const tokenizer: TextTokenizer = await loadTextTokenizer(options.tokenizerPath, spec.maxTokens);
+  const ort = await loadOnnxRuntime();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(options.onnxPath, {

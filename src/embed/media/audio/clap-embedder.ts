@@ -26,8 +26,9 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../../errors.js";
+import { loadOnnxRuntime } from "../../../internal/load-dependency.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
@@ -192,6 +193,7 @@ const TEXT_EXPECTED = "a CLAP text tower (input_ids + attention_mask → text_em
 async function openAudioCore(prepared: PreparedClap): Promise<AudioCore> {
   const { id, dims, frontEnd, maxBatchSize } = prepared;
   const path = prepared.paths.audio;
+  const ort = await loadOnnxRuntime();
   const session = await openTowerSession(path, prepared.threads, id);
   try {
     requireTowerNames(session, ["input_features"], "audio_embeds", { id, path, expected: AUDIO_EXPECTED });

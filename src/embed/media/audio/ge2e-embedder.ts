@@ -17,8 +17,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../../errors.js";
+import { loadOnnxRuntime } from "../../../internal/load-dependency.js";
 import { readTorchCheckpoint } from "../../../models/torch-checkpoint.js";
 import { normalizeInPlace } from "../../../vectors/math.js";
 import type { AudioCore } from "./audio-embedder.js";
@@ -94,6 +95,7 @@ export function normalizeVolume(samples: Float32Array): Float32Array {
 export async function createGe2eCore(options: Ge2eCoreOptions): Promise<Ge2eCore> {
   const bytes = await readFile(options.weightsPath);
   const graph = buildGe2eOnnx(readTorchCheckpoint(bytes, options.weightsPath));
+  const ort = await loadOnnxRuntime();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(graph, {

@@ -16,8 +16,9 @@
 import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../../errors.js";
+import { loadOnnxRuntime } from "../../../internal/load-dependency.js";
 import { normalizeInPlace } from "../../../vectors/math.js";
 import type { AudioCore } from "./audio-embedder.js";
 
@@ -106,6 +107,7 @@ export async function createOnnxAudioCore(options: OnnxAudioCoreOptions): Promis
     );
   }
   const preprocessor = await readPreprocessor(folder);
+  const ort = await loadOnnxRuntime();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(graphPath, {

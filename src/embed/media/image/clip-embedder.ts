@@ -17,7 +17,8 @@
  * path is tested with the random-weight fixture from scripts/make-tiny-clip.ts.
  */
 import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
+import { loadOnnxRuntime } from "../../../internal/load-dependency.js";
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../../../models/model-store.js";
 import { createModelStore } from "../../../models/store-impl.js";
@@ -133,6 +134,7 @@ export async function createClipEmbedder(options: CreateClipEmbedderOptions): Pr
   const reference = parsePairReference(options.model, CLIP_FAMILY);
   const store = options.store ?? createModelStore();
   await checkPairFolder(reference, CLIP_FAMILY);
+  const ort = await loadOnnxRuntime();
   // The two small configs are read before the pull: they decide the spec.
   const config = await readPairJson(reference, CLIP_FAMILY, CLIP_FAMILY.names.config, store.home);
   const preprocessor = await readPairJson(reference, CLIP_FAMILY, CLIP_FAMILY.names.preprocessor, store.home);

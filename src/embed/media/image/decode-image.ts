@@ -11,8 +11,9 @@
  * bound inside libvips. Truncated or corrupt data fails with MALFORMED_FILE
  * (`failOn: "truncated"` makes libvips stop instead of returning a grey tail).
  */
-import sharp, { type Metadata, type ResizeOptions } from "sharp";
+import type { Metadata, ResizeOptions } from "sharp";
 import { EmbedkitError } from "../../../errors.js";
+import { loadSharp } from "../../../internal/load-dependency.js";
 import type { ImagePreprocessSpec } from "../../../models/model-spec.js";
 import type { MediaFile } from "../media-input.js";
 
@@ -33,9 +34,9 @@ export interface ImageHeader {
   readonly pages: number;
 }
 
-// libvips keeps a cache of decoded images and opened files; embedding sees each
-// image once, so the cache only costs memory.
-sharp.cache(false);
+// sharp is loaded on first decode, and its process-wide settings (libvips'
+// operation cache, bounded at 50 MB / 100 operations by default; concurrency)
+// are left to the host application: a library must not change them on import.
 
 function malformed(file: MediaFile, cause: unknown): EmbedkitError {
   const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
@@ -63,6 +64,7 @@ function bytesOf(file: MediaFile): Uint8Array {
  * @throws EmbedkitError INPUT_TOO_LARGE, MALFORMED_FILE
  */
 export async function readImageHeader(file: MediaFile, maxPixels: number): Promise<ImageHeader> {
+  const sharp = await loadSharp();
   let metadata: Metadata;
   try {
     // limitInputPixels: false so an over-limit header is reported by us, with its size.
@@ -113,6 +115,7 @@ export async function decodeImage(
   },
 ): Promise<RgbImage> {
   await readImageHeader(file, options.maxPixels);
+  const sharp = await loadSharp();
   try {
     let pipeline = sharp(bytesOf(file), {
       limitInputPixels: options.maxPixels,
@@ -159,6 +162,7 @@ export async function resizeRgb(
     );
   }
   if (image.width === spec.width && image.height === spec.height) return image;
+  const sharp = await loadSharp();
   const { data, info } = await sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: 3 },
   })

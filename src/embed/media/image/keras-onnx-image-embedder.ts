@@ -10,8 +10,9 @@
  */
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../../errors.js";
+import { loadOnnxRuntime } from "../../../internal/load-dependency.js";
 import { ensureDerivedFile } from "../../../models/derived-file.js";
 import { convertKerasToOnnx, KERAS_ONNX_CONVERTER_VERSION } from "../../../models/keras-onnx.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
@@ -89,6 +90,7 @@ export async function createKerasOnnxImageEmbedder(
   });
   if (derived.rebuilt !== undefined) options.onConvert?.({ reason: derived.rebuilt, path: derived.path });
   const where = derived.path ?? `the in-memory conversion of ${spec.id}`;
+  const ort = await loadOnnxRuntime();
   let session: ort.InferenceSession;
   try {
     const sessionOptions = {

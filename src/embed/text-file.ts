@@ -1,0 +1,178 @@
+/**
+ * @module embed/text-file
+ * Reading texts (with an optional id and metadata per text) from a file:
+ * `.txt` (one text per non-empty line), `.jsonl` (one object per line, text in
+ * the `textField` field), `.csv`/`.tsv` (header row, text in the `textField`
+ * column). Malformed files fail with the file name and line number before any
+ * embedding starts. The CLI reads its input files with it (`cli/text-input`
+ * adds stdin), and so do the training workflows (`train/train-from-file`).
+ */
+import { extname } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
+import { EmbedkitError } from "../errors.js";
+import { readFileText } from "../internal/read-file.js";
+
+/** One text with an optional id (and metadata) carried through to the output. */
+export interface TextRecord {
+  readonly text: string;
+  readonly id?: string;
+  /** Values of `metadataFields` (present fields only; CSV values are strings). */
+  readonly metadata?: Record<string, string | number | boolean | null>;
+}
+
+/** Options of {@link readTextFile}. */
+export interface ReadTextFileOptions {
+  /** Field holding the text in .jsonl/.csv. @default "text" */
+  readonly textField?: string;
+  /** Field holding an id in .jsonl/.csv, copied to the output. */
+  readonly idField?: string;
+  /** Fields copied into each record's `metadata` (.jsonl: scalar values; .csv: the column's text). */
+  readonly metadataFields?: readonly string[];
+  /** Format override (otherwise from the extension). */
+  readonly format?: "txt" | "jsonl" | "csv" | "tsv";
+}
+
+/** Largest input file read into memory. */
+export const MAX_INPUT_FILE_BYTES = 2 * 1024 ** 3;
+
+function malformed(path: string, line: number, what: string): EmbedkitError {
+  return new EmbedkitError("MALFORMED_FILE", `${path}:${line}: ${what}`, { details: { path, line } });
+}
+
+function formatOf(path: string, override: ReadTextFileOptions["format"]): "txt" | "jsonl" | "csv" | "tsv" {
+  if (override) return override;
+  const extension = extname(path).toLowerCase();
+  if (extension === ".jsonl" || extension === ".ndjson") return "jsonl";
+  if (extension === ".csv") return "csv";
+  if (extension === ".tsv") return "tsv";
+  return "txt";
+}
+
+function jsonMetadata(
+  object: Record<string, unknown>,
+  fields: readonly string[] | undefined,
+  path: string,
+  line: number,
+): TextRecord["metadata"] {
+  if (fields === undefined || fields.length === 0) return undefined;
+  const metadata: Record<string, string | number | boolean | null> = {};
+  for (const field of fields) {
+    if (!Object.hasOwn(object, field)) continue;
+    const value = object[field];
+    if (value !== null && typeof value === "object") {
+      throw malformed(
+        path,
+        line,
+        `metadata field "${field}" must be a string, number, boolean or null, not an object or array.`,
+      );
+    }
+    metadata[field] = value as string | number | boolean | null;
+  }
+  return metadata;
+}
+
+function csvMetadata(
+  row: Record<string, string>,
+  fields: readonly string[] | undefined,
+  path: string,
+): TextRecord["metadata"] {
+  if (fields === undefined || fields.length === 0) return undefined;
+  const metadata: Record<string, string> = {};
+  for (const field of fields) {
+    const value = row[field];
+    if (value === undefined) {
+      throw malformed(
+        path,
+        1,
+        `no column "${field}" for --metadata-fields (columns: ${Object.keys(row).join(", ")}).`,
+      );
+    }
+    metadata[field] = value;
+  }
+  return metadata;
+}
+
+/** Parse texts out of file content (exported for tests). */
+export function parseTexts(content: string, path: string, options: ReadTextFileOptions = {}): TextRecord[] {
+  const textField = options.textField ?? "text";
+  const format = formatOf(path, options.format);
+  const records: TextRecord[] = [];
+  if (format === "txt") {
+    content.split(/\r?\n/).forEach((line) => {
+      if (line.trim() !== "") records.push({ text: line });
+    });
+    return records;
+  }
+  if (format === "jsonl") {
+    content.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() === "") return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        throw malformed(path, i + 1, `invalid JSON (${(error as Error).message}).`);
+      }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw malformed(path, i + 1, "expected a JSON object per line.");
+      }
+      const object = value as Record<string, unknown>;
+      const text = object[textField];
+      if (typeof text !== "string" || text === "") {
+        throw malformed(
+          path,
+          i + 1,
+          `field "${textField}" is missing or not a non-empty string. Choose the field with --text-field.`,
+        );
+      }
+      const id = options.idField === undefined ? undefined : object[options.idField];
+      const metadata = jsonMetadata(object, options.metadataFields, path, i + 1);
+      records.push({
+        text,
+        ...(id === undefined ? {} : { id: String(id) }),
+        ...(metadata ? { metadata } : {}),
+      });
+    });
+    return records;
+  }
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv(content, {
+      columns: true,
+      delimiter: format === "tsv" ? "\t" : ",",
+      skip_empty_lines: true,
+      bom: true,
+      relax_quotes: format === "tsv",
+    }) as Record<string, string>[];
+  } catch (error) {
+    const line = (error as { lines?: number }).lines ?? 0;
+    throw malformed(path, line, `invalid ${format.toUpperCase()} (${(error as Error).message}).`);
+  }
+  rows.forEach((row, i) => {
+    const text = row[textField];
+    if (text === undefined) {
+      throw malformed(
+        path,
+        1,
+        `no column "${textField}" (columns: ${Object.keys(row).join(", ")}). Choose it with --text-field.`,
+      );
+    }
+    if (text.trim() === "") throw malformed(path, i + 2, `empty "${textField}" value.`);
+    const id = options.idField === undefined ? undefined : row[options.idField];
+    const metadata = csvMetadata(row, options.metadataFields, path);
+    records.push({ text, ...(id === undefined ? {} : { id }), ...(metadata ? { metadata } : {}) });
+  });
+  return records;
+}
+
+/**
+ * Read texts from a file.
+ * @throws EmbedkitError FILE_NOT_FOUND, MALFORMED_FILE (with line numbers), INVALID_INPUT for empty files
+ */
+export async function readTextFile(path: string, options: ReadTextFileOptions = {}): Promise<TextRecord[]> {
+  const content = await readFileText(path, { what: "input file", maxBytes: MAX_INPUT_FILE_BYTES });
+  const records = parseTexts(content, path, options);
+  if (records.length === 0) {
+    throw new EmbedkitError("INVALID_INPUT", `${path} contains no texts.`, { details: { path } });
+  }
+  return records;
+}
