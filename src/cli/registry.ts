@@ -12,6 +12,7 @@ import { indexCommand } from "./index-command.js";
 import { inspectCommand } from "./inspect.js";
 import { modelsCommand } from "./models.js";
 import { nerCommand } from "./ner.js";
+import { recommendCommand } from "./recommend.js";
 import { searchCommand } from "./search.js";
 import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
@@ -31,6 +32,7 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   searchCommand,
   collectionsCommand,
   faqCommand,
+  recommendCommand,
   nerCommand,
   trainCommand,
   classifyCommand,

@@ -99,6 +99,8 @@ export interface IndexRecommenderOptions {
   readonly interactionsFile?: { readonly path: string; readonly columns: InteractionColumns };
   /** Interactions given in memory instead of a file. */
   readonly interactions?: Iterable<InteractionInput>;
+  /** Drop the saved interactions and keep only this run's (items stay). @default false (merge) */
+  readonly replaceInteractions?: boolean;
   /** Declared rating range; ratings outside it are refused. */
   readonly ratingRange?: readonly [number, number];
   /** Recency half-life of profile weights, in seconds. */
@@ -175,6 +177,8 @@ export interface RecommendOptions {
   readonly diversity?: number;
   /** Metadata filter (store syntax, e.g. `year>=2000,lang=en`). */
   readonly filter?: Filter | string;
+  /** Only these item ids may be recommended (unknown ids are ignored). */
+  readonly candidates?: readonly string[];
 }
 
 /** Options of user recommendations. */
@@ -555,7 +559,8 @@ export async function indexRecommender(
   }
   const itemCount = itemIds.length;
   // 2. Interactions: previous ones plus this run's, keyed by user × item.
-  const userIds: string[] = previous === undefined ? [] : [...previous.users];
+  const userIds: string[] =
+    previous === undefined || options.replaceInteractions === true ? [] : [...previous.users];
   const userIndex = new Map(userIds.map((id, index) => [id, index]));
   const merged = new Map<number, number>(); // key → row in the arrays below
   const user: number[] = [];
@@ -577,7 +582,7 @@ export async function indexRecommender(
     time[row] = t;
     return true;
   };
-  if (previous !== undefined) {
+  if (previous !== undefined && options.replaceInteractions !== true) {
     const p = previous.interactions;
     for (let r = 0; r < p.user.length; r++)
       put(p.user[r] as number, p.item[r] as number, p.rating[r] as number, p.time[r] as number);
@@ -589,7 +594,7 @@ export async function indexRecommender(
   let duplicates = 0;
   let updated = 0;
   const seenThisRun = new Map<number, number>(); // key → time kept
-  let explicit = previous?.settings.explicit ?? false;
+  let explicit = options.replaceInteractions === true ? false : (previous?.settings.explicit ?? false);
   const accept = (row: { user: string; item: string; rating: number; time: number }): void => {
     read++;
     if (read % 50_000 === 0) options.onProgress?.({ phase: "interactions", done: read, total: 0 });
@@ -659,7 +664,13 @@ export async function indexRecommender(
       index++;
     }
   }
-  if (explicit && previous !== undefined && !previous.settings.explicit && previousCount > 0) {
+  if (
+    explicit &&
+    previous !== undefined &&
+    !previous.settings.explicit &&
+    previousCount > 0 &&
+    options.replaceInteractions !== true
+  ) {
     throw new EmbedkitError(
       "INVALID_INPUT",
       `Recommender "${name}" holds implicit interactions (no ratings); ratings cannot be added to it. Rebuild it under another name.`,
@@ -849,13 +860,23 @@ class LoadedRecommender implements Recommender {
   }
 
   /** 1 for items that may be recommended: pass the filter and are not excluded. */
-  private allowed(filter: Filter | string | undefined, exclude: Iterable<number>): Uint8Array {
+  private allowed(options: RecommendOptions, exclude: Iterable<number>): Uint8Array {
     const allowed = new Uint8Array(this.count);
-    const resolved = resolveFilter(filter);
+    const resolved = resolveFilter(options.filter);
     if (resolved.length === 0) allowed.fill(1);
-    else
-      for (let i = 0; i < this.count; i++)
+    else {
+      for (let i = 0; i < this.count; i++) {
         allowed[i] = matchesFilter(this.metadata[i] as Metadata, resolved) ? 1 : 0;
+      }
+    }
+    if (options.candidates !== undefined) {
+      const only = new Uint8Array(this.count);
+      for (const id of options.candidates) {
+        const index = this.itemIndex.get(id);
+        if (index !== undefined) only[index] = 1;
+      }
+      for (let i = 0; i < this.count; i++) allowed[i] = (allowed[i] as number) & (only[i] as number);
+    }
     for (const i of exclude) allowed[i] = 0;
     return allowed;
   }
@@ -925,7 +946,7 @@ class LoadedRecommender implements Recommender {
         ...options,
         exclude: new Set([...exclude].map((i) => this.state.items[i] as string)),
       });
-    const allowed = this.allowed(options.filter, exclude);
+    const allowed = this.allowed(options, exclude);
     const { items, weights } = profileWeights(this.table, u, this.weightOptions);
     const profile =
       mode === "collaborative" ? null : weightedProfile(this.vectors, this.dims, items, weights);
@@ -975,7 +996,7 @@ class LoadedRecommender implements Recommender {
     const items = Uint32Array.from(liked.map((id) => this.indexOfItem(id, "liked")));
     const weights = new Float32Array(items.length).fill(1);
     const profile = weightedProfile(this.vectors, this.dims, items, weights) as Float32Array;
-    const allowed = this.allowed(options.filter, items);
+    const allowed = this.allowed(options, items);
     const scores = blendScores(
       scoreAll(this.vectors, this.dims, profile),
       scoreNeighbors(this.neighbors, this.count, items, weights),
@@ -988,7 +1009,7 @@ class LoadedRecommender implements Recommender {
   similarItems(item: string, options: RecommendOptions = {}): Recommendation {
     const index = this.indexOfItem(item, "item");
     const vector = this.vectors.subarray(index * this.dims, (index + 1) * this.dims);
-    const allowed = this.allowed(options.filter, [index]);
+    const allowed = this.allowed(options, [index]);
     const one = Uint32Array.of(index);
     const cf = scoreNeighbors(this.neighbors, this.count, one, Float32Array.of(1));
     const hasCf = cf.some((s) => s > 0);
@@ -1032,7 +1053,7 @@ class LoadedRecommender implements Recommender {
         (queryWeight * (q[d] as number)) / Math.sqrt(norm || 1) +
         (profile === null ? 0 : (1 - queryWeight) * (profile[d] as number));
     }
-    const allowed = this.allowed(options.filter, exclude);
+    const allowed = this.allowed(options, exclude);
     const scores = scoreAll(this.vectors, this.dims, combined);
     return this.rank(scores, allowed, options, "query");
   }
@@ -1043,7 +1064,7 @@ class LoadedRecommender implements Recommender {
       const index = this.itemIndex.get(id);
       if (index !== undefined) exclude.push(index);
     }
-    const allowed = this.allowed(options.filter, exclude);
+    const allowed = this.allowed(options, exclude);
     return this.rank(
       Float32Array.from(this.popularity),
       allowed,
