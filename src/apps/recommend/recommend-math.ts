@@ -267,29 +267,35 @@ export function scoreNeighbors(
 /**
  * Blend content and CF scores over the candidates (`allowed[i]` = 1): each
  * signal is min–max scaled to 0..1 over the candidates, then
- * `weight·content + (1 − weight)·cf`. Non-candidates get −∞.
+ * `weight·content + (1 − weight)·cf`. Items marked in `cold` (no interactions
+ * at all, so CF knows nothing about them) take their scaled content score in
+ * place of the CF score, which keeps them recommendable through content.
+ * Non-candidates get −∞.
  */
 export function blendScores(
   content: Float32Array | null,
   cf: Float32Array | null,
   weight: number,
   allowed: Uint8Array,
+  cold?: Uint8Array,
 ): Float32Array {
   const n = allowed.length;
   const out = new Float32Array(n);
-  const range = (scores: Float32Array): [number, number] => {
+  const impute = content !== null && cf !== null && cold !== undefined;
+  const range = (scores: Float32Array, skipCold: boolean): [number, number] => {
     let low = Number.POSITIVE_INFINITY;
     let high = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
-      if (allowed[i] !== 1) continue;
+      if (allowed[i] !== 1 || (skipCold && cold?.[i] === 1)) continue;
       const s = scores[i] as number;
       if (s < low) low = s;
       if (s > high) high = s;
     }
+    if (low === Number.POSITIVE_INFINITY) return [0, 1];
     return [low, high - low > 1e-12 ? high - low : 1];
   };
-  const [cLow, cSpan] = content === null ? [0, 1] : range(content);
-  const [fLow, fSpan] = cf === null ? [0, 1] : range(cf);
+  const [cLow, cSpan] = content === null ? [0, 1] : range(content, false);
+  const [fLow, fSpan] = cf === null ? [0, 1] : range(cf, impute);
   const wc = content === null ? 0 : cf === null ? 1 : weight;
   const wf = cf === null ? 0 : content === null ? 1 : 1 - weight;
   for (let i = 0; i < n; i++) {
@@ -297,10 +303,9 @@ export function blendScores(
       out[i] = Number.NEGATIVE_INFINITY;
       continue;
     }
-    let s = 0;
-    if (content !== null && wc > 0) s += (wc * ((content[i] as number) - cLow)) / cSpan;
-    if (cf !== null && wf > 0) s += (wf * ((cf[i] as number) - fLow)) / fSpan;
-    out[i] = s;
+    const c = content === null ? 0 : ((content[i] as number) - cLow) / cSpan;
+    const f = cf === null ? 0 : impute && cold?.[i] === 1 ? c : ((cf[i] as number) - fLow) / fSpan;
+    out[i] = wc * c + wf * f;
   }
   return out;
 }

@@ -387,6 +387,8 @@ function chooseBlendWeight(
   const neighbors = buildItemNeighbors(train, itemCount, settings.neighbors);
   const weightOptions =
     settings.halfLifeSeconds === null ? {} : { halfLifeSeconds: settings.halfLifeSeconds };
+  const cold = new Uint8Array(itemCount).fill(1);
+  for (const item of train.items) cold[item] = 0;
   const sums = new Float64Array(BLEND_GRID.length);
   const allowed = new Uint8Array(itemCount);
   users.forEach((user, done) => {
@@ -404,7 +406,7 @@ function chooseBlendWeight(
     );
     const relevantIds = new Set([...relevant].map(String));
     BLEND_GRID.forEach((weight, g) => {
-      const scores = blendScores(content, cf, weight, allowed);
+      const scores = blendScores(content, cf, weight, allowed, cold);
       const ranked = topK(scores, 10).map((hit) => String(hit.index));
       sums[g] = (sums[g] as number) + rankingQuality(ranked, relevantIds, 10).ndcg;
     });
@@ -817,6 +819,8 @@ class LoadedRecommender implements Recommender {
   private readonly table: UserTable;
   private readonly neighbors: ItemNeighbors;
   private readonly popularity: Float32Array;
+  /** 1 for items without any interaction (CF knows nothing about them). */
+  private readonly cold: Uint8Array;
   private readonly weightOptions: { halfLifeSeconds?: number };
   private readonly dims: number;
   private readonly count: number;
@@ -847,6 +851,7 @@ class LoadedRecommender implements Recommender {
     this.neighbors = state.neighbors;
     this.popularity = new Float32Array(this.count);
     for (const i of state.interactions.item) this.popularity[i] = (this.popularity[i] as number) + 1;
+    this.cold = Uint8Array.from(this.popularity, (count) => (count === 0 ? 1 : 0));
     this.weightOptions =
       state.settings.halfLifeSeconds === null ? {} : { halfLifeSeconds: state.settings.halfLifeSeconds };
   }
@@ -968,7 +973,7 @@ class LoadedRecommender implements Recommender {
       );
     }
     const weight = mode === "content" ? 1 : mode === "collaborative" ? 0 : this.state.settings.blendWeight;
-    const scores = blendScores(content, cf, weight, allowed);
+    const scores = blendScores(content, cf, weight, allowed, this.cold);
     const source: RecommendationSource =
       mode === "content" ? "content" : mode === "collaborative" ? "collaborative" : "hybrid";
     return this.rank(scores, allowed, options, source);
@@ -1002,6 +1007,7 @@ class LoadedRecommender implements Recommender {
       scoreNeighbors(this.neighbors, this.count, items, weights),
       this.state.settings.blendWeight,
       allowed,
+      this.cold,
     );
     return this.rank(scores, allowed, options, "hybrid");
   }
@@ -1018,6 +1024,7 @@ class LoadedRecommender implements Recommender {
       hasCf ? cf : null,
       this.state.settings.blendWeight,
       allowed,
+      this.cold,
     );
     return this.rank(scores, allowed, options, hasCf ? "hybrid" : "content");
   }
