@@ -23,7 +23,8 @@
  * collection directly, so embedding time is excluded), 1M interactions; build
  * time, users/s and peak RSS.
  *
- * Run: `EMBEDKIT_DATA=… npx tsx bench/recommend.ts [--scale] [--out bench/out/recommend.json]`
+ * Run: `EMBEDKIT_DATA=… npx tsx bench/recommend.ts [--scale] [--out bench/out/recommend.json] [--store dir]`
+ * (the MovieLens store is kept in `--store`, so only the first run embeds the items).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -50,6 +51,8 @@ const { values } = parseArgs({
     "scale-interactions": { type: "string", default: "1000000" },
     out: { type: "string", default: "bench/out/recommend.json" },
     seed: { type: "string", default: "42" },
+    /** Kept between runs so re-runs skip embedding (the build then measures neighbours + blend only). */
+    store: { type: "string", default: join(tmpdir(), "embedkit-bench-recommend-store") },
   },
 });
 const seed = Number(values.seed);
@@ -212,6 +215,7 @@ async function movieLens(store: VectorStore): Promise<Record<string, unknown>> {
     const report = await indexRecommender(store, "movielens", embedder, {
       items: documents,
       interactions: toInput(train),
+      replaceInteractions: true,
       ratingRange: [0.5, 5],
       relevantRating: 4,
     });
@@ -393,7 +397,7 @@ try {
     started: new Date().toISOString(),
     machine: cpus()[0]?.model ?? "unknown",
   };
-  const store = await openEmbeddedStore({ path: join(dir, "movielens") });
+  const store = await openEmbeddedStore({ path: values.store as string });
   try {
     output.movielens = await movieLens(store);
   } finally {

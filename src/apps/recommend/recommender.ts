@@ -229,6 +229,12 @@ export interface Recommender {
   similarItems(item: string, options?: RecommendOptions): Recommendation;
   /** Items for a text intent, optionally blended with a user's profile. */
   recommendForQuery(query: string, options?: RecommendQueryOptions): Promise<Recommendation>;
+  /**
+   * {@link Recommender.recommendForQuery} for a query already embedded by the
+   * recommender's model (with its query prefix), e.g. by a server's model pool.
+   * @throws EmbedkitError DIMENSION_MISMATCH, INVALID_INPUT (unknown user)
+   */
+  recommendForQueryVector(vector: Float32Array, options?: RecommendQueryOptions): Recommendation;
   /** Most interacted-with items. */
   popularItems(options?: RecommendOptions & { readonly exclude?: ReadonlySet<string> }): Recommendation;
 }
@@ -1033,6 +1039,17 @@ class LoadedRecommender implements Recommender {
     if (typeof query !== "string" || query.trim() === "") {
       throw new EmbedkitError("INVALID_INPUT", "The query must be a non-empty string.");
     }
+    const { vectors } = await this.embedder.embed([query], { inputType: "query" });
+    return this.recommendForQueryVector(vectors[0] as Float32Array, options);
+  }
+
+  recommendForQueryVector(vector: Float32Array, options: RecommendQueryOptions = {}): Recommendation {
+    if (!(vector instanceof Float32Array) || vector.length !== this.dims) {
+      throw new EmbedkitError(
+        "DIMENSION_MISMATCH",
+        `The query vector must have ${this.dims} dimensions (model ${this.info.model}), received ${vector?.length}.`,
+      );
+    }
     checkUnit(options.queryWeight, "queryWeight");
     let exclude: Uint32Array = new Uint32Array(0);
     let profile: Float32Array | null = null;
@@ -1049,8 +1066,7 @@ class LoadedRecommender implements Recommender {
       const { items, weights } = profileWeights(this.table, u, this.weightOptions);
       profile = weightedProfile(this.vectors, this.dims, items, weights);
     }
-    const { vectors } = await this.embedder.embed([query], { inputType: "query" });
-    const q = vectors[0] as Float32Array;
+    const q = vector;
     let norm = 0;
     for (const x of q) norm += x * x;
     const combined = new Float32Array(this.dims);
