@@ -15,6 +15,7 @@
  * and reopened when their saved state changes (its file's modification time).
  * Bodies are validated with zod before any work; errors leave through the
  * server's one error handler (unknown users/items are 400 naming the id).
+ * `deps.pool` is the server's model pool (`ModelPool` fits the narrower type).
  */
 import { stat } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
@@ -29,12 +30,14 @@ import {
 import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { COLLECTION_NAME_PATTERN, STORE_LIMITS, type VectorStore } from "../store/vector-store.js";
-import type { ModelPool } from "./model-pool.js";
 
 /** What the recommend routes need from the server. */
 export interface RecommendRoutesDeps {
-  /** The served models (queries are embedded through it). */
-  readonly pool: Pick<ModelPool, "resolve" | "acquire">;
+  /** The served models (queries are embedded through it); the server's ModelPool fits. */
+  readonly pool: {
+    resolve(requested: string): string;
+    acquire(id: string): Promise<{ readonly embedder: Embedder; release(): void }>;
+  };
   /** The vector store (opened on first use). */
   readonly store: () => Promise<VectorStore>;
   /** embedkit home, where the state of non-folder stores lives. */
