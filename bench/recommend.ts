@@ -69,6 +69,15 @@ function readCsv(path: string): Promise<Record<string, string>[]> {
   );
 }
 
+let lastLog = 0;
+/** Progress on stderr, at most every 5 s. */
+function log(message: string): void {
+  const now = performance.now();
+  if (now - lastLog < 5000) return;
+  lastLog = now;
+  process.stderr.write(`[recommend bench] ${message}\n`);
+}
+
 function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
@@ -218,6 +227,9 @@ async function movieLens(store: VectorStore): Promise<Record<string, unknown>> {
       replaceInteractions: true,
       ratingRange: [0.5, 5],
       relevantRating: 4,
+      onProgress: (progress) => {
+        if (progress.phase !== "interactions") log(`${progress.phase} ${progress.done}/${progress.total}`);
+      },
     });
     const buildSeconds = (performance.now() - started) / 1000;
     const rebuildStarted = performance.now();
