@@ -7,6 +7,7 @@
  * (NDCG, HR, MAP) used to choose the blend and by the benchmark.
  */
 import { EmbedkitError } from "../../errors.js";
+import { topK } from "../../vectors/math.js";
 
 /**
  * Interactions grouped by user (CSR): user `u` owns rows
@@ -196,6 +197,7 @@ export function buildItemNeighbors(table: UserTable, items: number, k: number): 
     }
   }
   const co = new Float32Array(items);
+  const scratch = new Float32Array(items);
   const touched = new Uint32Array(items);
   const offsets = new Uint32Array(items + 1);
   const neighborLists: Uint32Array[] = [];
@@ -213,24 +215,23 @@ export function buildItemNeighbors(table: UserTable, items: number, k: number): 
         co[j] = (co[j] as number) + 1;
       }
     }
-    // Keep the k best by cosine (a small selection over the touched items).
-    const candidates: { j: number; s: number }[] = [];
+    // Keep the k best by cosine: scores into a scratch buffer, then a top-k selection.
     for (let t = 0; t < touchedCount; t++) {
       const j = touched[t] as number;
       const nj = (counts[j + 1] as number) - (counts[j] as number);
-      candidates.push({ j, s: (co[j] as number) / Math.sqrt(ni * nj) });
+      scratch[t] = (co[j] as number) / Math.sqrt(ni * nj);
       co[j] = 0;
     }
-    if (candidates.length > k) {
-      candidates.sort((a, b) => b.s - a.s || a.j - b.j);
-      candidates.length = k;
+    const keep = Math.min(k, touchedCount);
+    const list = new Uint32Array(keep);
+    const sims = new Float32Array(keep);
+    if (keep > 0) {
+      const best = topK(scratch.subarray(0, touchedCount), keep);
+      best.forEach((hit, index) => {
+        list[index] = touched[hit.index] as number;
+        sims[index] = hit.score;
+      });
     }
-    const list = new Uint32Array(candidates.length);
-    const sims = new Float32Array(candidates.length);
-    candidates.forEach((c, index) => {
-      list[index] = c.j;
-      sims[index] = c.s;
-    });
     neighborLists.push(list);
     similarityLists.push(sims);
     total += list.length;
