@@ -265,12 +265,16 @@ export function scoreNeighbors(
   return scores;
 }
 
+/** Weight of the content score as a tie-breaker in {@link blendScores}. */
+const TIE_BREAK = 1e-3;
+
 /**
  * Blend content and CF scores over the candidates (`allowed[i]` = 1): each
  * signal is min–max scaled to 0..1 over the candidates, then
- * `weight·content + (1 − weight)·cf`. Items marked in `cold` (no interactions
- * at all, so CF knows nothing about them) take their scaled content score in
- * place of the CF score, which keeps them recommendable through content.
+ * `weight·content + (1 − weight)·cf + 0.001·content` (content breaks ties).
+ * Items marked in `cold` (no interactions at all, so CF knows nothing about
+ * them) take `coldWeight` × their scaled content score in place of the CF
+ * score, which keeps them recommendable through content.
  * Non-candidates get −∞.
  */
 export function blendScores(
@@ -279,6 +283,7 @@ export function blendScores(
   weight: number,
   allowed: Uint8Array,
   cold?: Uint8Array,
+  coldWeight = 1,
 ): Float32Array {
   const n = allowed.length;
   const out = new Float32Array(n);
@@ -305,8 +310,10 @@ export function blendScores(
       continue;
     }
     const c = content === null ? 0 : ((content[i] as number) - cLow) / cSpan;
-    const f = cf === null ? 0 : impute && cold?.[i] === 1 ? c : ((cf[i] as number) - fLow) / fSpan;
-    out[i] = wc * c + wf * f;
+    const f =
+      cf === null ? 0 : impute && cold?.[i] === 1 ? coldWeight * c : ((cf[i] as number) - fLow) / fSpan;
+    // Content breaks ties (e.g. among items CF scores 0), also when its weight is 0.
+    out[i] = wc * c + wf * f + TIE_BREAK * c;
   }
   return out;
 }

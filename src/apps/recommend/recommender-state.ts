@@ -28,6 +28,8 @@ export const RECOMMENDER_STATE_FORMAT = "embedkit-recommender";
 export interface BlendPoint {
   /** Weight of content similarity (1 − weight goes to item-kNN). */
   readonly weight: number;
+  /** CF stand-in for items without interactions, × their scaled content score. */
+  readonly coldWeight?: number;
   /** NDCG@10 on the validation split. */
   readonly ndcg: number;
 }
@@ -44,6 +46,8 @@ export interface RecommenderSettings {
   readonly neighbors: number;
   /** Content weight of the hybrid blend. */
   readonly blendWeight: number;
+  /** Items without interactions use coldWeight × their scaled content score as CF score. */
+  readonly coldWeight: number;
   /** "validation", "configured", or "default" (not enough interactions to validate). */
   readonly blendSource: string;
   readonly blendCurve: readonly BlendPoint[];

@@ -63,9 +63,11 @@ import {
 } from "./recommender-state.js";
 
 /** Neighbours kept per item for item-kNN unless configured. */
-export const DEFAULT_NEIGHBORS = 100;
+export const DEFAULT_NEIGHBORS = 50;
 /** Content weight used when there are too few interactions to validate the blend. */
 export const DEFAULT_BLEND_WEIGHT = 0.5;
+/** CF stand-ins tried for items without interactions (× their scaled content score). */
+export const COLD_WEIGHT_GRID: readonly number[] = Object.freeze([0, 0.5, 1]);
 /** Blend weights tried on the validation split. */
 export const BLEND_GRID: readonly number[] = Object.freeze([
   0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1,
@@ -367,10 +369,11 @@ function relevantItems(
 }
 
 /**
- * Choose the content weight of the blend: hold out each user's last 20 % of
- * interactions, build item-kNN on the rest, and take the weight of
- * {@link BLEND_GRID} with the best mean NDCG@10 over (a seeded sample of)
- * users with relevant held-out items. Ties go to the larger content weight.
+ * Choose the content weight of the blend and the cold-item weight: hold out
+ * each user's last 20 % of interactions, build item-kNN on the rest, and take
+ * the pair of {@link BLEND_GRID} × {@link COLD_WEIGHT_GRID} with the best mean
+ * NDCG@10 over (a seeded sample of) users with relevant held-out items. Ties
+ * go to the later grid point (more content, more cold-item weight).
  */
 function chooseBlendWeight(
   table: UserTable,
@@ -381,7 +384,7 @@ function chooseBlendWeight(
   sampleSize: number,
   seed: number,
   onProgress?: (done: number, total: number) => void,
-): { weight: number; curve: BlendPoint[]; users: number } | undefined {
+): { weight: number; coldWeight: number; curve: BlendPoint[]; users: number } | undefined {
   const { train, heldOut } = splitLastFraction(table, 0.2, 5);
   const candidates: number[] = [];
   for (const [user, held] of heldOut) {
@@ -390,12 +393,12 @@ function chooseBlendWeight(
   if (candidates.length < 5) return undefined;
   const users =
     candidates.length > sampleSize ? createRandom(seed).shuffle(candidates).slice(0, sampleSize) : candidates;
-  const neighbors = buildItemNeighbors(train, itemCount, settings.neighbors);
+  const neighbors = buildItemNeighbors(positiveInteractions(train), itemCount, settings.neighbors);
   const weightOptions =
     settings.halfLifeSeconds === null ? {} : { halfLifeSeconds: settings.halfLifeSeconds };
   const cold = new Uint8Array(itemCount).fill(1);
   for (const item of train.items) cold[item] = 0;
-  const sums = new Float64Array(BLEND_GRID.length);
+  const sums = new Float64Array(BLEND_GRID.length * COLD_WEIGHT_GRID.length);
   const allowed = new Uint8Array(itemCount);
   users.forEach((user, done) => {
     const { items, weights } = profileWeights(train, user, weightOptions);
@@ -412,23 +415,103 @@ function chooseBlendWeight(
     );
     const relevantIds = new Set([...relevant].map(String));
     BLEND_GRID.forEach((weight, g) => {
-      const scores = blendScores(content, cf, weight, allowed, cold);
-      const ranked = topK(scores, 10).map((hit) => String(hit.index));
-      sums[g] = (sums[g] as number) + rankingQuality(ranked, relevantIds, 10).ndcg;
+      COLD_WEIGHT_GRID.forEach((coldWeight, c) => {
+        const scores = blendScores(content, cf, weight, allowed, cold, coldWeight);
+        const ranked = topK(scores, 10).map((hit) => String(hit.index));
+        const slot = g * COLD_WEIGHT_GRID.length + c;
+        sums[slot] = (sums[slot] as number) + rankingQuality(ranked, relevantIds, 10).ndcg;
+      });
     });
     onProgress?.(done + 1, users.length);
   });
-  const curve = BLEND_GRID.map((weight, g) => ({ weight, ndcg: (sums[g] as number) / users.length }));
+  const curve = BLEND_GRID.flatMap((weight, g) =>
+    COLD_WEIGHT_GRID.map((coldWeight, c) => ({
+      weight,
+      coldWeight,
+      ndcg: (sums[g * COLD_WEIGHT_GRID.length + c] as number) / users.length,
+    })),
+  );
   let best = curve[0] as BlendPoint;
   for (const point of curve) if (point.ndcg >= best.ndcg) best = point;
-  return { weight: best.weight, curve, users: users.length };
+  return { weight: best.weight, coldWeight: best.coldWeight ?? 1, curve, users: users.length };
 }
 
-/** Item-kNN weights of a user's history: every interaction counts 1 (times the recency decay). */
+/** Whether interaction `p` of `table` is positive: no rating, or a rating ≥ its user's mean rating. */
+function positiveMask(table: UserTable): Uint8Array {
+  const mask = new Uint8Array(table.items.length);
+  for (let u = 0; u < table.users; u++) {
+    const start = table.offsets[u] as number;
+    const end = table.offsets[u + 1] as number;
+    let sum = 0;
+    let rated = 0;
+    for (let p = start; p < end; p++) {
+      const r = table.ratings[p] as number;
+      if (!Number.isNaN(r)) {
+        sum += r;
+        rated++;
+      }
+    }
+    const mean = rated > 0 ? sum / rated : Number.NaN;
+    for (let p = start; p < end; p++) {
+      const r = table.ratings[p] as number;
+      mask[p] = Number.isNaN(r) || Number.isNaN(mean) || r >= mean - 1e-6 ? 1 : 0;
+    }
+  }
+  return mask;
+}
+
+/**
+ * The positive interactions of a table (see {@link positiveMask}): item-kNN
+ * similarity is computed on these only, so "rated but disliked" does not count
+ * as co-occurrence.
+ */
+function positiveInteractions(table: UserTable): UserTable {
+  const mask = positiveMask(table);
+  const user: number[] = [];
+  const keep: number[] = [];
+  for (let u = 0; u < table.users; u++) {
+    for (let p = table.offsets[u] as number; p < (table.offsets[u + 1] as number); p++) {
+      if (mask[p] === 1) {
+        user.push(u);
+        keep.push(p);
+      }
+    }
+  }
+  return groupByUser(
+    {
+      user: Uint32Array.from(user),
+      item: Uint32Array.from(keep, (p) => table.items[p] as number),
+      rating: Float32Array.from(keep, (p) => table.ratings[p] as number),
+      time: Float64Array.from(keep, (p) => table.times[p] as number),
+    },
+    table.users,
+  );
+}
+
+/**
+ * Item-kNN weights of a user's history: 1 for positive interactions (no
+ * rating, or a rating ≥ the user's mean), 0 for the rest, times the recency decay.
+ */
 function cfWeights(table: UserTable, user: number, options: { halfLifeSeconds?: number }): Float32Array {
   const start = table.offsets[user] as number;
   const end = table.offsets[user + 1] as number;
   const weights = new Float32Array(end - start).fill(1);
+  let sum = 0;
+  let rated = 0;
+  for (let p = start; p < end; p++) {
+    const r = table.ratings[p] as number;
+    if (!Number.isNaN(r)) {
+      sum += r;
+      rated++;
+    }
+  }
+  if (rated > 0) {
+    const mean = sum / rated;
+    for (let p = start; p < end; p++) {
+      const r = table.ratings[p] as number;
+      if (!Number.isNaN(r) && r < mean - 1e-6) weights[p - start] = 0;
+    }
+  }
   const halfLife = options.halfLifeSeconds;
   if (halfLife !== undefined && halfLife > 0) {
     let latest = Number.NEGATIVE_INFINITY;
@@ -436,7 +519,8 @@ function cfWeights(table: UserTable, user: number, options: { halfLifeSeconds?: 
     if (Number.isFinite(latest)) {
       for (let p = start; p < end; p++) {
         const time = table.times[p] as number;
-        if (!Number.isNaN(time)) weights[p - start] = 0.5 ** ((latest - time) / halfLife);
+        if (!Number.isNaN(time))
+          weights[p - start] = (weights[p - start] as number) * 0.5 ** ((latest - time) / halfLife);
       }
     }
   }
@@ -714,11 +798,12 @@ export async function indexRecommender(
   const table = groupByUser(interactions, userIds.length);
   const neighborCount = options.neighbors ?? previous?.settings.neighbors ?? DEFAULT_NEIGHBORS;
   options.onProgress?.({ phase: "neighbors", done: 0, total: 1 });
-  const neighbors = buildItemNeighbors(table, itemCount, neighborCount);
+  const neighbors = buildItemNeighbors(positiveInteractions(table), itemCount, neighborCount);
   options.onProgress?.({ phase: "neighbors", done: 1, total: 1 });
   const halfLifeSeconds = options.halfLifeSeconds ?? previous?.settings.halfLifeSeconds ?? null;
   const relevantRating = options.relevantRating ?? previous?.settings.relevantRating ?? null;
   let blendWeight = DEFAULT_BLEND_WEIGHT;
+  let coldWeight = 1;
   let blendSource = "default";
   let blendCurve: BlendPoint[] = [];
   let validationUsers = 0;
@@ -738,6 +823,7 @@ export async function indexRecommender(
     );
     if (chosen !== undefined) {
       blendWeight = chosen.weight;
+      coldWeight = chosen.coldWeight;
       blendSource = "validation";
       blendCurve = chosen.curve;
       validationUsers = chosen.users;
@@ -750,6 +836,7 @@ export async function indexRecommender(
     relevantRating,
     neighbors: neighborCount,
     blendWeight,
+    coldWeight,
     blendSource,
     blendCurve,
     validationUsers,
@@ -827,6 +914,7 @@ class LoadedRecommender implements Recommender {
   private readonly popularity: Float32Array;
   /** 1 for items without any interaction (CF knows nothing about them). */
   private readonly cold: Uint8Array;
+  private readonly coldWeight: number;
   private readonly weightOptions: { halfLifeSeconds?: number };
   private readonly dims: number;
   private readonly count: number;
@@ -857,6 +945,7 @@ class LoadedRecommender implements Recommender {
     this.neighbors = state.neighbors;
     this.popularity = new Float32Array(this.count);
     for (const i of state.interactions.item) this.popularity[i] = (this.popularity[i] as number) + 1;
+    this.coldWeight = state.settings.coldWeight ?? 1;
     this.cold = Uint8Array.from(this.popularity, (count) => (count === 0 ? 1 : 0));
     this.weightOptions =
       state.settings.halfLifeSeconds === null ? {} : { halfLifeSeconds: state.settings.halfLifeSeconds };
@@ -979,7 +1068,7 @@ class LoadedRecommender implements Recommender {
       );
     }
     const weight = mode === "content" ? 1 : mode === "collaborative" ? 0 : this.state.settings.blendWeight;
-    const scores = blendScores(content, cf, weight, allowed, this.cold);
+    const scores = blendScores(content, cf, weight, allowed, this.cold, this.coldWeight);
     const source: RecommendationSource =
       mode === "content" ? "content" : mode === "collaborative" ? "collaborative" : "hybrid";
     return this.rank(scores, allowed, options, source);
@@ -1014,6 +1103,7 @@ class LoadedRecommender implements Recommender {
       this.state.settings.blendWeight,
       allowed,
       this.cold,
+      this.coldWeight,
     );
     return this.rank(scores, allowed, options, "hybrid");
   }
@@ -1031,6 +1121,7 @@ class LoadedRecommender implements Recommender {
       this.state.settings.blendWeight,
       allowed,
       this.cold,
+      this.coldWeight,
     );
     return this.rank(scores, allowed, options, hasCf ? "hybrid" : "content");
   }
