@@ -1068,7 +1068,11 @@ class LoadedRecommender implements Recommender {
       );
     }
     const weight = mode === "content" ? 1 : mode === "collaborative" ? 0 : this.state.settings.blendWeight;
-    const scores = blendScores(content, cf, weight, allowed, this.cold, this.coldWeight);
+    // Content only: rank by the cosine itself (the same order as the scaled blend, readable scores).
+    const scores =
+      mode === "content" && content !== null
+        ? content
+        : blendScores(content, cf, weight, allowed, this.cold, this.coldWeight);
     const source: RecommendationSource =
       mode === "content" ? "content" : mode === "collaborative" ? "collaborative" : "hybrid";
     return this.rank(scores, allowed, options, source);
@@ -1115,14 +1119,11 @@ class LoadedRecommender implements Recommender {
     const one = Uint32Array.of(index);
     const cf = scoreNeighbors(this.neighbors, this.count, one, Float32Array.of(1));
     const hasCf = cf.some((s) => s > 0);
-    const scores = blendScores(
-      scoreAll(this.vectors, this.dims, Float32Array.from(vector)),
-      hasCf ? cf : null,
-      this.state.settings.blendWeight,
-      allowed,
-      this.cold,
-      this.coldWeight,
-    );
+    const content = scoreAll(this.vectors, this.dims, Float32Array.from(vector));
+    // Without CF neighbours the score is the cosine itself.
+    const scores = hasCf
+      ? blendScores(content, cf, this.state.settings.blendWeight, allowed, this.cold, this.coldWeight)
+      : content;
     return this.rank(scores, allowed, options, hasCf ? "hybrid" : "content");
   }
 
