@@ -7,7 +7,6 @@
  * (NDCG, HR, MAP) used to choose the blend and by the benchmark.
  */
 import { EmbedkitError } from "../../errors.js";
-import { topK } from "../../vectors/math.js";
 
 /**
  * Interactions grouped by user (CSR): user `u` owns rows
@@ -68,6 +67,31 @@ export function groupByUser(data: InteractionColumnsData, users: number): UserTa
     times[p] = data.time[r] as number;
   }
   return { users, offsets, items, ratings, times };
+}
+
+/**
+ * Indices of the `k` highest scores, best first; ties keep the lower index
+ * first (as `vectors/math` topK), −∞ never returned. A sorted buffer of k
+ * entries, no allocation per score: fast for the small k of recommendation lists.
+ */
+export function topIndices(scores: ArrayLike<number>, k: number): Uint32Array {
+  const index = new Uint32Array(k);
+  const value = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
+  let size = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i] as number;
+    if (s === Number.NEGATIVE_INFINITY || Number.isNaN(s)) continue;
+    if (size === k && !(s > (value[k - 1] as number))) continue;
+    let p = size < k ? size++ : k - 1;
+    while (p > 0 && s > (value[p - 1] as number)) {
+      value[p] = value[p - 1] as number;
+      index[p] = index[p - 1] as number;
+      p--;
+    }
+    value[p] = s;
+    index[p] = i;
+  }
+  return index.slice(0, size);
 }
 
 /** How interactions become profile weights. */
@@ -226,10 +250,10 @@ export function buildItemNeighbors(table: UserTable, items: number, k: number): 
     const list = new Uint32Array(keep);
     const sims = new Float32Array(keep);
     if (keep > 0) {
-      const best = topK(scratch.subarray(0, touchedCount), keep);
-      best.forEach((hit, index) => {
-        list[index] = touched[hit.index] as number;
-        sims[index] = hit.score;
+      const best = topIndices(scratch.subarray(0, touchedCount), keep);
+      best.forEach((position, index) => {
+        list[index] = touched[position] as number;
+        sims[index] = scratch[position] as number;
       });
     }
     neighborLists.push(list);

@@ -32,7 +32,6 @@ import {
   STORE_LIMITS,
   type VectorStore,
 } from "../../store/vector-store.js";
-import { topK } from "../../vectors/math.js";
 import { createRandom } from "../../vectors/random.js";
 import {
   type InteractionColumns,
@@ -50,6 +49,7 @@ import {
   rankingQuality,
   scoreAll,
   scoreNeighbors,
+  topIndices,
   type UserTable,
   weightedProfile,
 } from "./recommend-math.js";
@@ -417,7 +417,7 @@ function chooseBlendWeight(
     BLEND_GRID.forEach((weight, g) => {
       COLD_WEIGHT_GRID.forEach((coldWeight, c) => {
         const scores = blendScores(content, cf, weight, allowed, cold, coldWeight);
-        const ranked = topK(scores, 10).map((hit) => String(hit.index));
+        const ranked = Array.from(topIndices(scores, 10), String);
         const slot = g * COLD_WEIGHT_GRID.length + c;
         sums[slot] = (sums[slot] as number) + rankingQuality(ranked, relevantIds, 10).ndcg;
       });
@@ -994,12 +994,10 @@ class LoadedRecommender implements Recommender {
     checkUnit(diversity, "diversity");
     for (let i = 0; i < this.count; i++) if (allowed[i] !== 1) scores[i] = Number.NEGATIVE_INFINITY;
     const pool = diversity > 0 ? Math.min(this.count, Math.max(50, 5 * k)) : k;
-    const best = topK(scores, Math.min(pool, this.count)).filter(
-      (hit) => hit.score !== Number.NEGATIVE_INFINITY,
-    );
+    const best = topIndices(scores, Math.min(pool, this.count));
     const order = maximalMarginalRelevance(
-      best.map((hit) => hit.index),
-      best.map((hit) => hit.score),
+      Array.from(best),
+      Array.from(best, (index) => scores[index] as number),
       this.vectors,
       this.dims,
       k,

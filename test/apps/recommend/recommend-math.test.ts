@@ -11,6 +11,7 @@ import {
   maximalMarginalRelevance,
   profileWeights,
   rankingQuality,
+  topIndices,
 } from "../../../src/apps/recommend/recommend-math.js";
 
 // Users 0..2, items 0..3: u0 {0,1}, u1 {0,1,2}, u2 {2,3}.
@@ -82,5 +83,14 @@ describe("recommend math", () => {
     expect(quality.hit).toBe(1);
     expect(quality.averagePrecision).toBeCloseTo((1 + 2 / 3) / 2, 10);
     expect(rankingQuality(["b"], relevant, 10)).toEqual({ ndcg: 0, hit: 0, averagePrecision: 0 });
+  });
+});
+
+describe("topIndices", () => {
+  it("returns the k best, ties by lower index, never −∞", () => {
+    const scores = Float32Array.of(0.5, 2, Number.NEGATIVE_INFINITY, 2, 1, 0.5);
+    expect([...topIndices(scores, 3)]).toEqual([1, 3, 4]);
+    expect([...topIndices(scores, 10)]).toEqual([1, 3, 4, 0, 5]);
+    expect([...topIndices(Float32Array.of(Number.NEGATIVE_INFINITY), 2)]).toEqual([]);
   });
 });
