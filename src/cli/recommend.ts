@@ -222,7 +222,7 @@ function indexSubcommand(): Command {
         "in the blend validation, relevant = rating ≥ r (default: ≥ the user's mean)",
         parseNumber,
       )
-      .option("--neighbors <n>", "item-kNN neighbours kept per item (default 100)", parsePositiveInteger)
+      .option("--neighbors <n>", "item-kNN neighbours kept per item (default 50)", parsePositiveInteger)
       .option(
         "--blend-weight <0..1>",
         "fix the content weight of the blend instead of validating it",
