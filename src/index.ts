@@ -23,14 +23,20 @@ export type {
   FaqSettings,
   IndexFaqOptions,
   IndexFaqReport,
+  IndexRecommenderOptions,
+  IndexRecommenderReport,
   LabelledQuery,
+  Recommendation,
+  Recommender,
 } from "./apps/index.js";
-// Apps: FAQ answering (customer service)
+// Apps: FAQ answering (customer service), recommendation (content-based + hybrid)
 export {
   calibrateThreshold,
   createFaq,
   detectFaqLanguage,
   indexFaq,
+  indexRecommender,
+  openRecommender,
   parseFaqEntries,
   readFaqFile,
   readLabelledQueries,

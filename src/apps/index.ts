@@ -4,3 +4,4 @@
  * Re-exports only.
  */
 export * from "./faq/index.js";
+export * from "./recommend/index.js";

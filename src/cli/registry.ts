@@ -96,6 +96,13 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
     load: async () => (await import("./faq.js")).faqCommand(),
   },
   {
+    name: "recommend",
+    term: "recommend",
+    description:
+      "Content-based and hybrid recommendations: index a catalog and interactions, then recommend for users, items, queries and new users.",
+    load: async () => (await import("./recommend.js")).recommendCommand(),
+  },
+  {
     name: "ner",
     term: "ner [options] [texts...]",
     description:

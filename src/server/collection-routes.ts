@@ -87,8 +87,17 @@ const ASK = z.strictObject({
   filter: z.string().optional(),
 });
 
-/** Validate a body with a zod schema; the first problem becomes a 400 naming the field. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, example: string): T {
+/**
+ * Validate a body with a zod schema; the first problem becomes a 400 naming the field
+ * (INVALID_INPUT for the fields in `inputFields`, INVALID_OPTION for the rest).
+ */
+export function parseBody<T>(
+  schema: z.ZodType<T>,
+  body: unknown,
+  example: string,
+  isInputField: (param: string | null) => boolean = (param) =>
+    param === "name" || param === "question" || param?.startsWith("documents") === true,
+): T {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new EmbedkitError("INVALID_INPUT", `The request body must be a JSON object like ${example}.`);
   }
@@ -100,9 +109,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, example: string): T {
   const what =
     issue?.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.join(", ")}` : issue?.message;
   throw new EmbedkitError(
-    param === "name" || param === "question" || param?.startsWith("documents")
-      ? "INVALID_INPUT"
-      : "INVALID_OPTION",
+    isInputField(param) ? "INVALID_INPUT" : "INVALID_OPTION",
     `Invalid ${param === null ? "request body" : `'${param}'`}: ${what ?? "invalid value"}. Example body: ${example}.`,
     { details: param === null ? {} : { param } },
   );
@@ -123,7 +130,7 @@ function collectionObject(stats: CollectionStats): Record<string, unknown> {
 }
 
 /** What a route needs to embed for one request. */
-interface EmbedRequestContext {
+export interface EmbedRequestContext {
   readonly reply: FastifyReply;
 }
 
@@ -132,7 +139,7 @@ interface EmbedRequestContext {
  * text it embeds goes through the model's batcher within the request's limits and signal
  * (src/server/pooled-embedder.ts).
  */
-async function withModel<T>(
+export async function withModel<T>(
   context: CollectionRoutesContext,
   request: EmbedRequestContext,
   model: string,

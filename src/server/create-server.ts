@@ -25,13 +25,14 @@ import type { VectorStore } from "../store/vector-store.js";
 import { float32ToBase64 } from "../vectors/codec.js";
 import { truncateDimensions } from "../vectors/math.js";
 import { createApiKeyCheck } from "./auth.js";
-import { registerCollectionRoutes } from "./collection-routes.js";
+import { registerCollectionRoutes, withModel } from "./collection-routes.js";
 import { type EmbeddingsRequest, OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
 import { HttpError, toErrorResponse } from "./http-error.js";
 import { createMediaModels } from "./media-models.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool.js";
 import { contentTokenLimit, pooledEmbedder } from "./pooled-embedder.js";
+import { registerRecommendRoutes } from "./recommend-routes.js";
 import { untilAborted, watchRequest } from "./request-signal.js";
 
 /** Dynamic batching settings (see src/server/batcher.ts). */
@@ -775,13 +776,25 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
     const opened = vectorStore;
     if (opened !== undefined) await (await opened.catch(() => undefined))?.close();
   });
-  registerCollectionRoutes(app, {
+  const routeContext = {
     pool,
     store: openStoreOnce,
     maxDocuments: settings.maxInputs,
     autoTruncate: settings.autoTruncate,
     requestTimeoutMs: settings.requestTimeoutMs,
     maxRequestTokens: settings.maxRequestTokens,
+  };
+  registerCollectionRoutes(app, routeContext);
+  // Recommendations share the pool, the store and the bounded, batched query embedding.
+  registerRecommendRoutes(app, {
+    pool,
+    store: openStoreOnce,
+    home: store.home,
+    embedQuery: (model, owner, text, reply) =>
+      withModel(routeContext, { reply }, model, owner, async (embedder) => {
+        const { vectors } = await embedder.embed([text], { inputType: "query" });
+        return vectors[0] as Float32Array;
+      }),
   });
 
   const controls: ServerControls = {

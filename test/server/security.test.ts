@@ -40,6 +40,9 @@ const ROUTES: readonly { method: string; path: string; body?: unknown }[] = [
   },
   { method: "POST", path: "/v1/collections/docs/query", body: { query: "hello" } },
   { method: "POST", path: "/v1/faq/docs/ask", body: { question: "hello" } },
+  { method: "GET", path: "/v1/recommend/books" },
+  { method: "POST", path: "/v1/recommend/books/query", body: { query: "space opera" } },
+  { method: "POST", path: "/v1/recommend/books/user", body: { user: "u1" } },
   { method: "GET", path: "/metrics" },
 ];
 
