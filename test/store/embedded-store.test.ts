@@ -8,7 +8,10 @@ import type { VectorStore } from "../../src/store/vector-store.js";
 import { runVectorStoreSuite, type VectorStoreFactory } from "./store-suite.js";
 
 /** A fresh store folder; `reopen` opens another instance on it; `cleanup` closes all and deletes it. */
-function embeddedFixture(annThreshold: number, indexBuild: IndexBuildMode = "background"): VectorStoreFactory {
+function embeddedFixture(
+  annThreshold: number,
+  indexBuild: IndexBuildMode = "background",
+): VectorStoreFactory {
   return async () => {
     const dir = await mkdtemp(join(tmpdir(), "embedkit-store-"));
     const opened: VectorStore[] = [];
