@@ -114,7 +114,7 @@ describe("embedded store: index builds off the event loop", () => {
         }
         expect(hits).not.toContain(victim);
         if (fresh.vector === query) expect(hits[0]).toBe(fresh.id);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
       await building;
       histogram.disable();

@@ -123,9 +123,9 @@ const EXACT_FILTER_LIMIT = 2048;
 
 /**
  * Floats scored per chunk of an exact scan before it yields to the event loop
- * (256 KiB of vectors: about a millisecond of work).
+ * (128 KiB of vectors: well under a millisecond of work).
  */
-const SCAN_CHUNK_FLOATS = 64 * 1024;
+const SCAN_CHUNK_FLOATS = 32 * 1024;
 
 /** A flat index bigger than the collection by this many rows is dropped rather than caught up. */
 const FLAT_CATCH_UP_LIMIT = 4096;
@@ -570,7 +570,7 @@ class EmbeddedStore implements EmbeddedVectorStore {
 
   /**
    * Exact top k by scanning every stored vector in label order, in chunks of
-   * 256 KiB, yielding to the event loop between chunks. A row written
+   * 128 KiB, yielding to the event loop between chunks. A row written
    * during the scan is seen in one version or the other; a row deleted during
    * it is dropped when the hits are read.
    */
