@@ -14,7 +14,7 @@
  * `POST /v1/collections/{name}/query` starts the build; meanwhile an
  * open-loop client sends `GET /health` every 50 ms, a small
  * `POST /v1/embeddings` every 100 ms and (background only, where it can be
- * answered) a collection query every second, until the build is done or
+ * answered) one collection query at a time with a second between them, until the build is done or
  * `--max-seconds` pass. Latency counts from the moment a request was due
  * (not when a stalled loop got round to sending it). The server's event-loop
  * delay is measured with perf_hooks.monitorEventLoopDelay over the same
@@ -94,6 +94,30 @@ async function ingest(dir: string): Promise<void> {
     );
   }
   await store.close();
+}
+
+/** Closed-loop requests: the next one `pauseMs` after the previous answer (collection queries are seconds of work each). */
+async function closedLoop(
+  pauseMs: number,
+  send: () => Promise<Response>,
+  running: () => boolean,
+): Promise<{ latencies: number[]; failed: number }> {
+  const latencies: number[] = [];
+  let failed = 0;
+  while (running()) {
+    await sleep(pauseMs);
+    if (!running()) break;
+    const start = performance.now();
+    try {
+      const response = await send();
+      await response.arrayBuffer();
+      if (response.ok) latencies.push(performance.now() - start);
+      else failed++;
+    } catch {
+      failed++;
+    }
+  }
+  return { latencies, failed };
 }
 
 /** Open-loop requests: one every `everyMs`, latency from when it was due; stops when `running()` turns false. */
@@ -185,7 +209,9 @@ async function runMode(mode: "blocking" | "background", dir: string): Promise<Mo
     const clients = Promise.all([
       openLoop(50, () => fetch(`${base}/health`), running),
       openLoop(100, embed, running),
-      mode === "background" ? openLoop(1000, query, running) : Promise.resolve({ latencies: [], failed: 0 }),
+      mode === "background"
+        ? closedLoop(1000, query, running)
+        : Promise.resolve({ latencies: [], failed: 0 }),
     ]);
     const firstQueryMs = await trigger;
     const [health, embeddings, queries] = await clients;

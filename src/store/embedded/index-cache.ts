@@ -111,7 +111,6 @@ function buildError(raw: { message: string; code?: string }, name: string, locat
 /** The served HNSW graphs of one store and their builds. */
 export class IndexCache {
   private readonly entries = new Map<number, Entry>();
-  private serial = 0;
   /** Failures not yet reported by {@link IndexCache.settle}. */
   private unreported: EmbedkitError[] = [];
 
@@ -184,7 +183,7 @@ export class IndexCache {
             },
           }
         : {}),
-      temporary: join(this.options.indexDir, temporaryName(row.cid, ++this.serial)),
+      temporary: join(this.options.indexDir, temporaryName(row.cid)),
     };
     const build: RunningBuild = { cancelled: false, done: Promise.resolve() };
     const run = async () => {
@@ -252,6 +251,15 @@ export class IndexCache {
     }
     const file = snapshotName(cid, result.seq);
     const final = join(this.options.indexDir, file);
+    const recorded = this.db.prepare("SELECT index_seq FROM collections WHERE cid = ?").pluck().get(cid) as
+      | number
+      | undefined;
+    if (recorded === undefined || recorded >= result.seq) {
+      // Dropped, or another store on this folder already recorded a snapshot as new: serve ours, keep theirs.
+      await unlinkQuietly(job.temporary);
+      if (recorded !== undefined && !build.cancelled) entry.served = { index, seq: result.seq };
+      return;
+    }
     await promote(job.temporary, final, this.options.indexDir);
     if (build.cancelled) {
       await unlinkQuietly(final);

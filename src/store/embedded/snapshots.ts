@@ -7,6 +7,8 @@
  * so a torn or missing snapshot is simply rebuilt; it never holds the only
  * copy of anything.
  */
+
+import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,9 +21,15 @@ export function snapshotName(cid: number, seq: number): string {
   return `${cid}-${seq}.hnsw`;
 }
 
-/** A temp file name of a build in this process (`.tmp-<pid>` marks it as owned by a live process). */
-export function temporaryName(cid: number, build: number): string {
-  return `${cid}-build${build}.hnsw.tmp-${process.pid}`;
+let builds = 0;
+
+/**
+ * A temp file name for a build, unique within this process (several stores
+ * may share a folder) and ending in `.tmp-<pid>`, which marks it as owned by
+ * a live process for the cleanup on open.
+ */
+export function temporaryName(cid: number): string {
+  return `${cid}-build${++builds}-${randomBytes(4).toString("hex")}.hnsw.tmp-${process.pid}`;
 }
 
 /** CRC-32 of a whole file, read in 8 MiB chunks (snapshots can be gigabytes). Synchronous: for worker threads. */
