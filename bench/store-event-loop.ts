@@ -7,14 +7,17 @@
  * - `background` — the default: the build runs in a worker thread and queries
  *   are answered by exact search until the graph is ready.
  *
+ * - `idle` — the same server and client load for `--idle-seconds` without a
+ *   build: the machine's own noise, for reference.
+ *
  * For each mode: a collection of N × 384 random unit vectors (ingested once,
  * the folder copied for the second mode) is opened in a temp folder and
  * handed to `createServer({ vectorStore })` with the real default model
  * (all-minilm-l6-v2, preloaded) listening on 127.0.0.1. A
  * `POST /v1/collections/{name}/query` starts the build; meanwhile an
  * open-loop client sends `GET /health` every 50 ms, a small
- * `POST /v1/embeddings` every 100 ms and (background only, where it can be
- * answered) one collection query at a time with a second between them, until the build is done or
+ * `POST /v1/embeddings` every 100 ms (and with `--queries-during-build`, in
+ * background mode, one collection query at a time, a second apart), until the build is done or
  * `--max-seconds` pass. Latency counts from the moment a request was due
  * (not when a stalled loop got round to sending it). The server's event-loop
  * delay is measured with perf_hooks.monitorEventLoopDelay over the same
@@ -22,7 +25,9 @@
  * "## Event loop during an HNSW build" of bench/notes/store.md.
  *
  * Run: `nice -n 10 npx tsx bench/store-event-loop.ts [--count 100000] [--dims 384]
- *   [--modes blocking,background] [--max-seconds 240] [--no-write]`
+ *   [--modes idle,background,blocking] [--idle-seconds 20] [--max-seconds 240]
+ *   [--queries-during-build] [--no-write]`
+ * A blocking build cannot be interrupted: that mode runs until its build ends.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -40,14 +45,19 @@ const { values: args } = parseArgs({
   options: {
     count: { type: "string", default: "100000" },
     dims: { type: "string", default: "384" },
-    modes: { type: "string", default: "blocking,background" },
+    modes: { type: "string", default: "idle,background,blocking" },
+    "idle-seconds": { type: "string", default: "20" },
+    "queries-during-build": { type: "boolean", default: false },
     "max-seconds": { type: "string", default: "240" },
     "no-write": { type: "boolean", default: false },
   },
 });
 const COUNT = Number(args.count);
 const DIMS = Number(args.dims);
-const MODES = (args.modes as string).split(",") as ("blocking" | "background")[];
+type Mode = "idle" | "blocking" | "background";
+const MODES = (args.modes as string).split(",") as Mode[];
+const IDLE_MS = Number(args["idle-seconds"]) * 1000;
+const QUERIES_DURING_BUILD = args["queries-during-build"] as boolean;
 const MAX_MS = Number(args["max-seconds"]) * 1000;
 const MODEL = "all-minilm-l6-v2";
 const COLLECTION = "bench";
@@ -162,8 +172,11 @@ function summary(run: { latencies: number[]; failed: number }) {
   };
 }
 
-async function runMode(mode: "blocking" | "background", dir: string): Promise<ModeResult> {
-  const store = await openEmbeddedStore({ path: dir, indexBuild: mode });
+async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
+  const store = await openEmbeddedStore({
+    path: dir,
+    indexBuild: mode === "blocking" ? "blocking" : "background",
+  });
   const server = createServer({ models: [MODEL], defaultModel: MODEL, vectorStore: store });
   try {
     await server.embedkit.preload();
@@ -188,14 +201,23 @@ async function runMode(mode: "blocking" | "background", dir: string): Promise<Mo
       building = false;
     }, MAX_MS);
     const running = () => building;
-    const trigger = query().then(async (response) => {
-      const ms = performance.now() - started;
-      if (!response.ok) throw new Error(`trigger query failed: ${response.status} ${await response.text()}`);
-      await response.arrayBuffer();
-      return ms;
-    });
+    // Idle: the same server and load for a fixed window, no build (the machine's own noise).
+    const trigger =
+      mode === "idle"
+        ? Promise.resolve(Number.NaN)
+        : query().then(async (response) => {
+            const ms = performance.now() - started;
+            if (!response.ok)
+              throw new Error(`trigger query failed: ${response.status} ${await response.text()}`);
+            await response.arrayBuffer();
+            return ms;
+          });
     const done =
-      mode === "blocking" ? trigger.then(() => undefined) : trigger.then(() => store.waitForIndexBuilds());
+      mode === "idle"
+        ? sleep(IDLE_MS)
+        : mode === "blocking"
+          ? trigger.then(() => undefined)
+          : trigger.then(() => store.waitForIndexBuilds());
     let finished = false;
     void done.then(
       () => {
@@ -209,7 +231,7 @@ async function runMode(mode: "blocking" | "background", dir: string): Promise<Mo
     const clients = Promise.all([
       openLoop(50, () => fetch(`${base}/health`), running),
       openLoop(100, embed, running),
-      mode === "background"
+      mode === "background" && QUERIES_DURING_BUILD
         ? closedLoop(1000, query, running)
         : Promise.resolve({ latencies: [], failed: 0 }),
     ]);
@@ -218,7 +240,8 @@ async function runMode(mode: "blocking" | "background", dir: string): Promise<Mo
     clearTimeout(deadline);
     const buildSeconds = (performance.now() - started) / 1000;
     histogram.disable();
-    if (!finished) log(`${mode}: the build did not finish within ${MAX_MS / 1000} s; measured until then`);
+    if (!finished && mode !== "idle")
+      log(`${mode}: the build did not finish within ${MAX_MS / 1000} s; measured until then`);
     return {
       mode,
       buildSeconds,
@@ -247,6 +270,7 @@ function markdown(
   results: readonly ModeResult[],
   machine: { cpu: string; busyBefore: number; load: number[] },
 ): string {
+  const idle = results.find((r) => r.mode === "idle");
   const blocking = results.find((r) => r.mode === "blocking");
   const background = results.find((r) => r.mode === "background");
   const rows: [string, (r: ModeResult) => number][] = [
@@ -258,7 +282,7 @@ function markdown(
     ["POST /v1/embeddings p50 (ms)", (r) => r.embeddings.p50],
     ["POST /v1/embeddings p99 (ms)", (r) => r.embeddings.p99],
     ["first collection query (ms)", (r) => r.firstQueryMs],
-    ["build wall time (s)", (r) => r.buildSeconds],
+    ["build wall time (s; idle: the window)", (r) => r.buildSeconds],
   ];
   const lines = [
     "## Event loop during an HNSW build",
@@ -272,21 +296,27 @@ function markdown(
       "meanwhile `GET /health` every 50 ms and a one-sentence `POST /v1/embeddings` every 100 ms (open loop, latency from " +
       "when each was due). Event-loop delay: `perf_hooks.monitorEventLoopDelay` (10 ms resolution) over the build.",
     "",
-    "| | blocking (build inside the query, the old behaviour) | background (worker thread, default) | blocking / background |",
-    "| --- | --- | --- | --- |",
+    "| | idle (no build) | blocking (build inside the query, the old behaviour) | background (worker thread, default) | blocking / background |",
+    "| --- | --- | --- | --- | --- |",
   ];
   for (const [label, pick] of rows) {
     const a = blocking ? pick(blocking) : Number.NaN;
     const b = background ? pick(background) : Number.NaN;
-    lines.push(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} |`);
+    const i = idle ? pick(idle) : Number.NaN;
+    lines.push(`| ${label} | ${fmt(i)} | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} |`);
   }
   if (background) {
     lines.push(
       "",
-      `Background mode also answered ${background.queries.count} collection queries during the build by exact search ` +
-        `(p50 ${fmt(background.queries.p50)} ms, p99 ${fmt(background.queries.p99)} ms); requests: ` +
-        `${background.health.count} /health, ${background.embeddings.count} embeddings, ` +
-        `${background.health.failed + background.embeddings.failed + background.queries.failed} failed.`,
+      `Background mode: ${background.health.count} /health and ${background.embeddings.count} embeddings requests answered, ` +
+        `${background.health.failed + background.embeddings.failed + background.queries.failed} failed` +
+        (background.queries.count > 0
+          ? `; ${background.queries.count} collection queries answered by exact search during the build ` +
+            `(p50 ${fmt(background.queries.p50)} ms, p99 ${fmt(background.queries.p99)} ms)`
+          : "") +
+        (background.finished
+          ? "."
+          : ` (the build had not finished after ${MAX_MS / 1000} s: measured until then).`),
     );
   }
   if (blocking) {

@@ -125,5 +125,8 @@ describe("embedded store: files, recovery and several processes", () => {
     await expect(openEmbeddedStore({ path: dir, durability: "sometimes" as "full" })).rejects.toEqual(
       expect.objectContaining({ code: "INVALID_OPTION" }),
     );
+    await expect(openEmbeddedStore({ path: dir, indexBuild: "later" as "background" })).rejects.toEqual(
+      expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringContaining("indexBuild") }),
+    );
   });
 });
