@@ -4,7 +4,6 @@
  * `workerData` and posts `{ result }` or `{ error }` back. The graph stays in
  * the worker (and dies with it); the main thread loads the written file.
  */
-import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { type BuildJob, type BuildResult, runBuild } from "./build.js";
 
@@ -12,12 +11,6 @@ import { type BuildJob, type BuildResult, runBuild } from "./build.js";
 export type WorkerReply =
   | { readonly result: BuildResult; readonly error?: undefined }
   | { readonly result?: undefined; readonly error: { readonly message: string; readonly code?: string } };
-
-// A build is background work: on Linux the nice value is per thread, so this lowers only this thread's
-// priority and the thread serving requests wins when the CPUs are contended.
-try {
-  setPriority(Math.min(19, getPriority() + 10));
-} catch {}
 
 let reply: WorkerReply;
 try {
