@@ -121,11 +121,15 @@ export async function defaultStorePath(home?: string): Promise<string> {
 /** A filter matching at most this many items (or 5 % of the collection) is answered exactly. */
 const EXACT_FILTER_LIMIT = 2048;
 
-/**
- * Floats scored per chunk of an exact scan before it yields to the event loop
- * (128 KiB of vectors: well under a millisecond of work).
- */
+/** Floats read per statement of an exact scan (128 KiB of vectors). */
 const SCAN_CHUNK_FLOATS = 32 * 1024;
+
+/**
+ * An exact scan yields to the event loop after this much wall time: short
+ * enough for other requests, long enough not to crawl when every turn of a
+ * busy loop takes a while (a yield per chunk made a 100k scan take minutes).
+ */
+const SCAN_SLICE_MS = 8;
 
 /** A flat index bigger than the collection by this many rows is dropped rather than caught up. */
 const FLAT_CATCH_UP_LIMIT = 4096;
@@ -570,7 +574,7 @@ class EmbeddedStore implements EmbeddedVectorStore {
 
   /**
    * Exact top k by scanning every stored vector in label order, in chunks of
-   * 128 KiB, yielding to the event loop between chunks. A row written
+   * 128 KiB, yielding to the event loop every {@link SCAN_SLICE_MS}. A row written
    * during the scan is seen in one version or the other; a row deleted during
    * it is dropped when the hits are read.
    */
@@ -584,6 +588,7 @@ class EmbeddedStore implements EmbeddedVectorStore {
     const where = `Collection "${row.name}"`;
     const top = new TopK(k);
     let after = 0;
+    let slice = performance.now();
     for (;;) {
       const chunk = this.prepare(
         `SELECT label, vector FROM items_${row.cid} WHERE label > ? ORDER BY label LIMIT ?`,
@@ -594,8 +599,11 @@ class EmbeddedStore implements EmbeddedVectorStore {
       }
       if (chunk.length < limit) return top.best;
       after = (chunk[chunk.length - 1] as { label: number }).label;
-      await yieldToEventLoop();
-      this.checkOpen(row.cid);
+      if (performance.now() - slice >= SCAN_SLICE_MS) {
+        await yieldToEventLoop();
+        this.checkOpen(row.cid);
+        slice = performance.now();
+      }
     }
   }
 
