@@ -35,11 +35,17 @@ export interface BuildJob {
   readonly base?: BuildBase;
   /** Where to write the graph (a temp name; the caller promotes it). */
   readonly temporary: string;
+  /**
+   * Set element 0 to 1 to cancel: the build stops at its next check (every
+   * 64 rows). A worker inside hnswlib must never be terminated — the addon
+   * aborts the whole process when its call is interrupted.
+   */
+  readonly cancel?: Int32Array;
 }
 
 /** The outcome of a build. */
 export type BuildResult =
-  /** The collection is gone. */
+  /** The collection is gone, or the build was cancelled. */
   | { readonly kind: "dropped" }
   /** Nothing changed since the base: use the base file itself. */
   | { readonly kind: "unchanged"; readonly seq: number }
@@ -79,6 +85,12 @@ function loadBase(job: BuildJob): HnswIndex | undefined {
   }
 }
 
+const CANCEL_CHECK_ROWS = 64;
+
+function cancelled(job: BuildJob): boolean {
+  return job.cancel !== undefined && Atomics.load(job.cancel, 0) === 1;
+}
+
 function build(db: Database.Database, job: BuildJob): { result: BuildResult; index?: HnswIndex } {
   const row = db.prepare("SELECT count, seq, tomb_floor FROM collections WHERE cid = ?").get(job.cid) as
     | { count: number; seq: number; tomb_floor: number }
@@ -97,19 +109,23 @@ function build(db: Database.Database, job: BuildJob): { result: BuildResult; ind
   closeSync(openSync(job.temporary, "w"));
   index ??= HnswIndex.create(job.dims, job.metric, job.hnsw, Math.ceil(row.count * 1.1) + 16);
   const where = `Collection "${job.name}"`;
+  let rows = 0;
   if (from > 0) {
     for (const label of db
       .prepare(`SELECT label FROM tombstones_${job.cid} WHERE seq > ?`)
       .pluck()
       .iterate(from) as Iterable<number>) {
       index.remove(label);
+      if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return { result: { kind: "dropped" } };
     }
   }
   for (const item of db
     .prepare(`SELECT label, vector FROM items_${job.cid} WHERE seq > ?`)
     .iterate(from) as Iterable<{ label: number; vector: Buffer }>) {
     index.upsert(item.label, decodeVector(item.vector, job.dims, where));
+    if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return { result: { kind: "dropped" } };
   }
+  if (cancelled(job)) return { result: { kind: "dropped" } };
   index.write(job.temporary);
   fsyncPathSync(job.temporary, fsyncSync);
   const bytes = statSync(job.temporary).size;

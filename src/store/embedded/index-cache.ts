@@ -50,7 +50,8 @@ export const BUILD_RETRY_MS = 30_000;
 
 interface RunningBuild {
   cancelled: boolean;
-  worker?: Worker;
+  /** Shared with the worker: element 0 set to 1 asks it to stop (see BuildJob.cancel). */
+  readonly cancel: Int32Array;
   readonly done: Promise<void>;
 }
 
@@ -184,8 +185,13 @@ export class IndexCache {
           }
         : {}),
       temporary: join(this.options.indexDir, temporaryName(row.cid)),
+      cancel: new Int32Array(new SharedArrayBuffer(4)),
     };
-    const build: RunningBuild = { cancelled: false, done: Promise.resolve() };
+    const build: RunningBuild = {
+      cancelled: false,
+      cancel: job.cancel as Int32Array,
+      done: Promise.resolve(),
+    };
     const run = async () => {
       try {
         await this.run(job, build, entry, row.index_file);
@@ -283,7 +289,6 @@ export class IndexCache {
     return new Promise<BuildResult>((resolve, reject) => {
       let settled = false;
       const worker = startWorker(job);
-      build.worker = worker;
       worker.on("message", (reply: WorkerReply) => {
         settled = true;
         if (reply.error) reject(buildError(reply.error, job.name, this.options.location));
@@ -306,7 +311,6 @@ export class IndexCache {
         );
       });
       worker.on("exit", (code) => {
-        build.worker = undefined;
         if (settled) return;
         settled = true;
         if (build.cancelled) resolve({ kind: "dropped" });
@@ -337,13 +341,17 @@ export class IndexCache {
     if (first) throw first;
   }
 
-  /** Cancel the collection's build (the worker is terminated, its files removed) and forget its graph. */
+  /**
+   * Cancel the collection's build and forget its graph. The worker stops at
+   * its next check (it is never terminated: interrupting hnswlib's native
+   * code aborts the process); its temp file is removed.
+   */
   async drop(cid: number): Promise<void> {
     const entry = this.entries.get(cid);
     this.entries.delete(cid);
     if (!entry?.build) return;
     entry.build.cancelled = true;
-    await entry.build.worker?.terminate();
+    Atomics.store(entry.build.cancel, 0, 1);
     await entry.build.done;
   }
 
