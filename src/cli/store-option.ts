@@ -36,11 +36,16 @@ export async function withVectorStore<T>(
   work: (store: VectorStore) => Promise<T>,
 ): Promise<T> {
   const location = options.store ?? process.env.EMBEDKIT_STORE;
+  // A one-shot command has no other requests to keep answering: the embedded store builds its HNSW
+  // graph in the query that needs it (and snapshots it), so the next command opens the graph instead
+  // of scanning exactly while a background build would be cancelled at close.
   const store = await openVectorStore(location, {
     ...(options.home === undefined ? {} : { home: options.home }),
-    ...(options.efSearch === undefined
-      ? {}
-      : { embedded: { hnsw: { efSearch: options.efSearch } }, pgvector: { efSearch: options.efSearch } }),
+    embedded: {
+      indexBuild: "blocking",
+      ...(options.efSearch === undefined ? {} : { hnsw: { efSearch: options.efSearch } }),
+    },
+    ...(options.efSearch === undefined ? {} : { pgvector: { efSearch: options.efSearch } }),
   });
   try {
     return await work(store);

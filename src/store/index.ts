@@ -15,7 +15,13 @@ export {
   type SearchTextOptions,
   searchText,
 } from "./documents.js";
-export { defaultStorePath, type EmbeddedStoreOptions, openEmbeddedStore } from "./embedded-store.js";
+export {
+  defaultStorePath,
+  type EmbeddedStoreOptions,
+  type EmbeddedVectorStore,
+  type IndexBuildMode,
+  openEmbeddedStore,
+} from "./embedded/index.js";
 export { FILTER_LIMITS, MAX_FILTER_LENGTH, matchesFilter, parseFilter, resolveFilter } from "./filter.js";
 export {
   type OpenVectorStoreOptions,

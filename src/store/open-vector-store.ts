@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { EmbedkitError } from "../errors.js";
-import { type EmbeddedStoreOptions, openEmbeddedStore } from "./embedded-store.js";
+import { type EmbeddedStoreOptions, openEmbeddedStore } from "./embedded/index.js";
 import type { PgVectorStoreOptions } from "./pgvector-store.js";
 import type { VectorStore } from "./vector-store.js";
 
@@ -16,7 +16,7 @@ import type { VectorStore } from "./vector-store.js";
 export interface OpenVectorStoreOptions {
   /** embedkit home, for the default embedded location. @default process.env.EMBEDKIT_HOME ?? ~/.cache/embedkit */
   readonly home?: string;
-  /** Tuning of the embedded backend (ANN threshold, HNSW parameters, durability). */
+  /** Tuning of the embedded backend (ANN threshold, HNSW parameters, durability, index build mode). */
   readonly embedded?: Omit<EmbeddedStoreOptions, "path" | "home">;
   /** Tuning of the PostgreSQL + pgvector backend (schema, pool size, ANN threshold, HNSW parameters). */
   readonly pgvector?: Omit<PgVectorStoreOptions, "url">;

@@ -183,6 +183,32 @@ export class HnswIndex implements VectorIndex {
   ): HnswIndex {
     const graph = new (loadedHnswlib().HierarchicalNSW)(SPACE[metric], dims);
     graph.readIndexSync(path, false);
+    return HnswIndex.wrap(graph, dims, metric, parameters, deleted);
+  }
+
+  /**
+   * Like {@link HnswIndex.read}, but the file is read on libuv's thread pool,
+   * so the calling thread's event loop keeps running while a large graph loads.
+   */
+  static async load(
+    path: string,
+    dims: number,
+    metric: VectorMetric,
+    parameters: HnswParameters,
+    deleted: readonly number[],
+  ): Promise<HnswIndex> {
+    const graph = new (loadedHnswlib().HierarchicalNSW)(SPACE[metric], dims);
+    await graph.readIndex(path);
+    return HnswIndex.wrap(graph, dims, metric, parameters, deleted);
+  }
+
+  private static wrap(
+    graph: HierarchicalNSW,
+    dims: number,
+    metric: VectorMetric,
+    parameters: HnswParameters,
+    deleted: readonly number[],
+  ): HnswIndex {
     if (graph.getNumDimensions() !== dims)
       throw new Error(`index has ${graph.getNumDimensions()} dims, expected ${dims}`);
     const index = new HnswIndex(graph, parameters, metric);

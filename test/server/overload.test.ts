@@ -232,8 +232,8 @@ describe("queue admission by measured drain time", () => {
       refused = error;
     }
     expect(refused).toMatchObject({ statusCode: 429, code: "rate_limit_exceeded" });
-    // Round-robin: min(80, 300) of the queued job + its own 300 = 380 tokens; (380 − 100) at 100 tokens/s → 3 s.
-    expect((refused as { headers: Record<string, string> }).headers["retry-after"]).toBe("3");
+    // Round-robin: min(80, 300) of the queued job + its own 300 = 380 tokens > 100; they drain at 100 tokens/s → 4 s.
+    expect((refused as { headers: Record<string, string> }).headers["retry-after"]).toBe("4");
     expect(() => batcher.checkCapacity(300)).toThrow(/capacity/);
     fake.open();
     expect(await running).toHaveLength(1);

@@ -43,7 +43,8 @@ async function buildChild(): Promise<string> {
     if (seen.has(source)) continue;
     seen.add(source);
     const text = await readFile(source, "utf8");
-    for (const match of text.matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+)\.js"/g)) {
+    // Static and dynamic imports, and worker scripts (`new URL("./x.js", import.meta.url)`).
+    for (const match of text.matchAll(/(?:from|import\(|new URL\()\s*"(\.{1,2}\/[^"]+)\.js"/g)) {
       pending.push(resolve(dirname(source), `${match[1]}.ts`));
     }
     const { outputText } = ts.transpileModule(text, {

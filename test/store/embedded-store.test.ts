@@ -3,17 +3,20 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openEmbeddedStore } from "../../src/store/embedded-store.js";
+import { type IndexBuildMode, openEmbeddedStore } from "../../src/store/embedded-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
 import { runVectorStoreSuite, type VectorStoreFactory } from "./store-suite.js";
 
 /** A fresh store folder; `reopen` opens another instance on it; `cleanup` closes all and deletes it. */
-function embeddedFixture(annThreshold: number): VectorStoreFactory {
+function embeddedFixture(
+  annThreshold: number,
+  indexBuild: IndexBuildMode = "background",
+): VectorStoreFactory {
   return async () => {
     const dir = await mkdtemp(join(tmpdir(), "embedkit-store-"));
     const opened: VectorStore[] = [];
     const open = async () => {
-      const store = await openEmbeddedStore({ path: dir, annThreshold });
+      const store = await openEmbeddedStore({ path: dir, annThreshold, indexBuild });
       opened.push(store);
       return store;
     };
@@ -28,7 +31,11 @@ function embeddedFixture(annThreshold: number): VectorStoreFactory {
   };
 }
 
-runVectorStoreSuite("embedded (ANN above 1,000 items)", embeddedFixture(1000));
+runVectorStoreSuite("embedded (ANN above 1,000 items, built in a worker)", embeddedFixture(1000));
+runVectorStoreSuite(
+  "embedded (ANN above 1,000 items, built inside the query)",
+  embeddedFixture(1000, "blocking"),
+);
 runVectorStoreSuite("embedded (exact scan only)", embeddedFixture(1_000_000));
 
 describe("embedded store: files, recovery and several processes", () => {
@@ -47,12 +54,14 @@ describe("embedded store: files, recovery and several processes", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("saves the HNSW graph on close, and rebuilds from SQLite when the snapshot is truncated or corrupted", async () => {
+  it("snapshots the HNSW graph a query's background build made, and rebuilds from SQLite when the snapshot is truncated or corrupted", async () => {
     let store = await open();
     const collection = await store.createCollection("files", { model: "m", dims: 8 });
     await collection.upsert(items);
     const probe = vectors[42] as Float32Array;
     const expected = (await collection.query({ vector: probe, k: 10 })).map((hit) => hit.id);
+    // The query started the build; once it is done its snapshot is on disk.
+    await store.waitForIndexBuilds();
     await store.close();
     const [file] = await snapshots();
     expect(file).toMatch(/^\d+-\d+\.hnsw$/);
@@ -67,6 +76,7 @@ describe("embedded store: files, recovery and several processes", () => {
       const reopened = await store.getCollection("files");
       expect((await reopened.query({ vector: probe, k: 10 })).map((hit) => hit.id)).toEqual(expected);
       expect(await reopened.count()).toBe(1500);
+      await store.waitForIndexBuilds();
       await store.close();
       // The damaged file was replaced by a fresh, complete snapshot.
       const [rewritten] = await snapshots();
@@ -114,6 +124,9 @@ describe("embedded store: files, recovery and several processes", () => {
     );
     await expect(openEmbeddedStore({ path: dir, durability: "sometimes" as "full" })).rejects.toEqual(
       expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
+    await expect(openEmbeddedStore({ path: dir, indexBuild: "later" as "background" })).rejects.toEqual(
+      expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringContaining("indexBuild") }),
     );
   });
 });

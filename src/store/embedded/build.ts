@@ -1,0 +1,142 @@
+/**
+ * @module store/embedded/build
+ * One HNSW build of a collection: start from a recorded snapshot (when it is
+ * intact and still usable) or from nothing, replay the rows and tombstones
+ * SQLite holds beyond it in one read transaction, and write the graph to a
+ * temp file (fsynced, with its size and CRC-32). Synchronous on purpose: it
+ * runs in a worker thread (`index-worker.ts`), or on the calling thread in the
+ * `blocking` build mode.
+ */
+import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
+import type Database from "better-sqlite3";
+import { loadedSqlite } from "../../internal/load-dependency.js";
+import { HnswIndex, type HnswParameters } from "../vector-index.js";
+import type { VectorMetric } from "../vector-store.js";
+import { decodeVector } from "./schema.js";
+import { fileCrc32, fsyncPathSync } from "./snapshots.js";
+
+/** A recorded snapshot a build may start from. */
+export interface BuildBase {
+  readonly path: string;
+  readonly seq: number;
+  readonly bytes: number;
+  readonly crc: number;
+  readonly deleted: readonly number[];
+}
+
+/** Everything a build needs; plain data, so it can be posted to a worker. */
+export interface BuildJob {
+  readonly dbFile: string;
+  readonly busyTimeoutMs: number;
+  readonly cid: number;
+  readonly name: string;
+  readonly dims: number;
+  readonly metric: VectorMetric;
+  readonly hnsw: HnswParameters;
+  readonly base?: BuildBase;
+  /** Where to write the graph (a temp name; the caller promotes it). */
+  readonly temporary: string;
+  /**
+   * Set element 0 to 1 to cancel: the build stops at its next check (every
+   * 64 rows). A worker inside hnswlib must never be terminated — the addon
+   * aborts the whole process when its call is interrupted.
+   */
+  readonly cancel?: Int32Array;
+}
+
+/** The outcome of a build. */
+export type BuildResult =
+  /** The collection is gone, or the build was cancelled. */
+  | { readonly kind: "dropped" }
+  /** Nothing changed since the base: use the base file itself. */
+  | { readonly kind: "unchanged"; readonly seq: number }
+  /** A graph caught up to `seq` was written to the job's temp file. */
+  | {
+      readonly kind: "written";
+      readonly seq: number;
+      readonly bytes: number;
+      readonly crc: number;
+      readonly deleted: readonly number[];
+      /** The base file failed its size/CRC check or could not be read (the caller forgets it). */
+      readonly baseRejected: boolean;
+    };
+
+/**
+ * Run a build. Returns the in-memory graph too (the blocking mode serves it
+ * directly; a worker drops it).
+ */
+export function runBuild(job: BuildJob): { result: BuildResult; index?: HnswIndex } {
+  const db = new (loadedSqlite())(job.dbFile, {
+    readonly: true,
+    fileMustExist: true,
+    timeout: job.busyTimeoutMs,
+  });
+  try {
+    return db.transaction(() => build(db, job))();
+  } finally {
+    db.close();
+  }
+}
+
+function loadBase(job: BuildJob): HnswIndex | undefined {
+  const base = job.base;
+  if (!base) return undefined;
+  try {
+    // Size and CRC-32 recorded after the rename: a damaged file is rebuilt, never loaded.
+    if (statSync(base.path).size !== base.bytes || fileCrc32(base.path) !== base.crc) return undefined;
+    return HnswIndex.read(base.path, job.dims, job.metric, job.hnsw, base.deleted);
+  } catch {
+    return undefined;
+  }
+}
+
+const CANCEL_CHECK_ROWS = 64;
+
+function cancelled(job: BuildJob): boolean {
+  return job.cancel !== undefined && Atomics.load(job.cancel, 0) === 1;
+}
+
+function build(db: Database.Database, job: BuildJob): { result: BuildResult; index?: HnswIndex } {
+  const row = db.prepare("SELECT count, seq, tomb_floor FROM collections WHERE cid = ?").get(job.cid) as
+    | { count: number; seq: number; tomb_floor: number }
+    | undefined;
+  if (!row) return { result: { kind: "dropped" } };
+  let index = loadBase(job);
+  const baseRejected = job.base !== undefined && index === undefined;
+  let from = index ? (job.base as BuildBase).seq : 0;
+  // Tombstones the base would need were pruned by a newer snapshot, or it is mostly deleted marks: start over.
+  if (index && (from < row.tomb_floor || index.wasteful)) {
+    index = undefined;
+    from = 0;
+  }
+  if (index && from >= row.seq) return { result: { kind: "unchanged", seq: from } };
+  // Fail before the expensive part when the file cannot be created (an fs error with its errno code).
+  closeSync(openSync(job.temporary, "w"));
+  index ??= HnswIndex.create(job.dims, job.metric, job.hnsw, Math.ceil(row.count * 1.1) + 16);
+  const where = `Collection "${job.name}"`;
+  let rows = 0;
+  if (from > 0) {
+    for (const label of db
+      .prepare(`SELECT label FROM tombstones_${job.cid} WHERE seq > ?`)
+      .pluck()
+      .iterate(from) as Iterable<number>) {
+      index.remove(label);
+      if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return { result: { kind: "dropped" } };
+    }
+  }
+  for (const item of db
+    .prepare(`SELECT label, vector FROM items_${job.cid} WHERE seq > ?`)
+    .iterate(from) as Iterable<{ label: number; vector: Buffer }>) {
+    index.upsert(item.label, decodeVector(item.vector, job.dims, where));
+    if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return { result: { kind: "dropped" } };
+  }
+  if (cancelled(job)) return { result: { kind: "dropped" } };
+  index.write(job.temporary);
+  fsyncPathSync(job.temporary, fsyncSync);
+  const bytes = statSync(job.temporary).size;
+  const crc = fileCrc32(job.temporary);
+  return {
+    result: { kind: "written", seq: row.seq, bytes, crc, deleted: index.deletedLabels, baseRejected },
+    index,
+  };
+}
