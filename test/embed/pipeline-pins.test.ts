@@ -41,7 +41,7 @@ import { SAMPLE_DIR, sampleImages, temporaryFolder } from "./media/image-fixture
 const PINS = join(import.meta.dirname, "pipeline-pins.json");
 
 /** Sentences of very different lengths, so length-sorted batching and padding cuts matter. */
-export const PIN_SENTENCES = [
+const PIN_SENTENCES = [
   "A man is eating food.",
   "The new movie is awesome, and the soundtrack carries every scene from the first minute to the last.",
   "Rust",
