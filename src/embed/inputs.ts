@@ -121,6 +121,18 @@ export function finishVector<P extends Precision>(
   return quantize(vector, options.precision);
 }
 
+/** The error of a call stopped by the caller's AbortSignal. */
+export function cancelledError(signal: AbortSignal | undefined): EmbedkitError {
+  return new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
+    cause: signal?.reason,
+  });
+}
+
+/** Throw {@link cancelledError} when `signal` has aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelledError(signal);
+}
+
 /** Throw CLOSED if an embedder was closed. */
 export function assertOpen(closed: boolean, id: string): void {
   if (closed) {
