@@ -8,15 +8,17 @@
  * `run(tensor, count)`.
  */
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
-import { assertOpen, finishVector } from "../../inputs.js";
-import { prepareMediaCall } from "../media-call.js";
+import { assertOpen } from "../../inputs.js";
+import {
+  type EmbedProvider,
+  embedMedia,
+  type MediaProvider,
+  rawOptions,
+  runPipeline,
+} from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
-  type MediaEmbeddings,
-  type MediaEmbedOptions,
-  type MediaInput,
   type MediaLimits,
   type MediaModelInfo,
 } from "../media-embedder.js";
@@ -69,7 +71,6 @@ export function imageModelInfo(
 export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
   const { model, preprocess } = runtime;
   const size = preprocess.width * preprocess.height * 3;
-  const raw = { inputType: "none", truncate: true, dimensions: model.dims, precision: "float32" } as const;
   let closed = false;
 
   /**
@@ -94,46 +95,40 @@ export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
     return runtime.run(tensor, images.length);
   }
 
+  const assertNotClosed = (): void => assertOpen(closed, model.id);
+  /** Files: every header checked against the pixel limit first, then decoded batch by batch. */
+  const files: MediaProvider = {
+    model,
+    read: true,
+    measures: { pixels: true, seconds: false },
+    limits: { maxBatchSize: model.maxBatchSize },
+    assertOpen: assertNotClosed,
+    inspect: async (opened, { limits }) => ({ pixels: await checkImageHeaders(opened, limits.maxPixels) }),
+    doEmbed: async ({ values, context }) => ({
+      vectors: await runImages(await decodeBatch(values, context.limits.maxPixels)),
+    }),
+  };
+  /** Decoded pixels (video frames): only resized. */
+  const decoded: EmbedProvider<RgbImage> = {
+    limits: { maxBatchSize: model.maxBatchSize },
+    doEmbed: async ({ values }) => ({
+      vectors: await runImages(await Promise.all(values.map((image) => resizeRgb(image, preprocess)))),
+    }),
+  };
+
   return {
     model,
     preprocess,
-    async embed<P extends Precision = "float32">(
-      inputs: readonly MediaInput[],
-      options: MediaEmbedOptions<P> = {},
-    ): Promise<MediaEmbeddings<P>> {
-      assertOpen(closed, model.id);
-      const call = await prepareMediaCall(model, inputs, options, true);
-      const pixels = await checkImageHeaders(call.files, call.limits.maxPixels);
-      const vectors: PrecisionVector[P][] = [];
-      for (let start = 0; start < call.files.length; start += model.maxBatchSize) {
-        options.signal?.throwIfAborted();
-        const images = await decodeBatch(
-          call.files.slice(start, start + model.maxBatchSize),
-          call.limits.maxPixels,
-        );
-        for (const row of await runImages(images))
-          vectors.push(finishVector(row, model.normalize, call.options));
-        options.onProgress?.(vectors.length, call.files.length);
-      }
-      return {
-        vectors,
-        dims: call.options.dimensions,
-        precision: call.options.precision,
-        modality: "image",
-        usage: { tokens: 0, inputs: call.files.length, pixels },
-      };
-    },
+    embed: (inputs, options) => embedMedia(files, inputs, options),
     async embedPixels(images, options = {}) {
-      assertOpen(closed, model.id);
-      const out: Float32Array[] = [];
-      for (let start = 0; start < images.length; start += model.maxBatchSize) {
-        options.signal?.throwIfAborted();
-        const resized = await Promise.all(
-          images.slice(start, start + model.maxBatchSize).map((image) => resizeRgb(image, preprocess)),
-        );
-        for (const row of await runImages(resized)) out.push(finishVector(row, model.normalize, raw));
-      }
-      return out;
+      assertNotClosed();
+      const result = await runPipeline(decoded, images, undefined, {
+        resolved: rawOptions(model.dims),
+        normalize: model.normalize,
+        signal: options.signal,
+        assertOpen: assertNotClosed,
+      });
+      return result.vectors;
     },
     async close() {
       if (closed) return;
