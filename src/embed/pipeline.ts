@@ -334,9 +334,35 @@ export async function runPipeline<V, C, P extends Precision>(
   return { vectors, tokens, pixels, seconds };
 }
 
-/** Full-width float32 output: what `embedPixels` / `embedSamples` return. */
-export function rawOptions(dims: number): ResolvedEmbedOptions<"float32"> {
-  return { inputType: "none", truncate: true, dimensions: dims, precision: "float32" };
+/** Options of {@link embedDecoded}. */
+export interface DecodedOptions {
+  /** Width of the provider's vectors. */
+  readonly dims: number;
+  /** L2-normalize each vector (in place). */
+  readonly normalize: boolean;
+  readonly signal?: AbortSignal | undefined;
+  /** Throws CLOSED when the embedder was closed; checked first and before every sub-batch. */
+  readonly assertOpen?: () => void;
+}
+
+/**
+ * Full-width float32 vectors of inputs that need no file checks and take no
+ * options — decoded video frames, audio samples, a model's internal windows —
+ * batched, cancellable and in order, like every other call.
+ */
+export async function embedDecoded<V>(
+  provider: EmbedProvider<V>,
+  values: readonly V[],
+  options: DecodedOptions,
+): Promise<Float32Array[]> {
+  options.assertOpen?.();
+  const result = await runPipeline(provider, values, undefined, {
+    resolved: { inputType: "none", truncate: true, dimensions: options.dims, precision: "float32" },
+    normalize: options.normalize,
+    signal: options.signal,
+    ...(options.assertOpen === undefined ? {} : { assertOpen: options.assertOpen }),
+  });
+  return result.vectors;
 }
 
 /** A text provider: model facts, an optional tokenizing step and {@link EmbedProvider.doEmbed}. */

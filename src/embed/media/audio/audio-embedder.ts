@@ -10,13 +10,7 @@
  */
 import { EmbedkitError } from "../../../errors.js";
 import { assertOpen } from "../../inputs.js";
-import {
-  type EmbedProvider,
-  embedMedia,
-  type MediaProvider,
-  rawOptions,
-  runPipeline,
-} from "../../pipeline.js";
+import { type EmbedProvider, embedDecoded, embedMedia, type MediaProvider } from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
@@ -137,13 +131,12 @@ export function wrapAudioCore(core: AudioCore, settings: AudioEmbedderSettings =
     async embedSamples(clips, options = {}) {
       assertNotClosed();
       checkClips(clips);
-      const result = await runPipeline(samples, clips, undefined, {
-        resolved: rawOptions(core.dims),
+      return embedDecoded(samples, clips, {
+        dims: core.dims,
         normalize: false,
         signal: options.signal,
         assertOpen: assertNotClosed,
       });
-      return result.vectors;
     },
     embed: (inputs, options) => embedMedia(files, inputs, options),
     async close() {

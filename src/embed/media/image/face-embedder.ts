@@ -25,10 +25,9 @@ import type { ModelSpec } from "../../../models/model-spec.js";
 import { assertOpen, finishVector } from "../../inputs.js";
 import {
   type EmbedProvider,
+  embedDecoded,
   embedMedia,
   type MediaProvider,
-  rawOptions,
-  runPipeline,
   scheduleBatches,
 } from "../../pipeline.js";
 import { prepareMediaCall } from "../media-call.js";
@@ -349,14 +348,12 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions): Promise<
       return out;
     },
     async embedPixels(images, callOptions = {}) {
-      assertNotClosed();
-      const result = await runPipeline(decoded, images, undefined, {
-        resolved: rawOptions(model.dims),
+      return embedDecoded(decoded, images, {
+        dims: model.dims,
         normalize: false,
         signal: callOptions.signal,
         assertOpen: assertNotClosed,
       });
-      return result.vectors;
     },
     async close() {
       if (closed) return;

@@ -9,13 +9,7 @@
  */
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import { assertOpen } from "../../inputs.js";
-import {
-  type EmbedProvider,
-  embedMedia,
-  type MediaProvider,
-  rawOptions,
-  runPipeline,
-} from "../../pipeline.js";
+import { type EmbedProvider, embedDecoded, embedMedia, type MediaProvider } from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
@@ -121,14 +115,12 @@ export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
     preprocess,
     embed: (inputs, options) => embedMedia(files, inputs, options),
     async embedPixels(images, options = {}) {
-      assertNotClosed();
-      const result = await runPipeline(decoded, images, undefined, {
-        resolved: rawOptions(model.dims),
+      return embedDecoded(decoded, images, {
+        dims: model.dims,
         normalize: model.normalize,
         signal: options.signal,
         assertOpen: assertNotClosed,
       });
-      return result.vectors;
     },
     async close() {
       if (closed) return;
