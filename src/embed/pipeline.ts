@@ -239,7 +239,10 @@ export async function scheduleBatches<R>(
       try {
         if (callerSignal?.aborted) throw cancelledError(callerSignal);
         assertOpen?.();
-        done(indices, await attemptBatch(indices));
+        const result = await attemptBatch(indices);
+        // A result that lands after an abort (or a sibling's failure) is dropped, not reported.
+        if (controller.signal.aborted) throw stopped();
+        done(indices, result);
       } catch (error) {
         if (!failed) {
           failed = true;
