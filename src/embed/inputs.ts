@@ -2,8 +2,9 @@
  * @module embed/inputs
  * Checks and transformations every text provider applies the same way:
  * validating inputs and options before any work starts (so a bad input rejects
- * the whole call and changes nothing), query/passage prefixes, and the final
- * `dimensions` / `precision` post-processing of unit vectors.
+ * the whole call and changes nothing), query/passage prefixes, the final
+ * `dimensions` / `precision` post-processing of unit vectors, and the one
+ * error of a cancelled call. The pipeline core (pipeline.ts) applies them.
  */
 import { describeType, EmbedkitError } from "../errors.js";
 import { normalizeInPlace, truncateDimensions } from "../vectors/math.js";

@@ -11,8 +11,9 @@
  * 1. validation and options — {@link embedTexts}: the texts, `inputType` /
  *    `truncate` / `dimensions` / `precision`, query/passage prefixes, then the
  *    provider's `prepare` (tokenizing; an over-long input fails here, before
- *    any inference); {@link embedMedia}: the inputs array, options and limits,
- *    every file opened and sniffed, then the provider's `inspect` (headers);
+ *    any inference); `embedMedia` (media/media-pipeline.ts, the same core for
+ *    files): the inputs array, options and limits, every file opened and
+ *    sniffed, then the provider's `inspect` (headers);
  * 2. batch planning by the declared limits ({@link planByLimits});
  * 3. running the batches ({@link scheduleBatches}): at most
  *    `maxParallelCalls` in flight, the caller's signal checked before every
@@ -37,17 +38,7 @@ import {
   throwIfCancelled,
   validateTexts,
 } from "./inputs.js";
-import { prepareMediaCall } from "./media/media-call.js";
-import type {
-  MediaEmbeddings,
-  MediaEmbedOptions,
-  MediaInput,
-  MediaLimits,
-  MediaModality,
-  MediaModelInfo,
-} from "./media/media-embedder.js";
-import type { MediaFile } from "./media/media-input.js";
-import { retryDelay, sleep } from "./openai/retry-policy.js";
+import { retryDelay, sleep } from "./retry-policy.js";
 
 /** Positions (into the prepared values) of each sub-batch, in the order they run. */
 export type BatchPlan = ReadonlyArray<readonly number[]>;
@@ -427,72 +418,5 @@ export async function embedTexts<V, P extends Precision = "float32">(
     dims: known.dims > 0 ? resolved.dimensions : (options.dimensions ?? model.dims),
     precision: resolved.precision,
     usage: { tokens: prepared.tokens ?? result.tokens },
-  };
-}
-
-/** Per-call facts a media provider gets with every sub-batch. */
-export interface MediaContext {
-  /** The call's limits (the embedder's, overridden by the call's). */
-  readonly limits: MediaLimits;
-  /** The caller's options (a provider may read its own extra options from them). */
-  readonly options: MediaEmbedOptions<Precision>;
-}
-
-/** A media provider: model facts, how inputs are opened, and {@link EmbedProvider.doEmbed} over opened files. */
-export interface MediaProvider extends EmbedProvider<MediaFile, MediaContext> {
-  readonly model: MediaModelInfo;
-  /** Modality reported in the result. @default model.modality */
-  readonly modality?: MediaModality;
-  /** Load every input's bytes up front (images) or keep paths for streaming decoders (audio, video). */
-  readonly read: boolean;
-  /** Whether raw vectors are normalized before `dimensions`. @default model.normalize */
-  readonly normalize?: boolean;
-  /** What the result's usage reports besides `inputs`: decoded pixels, seconds of media. */
-  readonly measures: { readonly pixels: boolean; readonly seconds: boolean };
-  /** Throws CLOSED when the embedder was closed. */
-  assertOpen(): void;
-  /**
-   * Check every opened input before the first sub-batch (e.g. image headers
-   * against the pixel limit); returns usage known up front.
-   */
-  inspect?(files: readonly MediaFile[], context: MediaContext): Promise<{ readonly pixels?: number }>;
-}
-
-/**
- * The whole `embed(inputs, options)` of a media provider: the inputs array and
- * options checked, every input opened and sniffed (and inspected) before the
- * first decode, {@link runPipeline}, the result with media usage.
- * @throws EmbedkitError INVALID_INPUT, FILE_NOT_FOUND, MALFORMED_FILE, UNSUPPORTED_MEDIA,
- *   INPUT_TOO_LARGE, INVALID_OPTION, CLOSED and the provider's errors
- */
-export async function embedMedia<P extends Precision = "float32">(
-  provider: MediaProvider,
-  inputs: readonly MediaInput[],
-  options: MediaEmbedOptions<P> = {},
-): Promise<MediaEmbeddings<P>> {
-  provider.assertOpen();
-  const { model } = provider;
-  const call = await prepareMediaCall(model, inputs, options, provider.read);
-  const context: MediaContext = { limits: call.limits, options: options as MediaEmbedOptions<Precision> };
-  const inspected = (await provider.inspect?.(call.files, context)) ?? {};
-  const result = await runPipeline(provider, call.files, context, {
-    resolved: call.options,
-    normalize: provider.normalize ?? model.normalize,
-    signal: options.signal,
-    assertOpen: () => provider.assertOpen(),
-    onProgress: options.onProgress,
-  });
-  const { measures } = provider;
-  return {
-    vectors: result.vectors,
-    dims: call.options.dimensions,
-    precision: call.options.precision,
-    modality: provider.modality ?? model.modality,
-    usage: {
-      tokens: 0,
-      inputs: call.files.length,
-      ...(measures.pixels ? { pixels: inspected.pixels ?? result.pixels } : {}),
-      ...(measures.seconds ? { seconds: result.seconds } : {}),
-    },
   };
 }

@@ -11,7 +11,6 @@ import { describe, expect, it } from "vitest";
 import { finishVector, resolveEmbedOptions } from "../../src/embed/inputs.js";
 import { planBatches } from "../../src/embed/onnx/onnx-embedder.js";
 import { planRequests } from "../../src/embed/openai/openai-embedder.js";
-import { sleep } from "../../src/embed/openai/retry-policy.js";
 import {
   type EmbedProvider,
   embedTexts,
@@ -22,6 +21,7 @@ import {
   type TextProvider,
   TransientError,
 } from "../../src/embed/pipeline.js";
+import { sleep } from "../../src/embed/retry-policy.js";
 import { EmbedkitError } from "../../src/errors.js";
 
 /** A 4-d vector derived from a number: not unit length, so finishing shows. */

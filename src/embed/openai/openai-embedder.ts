@@ -11,10 +11,10 @@
  * `maxParallelRequests` at once and retries transient failures (429, 5xx,
  * network errors, timeouts: thrown here as TransientError) with exponential
  * backoff and full jitter while honouring `retry-after-ms` / `Retry-After`.
- * One request here is one attempt, under its own timeout; it checks the response with zod
- * (count, indices, vector length, finite values — never silently misaligned), and
- * reassembles vectors in input order before the shared `dimensions` / `precision`
- * post-processing. HTTP failures become {@link EmbedkitError}s that carry the
+ * One request here is one attempt, under its own timeout; it checks the response
+ * with zod (count, indices, vector length, finite values — never silently
+ * misaligned); the core reassembles vectors in input order and applies the
+ * shared `dimensions` / `precision` post-processing. HTTP failures become {@link EmbedkitError}s that carry the
  * endpoint's own `error.message` / `code`, the status and the URL, never the key.
  * Without the remote tokenizer, token counts are estimates ({@link estimateTokens})
  * and the `truncate` option is left to the endpoint: texts are sent whole, and an
@@ -26,9 +26,9 @@ import { base64ToFloat32 } from "../../vectors/codec.js";
 import type { Embedder, ModelInfo } from "../embedder.js";
 import { validateTexts } from "../inputs.js";
 import { embedTexts, planContiguous, type TextProvider, TransientError } from "../pipeline.js";
+import { parseRetryAfter, RETRYABLE_STATUSES } from "../retry-policy.js";
 import { findOpenAIModel } from "./openai-models.js";
 import { type EmbeddingsResponse, embeddingsResponseSchema, errorResponseSchema } from "./openai-schema.js";
-import { parseRetryAfter, RETRYABLE_STATUSES } from "./retry-policy.js";
 
 /** OpenAI's public API; the only base URL for which an API key is mandatory. */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";

@@ -10,13 +10,14 @@
  */
 import { EmbedkitError } from "../../../errors.js";
 import { assertOpen } from "../../inputs.js";
-import { type EmbedProvider, embedDecoded, embedMedia, type MediaProvider } from "../../pipeline.js";
+import { type EmbedProvider, embedDecoded } from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
   type MediaLimits,
   type MediaModelInfo,
 } from "../media-embedder.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { DEFAULT_MAX_AUDIO_SECONDS, decodeAudioFile } from "./decode-audio.js";
 
 /** The model-specific part of an audio embedder. */

@@ -23,16 +23,11 @@ import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../../../errors.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
 import { assertOpen, finishVector } from "../../inputs.js";
-import {
-  type EmbedProvider,
-  embedDecoded,
-  embedMedia,
-  type MediaProvider,
-  scheduleBatches,
-} from "../../pipeline.js";
+import { type EmbedProvider, embedDecoded, scheduleBatches } from "../../pipeline.js";
 import { prepareMediaCall } from "../media-call.js";
 import type { MediaInput, MediaLimits } from "../media-embedder.js";
 import type { MediaFile } from "../media-input.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { checkImageHeaders, decodeImage, type RgbImage, resizeRgb } from "./decode-image.js";
 import { imageModelInfo, type PixelEmbedder } from "./pixel-embedder.js";
 import { loadTensorFlow, type TfjsBackend } from "./tfjs-runtime.js";

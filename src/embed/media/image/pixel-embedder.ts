@@ -9,7 +9,7 @@
  */
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import { assertOpen } from "../../inputs.js";
-import { type EmbedProvider, embedDecoded, embedMedia, type MediaProvider } from "../../pipeline.js";
+import { type EmbedProvider, embedDecoded } from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
@@ -17,6 +17,7 @@ import {
   type MediaModelInfo,
 } from "../media-embedder.js";
 import type { MediaFile } from "../media-input.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { checkImageHeaders, decodeImage, type RgbImage, resizeRgb, writeNormalized } from "./decode-image.js";
 
 /** An image embedder that can also embed already-decoded RGB pixels (video frames). */

@@ -15,7 +15,6 @@ import { EmbedkitError } from "../../../errors.js";
 import { cosineSimilarity, normalizeInPlace } from "../../../vectors/math.js";
 import type { Precision } from "../../../vectors/quantize.js";
 import { assertOpen } from "../../inputs.js";
-import { embedMedia, type MediaProvider } from "../../pipeline.js";
 import { type CreateImageEmbedderOptions, createImageEmbedder } from "../image/create-image-embedder.js";
 import type { PixelEmbedder } from "../image/pixel-embedder.js";
 import {
@@ -28,6 +27,7 @@ import {
   type MediaModelInfo,
 } from "../media-embedder.js";
 import { type MediaFile, openMediaInput, resolveMediaLimits } from "../media-input.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { type FrameSampling, streamFrames, type VideoInfo } from "./sample-frames.js";
 
 /** How frame vectors become one vector. */
