@@ -2,11 +2,13 @@
  * @module embed/media/audio/audio-embedder
  * What every audio {@link MediaEmbedder} shares: a provider only says how to
  * turn mono samples at its rate into one vector per clip ({@link AudioCore});
- * {@link wrapAudioCore} adds the common call flow — every input opened
- * and sniffed before any decoding (one bad file rejects the whole call),
- * decoding with the duration limit, batches of `maxBatchSize` clips (so
- * memory holds one batch of decoded audio, not the whole call), progress,
- * cancellation, `dimensions`/`precision` post-processing and `usage.seconds`.
+ * {@link wrapAudioCore} makes it a provider of the media pipeline
+ * (../media-pipeline.ts), which supplies the common call flow — every input
+ * opened and sniffed before any decoding (one bad file rejects the whole
+ * call), batches of `maxBatchSize` clips (each decoded with the duration limit
+ * inside its batch, so memory holds one batch of decoded audio, not the whole
+ * call), progress, cancellation, `dimensions`/`precision` post-processing and
+ * `usage.seconds`.
  */
 import { EmbedkitError } from "../../../errors.js";
 import { assertOpen } from "../../inputs.js";

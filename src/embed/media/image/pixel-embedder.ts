@@ -1,11 +1,11 @@
 /**
  * @module embed/media/image/pixel-embedder
- * The part every image runtime shares: check the call (inputs opened and
- * sniffed, every header checked against the pixel limit before anything is
- * decoded), decode and resize in batches, pack the batch into one normalized
- * Float32 tensor in the model's layout, hand it to the runtime, then normalize /
- * truncate / quantize each row. A runtime (TF.js, onnxruntime) only supplies
- * `run(tensor, count)`.
+ * The part every image runtime shares, as a provider of the media pipeline
+ * (../media-pipeline.ts): every header checked against the pixel limit before
+ * anything is decoded (`inspect`), then per sub-batch decode and resize, pack
+ * the batch into one normalized Float32 tensor in the model's layout and hand
+ * it to the runtime; the core normalizes / truncates / quantizes each row. A
+ * runtime (TF.js, onnxruntime) only supplies `run(tensor, count)`.
  */
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
 import { assertOpen } from "../../inputs.js";
