@@ -122,10 +122,18 @@ export function finishVector<P extends Precision>(
   return quantize(vector, options.precision);
 }
 
-/** The error of a call stopped by the caller's AbortSignal. */
-export function cancelledError(signal: AbortSignal | undefined): EmbedkitError {
+/**
+ * The error of a call stopped by the caller's AbortSignal: the signal's reason
+ * itself when the caller gave one of its own (an `Error` that is not a
+ * DOMException, e.g. a server's deadline error, so it keeps its meaning);
+ * otherwise INVALID_INPUT "cancelled" with the reason (`AbortError`,
+ * `TimeoutError`, anything else) as cause.
+ */
+export function cancelledError(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && !(reason instanceof DOMException)) return reason;
   return new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
-    cause: signal?.reason,
+    cause: reason,
   });
 }
 

@@ -17,8 +17,9 @@
  * 2. batch planning by the declared limits ({@link planByLimits});
  * 3. running the batches ({@link scheduleBatches}): at most
  *    `maxParallelCalls` in flight, the caller's signal checked before every
- *    sub-batch (a cancelled call rejects with INVALID_INPUT "cancelled" and the
- *    signal's reason as cause), a closed embedder checked too, fail-fast (the
+ *    sub-batch (a cancelled call rejects with the caller's own reason, or
+ *    INVALID_INPUT "cancelled" with the reason as cause: `cancelledError`), a
+ *    closed embedder checked too, fail-fast (the
  *    first failure aborts the siblings), retries of {@link TransientError}s
  *    with the HTTP retry policy (`retryDelay`: full-jitter backoff, server hints);
  * 4. finishing each vector as its batch completes — normalize (when the model
@@ -191,7 +192,7 @@ export async function scheduleBatches<R>(
   callerSignal?.addEventListener("abort", stop, { once: true });
   closeSignal?.addEventListener("abort", stop, { once: true });
   /** Why work stopped: the caller's signal, or close(). */
-  const stopped = (): EmbedkitError => {
+  const stopped = (): Error => {
     throwIfCancelled(callerSignal);
     assertOpen?.();
     return cancelledError(callerSignal);

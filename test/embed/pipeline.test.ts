@@ -194,19 +194,24 @@ describe("scheduleBatches", () => {
     expect(aborted.sort()).toEqual([1, 2]);
   });
 
-  it("cancels during a retry wait with the caller's reason as cause", async () => {
-    const controller = new AbortController();
-    const reason = new Error("client went away");
-    const provider: EmbedProvider<number> = {
-      limits: { maxBatchSize: 1, retry: { maxRetries: 5, initialDelayMs: 60_000, maxDelayMs: 60_000 } },
-      async doEmbed() {
-        setImmediate(() => controller.abort(reason));
-        throw new TransientError(new EmbedkitError("REMOTE_ERROR", "busy"), 60_000);
-      },
+  it("cancels during a retry wait: the caller's own reason as is, a plain abort as INVALID_INPUT", async () => {
+    const cancelDuringWait = (abort: (controller: AbortController) => void) => {
+      const controller = new AbortController();
+      const provider: EmbedProvider<number> = {
+        limits: { maxBatchSize: 1, retry: { maxRetries: 5, initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+        async doEmbed() {
+          setImmediate(() => abort(controller));
+          throw new TransientError(new EmbedkitError("REMOTE_ERROR", "busy"), 60_000);
+        },
+      };
+      return runPipeline(provider, [1], undefined, { resolved, normalize: false, signal: controller.signal });
     };
-    await expect(
-      runPipeline(provider, [1], undefined, { resolved, normalize: false, signal: controller.signal }),
-    ).rejects.toMatchObject({ code: "INVALID_INPUT", cause: reason });
+    const reason = new Error("client went away");
+    await expect(cancelDuringWait((controller) => controller.abort(reason))).rejects.toBe(reason);
+    const plain = await cancelDuringWait((controller) => controller.abort()).catch((error: unknown) => error);
+    expect(plain).toMatchObject({ code: "INVALID_INPUT", message: expect.stringMatching(/cancelled/) });
+    expect((plain as Error).cause).toBeInstanceOf(DOMException);
+    expect(((plain as Error).cause as DOMException).name).toBe("AbortError");
   });
 
   it("checks the embedder's state before every batch (CLOSED mid-call)", async () => {

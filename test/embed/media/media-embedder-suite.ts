@@ -159,11 +159,8 @@ export function runMediaEmbedderSuite(options: MediaEmbedderSuiteOptions): void 
           controller.abort(reason);
         },
       });
-      await expect(call).rejects.toMatchObject({
-        code: "INVALID_INPUT",
-        message: expect.stringMatching(/cancelled by the caller's AbortSignal/),
-        cause: reason,
-      });
+      // The caller's own reason is what the call rejects with (a server maps its deadline error).
+      await expect(call).rejects.toBe(reason);
       // The first sub-batch finished; no other one started after the abort.
       expect(progress).toBe(1);
       const after = await embedder.embed(inputs);
