@@ -175,7 +175,7 @@ export interface ScheduleOptions {
  * checked; the first failure aborts the others (their own errors are dropped)
  * and is thrown once every started call has settled. {@link TransientError}s
  * are retried within `retry`, waiting {@link retryDelay} (cancellable).
- * @throws EmbedkitError INVALID_INPUT when cancelled, CLOSED, or the provider's error
+ * @throws the caller's abort reason or EmbedkitError INVALID_INPUT when cancelled, CLOSED, or the provider's error
  */
 export async function scheduleBatches<R>(
   batches: BatchPlan,
@@ -280,7 +280,7 @@ export interface PipelineResult<P extends Precision> {
  * Plan `values` by the provider's limits, run every sub-batch through
  * {@link EmbedProvider.doEmbed} (see {@link scheduleBatches}) and finish each
  * raw vector (normalize, `dimensions`, `precision`) into input order.
- * @throws EmbedkitError INVALID_INPUT when cancelled, CLOSED, or the provider's error
+ * @throws the caller's abort reason or EmbedkitError INVALID_INPUT when cancelled, CLOSED, or the provider's error
  */
 export async function runPipeline<V, C, P extends Precision>(
   provider: EmbedProvider<V, C>,
