@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
 const calls = Number(args.calls);
 const repeats = Number(args.repeats);
 const dims = 384;
-const resolved = resolveEmbedOptions({ id: "bench", dims }, {});
+const resolved = resolveEmbedOptions<"float32">({ id: "bench", dims }, {});
 const source = Array.from({ length: 64 }, (_, i) =>
   Float32Array.from({ length: dims }, (_, j) => ((i + 1) * (j + 3)) % 17),
 );
