@@ -1,8 +1,9 @@
 /**
  * @module embed/embedder
  * The Embedder contract shared by every provider (local ONNX, static word
- * vectors, OpenAI-compatible endpoints). Types only, no behaviour: the core
- * (`embedMany`, batching, progress) works from what a provider declares here.
+ * vectors, OpenAI-compatible endpoints). Types only, no behaviour: the call
+ * loop every provider runs (validation, batching, cancellation, finishing,
+ * progress) is the pipeline core in `pipeline.ts`.
  */
 import type { ModelSpec } from "../models/model-spec.js";
 import type { Precision, PrecisionVector } from "../vectors/quantize.js";

@@ -2,8 +2,9 @@
  * @module embed/inputs
  * Checks and transformations every text provider applies the same way:
  * validating inputs and options before any work starts (so a bad input rejects
- * the whole call and changes nothing), query/passage prefixes, and the final
- * `dimensions` / `precision` post-processing of unit vectors.
+ * the whole call and changes nothing), query/passage prefixes, the final
+ * `dimensions` / `precision` post-processing of unit vectors, and the one
+ * error of a cancelled call. The pipeline core (pipeline.ts) applies them.
  */
 import { describeType, EmbedkitError } from "../errors.js";
 import { normalizeInPlace, truncateDimensions } from "../vectors/math.js";
@@ -119,6 +120,26 @@ export function finishVector<P extends Precision>(
   let vector = normalize ? normalizeInPlace(pooled) : pooled;
   if (options.dimensions < vector.length) vector = truncateDimensions(vector, options.dimensions);
   return quantize(vector, options.precision);
+}
+
+/**
+ * The error of a call stopped by the caller's AbortSignal: the signal's reason
+ * itself when the caller gave one of its own (an `Error` that is not a
+ * DOMException, e.g. a server's deadline error, so it keeps its meaning);
+ * otherwise INVALID_INPUT "cancelled" with the reason (`AbortError`,
+ * `TimeoutError`, anything else) as cause.
+ */
+export function cancelledError(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && !(reason instanceof DOMException)) return reason;
+  return new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
+    cause: reason,
+  });
+}
+
+/** Throw {@link cancelledError} when `signal` has aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelledError(signal);
 }
 
 /** Throw CLOSED if an embedder was closed. */

@@ -65,7 +65,8 @@ export interface EmbedManyOptions extends Omit<EmbedOptions<"float32">, "precisi
 }
 
 /**
- * Embed many texts (batched by the provider; order preserved).
+ * Embed many texts (split into sub-batches by the pipeline core under the
+ * provider's declared limits; order preserved; `signal` cancels between sub-batches).
  * @example
  * ```ts
  * const { embeddings } = await embedMany({ values: ["a", "b"], embedder: "bge-small-en-v1.5" });

@@ -105,6 +105,38 @@ export function runEmbedderSuite(options: EmbedderSuiteOptions): void {
       await expect(embedder.embed([null as unknown as string])).rejects.toThrow(EmbedkitError);
     });
 
+    it("stops between sub-batches when the signal aborts, and stays usable", async () => {
+      const texts = [options.related[0], options.unrelated];
+      const before = await embedder.embed(texts);
+      await expect(embedder.embed(texts, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+        message: expect.stringMatching(/cancelled by the caller's AbortSignal/),
+      });
+      // One more input than a sub-batch holds: at least two sub-batches.
+      const many = Array.from(
+        { length: embedder.model.maxBatchSize + 1 },
+        (_, i) => `${options.related[0]} ${i % 7}`,
+      );
+      const controller = new AbortController();
+      const reason = new Error("deadline passed");
+      let progress = 0;
+      const call = embedder.embed(many, {
+        signal: controller.signal,
+        onProgress: () => {
+          progress++;
+          controller.abort(reason);
+        },
+      });
+      // The caller's own reason is what the call rejects with (a server maps its deadline error).
+      await expect(call).rejects.toBe(reason);
+      // The first sub-batch finished; no other one was started or reported after the abort.
+      expect(progress).toBe(1);
+      const after = await embedder.embed(texts);
+      expect(after.vectors.map((vector) => Array.from(vector))).toEqual(
+        before.vectors.map((vector) => Array.from(vector)),
+      );
+    });
+
     it("counts tokens", async () => {
       const counts = await embedder.countTokens([options.related[0], options.unrelated]);
       expect(counts).toHaveLength(2);

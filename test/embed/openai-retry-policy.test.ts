@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { estimateTokens, planRequests } from "../../src/embed/openai/openai-embedder.js";
-import { parseRetryAfter, retryDelay, sleep } from "../../src/embed/openai/retry-policy.js";
+import { parseRetryAfter, retryDelay, sleep } from "../../src/embed/retry-policy.js";
 
 describe("parseRetryAfter", () => {
   const now = Date.parse("2025-01-01T00:00:00Z");

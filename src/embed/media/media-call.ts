@@ -7,7 +7,12 @@
  */
 import { describeType, EmbedkitError } from "../../errors.js";
 import type { Precision } from "../../vectors/quantize.js";
-import { MAX_INPUTS_PER_CALL, type ResolvedEmbedOptions, resolveEmbedOptions } from "../inputs.js";
+import {
+  MAX_INPUTS_PER_CALL,
+  type ResolvedEmbedOptions,
+  resolveEmbedOptions,
+  throwIfCancelled,
+} from "../inputs.js";
 import type { MediaEmbedOptions, MediaInput, MediaModelInfo } from "./media-embedder.js";
 import { type MediaFile, openMediaInput, resolveMediaLimits } from "./media-input.js";
 
@@ -49,7 +54,7 @@ export async function prepareMediaCall<P extends Precision>(
   const limits = resolveMediaLimits(model.limits, options.limits);
   const files: MediaFile[] = [];
   for (let index = 0; index < inputs.length; index++) {
-    options.signal?.throwIfAborted();
+    throwIfCancelled(options.signal);
     files.push(
       await openMediaInput(inputs[index] as MediaInput, { modality: model.modality, limits, index, read }),
     );

@@ -14,6 +14,9 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import type * as ort from "onnxruntime-node";
+
+type OrtTensor = ort.Tensor;
+
 import { EmbedkitError } from "../../errors.js";
 import { loadOnnxRuntime } from "../../internal/load-dependency.js";
 import { UNPINNED } from "../../models/adhoc.js";
@@ -26,10 +29,10 @@ import type {
   ModelSpec,
 } from "../../models/model-spec.js";
 import { hfFileUrl } from "../../models/sources.js";
-import type { Precision, PrecisionVector } from "../../vectors/quantize.js";
-import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
-import { assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../inputs.js";
+import type { Embedder, ModelInfo } from "../embedder.js";
+import { assertOpen, validateTexts } from "../inputs.js";
 import type { TextTokenizer } from "../onnx/text-tokenizer.js";
+import { embedTexts, type TextProvider } from "../pipeline.js";
 
 /** File names of a two-tower folder in the Transformers.js layout. */
 export interface PairFileNames {
@@ -376,48 +379,43 @@ export function createTextTowerEmbedder(options: TextTowerOptions): Embedder {
     maxBatchSize,
   });
   let closed = false;
-  return {
+  const provider: TextProvider<readonly number[]> = {
     model,
-    async embed<P extends Precision = "float32">(
-      inputs: readonly string[],
-      embedOptions: EmbedOptions<P> = {},
-    ): Promise<Embeddings<P>> {
-      assertOpen(closed, id);
-      validateTexts(inputs);
-      const resolved = resolveEmbedOptions(model, embedOptions);
-      const encoded = inputs.map((input, index) =>
+    limits: { maxBatchSize },
+    assertOpen: () => assertOpen(closed, id),
+    prepare(texts, resolved) {
+      const encoded = texts.map((input, index) =>
         tokenizer.encode(input, { truncate: resolved.truncate, index }),
       );
-      const ort = await loadOnnxRuntime();
-      const vectors: PrecisionVector[P][] = [];
-      let tokens = 0;
-      for (let start = 0; start < encoded.length; start += maxBatchSize) {
-        embedOptions.signal?.throwIfAborted();
-        const batch = encoded.slice(start, start + maxBatchSize);
-        const length = Math.max(...batch.map((item) => item.ids.length));
-        const ids = new BigInt64Array(batch.length * length).fill(padId);
-        const mask = new BigInt64Array(batch.length * length);
-        batch.forEach((item, row) => {
-          tokens += item.fullLength;
-          item.ids.forEach((token, column) => {
-            ids[row * length + column] = BigInt(token);
-            mask[row * length + column] = 1n;
-          });
-        });
-        const feeds: Record<string, ort.Tensor> = {
-          input_ids: new ort.Tensor("int64", ids, [batch.length, length]),
-        };
-        if (session.inputNames.includes("attention_mask")) {
-          feeds.attention_mask = new ort.Tensor("int64", mask, [batch.length, length]);
-        }
-        const result = (await session.run(feeds))[output] as ort.Tensor;
-        for (const row of tensorRows(result.data as Float32Array, batch.length, dims)) {
-          vectors.push(finishVector(row, true, resolved));
-        }
-        embedOptions.onProgress?.(vectors.length, encoded.length);
-      }
-      return { vectors, dims: resolved.dimensions, precision: resolved.precision, usage: { tokens } };
+      return {
+        values: encoded.map((item) => item.ids),
+        tokens: encoded.reduce((sum, item) => sum + item.fullLength, 0),
+      };
     },
+    async doEmbed({ values: batch }) {
+      const ort = await loadOnnxRuntime();
+      const length = Math.max(...batch.map((item) => item.length));
+      const ids = new BigInt64Array(batch.length * length).fill(padId);
+      const mask = new BigInt64Array(batch.length * length);
+      batch.forEach((item, row) => {
+        item.forEach((token, column) => {
+          ids[row * length + column] = BigInt(token);
+          mask[row * length + column] = 1n;
+        });
+      });
+      const feeds: Record<string, OrtTensor> = {
+        input_ids: new ort.Tensor("int64", ids, [batch.length, length]),
+      };
+      if (session.inputNames.includes("attention_mask")) {
+        feeds.attention_mask = new ort.Tensor("int64", mask, [batch.length, length]);
+      }
+      const result = (await session.run(feeds))[output] as OrtTensor;
+      return { vectors: tensorRows(result.data as Float32Array, batch.length, dims) };
+    },
+  };
+  return {
+    model,
+    embed: (inputs, embedOptions) => embedTexts(provider, inputs, embedOptions),
     async countTokens(inputs) {
       validateTexts(inputs);
       return inputs.map((input) => tokenizer.count(input));

@@ -14,9 +14,9 @@ import type * as ort from "onnxruntime-node";
 import { describeType, EmbedkitError } from "../../errors.js";
 import { loadOnnxRuntime } from "../../internal/load-dependency.js";
 import type { ModelSpec } from "../../models/model-spec.js";
-import type { Precision, PrecisionVector } from "../../vectors/quantize.js";
-import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
-import { applyPrefix, assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../inputs.js";
+import type { Embedder, ModelInfo } from "../embedder.js";
+import { assertOpen, validateTexts } from "../inputs.js";
+import { embedTexts, scheduleBatches, type TextProvider } from "../pipeline.js";
 import { loadTextTokenizer, type TextTokenizer } from "./text-tokenizer.js";
 import { pieceSpans, planWindows, splitWords, type TextSpan } from "./word-pieces.js";
 
@@ -160,6 +160,13 @@ export function planBatches(
   }
   if (current.length > 0) batches.push({ indices: current, length: longest });
   return batches;
+}
+
+/** Length of the longest sequence (the padded length of its batch). */
+function longest(sequences: readonly (readonly number[])[]): number {
+  let length = 0;
+  for (const sequence of sequences) length = Math.max(length, sequence.length);
+  return length;
 }
 
 function checkPositive(name: string, value: number): number {
@@ -400,75 +407,73 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
   }
 
   /**
-   * Run sequences through the encoder in padding-aware batches (longest first),
-   * checking for cancellation and a closed session before each batch; `handle`
-   * gets the batch's sequence indices, its hidden states and padded length.
+   * Run sequences through the encoder in padding-aware batches (longest first)
+   * on the pipeline core's scheduler (cancellation and a closed session checked
+   * before each batch); `handle` gets the batch's sequence indices, its hidden
+   * states and padded length.
    */
   async function runBatches(
     sequences: readonly (readonly number[])[],
     signal: AbortSignal | undefined,
     handle: (indices: readonly number[], hidden: Float32Array, length: number) => void,
   ): Promise<void> {
-    for (const batch of planBatches(
+    await scheduleBatches(
+      planOf(sequences),
+      async (indices) => {
+        const batch = indices.map((index) => sequences[index] as readonly number[]);
+        const length = longest(batch);
+        return { hidden: await run(batch, length), length };
+      },
+      (indices, { hidden, length }) => {
+        try {
+          handle(indices, hidden.data as Float32Array, length);
+        } finally {
+          hidden.dispose();
+        }
+      },
+      { signal, assertOpen: () => assertOpen(closed, spec.id) },
+    );
+  }
+
+  /** The padding-aware, length-sorted plan of {@link planBatches}, as index lists. */
+  function planOf(sequences: readonly (readonly number[])[]): number[][] {
+    return planBatches(
       sequences.map((sequence) => sequence.length),
       maxBatchSize,
       maxBatchTokens,
-    )) {
-      if (signal?.aborted) {
-        throw new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
-          cause: signal.reason,
-        });
-      }
-      assertOpen(closed, spec.id);
-      const hidden = await run(
-        batch.indices.map((index) => sequences[index] as readonly number[]),
-        batch.length,
+    ).map((batch) => batch.indices);
+  }
+
+  /** The pipeline provider: token ids in, pooled hidden states out. */
+  const provider: TextProvider<readonly number[]> = {
+    model,
+    limits: { maxBatchSize, maxBatchTokens, plan: planOf },
+    assertOpen: () => assertOpen(closed, spec.id),
+    // Tokenize everything first: an over-long input fails the call before any inference.
+    prepare(texts, resolved) {
+      const encoded = texts.map((text, index) =>
+        tokenizer.encode(text, { truncate: resolved.truncate, index }),
       );
+      const specialTokens = (encoded[0]?.ids.length ?? 0) - (encoded[0]?.fullLength ?? 0);
+      let tokens = 0;
+      for (const item of encoded) tokens += item.ids.length - specialTokens;
+      return { values: encoded.map((item) => item.ids), tokens };
+    },
+    async doEmbed({ values }) {
+      const length = longest(values);
+      const hidden = await run(values, length);
       try {
-        handle(batch.indices, hidden.data as Float32Array, batch.length);
+        const data = hidden.data as Float32Array;
+        return { vectors: values.map((ids, row) => pool(data, row, ids.length, length)) };
       } finally {
         hidden.dispose();
       }
-    }
-  }
-
-  async function embed<P extends Precision = "float32">(
-    inputs: readonly string[],
-    embedOptions: EmbedOptions<P> = {},
-  ): Promise<Embeddings<P>> {
-    assertOpen(closed, spec.id);
-    validateTexts(inputs);
-    const resolved = resolveEmbedOptions(model, embedOptions);
-    // Tokenize everything first: an over-long input fails the call before any inference.
-    const encoded = inputs.map((text, index) =>
-      tokenizer.encode(applyPrefix(text, resolved.inputType, spec.prefixes), {
-        truncate: resolved.truncate,
-        index,
-      }),
-    );
-    const vectors = new Array<PrecisionVector[P]>(inputs.length);
-    let tokens = 0;
-    let done = 0;
-    const specialTokens = (encoded[0]?.ids.length ?? 0) - (encoded[0]?.fullLength ?? 0);
-    for (const item of encoded) tokens += item.ids.length - specialTokens;
-    await runBatches(
-      encoded.map((item) => item.ids),
-      embedOptions.signal,
-      (indices, data, length) => {
-        indices.forEach((index, row) => {
-          const pooled = pool(data, row, (encoded[index] as { ids: readonly number[] }).ids.length, length);
-          vectors[index] = finishVector(pooled, spec.normalize, resolved);
-        });
-        done += indices.length;
-        embedOptions.onProgress?.(done, inputs.length);
-      },
-    );
-    return { vectors, dims: resolved.dimensions, precision: resolved.precision, usage: { tokens } };
-  }
+    },
+  };
 
   return {
     model,
-    embed,
+    embed: (inputs, embedOptions) => embedTexts(provider, inputs, embedOptions),
     async countTokens(inputs) {
       assertOpen(closed, spec.id);
       validateTexts(inputs);

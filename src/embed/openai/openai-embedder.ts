@@ -4,14 +4,17 @@
  * on api.openai.com or any OpenAI-compatible endpoint (embedkit's own server,
  * vLLM, Ollama, LiteLLM, Azure behind a gateway) with plain `fetch` — no SDK, so
  * the library stays dependency-light and every byte on the wire is ours to check.
- * A call validates inputs and options first (a bad input sends nothing), splits
- * the job into API-sized requests by input count and estimated tokens, runs at
- * most `maxParallelRequests` at once, retries transient failures (429, 5xx,
- * network errors, timeouts) with exponential backoff and full jitter while
- * honouring `retry-after-ms` / `Retry-After`, checks every response with zod
- * (count, indices, vector length, finite values — never silently misaligned), and
- * reassembles vectors in input order before the shared `dimensions` / `precision`
- * post-processing. HTTP failures become {@link EmbedkitError}s that carry the
+ * It is a thin provider of the pipeline core (../pipeline.ts): it declares its
+ * limits — inputs and estimated tokens per request, `maxParallelRequests`,
+ * retries — and the core validates inputs and options first (a bad input sends
+ * nothing), splits the job into API-sized requests, runs at most
+ * `maxParallelRequests` at once and retries transient failures (429, 5xx,
+ * network errors, timeouts: thrown here as TransientError) with exponential
+ * backoff and full jitter while honouring `retry-after-ms` / `Retry-After`.
+ * One request here is one attempt, under its own timeout; it checks the response
+ * with zod (count, indices, vector length, finite values — never silently
+ * misaligned); the core reassembles vectors in input order and applies the
+ * shared `dimensions` / `precision` post-processing. HTTP failures become {@link EmbedkitError}s that carry the
  * endpoint's own `error.message` / `code`, the status and the URL, never the key.
  * Without the remote tokenizer, token counts are estimates ({@link estimateTokens})
  * and the `truncate` option is left to the endpoint: texts are sent whole, and an
@@ -20,12 +23,12 @@
  */
 import { EmbedkitError } from "../../errors.js";
 import { base64ToFloat32 } from "../../vectors/codec.js";
-import type { Precision } from "../../vectors/quantize.js";
-import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
-import { applyPrefix, assertOpen, finishVector, resolveEmbedOptions, validateTexts } from "../inputs.js";
+import type { Embedder, ModelInfo } from "../embedder.js";
+import { validateTexts } from "../inputs.js";
+import { embedTexts, planContiguous, type TextProvider, TransientError } from "../pipeline.js";
+import { parseRetryAfter, RETRYABLE_STATUSES } from "../retry-policy.js";
 import { findOpenAIModel } from "./openai-models.js";
 import { type EmbeddingsResponse, embeddingsResponseSchema, errorResponseSchema } from "./openai-schema.js";
-import { parseRetryAfter, RETRYABLE_STATUSES, retryDelay, sleep } from "./retry-policy.js";
 
 /** OpenAI's public API; the only base URL for which an API key is mandatory. */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -147,20 +150,10 @@ export function planRequests(
   maxInputs: number,
   maxTokens: number,
 ): RequestRange[] {
-  const ranges: RequestRange[] = [];
-  let start = 0;
-  let tokens = 0;
-  for (let index = 0; index < tokenEstimates.length; index++) {
-    const estimate = tokenEstimates[index] as number;
-    if (index > start && (index - start >= maxInputs || tokens + estimate > maxTokens)) {
-      ranges.push({ start, end: index });
-      start = index;
-      tokens = 0;
-    }
-    tokens += estimate;
-  }
-  if (start < tokenEstimates.length) ranges.push({ start, end: tokenEstimates.length });
-  return ranges;
+  return planContiguous(tokenEstimates, maxInputs, maxTokens).map((batch) => ({
+    start: batch[0] as number,
+    end: (batch[batch.length - 1] as number) + 1,
+  }));
 }
 
 function checkInteger(name: string, value: number, minimum: number): number {
@@ -333,17 +326,14 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
   }
   let model = describeModel();
 
-  /** The error for a request stopped by the caller's signal or by close(). */
-  function stoppedError(callerSignal: AbortSignal | undefined): EmbedkitError {
+  /** Throw CLOSED after close(), also for a request stopped in flight by it. */
+  function assertNotClosed(): void {
     if (closed) {
-      return new EmbedkitError(
+      throw new EmbedkitError(
         "CLOSED",
-        `The embedder for ${modelName} was closed while a request was in flight.`,
+        `The embedder for ${modelName} was closed; create a new one with createOpenAIEmbedder().`,
       );
     }
-    return new EmbedkitError("INVALID_INPUT", "Embedding was cancelled by the caller's AbortSignal.", {
-      cause: callerSignal?.reason,
-    });
   }
 
   /** Turn a non-2xx response into an error; decide whether it is worth retrying. */
@@ -477,15 +467,16 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
   }
 
   /**
-   * POST one request, retrying transient failures. `signal` aborts on the
-   * caller's signal, on close(), or when a sibling request failed for good.
+   * POST one request (one attempt; the pipeline core retries a
+   * {@link TransientError}). `signal` aborts on the caller's signal, on close(),
+   * or when a sibling request failed for good.
    */
   async function post(
     texts: readonly string[],
     requestDimensions: number | undefined,
     expectedLength: number | undefined,
     signal: AbortSignal,
-    callerSignal: AbortSignal | undefined,
+    attempts: number,
   ): Promise<RequestResult> {
     const body = JSON.stringify({
       model: modelName,
@@ -493,188 +484,135 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
       encoding_format: encodingFormat,
       ...(requestDimensions === undefined ? {} : { dimensions: requestDimensions }),
     });
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) throw stoppedError(callerSignal);
-      const attempts = attempt + 1;
-      const controller = new AbortController();
-      const timeout = new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError");
-      const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
-      const onAbort = (): void => controller.abort(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      let failure: AttemptFailure;
-      try {
-        const response = await fetchImplementation(endpoint, {
-          method: "POST",
-          headers,
-          body,
-          signal: controller.signal,
-        });
-        // Read the body under the same timeout: a server may stall mid-body.
-        const text = await response.text();
-        if (response.ok) {
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch (error) {
-            throw new EmbedkitError(
-              "REMOTE_ERROR",
-              `Invalid response from POST ${url}: the body is not JSON (${redact(text.slice(0, 120), apiKey)}).`,
-              { cause: error, details: { url, status: response.status } },
-            );
-          }
-          const parsed = embeddingsResponseSchema.safeParse(json);
-          const embeddedError = parsed.success ? undefined : errorResponseSchema.safeParse(json);
-          if (embeddedError?.success) {
-            // Some proxies answer 200 with an OpenAI error body; it is still an error.
-            throw new EmbedkitError(
-              "REMOTE_ERROR",
-              `POST ${url} answered ${response.status} with an error: ${redact(embeddedError.data.error.message, apiKey)}.`,
-              { details: { url, status: response.status, code: embeddedError.data.error.code ?? undefined } },
-            );
-          }
-          if (!parsed.success) {
-            const issue = parsed.error.issues[0];
-            throw new EmbedkitError(
-              "REMOTE_ERROR",
-              `Invalid response from POST ${url}: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "unexpected shape"}. ` +
-                "Expected OpenAI's {object:'list', data:[{index, embedding}], usage}.",
-              { details: { url, status: response.status } },
-            );
-          }
-          return {
-            vectors: readVectors(parsed.data, texts.length, expectedLength),
-            tokens: parsed.data.usage?.prompt_tokens,
-          };
-        }
-        failure = httpFailure(response, text, attempts);
-      } catch (error) {
-        if (EmbedkitError.isInstance(error)) throw error;
-        if (signal.aborted) throw stoppedError(callerSignal);
-        const timedOut = controller.signal.reason === timeout;
-        failure = {
-          error: new EmbedkitError(
-            "REMOTE_ERROR",
-            timedOut
-              ? `POST ${url} timed out after ${timeoutMs} ms (${attempts} attempt(s)). Raise timeoutMs or lower maxInputsPerRequest.`
-              : `POST ${url} failed (${attempts} attempt(s)): ${redact(describeNetworkError(error), apiKey)}. Check that the endpoint is reachable.`,
-            { cause: error, details: { url, attempts, timedOut } },
-          ),
-          retryable: true,
-        };
-      } finally {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-      }
-      if (!failure.retryable || attempt >= maxRetries) throw failure.error;
-      try {
-        await sleep(
-          retryDelay({
-            attempt,
-            initialDelayMs: initialRetryDelayMs,
-            maxDelayMs: maxRetryDelayMs,
-            retryAfterMs: failure.retryAfterMs,
-          }),
-          signal,
-        );
-      } catch {
-        throw stoppedError(callerSignal);
-      }
-    }
-  }
-
-  async function embed<P extends Precision = "float32">(
-    inputs: readonly string[],
-    embedOptions: EmbedOptions<P> = {},
-  ): Promise<Embeddings<P>> {
-    assertOpen(closed, modelName);
-    validateTexts(inputs);
-    // With unknown dims the upper bound of `dimensions` is checked after the first response.
-    const provisional = model.dims > 0 ? model : { ...model, dims: Number.MAX_SAFE_INTEGER };
-    const resolved = resolveEmbedOptions(provisional, embedOptions);
-    const callerSignal = embedOptions.signal;
-    if (callerSignal?.aborted) throw stoppedError(callerSignal);
-    const wanted = embedOptions.dimensions ?? configuredDimensions;
-    const requestDimensions =
-      sendDimensions && wanted !== undefined && wanted !== facts?.dims ? wanted : undefined;
-    const texts = inputs.map((text) => applyPrefix(text, resolved.inputType, prefixes));
-    const estimates = texts.map(estimateTokens);
-    const ranges = planRequests(estimates, maxInputsPerRequest, maxTokensPerRequest);
-    const raw = new Array<Float32Array>(texts.length);
-    let tokens = 0;
-    let done = 0;
-
-    const callController = new AbortController();
-    const stop = (): void => callController.abort();
-    callerSignal?.addEventListener("abort", stop, { once: true });
-    closeController.signal.addEventListener("abort", stop, { once: true });
-    let firstError: unknown;
-    let next = 0;
-    async function worker(): Promise<void> {
-      while (firstError === undefined && next < ranges.length) {
-        const range = ranges[next++] as RequestRange;
-        try {
-          const expected = requestDimensions ?? responseDimensions;
-          const result = await post(
-            texts.slice(range.start, range.end),
-            requestDimensions,
-            expected,
-            callController.signal,
-            callerSignal,
-          );
-          const length = result.vectors[0]?.length;
-          if (requestDimensions === undefined && length !== undefined) {
-            if (responseDimensions === undefined) {
-              // First response of a model with unknown dims: fix them from now on.
-              responseDimensions = length;
-              model = describeModel();
-            } else if (length !== responseDimensions) {
-              // A parallel request started before discovery and got another size.
-              throw new EmbedkitError(
-                "REMOTE_ERROR",
-                `Invalid response from POST ${url}: vectors have ${length} dimensions, expected ${responseDimensions} like the earlier responses.`,
-                { details: { url, expected: responseDimensions, received: length } },
-              );
-            }
-          }
-          result.vectors.forEach((vector, offset) => {
-            raw[range.start + offset] = vector;
-          });
-          tokens +=
-            result.tokens ?? estimates.slice(range.start, range.end).reduce((sum, value) => sum + value, 0);
-          done += range.end - range.start;
-          embedOptions.onProgress?.(done, texts.length);
-        } catch (error) {
-          if (firstError === undefined) {
-            firstError = error;
-            // Fail fast: stop siblings' in-flight requests and pending retries.
-            callController.abort();
-          }
-        }
-      }
-    }
+    const controller = new AbortController();
+    const timeout = new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError");
+    const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+    const onAbort = (): void => controller.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let failure: AttemptFailure;
     try {
-      await Promise.all(Array.from({ length: Math.min(maxParallelRequests, ranges.length) }, worker));
+      const response = await fetchImplementation(endpoint, {
+        method: "POST",
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      // Read the body under the same timeout: a server may stall mid-body.
+      const text = await response.text();
+      if (response.ok) return readResponse(text, response.status, texts.length, expectedLength);
+      failure = httpFailure(response, text, attempts);
+    } catch (error) {
+      if (EmbedkitError.isInstance(error) || signal.aborted) throw error;
+      const timedOut = controller.signal.reason === timeout;
+      throw new TransientError(
+        new EmbedkitError(
+          "REMOTE_ERROR",
+          timedOut
+            ? `POST ${url} timed out after ${timeoutMs} ms (${attempts} attempt(s)). Raise timeoutMs or lower maxInputsPerRequest.`
+            : `POST ${url} failed (${attempts} attempt(s)): ${redact(describeNetworkError(error), apiKey)}. Check that the endpoint is reachable.`,
+          { cause: error, details: { url, attempts, timedOut } },
+        ),
+      );
     } finally {
-      callerSignal?.removeEventListener("abort", stop);
-      closeController.signal.removeEventListener("abort", stop);
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
     }
-    if (firstError !== undefined) throw firstError;
-    // Re-check `dimensions` against the now-known model dims when they were unknown.
-    const final =
-      model.dims > 0 && provisional !== model ? resolveEmbedOptions(model, embedOptions) : resolved;
-    const vectors = raw.map((vector) => finishVector(vector, normalize, final));
-    const dims = embedOptions.dimensions ?? (model.dims > 0 ? model.dims : (raw[0]?.length ?? 0));
-    return { vectors, dims, precision: final.precision, usage: { tokens } };
+    if (failure.retryable) throw new TransientError(failure.error, failure.retryAfterMs);
+    throw failure.error;
   }
+
+  /** Parse and check a 2xx body. */
+  function readResponse(
+    text: string,
+    status: number,
+    count: number,
+    expectedLength: number | undefined,
+  ): RequestResult {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new EmbedkitError(
+        "REMOTE_ERROR",
+        `Invalid response from POST ${url}: the body is not JSON (${redact(text.slice(0, 120), apiKey)}).`,
+        { cause: error, details: { url, status } },
+      );
+    }
+    const parsed = embeddingsResponseSchema.safeParse(json);
+    const embeddedError = parsed.success ? undefined : errorResponseSchema.safeParse(json);
+    if (embeddedError?.success) {
+      // Some proxies answer 200 with an OpenAI error body; it is still an error.
+      throw new EmbedkitError(
+        "REMOTE_ERROR",
+        `POST ${url} answered ${status} with an error: ${redact(embeddedError.data.error.message, apiKey)}.`,
+        { details: { url, status, code: embeddedError.data.error.code ?? undefined } },
+      );
+    }
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new EmbedkitError(
+        "REMOTE_ERROR",
+        `Invalid response from POST ${url}: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "unexpected shape"}. ` +
+          "Expected OpenAI's {object:'list', data:[{index, embedding}], usage}.",
+        { details: { url, status } },
+      );
+    }
+    return {
+      vectors: readVectors(parsed.data, count, expectedLength),
+      tokens: parsed.data.usage?.prompt_tokens,
+    };
+  }
+
+  /** The pipeline provider: one POST per request range, dims discovered from the first response. */
+  const provider: TextProvider<string> = {
+    get model(): ModelInfo {
+      return model;
+    },
+    limits: {
+      maxBatchSize: maxInputsPerRequest,
+      maxBatchTokens: maxTokensPerRequest,
+      cost: estimateTokens,
+      maxParallelCalls: maxParallelRequests,
+      retry: { maxRetries, initialDelayMs: initialRetryDelayMs, maxDelayMs: maxRetryDelayMs },
+    },
+    closeSignal: closeController.signal,
+    assertOpen: assertNotClosed,
+    async doEmbed({ values, signal, attempt, context }) {
+      const wanted = context.dimensions ?? configuredDimensions;
+      const requestDimensions =
+        sendDimensions && wanted !== undefined && wanted !== facts?.dims ? wanted : undefined;
+      const expected = requestDimensions ?? responseDimensions;
+      const result = await post(values, requestDimensions, expected, signal, attempt + 1);
+      const length = result.vectors[0]?.length;
+      if (requestDimensions === undefined && length !== undefined) {
+        if (responseDimensions === undefined) {
+          // First response of a model with unknown dims: fix them from now on.
+          responseDimensions = length;
+          model = describeModel();
+        } else if (length !== responseDimensions) {
+          // A parallel request started before discovery and got another size.
+          throw new EmbedkitError(
+            "REMOTE_ERROR",
+            `Invalid response from POST ${url}: vectors have ${length} dimensions, expected ${responseDimensions} like the earlier responses.`,
+            { details: { url, expected: responseDimensions, received: length } },
+          );
+        }
+      }
+      return {
+        vectors: result.vectors,
+        tokens: result.tokens ?? values.reduce((sum, text) => sum + estimateTokens(text), 0),
+      };
+    },
+  };
 
   return {
     get model(): ModelInfo {
       return model;
     },
     url,
-    embed,
+    embed: (inputs, embedOptions) => embedTexts(provider, inputs, embedOptions),
     async countTokens(inputs: readonly string[]): Promise<number[]> {
-      assertOpen(closed, modelName);
+      assertNotClosed();
       validateTexts(inputs);
       // An estimate (see estimateTokens): remote tokenizers are not available locally.
       return inputs.map(estimateTokens);

@@ -21,10 +21,11 @@ import { describeType, EmbedkitError } from "../../errors.js";
 import { createModelStore } from "../../models/index.js";
 import type { ModelSpec } from "../../models/model-spec.js";
 import type { ModelStore, PulledModel, PullProgress } from "../../models/model-store.js";
-import { truncateDimensions, type VectorLike } from "../../vectors/math.js";
-import { assertPrecision, type Precision, type PrecisionVector, quantize } from "../../vectors/quantize.js";
+import type { VectorLike } from "../../vectors/math.js";
+import type { Precision } from "../../vectors/quantize.js";
 import type { Embedder, Embeddings, EmbedOptions, ModelInfo } from "../embedder.js";
 import { validateTexts } from "../inputs.js";
+import { embedTexts, type TextProvider } from "../pipeline.js";
 import { type ResolvedToken, resolveTokens, tokenizeWords } from "./word-tokenizer.js";
 import { loadWordVectorTable, type WordVectorTable, type WordVectorTableLoad } from "./word-vector-table.js";
 
@@ -283,53 +284,50 @@ class TableWordVectorEmbedder implements WordVectorEmbedder {
     inputs: readonly string[],
     options: EmbedOptions<P> = {},
   ): Promise<Embeddings<P>> {
-    const table = this.#open();
-    const precision = (options.precision ?? "float32") as P;
-    assertPrecision(precision);
-    const dimensions = options.dimensions ?? table.dimensions;
-    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > table.dimensions) {
-      throw new EmbedkitError(
-        "INVALID_OPTION",
-        `dimensions must be an integer between 1 and ${table.dimensions} (the model's dimensions), ` +
-          `received ${String(dimensions)}.`,
-        { details: { max: table.dimensions, received: dimensions } },
-      );
-    }
-    options.signal?.throwIfAborted();
-    const resolved = this.#prepare(inputs);
-    if (this.#options.unknownText === "error") {
-      const index = resolved.findIndex((tokens) => tokens.every((token) => token.row < 0));
-      if (index >= 0) {
-        throw new EmbedkitError(
-          "INVALID_INPUT",
-          `Input ${index} has no word in the vocabulary of ${this.model.id} ` +
-            `(tokens: ${JSON.stringify(resolved[index]?.map((token) => token.word))}). ` +
-            'Remove it, or use unknownText: "zero-vector" to get a zero vector for such texts.',
-          { details: { index } },
-        );
-      }
-    }
+    return embedTexts(this.#provider(), inputs, options);
+  }
 
-    const vectors: PrecisionVector[P][] = [];
-    let tokens = 0;
-    for (let start = 0; start < resolved.length; start += BATCH_SIZE) {
-      if (start > 0) {
-        // Long calls stay cooperative: let timers, I/O and abort signals run between batches.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        options.signal?.throwIfAborted();
+  /** This embedder as a pipeline provider: texts → resolved tokens → pooled unit vectors. */
+  #provider(): TextProvider<ResolvedToken[]> {
+    return {
+      model: this.model,
+      // Pooled vectors are unit length already; `dimensions` re-normalizes.
+      normalize: false,
+      limits: { maxBatchSize: BATCH_SIZE },
+      assertOpen: () => {
         this.#open();
-      }
-      const end = Math.min(start + BATCH_SIZE, resolved.length);
-      for (let index = start; index < end; index++) {
-        const textTokens = resolved[index] as ResolvedToken[];
-        tokens += textTokens.length;
-        const pooled = this.#pool(table, textTokens);
-        const sized = dimensions === table.dimensions ? pooled : truncateDimensions(pooled, dimensions);
-        vectors.push(quantize(sized, precision));
-      }
-      options.onProgress?.(end, resolved.length);
-    }
-    return { vectors, dims: dimensions, precision, usage: { tokens } };
+      },
+      prepare: (texts) => {
+        const resolved = this.#prepare(texts);
+        if (this.#options.unknownText === "error") {
+          const index = resolved.findIndex((tokens) => tokens.every((token) => token.row < 0));
+          if (index >= 0) {
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              `Input ${index} has no word in the vocabulary of ${this.model.id} ` +
+                `(tokens: ${JSON.stringify(resolved[index]?.map((token) => token.word))}). ` +
+                'Remove it, or use unknownText: "zero-vector" to get a zero vector for such texts.',
+              { details: { index } },
+            );
+          }
+        }
+        return { values: resolved };
+      },
+      doEmbed: async ({ values, indices, signal }) => {
+        if ((indices[0] as number) > 0) {
+          // Long calls stay cooperative: let timers, I/O and abort signals run between batches.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          signal.throwIfAborted();
+        }
+        const table = this.#open();
+        let tokens = 0;
+        const vectors = values.map((textTokens) => {
+          tokens += textTokens.length;
+          return this.#pool(table, textTokens);
+        });
+        return { vectors, tokens };
+      },
+    };
   }
 
   /** Weighted mean of raw word vectors (unit row × norm × weight), then unit length. */

@@ -2,25 +2,24 @@
  * @module embed/media/audio/audio-embedder
  * What every audio {@link MediaEmbedder} shares: a provider only says how to
  * turn mono samples at its rate into one vector per clip ({@link AudioCore});
- * {@link wrapAudioCore} adds the common call flow — every input opened
- * and sniffed before any decoding (one bad file rejects the whole call),
- * decoding with the duration limit, batches of `maxBatchSize` clips (so
- * memory holds one batch of decoded audio, not the whole call), progress,
- * cancellation, `dimensions`/`precision` post-processing and `usage.seconds`.
+ * {@link wrapAudioCore} makes it a provider of the media pipeline
+ * (../media-pipeline.ts), which supplies the common call flow — every input
+ * opened and sniffed before any decoding (one bad file rejects the whole
+ * call), batches of `maxBatchSize` clips (each decoded with the duration limit
+ * inside its batch, so memory holds one batch of decoded audio, not the whole
+ * call), progress, cancellation, `dimensions`/`precision` post-processing and
+ * `usage.seconds`.
  */
 import { EmbedkitError } from "../../../errors.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
-import { assertOpen, finishVector } from "../../inputs.js";
-import { prepareMediaCall } from "../media-call.js";
+import { assertOpen } from "../../inputs.js";
+import { type EmbedProvider, embedDecoded } from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
-  type MediaEmbeddings,
-  type MediaEmbedOptions,
-  type MediaInput,
   type MediaLimits,
   type MediaModelInfo,
 } from "../media-embedder.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { DEFAULT_MAX_AUDIO_SECONDS, decodeAudioFile } from "./decode-audio.js";
 
 /** The model-specific part of an audio embedder. */
@@ -101,52 +100,48 @@ export function wrapAudioCore(core: AudioCore, settings: AudioEmbedderSettings =
     maxBatchSize: core.maxBatchSize,
     limits: Object.freeze({ ...DEFAULT_AUDIO_LIMITS, ...settings.limits }),
   });
+  const assertNotClosed = (): void => assertOpen(closed, core.id);
+  /** Files: opened and sniffed first, decoded batch by batch (memory holds one batch of audio). */
+  const files: MediaProvider = {
+    model,
+    read: false,
+    measures: { pixels: false, seconds: true },
+    limits: { maxBatchSize: core.maxBatchSize },
+    assertOpen: assertNotClosed,
+    async doEmbed({ values, signal, context }) {
+      const clips: Float32Array[] = [];
+      let seconds = 0;
+      for (const file of values) {
+        const decoded = await decodeAudioFile(file, {
+          sampleRate: core.sampleRate,
+          maxDurationSeconds: context.limits.maxDurationSeconds,
+          signal,
+        });
+        seconds += decoded.durationSeconds;
+        clips.push(decoded.samples);
+      }
+      return { vectors: await core.embedSamples(clips, signal), seconds };
+    },
+  };
+  /** Decoded clips: the core's own output, untouched. */
+  const samples: EmbedProvider<Float32Array> = {
+    limits: { maxBatchSize: core.maxBatchSize },
+    doEmbed: async ({ values, signal }) => ({ vectors: await core.embedSamples(values, signal) }),
+  };
   return {
     model,
     sampleRate: core.sampleRate,
     async embedSamples(clips, options = {}) {
-      assertOpen(closed, core.id);
+      assertNotClosed();
       checkClips(clips);
-      const out: Float32Array[] = [];
-      for (let start = 0; start < clips.length; start += core.maxBatchSize) {
-        options.signal?.throwIfAborted();
-        out.push(...(await core.embedSamples(clips.slice(start, start + core.maxBatchSize), options.signal)));
-      }
-      return out;
+      return embedDecoded(samples, clips, {
+        dims: core.dims,
+        normalize: false,
+        signal: options.signal,
+        assertOpen: assertNotClosed,
+      });
     },
-    async embed<P extends Precision = "float32">(
-      inputs: readonly MediaInput[],
-      options: MediaEmbedOptions<P> = {},
-    ): Promise<MediaEmbeddings<P>> {
-      assertOpen(closed, core.id);
-      // Open and sniff every input first; keep only paths (audio is decoded batch by batch).
-      const call = await prepareMediaCall(model, inputs, options, false);
-      const vectors: PrecisionVector[P][] = [];
-      let seconds = 0;
-      for (let start = 0; start < call.files.length; start += core.maxBatchSize) {
-        options.signal?.throwIfAborted();
-        const clips: Float32Array[] = [];
-        for (const file of call.files.slice(start, start + core.maxBatchSize)) {
-          const decoded = await decodeAudioFile(file, {
-            sampleRate: core.sampleRate,
-            maxDurationSeconds: call.limits.maxDurationSeconds,
-            ...(options.signal === undefined ? {} : { signal: options.signal }),
-          });
-          seconds += decoded.durationSeconds;
-          clips.push(decoded.samples);
-        }
-        const raw = await core.embedSamples(clips, options.signal);
-        for (const vector of raw) vectors.push(finishVector(vector, core.normalize, call.options));
-        options.onProgress?.(vectors.length, call.files.length);
-      }
-      return {
-        vectors,
-        dims: call.options.dimensions,
-        precision: call.options.precision,
-        modality: "audio",
-        usage: { tokens: 0, inputs: vectors.length, seconds },
-      };
-    },
+    embed: (inputs, options) => embedMedia(files, inputs, options),
     async close() {
       if (closed) return;
       closed = true;

@@ -35,6 +35,7 @@ import { createModelStore } from "../../../models/store-impl.js";
 import { normalizeInPlace } from "../../../vectors/math.js";
 import type { Embedder } from "../../embedder.js";
 import { loadTextTokenizer } from "../../onnx/text-tokenizer.js";
+import { type EmbedProvider, embedDecoded } from "../../pipeline.js";
 import type { MediaLimits } from "../media-embedder.js";
 import {
   checkPairFolder,
@@ -221,14 +222,9 @@ async function openAudioCore(prepared: PreparedClap): Promise<AudioCore> {
   const plane = frames * frontEnd.melBands;
 
   /** Unit vectors of `windows` (each exactly one window of samples), in batches. */
-  const runWindows = async (
-    windows: readonly Float32Array[],
-    signal?: AbortSignal,
-  ): Promise<Float32Array[]> => {
-    const out: Float32Array[] = [];
-    for (let start = 0; start < windows.length; start += maxBatchSize) {
-      signal?.throwIfAborted();
-      const batch = windows.slice(start, start + maxBatchSize);
+  const towerWindows: EmbedProvider<Float32Array> = {
+    limits: { maxBatchSize },
+    async doEmbed({ values: batch }) {
       const features = new Float32Array(batch.length * plane);
       batch.forEach((window, index) => {
         features.set(clapLogMel(window, frontEnd).data, index * plane);
@@ -246,11 +242,11 @@ async function openAudioCore(prepared: PreparedClap): Promise<AudioCore> {
         );
       }
       const output = result.audio_embeds as ort.Tensor;
-      for (const row of tensorRows(output.data as Float32Array, batch.length, dims))
-        out.push(normalizeInPlace(row));
-    }
-    return out;
+      return { vectors: tensorRows(output.data as Float32Array, batch.length, dims) };
+    },
   };
+  const runWindows = (windows: readonly Float32Array[], signal?: AbortSignal): Promise<Float32Array[]> =>
+    embedDecoded(towerWindows, windows, { dims, normalize: true, signal });
 
   return {
     id,

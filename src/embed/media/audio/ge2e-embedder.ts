@@ -22,6 +22,7 @@ import { EmbedkitError } from "../../../errors.js";
 import { loadOnnxRuntime } from "../../../internal/load-dependency.js";
 import { readTorchCheckpoint } from "../../../models/torch-checkpoint.js";
 import { normalizeInPlace } from "../../../vectors/math.js";
+import { type EmbedProvider, embedDecoded } from "../../pipeline.js";
 import type { AudioCore } from "./audio-embedder.js";
 import { buildGe2eOnnx, GE2E_INPUT, GE2E_OUTPUT, GE2E_SHAPE } from "./ge2e-graph.js";
 import { melSpectrogram } from "./mel.js";
@@ -114,14 +115,9 @@ export async function createGe2eCore(options: Ge2eCoreOptions): Promise<Ge2eCore
   const frameValues = partialFrames * melBands;
 
   /** Run partial-utterance mel windows through the network; unit vectors out. */
-  const runPartials = async (
-    windows: readonly Float32Array[],
-    signal?: AbortSignal,
-  ): Promise<Float32Array[]> => {
-    const out: Float32Array[] = [];
-    for (let start = 0; start < windows.length; start += maxPartials) {
-      signal?.throwIfAborted();
-      const chunk = windows.slice(start, start + maxPartials);
+  const partials: EmbedProvider<Float32Array> = {
+    limits: { maxBatchSize: maxPartials },
+    async doEmbed({ values: chunk }) {
       const input = new Float32Array(chunk.length * frameValues);
       chunk.forEach((window, index) => {
         input.set(window, index * frameValues);
@@ -137,12 +133,12 @@ export async function createGe2eCore(options: Ge2eCoreOptions): Promise<Ge2eCore
         });
       }
       const raw = result[GE2E_OUTPUT]?.data as Float32Array;
-      for (let i = 0; i < chunk.length; i++) {
-        out.push(normalizeInPlace(raw.slice(i * GE2E_SHAPE.embedding, (i + 1) * GE2E_SHAPE.embedding)));
-      }
-    }
-    return out;
+      const width = GE2E_SHAPE.embedding;
+      return { vectors: chunk.map((_, i) => raw.slice(i * width, (i + 1) * width)) };
+    },
   };
+  const runPartials = (windows: readonly Float32Array[], signal?: AbortSignal): Promise<Float32Array[]> =>
+    embedDecoded(partials, windows, { dims: GE2E_SHAPE.embedding, normalize: true, signal });
 
   return {
     id: options.id ?? "resemblyzer-ge2e",

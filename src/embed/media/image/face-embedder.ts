@@ -22,10 +22,12 @@
 import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../../../errors.js";
 import type { ModelSpec } from "../../../models/model-spec.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
 import { assertOpen, finishVector } from "../../inputs.js";
+import { type EmbedProvider, embedDecoded, scheduleBatches } from "../../pipeline.js";
 import { prepareMediaCall } from "../media-call.js";
-import type { MediaEmbeddings, MediaEmbedOptions, MediaInput, MediaLimits } from "../media-embedder.js";
+import type { MediaInput, MediaLimits } from "../media-embedder.js";
+import type { MediaFile } from "../media-input.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { checkImageHeaders, decodeImage, type RgbImage, resizeRgb } from "./decode-image.js";
 import { imageModelInfo, type PixelEmbedder } from "./pixel-embedder.js";
 import { loadTensorFlow, type TfjsBackend } from "./tfjs-runtime.js";
@@ -280,55 +282,73 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions): Promise<
     );
   }
 
+  const assertNotClosed = (): void => assertOpen(closed, model.id);
+  /** One file at a time (the detector runs per image): the largest face's descriptor. */
+  const files: MediaProvider = {
+    model,
+    read: true,
+    measures: { pixels: true, seconds: false },
+    // Descriptors are unit length already; normalizing again keeps the published values exact.
+    normalize: true,
+    limits: { maxBatchSize: 1 },
+    assertOpen: assertNotClosed,
+    inspect: async (opened, { limits }) => ({ pixels: await checkImageHeaders(opened, limits.maxPixels) }),
+    async doEmbed({ values, context }) {
+      const vectors: Float32Array[] = [];
+      for (const file of values) {
+        const image = await decodeImage(file, { maxPixels: context.limits.maxPixels });
+        const [face] = await facesOf(image, "largest");
+        if (face === undefined) throw noFace(file.name);
+        vectors.push(face.vector);
+      }
+      return { vectors };
+    },
+  };
+  /** Decoded pixels (video frames): the largest face of each. */
+  const decoded: EmbedProvider<RgbImage> = {
+    limits: { maxBatchSize: 1 },
+    async doEmbed({ values, indices }) {
+      const vectors: Float32Array[] = [];
+      for (const [row, image] of values.entries()) {
+        const [face] = await facesOf(image, "largest");
+        if (face === undefined) throw noFace(`image ${indices[row] as number}`);
+        vectors.push(face.vector);
+      }
+      return { vectors };
+    },
+  };
+
   return {
     model,
     preprocess,
     minConfidence,
-    async embed<P extends Precision = "float32">(
-      inputs: readonly MediaInput[],
-      callOptions: MediaEmbedOptions<P> = {},
-    ): Promise<MediaEmbeddings<P>> {
-      assertOpen(closed, model.id);
-      const call = await prepareMediaCall(model, inputs, callOptions, true);
-      const pixels = await checkImageHeaders(call.files, call.limits.maxPixels);
-      const vectors: PrecisionVector[P][] = [];
-      for (const file of call.files) {
-        callOptions.signal?.throwIfAborted();
-        const image = await decodeImage(file, { maxPixels: call.limits.maxPixels });
-        const [face] = await facesOf(image, "largest");
-        if (face === undefined) throw noFace(file.name);
-        vectors.push(finishVector(face.vector, true, call.options));
-        callOptions.onProgress?.(vectors.length, call.files.length);
-      }
-      return {
-        vectors,
-        dims: call.options.dimensions,
-        precision: call.options.precision,
-        modality: "image",
-        usage: { tokens: 0, inputs: call.files.length, pixels },
-      };
-    },
+    embed: (inputs, callOptions) => embedMedia(files, inputs, callOptions),
     async detectFaces(inputs, callOptions = {}) {
-      assertOpen(closed, model.id);
+      assertNotClosed();
       const call = await prepareMediaCall(model, inputs, callOptions, true);
       await checkImageHeaders(call.files, call.limits.maxPixels);
       const out: DetectedFace[][] = [];
-      for (const file of call.files) {
-        callOptions.signal?.throwIfAborted();
-        out.push(await facesOf(await decodeImage(file, { maxPixels: call.limits.maxPixels }), "all"));
-      }
+      await scheduleBatches(
+        call.files.map((_, index) => [index]),
+        async ([index]) =>
+          facesOf(
+            await decodeImage(call.files[index as number] as MediaFile, { maxPixels: call.limits.maxPixels }),
+            "all",
+          ),
+        (_, faces) => {
+          out.push(faces);
+        },
+        { signal: callOptions.signal, assertOpen: assertNotClosed },
+      );
       return out;
     },
     async embedPixels(images, callOptions = {}) {
-      assertOpen(closed, model.id);
-      const out: Float32Array[] = [];
-      for (const [index, image] of images.entries()) {
-        callOptions.signal?.throwIfAborted();
-        const [face] = await facesOf(image, "largest");
-        if (face === undefined) throw noFace(`image ${index}`);
-        out.push(face.vector);
-      }
-      return out;
+      return embedDecoded(decoded, images, {
+        dims: model.dims,
+        normalize: false,
+        signal: callOptions.signal,
+        assertOpen: assertNotClosed,
+      });
     },
     async close() {
       if (closed) return;

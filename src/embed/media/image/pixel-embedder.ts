@@ -1,26 +1,23 @@
 /**
  * @module embed/media/image/pixel-embedder
- * The part every image runtime shares: check the call (inputs opened and
- * sniffed, every header checked against the pixel limit before anything is
- * decoded), decode and resize in batches, pack the batch into one normalized
- * Float32 tensor in the model's layout, hand it to the runtime, then normalize /
- * truncate / quantize each row. A runtime (TF.js, onnxruntime) only supplies
- * `run(tensor, count)`.
+ * The part every image runtime shares, as a provider of the media pipeline
+ * (../media-pipeline.ts): every header checked against the pixel limit before
+ * anything is decoded (`inspect`), then per sub-batch decode and resize, pack
+ * the batch into one normalized Float32 tensor in the model's layout and hand
+ * it to the runtime; the core normalizes / truncates / quantizes each row. A
+ * runtime (TF.js, onnxruntime) only supplies `run(tensor, count)`.
  */
 import type { ImagePreprocessSpec, ModelSpec } from "../../../models/model-spec.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
-import { assertOpen, finishVector } from "../../inputs.js";
-import { prepareMediaCall } from "../media-call.js";
+import { assertOpen } from "../../inputs.js";
+import { type EmbedProvider, embedDecoded } from "../../pipeline.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
-  type MediaEmbeddings,
-  type MediaEmbedOptions,
-  type MediaInput,
   type MediaLimits,
   type MediaModelInfo,
 } from "../media-embedder.js";
 import type { MediaFile } from "../media-input.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { checkImageHeaders, decodeImage, type RgbImage, resizeRgb, writeNormalized } from "./decode-image.js";
 
 /** An image embedder that can also embed already-decoded RGB pixels (video frames). */
@@ -69,7 +66,6 @@ export function imageModelInfo(
 export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
   const { model, preprocess } = runtime;
   const size = preprocess.width * preprocess.height * 3;
-  const raw = { inputType: "none", truncate: true, dimensions: model.dims, precision: "float32" } as const;
   let closed = false;
 
   /**
@@ -94,46 +90,38 @@ export function createPixelEmbedder(runtime: PixelRuntime): PixelEmbedder {
     return runtime.run(tensor, images.length);
   }
 
+  const assertNotClosed = (): void => assertOpen(closed, model.id);
+  /** Files: every header checked against the pixel limit first, then decoded batch by batch. */
+  const files: MediaProvider = {
+    model,
+    read: true,
+    measures: { pixels: true, seconds: false },
+    limits: { maxBatchSize: model.maxBatchSize },
+    assertOpen: assertNotClosed,
+    inspect: async (opened, { limits }) => ({ pixels: await checkImageHeaders(opened, limits.maxPixels) }),
+    doEmbed: async ({ values, context }) => ({
+      vectors: await runImages(await decodeBatch(values, context.limits.maxPixels)),
+    }),
+  };
+  /** Decoded pixels (video frames): only resized. */
+  const decoded: EmbedProvider<RgbImage> = {
+    limits: { maxBatchSize: model.maxBatchSize },
+    doEmbed: async ({ values }) => ({
+      vectors: await runImages(await Promise.all(values.map((image) => resizeRgb(image, preprocess)))),
+    }),
+  };
+
   return {
     model,
     preprocess,
-    async embed<P extends Precision = "float32">(
-      inputs: readonly MediaInput[],
-      options: MediaEmbedOptions<P> = {},
-    ): Promise<MediaEmbeddings<P>> {
-      assertOpen(closed, model.id);
-      const call = await prepareMediaCall(model, inputs, options, true);
-      const pixels = await checkImageHeaders(call.files, call.limits.maxPixels);
-      const vectors: PrecisionVector[P][] = [];
-      for (let start = 0; start < call.files.length; start += model.maxBatchSize) {
-        options.signal?.throwIfAborted();
-        const images = await decodeBatch(
-          call.files.slice(start, start + model.maxBatchSize),
-          call.limits.maxPixels,
-        );
-        for (const row of await runImages(images))
-          vectors.push(finishVector(row, model.normalize, call.options));
-        options.onProgress?.(vectors.length, call.files.length);
-      }
-      return {
-        vectors,
-        dims: call.options.dimensions,
-        precision: call.options.precision,
-        modality: "image",
-        usage: { tokens: 0, inputs: call.files.length, pixels },
-      };
-    },
+    embed: (inputs, options) => embedMedia(files, inputs, options),
     async embedPixels(images, options = {}) {
-      assertOpen(closed, model.id);
-      const out: Float32Array[] = [];
-      for (let start = 0; start < images.length; start += model.maxBatchSize) {
-        options.signal?.throwIfAborted();
-        const resized = await Promise.all(
-          images.slice(start, start + model.maxBatchSize).map((image) => resizeRgb(image, preprocess)),
-        );
-        for (const row of await runImages(resized)) out.push(finishVector(row, model.normalize, raw));
-      }
-      return out;
+      return embedDecoded(decoded, images, {
+        dims: model.dims,
+        normalize: model.normalize,
+        signal: options.signal,
+        assertOpen: assertNotClosed,
+      });
     },
     async close() {
       if (closed) return;

@@ -13,11 +13,10 @@
  */
 import { EmbedkitError } from "../../../errors.js";
 import { cosineSimilarity, normalizeInPlace } from "../../../vectors/math.js";
-import type { Precision, PrecisionVector } from "../../../vectors/quantize.js";
-import { assertOpen, finishVector } from "../../inputs.js";
+import type { Precision } from "../../../vectors/quantize.js";
+import { assertOpen } from "../../inputs.js";
 import { type CreateImageEmbedderOptions, createImageEmbedder } from "../image/create-image-embedder.js";
 import type { PixelEmbedder } from "../image/pixel-embedder.js";
-import { prepareMediaCall } from "../media-call.js";
 import {
   DEFAULT_MEDIA_LIMITS,
   type MediaEmbedder,
@@ -28,6 +27,7 @@ import {
   type MediaModelInfo,
 } from "../media-embedder.js";
 import { type MediaFile, openMediaInput, resolveMediaLimits } from "../media-input.js";
+import { embedMedia, type MediaProvider } from "../media-pipeline.js";
 import { type FrameSampling, streamFrames, type VideoInfo } from "./sample-frames.js";
 
 /** How frame vectors become one vector. */
@@ -300,41 +300,40 @@ export async function createVideoEmbedder(options: CreateVideoEmbedderOptions = 
     };
   }
 
-  return {
+  /** One video per call: frames streamed through the image model and pooled. */
+  const files: MediaProvider = {
     model,
-    image,
-    async embed<P extends Precision = "float32">(
-      inputs: readonly MediaInput[],
-      callOptions: VideoEmbedOptions<P> = {},
-    ): Promise<MediaEmbeddings<P>> {
-      assertOpen(closed, model.id);
-      const call = await prepareMediaCall(model, inputs, callOptions, false);
-      const pooling = callOptions.pooling ?? defaults.pooling;
-      const vectors: PrecisionVector[P][] = [];
+    read: false,
+    measures: { pixels: true, seconds: true },
+    normalize: true,
+    limits: { maxBatchSize: 1 },
+    assertOpen: () => assertOpen(closed, model.id),
+    async doEmbed({ values, signal, context }) {
+      const options = context.options as VideoEmbedOptions<Precision>;
+      const vectors: Float32Array[] = [];
       let seconds = 0;
       let pixels = 0;
-      for (const file of call.files) {
+      for (const file of values) {
         const { vector, count, info } = await streamVideo(
           file,
-          callOptions.sampling ?? defaults.sampling,
-          pooling,
-          call.limits,
-          callOptions.signal,
+          options.sampling ?? defaults.sampling,
+          options.pooling ?? defaults.pooling,
+          context.limits,
+          signal,
           false,
         );
         seconds += info.duration;
         pixels += count * info.width * info.height;
-        vectors.push(finishVector(vector, true, call.options));
-        callOptions.onProgress?.(vectors.length, call.files.length);
+        vectors.push(vector);
       }
-      return {
-        vectors,
-        dims: call.options.dimensions,
-        precision: call.options.precision,
-        modality: "video",
-        usage: { tokens: 0, inputs: call.files.length, pixels, seconds },
-      };
+      return { vectors, seconds, pixels };
     },
+  };
+
+  return {
+    model,
+    image,
+    embed: (inputs, callOptions) => embedMedia(files, inputs, callOptions),
     async analyze(input, analyzeOptions = {}) {
       assertOpen(closed, model.id);
       const limits = resolveMediaLimits(model.limits, analyzeOptions.limits);

@@ -1,10 +1,11 @@
 /**
- * @module embed/openai/retry-policy
- * When and how long to wait before retrying an HTTP request: which statuses are
+ * @module embed/retry-policy
+ * When and how long to wait before retrying a failed call (an HTTP request of
+ * the OpenAI provider, or any provider's transient failure): which statuses are
  * transient, exponential backoff with full jitter (so many clients hitting one
  * rate limit spread out instead of retrying in lockstep), the server's own
  * `retry-after-ms` / `Retry-After` hints, and a sleep that a caller's
- * AbortSignal interrupts. Pure helpers; the provider owns the loop.
+ * AbortSignal interrupts. Pure helpers; the pipeline core (pipeline.ts) owns the loop.
  */
 
 /** Statuses worth retrying: rate limiting and transient server or gateway failures. */
