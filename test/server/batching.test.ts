@@ -65,7 +65,10 @@ describe("dynamic batching", () => {
     await fake.started(1);
     const texts = Array.from({ length: 40 }, (_, i) => `request number ${i}`);
     const rest = texts.map((text, i) => embed(server, i % 3 === 0 ? [text, `${text} again`] : text));
-    await sleep(20);
+    // Wait until all 40 are queued (parsing and token counting take a few turns of the event loop).
+    const lease = await server.embedkit.models.acquire(MODEL);
+    for (let i = 0; i < 200 && lease.batcher.depth < 40; i++) await sleep(10);
+    lease.release();
     fake.open();
     const responses = await Promise.all([first, ...rest]);
     expect(fake.calls.length).toBeLessThanOrEqual(3);
