@@ -10,6 +10,7 @@ import { evalCommand } from "./eval.js";
 import { faqCommand } from "./faq.js";
 import { indexCommand } from "./index-command.js";
 import { inspectCommand } from "./inspect.js";
+import { jobsCommand } from "./jobs.js";
 import { modelsCommand } from "./models.js";
 import { nerCommand } from "./ner.js";
 import { searchCommand } from "./search.js";
@@ -17,6 +18,7 @@ import { serveCommand } from "./serve.js";
 import { similarityCommand } from "./similarity.js";
 import { trainCommand } from "./train.js";
 import { wordsCommand } from "./words.js";
+import { workerCommand } from "./worker.js";
 
 /** Factories of every top-level command, in help order. */
 export const COMMANDS: ReadonlyArray<() => Command> = [
@@ -34,4 +36,6 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   nerCommand,
   trainCommand,
   classifyCommand,
+  jobsCommand,
+  workerCommand,
 ];
