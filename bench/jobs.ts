@@ -69,11 +69,20 @@ async function ready(child: ChildProcess): Promise<void> {
 
 const csv = benchDataPath(values.data, "stsb/stsb-en-dev.csv");
 const rows = parseCsv(await readFile(csv, "utf8"), { relax_quotes: true }) as string[][];
-const sentences = [...new Set(rows.flatMap((row) => [row[0] ?? "", row[1] ?? ""]).filter((t) => t.trim() !== ""))];
-if (sentences.length < docs) throw new Error(`${csv} has ${sentences.length} distinct sentences, fewer than --docs ${docs}`);
+const sentences = [
+  ...new Set(rows.flatMap((row) => [row[0] ?? "", row[1] ?? ""]).filter((t) => t.trim() !== "")),
+];
+if (sentences.length < docs)
+  throw new Error(`${csv} has ${sentences.length} distinct sentences, fewer than --docs ${docs}`);
 const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-jobs-"));
 const file = join(dir, "docs.jsonl");
-await writeFile(file, `${sentences.slice(0, docs).map((text, i) => JSON.stringify({ id: `d${i}`, text })).join("\n")}\n`);
+await writeFile(
+  file,
+  `${sentences
+    .slice(0, docs)
+    .map((text, i) => JSON.stringify({ id: `d${i}`, text }))
+    .join("\n")}\n`,
+);
 
 const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
 const queue = await openJobQueue(redis.url);
@@ -85,7 +94,11 @@ try {
   let busy = await busyCores();
   let started = performance.now();
   await exited(cli(["index", "baseline", "--file", file, "--id-field", "id", "--store", postgres.url, "-q"]));
-  results.push({ name: "embedkit index (1 process, all cores)", seconds: (performance.now() - started) / 1000, busy });
+  results.push({
+    name: "embedkit index (1 process, all cores)",
+    seconds: (performance.now() - started) / 1000,
+    busy,
+  });
 
   for (const [name, workers, threads] of [
     ["jobs: 1 worker × 2 threads", 1, 2],
@@ -120,7 +133,9 @@ try {
 }
 
 const baseline = results[0]?.seconds ?? Number.NaN;
-console.log(`\n${docs} STS sentences → pgvector, chunk size ${chunkSize}; ${cpus()[0]?.model ?? "?"} × ${cpus().length}`);
+console.log(
+  `\n${docs} STS sentences → pgvector, chunk size ${chunkSize}; ${cpus()[0]?.model ?? "?"} × ${cpus().length}`,
+);
 console.log("| configuration | seconds | docs/s | vs index | other work (busy cores) |");
 console.log("| --- | ---: | ---: | ---: | ---: |");
 for (const result of results) {

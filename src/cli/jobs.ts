@@ -34,7 +34,10 @@ function queueUrl(options: QueueOptions): string {
 }
 
 function queueOption(command: Command): Command {
-  return command.option("--queue <url>", "Redis URL of the job queue, redis://[:password@]host:port (default: $EMBEDKIT_QUEUE)");
+  return command.option(
+    "--queue <url>",
+    "Redis URL of the job queue, redis://[:password@]host:port (default: $EMBEDKIT_QUEUE)",
+  );
 }
 
 function duration(seconds: number): string {
@@ -67,19 +70,38 @@ export function formatStatus(status: RunStatus): string {
 function submitCommand(): Command {
   return queueOption(
     new Command("submit")
-      .description("Stream a document file into chunk jobs for `embedkit worker`; prints the run id. Idempotent.")
+      .description(
+        "Stream a document file into chunk jobs for `embedkit worker`; prints the run id. Idempotent.",
+      )
       .argument("<collection>", "collection name (created for the model when missing)")
-      .requiredOption("-f, --file <path>", "documents: .jsonl, .csv/.tsv (header row) or .txt (one per line); streamed")
-      .requiredOption("--store <location>", "vector store every worker writes to: postgres://user:pass@host/db (or an embedded store folder, same host only)")
+      .requiredOption(
+        "-f, --file <path>",
+        "documents: .jsonl, .csv/.tsv (header row) or .txt (one per line); streamed",
+      )
+      .requiredOption(
+        "--store <location>",
+        "vector store every worker writes to: postgres://user:pass@host/db (or an embedded store folder, same host only)",
+      )
       .option("--text-field <name>", "field/column holding the text", "text")
       .option("--id-field <name>", "field/column holding a unique id (default: a hash of the text)")
       .option("--metadata-fields <names>", "comma-separated fields/columns stored as filterable metadata")
-      .option("-m, --model <id>", "model of a new collection (default: all-minilm-l6-v2); an existing one keeps its own")
+      .option(
+        "-m, --model <id>",
+        "model of a new collection (default: all-minilm-l6-v2); an existing one keeps its own",
+      )
       .option("--chunk-size <n>", "documents per job", parsePositiveInteger, 1000)
-      .option("--attempts <n>", "attempts per chunk before it goes to the failed set", parsePositiveInteger, 5)
+      .option(
+        "--attempts <n>",
+        "attempts per chunk before it goes to the failed set",
+        parsePositiveInteger,
+        5,
+      )
       .option("--backoff <ms>", "first retry delay, doubled on each attempt", parsePositiveInteger, 2000)
       .option("--no-truncate", "fail over-long texts (INPUT_TOO_LONG) instead of truncating them")
-      .option("--home <dir>", "embedkit home for the model cache (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+      .option(
+        "--home <dir>",
+        "embedkit home for the model cache (default: $EMBEDKIT_HOME or ~/.cache/embedkit)",
+      )
       .option("--json", "print a JSON summary"),
   )
     .addHelpText(
@@ -187,16 +209,23 @@ function retryCommand(): Command {
       .description("Re-queue a run's failed chunks (the dead letter) with fresh attempts")
       .argument("<run>", "run id")
       .addOption(
-        new Option("--truncate <on|off>", "change the chunks' truncation before retrying (fix for INPUT_TOO_LONG)").choices([
-          "on",
-          "off",
-        ]),
+        new Option(
+          "--truncate <on|off>",
+          "change the chunks' truncation before retrying (fix for INPUT_TOO_LONG)",
+        ).choices(["on", "off"]),
       ),
   )
-    .addHelpText("after", "\nExample:\n  embedkit jobs retry-failed 3f2a9c0d1e4b5a6f --truncate on --queue redis://127.0.0.1:6379")
+    .addHelpText(
+      "after",
+      "\nExample:\n  embedkit jobs retry-failed 3f2a9c0d1e4b5a6f --truncate on --queue redis://127.0.0.1:6379",
+    )
     .action(async (run: string, options: QueueOptions & { truncate?: "on" | "off" }) => {
       const retried = await withJobQueue(queueUrl(options), (queue) =>
-        retryFailed(queue, run, options.truncate === undefined ? {} : { truncate: options.truncate === "on" }),
+        retryFailed(
+          queue,
+          run,
+          options.truncate === undefined ? {} : { truncate: options.truncate === "on" },
+        ),
       );
       printLine(`Re-queued ${retried} failed chunks of run ${run}.`);
     });
@@ -205,7 +234,9 @@ function retryCommand(): Command {
 /** Build the `jobs` command. */
 export function jobsCommand(): Command {
   return new Command("jobs")
-    .description("Distributed indexing on a Redis queue: submit files, follow, cancel and retry runs (see docs/JOBS.md)")
+    .description(
+      "Distributed indexing on a Redis queue: submit files, follow, cancel and retry runs (see docs/JOBS.md)",
+    )
     .addCommand(submitCommand())
     .addCommand(statusCommand())
     .addCommand(listCommand())

@@ -29,10 +29,23 @@ export function workerCommand(): Command {
     .option("--concurrency <n>", "chunks processed at once", parsePositiveInteger, 1)
     .option("--threads <n>", "inference threads per model (default: all cores)", parsePositiveInteger)
     .option("-m, --model <id>", "only index collections of this model (others fail with MODEL_MISMATCH)")
-    .option("--home <dir>", "embedkit home for the model cache (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+    .option(
+      "--home <dir>",
+      "embedkit home for the model cache (default: $EMBEDKIT_HOME or ~/.cache/embedkit)",
+    )
     .option("--batch-size <n>", "documents embedded and written per step", parsePositiveInteger, 64)
-    .option("--lock-duration <ms>", "a chunk whose worker is silent this long is handed to another", parsePositiveInteger, 30_000)
-    .option("--stalled-interval <ms>", "how often stalled chunks are looked for", parsePositiveInteger, 30_000)
+    .option(
+      "--lock-duration <ms>",
+      "a chunk whose worker is silent this long is handed to another",
+      parsePositiveInteger,
+      30_000,
+    )
+    .option(
+      "--stalled-interval <ms>",
+      "how often stalled chunks are looked for",
+      parsePositiveInteger,
+      30_000,
+    )
     .option("-q, --quiet", "no per-chunk log lines")
     .addHelpText(
       "after",
@@ -45,7 +58,10 @@ SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits.`,
     .action(async (options: WorkerCommandOptions) => {
       const url = options.queue ?? process.env.EMBEDKIT_QUEUE;
       if (url === undefined || url === "") {
-        throw new EmbedkitError("INVALID_OPTION", "No job queue: pass --queue redis://host:port or set EMBEDKIT_QUEUE.");
+        throw new EmbedkitError(
+          "INVALID_OPTION",
+          "No job queue: pass --queue redis://host:port or set EMBEDKIT_QUEUE.",
+        );
       }
       const log = (line: string) => {
         if (!options.quiet) process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -60,9 +76,13 @@ SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits.`,
         stalledIntervalMs: options.stalledInterval,
         onEvent: (event) => {
           if (event.type === "completed") {
-            log(`run ${event.runId} chunk ${event.index}: ${event.documents} docs (${event.embedded} embedded)`);
+            log(
+              `run ${event.runId} chunk ${event.index}: ${event.documents} docs (${event.embedded} embedded)`,
+            );
           } else if (event.type === "failed") {
-            log(`run ${event.runId} chunk ${event.index} ${event.final ? "FAILED" : "failed, will retry"}: ${event.error}`);
+            log(
+              `run ${event.runId} chunk ${event.index} ${event.final ? "FAILED" : "failed, will retry"}: ${event.error}`,
+            );
           } else log(`run ${event.runId} chunk ${event.index} skipped: ${event.reason}`);
         },
       });

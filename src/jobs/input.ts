@@ -95,7 +95,11 @@ function toDocument(
   } else {
     const raw = fields[options.idField];
     if (!Object.hasOwn(fields, options.idField)) {
-      throw malformed(path, line, `no ${kind} "${options.idField}" for --id-field (${kind}s: ${available()}).`);
+      throw malformed(
+        path,
+        line,
+        `no ${kind} "${options.idField}" for --id-field (${kind}s: ${available()}).`,
+      );
     }
     if (raw === null || raw === undefined || raw === "" || typeof raw === "object") {
       throw malformed(path, line, `${kind} "${options.idField}" must be a non-empty string or number.`);
@@ -113,7 +117,11 @@ function toDocument(
     for (const field of options.metadataFields) {
       if (!Object.hasOwn(fields, field)) {
         if (kind === "column") {
-          throw malformed(path, line, `no column "${field}" for --metadata-fields (columns: ${available()}).`);
+          throw malformed(
+            path,
+            line,
+            `no column "${field}" for --metadata-fields (columns: ${available()}).`,
+          );
         }
         continue;
       }

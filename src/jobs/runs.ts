@@ -18,7 +18,12 @@ import type { ModelStore } from "../models/model-store.js";
 import { ensureCollection } from "../store/documents.js";
 import { openVectorStore, redactUrl } from "../store/open-vector-store.js";
 import { validateCollectionName } from "../store/validate.js";
-import { type DocumentStreamOptions, inputFileSize, type LocatedDocument, readDocumentStream } from "./input.js";
+import {
+  type DocumentStreamOptions,
+  inputFileSize,
+  type LocatedDocument,
+  readDocumentStream,
+} from "./input.js";
 import { type ChunkJobData, chunkJobId, doneKey, type JobQueue, jobKey, RUNS_KEY, runKey } from "./queue.js";
 
 /** Options of {@link submitRun}. */
@@ -94,7 +99,10 @@ const DEFAULT_CHUNK_SIZE = 1000;
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new EmbedkitError("INVALID_OPTION", `${name} must be a positive integer, received ${String(value)}.`);
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${name} must be a positive integer, received ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -131,11 +139,7 @@ async function* chunksOf(
   if (chunk.length > 0) yield chunk;
 }
 
-async function resolveModel(
-  store: string,
-  collection: string,
-  options: SubmitOptions,
-): Promise<string> {
+async function resolveModel(store: string, collection: string, options: SubmitOptions): Promise<string> {
   const vectorStore = await openVectorStore(store);
   try {
     const existing = (await vectorStore.listCollections()).find((item) => item.name === collection);
@@ -259,7 +263,12 @@ export async function submitRun(
     enqueued += fresh.length;
     group = [];
   };
-  for await (const chunk of chunksOf(readDocumentStream(file, reading), chunkSize, options.idField !== undefined, file)) {
+  for await (const chunk of chunksOf(
+    readDocumentStream(file, reading),
+    chunkSize,
+    options.idField !== undefined,
+    file,
+  )) {
     if (!done.has(String(index))) {
       group.push({
         name: "chunk",
@@ -290,7 +299,10 @@ export async function submitRun(
 
 async function runRecord(queue: JobQueue, runId: string): Promise<Record<string, string>> {
   if (typeof runId !== "string" || !/^[0-9a-f]{16}$/.test(runId)) {
-    throw new EmbedkitError("UNKNOWN_RUN", `${JSON.stringify(runId)} is not a run id (16 hex digits, printed by jobs submit).`);
+    throw new EmbedkitError(
+      "UNKNOWN_RUN",
+      `${JSON.stringify(runId)} is not a run id (16 hex digits, printed by jobs submit).`,
+    );
   }
   const record = await queue.redis.hgetall(runKey(runId));
   if (record.collection === undefined) {

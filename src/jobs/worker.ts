@@ -23,7 +23,7 @@ import { indexDocuments } from "../store/documents.js";
 import { openVectorStore } from "../store/open-vector-store.js";
 import { checkModel } from "../store/validate.js";
 import type { VectorStore } from "../store/vector-store.js";
-import { type ChunkJobData, doneKey, type JobQueue, KEY_PREFIX, openJobQueue, QUEUE_NAME, runKey } from "./queue.js";
+import { type ChunkJobData, doneKey, KEY_PREFIX, openJobQueue, QUEUE_NAME, runKey } from "./queue.js";
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -49,8 +49,20 @@ export interface WorkerOptions {
 
 /** What a worker reports about a chunk. */
 export type WorkerEvent =
-  | { readonly type: "completed"; readonly runId: string; readonly index: number; readonly documents: number; readonly embedded: number }
-  | { readonly type: "failed"; readonly runId: string; readonly index: number; readonly error: string; readonly final: boolean }
+  | {
+      readonly type: "completed";
+      readonly runId: string;
+      readonly index: number;
+      readonly documents: number;
+      readonly embedded: number;
+    }
+  | {
+      readonly type: "failed";
+      readonly runId: string;
+      readonly index: number;
+      readonly error: string;
+      readonly final: boolean;
+    }
   | { readonly type: "skipped"; readonly runId: string; readonly index: number; readonly reason: string };
 
 /** A running worker. */
@@ -62,7 +74,13 @@ export interface JobWorker {
 }
 
 /** Codes caused by the environment, worth retrying with backoff. */
-const TRANSIENT = new Set(["STORE_UNAVAILABLE", "LOCK_TIMEOUT", "REMOTE_ERROR", "RATE_LIMITED", "DOWNLOAD_FAILED"]);
+const TRANSIENT = new Set([
+  "STORE_UNAVAILABLE",
+  "LOCK_TIMEOUT",
+  "REMOTE_ERROR",
+  "RATE_LIMITED",
+  "DOWNLOAD_FAILED",
+]);
 
 /** Record a finished chunk once (a re-run after a crash does not count twice). */
 const MARK_DONE = `
@@ -95,7 +113,10 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     stalledIntervalMs: options.stalledIntervalMs,
   })) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new EmbedkitError("INVALID_OPTION", `${name} must be a positive integer, received ${String(value)}.`);
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `${name} must be a positive integer, received ${String(value)}.`,
+      );
     }
   }
   const queue = await openJobQueue(url);
@@ -153,7 +174,15 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
         batchSize: options.batchSize ?? 64,
         truncate: data.truncate,
       });
-      await queue.redis.eval(MARK_DONE, 2, doneKey(data.runId), key, String(data.index), String(data.documents.length), String(Date.now()));
+      await queue.redis.eval(
+        MARK_DONE,
+        2,
+        doneKey(data.runId),
+        key,
+        String(data.index),
+        String(data.documents.length),
+        String(Date.now()),
+      );
       options.onEvent?.({
         type: "completed",
         runId: data.runId,
@@ -170,8 +199,9 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     }
   };
 
+  const connection = queue.connect();
   const worker = new Worker<ChunkJobData>(QUEUE_NAME, process, {
-    connection: queue.connect(),
+    connection,
     prefix: KEY_PREFIX,
     concurrency: options.concurrency ?? 1,
     lockDuration: options.lockDurationMs ?? 30_000,
@@ -182,8 +212,17 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
   worker.on("error", () => {});
   worker.on("failed", (job, error) => {
     if (job === undefined) return;
-    const final = error instanceof UnrecoverableError || error.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
-    options.onEvent?.({ type: "failed", runId: job.data.runId, index: job.data.index, error: error.message, final });
+    const final =
+      error instanceof UnrecoverableError ||
+      error.name === "UnrecoverableError" ||
+      job.attemptsMade >= (job.opts.attempts ?? 1);
+    options.onEvent?.({
+      type: "failed",
+      runId: job.data.runId,
+      index: job.data.index,
+      error: error.message,
+      final,
+    });
   });
   await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
@@ -192,6 +231,8 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     close() {
       closing ??= (async () => {
         await worker.close();
+        // BullMQ does not close a connection it was given.
+        connection.disconnect();
         for (const embedder of embedders.values()) await (await embedder.catch(() => undefined))?.close();
         for (const store of stores.values()) await (await store.catch(() => undefined))?.close();
         await queue.close();

@@ -44,7 +44,9 @@ beforeAll(async () => {
   const rows = parseCsv(await readFile(sharedData("stsb/stsb-en-dev.csv"), "utf8"), {
     relax_quotes: true,
   }) as string[][];
-  sentences = [...new Set(rows.flatMap((row) => [row[0] ?? "", row[1] ?? ""]).filter((text) => text.trim() !== ""))];
+  sentences = [
+    ...new Set(rows.flatMap((row) => [row[0] ?? "", row[1] ?? ""]).filter((text) => text.trim() !== "")),
+  ];
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
   queue = await openJobQueue(redis.url);
   embedder = await createEmbedder({ model: MODEL, threads: 1 });
@@ -70,7 +72,17 @@ async function jsonl(name: string, documents: ReadonlyArray<Record<string, unkno
 async function spawnWorker(args: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(ROOT, "test/jobs/cli-child.ts"), "worker", "--queue", redis.url, "--threads", "1", ...args],
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "test/jobs/cli-child.ts"),
+      "worker",
+      "--queue",
+      redis.url,
+      "--threads",
+      "1",
+      ...args,
+    ],
     { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env } },
   );
   children.add(child);
@@ -103,7 +115,12 @@ async function waitFor(runId: string, until: (status: RunStatus) => boolean): Pr
 }
 
 /** Every document of `texts` is in the collection with the vector of a direct embed. */
-async function expectIndexed(store: string, collectionName: string, ids: string[], texts: string[]): Promise<void> {
+async function expectIndexed(
+  store: string,
+  collectionName: string,
+  ids: string[],
+  texts: string[],
+): Promise<void> {
   const vectorStore = await openVectorStore(store);
   try {
     const collection = await vectorStore.getCollection(collectionName);
@@ -126,7 +143,11 @@ async function expectIndexed(store: string, collectionName: string, ids: string[
   }
 }
 
-async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<EmbedkitError> {
+async function expectError(
+  promise: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<EmbedkitError> {
   const error = await promise.then(
     () => undefined,
     (caught: unknown) => caught,
@@ -147,7 +168,13 @@ describe("jobs on Redis + pgvector", () => {
     );
     const options = { store: postgres.url, idField: "id", metadataFields: ["split"], chunkSize: 20 };
     const submitted = await submitRun(queue, "sts", file, options);
-    expect(submitted).toMatchObject({ chunks: 8, documents: 150, enqueued: 8, resubmitted: false, model: MODEL });
+    expect(submitted).toMatchObject({
+      chunks: 8,
+      documents: 150,
+      enqueued: 8,
+      resubmitted: false,
+      model: MODEL,
+    });
     const workers = await Promise.all([spawnWorker(), spawnWorker()]);
     const status = await waitFor(submitted.runId, (s) => s.state === "done" || s.state === "failed");
     expect(status.state).toBe("done");
@@ -156,7 +183,12 @@ describe("jobs on Redis + pgvector", () => {
     expect(status.docsPerSecond).toBeGreaterThan(0);
     // SIGTERM: both finish and exit cleanly.
     expect(await Promise.all(workers.map(stopWorker))).toEqual([0, 0]);
-    await expectIndexed(postgres.url, "sts", texts.map((_, i) => `s${i}`), texts);
+    await expectIndexed(
+      postgres.url,
+      "sts",
+      texts.map((_, i) => `s${i}`),
+      texts,
+    );
 
     const again = await submitRun(queue, "sts", file, options);
     expect(again).toMatchObject({ runId: submitted.runId, enqueued: 0, resubmitted: true });
@@ -172,7 +204,10 @@ describe("jobs on Redis + pgvector", () => {
 
   it("submitting twice before any worker runs adds no duplicate jobs; cancel removes them", async () => {
     const texts = sentences.slice(150, 210);
-    const file = await jsonl("cancel.jsonl", texts.map((text) => ({ text })));
+    const file = await jsonl(
+      "cancel.jsonl",
+      texts.map((text) => ({ text })),
+    );
     const first = await submitRun(queue, "cancelled", file, { store: postgres.url, chunkSize: 15 });
     const second = await submitRun(queue, "cancelled", file, { store: postgres.url, chunkSize: 15 });
     expect(second.runId).toBe(first.runId);
@@ -229,7 +264,10 @@ describe("jobs on Redis + pgvector", () => {
 
   it("a worker killed with SIGKILL mid-chunk: its chunk is recovered by another worker (stalled check)", async () => {
     const texts = sentences.slice(250, 650);
-    const file = await jsonl("kill.jsonl", texts.map((text) => ({ text })));
+    const file = await jsonl(
+      "kill.jsonl",
+      texts.map((text) => ({ text })),
+    );
     const run = await submitRun(queue, "killed", file, { store: postgres.url, chunkSize: 200 });
     const fast = ["--lock-duration", "3000", "--stalled-interval", "1000", "--batch-size", "8", "-q"];
     const victim = await spawnWorker(fast);
@@ -246,7 +284,10 @@ describe("jobs on Redis + pgvector", () => {
   });
 
   it("a worker started with another --model refuses the collection's chunks with MODEL_MISMATCH", async () => {
-    const file = await jsonl("mismatch.jsonl", sentences.slice(650, 660).map((text) => ({ text })));
+    const file = await jsonl(
+      "mismatch.jsonl",
+      sentences.slice(650, 660).map((text) => ({ text })),
+    );
     const run = await submitRun(queue, "mismatch", file, { store: postgres.url });
     const worker = await startWorker(redis.url, { model: "bge-small-en-v1.5" });
     try {
@@ -274,13 +315,28 @@ describe("jobs on Redis + pgvector", () => {
     );
     const broken = join(dir, "broken.jsonl");
     await writeFile(broken, '{"text":"fine"}\n{"text":"also fine"}\n{"text": oops}\n');
-    await expectError(submitRun(queue, "bad", broken, { store: postgres.url }), "MALFORMED_FILE", /broken\.jsonl:3: invalid JSON/);
+    await expectError(
+      submitRun(queue, "bad", broken, { store: postgres.url }),
+      "MALFORMED_FILE",
+      /broken\.jsonl:3: invalid JSON/,
+    );
     const good = await jsonl("good.jsonl", [{ text: "a fine text" }]);
-    await expectError(submitRun(queue, "bad", good, { store: postgres.url, model: "no-such-model" }), "UNKNOWN_MODEL");
-    await expectError(submitRun(queue, "bad", good, { store: postgres.url, chunkSize: 0 }), "INVALID_OPTION", /chunkSize/);
+    await expectError(
+      submitRun(queue, "bad", good, { store: postgres.url, model: "no-such-model" }),
+      "UNKNOWN_MODEL",
+    );
+    await expectError(
+      submitRun(queue, "bad", good, { store: postgres.url, chunkSize: 0 }),
+      "INVALID_OPTION",
+      /chunkSize/,
+    );
     expect((await listRuns(queue)).length).toBe(runsBefore);
     expect(await queue.queue.getWaitingCount()).toBe(waitingBefore);
-    const dead = await expectError(openJobQueue("redis://:hunter2@127.0.0.1:1"), "QUEUE_UNAVAILABLE", /127\.0\.0\.1:1/);
+    const dead = await expectError(
+      openJobQueue("redis://:hunter2@127.0.0.1:1"),
+      "QUEUE_UNAVAILABLE",
+      /127\.0\.0\.1:1/,
+    );
     expect(dead.message).not.toContain("hunter2");
     await expectError(openJobQueue("http://127.0.0.1:6379"), "INVALID_OPTION", /Redis URL/);
     await expectError(runStatus(queue, "0123456789abcdef"), "UNKNOWN_RUN", /jobs list/);
@@ -290,13 +346,21 @@ describe("jobs on Redis + pgvector", () => {
 describe("jobs into the embedded store on one machine", () => {
   it("two worker processes write to the same embedded store folder (SQLite serializes the writers)", async () => {
     const texts = sentences.slice(700, 820);
-    const file = await jsonl("local.jsonl", texts.map((text, i) => ({ id: `l${i}`, text })));
+    const file = await jsonl(
+      "local.jsonl",
+      texts.map((text, i) => ({ id: `l${i}`, text })),
+    );
     const store = join(dir, "embedded-store");
     const run = await submitRun(queue, "local", file, { store, idField: "id", chunkSize: 10 });
     const workers = await Promise.all([spawnWorker(["-q"]), spawnWorker(["-q"])]);
     const status = await waitFor(run.runId, (s) => s.state === "done" || s.state === "failed");
     expect(status.state).toBe("done");
     expect(await Promise.all(workers.map(stopWorker))).toEqual([0, 0]);
-    await expectIndexed(store, "local", texts.map((_, i) => `l${i}`), texts);
+    await expectIndexed(
+      store,
+      "local",
+      texts.map((_, i) => `l${i}`),
+      texts,
+    );
   });
 });
