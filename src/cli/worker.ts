@@ -46,7 +46,7 @@ export function workerCommand(): Command {
       parsePositiveInteger,
       30_000,
     )
-    .option("-q, --quiet", "no per-chunk log lines")
+    .option("-q, --quiet", 'no per-chunk log lines (the "worker ready" line is still printed)')
     .addHelpText(
       "after",
       `
@@ -86,7 +86,10 @@ SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits.`,
           } else log(`run ${event.runId} chunk ${event.index} skipped: ${event.reason}`);
         },
       });
-      log(`worker ready (pid ${process.pid}, concurrency ${options.concurrency})`);
+      // Always printed (also with -q): supervisors and tests wait for it.
+      process.stderr.write(
+        `${new Date().toISOString()} worker ready (pid ${process.pid}, concurrency ${options.concurrency})\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log(`${signal}: finishing current chunks`);

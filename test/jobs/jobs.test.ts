@@ -39,6 +39,8 @@ let embedder: Embedder;
 let dir: string;
 let sentences: string[];
 const children = new Set<ChildProcess>();
+/** What the worker children wrote to stderr (shown when a wait gives up). */
+let workerLog = "";
 
 beforeAll(async () => {
   const rows = parseCsv(await readFile(sharedData("stsb/stsb-en-dev.csv"), "utf8"), {
@@ -91,6 +93,7 @@ async function spawnWorker(args: readonly string[] = []): Promise<ChildProcess> 
   await new Promise<void>((ready, fail) => {
     child.stderr?.on("data", (chunk: Buffer) => {
       log += chunk.toString();
+      workerLog += chunk.toString();
       if (log.includes("worker ready")) ready();
     });
     child.on("exit", (code) => fail(new Error(`worker exited (${code}) before ready:\n${log}`)));
@@ -105,11 +108,17 @@ async function stopWorker(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
-/** Poll the run until `until` holds (the test timeout bounds the wait). */
+/** Poll the run until `until` holds; after 150 s fail with the last status and the workers' logs. */
 async function waitFor(runId: string, until: (status: RunStatus) => boolean): Promise<RunStatus> {
+  const deadline = Date.now() + 150_000;
   for (;;) {
     const status = await runStatus(queue, runId);
     if (until(status)) return status;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerLog.slice(-4000)}`,
+      );
+    }
     await new Promise((resolveWait) => setTimeout(resolveWait, 250));
   }
 }
