@@ -72,14 +72,18 @@ export async function probeQueue(url: string, timeoutMs = 3000): Promise<void> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  probe.on("error", () => {});
+  // The first socket error (ECONNREFUSED, ENOTFOUND, auth) says more than "Connection is closed".
+  let cause: Error | undefined;
+  probe.on("error", (error: Error) => {
+    cause ??= error;
+  });
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
     throw new EmbedkitError(
       "QUEUE_UNAVAILABLE",
-      `Cannot reach the job queue at ${redactUrl(url)} (${(error as Error).message}). ` +
+      `Cannot reach the job queue at ${redactUrl(url)} (${(cause ?? (error as Error)).message}). ` +
         "Check the URL and that Redis runs there; for a local one run scripts/redis-start.sh.",
       { details: { queue: redactUrl(url) } },
     );
