@@ -52,6 +52,10 @@ export const ERROR_CODES = {
   DEPENDENCY_MISSING: { kind: "user", httpStatus: 500 },
   /** A face model was given an image in which it found no face. */
   NO_FACE: { kind: "user", httpStatus: 422 },
+  /** The job queue (Redis) is unreachable or refused the connection (jobs/). */
+  QUEUE_UNAVAILABLE: { kind: "user", httpStatus: 503 },
+  /** A job run id that the queue does not know (jobs/). */
+  UNKNOWN_RUN: { kind: "user", httpStatus: 404 },
 } as const satisfies Record<string, { kind: "user" | "internal"; httpStatus: number }>;
 
 /** One of the stable error codes in {@link ERROR_CODES}. */

@@ -123,4 +123,17 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
       "Label texts with a trained classifier (--classifier) or zero-shot from label names (--labels); prints label, probability and text per line, or JSON with all probabilities.",
     load: async () => (await import("./classify.js")).classifyCommand(),
   },
+  {
+    name: "jobs",
+    term: "jobs",
+    description:
+      "Distributed indexing on a Redis queue: submit files, follow, cancel and retry runs (see docs/JOBS.md)",
+    load: async () => (await import("./jobs.js")).jobsCommand(),
+  },
+  {
+    name: "worker",
+    term: "worker [options]",
+    description: "Embed and index chunk jobs from the queue into the store each job names, until SIGTERM",
+    load: async () => (await import("./worker.js")).workerCommand(),
+  },
 ] satisfies CommandEntry[]);

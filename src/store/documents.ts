@@ -46,6 +46,8 @@ export interface IndexDocumentsOptions {
   readonly onProgress?: (progress: IndexProgress) => void;
   /** Stops between batches; batches already written stay written. */
   readonly signal?: AbortSignal;
+  /** Truncate over-long texts to the model's limit; when false they fail with INPUT_TOO_LONG. @default true */
+  readonly truncate?: boolean;
 }
 
 /** What {@link indexDocuments} did. */
@@ -201,7 +203,7 @@ export async function indexDocuments(
     if (changed.length > 0) {
       const result = await embedder.embed(
         changed.map((document) => document.text),
-        { inputType: "passage" },
+        { inputType: "passage", ...(options.truncate === undefined ? {} : { truncate: options.truncate }) },
       );
       tokens += result.usage.tokens;
       await collection.upsert(
