@@ -7,9 +7,10 @@
  * `provider: "openai"` it instead returns an embedder for an OpenAI or
  * OpenAI-compatible HTTP endpoint (nothing is pulled or run locally).
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EmbedkitError } from "../errors.js";
+import { writeFileAtomic } from "../internal/atomic-write.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
 import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PullProgress } from "../models/model-store.js";
@@ -97,12 +98,12 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
       { details: { model: spec.id } },
     );
   }
-  const temporary = `${stampPath}.${process.pid}.tmp`;
-  await writeFile(
-    temporary,
+  // A cache record: unique temp name per write (two embedders of one model in one process cannot collide).
+  await writeFileAtomic(
+    stampPath,
     JSON.stringify({ sha256: onnx.sha256, checkedAt: new Date().toISOString(), checks: results.length }),
+    { durable: false },
   );
-  await rename(temporary, stampPath);
 }
 
 /**

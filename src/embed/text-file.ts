@@ -39,7 +39,11 @@ function malformed(path: string, line: number, what: string): EmbedkitError {
   return new EmbedkitError("MALFORMED_FILE", `${path}:${line}: ${what}`, { details: { path, line } });
 }
 
-function formatOf(path: string, override: ReadTextFileOptions["format"]): "txt" | "jsonl" | "csv" | "tsv" {
+/** The format of a text file: `override`, else from its extension (.jsonl/.ndjson, .csv, .tsv, anything else txt). */
+export function textFileFormat(
+  path: string,
+  override: ReadTextFileOptions["format"],
+): "txt" | "jsonl" | "csv" | "tsv" {
   if (override) return override;
   const extension = extname(path).toLowerCase();
   if (extension === ".jsonl" || extension === ".ndjson") return "jsonl";
@@ -95,7 +99,7 @@ function csvMetadata(
 /** Parse texts out of file content (exported for tests). */
 export function parseTexts(content: string, path: string, options: ReadTextFileOptions = {}): TextRecord[] {
   const textField = options.textField ?? "text";
-  const format = formatOf(path, options.format);
+  const format = textFileFormat(path, options.format);
   const records: TextRecord[] = [];
   if (format === "txt") {
     content.split(/\r?\n/).forEach((line) => {

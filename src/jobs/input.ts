@@ -8,9 +8,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseCsv } from "csv-parse";
+import { textFileFormat } from "../embed/text-file.js";
 import { EmbedkitError } from "../errors.js";
 import type { Document } from "../store/documents.js";
 import { validateId } from "../store/validate.js";
@@ -40,15 +40,6 @@ export interface LocatedDocument extends Document {
 /** Id of a record without an id field: a hash of its text (as `embedkit index`). */
 export function contentId(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
-}
-
-function formatOf(path: string, override: DocumentFileFormat | undefined): DocumentFileFormat {
-  if (override) return override;
-  const extension = extname(path).toLowerCase();
-  if (extension === ".jsonl" || extension === ".ndjson") return "jsonl";
-  if (extension === ".csv") return "csv";
-  if (extension === ".tsv") return "tsv";
-  return "txt";
 }
 
 function malformed(path: string, line: number, what: string): EmbedkitError {
@@ -149,7 +140,7 @@ export async function* readDocumentStream(
   onBytes?: (chunk: Buffer) => void,
 ): AsyncGenerator<LocatedDocument> {
   await inputFileSize(path);
-  const format = formatOf(path, options.format);
+  const format = textFileFormat(path, options.format);
   const stream = createReadStream(path);
   if (onBytes !== undefined) stream.on("data", (chunk) => onBytes(chunk as Buffer));
   try {

@@ -108,15 +108,8 @@ export interface WeightOptions {
  * each weight is multiplied by 0.5^(age / half-life), age measured from the
  * user's latest interaction.
  */
-export function profileWeights(
-  table: UserTable,
-  user: number,
-  options: WeightOptions = {},
-): { items: Uint32Array; weights: Float32Array } {
-  const start = table.offsets[user] as number;
-  const end = table.offsets[user + 1] as number;
-  const items = table.items.subarray(start, end);
-  const weights = new Float32Array(end - start);
+/** Mean of the rated interactions `start`…`end` of a user table (NaN when none is rated). */
+export function meanRating(table: UserTable, start: number, end: number): number {
   let sum = 0;
   let rated = 0;
   for (let p = start; p < end; p++) {
@@ -126,7 +119,19 @@ export function profileWeights(
       rated++;
     }
   }
-  const mean = rated > 0 ? sum / rated : Number.NaN;
+  return rated > 0 ? sum / rated : Number.NaN;
+}
+
+export function profileWeights(
+  table: UserTable,
+  user: number,
+  options: WeightOptions = {},
+): { items: Uint32Array; weights: Float32Array } {
+  const start = table.offsets[user] as number;
+  const end = table.offsets[user + 1] as number;
+  const items = table.items.subarray(start, end);
+  const weights = new Float32Array(end - start);
+  const mean = meanRating(table, start, end);
   let spread = 0;
   for (let p = start; p < end; p++) {
     const rating = table.ratings[p] as number;

@@ -45,6 +45,7 @@ import {
   groupByUser,
   type ItemNeighbors,
   maximalMarginalRelevance,
+  meanRating,
   profileWeights,
   rankingQuality,
   scoreAll,
@@ -442,16 +443,7 @@ function positiveMask(table: UserTable): Uint8Array {
   for (let u = 0; u < table.users; u++) {
     const start = table.offsets[u] as number;
     const end = table.offsets[u + 1] as number;
-    let sum = 0;
-    let rated = 0;
-    for (let p = start; p < end; p++) {
-      const r = table.ratings[p] as number;
-      if (!Number.isNaN(r)) {
-        sum += r;
-        rated++;
-      }
-    }
-    const mean = rated > 0 ? sum / rated : Number.NaN;
+    const mean = meanRating(table, start, end);
     for (let p = start; p < end; p++) {
       const r = table.ratings[p] as number;
       mask[p] = Number.isNaN(r) || Number.isNaN(mean) || r >= mean - 1e-6 ? 1 : 0;
@@ -496,17 +488,8 @@ function cfWeights(table: UserTable, user: number, options: { halfLifeSeconds?: 
   const start = table.offsets[user] as number;
   const end = table.offsets[user + 1] as number;
   const weights = new Float32Array(end - start).fill(1);
-  let sum = 0;
-  let rated = 0;
-  for (let p = start; p < end; p++) {
-    const r = table.ratings[p] as number;
-    if (!Number.isNaN(r)) {
-      sum += r;
-      rated++;
-    }
-  }
-  if (rated > 0) {
-    const mean = sum / rated;
+  const mean = meanRating(table, start, end);
+  if (!Number.isNaN(mean)) {
     for (let p = start; p < end; p++) {
       const r = table.ratings[p] as number;
       if (!Number.isNaN(r) && r < mean - 1e-6) weights[p - start] = 0;

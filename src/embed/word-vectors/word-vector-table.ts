@@ -21,10 +21,11 @@
  *   0.58 s wall quiet, 0.62 s CPU, ~0.3 GB RSS (136.6 MB of it the Float32 matrix).
  * `bench/word-vectors.ts` reproduces these numbers.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { EmbedkitError } from "../../errors.js";
+import { writeFileAtomic } from "../../internal/atomic-write.js";
 
 /** Magic bytes at the start of a binary word-vector cache ("EKWV"). */
 const CACHE_MAGIC = 0x56574b45; // "EKWV" read as little-endian uint32
@@ -478,17 +479,6 @@ async function readValidCache(
   }
 }
 
-async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
-}
-
 /**
  * Load a word-vector table, from the binary cache when it is present and intact,
  * otherwise by converting the source JSON (after checking its sha256) and writing a
@@ -549,7 +539,7 @@ export async function loadWordVectorTable(options: LoadWordVectorTableOptions): 
     const encoded = encodeWordVectorCache(table);
     await mkdir(dirname(cachePath), { recursive: true });
     await rm(metaPath, { force: true }); // invalidate first: a stale meta must never bless new bytes
-    await writeAtomically(cachePath, encoded);
+    await writeFileAtomic(cachePath, encoded);
     const meta: WordVectorCacheMeta = {
       format: CACHE_FORMAT,
       version: CACHE_VERSION,
@@ -559,7 +549,7 @@ export async function loadWordVectorTable(options: LoadWordVectorTableOptions): 
       dimensions: table.dimensions,
       createdAt: new Date().toISOString(),
     };
-    await writeAtomically(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
+    await writeFileAtomic(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
   } catch (error) {
     cacheWriteError = error instanceof Error ? error.message : String(error);
   }
