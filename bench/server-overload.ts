@@ -10,6 +10,7 @@
  *    accepted requests, the share answered 429, and Retry-After accuracy — a
  *    client that gets 429 waits the advertised seconds and retries the same
  *    request; "accurate" = the retry is accepted.
+ *    The same at 512 clients with `--max-queue-ms 1000`, so 429s fire.
  * 3. Big-body flood: 4 clients sending 8 MB bodies (one 8 MB string; 2,000
  *    long strings) while 16 clients send small requests: p99 of the small
  *    requests next to the same 16 clients without the flood.
@@ -298,10 +299,15 @@ async function main(): Promise<void> {
   await sleep(15_000);
   const rssIdle = await rssMiB(opid);
   await stopServer(overloaded);
+  // 4. A tight queue bound, so 429s fire at 512 clients and Retry-After can be checked.
+  const tight = await startServer(["--max-queue-ms", "1000"]);
+  await phase(tight, 8, sentences, { durationMs: 3000, retry: false });
+  const tight512 = await phase(tight, 512, sentences, { durationMs: DURATION_MS, retry: true });
+  await stopServer(tight);
 
   Object.assign(results, {
     batching: { oneClient: one, batching64: batch64, noBatching64: plain64 },
-    overload: { c64: over64, c512: over512 },
+    overload: { c64: over64, c512: over512, tight512 },
     flood: { quiet16, flood16 },
     rss: { startMiB: rssStart, warmMiB: rssWarm, afterIdleMiB: rssIdle },
   });
@@ -318,6 +324,7 @@ async function main(): Promise<void> {
       ["no batching", plain64],
       ["overload (defaults)", over64],
       ["overload (defaults)", over512],
+      ["overload (--max-queue-ms 1000)", tight512],
       ["small requests, quiet", quiet16],
       ["small requests + 4 × 8 MB flood", flood16],
     ].map(([label, r]) => {
