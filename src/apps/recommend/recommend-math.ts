@@ -140,19 +140,30 @@ export function profileWeights(
     spread += Math.abs(w);
   }
   if (spread < 1e-9) weights.fill(1);
-  const halfLife = options.halfLifeSeconds;
-  if (halfLife !== undefined && halfLife > 0) {
-    let latest = Number.NEGATIVE_INFINITY;
-    for (let p = start; p < end; p++) latest = Math.max(latest, table.times[p] as number);
-    if (Number.isFinite(latest)) {
-      for (let p = start; p < end; p++) {
-        const time = table.times[p] as number;
-        if (!Number.isNaN(time))
-          weights[p - start] = (weights[p - start] as number) * 0.5 ** ((latest - time) / halfLife);
-      }
-    }
-  }
+  applyRecencyDecay(table, start, end, weights, options.halfLifeSeconds);
   return { items, weights };
+}
+
+/**
+ * Multiply the weights of interactions `start`…`end` by 0.5^(age / halfLife), age measured from the
+ * user's own latest interaction (no-op without a positive half-life or timestamps).
+ */
+export function applyRecencyDecay(
+  table: UserTable,
+  start: number,
+  end: number,
+  weights: Float32Array,
+  halfLife: number | undefined,
+): void {
+  if (halfLife === undefined || halfLife <= 0) return;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (let p = start; p < end; p++) latest = Math.max(latest, table.times[p] as number);
+  if (!Number.isFinite(latest)) return;
+  for (let p = start; p < end; p++) {
+    const time = table.times[p] as number;
+    if (!Number.isNaN(time))
+      weights[p - start] = (weights[p - start] as number) * 0.5 ** ((latest - time) / halfLife);
+  }
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   readItemCatalog,
 } from "./recommend-input.js";
 import {
+  applyRecencyDecay,
   blendScores,
   buildItemNeighbors,
   groupByUser,
@@ -495,18 +496,7 @@ function cfWeights(table: UserTable, user: number, options: { halfLifeSeconds?: 
       if (!Number.isNaN(r) && r < mean - 1e-6) weights[p - start] = 0;
     }
   }
-  const halfLife = options.halfLifeSeconds;
-  if (halfLife !== undefined && halfLife > 0) {
-    let latest = Number.NEGATIVE_INFINITY;
-    for (let p = start; p < end; p++) latest = Math.max(latest, table.times[p] as number);
-    if (Number.isFinite(latest)) {
-      for (let p = start; p < end; p++) {
-        const time = table.times[p] as number;
-        if (!Number.isNaN(time))
-          weights[p - start] = (weights[p - start] as number) * 0.5 ** ((latest - time) / halfLife);
-      }
-    }
-  }
+  applyRecencyDecay(table, start, end, weights, options.halfLifeSeconds);
   return weights;
 }
 
