@@ -383,6 +383,31 @@ describe("the HTTP edge without keys (local default)", () => {
     expect(head.headers["content-type"]).toContain("application/json");
   });
 
+  it("caps simultaneous connections (--max-connections)", async () => {
+    const capped = createServer({
+      embedderFactory: async () => createFakeEmbedder(MODEL, 8),
+      maxConnections: 2,
+      processMetrics: false,
+    });
+    await capped.listen({ host: "127.0.0.1", port: 0 });
+    const cappedPort = (capped.server.address() as AddressInfo).port;
+    const idle = [connect(cappedPort, "127.0.0.1"), connect(cappedPort, "127.0.0.1")];
+    try {
+      await Promise.all(idle.map((socket) => new Promise((done) => socket.once("connect", done))));
+      await new Promise((done) => setTimeout(done, 100));
+      // A third connection is closed by the server without an answer.
+      await expect(rawRequest(cappedPort, "/health", { timeoutMs: 5000 })).resolves.toMatchObject({
+        status: 0,
+      });
+      for (const socket of idle) socket.destroy();
+      await new Promise((done) => setTimeout(done, 100));
+      expect((await rawRequest(cappedPort, "/v1/models")).status).toBe(200);
+    } finally {
+      for (const socket of idle) socket.destroy();
+      await capped.close();
+    }
+  });
+
   it("closes a connection that trickles its body past the request timeout", async () => {
     const started = performance.now();
     const closedAfter = await new Promise<number>((resolve, reject) => {
