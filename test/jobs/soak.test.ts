@@ -28,7 +28,9 @@ import { type RedisServer, startRedis } from "./redis-server.js";
 const ROOT = resolve(import.meta.dirname, "../..");
 const MODEL = "all-minilm-l6-v2";
 const KILL_DOCS = Number(process.env.SOAK_DOCS ?? 20_000);
-const KILLS = 12;
+/** Kills attempted while the run lasts; the test requires at least MIN_KILLS (issue 17: ≥ 10). */
+const KILLS = 14;
+const MIN_KILLS = 10;
 const RESTART_DOCS = 2_000;
 const exec = promisify(execFile);
 
@@ -98,8 +100,22 @@ async function jsonl(name: string, documents: ReadonlyArray<Record<string, unkno
   return path;
 }
 
-/** Short lock and stalled check so a killed worker's chunk is handed on within seconds. */
-const FAST = ["--lock-duration", "4000", "--stalled-interval", "1000", "--batch-size", "32", "-q"];
+/**
+ * Short lock and stalled check so a killed worker's chunk is handed on within
+ * seconds; a high --max-stalled-count because with 12 kills one chunk may by
+ * chance lose its worker more than the default 3 times (then it would be failed).
+ */
+const FAST = [
+  "--lock-duration",
+  "4000",
+  "--stalled-interval",
+  "1000",
+  "--max-stalled-count",
+  "50",
+  "--batch-size",
+  "32",
+  "-q",
+];
 
 /** `embedkit worker` from source as a child process; resolves once it logged "worker ready". */
 async function spawnWorker(): Promise<ChildProcess> {
@@ -206,7 +222,7 @@ async function expectExactly(
 }
 
 describe("jobs soak on Redis + pgvector", () => {
-  it(`${KILL_DOCS} documents, 2 workers, ${KILLS} random kill -9s (each restarted): exactly the submitted ids, vectors of a direct embed`, async () => {
+  it(`${KILL_DOCS} documents, 2 workers, ≥ ${MIN_KILLS} random kill -9s (each restarted): exactly the submitted ids, vectors of a direct embed`, async () => {
     const documents = synthetic("d", KILL_DOCS);
     const file = await jsonl("soak.jsonl", documents);
     const started = Date.now();
@@ -215,7 +231,8 @@ describe("jobs soak on Redis + pgvector", () => {
     const workers = await Promise.all([spawnWorker(), spawnWorker()]);
     let kills = 0;
     while (kills < KILLS) {
-      await sleep(1000 + Math.random() * 3000);
+      // A random moment 0.3–1.8 s after the last restart (a restart itself takes a few s: tsx + model load).
+      await sleep(300 + Math.random() * 1500);
       const status = await runStatus(queue, run.runId);
       if (finished(status)) break;
       const slot = Math.floor(Math.random() * workers.length);
@@ -226,12 +243,13 @@ describe("jobs soak on Redis + pgvector", () => {
       kills += 1;
       workers[slot] = await spawnWorker();
     }
+    const killSeconds = (Date.now() - started) / 1000;
     const status = await waitFor(run.runId, finished);
     const seconds = (Date.now() - started) / 1000;
     console.log(
-      `soak: ${KILL_DOCS} docs, ${kills} kills, ${seconds.toFixed(1)} s, ${(KILL_DOCS / seconds).toFixed(1)} docs/s`,
+      `soak: ${KILL_DOCS} docs, ${kills} kills in the first ${killSeconds.toFixed(1)} s, run ${seconds.toFixed(1)} s, ${(KILL_DOCS / seconds).toFixed(1)} docs/s`,
     );
-    expect(kills).toBe(KILLS);
+    expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(status.state).toBe("done");
     expect(status.chunks).toMatchObject({ total: run.chunks, done: run.chunks, failed: 0 });
     expect(status.documents).toEqual({ total: KILL_DOCS, done: KILL_DOCS });
