@@ -18,6 +18,7 @@ interface WorkerCommandOptions {
   readonly batchSize: number;
   readonly lockDuration: number;
   readonly stalledInterval: number;
+  readonly maxStalledCount: number;
   readonly quiet?: boolean;
 }
 
@@ -45,6 +46,12 @@ export function workerCommand(): Command {
       "how often stalled chunks are looked for",
       parsePositiveInteger,
       30_000,
+    )
+    .option(
+      "--max-stalled-count <n>",
+      "how often a chunk may lose its worker (crash, kill) before it is failed",
+      parsePositiveInteger,
+      3,
     )
     .option("-q, --quiet", 'no per-chunk log lines (the "worker ready" line is still printed)')
     .addHelpText(
@@ -74,6 +81,7 @@ SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits.`,
         batchSize: options.batchSize,
         lockDurationMs: options.lockDuration,
         stalledIntervalMs: options.stalledInterval,
+        maxStalledCount: options.maxStalledCount,
         onEvent: (event) => {
           if (event.type === "completed") {
             log(
