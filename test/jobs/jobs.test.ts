@@ -3,10 +3,10 @@
  * PostgreSQL + pgvector (scripts/pg-start.sh), the real all-minilm-l6-v2
  * model, and `embedkit worker` child processes started from source.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
@@ -28,8 +28,8 @@ import { openVectorStore } from "../../src/store/open-vector-store.js";
 import { sharedData } from "../helpers/data.js";
 import { type PostgresServer, startPostgres } from "../store/pg-server.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
+import { workerProcesses } from "./worker-processes.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const MODEL = "all-minilm-l6-v2";
 
 let redis: RedisServer;
@@ -38,9 +38,8 @@ let queue: JobQueue;
 let embedder: Embedder;
 let dir: string;
 let sentences: string[];
-const children = new Set<ChildProcess>();
-/** What the worker children wrote to stderr (shown when a wait gives up). */
-let workerLog = "";
+/** The worker children (their stderr is shown when a wait gives up). */
+const workerPool = workerProcesses();
 
 beforeAll(async () => {
   const rows = parseCsv(await readFile(sharedData("stsb/stsb-en-dev.csv"), "utf8"), {
@@ -56,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  workerPool.killAll();
   await embedder?.close();
   await queue?.close();
   await Promise.all([redis?.stop(), postgres?.stop()]);
@@ -70,43 +69,8 @@ async function jsonl(name: string, documents: ReadonlyArray<Record<string, unkno
   return path;
 }
 
-/** `embedkit worker` from source as a child process; resolves once it logged "worker ready". */
-async function spawnWorker(args: readonly string[] = []): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "test/jobs/cli-child.ts"),
-      "worker",
-      "--queue",
-      redis.url,
-      "--threads",
-      "1",
-      ...args,
-    ],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env } },
-  );
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  let log = "";
-  await new Promise<void>((ready, fail) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      workerLog += chunk.toString();
-      if (log.includes("worker ready")) ready();
-    });
-    child.on("exit", (code) => fail(new Error(`worker exited (${code}) before ready:\n${log}`)));
-  });
-  return child;
-}
-
-async function stopWorker(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  child.kill("SIGTERM");
-  return exited;
-}
+const spawnWorker = (args: readonly string[] = []) => workerPool.spawn(redis.url, args);
+const stopWorker = (child: ChildProcess) => workerPool.stop(child);
 
 /** Poll the run until `until` holds; after 150 s fail with the last status and the workers' logs. */
 async function waitFor(runId: string, until: (status: RunStatus) => boolean): Promise<RunStatus> {
@@ -116,7 +80,7 @@ async function waitFor(runId: string, until: (status: RunStatus) => boolean): Pr
     if (until(status)) return status;
     if (Date.now() > deadline) {
       throw new Error(
-        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerLog.slice(-4000)}`,
+        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerPool.log.slice(-4000)}`,
       );
     }
     await new Promise((resolveWait) => setTimeout(resolveWait, 250));
