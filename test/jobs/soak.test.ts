@@ -12,7 +12,7 @@
  *
  * SOAK_DOCS overrides the size of the kill run (for measuring).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,6 +24,7 @@ import { type JobQueue, openJobQueue, type RunStatus, runStatus, submitRun } fro
 import { openVectorStore } from "../../src/store/open-vector-store.js";
 import { type PostgresServer, startPostgres } from "../store/pg-server.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
+import { workerProcesses } from "./worker-processes.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const MODEL = "all-minilm-l6-v2";
@@ -39,8 +40,8 @@ let postgres: PostgresServer;
 let queue: JobQueue;
 let embedder: Embedder;
 let dir: string;
-const children = new Set<ChildProcess>();
-let workerLog = "";
+/** The worker children (their stderr is shown when a wait gives up). */
+const workerPool = workerProcesses();
 
 beforeAll(async () => {
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
@@ -50,7 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  workerPool.killAll();
   await embedder?.close();
   await queue?.close();
   await Promise.all([redis?.stop(), postgres?.stop()]);
@@ -101,15 +102,17 @@ async function jsonl(name: string, documents: ReadonlyArray<Record<string, unkno
 }
 
 /**
- * Short lock and stalled check so a killed worker's chunk is handed on within
- * seconds; a high --max-stalled-count because with 12 kills one chunk may by
+ * A 10 s lock and a 2 s stalled check, so a killed worker's chunk is handed on
+ * within about 12 s while a live worker on a CPU-starved machine (CI runs two
+ * test files at once) still renews its lock in time — a 4 s lock lost live
+ * chunks under that load; a high --max-stalled-count because with 12 kills one chunk may by
  * chance lose its worker more than the default 3 times (then it would be failed).
  */
 const FAST = [
   "--lock-duration",
-  "4000",
+  "10000",
   "--stalled-interval",
-  "1000",
+  "2000",
   "--max-stalled-count",
   "50",
   "--batch-size",
@@ -117,43 +120,8 @@ const FAST = [
   "-q",
 ];
 
-/** `embedkit worker` from source as a child process; resolves once it logged "worker ready". */
-async function spawnWorker(): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "test/jobs/cli-child.ts"),
-      "worker",
-      "--queue",
-      redis.url,
-      "--threads",
-      "1",
-      ...FAST,
-    ],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env } },
-  );
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  let log = "";
-  await new Promise<void>((ready, fail) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      workerLog += chunk.toString();
-      if (log.includes("worker ready")) ready();
-    });
-    child.on("exit", (code) => fail(new Error(`worker exited (${code}) before ready:\n${log}`)));
-  });
-  return child;
-}
-
-async function stopWorker(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  child.kill("SIGTERM");
-  return exited;
-}
+const spawnWorker = () => workerPool.spawn(redis.url, FAST);
+const stopWorker = (child: ChildProcess) => workerPool.stop(child);
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const finished = (status: RunStatus) => status.state === "done" || status.state === "failed";
@@ -170,7 +138,7 @@ async function waitFor(
     if (until(status)) return status;
     if (Date.now() > deadline) {
       throw new Error(
-        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerLog.slice(-4000)}`,
+        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerPool.log.slice(-4000)}`,
       );
     }
     await sleep(250);
