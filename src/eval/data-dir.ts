@@ -17,7 +17,7 @@ export const DATA_DIR_ENV = "EMBEDKIT_DATA";
  * @throws EmbedkitError INVALID_OPTION when neither is set (or both are blank)
  * @example
  * ```ts
- * const dir = resolveDataDir(options.dataDir); // "/srv/embedkit-data" from EMBEDKIT_DATA
+ * const dir = resolveDataDir(options.dataDir); // the folder EMBEDKIT_DATA names, unless dataDir is given
  * ```
  */
 export function resolveDataDir(dataDir?: string, option = "dataDir"): string {

@@ -184,7 +184,6 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxConnections: 1024,
   idleUnloadMs: 0,
 } as const);
-const DEFAULTS = SERVER_DEFAULTS;
 
 /** Host names a server bound to loopback answers to by default. */
 export const LOOPBACK_HOSTS = Object.freeze(["localhost", "127.0.0.1", "::1"] as const);
@@ -267,7 +266,7 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
   }
   const requestTimeoutMs = checkInteger(
     "requestTimeoutMs",
-    options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs,
     { min: 0 },
   );
   const cors =
@@ -283,34 +282,40 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
     allowTokenIds: options.allowTokenIds ?? false,
     maxRequestTokens: checkInteger(
       "maxRequestTokens",
-      options.maxRequestTokens ?? DEFAULTS.maxRequestTokens,
+      options.maxRequestTokens ?? SERVER_DEFAULTS.maxRequestTokens,
       { min: 1 },
     ),
-    maxConnections: checkInteger("maxConnections", options.maxConnections ?? DEFAULTS.maxConnections, {
+    maxConnections: checkInteger("maxConnections", options.maxConnections ?? SERVER_DEFAULTS.maxConnections, {
       min: 1,
     }),
-    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? DEFAULTS.bodyLimit, { min: 1 }),
+    bodyLimit: checkInteger("bodyLimit", options.bodyLimit ?? SERVER_DEFAULTS.bodyLimit, { min: 1 }),
     requestTimeoutMs,
     cors,
     autoTruncate: options.autoTruncate ?? false,
     maxInputs,
-    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? DEFAULTS.idleUnloadMs, { min: 0 }),
+    idleUnloadMs: checkInteger("idleUnloadMs", options.idleUnloadMs ?? SERVER_DEFAULTS.idleUnloadMs, {
+      min: 0,
+    }),
     batching: {
       enabled: options.batching?.enabled ?? true,
-      maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? DEFAULTS.maxWaitMs, {
+      maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? SERVER_DEFAULTS.maxWaitMs, {
         min: 0,
       }),
       maxBatchTokens: checkInteger(
         "batching.maxBatchTokens",
-        options.batching?.maxBatchTokens ?? DEFAULTS.maxBatchTokens,
+        options.batching?.maxBatchTokens ?? SERVER_DEFAULTS.maxBatchTokens,
         { min: 1 },
       ),
-      maxQueue: checkInteger("batching.maxQueue", options.batching?.maxQueue ?? DEFAULTS.maxQueue, {
+      maxQueue: checkInteger("batching.maxQueue", options.batching?.maxQueue ?? SERVER_DEFAULTS.maxQueue, {
         min: 1,
       }),
-      maxBatchMs: checkNumber("batching.maxBatchMs", options.batching?.maxBatchMs ?? DEFAULTS.maxBatchMs, {
-        min: 1,
-      }),
+      maxBatchMs: checkNumber(
+        "batching.maxBatchMs",
+        options.batching?.maxBatchMs ?? SERVER_DEFAULTS.maxBatchMs,
+        {
+          min: 1,
+        },
+      ),
       maxQueueMs: checkNumber(
         "batching.maxQueueMs",
         options.batching?.maxQueueMs ??

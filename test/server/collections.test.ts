@@ -306,11 +306,11 @@ describe("POST /v1/faq/{collection}/ask", () => {
 
 describe("embedkit serve --store", () => {
   it("passes the store location from flag, environment or config file to the server", () => {
-    const fromEnv = resolveServeSettings({ flags: {}, env: { EMBEDKIT_STORE: "/srv/vectors" } });
-    expect(toServerOptions(fromEnv).vectorStore).toBe("/srv/vectors");
+    const fromEnv = resolveServeSettings({ flags: {}, env: { EMBEDKIT_STORE: "vectors-folder" } });
+    expect(toServerOptions(fromEnv).vectorStore).toBe("vectors-folder");
     const fromFlag = resolveServeSettings({
       flags: { store: "postgres://app@127.0.0.1/app" },
-      env: { EMBEDKIT_STORE: "/srv/vectors" },
+      env: { EMBEDKIT_STORE: "vectors-folder" },
       config: { store: "/etc/vectors" },
     });
     expect(toServerOptions(fromFlag).vectorStore).toBe("postgres://app@127.0.0.1/app");
