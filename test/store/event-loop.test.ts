@@ -98,6 +98,13 @@ describe("embedded store: index builds off the event loop", () => {
         truth,
         Array.from({ length: COUNT }, (_, i) => ({ id: `v${i}`, vector: randomVector(random) })),
       );
+      // The machine's own delay with no build (CI runs two test files at once, some with busy child
+      // processes): the build may not add to it beyond the 50 ms budget.
+      const idle = monitorEventLoopDelay({ resolution: 5 });
+      idle.enable();
+      await new Promise((done) => setTimeout(done, 1000));
+      idle.disable();
+      const idleP99 = idle.percentile(99) / 1e6;
       const histogram = monitorEventLoopDelay({ resolution: 5 });
       histogram.enable();
       // The first query starts the build and is answered by an exact scan.
@@ -142,7 +149,10 @@ describe("embedded store: index builds off the event loop", () => {
       // The measurement covered the build, and the build was alone.
       expect(queriesDuringBuild).toBeGreaterThanOrEqual(3);
       expect(mostTemporaryFiles).toBeLessThanOrEqual(1);
-      expect(p99, `event-loop delay p99 ${p99.toFixed(1)} ms`).toBeLessThan(50);
+      // < 50 ms on a quiet machine; on a loaded one, within 50 ms of what the machine shows idle.
+      expect(p99, `event-loop delay p99 ${p99.toFixed(1)} ms (idle ${idleP99.toFixed(1)} ms)`).toBeLessThan(
+        Math.max(50, idleP99 + 50),
+      );
       expect((await readdir(join(dir, "index"))).filter((file) => file.endsWith(".hnsw"))).toHaveLength(1);
 
       // Now through the graph plus the rows written during the build: the writes are found, the deletes gone.
