@@ -61,6 +61,14 @@ export function formatStatus(status: RunStatus): string {
     `[${bar}] ${done}/${total} chunks done, ${failed} failed, ${active} active, ${pending} pending · ` +
       `${status.documents.done}/${status.documents.total} docs · ${rate}${eta}`,
   ];
+  const time = status.workerTime;
+  if (time.seconds > 0) {
+    const share = (seconds: number) => `${((seconds / time.seconds) * 100).toFixed(0)} %`;
+    lines.push(
+      `worker time ${time.seconds.toFixed(1)} s: store writes ${share(time.storeWriteSeconds)}, ` +
+        `store reads ${share(time.storeReadSeconds)}, embedding and the rest ${share(time.seconds - time.storeWriteSeconds - time.storeReadSeconds)}`,
+    );
+  }
   for (const failure of status.failures) {
     lines.push(`  chunk ${failure.index} failed after ${failure.attempts} attempt(s): ${failure.error}`);
   }

@@ -91,6 +91,17 @@ export interface RunStatus {
   readonly docsPerSecond: number | null;
   /** Seconds left at that rate (null when unknown or finished). */
   readonly etaSeconds: number | null;
+  /**
+   * Where the workers' time went, summed over finished chunks (each counted
+   * once): whole chunks, and of that the store's writes (upserts) and reads
+   * (the check for documents already stored unchanged). The rest is embedding
+   * and overhead.
+   */
+  readonly workerTime: {
+    readonly seconds: number;
+    readonly storeWriteSeconds: number;
+    readonly storeReadSeconds: number;
+  };
   /** Chunks in the failed set with their errors (first 100). */
   readonly failures: readonly FailedChunk[];
 }
@@ -373,6 +384,11 @@ export async function runStatus(queue: JobQueue, runId: string): Promise<RunStat
     documents: { total: totalDocs, done: doneDocs },
     docsPerSecond,
     etaSeconds,
+    workerTime: {
+      seconds: Number(record.workerMs ?? 0) / 1000,
+      storeWriteSeconds: Number(record.storeWriteMs ?? 0) / 1000,
+      storeReadSeconds: Number(record.storeReadMs ?? 0) / 1000,
+    },
     failures: failedJobs
       .sort((a, b) => a.data.index - b.data.index)
       .slice(0, 100)

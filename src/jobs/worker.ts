@@ -22,7 +22,7 @@ import type { ModelStore } from "../models/model-store.js";
 import { indexDocuments } from "../store/documents.js";
 import { openVectorStore } from "../store/open-vector-store.js";
 import { checkModel } from "../store/validate.js";
-import type { VectorStore } from "../store/vector-store.js";
+import type { Collection, VectorStore } from "../store/vector-store.js";
 import { type ChunkJobData, doneKey, KEY_PREFIX, openJobQueue, QUEUE_NAME, runKey } from "./queue.js";
 
 /** Options of {@link startWorker}. */
@@ -55,6 +55,11 @@ export type WorkerEvent =
       readonly index: number;
       readonly documents: number;
       readonly embedded: number;
+      /** Milliseconds of the chunk, from pickup to done. */
+      readonly ms: number;
+      /** Of which in the store's upserts (writes) and gets (the unchanged-document check). */
+      readonly storeWriteMs: number;
+      readonly storeReadMs: number;
     }
   | {
       readonly type: "failed";
@@ -82,13 +87,47 @@ const TRANSIENT = new Set([
   "DOWNLOAD_FAILED",
 ]);
 
-/** Record a finished chunk once (a re-run after a crash does not count twice). */
+/**
+ * Record a finished chunk once (a re-run after a crash does not count twice),
+ * with its time split: chunk ms, store write ms, store read ms.
+ */
 const MARK_DONE = `
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[2], 'doneDocs', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'workerMs', ARGV[4])
+  redis.call('HINCRBY', KEYS[2], 'storeWriteMs', ARGV[5])
+  redis.call('HINCRBY', KEYS[2], 'storeReadMs', ARGV[6])
 end
 redis.call('HSET', KEYS[2], 'lastDoneAt', ARGV[3])
 return 1`;
+
+/** Time spent in a collection's writes (upsert) and reads (get), in ms. */
+interface StoreClock {
+  writeMs: number;
+  readMs: number;
+}
+
+/** `collection` with its upsert and get calls timed into `clock` (everything else passes through). */
+function timedCollection(collection: Collection, clock: StoreClock): Collection {
+  const timed =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>, field: keyof StoreClock) =>
+    async (...args: A): Promise<R> => {
+      const start = performance.now();
+      try {
+        return await call(...args);
+      } finally {
+        clock[field] += performance.now() - start;
+      }
+    };
+  return new Proxy(collection, {
+    get(target, property) {
+      if (property === "upsert") return timed(target.upsert.bind(target), "writeMs");
+      if (property === "get") return timed(target.get.bind(target), "readMs");
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 function describe(error: unknown): string {
   if (EmbedkitError.isInstance(error)) return `${error.code}: ${error.message}`;
@@ -148,6 +187,7 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
 
   const process = async (job: Job<ChunkJobData>) => {
     const data = job.data;
+    const started = performance.now();
     const key = runKey(data.runId);
     if ((await queue.redis.hget(key, "state")) === "cancelled") {
       options.onEvent?.({ type: "skipped", runId: data.runId, index: data.index, reason: "run cancelled" });
@@ -170,10 +210,12 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
       const store = await storeFor(data.store);
       const collection = await store.getCollection(data.collection);
       checkModel(collection.info, data.model, "job's");
-      const result = await indexDocuments(collection, embedder, data.documents, {
+      const clock: StoreClock = { writeMs: 0, readMs: 0 };
+      const result = await indexDocuments(timedCollection(collection, clock), embedder, data.documents, {
         batchSize: options.batchSize ?? 64,
         truncate: data.truncate,
       });
+      const ms = performance.now() - started;
       await queue.redis.eval(
         MARK_DONE,
         2,
@@ -182,6 +224,9 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
         String(data.index),
         String(data.documents.length),
         String(Date.now()),
+        String(Math.round(ms)),
+        String(Math.round(clock.writeMs)),
+        String(Math.round(clock.readMs)),
       );
       options.onEvent?.({
         type: "completed",
@@ -189,6 +234,9 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
         index: data.index,
         documents: result.total,
         embedded: result.embedded,
+        ms,
+        storeWriteMs: clock.writeMs,
+        storeReadMs: clock.readMs,
       });
       return { documents: result.total, embedded: result.embedded, skipped: result.skipped };
     } catch (error) {
