@@ -28,6 +28,7 @@ import { openVectorStore } from "../../src/store/open-vector-store.js";
 import { sharedData } from "../helpers/data.js";
 import { type PostgresServer, startPostgres } from "../store/pg-server.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
+import { expectStoredExactly, waitForRun } from "./run-helpers.js";
 import { workerProcesses } from "./worker-processes.js";
 
 const MODEL = "all-minilm-l6-v2";
@@ -72,49 +73,18 @@ async function jsonl(name: string, documents: ReadonlyArray<Record<string, unkno
 const spawnWorker = (args: readonly string[] = []) => workerPool.spawn(redis.url, args);
 const stopWorker = (child: ChildProcess) => workerPool.stop(child);
 
-/** Poll the run until `until` holds; after 150 s fail with the last status and the workers' logs. */
-async function waitFor(runId: string, until: (status: RunStatus) => boolean): Promise<RunStatus> {
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const status = await runStatus(queue, runId);
-    if (until(status)) return status;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerPool.log.slice(-4000)}`,
-      );
-    }
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
-  }
-}
+/** Poll the run until `until` holds (150 s at most; the failure shows the workers' logs). */
+const waitFor = (runId: string, until: (status: RunStatus) => boolean): Promise<RunStatus> =>
+  waitForRun(queue, runId, until, { log: () => workerPool.log });
 
-/** Every document of `texts` is in the collection with the vector of a direct embed. */
-async function expectIndexed(
-  store: string,
-  collectionName: string,
-  ids: string[],
-  texts: string[],
-): Promise<void> {
-  const vectorStore = await openVectorStore(store);
-  try {
-    const collection = await vectorStore.getCollection(collectionName);
-    expect(await collection.count()).toBe(ids.length);
-    const stored = new Map((await collection.get(ids)).map((item) => [item.id, item]));
-    expect(stored.size).toBe(ids.length);
-    const { vectors } = await embedder.embed(texts, { inputType: "passage" });
-    let maxDiff = 0;
-    ids.forEach((id, i) => {
-      const item = stored.get(id);
-      expect(item?.text).toBe(texts[i]);
-      const expected = vectors[i] as Float32Array;
-      for (let d = 0; d < expected.length; d += 1) {
-        maxDiff = Math.max(maxDiff, Math.abs((item?.vector[d] ?? Number.NaN) - (expected[d] as number)));
-      }
-    });
-    expect(maxDiff).toBeLessThan(1e-5);
-  } finally {
-    await vectorStore.close();
-  }
-}
+/** Every document of `texts` (with `ids`) is in the collection, nothing else, with the vector of a direct embed. */
+const expectIndexed = (store: string, collectionName: string, ids: string[], texts: string[]) =>
+  expectStoredExactly(
+    store,
+    collectionName,
+    ids.map((id, i) => ({ id, text: texts[i] as string })),
+    embedder,
+  );
 
 async function expectError(
   promise: Promise<unknown>,
