@@ -39,7 +39,7 @@ async function pssBytes(pid: number): Promise<number> {
 }
 
 /** Pids whose parent is `parent`. */
-async function children(parent: number): Promise<number[]> {
+export async function children(parent: number): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
