@@ -28,7 +28,7 @@ import { openVectorStore } from "../../src/store/open-vector-store.js";
 import { sharedData } from "../helpers/data.js";
 import { type PostgresServer, startPostgres } from "../store/pg-server.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
-import { expectStoredExactly, waitForRun } from "./run-helpers.js";
+import { expectStoredExactly, runCli, waitForRun } from "./run-helpers.js";
 import { workerProcesses } from "./worker-processes.js";
 
 const MODEL = "all-minilm-l6-v2";
@@ -283,6 +283,93 @@ describe("jobs on Redis + pgvector", () => {
     expect(dead.message).not.toContain("hunter2");
     await expectError(openJobQueue("http://127.0.0.1:6379"), "INVALID_OPTION", /Redis URL/);
     await expectError(runStatus(queue, "0123456789abcdef"), "UNKNOWN_RUN", /jobs list/);
+  });
+});
+
+describe("jobs submit from the command line: bad input", () => {
+  /** The collections in the test store (nothing may be created by a failed submit). */
+  async function collections(): Promise<string[]> {
+    const vectorStore = await openVectorStore(postgres.url);
+    try {
+      return (await vectorStore.listCollections()).map((item) => item.name);
+    } finally {
+      await vectorStore.close();
+    }
+  }
+
+  it("a dead or wrong Redis URL fails with QUEUE_UNAVAILABLE naming the URL without its password; nothing is created or enqueued", async () => {
+    const file = await jsonl("cli-good.jsonl", [{ text: "a text for the dead queue" }]);
+    for (const [url, shown] of [
+      ["redis://:hunter2@127.0.0.1:1", /redis:\/\/:\*\*\*@127\.0\.0\.1:1 /],
+      ["redis://user:hunter2@no-such-host.invalid:6379", /redis:\/\/user:\*\*\*@no-such-host\.invalid:6379 /],
+    ] as const) {
+      const result = await runCli([
+        "jobs",
+        "submit",
+        "cli-dead",
+        "-f",
+        file,
+        "--store",
+        postgres.url,
+        "--queue",
+        url,
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/embedkit: error \[QUEUE_UNAVAILABLE\]: Cannot reach the job queue at /);
+      expect(result.stderr).toMatch(shown);
+      expect(result.stderr).not.toContain("hunter2");
+      expect(result.stdout).toBe("");
+    }
+    // The worker refuses the same way.
+    const worker = await runCli(["worker", "--queue", "redis://:hunter2@127.0.0.1:1"]);
+    expect(worker.code).toBe(1);
+    expect(worker.stderr).toMatch(/QUEUE_UNAVAILABLE.*127\.0\.0\.1:1/);
+    expect(worker.stderr).not.toContain("hunter2");
+    expect(await collections()).not.toContain("cli-dead");
+  });
+
+  it("a malformed line (JSONL or CSV) fails at submit with the file and line; nothing is enqueued and no collection created", async () => {
+    const runsBefore = (await listRuns(queue)).length;
+    const jobsBefore = await queue.queue.getJobCounts("waiting", "delayed", "failed");
+    const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `m${i}`, text: `line ${i}` }));
+    lines.splice(25, 0, '{"id": "m-broken", "text": "no closing quote}');
+    const broken = join(dir, "cli-broken.jsonl");
+    await writeFile(broken, `${lines.join("\n")}\n`);
+    const jsonlResult = await runCli([
+      "jobs",
+      "submit",
+      "cli-broken",
+      "-f",
+      broken,
+      "--id-field",
+      "id",
+      "--chunk-size",
+      "10",
+      "--store",
+      postgres.url,
+      "--queue",
+      redis.url,
+    ]);
+    expect(jsonlResult.code).toBe(1);
+    expect(jsonlResult.stderr).toMatch(/\[MALFORMED_FILE\]: .*cli-broken\.jsonl:26: invalid JSON/);
+    const csv = join(dir, "cli-broken.csv");
+    await writeFile(csv, 'id,text\n1,"a fine text"\n2,"an unclosed quote\n3,"more"\n');
+    const csvResult = await runCli([
+      "jobs",
+      "submit",
+      "cli-broken",
+      "-f",
+      csv,
+      "--store",
+      postgres.url,
+      "--queue",
+      redis.url,
+    ]);
+    expect(csvResult.code).toBe(1);
+    expect(csvResult.stderr).toMatch(/\[MALFORMED_FILE\]: .*cli-broken\.csv:4: invalid CSV/);
+    expect((await listRuns(queue)).length).toBe(runsBefore);
+    expect(await queue.queue.getJobCounts("waiting", "delayed", "failed")).toEqual(jobsBefore);
+    expect(await collections()).not.toContain("cli-broken");
   });
 });
 
