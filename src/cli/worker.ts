@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { EmbedkitError } from "../errors.js";
 import { startWorker } from "../jobs/index.js";
 import { openStore } from "./context.js";
-import { parsePositiveInteger } from "./io.js";
+import { EXIT, parsePositiveInteger } from "./io.js";
 
 interface WorkerCommandOptions {
   readonly queue?: string;
@@ -60,7 +60,8 @@ export function workerCommand(): Command {
 Examples:
   embedkit worker --queue redis://127.0.0.1:6379 --concurrency 1 --threads 2
   EMBEDKIT_QUEUE=redis://:secret@queue-host:6379 embedkit worker -m all-minilm-l6-v2
-SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits.`,
+SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits (at once when Redis is
+unreachable, or on a second signal; an unfinished chunk is run again by another worker).`,
     )
     .action(async (options: WorkerCommandOptions) => {
       const url = options.queue ?? process.env.EMBEDKIT_QUEUE;
@@ -99,12 +100,19 @@ SIGTERM or Ctrl-C: the chunks in progress finish, then the worker exits.`,
         `${new Date().toISOString()} worker ready (pid ${process.pid}, concurrency ${options.concurrency})\n`,
       );
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: string) => {
-          log(`${signal}: finishing current chunks`);
+          if (stopping) {
+            // A second signal: stop now (a chunk in progress is run again by another worker).
+            process.stderr.write(`${new Date().toISOString()} ${signal} again: exiting now\n`);
+            process.exit(EXIT.user);
+          }
+          stopping = true;
+          log(`${signal}: finishing current chunks (send it again to exit at once)`);
           void worker.close().then(resolve, resolve);
         };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
+        process.on("SIGTERM", () => stop("SIGTERM"));
+        process.on("SIGINT", () => stop("SIGINT"));
       });
       log("worker stopped");
     });

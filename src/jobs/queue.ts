@@ -44,7 +44,7 @@ export interface JobQueue {
   readonly queue: Queue;
   /** A new Redis connection to the same server (BullMQ workers need their own). */
   connect(): Redis;
-  /** Close the queue and the connection. Idempotent. */
+  /** Close the queue and the connections (at once when Redis is unreachable). Idempotent. */
   close(): Promise<void>;
 }
 
@@ -116,7 +116,10 @@ export async function openJobQueue(url: string, options: OpenJobQueueOptions = {
     connect,
     close() {
       closed ??= (async () => {
-        await queue.close();
+        // With Redis unreachable, BullMQ's close would wait for a reconnect that may
+        // never come; there is nothing left to flush then, so just drop the sockets.
+        if (redis.status === "ready" && queueConnection.status === "ready") await queue.close();
+        else void queue.close().catch(() => {});
         queueConnection.disconnect();
         redis.disconnect();
       })();

@@ -72,7 +72,11 @@ export type WorkerEvent =
 
 /** A running worker. */
 export interface JobWorker {
-  /** Finish the chunks in progress, take no new ones, and close models, stores and connections. */
+  /**
+   * Finish the chunks in progress, take no new ones, and close models, stores
+   * and connections. When Redis is unreachable it does not wait (the chunks in
+   * progress cannot be acknowledged; another worker runs them again).
+   */
   close(): Promise<void>;
   /** The BullMQ worker (for advanced use). */
   readonly worker: Worker<ChunkJobData>;
@@ -278,7 +282,13 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     worker,
     close() {
       closing ??= (async () => {
-        await worker.close();
+        if (connection.status === "ready") await worker.close();
+        else {
+          // Redis is unreachable: a chunk in progress could not be acknowledged
+          // anyway (its lock expires and another worker runs it again), and
+          // BullMQ's graceful close would wait for a reconnect. Stop at once.
+          void worker.close(true).catch(() => {});
+        }
         // BullMQ does not close a connection it was given.
         connection.disconnect();
         for (const embedder of embedders.values()) await (await embedder.catch(() => undefined))?.close();

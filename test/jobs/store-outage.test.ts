@@ -6,7 +6,8 @@
  * model. The chunks still to do are retried with exponential backoff, then
  * dead-lettered with STORE_UNAVAILABLE naming the store without its password;
  * once PostgreSQL is back, `embedkit jobs retry-failed` completes the run with
- * exactly the submitted documents.
+ * exactly the submitted documents. Then Redis goes away: a worker process
+ * still exits on SIGTERM.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -30,6 +31,7 @@ import { sharedData } from "../helpers/data.js";
 import { type PostgresServer, startPostgres } from "../store/pg-server.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
 import { expectStoredExactly, finished, runCli, waitForRun } from "./run-helpers.js";
+import { workerProcesses } from "./worker-processes.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const exec = promisify(execFile);
@@ -44,6 +46,7 @@ let queue: JobQueue;
 let embedder: Embedder;
 let worker: JobWorker | undefined;
 let documents: Array<{ id: string; text: string }>;
+const workerPool = workerProcesses();
 
 beforeAll(async () => {
   const rows = parseCsv(await readFile(sharedData("stsb/stsb-en-dev.csv"), "utf8"), {
@@ -59,6 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  workerPool.killAll();
   await worker?.close();
   await embedder?.close();
   await queue?.close();
@@ -143,8 +147,22 @@ describe("the store goes away mid-run", () => {
       expect(done.documents).toEqual({ total: DOCS, done: DOCS });
       expect((await runStatus(queue, run.runId)).failures).toEqual([]);
       await expectStoredExactly(postgres.url, "outage", documents, embedder, 100);
+      await worker.close();
+      worker = undefined;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }, 240_000);
+});
+
+describe("the queue goes away", () => {
+  it("a worker process whose Redis is gone exits on SIGTERM without waiting for a reconnect", async () => {
+    const child = await workerPool.spawn(redis.url, ["-q"]);
+    await exec("bash", [join(ROOT, "scripts/redis-stop.sh"), redis.dataDir]);
+    // Let the worker notice the lost connection (it then retries in the background).
+    await new Promise((wait) => setTimeout(wait, 1500));
+    expect(await workerPool.stop(child)).toBe(0);
+    // The library side: closing a queue whose Redis is gone returns too.
+    await queue.close();
+  }, 120_000);
 });
