@@ -20,7 +20,8 @@ It writes two files:
 - test/fixtures/audio/speech-reference.json: per-window embeddings of FSDD clips (the same bytes
   as the committed test/fixtures/audio/*.wav copies, read here from $EMBEDKIT_DATA/fsdd-audio),
   resampled 8 → 16 kHz with scipy.signal.resample_poly (so the tests also cover embedkit's own
-  resampler, with a looser tolerance).
+  resampler, with a looser tolerance) and given embedkit's "same" padding (half a window of
+  zeros before and after) — openWakeWord itself never pads.
 """
 import hashlib
 import json
@@ -126,9 +127,9 @@ def main() -> None:
         assert rate == 8000, path
         upsampled = scipy.signal.resample_poly(samples.astype(np.float64), 2, 1)
         pcm = np.clip(np.round(upsampled), -32768, 32767).astype(np.int16)
-        # Shorter than one 76-frame window (12,512 samples): zero-padded at the end, as embedkit does.
-        if len(pcm) < 12512:
-            pcm = np.concatenate([pcm, np.zeros(12512 - len(pcm), dtype=np.int16)])
+        # embedkit's "same" padding: half a window (6,256 samples of zeros) before and after the clip.
+        silence = np.zeros(6256, dtype=np.int16)
+        pcm = np.concatenate([silence, pcm, silence])
         clips[f"{name}.wav"] = {"sha256": file_sha256, "samples16k": int(len(pcm)), "windows": rounded(features._get_embeddings(pcm))}
     with open("test/fixtures/audio/speech-reference.json", "w") as out:
         json.dump(
@@ -136,7 +137,7 @@ def main() -> None:
                 "source": "scripts/audio/speech-reference.py",
                 "versions": versions,
                 "resampler": "scipy.signal.resample_poly(x, 2, 1), rounded to int16",
-                "padding": "zeros at the end up to 12,512 samples (one 76-frame window)",
+                "padding": "same: 6,256 zero samples (half a 76-frame window) before and after the clip",
                 "clips": clips,
             },
             out,

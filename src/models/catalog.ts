@@ -512,10 +512,10 @@ const SPEECH_EMBEDDING: CatalogSpec<"speech-embedding"> = Object.freeze({
   id: "speech-embedding",
   aliases: Object.freeze(["openwakeword-embedding", "google-speech-embedding", "speech"]),
   description:
-    "Speech-content embeddings (Google speech_embedding via openWakeWord 0.4.0 on PyPI; 96-d per 0.78 s window, mean+std pooled to 192-d, 16 kHz)",
+    "Speech-content embeddings: what is said, not who says it (Google speech_embedding via openWakeWord 0.4.0 on PyPI; 96-d, mean of 0.78 s windows every 80 ms, 16 kHz)",
   modality: "audio",
   format: "onnx-speech",
-  dims: 192,
+  dims: 96,
   maxTokens: 0,
   pooling: "mean",
   normalize: true,

@@ -108,7 +108,7 @@ export interface CreateAudioEmbedderOptions {
  * const { vectors } = await speaker.embed(["alice.wav", "bob.mp3"]);
  * await speaker.close();
  * const baseline = await createAudioEmbedder({ model: "mfcc-stats" });
- * const content = await createAudioEmbedder({ model: "speech-embedding" }); // what is said, 192-d
+ * const content = await createAudioEmbedder({ model: "speech-embedding" }); // what is said, 96-d
  * ```
  */
 export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = {}): Promise<AudioEmbedder> {

@@ -14,11 +14,16 @@
  * windows of 76 frames (0.78 s of audio) every 8 frames (80 ms: 12.5 windows
  * per second) → `embedding_model.onnx` → one 96-d vector per window.
  *
- * A clip's vector pools its windows ({@link SPEECH_DEFAULT_POOLING}, chosen on a
- * development split of FSDD — see bench/speech.ts and docs/MULTIMODAL.md) and is
- * L2-normalised. A clip shorter than one window (12,512 samples, 0.782 s) is
- * zero-padded at the end to one window, as openWakeWord's training clips are padded
- * with silence; the model's 80 dB range puts the padding at the clip's own floor.
+ * A clip's vector is the mean of its window vectors, L2-normalised, after
+ * "same" padding: half a window of silence (6,256 samples, 0.39 s) before and after
+ * the clip, so the centre of the sliding window sweeps over every sample and even a
+ * clip shorter than one window (12,512 samples, 0.782 s) gets several windows.
+ * Padding and pooling were chosen on a development split of FSDD (bench/speech.ts,
+ * docs/MULTIMODAL.md): padding only at the end halves the digit accuracy (the
+ * keyword-spotting model looks for a word in the middle of its window), centring a
+ * short clip in one window recovers most of it, "same" padding adds the rest;
+ * mean pooling was as good as mean+std, max or mean+max at half their width. The
+ * graph's 80 dB range puts the silence at the clip's own floor.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -73,7 +78,18 @@ export const SPEECH_POOLINGS = Object.freeze(["mean", "mean-std", "max", "mean-m
 export type SpeechPooling = (typeof SPEECH_POOLINGS)[number];
 
 /** The pooling the catalog model uses, chosen by leave-one-speaker-out accuracy on an FSDD development split. */
-export const SPEECH_DEFAULT_POOLING: SpeechPooling = "mean-std";
+export const SPEECH_DEFAULT_POOLING: SpeechPooling = "mean";
+
+/**
+ * How a clip is padded with silence before windowing: `same` (half a window before
+ * and after every clip: the clip vector's default) or `center` (nothing for clips of
+ * at least one window — openWakeWord's own windows — and a shorter clip centred in
+ * one window).
+ */
+export const SPEECH_PADDINGS = Object.freeze(["same", "center"] as const);
+
+/** One of {@link SPEECH_PADDINGS}. */
+export type SpeechPadding = (typeof SPEECH_PADDINGS)[number];
 
 /** Output width of a pooling. */
 export function speechPoolingDims(pooling: SpeechPooling): number {
@@ -120,13 +136,19 @@ export function poolSpeechWindows(windows: readonly Float32Array[], pooling: Spe
 
 /**
  * Float samples (mono, 16 kHz, [-1, 1]) as the 16-bit PCM values openWakeWord
- * takes (rounded, clamped), zero-padded at the end to at least one window.
+ * takes (rounded, clamped), padded with zeros as `padding` says
+ * ({@link SPEECH_PADDINGS}); the result always holds at least one window.
  */
-export function toSpeechPcm(samples: Float32Array): Float32Array {
-  const pcm = new Float32Array(Math.max(samples.length, SPEECH_MIN_SAMPLES));
+export function toSpeechPcm(samples: Float32Array, padding: SpeechPadding): Float32Array {
+  const length =
+    padding === "same"
+      ? samples.length + 2 * Math.floor(SPEECH_MIN_SAMPLES / 2)
+      : Math.max(samples.length, SPEECH_MIN_SAMPLES);
+  const pcm = new Float32Array(length);
+  const offset = Math.floor((pcm.length - samples.length) / 2);
   for (let i = 0; i < samples.length; i++) {
     const value = Math.round((samples[i] as number) * SPEECH_FRONT_END.pcmScale);
-    pcm[i] = Math.min(32_767, Math.max(-32_768, value));
+    pcm[offset + i] = Math.min(32_767, Math.max(-32_768, value));
   }
   return pcm;
 }
@@ -176,6 +198,8 @@ export interface SpeechCoreOptions {
   readonly embeddingPath: string;
   /** How window vectors become the clip vector. @default SPEECH_DEFAULT_POOLING */
   readonly pooling?: SpeechPooling;
+  /** Silence around each clip before windowing. @default "same" */
+  readonly padding?: SpeechPadding;
   /** Inference threads. @default os.availableParallelism() */
   readonly threads?: number;
   /** Clips per batch. @default 16 */
@@ -187,11 +211,16 @@ export interface SpeechCoreOptions {
 /** The speech {@link AudioCore}, which also exposes the per-window vectors. */
 export interface SpeechCore extends AudioCore {
   readonly pooling: SpeechPooling;
+  readonly padding: SpeechPadding;
   /**
    * The raw 96-d vector of every window of every clip (mono, 16 kHz floats),
-   * before pooling: what openWakeWord's `_get_embeddings` returns.
+   * before pooling; with `padding: "center"` and a clip of at least one window,
+   * exactly what openWakeWord's `_get_embeddings` returns.
    */
-  embedWindows(clips: readonly Float32Array[], signal?: AbortSignal): Promise<Float32Array[][]>;
+  embedWindows(
+    clips: readonly Float32Array[],
+    options?: { readonly padding?: SpeechPadding; readonly signal?: AbortSignal },
+  ): Promise<Float32Array[][]>;
 }
 
 async function openSession(
@@ -237,12 +266,18 @@ export async function createSpeechCore(options: SpeechCoreOptions): Promise<Spee
   const runtime = await loadOnnxRuntime();
   const threads = options.threads ?? availableParallelism();
   const pooling = options.pooling ?? SPEECH_DEFAULT_POOLING;
-  if (!(SPEECH_POOLINGS as readonly string[]).includes(pooling)) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      `pooling must be one of ${SPEECH_POOLINGS.join(", ")}, received ${JSON.stringify(pooling)}.`,
-      { details: { option: "pooling" } },
-    );
+  const padding = options.padding ?? "same";
+  for (const [name, value, choices] of [
+    ["pooling", pooling, SPEECH_POOLINGS],
+    ["padding", padding, SPEECH_PADDINGS],
+  ] as const) {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `${name} must be one of ${choices.join(", ")}, received ${JSON.stringify(value)}.`,
+        { details: { option: name } },
+      );
+    }
   }
   const mel = await openSession(runtime, options.melPath, threads, MEL_INPUT);
   let embedding: ort.InferenceSession;
@@ -298,16 +333,14 @@ export async function createSpeechCore(options: SpeechCoreOptions): Promise<Spee
     },
   };
 
-  const embedWindows = async (
-    clips: readonly Float32Array[],
-    signal?: AbortSignal,
-  ): Promise<Float32Array[][]> => {
+  const embedWindows: SpeechCore["embedWindows"] = async (clips, settings = {}) => {
+    const { signal } = settings;
     // Mel per clip (clips differ in length), then the windows of all clips through the network together.
     const windows: Float32Array[] = [];
     const owners: number[] = [];
     for (const [clipIndex, clip] of clips.entries()) {
       signal?.throwIfAborted();
-      const frames = await melFrames(toSpeechPcm(clip));
+      const frames = await melFrames(toSpeechPcm(clip, settings.padding ?? padding));
       const count = frames.length / melBands;
       for (let start = 0; start + windowFrames <= count; start += stepFrames) {
         windows.push(frames.subarray(start * melBands, start * melBands + windowValues));
@@ -333,9 +366,10 @@ export async function createSpeechCore(options: SpeechCoreOptions): Promise<Spee
     normalize: true,
     maxBatchSize: options.maxBatchSize ?? 16,
     pooling,
+    padding,
     embedWindows,
     async embedSamples(clips, signal) {
-      const grouped = await embedWindows(clips, signal);
+      const grouped = await embedWindows(clips, signal === undefined ? {} : { signal });
       return grouped.map((windows) => normalizeInPlace(poolSpeechWindows(windows, pooling)));
     },
     async close() {
@@ -372,9 +406,11 @@ export async function checkSpeechReference(
       "The speech reference signal does not match its recorded sha256.",
     );
   }
-  const [windows = []] = await core.embedWindows([
-    Float32Array.from(signal, (value) => value / SPEECH_FRONT_END.pcmScale),
-  ]);
+  // openWakeWord's own windows: no padding (the signal is longer than one window).
+  const [windows = []] = await core.embedWindows(
+    [Float32Array.from(signal, (value) => value / SPEECH_FRONT_END.pcmScale)],
+    { padding: "center" },
+  );
   let worst = windows.length === SPEECH_REFERENCE_WINDOWS.length ? 0 : Number.POSITIVE_INFINITY;
   windows.forEach((vector, w) => {
     const expected = SPEECH_REFERENCE_WINDOWS[w] ?? [];
