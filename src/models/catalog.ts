@@ -504,7 +504,7 @@ const RESEMBLYZER_GE2E: CatalogSpec<"resemblyzer-ge2e"> = Object.freeze({
  * Speech-content embeddings: Google's `speech_embedding` model (trained for
  * keyword spotting; 96-d per 0.78 s window) as openWakeWord 0.4.0 ships it on
  * PyPI — `melspectrogram.onnx` (the front-end) and `embedding_model.onnx`, both
- * equal to the upstream LFS objects at dscripka/openWakeWord v0.4.0. Only these
+ * reported equal to the upstream LFS objects at dscripka/openWakeWord v0.4.0. Only these
  * two files are extracted: the wheel's wake-word models carry a non-commercial
  * licence and are never installed. Wheel and files pinned by sha256.
  */
@@ -522,7 +522,8 @@ const SPEECH_EMBEDDING: CatalogSpec<"speech-embedding"> = Object.freeze({
   prefixes: Object.freeze({}),
   languages: Object.freeze(["en"]),
   quantized: false,
-  license: "Apache-2.0 (openWakeWord code and these two graphs; Google speech_embedding)",
+  license:
+    "Apache-2.0 per the openWakeWord README for Google's speech_embedding; the README also puts its bundled pre-trained models under CC BY-NC-SA 4.0 — see docs/MODELS.md",
   upstream:
     "dscripka/openWakeWord v0.4.0 resources/models (Google speech_embedding, tfhub.dev/google/speech_embedding/1)",
   files: Object.freeze([
