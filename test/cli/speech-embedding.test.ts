@@ -4,10 +4,12 @@
  * `search --example` by another speaker's clip (the same digit is among the first two
  * hits). The server side is test/server/speech-http.test.ts.
  */
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AudioEmbedder } from "../../src/embed/media/audio/audio-embedder.js";
 import { createAudioEmbedder } from "../../src/embed/media/audio/create-audio-embedder.js";
+import { createModelStore } from "../../src/models/store-impl.js";
 import { cosineSimilarity } from "../../src/vectors/math.js";
 import { CLIPS, ffmpeg, temporaryFolder } from "../embed/media/audio-fixtures.js";
 import { runCli } from "./run-cli.js";
@@ -96,5 +98,32 @@ describe("speech-embedding through the CLI", () => {
         query.name,
       ).toContain(query.digit);
     }
+  });
+});
+
+describe("embedkit models verify speech-embedding", () => {
+  it("re-hashes both extracted graphs, and fails naming the file whose bytes changed", async () => {
+    const pulled = await createModelStore().open("speech-embedding");
+    const home = temporaryFolder("embedkit-cli-speech-verify-");
+    cpSync(pulled.dir, join(home, "models", "speech-embedding"), { recursive: true });
+    const good = await runCli(["models", "verify", "speech-embedding", "--home", home, "--json"]);
+    expect(good.code, good.stderr).toBe(0);
+    const [report] = JSON.parse(good.stdout) as { ok: boolean; files: { name: string; ok: boolean }[] }[];
+    expect(report?.ok).toBe(true);
+    expect(report?.files.map((file) => file.name).sort()).toEqual([
+      "embedding_model.onnx",
+      "melspectrogram.onnx",
+    ]);
+
+    const mel = join(home, "models", "speech-embedding", "melspectrogram.onnx");
+    const bytes = readFileSync(mel);
+    bytes[100] = ((bytes[100] as number) + 1) & 0xff;
+    writeFileSync(mel, bytes);
+    const bad = await runCli(["models", "verify", "speech-embedding", "--home", home]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(
+      /FAILED speech-embedding[\s\S]*melspectrogram\.onnx: expected sha256 ba2b0e0f/,
+    );
+    expect(bad.stderr).toMatch(/CHECKSUM_MISMATCH/);
   });
 });
