@@ -4,6 +4,7 @@ Run in a throwaway virtualenv (never at run time, never in CI):
 
     python3 -m venv /tmp/oww && /tmp/oww/bin/pip install openwakeword==0.4.0 onnxruntime scipy
     EMBEDKIT_DATA=/path/to/data /tmp/oww/bin/python scripts/audio/speech-reference.py
+    npx biome check --write src/embed/media/audio/speech-reference.ts   # house formatting
 
 openwakeword 0.4.0 (PyPI wheel sha256 2c353f49…5075) bundles melspectrogram.onnx and
 embedding_model.onnx; its own `AudioFeatures._get_embeddings` (int16 PCM → melspectrogram.onnx →
