@@ -20,14 +20,12 @@
  *
  * Run: `npx tsx bench/audio.ts [--data <folder>, default $EMBEDKIT_DATA/fsdd-audio] [--threads 2] [--epochs 150]`
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
-import { join } from "node:path";
 import { createAudioEmbedder } from "../src/embed/media/audio/create-audio-embedder.js";
 import { decodeAudio } from "../src/embed/media/audio/decode-audio.js";
-import { trainClassifier } from "../src/train/classifier.js";
-import { cosineSimilarity } from "../src/vectors/math.js";
 import { benchDataPath } from "./lib/data.js";
+import { digitHeadAccuracy, nearestNeighbourAccuracy, readFsddClips } from "./lib/fsdd.js";
 import { busyCores } from "./lib/machine-load.js";
 import { FULL_RESULTS, spliceSection } from "./lib/results-section.js";
 
@@ -40,95 +38,6 @@ const dataDir = benchDataPath(option("data", ""), "fsdd-audio");
 const threads = Number(option("threads", "2"));
 const epochs = Number(option("epochs", "150"));
 const MODELS = ["resemblyzer-ge2e", "mfcc-stats"] as const;
-
-interface Clip {
-  readonly path: string;
-  readonly digit: string;
-  readonly speaker: string;
-  readonly seconds: number;
-}
-
-async function readClips(): Promise<Clip[]> {
-  const lines = (await readFile(join(dataDir, "labels.csv"), "utf8")).trim().split(/\r?\n/);
-  const header = (lines.shift() ?? "").split(",");
-  const column = (name: string): number => header.indexOf(name);
-  return lines.map((line) => {
-    const cells = line.split(",");
-    return {
-      path: join(dataDir, cells[column("path")] as string),
-      digit: cells[column("digit")] as string,
-      speaker: cells[column("speaker")] as string,
-      seconds: Number(cells[column("duration_s")]),
-    };
-  });
-}
-
-/** Leave-one-out 1-NN accuracy of `labels` by cosine. */
-function nearestNeighbourAccuracy(vectors: readonly Float32Array[], labels: readonly string[]): number {
-  let correct = 0;
-  vectors.forEach((query, i) => {
-    let best = -1;
-    let bestScore = Number.NEGATIVE_INFINITY;
-    vectors.forEach((candidate, j) => {
-      if (i === j) return;
-      const score = cosineSimilarity(query, candidate);
-      if (score > bestScore) {
-        bestScore = score;
-        best = j;
-      }
-    });
-    if (labels[best] === labels[i]) correct++;
-  });
-  return correct / vectors.length;
-}
-
-/** z-score every dimension with the training rows' mean and standard deviation. */
-function standardizer(train: readonly Float32Array[]): (vector: Float32Array) => Float32Array {
-  const dims = train[0]?.length ?? 0;
-  const mean = new Float64Array(dims);
-  const std = new Float64Array(dims);
-  for (const row of train)
-    for (let d = 0; d < dims; d++) mean[d] = (mean[d] as number) + (row[d] as number) / train.length;
-  for (const row of train) {
-    for (let d = 0; d < dims; d++)
-      std[d] = (std[d] as number) + ((row[d] as number) - (mean[d] as number)) ** 2 / train.length;
-  }
-  for (let d = 0; d < dims; d++) std[d] = Math.sqrt(std[d] as number) || 1;
-  return (vector) =>
-    Float32Array.from(vector, (value, d) => (value - (mean[d] as number)) / (std[d] as number));
-}
-
-/** Leave-one-speaker-out digit accuracy of a softmax-regression head; one accuracy per held-out speaker. */
-function digitHeadAccuracy(
-  modelId: string,
-  vectors: readonly Float32Array[],
-  clips: readonly Clip[],
-): Record<string, number> {
-  const speakers = [...new Set(clips.map((clip) => clip.speaker))].sort();
-  const folds: Record<string, number> = {};
-  for (const held of speakers) {
-    const trainIndex = clips.flatMap((clip, index) => (clip.speaker === held ? [] : [index]));
-    const testIndex = clips.flatMap((clip, index) => (clip.speaker === held ? [index] : []));
-    const scale = standardizer(trainIndex.map((index) => vectors[index] as Float32Array));
-    const { classifier } = trainClassifier({
-      vectors: trainIndex.map((index) => scale(vectors[index] as Float32Array)),
-      labels: trainIndex.map((index) => (clips[index] as Clip).digit),
-      embedding: { modelId, dims: vectors[0]?.length ?? 0 },
-      hidden: [],
-      optimizer: { name: "adamw", learningRate: 1e-2 },
-      l2: 1e-3,
-      epochs,
-      batchSize: 32,
-      seed: 7,
-    });
-    const predictions = classifier.predict(testIndex.map((index) => scale(vectors[index] as Float32Array)));
-    const correct = predictions.filter(
-      (prediction, k) => prediction.label === (clips[testIndex[k] as number] as Clip).digit,
-    );
-    folds[held] = correct.length / testIndex.length;
-  }
-  return folds;
-}
 
 interface ModelResult {
   readonly model: string;
@@ -143,7 +52,7 @@ interface ModelResult {
 }
 
 async function main(): Promise<void> {
-  const clips = await readClips();
+  const clips = await readFsddClips(dataDir);
   const audioSeconds = clips.reduce((sum, clip) => sum + clip.seconds, 0);
   const load = await busyCores(2000);
   console.error(
@@ -166,7 +75,7 @@ async function main(): Promise<void> {
     const embedSeconds = (performance.now() - started) / 1000;
     await embedder.close();
     const floats = vectors as Float32Array[];
-    const digitHeadBySpeaker = digitHeadAccuracy(model, floats, clips);
+    const digitHeadBySpeaker = digitHeadAccuracy(model, floats, clips, epochs);
     const folds = Object.values(digitHeadBySpeaker);
     const result: ModelResult = {
       model,

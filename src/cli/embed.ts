@@ -214,7 +214,7 @@ export function embedCommand(): Command {
     .option(
       "-m, --model <id>",
       "model id or alias (see `embedkit models list`); image/video: mobilenet-v2-nsfwjs (default), clip:dir:/path, " +
-        "clip:hf:owner/name; audio: resemblyzer-ge2e (default), mfcc-stats, wav2vec2:dir:/path, wav2vec2:hf:owner/name, " +
+        "clip:hf:owner/name; audio: resemblyzer-ge2e (default, who speaks), speech-embedding (what is said), mfcc-stats, wav2vec2:dir:/path, wav2vec2:hf:owner/name, " +
         "clap:dir:/path, clap:hf:owner/name (a CLAP model embeds audio with --modality audio and text without)",
     )
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv")
@@ -277,6 +277,7 @@ Examples:
   embedkit embed --modality image -m clip:dir:./clip-vit-base-patch32 cat.png
   embedkit embed --modality audio speech.wav call.mp3 --out speakers.jsonl
   embedkit embed --modality audio -m mfcc-stats --max-duration 30 clips/*.flac
+  embedkit embed --modality audio -m speech-embedding yes.wav no.wav --out words.jsonl
   embedkit embed --modality audio -m clap:dir:./clap-htsat-unfused dog.wav rain.flac
   embedkit embed -m clap:dir:./clap-htsat-unfused "a dog barking"`,
     )

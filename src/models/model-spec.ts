@@ -17,6 +17,7 @@ export type Pooling = "mean" | "cls";
  * wasm backend; image features), `onnx-clip` (an image + text ONNX pair),
  * `tfjs-faceapi` (face-api's detector, landmark and face-recognition nets from their
  * weight manifests; face embeddings), `ge2e-lstm` (resemblyzer's PyTorch GE2E speaker encoder, converted to ONNX at load),
+ * `onnx-speech` (openWakeWord's melspectrogram.onnx + Google speech_embedding graph: 96-d per 0.78 s window, pooled per clip),
  * `onnx-audio` (a raw-waveform audio encoder such as wav2vec2: `input_values` → hidden states),
  * `onnx-clap` (an audio + text ONNX pair: CLAP log-mel `input_features` → audio_embeds, text → text_embeds).
  */
@@ -27,13 +28,15 @@ export type ModelFormat =
   | "tfjs-faceapi"
   | "onnx-clip"
   | "ge2e-lstm"
+  | "onnx-speech"
   | "onnx-audio"
   | "onnx-clap";
 
 /**
  * Logical roles of model files: `onnx` graph, `tokenizer` json, `vectors` table,
  * `graph` (a TF.js model topology), `weights` (TF.js weight shards), `config`
- * (e.g. a preprocessor_config.json), `text-onnx` (the text tower of an image-text pair).
+ * (e.g. a preprocessor_config.json), `features-onnx` (a feature front-end graph run before
+ * the `onnx` model, e.g. a mel spectrogram), `text-onnx` (the text tower of an image-text pair).
  */
 export const MODEL_FILE_ROLES = Object.freeze([
   "onnx",
@@ -42,6 +45,7 @@ export const MODEL_FILE_ROLES = Object.freeze([
   "graph",
   "weights",
   "config",
+  "features-onnx",
   "text-onnx",
 ] as const);
 

@@ -4,7 +4,7 @@
  * decoders. Re-exports only.
  */
 
-// Audio: decoding, features, embedders (GE2E speaker encoder, MFCC baseline, wav2vec2-style ONNX folders, CLAP audio-text pairs)
+// Audio: decoding, features, embedders (GE2E speaker encoder, openWakeWord speech embedding, MFCC baseline, wav2vec2-style ONNX folders, CLAP audio-text pairs)
 export type { AudioCore, AudioEmbedder, AudioEmbedderSettings } from "./audio/audio-embedder.js";
 export { DEFAULT_AUDIO_LIMITS, wrapAudioCore } from "./audio/audio-embedder.js";
 export type { ClapEmbedder, CreateClapEmbedderOptions } from "./audio/clap-embedder.js";
@@ -28,6 +28,14 @@ export type { FeatureMatrix, MelOptions } from "./audio/mel.js";
 export { deltas, melFilterbank, melSpectrogram, mfccFromLogMel, powerToDecibels } from "./audio/mel.js";
 export { MFCC_FRONT_END, MFCC_STATISTICS_DIMS, mfccStatistics } from "./audio/mfcc-embedder.js";
 export { resample } from "./audio/resample.js";
+export type { SpeechCore, SpeechCoreOptions, SpeechPadding, SpeechPooling } from "./audio/speech-embedder.js";
+export {
+  createSpeechCore,
+  poolSpeechWindows,
+  SPEECH_FRONT_END,
+  SPEECH_PADDINGS,
+  SPEECH_POOLINGS,
+} from "./audio/speech-embedder.js";
 // Image: decoding (sharp), the TF.js MobileNetV2 default, CLIP-style ONNX pairs, face-api face descriptors
 export type { ClipEmbedder, CreateClipEmbedderOptions } from "./image/clip-embedder.js";
 export { createClipEmbedder, preprocessFromConfig } from "./image/clip-embedder.js";

@@ -3,8 +3,10 @@
  * The one entry point that turns a model name into a ready audio
  * {@link AudioEmbedder}:
  *
- * - a catalog audio model (default `resemblyzer-ge2e`): pulled and verified
- *   through the model store, then run by the runtime its format names;
+ * - a catalog audio model (default `resemblyzer-ge2e`; `speech-embedding` for what is
+ *   said rather than who says it): pulled and verified through the model store, then
+ *   run by the runtime its format names (`speech-embedding` also reproduces
+ *   openWakeWord's reference vectors on first use, `speech-embedder.ts`);
  * - `mfcc-stats`: the built-in MFCC-statistics baseline (nothing to pull);
  * - `wav2vec2:dir:/path`: a local folder with a Hugging Face style ONNX export
  *   of a raw-waveform encoder (wav2vec2, HuBERT, WavLM, data2vec-audio), see
@@ -30,6 +32,7 @@ import { CLAP_PREFIX, isClapFolder } from "./clap-features.js";
 import { createGe2eCore } from "./ge2e-embedder.js";
 import { createMfccCore } from "./mfcc-embedder.js";
 import { createOnnxAudioCore } from "./onnx-audio-embedder.js";
+import { checkSpeechReference, createSpeechCore } from "./speech-embedder.js";
 
 /** Names of the built-in audio embedders that need no model files. */
 export const BUILTIN_AUDIO_MODELS = Object.freeze(["mfcc-stats"] as const);
@@ -105,6 +108,7 @@ export interface CreateAudioEmbedderOptions {
  * const { vectors } = await speaker.embed(["alice.wav", "bob.mp3"]);
  * await speaker.close();
  * const baseline = await createAudioEmbedder({ model: "mfcc-stats" });
+ * const content = await createAudioEmbedder({ model: "speech-embedding" }); // what is said, 96-d
  * ```
  */
 export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = {}): Promise<AudioEmbedder> {
@@ -153,14 +157,32 @@ export async function createAudioEmbedder(options: CreateAudioEmbedderOptions = 
       ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
     });
     const { spec } = pulled;
-    if (spec.format !== "ge2e-lstm") {
+    if (spec.format === "onnx-speech") {
+      const speech = await createSpeechCore({
+        id: spec.id,
+        melPath: pulled.path("features-onnx"),
+        embeddingPath: pulled.path("onnx"),
+        ...batch,
+        ...threads,
+      });
+      // First use of this installed copy: reproduce openWakeWord's own vectors, or refuse the model.
+      await checkSpeechReference(speech, {
+        dir: pulled.dir,
+        key: spec.files.map((file) => file.sha256).join(","),
+      }).catch(async (error: unknown) => {
+        await speech.close();
+        throw error;
+      });
+      core = speech;
+    } else if (spec.format === "ge2e-lstm") {
+      core = await createGe2eCore({ id: spec.id, weightsPath: pulled.path("weights"), ...batch, ...threads });
+    } else {
       throw new EmbedkitError(
         "INVALID_OPTION",
-        `${spec.id} has format ${spec.format}, which has no audio runtime. Expected ge2e-lstm.`,
+        `${spec.id} has format ${spec.format}, which has no audio runtime. Expected ge2e-lstm or onnx-speech.`,
         { details: { model: spec.id, format: spec.format } },
       );
     }
-    core = await createGe2eCore({ id: spec.id, weightsPath: pulled.path("weights"), ...batch, ...threads });
   }
   return wrapAudioCore(core, settings);
 }
