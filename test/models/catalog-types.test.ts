@@ -25,7 +25,8 @@ type Expected =
   | "wink-glove-100d"
   | "mobilenet-v2-nsfwjs"
   | "face-api-descriptor"
-  | "resemblyzer-ge2e";
+  | "resemblyzer-ge2e"
+  | "use-multilingual";
 
 const EXPECTED_IDS = [
   "all-minilm-l6-v2",
@@ -40,6 +41,7 @@ const EXPECTED_IDS = [
   "mobilenet-v2-nsfwjs",
   "face-api-descriptor",
   "resemblyzer-ge2e",
+  "use-multilingual",
 ] as const satisfies readonly Expected[];
 
 describe("CatalogModelId", () => {
