@@ -165,7 +165,7 @@ async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise
     pulled.spec.format === "onnx-use"
       ? await createUseEmbedder({
           spec: pulled.spec,
-          onnxPath: pulled.path("onnx"),
+          paths: pulled.paths,
           ...(options.threads === undefined ? {} : { threads: options.threads }),
           ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
           ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),

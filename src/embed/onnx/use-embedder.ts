@@ -19,22 +19,15 @@
  * original graph run one sentence at a time) to float rounding; `maxBatchSize`
  * trades that for speed.
  */
-import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { dirname } from "node:path";
 import type * as ort from "onnxruntime-node";
 import { EmbedkitError } from "../../errors.js";
 import { loadOnnxRuntime } from "../../internal/load-dependency.js";
 import { checkInteger } from "../../internal/options.js";
-import { ensureDerivedFile } from "../../models/derived-file.js";
+import { ensureModelDerivedFiles } from "../../models/derived-converters.js";
+import type { DerivedFile } from "../../models/derived-file.js";
 import type { DerivedModelFile, ModelSpec } from "../../models/model-spec.js";
-import { parseSentencePieceModel, sentencePieceTokenizerJson } from "../../models/sentencepiece.js";
-import {
-  type SplitSentencepieceGraph,
-  splitSentencepieceGraph,
-  USE_GRAPH_CONVERTER_VERSION,
-  USE_GRAPH_INPUTS,
-} from "../../models/use-graph.js";
+import { USE_GRAPH_INPUTS } from "../../models/use-graph.js";
 import type { Embedder, ModelInfo } from "../embedder.js";
 import { assertOpen, validateTexts } from "../inputs.js";
 import { embedTexts, type TextProvider } from "../pipeline.js";
@@ -45,8 +38,8 @@ import { createTextTokenizer, loadTextTokenizer } from "./text-tokenizer.js";
 export interface UseEmbedderOptions {
   /** The model's spec (format `onnx-use`, with `derived` graph and tokenizer files). */
   readonly spec: ModelSpec;
-  /** Path of the pinned original graph (already verified by the model store). */
-  readonly onnxPath: string;
+  /** Paths of the model's pinned files by name (a pulled model's `paths`, verified by the model store). */
+  readonly paths: Readonly<Record<string, string>>;
   /** Threads used inside one inference call. @default os.availableParallelism() */
   readonly threads?: number;
   /**
@@ -87,7 +80,7 @@ function derivedFile(spec: ModelSpec, role: "onnx" | "tokenizer"): DerivedModelF
  * @example
  * ```ts
  * const pulled = await createModelStore().ensure("use-multilingual");
- * const embedder = await createUseEmbedder({ spec: pulled.spec, onnxPath: pulled.path("onnx") });
+ * const embedder = await createUseEmbedder({ spec: pulled.spec, paths: pulled.paths });
  * const { vectors } = await embedder.embed(["I love this film", "我很喜欢这部电影"]);
  * ```
  */
@@ -95,40 +88,14 @@ export async function createUseEmbedder(options: UseEmbedderOptions): Promise<Em
   const { spec } = options;
   const graphFile = derivedFile(spec, "onnx");
   const tokenizerFile = derivedFile(spec, "tokenizer");
-  const converter = spec.derived?.converter ?? USE_GRAPH_CONVERTER_VERSION;
   const threads = checkInteger("threads", options.threads ?? availableParallelism(), { min: 1 });
   const maxBatchSize = checkInteger("maxBatchSize", options.maxBatchSize ?? 1, { min: 1 });
   const maxBatchTokens = checkInteger("maxBatchTokens", options.maxBatchTokens ?? 8192, { min: 1 });
-  const dir = dirname(options.onnxPath);
-  const inputs = Object.fromEntries(spec.files.map((file) => [file.name, file.sha256]));
-
-  // One split serves both derived files when both need building.
-  let split: SplitSentencepieceGraph | undefined;
-  const splitOnce = async (): Promise<SplitSentencepieceGraph> => {
-    split ??= splitSentencepieceGraph(new Uint8Array(await readFile(options.onnxPath)));
-    return split;
-  };
-  const ensure = async (file: DerivedModelFile, build: () => Promise<Uint8Array>) => {
-    const derived = await ensureDerivedFile({
-      dir,
-      name: file.name,
-      converter,
-      inputs,
-      expectedSha256: file.sha256,
-      build,
-    });
-    if (derived.rebuilt !== undefined) {
-      options.onConvert?.({ file: file.name, reason: derived.rebuilt, path: derived.path });
-    }
-    return derived;
-  };
-  const graph = await ensure(graphFile, async () => (await splitOnce()).graph);
-  const tokenizerJson = await ensure(tokenizerFile, async () => {
-    const parts = await splitOnce();
-    const json = sentencePieceTokenizerJson(parseSentencePieceModel(parts.sentencepiece), parts.settings);
-    return new TextEncoder().encode(JSON.stringify(json));
+  const derived = await ensureModelDerivedFiles(spec, options.paths, {
+    ...(options.onConvert === undefined ? {} : { onConvert: options.onConvert }),
   });
-  split = undefined;
+  const graph = derived[graphFile.name] as DerivedFile;
+  const tokenizerJson = derived[tokenizerFile.name] as DerivedFile;
 
   const tokenizer =
     tokenizerJson.bytes === undefined
