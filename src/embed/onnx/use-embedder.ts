@@ -58,6 +58,15 @@ export interface UseEmbedderOptions {
   }) => void;
 }
 
+/** An {@link Embedder} for USE-style models; token-id input (OpenAI's `input: number[]`) decodes back to text. */
+export interface UseEmbedder extends Embedder {
+  /**
+   * Decode SentencePiece token ids back into text (special tokens skipped).
+   * @throws EmbedkitError INVALID_INPUT on an id outside the vocabulary, CLOSED
+   */
+  decodeTokenIds(ids: readonly number[]): string;
+}
+
 const OUTPUT = "outputs";
 
 function derivedFile(spec: ModelSpec, role: "onnx" | "tokenizer"): DerivedModelFile {
@@ -84,7 +93,7 @@ function derivedFile(spec: ModelSpec, role: "onnx" | "tokenizer"): DerivedModelF
  * const { vectors } = await embedder.embed(["I love this film", "我很喜欢这部电影"]);
  * ```
  */
-export async function createUseEmbedder(options: UseEmbedderOptions): Promise<Embedder> {
+export async function createUseEmbedder(options: UseEmbedderOptions): Promise<UseEmbedder> {
   const { spec } = options;
   const graphFile = derivedFile(spec, "onnx");
   const tokenizerFile = derivedFile(spec, "tokenizer");
@@ -243,6 +252,10 @@ export async function createUseEmbedder(options: UseEmbedderOptions): Promise<Em
       assertOpen(closed, spec.id);
       validateTexts(texts);
       return texts.map((text) => tokenizer.count(text));
+    },
+    decodeTokenIds(ids: readonly number[]): string {
+      assertOpen(closed, spec.id);
+      return tokenizer.decode(ids);
     },
     async close() {
       if (closed) return;
