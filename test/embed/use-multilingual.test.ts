@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import type { Embedder } from "../../src/embed/embedder.js";
 import { createUseEmbedder } from "../../src/embed/onnx/use-embedder.js";
+import { checkReferences } from "../../src/embed/reference-check.js";
 import { EmbedkitError } from "../../src/errors.js";
 import { getModel } from "../../src/models/catalog.js";
 import type { ModelSpec } from "../../src/models/model-spec.js";
@@ -60,6 +61,12 @@ describe("use-multilingual against the original graph", () => {
     vectors.forEach((vector, index) => {
       expect(maxDeviation(vector, reference.vectors[index] as number[])).toBeLessThan(1e-5);
     });
+  });
+
+  it("passes the catalog's first-use reference checks", async () => {
+    const results = await checkReferences(embedder, getModel("use-multilingual"));
+    expect(results).toHaveLength(3);
+    for (const result of results) expect(result.ok, result.summary).toBe(true);
   });
 
   it("stays within cosine 0.995 of the reference when texts share a batch", async () => {
