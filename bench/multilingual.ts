@@ -20,7 +20,7 @@
  *
  * Run: `npx tsx bench/multilingual.ts [--data <folder>, default $EMBEDKIT_DATA]
  *   [--models use-multilingual,bge-small-zh-v1.5,all-minilm-l6-v2] [--train 2000] [--test 600]
- *   [--use-batch 32] [--speed 400] [--out bench/out]`
+ *   [--use-batch 32] [--speed 400] [--speed-only true] [--out bench/out]`
  * `--train`: SST-2 training sentences; `--test`: ChnSentiCorp dev reviews (first N);
  * `--use-batch`: use-multilingual's maxBatchSize for the quality runs.
  * Writes bench/out/multilingual.json and prints Markdown tables.
@@ -49,6 +49,8 @@ interface Arguments {
   readonly test: number;
   readonly useBatch: number;
   readonly speed: number;
+  /** Skip the quality runs (only the speed rounds). */
+  readonly speedOnly: boolean;
   readonly outDir: string;
 }
 
@@ -62,7 +64,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     values.set(flag.slice(2), value);
   }
   for (const key of values.keys()) {
-    if (!["data", "models", "train", "test", "use-batch", "speed", "out"].includes(key)) {
+    if (!["data", "models", "train", "test", "use-batch", "speed", "speed-only", "out"].includes(key)) {
       throw new Error(`Unknown flag --${key}.`);
     }
   }
@@ -73,6 +75,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     test: Number(values.get("test") ?? 600),
     useBatch: Number(values.get("use-batch") ?? 32),
     speed: Number(values.get("speed") ?? 400),
+    speedOnly: values.get("speed-only") === "true",
     outDir: resolve(values.get("out") ?? "bench/out"),
   };
 }
@@ -186,7 +189,7 @@ async function main(): Promise<void> {
     ...[...byLanguage.values()].flatMap((pairs) => pairs.flatMap((pair) => [pair.a, pair.b])),
   ];
   const results: ModelResult[] = [];
-  for (const model of args.models) {
+  for (const model of args.speedOnly ? [] : args.models) {
     const started = performance.now();
     // Quality runs use-multilingual in batches of 32 (cosine >= 0.998 to its one-text default,
     // docs/MODELS.md) so the run fits a shared machine; the speed rounds below measure both.
@@ -236,6 +239,7 @@ async function main(): Promise<void> {
   }
 
   // Speed: alternating rounds over the same English sentences, best round per configuration.
+  // --speed 0 skips the speed rounds (e.g. to run the quality part of some models in another process).
   const speedTexts = english.slice(0, args.speed).map((pair) => pair.a);
   const configurations = [
     {
@@ -246,7 +250,7 @@ async function main(): Promise<void> {
     { label: "use-multilingual (maxBatchSize 32)", model: "use-multilingual", maxBatchSize: 32 },
     { label: "all-minilm-l6-v2 (default)", model: "all-minilm-l6-v2", maxBatchSize: undefined },
     { label: "bge-small-zh-v1.5 (default)", model: "bge-small-zh-v1.5", maxBatchSize: undefined },
-  ].filter((configuration) => args.models.includes(configuration.model));
+  ].filter((configuration) => args.speed > 0 && args.models.includes(configuration.model));
   const embedders = await Promise.all(
     configurations.map((configuration) =>
       createEmbedder({
