@@ -158,6 +158,14 @@ function describeSpec(spec: ModelSpec, installed: InstalledModel | undefined): s
       (file) =>
         `  ${file.name} (${file.role}) sha256 ${file.sha256 || "(recorded on first pull)"}${file.bytes === undefined ? "" : ` ${formatBytes(file.bytes)}`}`,
     ),
+    ...(spec.derived === undefined
+      ? []
+      : [
+          `derived:     by ${spec.derived.converter} on pull / first use`,
+          ...spec.derived.files.map(
+            (file) => `  ${file.name} (${file.role}) sha256 ${file.sha256} ${formatBytes(file.bytes)}`,
+          ),
+        ]),
     "sources:",
     ...spec.sources.map((source) => `  ${JSON.stringify(source)}`),
     `references:  ${spec.references.length} published check(s)`,

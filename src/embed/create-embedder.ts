@@ -13,11 +13,12 @@ import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
 import type { ModelSpec } from "../models/model-spec.js";
-import type { ModelStore, PullProgress } from "../models/model-store.js";
+import type { ModelStore, PulledModel, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
 import type { Embedder } from "./embedder.js";
 import { CLAP_PREFIX, isClapFolder } from "./media/audio/clap-features.js";
 import { createOnnxEmbedder } from "./onnx/onnx-embedder.js";
+import { createUseEmbedder } from "./onnx/use-embedder.js";
 import {
   createOpenAIEmbedder,
   type OpenAIEmbedder,
@@ -43,7 +44,7 @@ export interface CreateLocalEmbedderOptions {
   readonly onPullProgress?: (progress: PullProgress) => void;
   /** Inference threads (ONNX models). @default os.availableParallelism() */
   readonly threads?: number;
-  /** Most inputs per inference call (ONNX models). @default 64 */
+  /** Most inputs per inference call (ONNX models). @default 64 (1 for `use-multilingual`, see docs/MODELS.md) */
   readonly maxBatchSize?: number;
   /** Most padded tokens per inference call (ONNX models). @default 8192 */
   readonly maxBatchTokens?: number;
@@ -160,7 +161,25 @@ async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise
   if (pulled.spec.format === "word-vectors") {
     return createWordVectorEmbedder({ store, model: pulled.spec.id });
   }
-  const embedder = await createOnnxEmbedder({
+  const embedder =
+    pulled.spec.format === "onnx-use"
+      ? await createUseEmbedder({
+          spec: pulled.spec,
+          paths: pulled.paths,
+          ...(options.threads === undefined ? {} : { threads: options.threads }),
+          ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+          ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
+        })
+      : await createTransformerEmbedder(pulled, options);
+  if (options.verifyReferences ?? true) await verifyOnFirstUse(embedder, pulled.spec, pulled.dir);
+  return embedder;
+}
+
+function createTransformerEmbedder(
+  pulled: PulledModel,
+  options: CreateLocalEmbedderOptions,
+): Promise<Embedder> {
+  return createOnnxEmbedder({
     spec: pulled.spec,
     onnxPath: pulled.path("onnx"),
     tokenizerPath: pulled.path("tokenizer"),
@@ -168,6 +187,4 @@ async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise
     ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
   });
-  if (options.verifyReferences ?? true) await verifyOnFirstUse(embedder, pulled.spec, pulled.dir);
-  return embedder;
 }

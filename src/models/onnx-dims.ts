@@ -3,10 +3,11 @@
  * Read the output width of a transformer ONNX graph (the `384` in
  * `last_hidden_state: [batch, tokens, 384]`) straight from the protobuf, so a
  * local model folder without `config.json` still gets the right `dims`. A tiny
- * hand-written protobuf walk (length-delimited fields are skipped, never copied)
+ * protobuf walk (`protobuf.ts`: length-delimited fields are viewed, never copied)
  * instead of a protobuf dependency.
  */
 import { readFile } from "node:fs/promises";
+import { protobufChild as child, protobufFields as fields } from "./protobuf.js";
 
 // Field numbers from onnx.proto3.
 const MODEL_GRAPH = 7;
@@ -17,48 +18,6 @@ const TYPE_TENSOR = 1;
 const TENSOR_SHAPE = 2;
 const SHAPE_DIM = 1;
 const DIM_VALUE = 1;
-
-interface Field {
-  readonly number: number;
-  /** Varint value (wire type 0). */
-  readonly value?: number;
-  /** Bytes of a length-delimited field (wire type 2). */
-  readonly bytes?: Uint8Array;
-}
-
-/** Iterate the top-level fields of one protobuf message. */
-function* fields(message: Uint8Array): Generator<Field> {
-  let position = 0;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = message[position++];
-      if (byte === undefined) throw new Error("truncated varint");
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-  };
-  while (position < message.length) {
-    const key = varint();
-    const number = Math.floor(key / 8);
-    const wireType = key % 8;
-    if (wireType === 0) yield { number, value: varint() };
-    else if (wireType === 1) position += 8;
-    else if (wireType === 5) position += 4;
-    else if (wireType === 2) {
-      const length = varint();
-      yield { number, bytes: message.subarray(position, position + length) };
-      position += length;
-    } else throw new Error(`unsupported protobuf wire type ${wireType}`);
-  }
-}
-
-function child(message: Uint8Array, number: number): Uint8Array | undefined {
-  for (const field of fields(message)) if (field.number === number && field.bytes) return field.bytes;
-  return undefined;
-}
 
 /** Shape of a ValueInfoProto: numbers for fixed dims, `undefined` for symbolic ones. */
 function shapeOf(valueInfo: Uint8Array): (number | undefined)[] {

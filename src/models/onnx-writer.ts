@@ -13,7 +13,7 @@
  */
 
 /** ONNX tensor element types used here (TensorProto.DataType). */
-export const ONNX_TYPES = Object.freeze({ float: 1, int64: 7 } as const);
+export const ONNX_TYPES = Object.freeze({ float: 1, int32: 6, int64: 7 } as const);
 
 /** A dimension: a fixed size or a symbolic name (`"batch"`). */
 export type OnnxDim = number | string;
@@ -180,6 +180,42 @@ function writeAttribute(writer: Writer, name: string, value: OnnxAttribute): voi
   }
 }
 
+function writeNode(writer: Writer, node: OnnxNode, index: number): void {
+  for (const input of node.inputs) writer.string(1, input);
+  for (const output of node.outputs) writer.string(2, output);
+  writer.string(3, node.name ?? `${node.op}_${index}`);
+  writer.string(4, node.op);
+  for (const [name, value] of Object.entries(node.attributes ?? {})) {
+    writer.message(5, (a) => writeAttribute(a, name, value));
+  }
+  if (node.domain !== undefined) writer.string(7, node.domain);
+}
+
+/**
+ * Encode graph fields as they appear inside a `GraphProto` (each with its key:
+ * `node` = 1, `input` = 11), for splicing into the bytes of an existing graph
+ * (see `use-graph.ts`) without re-encoding the rest of it.
+ */
+export function encodeOnnxGraphFields(fields: {
+  readonly nodes?: readonly OnnxNode[];
+  readonly inputs?: readonly OnnxValueInfo[];
+}): { readonly nodes: Uint8Array; readonly inputs: Uint8Array } {
+  const nodes = new Writer();
+  (fields.nodes ?? []).forEach((node, index) => {
+    nodes.message(1, (n) => writeNode(n, node, index));
+  });
+  const inputs = new Writer();
+  for (const input of fields.inputs ?? []) inputs.message(11, (v) => writeValueInfo(v, input));
+  return { nodes: nodes.finish(), inputs: inputs.finish() };
+}
+
+/** Encode one length-delimited protobuf field (key, length, payload) from its parts. */
+export function encodeProtobufField(number: number, payload: Uint8Array): Uint8Array {
+  const writer = new Writer();
+  writer.bytes(number, payload);
+  return writer.finish();
+}
+
 /**
  * Serialize a graph as an ONNX model (`ModelProto` bytes, IR version 8) that
  * onnxruntime can load from memory.
@@ -201,16 +237,7 @@ export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
   model.string(2, graph.producer ?? "embedkit");
   model.message(7, (g) => {
     graph.nodes.forEach((node, index) => {
-      g.message(1, (n) => {
-        for (const input of node.inputs) n.string(1, input);
-        for (const output of node.outputs) n.string(2, output);
-        n.string(3, node.name ?? `${node.op}_${index}`);
-        n.string(4, node.op);
-        for (const [name, value] of Object.entries(node.attributes ?? {})) {
-          n.message(5, (a) => writeAttribute(a, name, value));
-        }
-        if (node.domain !== undefined) n.string(7, node.domain);
-      });
+      g.message(1, (n) => writeNode(n, node, index));
     });
     g.string(2, graph.name);
     for (const tensor of graph.initializers) g.message(5, (t) => writeInitializer(t, tensor));

@@ -45,6 +45,7 @@ import {
   UNPINNED,
 } from "./adhoc.js";
 import { findModel, getModel } from "./catalog.js";
+import { ensureModelDerivedFiles } from "./derived-converters.js";
 import { downloadFile, fetchJson } from "./download.js";
 import { extractTarEntries, extractZipEntries } from "./extract.js";
 import { hashFile } from "./hash.js";
@@ -410,6 +411,17 @@ class FileModelStore implements ModelStore {
       }),
     );
     await writeStamps(dir, stamps);
+    // Derived files (built on pull or first use) are pinned too; one not built yet is no failure.
+    for (const file of spec.derived?.files ?? []) {
+      const digest = await hashFile(join(location, file.name)).catch(() => undefined);
+      if (digest === undefined) continue;
+      files.push({
+        name: file.name,
+        expectedSha256: file.sha256,
+        actualSha256: digest.sha256,
+        ok: digest.sha256 === file.sha256 && digest.bytes === file.bytes,
+      });
+    }
     return { model: spec.id, ok: files.every((file) => file.ok), files };
   }
 
@@ -477,7 +489,11 @@ class FileModelStore implements ModelStore {
         const installed = await openIfInstalled();
         if (installed !== undefined) return installed;
         await this.removeLeftovers(spec.id, ["tmp"]);
-        return this.install(spec, options);
+        const pulled = await this.install(spec, options);
+        // Files converted from the pinned ones (e.g. a graph without its custom tokenizer node)
+        // are made now, so a pulled model is ready to run; they are pinned and checked too.
+        await ensureModelDerivedFiles(pulled.spec, pulled.paths);
+        return pulled;
       },
     );
   }

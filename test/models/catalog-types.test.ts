@@ -26,7 +26,8 @@ type Expected =
   | "mobilenet-v2-nsfwjs"
   | "face-api-descriptor"
   | "resemblyzer-ge2e"
-  | "speech-embedding";
+  | "speech-embedding"
+  | "use-multilingual";
 
 const EXPECTED_IDS = [
   "all-minilm-l6-v2",
@@ -42,6 +43,7 @@ const EXPECTED_IDS = [
   "face-api-descriptor",
   "resemblyzer-ge2e",
   "speech-embedding",
+  "use-multilingual",
 ] as const satisfies readonly Expected[];
 
 describe("CatalogModelId", () => {

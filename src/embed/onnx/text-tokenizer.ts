@@ -59,12 +59,37 @@ const CHARACTERS_PER_TOKEN_BOUND = 64;
  * @throws EmbedkitError CORRUPT_MODEL when the file is not a valid tokenizer.json
  */
 export async function loadTextTokenizer(path: string, maxTokens: number): Promise<TextTokenizer> {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `Cannot load tokenizer ${path}: ${(error as Error).message}. ` +
+        "Re-pull the model (`embedkit models rm <id>` then `embedkit models pull <id>`).",
+      { cause: error, details: { path } },
+    );
+  }
+  return createTextTokenizer(json, maxTokens, path);
+}
+
+/**
+ * Build a {@link TextTokenizer} from a parsed tokenizer.json (e.g. one converted in memory).
+ * @param label names the tokenizer in error messages (usually its path)
+ * @throws EmbedkitError CORRUPT_MODEL when the object is not a valid tokenizer.json
+ */
+export function createTextTokenizer(
+  source: Readonly<Record<string, unknown>>,
+  maxTokens: number,
+  label: string,
+): TextTokenizer {
+  const path = label;
   let tokenizer: Tokenizer;
   let specialCount: number;
   let specialIds: number[];
   let unknownId: number;
   try {
-    const json = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    const json: Record<string, unknown> = { ...source };
     // Disable the file's own truncation/padding: we apply the catalog's limit.
     json.truncation = null;
     json.padding = null;
