@@ -116,7 +116,9 @@ async function openDashboard(url: string): Promise<void> {
     Boolean(process.env.DISPLAY) ||
     Boolean(process.env.WAYLAND_DISPLAY);
   if (!desktop) {
-    process.stderr.write(`embedkit serve: --open: no browser on this machine (no display); open ${url} yourself.\n`);
+    process.stderr.write(
+      `embedkit serve: --open: no browser on this machine (no display); open ${url} yourself.\n`,
+    );
     return;
   }
   try {

@@ -110,6 +110,20 @@ export async function send(
   throw new ApiError(message, response.status, code);
 }
 
+/**
+ * The server's health status (`/health` is public), or "unreachable" — which also starts the
+ * connection watch, so every page notices a server that went away.
+ */
+export async function health(): Promise<string> {
+  try {
+    const response = await fetch("/health", { cache: "no-store" });
+    return ((await response.json()) as { status: string }).status;
+  } catch {
+    void watchUntilUp();
+    return "unreachable";
+  }
+}
+
 /** Decode base64 into bytes. */
 export function base64Bytes(text: string): Uint8Array {
   const binary = atob(text);

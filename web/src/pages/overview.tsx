@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { api } from "../api";
+import { api, health } from "../api";
 import type { PageProps } from "../pages";
 import { ErrorBox, formatBytes, type Overview } from "../shared";
 
@@ -48,14 +48,15 @@ function LiveChart({ times, requests, tokens }: { times: number[]; requests: num
 export function OverviewPage(_props: PageProps) {
   const [samples, setSamples] = useState<Sample[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [health, setHealth] = useState<string>("…");
+  const [healthStatus, setHealthStatus] = useState<string>("…");
   useEffect(() => {
     let stopped = false;
     const poll = async () => {
       try {
-        const response = await fetch("/health", { cache: "no-store" });
-        const body = (await response.json()) as { status: string };
-        setHealth(body.status);
+        const status = await health();
+        if (stopped) return;
+        setHealthStatus(status);
+        if (status === "unreachable") return;
         const overview = await api<Overview>("/v1/dashboard/overview");
         if (stopped) return;
         setError(undefined);
@@ -63,7 +64,7 @@ export function OverviewPage(_props: PageProps) {
       } catch (failure) {
         if (!stopped) {
           setError((failure as Error).message);
-          setHealth("unreachable");
+          setHealthStatus("unreachable");
         }
       }
     };
@@ -98,7 +99,7 @@ export function OverviewPage(_props: PageProps) {
         <div class="card">
           <div>health</div>
           <div class="value" data-testid="health">
-            {health}
+            {healthStatus}
           </div>
         </div>
         <div class="card">
