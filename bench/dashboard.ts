@@ -35,7 +35,10 @@ const ROOT = resolve(import.meta.dirname, "..");
 const KEY = "sk-bench";
 
 const { values: args } = parseArgs({
-  options: { sizes: { type: "string", default: "10000,100000" }, "no-write": { type: "boolean", default: false } },
+  options: {
+    sizes: { type: "string", default: "10000,100000" },
+    "no-write": { type: "boolean", default: false },
+  },
 });
 const sizes = (args.sizes as string).split(",").map(Number);
 
@@ -70,13 +73,24 @@ async function main(): Promise<void> {
   const assets = join(dir, "web");
   await build({ configFile: join(ROOT, "web/vite.config.ts"), logLevel: "error", build: { outDir: assets } });
   const store = await openEmbeddedStore({ path: join(dir, "store") });
-  const app = createServer({ models: [], vectorStore: store, apiKeys: [KEY], dashboard: assets, processMetrics: false });
+  const app = createServer({
+    models: [],
+    vectorStore: store,
+    apiKeys: [KEY],
+    dashboard: assets,
+    processMetrics: false,
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"],
+    args: [
+      "--no-sandbox",
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+      "--ignore-gpu-blocklist",
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const rows: Record<string, number | string>[] = [];
@@ -107,8 +121,7 @@ async function main(): Promise<void> {
       const cached = await timeMap(port, name);
 
       const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${port}/`);
-      await page.evaluate(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
+      await page.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
       started = performance.now();
       await page.goto(`http://127.0.0.1:${port}/#/overview`);
       await page.locator('[data-testid="collections"]').getByText(name).waitFor({ timeout: 120_000 });
@@ -117,7 +130,12 @@ async function main(): Promise<void> {
       await page.goto(`http://127.0.0.1:${port}/#/map/${name}`);
       await page.locator('[data-testid="map"][data-rendered="true"]').waitFor({ timeout: 300_000 });
       const renderSeconds = (performance.now() - started) / 1000;
-      const box = (await page.locator('[data-testid="map"]').boundingBox()) as { x: number; y: number; width: number; height: number };
+      const box = (await page.locator('[data-testid="map"]').boundingBox()) as {
+        x: number;
+        y: number;
+        width: number;
+        height: number;
+      };
       const cx = box.x + box.width / 2;
       const cy = box.y + box.height / 2;
       const idle = await frameTimes(page, 3000, () => new Promise((resolve) => setTimeout(resolve, 100)));
@@ -158,11 +176,16 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const result = { date: new Date().toISOString(), loadavg: loadavg(), busyCoresBefore: busy, rows };
-  const format = (value: number | string) => (typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : value);
+  const format = (value: number | string) =>
+    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : value;
   const keys = Object.keys(rows[0] ?? {});
   console.log(`| ${keys.join(" | ")} |\n| ${keys.map(() => "---").join(" | ")} |`);
   for (const row of rows) console.log(`| ${keys.map((key) => format(row[key] as number)).join(" | ")} |`);
-  console.log(`\nload average ${loadavg().map((value) => value.toFixed(1)).join(" ")}, busy cores before ${busy.toFixed(2)}`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(" ")}, busy cores before ${busy.toFixed(2)}`,
+  );
   if (!args["no-write"]) {
     await mkdir(join(ROOT, "bench/out"), { recursive: true });
     await writeFile(join(ROOT, "bench/out/dashboard.json"), `${JSON.stringify(result, null, 2)}\n`);

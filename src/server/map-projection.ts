@@ -58,12 +58,16 @@ export interface CollectionMap {
 
 /** What {@link ProjectionCache.request} answers. */
 export type MapState =
-  | { readonly status: "ready"; readonly map: CollectionMap; readonly cached: boolean }
+  | {
+      readonly status: "ready";
+      readonly map: CollectionMap;
+      /** The map was ready before this request (computed for an earlier one). */
+      readonly cached: boolean;
+    }
   | { readonly status: "computing"; readonly progress: number; readonly stage: string };
 
 interface Entry {
   readonly version: string;
-  readonly started: number;
   progress: number;
   stage: string;
   map?: CollectionMap;
@@ -213,14 +217,15 @@ export class ProjectionCache {
       this.entries.delete(key);
       this.entries.set(key, entry);
     }
+    const cached = entry.map !== undefined;
     // Small maps finish within a moment: wait briefly so the caller rarely needs to poll.
-    await Promise.race([entry.done, new Promise((resolve) => setTimeout(resolve, 300).unref())]);
+    if (!cached) await Promise.race([entry.done, new Promise((resolve) => setTimeout(resolve, 300).unref())]);
     if (entry.error !== undefined) {
       this.entries.delete(key);
       throw entry.error;
     }
     if (entry.map !== undefined) {
-      return { status: "ready", map: entry.map, cached: Date.now() - entry.started > 1000 };
+      return { status: "ready", map: entry.map, cached };
     }
     return { status: "computing", progress: entry.progress, stage: entry.stage };
   }
@@ -228,7 +233,6 @@ export class ProjectionCache {
   private start(collection: Collection, method: MapMethod, version: string, total: number): Entry {
     const entry: Entry = {
       version,
-      started: Date.now(),
       progress: 0,
       stage: "queued",
       done: Promise.resolve(),

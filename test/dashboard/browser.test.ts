@@ -104,8 +104,8 @@ async function api(method: string, path: string, body?: unknown): Promise<Respon
 async function openPage(hash: string): Promise<{ page: Page; watched: Watch }> {
   const page = await context.newPage();
   const watched = watch(page);
-  await page.goto(`http://127.0.0.1:${port}/`);
-  await page.evaluate(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
+  // The key is in this tab's sessionStorage before the app's first request, as after a login.
+  await page.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
   await page.goto(`http://127.0.0.1:${port}/${hash}`);
   return { page, watched };
 }
@@ -208,8 +208,8 @@ describe("dashboard in headless Chromium", () => {
     await page.click('button[type="submit"]');
     await page.locator('[data-testid="collections"]').getByText("news").waitFor();
     expect(await page.evaluate('sessionStorage.getItem("embedkit.apiKey")')).toBe(KEY);
-    // Only the refused requests failed, and the key never appeared in a URL.
-    expect(watched.problems.filter((problem) => !/401|status of 401/.test(problem))).toEqual([]);
+    // Only the refused requests failed (and requests cut short by the reloads after each key).
+    expect(watched.problems.filter((problem) => !/401|status of 401|ERR_ABORTED/.test(problem))).toEqual([]);
     await page.close();
   });
 
