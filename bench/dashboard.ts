@@ -73,8 +73,9 @@ async function main(): Promise<void> {
   const assets = join(dir, "web");
   await build({ configFile: join(ROOT, "web/vite.config.ts"), logLevel: "error", build: { outDir: assets } });
   const store = await openEmbeddedStore({ path: join(dir, "store") });
+  // The model is listed, never loaded: maps need no inference.
   const app = createServer({
-    models: [],
+    models: ["all-minilm-l6-v2"],
     vectorStore: store,
     apiKeys: [KEY],
     dashboard: assets,
