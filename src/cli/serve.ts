@@ -63,6 +63,8 @@ interface ServeFlags {
   readonly threads?: number;
   readonly home?: string;
   readonly store?: string;
+  readonly reports?: string;
+  readonly open?: boolean;
   readonly config?: string;
 }
 
@@ -95,11 +97,39 @@ function givenFlags(command: Command, flags: ServeFlags): ServeSourceValues {
     ["threads", "threads"],
     ["home", "home"],
     ["store", "store"],
+    ["reports", "reports"],
   ];
   for (const [flag, key] of direct) if (given(flag)) out[key] = flags[flag];
   if (given("alias")) out.aliases = Object.fromEntries(flags.alias ?? []);
   if (given("apiKey")) out.apiKeys = flags.apiKey ?? [];
   return out;
+}
+
+/**
+ * Open the dashboard in the user's browser when there is one (a desktop session, or macOS /
+ * Windows); otherwise, or when opening fails, say so and go on serving.
+ */
+async function openDashboard(url: string): Promise<void> {
+  const desktop =
+    process.platform === "darwin" ||
+    process.platform === "win32" ||
+    Boolean(process.env.DISPLAY) ||
+    Boolean(process.env.WAYLAND_DISPLAY);
+  if (!desktop) {
+    process.stderr.write(
+      `embedkit serve: --open: no browser on this machine (no display); open ${url} yourself.\n`,
+    );
+    return;
+  }
+  try {
+    const { default: open } = await import("open");
+    const child = await open(url);
+    child.on("error", () => {});
+  } catch (error) {
+    process.stderr.write(
+      `embedkit serve: --open: could not start a browser (${(error as Error).message}); open ${url} yourself.\n`,
+    );
+  }
 }
 
 /** Wait for SIGINT/SIGTERM. */
@@ -170,6 +200,8 @@ async function run(command: Command, flags: ServeFlags): Promise<void> {
       `  default model ${defaultModel}; batching ${settings.batching ? `on (max wait ${settings.maxWaitMs} ms, ${settings.maxBatchTokens} tokens)` : "off"}; ` +
         `API keys ${settings.apiKeys.length > 0 ? "required" : "off"}`,
     );
+    printLine(`  dashboard: ${url}/`);
+    if (flags.open === true) await openDashboard(`${url}/`);
   }
   const signal = await stopped;
   process.stderr.write(
@@ -301,6 +333,11 @@ export function serveCommand(): Command {
       "vector store of /v1/collections and /v1/faq: a folder or a URL such as postgres://… (default: <home>/collections)",
     )
     .option(
+      "--reports <dir>",
+      "folder of `embedkit eval` / `embedkit inspect` outputs (--out) shown on the dashboard's Reports page",
+    )
+    .option("--open", "open the dashboard in the browser once ready (only when there is one)")
+    .option(
       "--config <file.json>",
       "JSON config file with the same settings in camelCase (also $EMBEDKIT_CONFIG)",
     )
@@ -315,8 +352,12 @@ Environment: ${Object.values(SERVE_ENV).join(", ")}, EMBEDKIT_CONFIG
 Security: local by default (127.0.0.1, Host checked against DNS rebinding). Keys protect every route
 except /health (and /metrics with --public-metrics), on the route actually served, whatever the URL encoding.
 
+Dashboard: http://127.0.0.1:8080/ (models, collections, maps, similarity, FAQ tester, reports);
+its pages ask for the API key when keys are set and keep it in the browser tab only.
+
 Examples:
   embedkit serve                                     # http://127.0.0.1:8080/v1, all-minilm-l6-v2
+  embedkit serve --open --reports ./eval-out         # and open the dashboard in the browser
   embedkit serve --models all-minilm-l6-v2,bge-small-zh-v1.5 --api-key "$KEY"
   embedkit serve --alias text-embedding-3-large=bge-small-en-v1.5 --auto-truncate
   curl http://127.0.0.1:8080/v1/embeddings -H 'Content-Type: application/json' \\

@@ -8,7 +8,7 @@
  */
 import { EmbedkitError } from "../errors.js";
 import { createRandom } from "./random.js";
-import { centreVectors, checkVectorSet } from "./vector-set.js";
+import { centreVectors, checkVectorSet, meanVector } from "./vector-set.js";
 
 /** Projection methods. */
 export type ProjectionMethod = "pca" | "umap";
@@ -33,7 +33,33 @@ export function projectPca(
   vectors: readonly Float32Array[],
   options: { readonly seed?: number } = {},
 ): Projection {
+  const model = fitPca(vectors, options);
+  return {
+    method: "pca",
+    points: vectors.map((vector) => applyPca(model, vector)),
+    explainedVariance: model.explainedVariance,
+  };
+}
+
+/** Two principal axes of a vector set, to project vectors that were not in it (see {@link fitPca}). */
+export interface PcaModel {
+  /** Mean of the fitted vectors. */
+  readonly mean: Float64Array;
+  /** First and second principal axes (unit length, sign fixed). */
+  readonly components: readonly [Float64Array, Float64Array];
+  /** Share of total variance captured by each axis. */
+  readonly explainedVariance: readonly [number, number];
+}
+
+/**
+ * Fit the two principal axes of {@link projectPca} without projecting: fit on a sample of a large
+ * set, then {@link applyPca} to every vector of it (one pass instead of one per iteration).
+ *
+ * @throws EmbedkitError INVALID_INPUT for fewer than 2 vectors; DIMENSION_MISMATCH.
+ */
+export function fitPca(vectors: readonly Float32Array[], options: { readonly seed?: number } = {}): PcaModel {
   const dims = checkVectorSet(vectors, 2, "A projection");
+  const mean = meanVector(vectors, dims);
   const centred = centreVectors(vectors, dims);
   let totalVariance = 0;
   for (const row of centred) for (const value of row) totalVariance += value * value;
@@ -75,15 +101,25 @@ export function projectPca(
     components.push(v);
     variances.push(totalVariance === 0 ? 0 : eigenvalue / totalVariance);
   }
-  const points = centred.map((row) => {
-    const coordinates = components.map((component) => {
-      let sum = 0;
-      for (let d = 0; d < dims; d++) sum += (row[d] as number) * (component[d] as number);
-      return sum;
-    });
-    return [coordinates[0] as number, coordinates[1] as number] as const;
-  });
-  return { method: "pca", points, explainedVariance: [variances[0] as number, variances[1] as number] };
+  return {
+    mean,
+    components: [components[0] as Float64Array, components[1] as Float64Array],
+    explainedVariance: [variances[0] as number, variances[1] as number],
+  };
+}
+
+/** The 2-D point of one vector under a fitted PCA: its centred dot product with each axis. */
+export function applyPca(model: PcaModel, vector: Float32Array): readonly [number, number] {
+  const [first, second] = model.components;
+  const { mean } = model;
+  let x = 0;
+  let y = 0;
+  for (let d = 0; d < mean.length; d++) {
+    const value = (vector[d] as number) - (mean[d] as number);
+    x += value * (first[d] as number);
+    y += value * (second[d] as number);
+  }
+  return [x, y];
 }
 
 /**

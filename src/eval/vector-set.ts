@@ -33,9 +33,15 @@ export function checkVectorSet(vectors: readonly Float32Array[], minimum: number
 
 /** Subtract the mean vector from every vector (float64 copies; inputs untouched). */
 export function centreVectors(vectors: readonly Float32Array[], dims: number): Float64Array[] {
+  const mean = meanVector(vectors, dims);
+  return vectors.map((vector) => Float64Array.from(vector, (value, d) => value - (mean[d] as number)));
+}
+
+/** The mean of a set of vectors, in float64. */
+export function meanVector(vectors: readonly Float32Array[], dims: number): Float64Array {
   const n = vectors.length;
   const mean = new Float64Array(dims);
   for (const vector of vectors)
     for (let d = 0; d < dims; d++) mean[d] = (mean[d] as number) + (vector[d] as number) / n;
-  return vectors.map((vector) => Float64Array.from(vector, (value, d) => value - (mean[d] as number)));
+  return mean;
 }

@@ -26,6 +26,7 @@ import { float32ToBase64 } from "../vectors/codec.js";
 import { truncateDimensions } from "../vectors/math.js";
 import { createApiKeyCheck } from "./auth.js";
 import { registerCollectionRoutes, withModel } from "./collection-routes.js";
+import { defaultDashboardDir, registerDashboardRoutes } from "./dashboard-routes.js";
 import { type EmbeddingsRequest, OPENAI_MAX_INPUTS, parseEmbeddingsRequest } from "./embeddings-request.js";
 import { HttpError, toErrorResponse } from "./http-error.js";
 import { createMediaModels } from "./media-models.js";
@@ -129,6 +130,14 @@ export interface ServerOptions {
    * @default []
    */
   readonly mediaModels?: readonly string[];
+  /**
+   * The web dashboard at `/` (docs/DASHBOARD.md): `true` serves the built assets of the package
+   * (`dist/web`), a string serves those of another folder, `false` serves none. Its data routes
+   * (`/v1/dashboard/…`) need the API key like every route. @default true
+   */
+  readonly dashboard?: boolean | string;
+  /** Folder of `embedkit eval` / `embedkit inspect` outputs listed on the dashboard's Reports page. */
+  readonly reportsDir?: string;
 }
 
 /** What the server adds to its fastify instance, under `app.embedkit`. */
@@ -790,6 +799,21 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
     maxRequestTokens: settings.maxRequestTokens,
   };
   registerCollectionRoutes(app, routeContext);
+  // The dashboard: public static assets (added to publicRoutes), data routes behind the key.
+  registerDashboardRoutes(app, {
+    pool,
+    store: openStoreOnce,
+    metrics,
+    assetsDir:
+      options.dashboard === false
+        ? false
+        : typeof options.dashboard === "string"
+          ? options.dashboard
+          : defaultDashboardDir(),
+    reportsDir: options.reportsDir,
+    publicRoutes,
+    startedAt,
+  });
   // Recommendations share the pool, the store and the bounded, batched query embedding.
   registerRecommendRoutes(app, {
     pool,

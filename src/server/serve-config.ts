@@ -51,6 +51,7 @@ export const SERVE_FIELDS = Object.freeze({
   threads: { kind: "positive", env: "EMBEDKIT_THREADS" },
   home: { kind: "string", env: "EMBEDKIT_HOME" },
   store: { kind: "string", env: "EMBEDKIT_STORE" },
+  reports: { kind: "string", env: "EMBEDKIT_REPORTS" },
 } satisfies Record<string, FieldSpec>);
 
 /** A setting's name. */
@@ -149,6 +150,8 @@ export interface ServeSettings {
   readonly home?: string;
   /** Vector store of /v1/collections and /v1/faq (folder or URL); default: the embedded store in home. */
   readonly store?: string;
+  /** Folder of eval / inspect outputs listed on the dashboard's Reports page. */
+  readonly reports?: string;
 }
 
 /** Contents of a `--config` file (the same names as {@link ServeSettings}; `cors` may be one string). */
@@ -370,6 +373,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
     ...optional("threads"),
     ...optional("home"),
     ...optional("store"),
+    ...optional("reports"),
   } as ServeSettings;
 }
 
@@ -393,6 +397,7 @@ export function toServerOptions(settings: ServeSettings): ServerOptions {
     ...(settings.cors === undefined ? {} : { cors: settings.cors }),
     ...(settings.threads === undefined ? {} : { threads: settings.threads }),
     ...(settings.store === undefined ? {} : { vectorStore: settings.store }),
+    ...(settings.reports === undefined ? {} : { reportsDir: settings.reports }),
     batching: {
       enabled: settings.batching,
       maxWaitMs: settings.maxWaitMs,

@@ -32,6 +32,7 @@ import {
   validateCollectionName,
   validateIds,
   validateItems,
+  validateListPage,
   validateQuery,
 } from "./validate.js";
 import type {
@@ -42,6 +43,7 @@ import type {
   Filter,
   Hit,
   Item,
+  ListPage,
   Metadata,
   Query,
   StoredItem,
@@ -558,6 +560,37 @@ class PgCollection implements Collection {
 
   async stats(): Promise<CollectionStats> {
     return { ...this.info, count: await this.count() };
+  }
+
+  async list(page: ListPage): Promise<StoredItem[]> {
+    assertOpen(this.#context);
+    const { after, limit } = validateListPage(page);
+    const result = await this.#run("listing items", () =>
+      this.#context.pool.query<{ id: string; embedding: string; metadata: Metadata; text: string | null }>(
+        `SELECT id, embedding::text AS embedding, metadata, text FROM ${this.#table}
+         WHERE $1::text IS NULL OR id > $1::text ORDER BY id LIMIT $2`,
+        [after ?? null, limit],
+      ),
+    );
+    return result.rows.map((row) => ({
+      id: row.id,
+      vector: parseVector(row.embedding),
+      metadata: row.metadata,
+      ...(row.text === null ? {} : { text: row.text }),
+    }));
+  }
+
+  async version(): Promise<string> {
+    assertOpen(this.#context);
+    // Every write stamps its rows with a newer transaction id (xmin), and a delete lowers the count,
+    // so (count, newest xmin) never repeats; the table name changes when the collection is re-created.
+    const result = await this.#run("reading the version", () =>
+      this.#context.pool.query<{ n: string; newest: string | null }>(
+        `SELECT count(*)::text AS n, max(xmin::text::bigint)::text AS newest FROM ${this.#table}`,
+      ),
+    );
+    const row = result.rows[0];
+    return `${this.#table}:${row?.n ?? "0"}:${row?.newest ?? "0"}`;
   }
 }
 

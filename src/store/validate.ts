@@ -7,6 +7,7 @@
  * A rejected call has changed nothing.
  */
 import { describeType, EmbedkitError } from "../errors.js";
+import { checkInteger } from "../internal/options.js";
 import { resolveFilter } from "./filter.js";
 import {
   COLLECTION_NAME_PATTERN,
@@ -14,6 +15,7 @@ import {
   type CollectionSpec,
   type Filter,
   type Item,
+  type ListPage,
   METADATA_KEY_PATTERN,
   type Metadata,
   type Query,
@@ -282,6 +284,19 @@ export function validateIds(ids: readonly string[]): string[] {
     unique.add(validateId(id, `ids[${index}]`));
   });
   return [...unique];
+}
+
+/**
+ * Validate the page of a `list` call.
+ * @throws EmbedkitError INVALID_OPTION (limit), INVALID_INPUT (after)
+ */
+export function validateListPage(page: ListPage): {
+  readonly after: string | undefined;
+  readonly limit: number;
+} {
+  const limit = checkInteger("limit", page.limit, { min: 1, max: STORE_LIMITS.maxBatchItems });
+  const after = page.after === undefined ? undefined : validateId(page.after, "after");
+  return { after, limit };
 }
 
 /** A query after validation. */

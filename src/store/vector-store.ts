@@ -193,6 +193,27 @@ export interface Collection {
   count(filter?: Filter | string): Promise<number>;
   /** The collection's facts with its current item count. */
   stats(): Promise<CollectionStats>;
+  /**
+   * One page of items in id order (byte order of the UTF-8 ids), starting after `page.after`:
+   * walk a whole collection by passing the last id of each page as the next `after`.
+   * @throws EmbedkitError INVALID_OPTION (limit outside 1…maxBatchItems), INVALID_INPUT (after), UNKNOWN_COLLECTION
+   */
+  list(page: ListPage): Promise<StoredItem[]>;
+  /**
+   * A token that changes whenever the collection's items change (and when it is dropped and
+   * re-created), for caches of derived data such as projections: equal tokens mean equal items
+   * (a backend may return an earlier token when the items are back to that exact state).
+   * @throws EmbedkitError UNKNOWN_COLLECTION
+   */
+  version(): Promise<string>;
+}
+
+/** Which page {@link Collection.list} returns. */
+export interface ListPage {
+  /** Items with ids after this one (exclusive); from the start when absent. */
+  readonly after?: string;
+  /** Most items returned (1 to `STORE_LIMITS.maxBatchItems`). */
+  readonly limit: number;
 }
 
 /**

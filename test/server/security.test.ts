@@ -11,7 +11,7 @@
  * overload.test.ts and http.test.ts).
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -44,7 +44,18 @@ const ROUTES: readonly { method: string; path: string; body?: unknown }[] = [
   { method: "POST", path: "/v1/recommend/books/query", body: { query: "space opera" } },
   { method: "POST", path: "/v1/recommend/books/user", body: { user: "u1" } },
   { method: "GET", path: "/metrics" },
+  { method: "GET", path: "/v1/dashboard/overview" },
+  { method: "GET", path: "/v1/dashboard/collections/docs/items" },
+  { method: "POST", path: "/v1/dashboard/collections/docs/items/get", body: { ids: ["x"] } },
+  { method: "POST", path: "/v1/dashboard/collections/docs/items/delete", body: { ids: ["x"] } },
+  { method: "POST", path: "/v1/dashboard/collections/docs/similar", body: { id: "x" } },
+  { method: "GET", path: "/v1/dashboard/collections/docs/map" },
+  { method: "GET", path: "/v1/dashboard/reports" },
+  { method: "GET", path: "/v1/dashboard/report" },
 ];
+
+/** The dashboard's static files: public, but only these exact routes. */
+const ASSETS: readonly string[] = ["/", "/assets/app-1.js"];
 
 /** Forms of one path that a router might decode or normalise to the same route. */
 function variants(path: string, port: number): string[] {
@@ -84,12 +95,17 @@ describe("authentication is enforced on the dispatched route, whatever the reque
   let folder: string;
   beforeAll(async () => {
     folder = await mkdtemp(join(tmpdir(), "embedkit-security-"));
+    await mkdir(join(folder, "web", "assets"), { recursive: true });
+    await writeFile(join(folder, "web", "index.html"), "<!doctype html><title>dashboard</title>");
+    await writeFile(join(folder, "web", "assets", "app-1.js"), "export {};\n");
     const fake = createFakeEmbedder(MODEL, 8);
     app = createServer({
       models: [MODEL],
       embedderFactory: async () => fake,
       apiKeys: [KEY],
       vectorStore: join(folder, "collections"),
+      dashboard: join(folder, "web"),
+      reportsDir: folder,
       processMetrics: false,
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
@@ -145,6 +161,29 @@ describe("authentication is enforced on the dispatched route, whatever the reque
         );
       }
     }
+  });
+
+  it("the dashboard's files are public under a strict CSP; no variant of their paths reaches anything else", async () => {
+    const served: string[] = [];
+    for (const path of ASSETS) {
+      const canonical = await rawRequest(port, path);
+      expect(canonical.status, path).toBe(200);
+      expect(canonical.headers["content-security-policy"]).toContain("script-src 'self'");
+      for (const target of [
+        ...variants(path, port),
+        `${path}/../collections`,
+        `${path}%2f..%2f..%2fpackage.json`,
+      ]) {
+        const response = await rawRequest(port, target);
+        // The same public file (the router matched the same route), or refused; never anything else.
+        if (response.status === 200) {
+          if (response.body !== canonical.body) served.push(`${target} → another body`);
+        } else if (![400, 401].includes(response.status)) {
+          served.push(`${target} → ${response.status}`);
+        }
+      }
+    }
+    expect(served).toEqual([]);
   });
 
   it("/health is public; /metrics only when the operator says so", async () => {

@@ -44,6 +44,8 @@ describe("embedkit serve --help", () => {
       "--timeout-ms",
       "--cors",
       "--idle-unload-ms",
+      "--reports",
+      "--open",
       "--config",
     ]) {
       expect(stdout).toContain(flag);
@@ -188,10 +190,12 @@ describe("embedkit serve in a child process", () => {
         "0",
         "--models",
         "all-minilm-l6-v2",
+        "--open",
       ],
       {
         cwd: root,
-        env: { ...process.env, EMBEDKIT_API_KEYS: "sk-child" },
+        // No display: --open must say so and go on serving.
+        env: { ...process.env, EMBEDKIT_API_KEYS: "sk-child", DISPLAY: "", WAYLAND_DISPLAY: "" },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
@@ -219,6 +223,8 @@ describe("embedkit serve in a child process", () => {
       body: JSON.stringify({ model: "text-embedding-3-small", input: "hello" }),
     });
     expect(embedded.status).toBe(200);
+    expect(stdout).toContain(`dashboard: ${url}/`);
+    expect(stderr).toContain(`--open: no browser on this machine (no display); open ${url}/ yourself.`);
     const exit = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
     child.kill("SIGTERM");
     expect(await exit).toBe(0);

@@ -186,6 +186,57 @@ export function runVectorStoreSuite(name: string, factory: VectorStoreFactory): 
         expect(hits[0]?.id).toBe("a");
       });
 
+      it("lists items in id byte order page by page, and refuses bad pages", async () => {
+        const items: Item[] = ["b", "a", "é", "Z", "a-2", "c"].map((id, index) => ({
+          id,
+          vector: [index + 1, 0, 0, 0],
+          metadata: { n: index },
+          ...(index % 2 === 0 ? { text: `text ${id}` } : {}),
+        }));
+        const collection = await seeded(SPEC, items);
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await collection.list(after === undefined ? { limit: 4 } : { after, limit: 4 });
+          seen.push(...page.map((item) => item.id));
+          if (page.length < 4) break;
+          after = page[page.length - 1]?.id;
+        }
+        expect(seen).toEqual(["Z", "a", "a-2", "b", "c", "é"]);
+        const [first] = await collection.list({ after: "a", limit: 1 });
+        expect(first?.id).toBe("a-2");
+        expect(first?.vector).toBeInstanceOf(Float32Array);
+        expect(Array.from(first?.vector ?? [])).toEqual([5, 0, 0, 0]);
+        expect(first?.metadata).toEqual({ n: 4 });
+        expect(first?.text).toBe("text a-2");
+        expect(await collection.list({ after: "é", limit: 10 })).toEqual([]);
+        await expect(collection.list({ limit: 0 })).rejects.toThrow(code("INVALID_OPTION"));
+        await expect(collection.list({ limit: 10_001 })).rejects.toThrow(code("INVALID_OPTION"));
+        await expect(collection.list({ after: "", limit: 1 })).rejects.toThrow(code("INVALID_INPUT"));
+      });
+
+      it("changes its version whenever its items change, and keeps it on reads", async () => {
+        const collection = await seeded();
+        const versions = [await collection.version()];
+        await collection.query({ vector: [1, 0, 0, 0], k: 2 });
+        await collection.list({ limit: 10 });
+        expect(await collection.version()).toBe(versions[0]);
+        await collection.upsert([{ id: "e", vector: [0, 1, 0, 0] }]);
+        versions.push(await collection.version());
+        await collection.upsert([{ id: "e", vector: [0, 0, 1, 0] }]);
+        versions.push(await collection.version());
+        await collection.delete(["a"]);
+        versions.push(await collection.version());
+        await collection.delete(["e"]);
+        versions.push(await collection.version());
+        expect(new Set(versions).size).toBe(versions.length);
+        await store.dropCollection(collection.name);
+        await expect(collection.version()).rejects.toThrow(code("UNKNOWN_COLLECTION"));
+        const again = await store.createCollection(collection.name, SPEC);
+        await again.upsert(FOUR);
+        expect(versions).not.toContain(await again.version());
+      });
+
       it("accepts an empty batch and empty id lists", async () => {
         const collection = await seeded();
         await collection.upsert([]);

@@ -17,12 +17,11 @@
  * query (the graph is served straight from memory) — kept for one-shot tools
  * and as the baseline of `bench/store-event-loop.ts`.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 import { EmbedkitError } from "../../errors.js";
+import { startModuleWorker } from "../../internal/module-worker.js";
 import { HnswIndex, type HnswParameters } from "../vector-index.js";
 import { type BuildJob, type BuildResult, runBuild } from "./build.js";
 import type { WorkerReply } from "./index-worker.js";
@@ -71,21 +70,9 @@ export interface IndexCacheOptions {
   readonly mode: IndexBuildMode;
 }
 
-/**
- * Start a build worker: the compiled `index-worker.js` next to this module, or
- * (when running from TypeScript sources, as tests and benchmarks do) the `.ts`
- * entry through tsx's loader, registered inside the worker.
- */
+/** Start a build worker on `index-worker` (src/internal/module-worker.ts). */
 function startWorker(job: BuildJob): Worker {
-  const js = new URL("./index-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: job });
-  const entry = new URL("./index-worker.ts", import.meta.url).href;
-  let tsx = "tsx/esm/api";
-  try {
-    tsx = import.meta.resolve(tsx);
-  } catch {}
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: job });
+  return startModuleWorker(import.meta.url, "index-worker", job);
 }
 
 /** Turn what a build threw (here or in its worker) into an EmbedkitError naming the collection. */

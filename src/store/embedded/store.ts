@@ -31,6 +31,7 @@ import {
   validateCollectionName,
   validateIds,
   validateItems,
+  validateListPage,
   validateQuery,
 } from "../validate.js";
 import { DEFAULT_HNSW, FlatIndex, type HnswParameters, type IndexHit } from "../vector-index.js";
@@ -42,6 +43,7 @@ import type {
   Filter,
   Hit,
   Item,
+  ListPage,
   Metadata,
   Query,
   StoredItem,
@@ -419,6 +421,32 @@ class EmbeddedStore implements EmbeddedVectorStore {
       for (const metadata of this.metadataMap(row).values())
         if (matchesFilter(metadata, resolved)) matching++;
       return matching;
+    });
+  }
+
+  /** @internal */
+  list(handle: EmbeddedCollection, page: ListPage): StoredItem[] {
+    return this.guard("list", () => {
+      const { after, limit } = validateListPage(page);
+      const row = this.row(handle);
+      const columns = "label, id, vector, metadata, text";
+      const rows = (
+        after === undefined
+          ? this.prepare(`SELECT ${columns} FROM items_${row.cid} ORDER BY id LIMIT ?`).all(limit)
+          : this.prepare(`SELECT ${columns} FROM items_${row.cid} WHERE id > ? ORDER BY id LIMIT ?`).all(
+              after,
+              limit,
+            )
+      ) as ItemRow[];
+      return rows.map((item) => this.storedItem(row, item));
+    });
+  }
+
+  /** @internal */
+  version(handle: EmbeddedCollection): string {
+    return this.guard("version", () => {
+      const row = this.row(handle);
+      return `${row.cid}:${row.seq}`;
     });
   }
 
@@ -816,6 +844,14 @@ class EmbeddedCollection implements Collection {
 
   async stats(): Promise<CollectionStats> {
     return this.store.stats(this);
+  }
+
+  async list(page: ListPage): Promise<StoredItem[]> {
+    return this.store.list(this, page);
+  }
+
+  async version(): Promise<string> {
+    return this.store.version(this);
   }
 }
 

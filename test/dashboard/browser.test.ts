@@ -1,0 +1,443 @@
+/**
+ * The dashboard end to end in a real browser: the web app built by Vite (the
+ * same config as `npm run build`), served by a real server on 127.0.0.1 with a
+ * real model (all-minilm-l6-v2), a real store and an inspect report, driven by
+ * playwright-core in Debian's headless Chromium (installed by the global test
+ * setup). Every page is opened; searches, the map (pixel check of the WebGL
+ * canvas, hover text, neighbours), the similarity heatmap, the FAQ tester
+ * (answer, then the fallback above the confidence), reports, a wrong API key,
+ * an empty and a deleted collection, and a server restart (the page reconnects)
+ * are checked, with no console errors and no failed requests on the normal
+ * pages. Screenshots go to test-artifacts/dashboard (git-ignored).
+ */
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse } from "csv-parse/sync";
+import type { BrowserContext, Page } from "playwright-core";
+import sharp from "sharp";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { indexFaq } from "../../src/apps/faq/faq.js";
+import { readFaqFile } from "../../src/apps/faq/faq-entries.js";
+import { createEmbedder } from "../../src/embed/create-embedder.js";
+import { createServer, type EmbedkitServer } from "../../src/server/index.js";
+import { openEmbeddedStore } from "../../src/store/embedded-store.js";
+import type { VectorStore } from "../../src/store/vector-store.js";
+import { runCli } from "../cli/run-cli.js";
+import { sharedStore } from "../server/helpers.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CHROMIUM = "/usr/bin/chromium";
+const MODEL = "all-minilm-l6-v2";
+const KEY = "sk-dashboard-browser";
+const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
+const LABELED = join(ROOT, "test/fixtures/eval/tasks/labeled.csv");
+
+let dir: string;
+let assets: string;
+let reports: string;
+let vectorStore: VectorStore;
+let app: EmbedkitServer;
+let port: number;
+let context: BrowserContext;
+let texts: Map<string, string>;
+
+/** `expect.poll` with room for a loaded machine (model inference, WebGL in software). */
+function poll<T>(read: () => T | Promise<T>, options: { timeout?: number } = {}) {
+  return expect.poll(read, { timeout: options.timeout ?? 30_000, interval: 100 });
+}
+
+/** Problems a page must not have: console errors, page errors, failed or refused requests, the key in a URL. */
+interface Watch {
+  readonly problems: string[];
+}
+
+function watch(page: Page): Watch {
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) =>
+    problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`),
+  );
+  page.on("request", (request) => {
+    if (!request.url().startsWith(`http://127.0.0.1:${port}/`))
+      problems.push(`external request ${request.url()}`);
+    if (request.url().includes(KEY)) problems.push(`API key in a URL: ${request.url()}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+  });
+  return { problems };
+}
+
+async function startServer(listenPort: number): Promise<void> {
+  app = createServer({
+    models: [MODEL],
+    store: sharedStore(),
+    vectorStore,
+    apiKeys: [KEY],
+    dashboard: assets,
+    reportsDir: reports,
+    processMetrics: false,
+  });
+  await app.embedkit.preload();
+  await app.listen({ host: "127.0.0.1", port: listenPort });
+  port = (app.server.address() as AddressInfo).port;
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** A page of the dashboard with the key already in this tab's sessionStorage. */
+async function openPage(hash: string): Promise<{ page: Page; watched: Watch }> {
+  const page = await context.newPage();
+  const watched = watch(page);
+  // The key is in this tab's sessionStorage before the app's first request, as after a login.
+  await page.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
+  await page.goto(`http://127.0.0.1:${port}/${hash}`);
+  return { page, watched };
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "embedkit-dashboard-browser-"));
+  await mkdir(ARTIFACTS, { recursive: true });
+  assets = join(dir, "web");
+  // The real build of the web app (as `npm run build` does), into this test's folder.
+  await build({
+    configFile: join(ROOT, "web/vite.config.ts"),
+    logLevel: "error",
+    build: { outDir: assets, emptyOutDir: true },
+  });
+  reports = join(dir, "reports");
+  const inspect = await runCli([
+    "inspect",
+    LABELED,
+    "--labels-field",
+    "topic",
+    "-m",
+    MODEL,
+    "--robustness-texts",
+    "5",
+    "--out",
+    join(reports, "news-inspect"),
+    "--quiet",
+  ]);
+  expect(inspect.code, inspect.stderr).toBe(0);
+  vectorStore = await openEmbeddedStore({ path: join(dir, "store") });
+  const embedder = await createEmbedder({ model: MODEL, store: sharedStore() });
+  try {
+    await indexFaq({
+      store: vectorStore,
+      collection: "support",
+      entries: await readFaqFile(join(ROOT, "test/fixtures/faq/faq-en.csv")),
+      embedder,
+      threshold: 0.5,
+    });
+  } finally {
+    await embedder.close();
+  }
+  await startServer(0);
+  const rows = (
+    parse(await readFile(LABELED, "utf8"), { columns: true }) as { id: string; text: string; topic: string }[]
+  ).map((row) => ({ id: `n${row.id.padStart(2, "0")}`, text: row.text, topic: row.topic }));
+  texts = new Map(rows.map((row) => [row.id, row.text]));
+  for (const name of ["news", "empty", "doomed"]) {
+    expect((await api("POST", "/v1/collections", { name, model: MODEL })).status).toBe(201);
+  }
+  for (const name of ["news", "doomed"]) {
+    const upsert = await api("POST", `/v1/collections/${name}/documents`, {
+      documents: rows.map((row) => ({ id: row.id, text: row.text, metadata: { topic: row.topic } })),
+    });
+    expect(upsert.status, await upsert.text()).toBe(200);
+  }
+  const { chromium } = await import("playwright-core");
+  const profile = await mkdtemp(join(tmpdir(), "embedkit-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+      "--ignore-gpu-blocklist",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await app?.close();
+  await vectorStore?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("dashboard in headless Chromium", () => {
+  it("asks for the API key, says clearly when it is wrong, and keeps it out of URLs", async () => {
+    const page = await context.newPage();
+    const watched = watch(page);
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await poll(() => page.locator(".key-form").textContent()).toContain("This server needs an API key.");
+    await page.fill('input[name="api-key"]', "sk-wrong");
+    await page.click('button[type="submit"]');
+    await poll(() => page.locator(".key-form").textContent()).toContain("The API key was rejected (401)");
+    await shoot(page, "wrong-key");
+    await page.fill('input[name="api-key"]', KEY);
+    await page.click('button[type="submit"]');
+    await page.locator('[data-testid="collections"]').getByText("news").waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("embedkit.apiKey")')).toBe(KEY);
+    // Only the refused requests failed (and requests cut short by the reloads after each key).
+    expect(watched.problems.filter((problem) => !/401|status of 401|ERR_ABORTED/.test(problem))).toEqual([]);
+    await page.close();
+  });
+
+  it("overview: models, collections and live health", async () => {
+    const { page, watched } = await openPage("#/overview");
+    await page.locator('[data-testid="collections"]').getByText("news").waitFor();
+    await poll(() => page.locator('[data-testid="health"]').textContent()).toBe("ok");
+    const models = await page.locator('[data-testid="models"] tbody tr').allTextContents();
+    expect(models.join(" ")).toContain(`${MODEL} (default)`);
+    expect(models.join(" ")).toContain("384");
+    const collections = await page.locator('[data-testid="collections"] tbody tr').allTextContents();
+    expect(collections.find((row) => row.startsWith("support"))).toContain("FAQ");
+    expect(collections.find((row) => row.startsWith("news"))).toContain("30");
+    await page.locator('[data-testid="live-chart"] canvas').waitFor();
+    await shoot(page, "overview");
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("collection: pages items, searches with hits and scores, more like this, deletes after confirming", async () => {
+    const { page, watched } = await openPage("#/collection/news");
+    await poll(() => page.locator('[data-testid="items"] tbody tr').count()).toBe(25);
+    await page.click("text=next");
+    await poll(() => page.locator('[data-testid="items"] tbody tr').count()).toBe(5);
+    await page.fill('input[name="query"]', "a football match and the goals scored");
+    await page.fill('input[name="k"]', "5");
+    await page.click('button:has-text("Search")');
+    const results = page.locator('[data-testid="results"] tbody tr');
+    await poll(() => results.count()).toBe(5);
+    const top = await results.first().locator("td").allTextContents();
+    expect(Number(top[0])).toBeGreaterThan(0.3);
+    expect(top[3]).toContain('topic="sports"');
+    // Filtered search keeps only the filtered topic.
+    await page.fill('input[name="filter"]', "topic=finance");
+    await page.click('button:has-text("Search")');
+    await poll(async () =>
+      (await results.allTextContents()).every((row) => row.includes('topic="finance"')),
+    ).toBe(true);
+    await page.fill('input[name="filter"]', "");
+    await page.click("text=previous");
+    await page.locator('[data-testid="items"] tbody tr').first().locator("text=more like this").click();
+    await poll(() => page.locator("h2", { hasText: "More like" }).count()).toBe(1);
+    const similar = await results.allTextContents();
+    expect(similar.length).toBe(5);
+    expect(similar.some((row) => row.includes("n01"))).toBe(false);
+    await shoot(page, "collection");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator('[data-testid="items"] tbody tr').first().locator("text=delete").click();
+    await poll(
+      async () => ((await (await api("GET", "/v1/collections/news")).json()) as { count: number }).count,
+    ).toBe(29);
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("map: the WebGL canvas draws the coloured points, hover shows the text, click the neighbours", async () => {
+    const { page, watched } = await openPage("#/map/news");
+    const map = page.locator('[data-testid="map"]');
+    await map.and(page.locator('[data-rendered="true"]')).waitFor({ timeout: 60_000 });
+    await poll(() => map.getAttribute("data-points")).toBe("29");
+    // Pixel check: the canvas holds many coloured (non-white, non-grey) pixels in several palette colours.
+    const pixels = await sharp(await map.screenshot())
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    let coloured = 0;
+    const hues = new Set<string>();
+    for (let i = 0; i < pixels.data.length; i += pixels.info.channels) {
+      const [r, g, b] = [
+        pixels.data[i] as number,
+        pixels.data[i + 1] as number,
+        pixels.data[i + 2] as number,
+      ];
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 60) {
+        coloured++;
+        hues.add(`${r >> 5},${g >> 5},${b >> 5}`);
+      }
+    }
+    expect(coloured).toBeGreaterThan(29 * 12);
+    expect(hues.size).toBeGreaterThanOrEqual(3);
+    await shoot(page, "map");
+    // Hover the most isolated point, at the place the initial view draws it.
+    const answer = (await (await api("GET", "/v1/dashboard/collections/news/map")).json()) as {
+      ids: string[];
+      points: string;
+    };
+    const bytes = Buffer.from(answer.points, "base64");
+    const points = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    let best = 0;
+    let bestGap = -1;
+    for (let i = 0; i < answer.ids.length; i++) {
+      let gap = Number.POSITIVE_INFINITY;
+      for (let j = 0; j < answer.ids.length; j++) {
+        if (i !== j)
+          gap = Math.min(
+            gap,
+            Math.hypot(
+              (points[i * 2] as number) - (points[j * 2] as number),
+              (points[i * 2 + 1] as number) - (points[j * 2 + 1] as number),
+            ),
+          );
+      }
+      if (gap > bestGap) {
+        bestGap = gap;
+        best = i;
+      }
+    }
+    const box = (await map.boundingBox()) as { x: number; y: number; width: number; height: number };
+    const scale = Math.min(box.width, box.height) / 2.4;
+    const x = box.x + box.width / 2 + (points[best * 2] as number) * scale;
+    const y = box.y + box.height / 2 + (points[best * 2 + 1] as number) * scale;
+    await page.mouse.move(x - 30, y - 30);
+    await page.mouse.move(x, y, { steps: 4 });
+    const id = answer.ids[best] as string;
+    await poll(() => page.locator('[data-testid="tooltip"]').textContent(), { timeout: 15_000 }).toBe(
+      texts.get(id),
+    );
+    await page.mouse.click(x, y);
+    await poll(() => page.locator('[data-testid="neighbours"] tbody tr').count(), { timeout: 15_000 }).toBe(
+      10,
+    );
+    expect(await page.locator("h2", { hasText: "Nearest neighbours" }).textContent()).toContain(id);
+    // Lasso around everything selects every point.
+    await page.click("text=Lasso select");
+    const lasso = page.locator('[data-testid="lasso"]');
+    await lasso.waitFor();
+    await page.mouse.move(box.x + 3, box.y + 3);
+    await page.mouse.down();
+    for (const [px, py] of [
+      [box.x + box.width - 3, box.y + 3],
+      [box.x + box.width - 3, box.y + box.height - 3],
+      [box.x + 3, box.y + box.height - 3],
+      [box.x + 3, box.y + 4],
+    ] as const) {
+      await page.mouse.move(px, py, { steps: 3 });
+    }
+    await page.mouse.up();
+    await poll(() => page.locator('[data-testid="selected"]').textContent()).toBe("29 selected");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Export JSON")]);
+    const exported = JSON.parse(await readFile(await download.path(), "utf8")) as { ids: string[] };
+    expect(exported.ids.sort()).toEqual([...answer.ids].sort());
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("similarity playground: a heatmap whose similar pair scores above the unrelated one", async () => {
+    const { page, watched } = await openPage("#/playground");
+    await page.locator('input[name="model"]').first().waitFor();
+    await page.fill(
+      'textarea[name="texts"]',
+      "A cat sits on the mat.\nA kitten rests on a rug.\nInterest rates rose again.",
+    );
+    await page.click('button:has-text("Compare")');
+    const cells = page.locator('[data-testid="heatmap"] td');
+    await poll(() => cells.count()).toBe(9);
+    const values = (await cells.evaluateAll((all) =>
+      all.map((cell) => Number(cell.getAttribute("data-value"))),
+    )) as number[];
+    expect(values[0]).toBeCloseTo(1, 3);
+    expect(values[1] as number).toBeGreaterThan((values[2] as number) + 0.2);
+    await shoot(page, "playground");
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("FAQ tester: answers an in-scope question, and gives the fallback when the threshold is above the confidence", async () => {
+    const { page, watched } = await openPage("#/faq/support");
+    await page.locator('[data-testid="faq-info"]').waitFor();
+    await page.fill('input[name="question"]', "I forgot the PIN of my card");
+    await page.click('button:has-text("Ask")');
+    const reply = page.locator('[data-testid="reply"]');
+    await poll(() => reply.textContent()).toContain("Reset PIN");
+    expect(await page.locator('[data-testid="faq-answer"]').getAttribute("class")).toBe("answer");
+    const confidence = Number(await page.locator('[data-testid="confidence"]').textContent());
+    await shoot(page, "faq-answer");
+    await page
+      .locator('input[name="threshold"]')
+      .fill(String(Math.min(1, Math.ceil((confidence + 0.05) * 100) / 100)));
+    await page.click('button:has-text("Ask")');
+    await poll(() => page.locator('[data-testid="faq-answer"]').getAttribute("class")).toBe(
+      "answer fallback",
+    );
+    expect(await page.locator('[data-testid="faq-answer"]').textContent()).toContain("Fallback");
+    expect(await reply.textContent()).not.toContain("Reset PIN");
+    await shoot(page, "faq-fallback");
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("reports: lists the inspect report and draws it", async () => {
+    const { page, watched } = await openPage("#/reports");
+    await page.locator("text=news-inspect/inspect.json").click();
+    await page.locator('[data-testid="report-chart"] canvas').waitFor();
+    expect(await page.locator('[data-testid="report-table"]').textContent()).toContain(
+      `${MODEL} · 384 dims · 30 texts`,
+    );
+    await shoot(page, "reports");
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("bad states: an empty collection, a collection deleted while open", async () => {
+    const { page, watched } = await openPage("#/collection/empty");
+    await page.locator('[data-testid="empty"]').waitFor();
+    await page.goto(`http://127.0.0.1:${port}/#/map/empty`);
+    await poll(() => page.locator('[data-testid="empty"]').textContent()).toContain("Nothing to map");
+    expect(watched.problems).toEqual([]);
+    await page.goto(`http://127.0.0.1:${port}/#/collection/doomed`);
+    await poll(() => page.locator('[data-testid="items"] tbody tr').count()).toBe(25);
+    expect((await api("DELETE", "/v1/collections/doomed")).status).toBe(200);
+    await page.fill('input[name="query"]', "football");
+    await page.click('button:has-text("Search")');
+    await poll(() => page.locator(".error").first().textContent()).toContain(
+      'Collection "doomed" does not exist (it may have been deleted)',
+    );
+    await shoot(page, "deleted-collection");
+    await page.close();
+  });
+
+  it("reconnects after the server restarts while the page is open", async () => {
+    const { page } = await openPage("#/overview");
+    await poll(() => page.locator('[data-testid="health"]').textContent()).toBe("ok");
+    const samePort = port;
+    await app.close();
+    await page.locator(".banner").waitFor({ timeout: 15_000 });
+    await startServer(samePort);
+    await page.locator(".banner").waitFor({ state: "detached", timeout: 20_000 });
+    await poll(() => page.locator('[data-testid="health"]').textContent(), { timeout: 10_000 }).toBe("ok");
+    await page.locator('[data-testid="collections"]').getByText("news").waitFor();
+    await page.close();
+  });
+});
