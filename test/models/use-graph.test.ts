@@ -54,8 +54,9 @@ describe("splitSentencepieceGraph on the multilingual USE", () => {
         [USE_GRAPH_INPUTS.tokenIds]: new ort.Tensor("int32", ids, [ids.length]),
         [USE_GRAPH_INPUTS.rowSplits]: new ort.Tensor("int64", BigInt64Array.from([0n, 6n]), [2]),
       });
-      expect(output.outputs?.dims).toEqual([1, 512]);
-      expect((output.outputs?.data as Float32Array)[0]).toBeCloseTo(0.03161, 4);
+      const vectors = output.outputs as InstanceType<typeof ort.Tensor>;
+      expect(vectors.dims).toEqual([1, 512]);
+      expect((vectors.data as Float32Array)[0]).toBeCloseTo(0.03161, 4);
     } finally {
       await session.release();
     }
