@@ -6,7 +6,8 @@
  * document, embedded with all-MiniLM-L6-v2 — BERTopic's default model — through
  * the eval embedding cache), for 10..50 topics × 3 seeds: embedkit with
  * `topics: N` (k-means on the 5-D UMAP space) and with `clustering: "hdbscan"`
- * (HDBSCAN, merged down to N by c-TF-IDF similarity, outliers not scored),
+ * (HDBSCAN with minTopicSize 10 — BERTopic's min_cluster_size — merged down to N by
+ * c-TF-IDF similarity, outliers not scored),
  * keywords restricted to the OCTIS vocabulary; LDA (gensim) and NMF on TF-IDF
  * (scikit-learn) from bench/python/topics_baselines.py. Scores: NPMI of the
  * top-10 words (gensim c_npmi as OCTIS computes it, and document
@@ -136,12 +137,15 @@ async function qualityJob(set: string): Promise<Record<string, unknown>> {
         const result = await discoverTopics(corpus, vectors, {
           topics,
           clustering,
+          // BERTopic's min_cluster_size for HDBSCAN before merging down to N.
+          ...(clustering === "hdbscan" ? { minTopicSize: 10 } : {}),
           seed,
           reduction,
           lang: "en",
           keywords: 25,
           examples: 1,
           vocabulary,
+          map: false,
         });
         const words = result.topics
           .filter((topic) => topic.id >= 0)
@@ -216,7 +220,13 @@ async function labelJob(set: string): Promise<Record<string, unknown>> {
     const reduceSeconds = (performance.now() - started) / 1000;
     for (const topics of [classes, "auto"] as const) {
       started = performance.now();
-      const result = await discoverTopics(data.texts, vectors, { topics, seed, reduction, lang: data.lang });
+      const result = await discoverTopics(data.texts, vectors, {
+        topics,
+        seed,
+        reduction,
+        lang: data.lang,
+        map: false,
+      });
       runs.push({
         method: topics === "auto" ? "embedkit auto (HDBSCAN)" : "embedkit topics=classes (k-means)",
         seed,

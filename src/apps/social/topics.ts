@@ -70,6 +70,8 @@ export interface DiscoverTopicsOptions {
   readonly sampleSize?: number;
   /** UMAP optimisation epochs per fit. @default 200 */
   readonly epochs?: number;
+  /** Compute the 2-D map (a second UMAP fit); `false` leaves {@link TopicResult.map} empty. @default true */
+  readonly map?: boolean;
   /** Only these words may be keywords (e.g. a benchmark's fixed vocabulary). @default every word */
   readonly vocabulary?: readonly string[];
   /** A reduction from {@link reduceForTopics} on the same vectors, to try several topic counts without redoing UMAP. */
@@ -100,7 +102,7 @@ export interface TopicResult {
   readonly assignments: Int32Array;
   /** The topics: the outliers (-1) first when there are any, then 0, 1, ... */
   readonly topics: readonly DiscoveredTopic[];
-  /** 2-D coordinates of each text (x, y interleaved: `n × 2`), for a topic map. */
+  /** 2-D coordinates of each text (x, y interleaved: `n × 2`), for a topic map; empty with `map: false`. */
   readonly map: Float32Array;
 }
 
@@ -185,6 +187,15 @@ function checkOptions(options: DiscoverTopicsOptions, n: number): void {
   if (options.sampleSize !== undefined)
     checkInteger("sampleSize", options.sampleSize, { min: 50, max: 100_000 });
   if (options.epochs !== undefined) checkInteger("epochs", options.epochs, { min: 10, max: 2000 });
+  if (options.map !== undefined && typeof options.map !== "boolean") {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `map must be true or false, received ${JSON.stringify(options.map)}.`,
+      {
+        details: { param: "map", received: options.map },
+      },
+    );
+  }
   if (options.vocabulary !== undefined) {
     if (!Array.isArray(options.vocabulary) || options.vocabulary.some((word) => typeof word !== "string")) {
       throw new EmbedkitError("INVALID_OPTION", "vocabulary must be an array of words (strings).", {
@@ -439,12 +450,15 @@ export async function discoverTopics(
   // 4. Examples and the map.
   throwIfAborted(signal);
   const examples = representativeTexts(vectors, ranked.labels, ranked.count, exampleCount);
-  const map = await mapVectors(reduction, {
-    seed,
-    epochs,
-    onProgress: (done, total) => onProgress?.("map", done, total),
-    ...(signal === undefined ? {} : { signal }),
-  });
+  const map =
+    options.map === false
+      ? new Float32Array(0)
+      : await mapVectors(reduction, {
+          seed,
+          epochs,
+          onProgress: (done, total) => onProgress?.("map", done, total),
+          ...(signal === undefined ? {} : { signal }),
+        });
 
   const topics: DiscoveredTopic[] = [];
   const sizes = new Array<number>(ranked.count + 1).fill(0);

@@ -150,6 +150,42 @@ describe("discoverTopics on planted English topics", () => {
   });
 });
 
+describe("discoverTopics on a sample", () => {
+  it("places the texts outside the sample by their nearest sampled texts", async () => {
+    const result = await discoverTopics(three.texts, threeVectors, { topics: 3, seed: 5, sampleSize: 50 });
+    const reduction = await reduceForTopics(threeVectors, { seed: 5, sampleSize: 50 });
+    expect(reduction.sample).toHaveLength(50);
+    expect(new Set(reduction.sample).size).toBe(50);
+    expect(vMeasure(three.truth, [...result.assignments]).vMeasure).toBeGreaterThanOrEqual(0.9);
+    expect(result.map).toHaveLength(three.texts.length * 2);
+    expect(result.map.every((value) => Number.isFinite(value))).toBe(true);
+    // A text outside the sample sits among its own topic on the map: nearer its topic's mean than the others'.
+    const inSample = new Set(reduction.sample);
+    const means = [0, 1, 2].map((topic) => {
+      const members = [...result.assignments.keys()].filter((index) => result.assignments[index] === topic);
+      return [0, 1].map(
+        (axis) =>
+          members.reduce((sum, index) => sum + (result.map[index * 2 + axis] as number), 0) / members.length,
+      );
+    });
+    let placedWell = 0;
+    let outside = 0;
+    result.assignments.forEach((topic, index) => {
+      if (inSample.has(index)) return;
+      outside++;
+      const distances = means.map(([x, y]) =>
+        Math.hypot(
+          (result.map[index * 2] as number) - (x as number),
+          (result.map[index * 2 + 1] as number) - (y as number),
+        ),
+      );
+      if (distances.indexOf(Math.min(...distances)) === topic) placedWell++;
+    });
+    expect(outside).toBe(22);
+    expect(placedWell / outside).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
 describe("discoverTopics on planted Chinese topics", () => {
   it("finds both topics and its keywords are jieba words, the planted ones first", async () => {
     const result = await discoverTopics(chinese2.texts, chineseVectors, { lang: "zh", topics: 2 });
