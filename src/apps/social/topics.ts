@@ -57,7 +57,7 @@ export interface DiscoverTopicsOptions {
   readonly seed?: number;
   /**
    * Smallest topic HDBSCAN keeps, in texts (scaled to the sample when the input is sampled).
-   * @default max(5, round(texts / 100)), at most 500
+   * @default max(10, round(texts / 500)), at most 500 (BERTopic's 10; about 10 in a 5000-text sample)
    */
   readonly minTopicSize?: number;
   /** Keywords per topic (fewer when a topic has fewer distinct words). @default 10 */
@@ -386,7 +386,8 @@ export async function discoverTopics(
   const epochs = options.epochs ?? DEFAULT_EPOCHS;
   const requested = options.topics ?? "auto";
   const clustering: TopicClustering = requested === "auto" ? "hdbscan" : (options.clustering ?? "kmeans");
-  const minTopicSize = options.minTopicSize ?? Math.min(500, Math.max(5, Math.round(n / 100)));
+  // BERTopic's min_cluster_size (10), growing with large inputs so that the sample keeps about 10.
+  const minTopicSize = options.minTopicSize ?? Math.min(500, Math.max(10, Math.round(n / 500)));
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
