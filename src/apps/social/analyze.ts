@@ -34,7 +34,13 @@ import {
   type PostTime,
   parseTimestamp,
 } from "./timestamps.js";
-import { discoverTopics, type TopicLanguage, tokenizeForTopics } from "./topics.js";
+import {
+  type DiscoveredTopic,
+  discoverTopics,
+  type TopicLanguage,
+  type TopicResult,
+  tokenizeForTopics,
+} from "./topics.js";
 import { computeTrends, type Trends } from "./trends.js";
 
 /** Stages reported by {@link AnalyzeSocialOptions.onProgress}, in order. */
@@ -283,17 +289,7 @@ async function groupTopics(
     onProgress?: AnalyzeSocialOptions["onProgress"];
     signal?: AbortSignal;
   },
-): Promise<{
-  assignments: Int32Array;
-  topics: {
-    id: number;
-    size: number;
-    keywords: { word: string; score: number }[];
-    label: string;
-    examples: number[];
-  }[];
-  map: Float32Array;
-}> {
+): Promise<TopicResult> {
   if (texts.length < MIN_POSTS_FOR_TOPICS) {
     // Too few posts to cluster: one topic, keywords by frequency, posts on a small circle.
     const counts = new Map<string, number>();
@@ -478,14 +474,8 @@ export async function analyzeSocialPosts(
   const topicOf = new Int32Array(kept.length).fill(-1);
   const map = new Float32Array(kept.length * 2);
   const topics: SocialTopic[] = [];
-  const topicBase: {
-    id: number;
-    size: number;
-    keywords: { word: string; score: number }[];
-    label: string;
-    examples: number[];
-    language: PostLanguage;
-  }[] = [];
+  const topicBase: (Omit<DiscoveredTopic, "examples"> & { examples: number[]; language: PostLanguage })[] =
+    [];
   let outlierExamples: number[] = [];
   let embedded = 0;
   let cached = 0;

@@ -98,9 +98,7 @@ export function topicsJson(analysis: SocialAnalysis): unknown {
 }
 
 /** Per group: posts, negative share and its three biggest topics (for the summary). */
-export function groupOverview(
-  analysis: SocialAnalysis,
-): {
+export function groupOverview(analysis: SocialAnalysis): {
   group: string;
   posts: number;
   negative_share: number;

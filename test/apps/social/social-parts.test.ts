@@ -48,7 +48,16 @@ describe("timestamps", () => {
   });
 
   it("refuses what is not a time, including impossible dates", () => {
-    for (const bad of ["yesterday", "", "2015-02-30 10:00:00", "2015-13-01", "24/02/2015", "2015-02-24 25:00", null, {}]) {
+    for (const bad of [
+      "yesterday",
+      "",
+      "2015-02-30 10:00:00",
+      "2015-13-01",
+      "24/02/2015",
+      "2015-02-24 25:00",
+      null,
+      {},
+    ]) {
       expect(parseTimestamp(bad)).toBeUndefined();
     }
   });
@@ -98,7 +107,9 @@ describe("readSocialPosts", () => {
 
   it("names the available columns when one is missing", async () => {
     const path = await file("cols.csv", "body,when\nhello,2015-02-24\n");
-    await expect(readSocialPosts(path)).rejects.toThrow(/no field "text" for --text-field\. Available: body, when/);
+    await expect(readSocialPosts(path)).rejects.toThrow(
+      /no field "text" for --text-field\. Available: body, when/,
+    );
     await expect(
       readSocialPosts(path, { textField: "body", requiredFields: { "--time-field": "created" } }),
     ).rejects.toThrow(/no field "created" for --time-field\. Available: body, when/);
@@ -108,8 +119,14 @@ describe("readSocialPosts", () => {
 
   it("fails clearly on non-UTF-8 bytes (a GBK export)", async () => {
     // "你好" in GBK: C4 E3 BA C3 — not valid UTF-8.
-    const bytes = Buffer.concat([Buffer.from("text\n"), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from("\n")]);
-    await expect(readSocialPosts(await file("gbk.csv", bytes))).rejects.toThrow(/not valid UTF-8.*iconv -f GBK/);
+    const bytes = Buffer.concat([
+      Buffer.from("text\n"),
+      Buffer.from([0xc4, 0xe3, 0xba, 0xc3]),
+      Buffer.from("\n"),
+    ]);
+    await expect(readSocialPosts(await file("gbk.csv", bytes))).rejects.toThrow(
+      /not valid UTF-8.*iconv -f GBK/,
+    );
   });
 
   it("reads JSONL with a line number on bad JSON, and refuses unknown extensions", async () => {
@@ -120,7 +137,9 @@ describe("readSocialPosts", () => {
     await expect(readSocialPosts(await file("bad.jsonl", '{"text":"a"}\n{"text":\n'))).rejects.toThrow(
       /bad\.jsonl:2: invalid JSON/,
     );
-    await expect(readSocialPosts(await file("posts.txt", "hello\n"))).rejects.toThrow(/\.csv, \.tsv or \.jsonl/);
+    await expect(readSocialPosts(await file("posts.txt", "hello\n"))).rejects.toThrow(
+      /\.csv, \.tsv or \.jsonl/,
+    );
   });
 });
 
@@ -161,7 +180,8 @@ describe("language, sentiment labels and the neutral band", () => {
     const share = texts.filter(isHeldOut).length / texts.length;
     expect(share).toBeGreaterThan(0.17);
     expect(share).toBeLessThan(0.23);
-    for (const text of texts.slice(0, 50)) expect(isHeldOut(`  ${text.toUpperCase()} `)).toBe(isHeldOut(text));
+    for (const text of texts.slice(0, 50))
+      expect(isHeldOut(`  ${text.toUpperCase()} `)).toBe(isHeldOut(text));
   });
 });
 
@@ -212,9 +232,12 @@ describe("computeTrends", () => {
     expect(emerging[0]?.share).toBeCloseTo(0.5, 6);
     expect(emerging[0]?.trailingShare).toBe(0);
     expect(emerging[0]?.z).toBeGreaterThan(5);
-    expect(trends.movers.filter((mover) => mover.direction === "fading").map((mover) => mover.topic).sort()).toEqual([
-      0, 1,
-    ]);
+    expect(
+      trends.movers
+        .filter((mover) => mover.direction === "fading")
+        .map((mover) => mover.topic)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 
   it("gives no movers or spikes when every post falls in one bucket", () => {
