@@ -12,16 +12,18 @@
  *    {label}." with negative/neutral/positive, Chinese "这段话的情感是{label}。" with
  *    负面/正面) and (b) TF-IDF + logistic regression (bench/lib/tfidf-classifier.ts)
  *    trained on exactly the head's training rows.
- * 2. **End to end** (`--e2e`): the built CLI (`node bin/embedkit.js social analyze`)
- *    on the 14,640 airline tweets, cold (an empty embedding cache folder) and
- *    cached (the same folder again), wall time and peak RSS (from /proc of the
- *    child, sampled), and the README example's summary; `--scale N` repeats the
- *    tweets to N posts (every copy shifted by whole weeks so trends span
- *    more buckets) and records the same for one run.
+ *    `--max-test N` scores a seeded sample of N rows of each set (all by default).
+ * 2. **End to end** (`--e2e`): the built CLI (`node bin/embedkit.js social analyze`,
+ *    wall time, peak RSS from `/usr/bin/time -f %M`): the first `--cold-rows`
+ *    tweets with an empty embedding cache (cold) and the same again (cached); then
+ *    all 14,640 tweets on the usual cache (warm once scripts/train-social-heads.ts
+ *    has run) with the README example's summary; `--scale N` repeats the tweets to
+ *    N posts (each copy shifted by whole weeks) and runs that once.
  *
  * Embeddings of part 1 go through the eval cache. Writes `bench/out/social.json`.
  *
- * Run: `EMBEDKIT_DATA=<data> npx tsx bench/social.ts [--sentiment] [--e2e] [--scale 100000] [--out bench/out]`
+ * Run: `npm run build && EMBEDKIT_DATA=<data> npx tsx bench/social.ts [--sentiment] [--languages en,zh] [--max-test 1000]
+ *   [--e2e] [--cold-rows 1000] [--scale 100000] [--out bench/out]`
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -35,9 +37,11 @@ import {
   sentimentFromProbabilities,
 } from "../src/apps/social/sentiment.js";
 import {
+  HEAD_DATA,
   loadSentimentSplit,
   type SentimentExample,
   type SentimentSplit,
+  sampleExamples,
 } from "../src/apps/social/sentiment-sets.js";
 import { createEmbedder } from "../src/embed/create-embedder.js";
 import { accuracy, macroF1 } from "../src/eval/classification-metrics.js";
@@ -52,6 +56,9 @@ const { values } = parseArgs({
     sentiment: { type: "boolean", default: false },
     e2e: { type: "boolean", default: false },
     scale: { type: "string" },
+    "cold-rows": { type: "string", default: "1000" },
+    "max-test": { type: "string" },
+    languages: { type: "string", default: "en,zh" },
     out: { type: "string", default: "bench/out" },
     data: { type: "string" },
   },
@@ -132,28 +139,25 @@ const ZH_PROMPTS = [
   { label: "positive", prompt: "这段话的情感是正面。" },
 ];
 
+const maxTest = values["max-test"] === undefined ? Number.POSITIVE_INFINITY : Number(values["max-test"]);
+
 async function sentimentBench(): Promise<unknown> {
   const results: Record<string, unknown> = {};
-  const sets: { name: string; language: "en" | "zh"; train: SentimentSplit; test: SentimentSplit }[] = [
-    {
-      name: "Tweets.csv held-out (3 classes)",
-      language: "en",
-      train: "tweets-train",
-      test: "tweets-held-out",
-    },
-    {
-      name: "weibo-senti sample-even",
-      language: "zh",
-      train: "chnsenticorp-train",
-      test: "weibo-sample-even",
-    },
-    { name: "ChnSentiCorp dev", language: "zh", train: "chnsenticorp-train", test: "chnsenticorp-dev" },
+  // Baselines train on exactly the head's training rows (HEAD_DATA).
+  const sets: { name: string; language: "en" | "zh"; test: SentimentSplit }[] = [
+    { name: "Tweets.csv held-out (3 classes)", language: "en", test: "tweets-held-out" },
+    { name: "weibo-senti sample-even", language: "zh", test: "weibo-sample-even" },
+    { name: "ChnSentiCorp dev", language: "zh", test: "chnsenticorp-dev" },
   ];
-  for (const set of sets) {
+  const languages = (values.languages as string).split(",");
+  for (const set of sets.filter((item) => languages.includes(item.language))) {
     const head = await loadSentimentHead({ language: set.language });
     const model = head.classifier.embedding.modelId;
-    const train = await loadSentimentSplit(set.train);
-    const test = await loadSentimentSplit(set.test);
+    const train = sampleExamples(
+      await loadSentimentSplit(HEAD_DATA[set.language].train),
+      HEAD_DATA[set.language].maxTrain,
+    );
+    const test = sampleExamples(await loadSentimentSplit(set.test), maxTest);
     const truth = test.map((example) => example.label);
     const vectors = await vectorsOf(model, test);
     const probabilities = head.classifier.probabilities(vectors);
@@ -219,11 +223,38 @@ async function runCli(
   return { seconds: (performance.now() - started) / 1000, peakRssMb: peakKb / 1024, stdout };
 }
 
-async function endToEnd(scale: number | undefined): Promise<unknown> {
+/** Write the first `count` tweets (all columns) to a CSV, shifting every further copy by whole weeks. */
+async function tweetsFile(source: string, target: string, count: number): Promise<void> {
+  const rows = parseCsv(await readFile(source, "utf8"), { columns: true }) as Record<string, string>[];
+  const columns = Object.keys(rows[0] as object);
+  const cell = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
+  const lines = [columns.join(",")];
+  for (let copy = 0; lines.length - 1 < count; copy++) {
+    for (const row of rows) {
+      if (lines.length - 1 >= count) break;
+      const shifted =
+        Date.parse(String(row.tweet_created).replace(" -0800", "-08:00")) + copy * 7 * 86_400_000;
+      const local = new Date(shifted - 8 * 3_600_000).toISOString();
+      const created = `${local.slice(0, 10)} ${local.slice(11, 19)} -0800`;
+      lines.push(
+        columns.map((column) => cell(column === "tweet_created" ? created : (row[column] ?? ""))).join(","),
+      );
+    }
+  }
+  await writeFile(target, `${lines.join("\n")}\n`);
+}
+
+/**
+ * End to end through the built CLI. `coldRows`: that many tweets with an empty cache
+ * (cold), then again (cached). The full file then runs on the usual cache
+ * (`$EMBEDKIT_HOME`, warm after scripts/train-social-heads.ts): wall time, peak RSS and
+ * the README example's summary. `scale`: the tweets repeated to that many posts.
+ */
+async function endToEnd(coldRows: number, scale: number | undefined): Promise<unknown> {
   const tweets = benchDataPath(values.data, "twitter-us-airline-sentiment/Tweets.csv");
   const work = await mkdtemp(join(tmpdir(), "embedkit-social-bench-"));
-  const home = join(work, "home");
-  // Models from the usual store (--home), embeddings into a fresh cache under `home`.
+  const freshHome = join(work, "home");
+  // Models from the usual store (--home); the eval cache follows EMBEDKIT_HOME.
   const modelHome = process.env.EMBEDKIT_HOME ?? join(process.env.HOME ?? "", ".cache", "embedkit");
   const common = [
     "--time-field",
@@ -238,41 +269,47 @@ async function endToEnd(scale: number | undefined): Promise<unknown> {
   ];
   const results: Record<string, unknown> = {};
   try {
-    const cold = await runCli(["social", "analyze", tweets, ...common, "--out", join(work, "cold")], home);
-    results.cold = { seconds: cold.seconds, peakRssMb: cold.peakRssMb };
-    console.log("cold", results.cold);
-    const cached = await runCli(
-      ["social", "analyze", tweets, ...common, "--out", join(work, "cached")],
-      home,
+    const slice = join(work, `tweets-${coldRows}.csv`);
+    await tweetsFile(tweets, slice, coldRows);
+    const cold = await runCli(
+      ["social", "analyze", slice, ...common, "--out", join(work, "cold")],
+      freshHome,
     );
-    results.cached = { seconds: cached.seconds, peakRssMb: cached.peakRssMb };
-    results.summaryText = cached.stdout;
-    console.log("cached", results.cached);
-    console.log(cached.stdout);
-    results.summary = JSON.parse(await readFile(join(work, "cached", "summary.json"), "utf8"));
+    const again = await runCli(
+      ["social", "analyze", slice, ...common, "--out", join(work, "again")],
+      freshHome,
+    );
+    results.slice = {
+      posts: coldRows,
+      cold: { seconds: cold.seconds, peakRssMb: cold.peakRssMb },
+      cached: { seconds: again.seconds, peakRssMb: again.peakRssMb },
+      coldOverCached: cold.seconds / again.seconds,
+    };
+    console.log("slice", results.slice);
+    const full = await runCli(
+      ["social", "analyze", tweets, ...common, "--out", join(work, "full")],
+      modelHome,
+    );
+    const summary = JSON.parse(await readFile(join(work, "full", "summary.json"), "utf8")) as {
+      embedding: unknown;
+    };
+    results.full = {
+      posts: 14640,
+      seconds: full.seconds,
+      peakRssMb: full.peakRssMb,
+      embedding: summary.embedding,
+    };
+    results.summaryText = full.stdout;
+    results.summary = summary;
+    console.log("full", results.full);
+    console.log(full.stdout);
     if (scale !== undefined) {
-      const rows = parseCsv(await readFile(tweets, "utf8"), { columns: true }) as Record<string, string>[];
-      const columns = Object.keys(rows[0] as object);
-      const cell = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
-      const lines = [columns.join(",")];
-      for (let copy = 0; lines.length - 1 < scale; copy++) {
-        for (const row of rows) {
-          if (lines.length - 1 >= scale) break;
-          const shifted = new Date(
-            Date.parse(String(row.tweet_created).replace(" -0800", "-08:00")) + copy * 7 * 86_400_000,
-          );
-          const local = new Date(shifted.getTime() - 8 * 3_600_000).toISOString();
-          const created = `${local.slice(0, 10)} ${local.slice(11, 19)} -0800`;
-          lines.push(
-            columns
-              .map((column) => cell(column === "tweet_created" ? created : (row[column] ?? "")))
-              .join(","),
-          );
-        }
-      }
       const big = join(work, "scale.csv");
-      await writeFile(big, `${lines.join("\n")}\n`);
-      const run = await runCli(["social", "analyze", big, ...common, "--out", join(work, "scale")], home);
+      await tweetsFile(tweets, big, scale);
+      const run = await runCli(
+        ["social", "analyze", big, ...common, "--out", join(work, "scale")],
+        modelHome,
+      );
       results.scale = {
         posts: scale,
         seconds: run.seconds,
@@ -291,7 +328,10 @@ const load = await busyCores(2000);
 const report: Record<string, unknown> = { machine: machineInfo(load), date: new Date().toISOString() };
 if (values.sentiment) report.sentiment = await sentimentBench();
 if (values.e2e || values.scale !== undefined) {
-  report.endToEnd = await endToEnd(values.scale === undefined ? undefined : Number(values.scale));
+  report.endToEnd = await endToEnd(
+    Number(values["cold-rows"]),
+    values.scale === undefined ? undefined : Number(values.scale),
+  );
 }
 await mkdir(values.out as string, { recursive: true });
 await writeFile(join(values.out as string, "social.json"), `${JSON.stringify(report, null, 2)}\n`);

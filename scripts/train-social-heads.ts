@@ -13,19 +13,18 @@
  * The held-out rows' scores are written into each head's metadata; bench/social.ts
  * scores them again against the baselines. Embeddings go through the eval cache.
  *
- * ChnSentiCorp rows are long reviews: to bound embedding time on a shared 2-core
- * machine the Chinese head trains on a seeded sample of 3,000 of its 80 % and
- * calibrates on 1,000 of the 20 % (`--zh-max-train`, `--zh-max-calibration`).
+ * The rows are `HEAD_DATA` of sentiment-sets.ts (the Chinese head: a seeded 3,000 of
+ * ChnSentiCorp's 80 %, calibrated on 1,000 of its 20 %).
  *
- * Run: `EMBEDKIT_DATA=<data folder> npx tsx scripts/train-social-heads.ts [--out models/social] [--seed 42]
- *   [--zh-max-train 3000] [--zh-max-calibration 1000]`
+ * Run: `EMBEDKIT_DATA=<data folder> npx tsx scripts/train-social-heads.ts [--out models/social] [--seed 42]`
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  type SentimentExample,
-  type SentimentSplit,
+  HEAD_DATA,
   loadSentimentSplit,
+  type SentimentExample,
+  sampleExamples,
 } from "../src/apps/social/sentiment-sets.js";
 import {
   calibrateNeutralBand,
@@ -36,24 +35,14 @@ import { createEmbedder } from "../src/embed/create-embedder.js";
 import { accuracy, macroF1 } from "../src/eval/classification-metrics.js";
 import { embedTexts } from "../src/eval/embedding-cache.js";
 import { saveClassifier, trainClassifier } from "../src/train/classifier.js";
-import { createRandom } from "../src/vectors/random.js";
 
 const { values } = parseArgs({
   options: {
     out: { type: "string", default: "models/social" },
     seed: { type: "string", default: "42" },
-    "zh-max-train": { type: "string", default: "3000" },
-    "zh-max-calibration": { type: "string", default: "1000" },
   },
 });
 const seed = Number(values.seed);
-
-/** A seeded sample of at most `max` examples, in file order (bounds embedding time on a shared 2-core machine). */
-function sample(examples: readonly SentimentExample[], max: number): SentimentExample[] {
-  if (examples.length <= max) return [...examples];
-  const keep = new Set(createRandom(seed).shuffle(examples.map((_, index) => index)).slice(0, max));
-  return examples.filter((_, index) => keep.has(index));
-}
 
 async function embed(model: string, examples: readonly SentimentExample[]): Promise<Float32Array[]> {
   const embedder = await createEmbedder({ model });
@@ -75,16 +64,11 @@ function scores(truth: readonly string[], predicted: readonly string[]): { accur
   return { accuracy: accuracy(truth, predicted), macroF1: macroF1(truth, predicted) };
 }
 
-async function trainHead(options: {
-  readonly language: "en" | "zh";
-  readonly train: SentimentSplit;
-  readonly heldOut: SentimentSplit;
-  readonly maxTrain?: number;
-  readonly maxHeldOut?: number;
-}): Promise<void> {
-  const { model, folder } = SHIPPED_SENTIMENT_HEADS[options.language];
-  const train = sample(await loadSentimentSplit(options.train), options.maxTrain ?? Number.POSITIVE_INFINITY);
-  const heldOut = sample(await loadSentimentSplit(options.heldOut), options.maxHeldOut ?? Number.POSITIVE_INFINITY);
+async function trainHead(language: "en" | "zh"): Promise<void> {
+  const { model, folder } = SHIPPED_SENTIMENT_HEADS[language];
+  const options = HEAD_DATA[language];
+  const train = sampleExamples(await loadSentimentSplit(options.train), options.maxTrain);
+  const heldOut = sampleExamples(await loadSentimentSplit(options.heldOut), options.maxHeldOut);
   const trainVectors = await embed(model, train);
   const heldOutVectors = await embed(model, heldOut);
   const settings = {
@@ -114,7 +98,7 @@ async function trainHead(options: {
     bestEpoch: result.bestEpoch,
     epochsRun: result.history.length,
   };
-  if (options.language === "zh") {
+  if (language === "zh") {
     const positive = classifier.classes.indexOf("positive");
     const band = calibrateNeutralBand(
       rows.map((row) => row[positive] as number),
@@ -133,11 +117,5 @@ async function trainHead(options: {
   console.log(`${dir}: ${JSON.stringify({ ...metadata, settings: undefined })}`);
 }
 
-await trainHead({ language: "en", train: "tweets-train", heldOut: "tweets-held-out" });
-await trainHead({
-  language: "zh",
-  train: "chnsenticorp-train",
-  heldOut: "chnsenticorp-calibration",
-  maxTrain: Number(values["zh-max-train"]),
-  maxHeldOut: Number(values["zh-max-calibration"]),
-});
+await trainHead("en");
+await trainHead("zh");
