@@ -57,7 +57,7 @@ export interface DiscoverTopicsOptions {
   readonly seed?: number;
   /**
    * Smallest topic HDBSCAN keeps, in texts (scaled to the sample when the input is sampled).
-   * @default max(5, round(texts / 100)), at most 500
+   * @default max(10, round(texts / 500)), at most 500 (BERTopic's 10; about 10 in a 5000-text sample)
    */
   readonly minTopicSize?: number;
   /** Keywords per topic (fewer when a topic has fewer distinct words). @default 10 */
@@ -70,6 +70,8 @@ export interface DiscoverTopicsOptions {
   readonly sampleSize?: number;
   /** UMAP optimisation epochs per fit. @default 200 */
   readonly epochs?: number;
+  /** Compute the 2-D map (a second UMAP fit); `false` leaves {@link TopicResult.map} empty. @default true */
+  readonly map?: boolean;
   /** Only these words may be keywords (e.g. a benchmark's fixed vocabulary). @default every word */
   readonly vocabulary?: readonly string[];
   /** A reduction from {@link reduceForTopics} on the same vectors, to try several topic counts without redoing UMAP. */
@@ -100,7 +102,7 @@ export interface TopicResult {
   readonly assignments: Int32Array;
   /** The topics: the outliers (-1) first when there are any, then 0, 1, ... */
   readonly topics: readonly DiscoveredTopic[];
-  /** 2-D coordinates of each text (x, y interleaved: `n × 2`), for a topic map. */
+  /** 2-D coordinates of each text (x, y interleaved: `n × 2`), for a topic map; empty with `map: false`. */
   readonly map: Float32Array;
 }
 
@@ -185,6 +187,15 @@ function checkOptions(options: DiscoverTopicsOptions, n: number): void {
   if (options.sampleSize !== undefined)
     checkInteger("sampleSize", options.sampleSize, { min: 50, max: 100_000 });
   if (options.epochs !== undefined) checkInteger("epochs", options.epochs, { min: 10, max: 2000 });
+  if (options.map !== undefined && typeof options.map !== "boolean") {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `map must be true or false, received ${JSON.stringify(options.map)}.`,
+      {
+        details: { param: "map", received: options.map },
+      },
+    );
+  }
   if (options.vocabulary !== undefined) {
     if (!Array.isArray(options.vocabulary) || options.vocabulary.some((word) => typeof word !== "string")) {
       throw new EmbedkitError("INVALID_OPTION", "vocabulary must be an array of words (strings).", {
@@ -375,7 +386,8 @@ export async function discoverTopics(
   const epochs = options.epochs ?? DEFAULT_EPOCHS;
   const requested = options.topics ?? "auto";
   const clustering: TopicClustering = requested === "auto" ? "hdbscan" : (options.clustering ?? "kmeans");
-  const minTopicSize = options.minTopicSize ?? Math.min(500, Math.max(5, Math.round(n / 100)));
+  // BERTopic's min_cluster_size (10), growing with large inputs so that the sample keeps about 10.
+  const minTopicSize = options.minTopicSize ?? Math.min(500, Math.max(10, Math.round(n / 500)));
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
@@ -439,12 +451,15 @@ export async function discoverTopics(
   // 4. Examples and the map.
   throwIfAborted(signal);
   const examples = representativeTexts(vectors, ranked.labels, ranked.count, exampleCount);
-  const map = await mapVectors(reduction, {
-    seed,
-    epochs,
-    onProgress: (done, total) => onProgress?.("map", done, total),
-    ...(signal === undefined ? {} : { signal }),
-  });
+  const map =
+    options.map === false
+      ? new Float32Array(0)
+      : await mapVectors(reduction, {
+          seed,
+          epochs,
+          onProgress: (done, total) => onProgress?.("map", done, total),
+          ...(signal === undefined ? {} : { signal }),
+        });
 
   const topics: DiscoveredTopic[] = [];
   const sizes = new Array<number>(ranked.count + 1).fill(0);

@@ -1,18 +1,21 @@
 /**
  * @module apps/social/topics/topic-reduction
  * The dimension reduction before clustering, and the 2-D map. UMAP (`umap-js`,
- * seeded) runs on a sample of at most `sampleSize` texts (default 5000): exact
- * cosine k-nearest neighbours are computed here once and given to umap-js
- * (`setPrecomputedKNN`), then a 5-D embedding is fitted for clustering
- * (minDist 0, as BERTopic) and, when asked, a 2-D one for the map (minDist 0.1).
- * Texts outside the sample are placed at the similarity-weighted mean of their
- * 5 nearest "landmarks" (the first 1000 sample texts) in both spaces and later
- * take the topic the same landmarks vote for. That keeps time and memory
- * bounded for 100k texts: UMAP's cost grows with the sample, the rest costs one
- * pass of n × 1000 dot products.
+ * seeded) runs on a sample of at most `sampleSize` texts (default 5000). The
+ * cosine k-nearest neighbours of the sample come from an HNSW index
+ * (hnswlib-node, the store's index library; built single-threaded with a seeded
+ * level generator, so it is deterministic) and are given to umap-js
+ * (`setPrecomputedKNN`, 15 neighbours); a 5-D embedding is fitted for clustering
+ * (minDist 0, as BERTopic) and a 2-D one for the map (minDist 0.1). Texts
+ * outside the sample are placed at the similarity-weighted mean of their 5
+ * nearest sample texts ("landmarks", found in the same index) in both spaces and
+ * later take the topic those landmarks vote for. That keeps time and memory
+ * bounded for 100k texts: UMAP's cost grows with the sample only, the rest
+ * costs one index query each.
  */
 import { EmbedkitError } from "../../../errors.js";
 import { projectPca } from "../../../eval/projection.js";
+import { type Hnswlib, loadHnswlib } from "../../../internal/load-dependency.js";
 import { createRandom } from "../../../vectors/random.js";
 
 /** Dimensions of the space clustering runs in. */
@@ -21,7 +24,6 @@ export const CLUSTER_DIMENSIONS = 5;
 const NEIGHBOURS = 15;
 /** Neighbours (landmarks) that place a text outside the sample. */
 export const LANDMARK_NEIGHBOURS = 5;
-const LANDMARKS = 1000;
 /** Below this many sample texts UMAP is skipped and the (normalised) embeddings are clustered directly. */
 export const MIN_UMAP_TEXTS = 3 * NEIGHBOURS;
 
@@ -84,58 +86,70 @@ function unitRow(vector: Float32Array): Float32Array {
   return row;
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let d = 0; d < a.length; d++) sum += (a[d] as number) * (b[d] as number);
-  return sum;
-}
+type Index = InstanceType<Hnswlib["HierarchicalNSW"]>;
 
-/** Keep the k largest similarities of a row (insertion into a small sorted list). */
-function insertTop(indices: Int32Array, scores: Float64Array, index: number, score: number): void {
-  const k = indices.length;
-  if (score <= (scores[k - 1] as number)) return;
-  let position = k - 1;
-  while (position > 0 && (scores[position - 1] as number) < score) {
-    scores[position] = scores[position - 1] as number;
-    indices[position] = indices[position - 1] as number;
-    position--;
+/**
+ * An HNSW index (hnswlib-node, inner product on unit vectors) over the sample,
+ * built single-threaded in sample order with a seeded level generator, so the
+ * same input gives the same graph and the same neighbours.
+ */
+async function sampleIndex(
+  rows: readonly Float32Array[],
+  seed: number,
+  options: ReduceOptions,
+  report: (done: number) => void,
+): Promise<Index> {
+  const { HierarchicalNSW } = await loadHnswlib();
+  const dims = rows[0]?.length ?? 0;
+  const index = new HierarchicalNSW("ip", dims);
+  index.initIndex({ maxElements: rows.length, m: 16, efConstruction: 200, randomSeed: seed >>> 0 });
+  for (let i = 0; i < rows.length; i++) {
+    if (i % 256 === 0) {
+      throwIfAborted(options.signal);
+      report(i);
+      await yieldToEventLoop();
+    }
+    index.addPoint(Array.from(rows[i] as Float32Array), i);
   }
-  scores[position] = score;
-  indices[position] = index;
+  index.setEf(64);
+  return index;
 }
 
-/** Exact cosine k-NN inside the sample (self first, as UMAP expects), as cosine distances. */
+/** The k sample texts nearest to `row` (cosine), best first. */
+function nearest(index: Index, row: Float32Array, k: number): { neighbors: number[]; distances: number[] } {
+  const found = index.searchKnn(Array.from(row), k);
+  // hnswlib returns them in any order: sort by distance, ties by index.
+  const order = found.neighbors
+    .map((neighbor, position) => ({ neighbor, distance: Math.max(0, found.distances[position] as number) }))
+    .sort((a, b) => a.distance - b.distance || a.neighbor - b.neighbor);
+  return { neighbors: order.map((entry) => entry.neighbor), distances: order.map((entry) => entry.distance) };
+}
+
+/** k nearest neighbours of each sample text with itself first, as UMAP expects (cosine distances). */
 async function sampleNeighbours(
+  index: Index,
   rows: readonly Float32Array[],
   k: number,
   options: ReduceOptions,
   report: (done: number) => void,
 ): Promise<{ indices: number[][]; distances: number[][] }> {
-  const m = rows.length;
-  const topIndex = Array.from({ length: m }, () => new Int32Array(k).fill(-1));
-  const topScore = Array.from({ length: m }, () => new Float64Array(k).fill(Number.NEGATIVE_INFINITY));
-  for (let i = 0; i < m; i++) {
-    if (i % 64 === 0) {
+  const indices: number[][] = [];
+  const distances: number[][] = [];
+  for (let i = 0; i < rows.length; i++) {
+    if (i % 256 === 0) {
       throwIfAborted(options.signal);
       report(i);
       await yieldToEventLoop();
     }
-    const row = rows[i] as Float32Array;
-    insertTop(topIndex[i] as Int32Array, topScore[i] as Float64Array, i, Number.POSITIVE_INFINITY);
-    for (let j = i + 1; j < m; j++) {
-      const similarity = dot(row, rows[j] as Float32Array);
-      insertTop(topIndex[i] as Int32Array, topScore[i] as Float64Array, j, similarity);
-      insertTop(topIndex[j] as Int32Array, topScore[j] as Float64Array, i, similarity);
-    }
+    const found = nearest(index, rows[i] as Float32Array, k);
+    const others = found.neighbors
+      .map((neighbor, position) => ({ neighbor, distance: found.distances[position] as number }))
+      .filter((entry) => entry.neighbor !== i)
+      .slice(0, k - 1);
+    indices.push([i, ...others.map((entry) => entry.neighbor)]);
+    distances.push([0, ...others.map((entry) => entry.distance)]);
   }
-  return {
-    indices: topIndex.map((row) => Array.from(row)),
-    distances: topScore.map((row, i) =>
-      Array.from(row, (score, position) =>
-        (topIndex[i] as Int32Array)[position] === i ? 0 : Math.max(0, 1 - score),
-      ),
-    ),
-  };
+  return { indices, distances };
 }
 
 async function fitUmap(
@@ -219,8 +233,8 @@ export async function reduceVectors(
   const m = rows.length;
   const useUmap = m >= MIN_UMAP_TEXTS;
   const restCount = n - m;
-  // Progress units: kNN rows, UMAP epochs, rest texts.
-  const total = (useUmap ? m + options.epochs : 0) + restCount;
+  // Progress units: index inserts and kNN rows, UMAP epochs, rest texts.
+  const total = 2 * m + (useUmap ? options.epochs : 0) + restCount;
   let base = 0;
   const report = (done: number): void => options.onProgress?.(base + done, total);
 
@@ -228,8 +242,10 @@ export async function reduceVectors(
   let dimensions: number;
   let knn: { indices: number[][]; distances: number[][] } | undefined;
   const sampleRows = useUmap ? rows.map((row) => Array.from(row)) : [];
+  const index = await sampleIndex(rows, options.seed, options, report);
+  base += m;
   if (useUmap) {
-    knn = await sampleNeighbours(rows, Math.min(NEIGHBOURS, m - 1), options, report);
+    knn = await sampleNeighbours(index, rows, Math.min(NEIGHBOURS, m - 1) + 1, options, report);
     base += m;
     const embedding = await fitUmap(
       { sampleRows, knn },
@@ -240,6 +256,7 @@ export async function reduceVectors(
     dimensions = CLUSTER_DIMENSIONS;
     sampleSpace = Float64Array.from(embedding.flat());
   } else {
+    base += m;
     // Too few texts for a UMAP graph: cluster the unit vectors themselves.
     dimensions = rows[0]?.length ?? 0;
     const flat = new Float64Array(m * dimensions);
@@ -249,16 +266,13 @@ export async function reduceVectors(
     sampleSpace = flat;
   }
 
-  // Landmarks for the rest: the 5 most similar of the first 1000 sample texts.
-  const landmarkCount = Math.min(m, LANDMARKS);
-  const neighbours = Math.min(LANDMARK_NEIGHBOURS, landmarkCount);
-  const index = new Int32Array(restCount * LANDMARK_NEIGHBOURS);
+  // The rest: each text's 5 nearest sample texts, weighted by similarity.
+  const neighbours = Math.min(LANDMARK_NEIGHBOURS, m);
+  const landmarkIndex = new Int32Array(restCount * LANDMARK_NEIGHBOURS);
   const weight = new Float64Array(restCount * LANDMARK_NEIGHBOURS);
   if (restCount > 0) {
     const inSample = new Uint8Array(n);
     for (const text of sample) inSample[text] = 1;
-    const topIndex = new Int32Array(neighbours);
-    const topScore = new Float64Array(neighbours);
     let rest = 0;
     for (let text = 0; text < n; text++) {
       if (inSample[text] === 1) continue;
@@ -267,19 +281,15 @@ export async function reduceVectors(
         report(rest);
         await yieldToEventLoop();
       }
-      const row = unitRow(vectors[text] as Float32Array);
-      topIndex.fill(-1);
-      topScore.fill(Number.NEGATIVE_INFINITY);
-      for (let l = 0; l < landmarkCount; l++)
-        insertTop(topIndex, topScore, l, dot(row, rows[l] as Float32Array));
-      // Weights: similarities shifted to be positive, normalised to sum 1.
-      let sum = 0;
-      for (let k = 0; k < neighbours; k++) sum += Math.max(1e-6, 1 + (topScore[k] as number));
+      const found = nearest(index, unitRow(vectors[text] as Float32Array), neighbours);
+      // Weights: similarities (1 − distance, shifted to stay positive), normalised to sum 1.
+      const similarity = found.distances.map((distance) => Math.max(1e-6, 2 - distance));
+      const sum = similarity.reduce((total, value) => total + value, 0);
       for (let k = 0; k < LANDMARK_NEIGHBOURS; k++) {
         const slot = rest * LANDMARK_NEIGHBOURS + k;
-        const position = Math.min(k, neighbours - 1);
-        index[slot] = topIndex[position] as number;
-        weight[slot] = k < neighbours ? Math.max(1e-6, 1 + (topScore[position] as number)) / sum : 0;
+        const position = Math.min(k, found.neighbors.length - 1);
+        landmarkIndex[slot] = found.neighbors[position] as number;
+        weight[slot] = k < found.neighbors.length ? (similarity[position] as number) / sum : 0;
       }
       rest++;
     }
@@ -291,7 +301,7 @@ export async function reduceVectors(
     sample,
     dimensions,
     space: new Float64Array(n * dimensions),
-    landmarks: { index, weight },
+    landmarks: { index: landmarkIndex, weight },
     seed: options.seed,
     sampleRows,
     ...(knn === undefined ? {} : { knn }),
