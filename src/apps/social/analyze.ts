@@ -187,6 +187,11 @@ export interface SocialAnalysis {
   };
 }
 
+/** A post's text for topic keywords: @handles and links removed (the vector still sees them). */
+export function textForKeywords(text: string): string {
+  return text.replace(/https?:\/\/\S+|www\.\S+/g, " ").replace(/(^|[^\w])@\w+/g, "$1 ");
+}
+
 /** Below this many posts, a language's posts form a single topic (too few to cluster). */
 export const MIN_POSTS_FOR_TOPICS = 8;
 
@@ -486,6 +491,9 @@ export async function analyzeSocialPosts(
   let labelled = 0;
   for (const group of groupsByModel) {
     const texts = group.indices.map((index) => (kept[index] as (typeof kept)[number]).text);
+    // Keywords come from the text without @handles and links: in an export about brands the
+    // handles (@united) would otherwise top every topic. Clustering still uses the full post's vector.
+    const keywordTexts = texts.map(textForKeywords);
     const embedder = await (options.openEmbedder ?? ((model: string) => createEmbedder({ model })))(
       group.model,
     );
@@ -543,7 +551,7 @@ export async function analyzeSocialPosts(
     if (topicCount !== "auto" && groupsByModel.length > 1) {
       topicTarget = Math.max(1, Math.round((topicCount * texts.length) / kept.length));
     }
-    const found = await groupTopics(texts, vectors, {
+    const found = await groupTopics(keywordTexts, vectors, {
       topics: topicTarget === "auto" ? "auto" : Math.min(topicTarget, texts.length),
       lang: group.topicLanguage,
       seed,

@@ -8,6 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { textForKeywords } from "../../../src/apps/social/analyze.js";
 import { detectPostLanguage } from "../../../src/apps/social/language.js";
 import { calibrateNeutralBand, sentimentFromProbabilities } from "../../../src/apps/social/sentiment.js";
 import { isHeldOut } from "../../../src/apps/social/sentiment-sets.js";
@@ -149,6 +150,14 @@ describe("language, sentiment labels and the neutral band", () => {
     expect(detectPostLanguage("今天的航班又晚点了，太失望")).toBe("zh");
     expect(detectPostLanguage("@united 航班取消了 #fail")).toBe("zh");
     expect(detectPostLanguage("Loved the 北京 trip with the whole family")).toBe("en");
+  });
+
+  it("drops @handles and links from the text topic keywords are taken from", () => {
+    expect(
+      textForKeywords("@united my bag is lost http://t.co/abc mail a@b.com @JetBlue")
+        .split(/\s+/)
+        .filter(Boolean),
+    ).toEqual(["my", "bag", "is", "lost", "mail", "a@b.com"]);
   });
 
   it("scores P(positive) − P(negative) and reads the band as neutral", () => {
