@@ -5,3 +5,4 @@
  */
 export * from "./faq/index.js";
 export * from "./recommend/index.js";
+export * from "./social/index.js";

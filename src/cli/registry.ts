@@ -103,6 +103,13 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
     load: async () => (await import("./recommend.js")).recommendCommand(),
   },
   {
+    name: "social",
+    term: "social",
+    description:
+      "Social-media analysis: sentiment, topics and trends over time of a CSV/TSV/JSONL export, with an HTML report.",
+    load: async () => (await import("./social.js")).socialCommand(),
+  },
+  {
     name: "ner",
     term: "ner [options] [texts...]",
     description:

@@ -111,7 +111,8 @@ export function renderMarkdown(report: EvalReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-const PALETTE = [
+/** Colours of chart series (shared by the eval and app reports). */
+export const PALETTE = [
   "#2563eb",
   "#dc2626",
   "#16a34a",
@@ -125,7 +126,7 @@ const PALETTE = [
 ];
 
 /** A horizontal bar chart: one bar per label, value printed at the bar's end. */
-function barChart(
+export function barChart(
   title: string,
   bars: readonly { label: string; value: number | null }[],
   unit = "",
@@ -151,7 +152,7 @@ function barChart(
 }
 
 /** A scatter plot of points with optional colours and a legend. */
-function scatterPlot(options: {
+export function scatterPlot(options: {
   readonly title: string;
   readonly xLabel: string;
   readonly yLabel: string;
@@ -207,15 +208,17 @@ function scatterPlot(options: {
   );
 }
 
-const STYLE = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#111827}
+/** The stylesheet of every HTML report (eval, inspect, apps). */
+export const REPORT_STYLE = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#111827}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}h3{font-size:15px}
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 th{background:#f9fafb}.best{font-weight:700;background:#ecfdf5}.muted{color:#6b7280}.grid{display:flex;flex-wrap:wrap;gap:16px}
 svg .title{font-weight:600;font-size:13px}svg .label{font-size:12px}svg .label-left{font-size:12px}svg .value{font-size:12px;fill:#374151}
 svg .axis{font-size:11px;fill:#4b5563}svg .frame{fill:none;stroke:#d1d5db}details{margin:8px 0}.hit{color:#15803d}.miss{color:#b91c1c}`;
 
-function page(title: string, body: string): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>\n`;
+/** A complete, self-contained HTML page (inline style, no scripts, no network). */
+export function reportPage(title: string, body: string): string {
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${REPORT_STYLE}</style></head><body>${body}</body></html>\n`;
 }
 
 /** Render a report as one self-contained HTML page. */
@@ -316,7 +319,7 @@ export function renderHtml(report: EvalReport): string {
     );
   for (const note of report.notes) parts.push(`<li>${escapeHtml(note)}</li>`);
   parts.push("</ul>");
-  return page(report.title, parts.join(""));
+  return reportPage(report.title, parts.join(""));
 }
 
 /** What `embedkit inspect` reports. */
@@ -431,7 +434,7 @@ export function renderInspectHtml(report: InspectReport): string {
         : {}),
     }),
   );
-  return page(`Embedding inspection · ${report.model}`, parts.join(""));
+  return reportPage(`Embedding inspection · ${report.model}`, parts.join(""));
 }
 
 /** What {@link renderLearningCurveHtml} shows: one training run of `embedkit train`. */
@@ -563,7 +566,7 @@ export function renderLearningCurveHtml(report: LearningCurveReport): string {
         `<tr${e.epoch === report.bestEpoch ? ' class="best"' : ""}><td class="n">${e.epoch}</td><td class="n">${formatScore(e.trainLoss, 4)}</td><td class="n">${formatScore(e.validationLoss, 4)}</td><td class="n">${formatScore(e.validationMetric, 4)}</td><td class="n">${e.learningRate.toExponential(2)}</td></tr>`,
     )
     .join("");
-  return page(
+  return reportPage(
     report.title,
     `<h1>${escapeHtml(report.title)}</h1><table>${settings}</table><div class="grid">${loss}${metric}${rate}</div>` +
       `<h2>Epochs</h2><table><tr><th>epoch</th><th>train loss</th><th>validation loss</th><th>validation ${escapeHtml(report.metricName)}</th><th>learning rate</th></tr>${rows}</table>` +
