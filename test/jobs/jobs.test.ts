@@ -124,6 +124,10 @@ describe("jobs on Redis + pgvector", () => {
     expect(status.chunks).toMatchObject({ total: 8, done: 8, failed: 0 });
     expect(status.documents).toEqual({ total: 150, done: 150 });
     expect(status.docsPerSecond).toBeGreaterThan(0);
+    // The workers' time split: each chunk counted once; store writes and reads are part of it.
+    const time = status.workerTime;
+    expect(time.storeWriteSeconds).toBeGreaterThan(0);
+    expect(time.storeWriteSeconds + time.storeReadSeconds).toBeLessThan(time.seconds);
     // SIGTERM: both finish and exit cleanly.
     expect(await Promise.all(workers.map(stopWorker))).toEqual([0, 0]);
     await expectIndexed(

@@ -21,9 +21,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import type { Embedder } from "../../src/embed/embedder.js";
 import { type JobQueue, openJobQueue, type RunStatus, runStatus, submitRun } from "../../src/jobs/index.js";
-import { openVectorStore } from "../../src/store/open-vector-store.js";
 import { type PostgresServer, startPostgres } from "../store/pg-server.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
+import { expectStoredExactly, finished, waitForRun } from "./run-helpers.js";
 import { workerProcesses } from "./worker-processes.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -124,70 +124,20 @@ const spawnWorker = () => workerPool.spawn(redis.url, FAST);
 const stopWorker = (child: ChildProcess) => workerPool.stop(child);
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-const finished = (status: RunStatus) => status.state === "done" || status.state === "failed";
 
 /** Poll the run until `until` holds; after `timeoutMs` fail with the last status and the workers' logs. */
-async function waitFor(
-  runId: string,
-  until: (status: RunStatus) => boolean,
-  timeoutMs = 300_000,
-): Promise<RunStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await runStatus(queue, runId);
-    if (until(status)) return status;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `run ${runId} did not get there: ${JSON.stringify(status)}\nworkers:\n${workerPool.log.slice(-4000)}`,
-      );
-    }
-    await sleep(250);
-  }
-}
+const waitFor = (runId: string, until: (status: RunStatus) => boolean, timeoutMs = 300_000) =>
+  waitForRun(queue, runId, until, { timeoutMs, log: () => workerPool.log });
 
 /**
  * The collection holds exactly `documents` (count and id set), and the vectors
  * of `sample` random ones equal a direct embed (max abs diff < 1e-5).
  */
-async function expectExactly(
+const expectExactly = (
   collectionName: string,
   documents: ReadonlyArray<{ id: string; text: string }>,
   sample: number,
-): Promise<void> {
-  const vectorStore = await openVectorStore(postgres.url);
-  try {
-    const collection = await vectorStore.getCollection(collectionName);
-    expect(await collection.count()).toBe(documents.length);
-    const seen = new Set<string>();
-    for (let start = 0; start < documents.length; start += 1000) {
-      const ids = documents.slice(start, start + 1000).map((document) => document.id);
-      const items = await collection.get(ids);
-      for (const item of items) seen.add(item.id);
-      expect(items.length).toBe(ids.length);
-    }
-    expect(seen.size).toBe(documents.length);
-    expect(documents.every((document) => seen.has(document.id))).toBe(true);
-
-    const picked = [...documents].sort(() => Math.random() - 0.5).slice(0, sample);
-    const stored = new Map((await collection.get(picked.map((d) => d.id))).map((item) => [item.id, item]));
-    const { vectors } = await embedder.embed(
-      picked.map((d) => d.text),
-      { inputType: "passage" },
-    );
-    let maxDiff = 0;
-    picked.forEach((document, i) => {
-      const item = stored.get(document.id);
-      expect(item?.text).toBe(document.text);
-      const expected = vectors[i] as Float32Array;
-      for (let d = 0; d < expected.length; d += 1) {
-        maxDiff = Math.max(maxDiff, Math.abs((item?.vector[d] ?? Number.NaN) - (expected[d] as number)));
-      }
-    });
-    expect(maxDiff).toBeLessThan(1e-5);
-  } finally {
-    await vectorStore.close();
-  }
-}
+) => expectStoredExactly(postgres.url, collectionName, documents, embedder, sample);
 
 describe("jobs soak on Redis + pgvector", () => {
   it(`${KILL_DOCS} documents, 2 workers, ≥ ${MIN_KILLS} random kill -9s (each restarted): exactly the submitted ids, vectors of a direct embed`, async () => {
