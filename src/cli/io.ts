@@ -38,6 +38,16 @@ export function parseNonNegativeNumber(value: string): number {
   return parsed;
 }
 
+/** `count` and the noun, singular for 1: `plural(1, "question")` → "1 question". */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
+/** The noun with "a" or "an" by its first letter: `withArticle("image")` → "an image". */
+export function withArticle(noun: string): string {
+  return `${/^[aeiou]/i.test(noun) ? "an" : "a"} ${noun}`;
+}
+
 /** Write a line to stdout. */
 export function printLine(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -70,6 +80,11 @@ export function createProgressBar(options: { unit?: string; quiet?: boolean } = 
       format: `{label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`,
       hideCursor: true,
       etaBuffer: 50,
+      // cli-progress pads an unknown ETA ("INF", "NULL") to two characters ("NFs left"): say "--" instead.
+      formatTime: (seconds, timeOptions, roundTo) =>
+        typeof seconds === "number" && Number.isFinite(seconds)
+          ? cliProgress.Format.TimeFormat(seconds, timeOptions, roundTo)
+          : "--",
       noTTYOutput: true,
       notTTYSchedule: 1000,
     },

@@ -10,6 +10,7 @@ export {
   parseTexts,
   type ReadTextFileOptions,
   readTextFile,
+  type SkippedRecord,
   type TextRecord,
 } from "../embed/text-file.js";
 
