@@ -309,6 +309,24 @@ describe("embedkit search", () => {
     expect(unknown.stderr).toMatch(
       /--id-field: no column "isbn" in .*books.csv \(columns: id, title, year, code\)/,
     );
+    // Issue 19.8: --skip-errors leaves out empty text rows and says which.
+    const gaps = join(dir, "gaps.csv");
+    await writeFile(gaps, "title,year\nA first book,2001\n,2002\nA third book,2003\n");
+    const skipped = await runCli([
+      "index",
+      "gaps",
+      "--file",
+      gaps,
+      "--text-field",
+      "title",
+      "--skip-errors",
+      "--store",
+      own,
+    ]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toMatch(
+      /Indexed 2 documents[\s\S]*Left out 1 row: line 3 \(empty "title" value\)\./,
+    );
   });
 });
 
