@@ -13,10 +13,11 @@ import { validateTexts } from "../embed/inputs.js";
 import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
+import { plural } from "../internal/english.js";
 import { encodeNpy } from "../vectors/npy.js";
 import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
-import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, plural, printJson } from "./io.js";
+import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 import { embedMediaFiles } from "./media-embed.js";
 import { readTextRecords, type TextRecord } from "./text-input.js";
 

@@ -38,16 +38,6 @@ export function parseNonNegativeNumber(value: string): number {
   return parsed;
 }
 
-/** `count` and the noun, singular for 1: `plural(1, "question")` → "1 question". */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
-}
-
-/** The noun with "a" or "an" by its first letter: `withArticle("image")` → "an image". */
-export function withArticle(noun: string): string {
-  return `${/^[aeiou]/i.test(noun) ? "an" : "a"} ${noun}`;
-}
-
 /** Write a line to stdout. */
 export function printLine(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -66,6 +56,16 @@ export interface ProgressBar {
 }
 
 /**
+ * The ETA of a progress bar. cli-progress gives "INF"/"NULL" when it cannot tell (no progress yet,
+ * unknown total) and its own formatter cuts that to two characters ("NFs left"): show "--" instead.
+ */
+export function formatEta(seconds: unknown, options: cliProgress.Options, roundTo: number): string {
+  return typeof seconds === "number" && Number.isFinite(seconds)
+    ? cliProgress.Format.TimeFormat(seconds, options, roundTo)
+    : "--";
+}
+
+/**
  * Create a progress bar on stderr. Shown on a TTY, or always when
  * `EMBEDKIT_PROGRESS=1`; hidden with `EMBEDKIT_PROGRESS=0` or `--quiet`.
  */
@@ -80,11 +80,7 @@ export function createProgressBar(options: { unit?: string; quiet?: boolean } = 
       format: `{label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`,
       hideCursor: true,
       etaBuffer: 50,
-      // cli-progress pads an unknown ETA ("INF", "NULL") to two characters ("NFs left"): say "--" instead.
-      formatTime: (seconds, timeOptions, roundTo) =>
-        typeof seconds === "number" && Number.isFinite(seconds)
-          ? cliProgress.Format.TimeFormat(seconds, timeOptions, roundTo)
-          : "--",
+      formatTime: formatEta,
       noTTYOutput: true,
       notTTYSchedule: 1000,
     },
