@@ -34,6 +34,7 @@ export async function readTextRecords(
     readonly idField?: string | undefined;
     readonly skipEmptyTexts?: boolean;
     readonly onSkipped?: (skipped: SkippedRecord) => void;
+    readonly keepBlankLines?: boolean;
   },
 ): Promise<TextRecord[]> {
   if (options.file) {
@@ -42,6 +43,7 @@ export async function readTextRecords(
       ...(options.idField === undefined ? {} : { idField: options.idField }),
       ...(options.skipEmptyTexts ? { skipEmptyTexts: true } : {}),
       ...(options.onSkipped === undefined ? {} : { onSkipped: options.onSkipped }),
+      ...(options.keepBlankLines ? { keepBlankLines: true } : {}),
     });
   }
   if (texts.length > 0) return texts.map((text) => ({ text }));

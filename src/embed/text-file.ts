@@ -22,6 +22,8 @@ import {
 export interface TextRecord {
   readonly text: string;
   readonly id?: string;
+  /** 1-based line of the record in its file (for CSV: approximate when a quoted cell spans lines). */
+  readonly line?: number;
   /**
    * Values of `metadataFields` (present fields only). CSV fields whose non-empty values are all
    * number-like are numbers, other CSV values strings (see `embed/metadata-types`).
@@ -59,6 +61,11 @@ export interface ReadTextFileOptions {
   readonly skipEmptyTexts?: boolean;
   /** Told about every record left out by `skipEmptyTexts`. */
   readonly onSkipped?: (skipped: SkippedRecord) => void;
+  /**
+   * `.txt`: keep blank lines as records with text "" (one record per line, so results map back
+   * to lines, e.g. `ner --json --file`). @default false
+   */
+  readonly keepBlankLines?: boolean;
 }
 
 /** Largest input file read into memory. */
@@ -144,7 +151,6 @@ function checkFieldsExist(
 /** Type the metadata of all records of one file consistently (see `embed/metadata-types`). */
 function typeMetadata(
   records: TextRecord[],
-  lines: readonly number[],
   path: string,
   options: ReadTextFileOptions,
   detect: boolean,
@@ -157,10 +163,10 @@ function typeMetadata(
   for (const record of records) typer.observe(record.metadata);
   const types = typer.types();
   if (Object.keys(types).length === 0) return records;
-  return records.map((record, i) =>
+  return records.map((record) =>
     record.metadata === undefined
       ? record
-      : { ...record, metadata: applyMetadataTypes(record.metadata, types, `${path}:${lines[i] ?? 0}`) },
+      : { ...record, metadata: applyMetadataTypes(record.metadata, types, `${path}:${record.line ?? 0}`) },
   );
 }
 
@@ -170,12 +176,14 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
   const format = textFileFormat(path, options.format);
   const records: TextRecord[] = [];
   if (format === "txt") {
-    content.split(/\r?\n/).forEach((line) => {
-      if (line.trim() !== "") records.push({ text: line });
+    const lines = content.split(/\r?\n/);
+    if (lines.at(-1) === "") lines.pop(); // the newline that ends the last line starts no new one
+    lines.forEach((line, i) => {
+      if (line.trim() !== "") records.push({ text: line, line: i + 1 });
+      else if (options.keepBlankLines) records.push({ text: "", line: i + 1 });
     });
     return records;
   }
-  const lines: number[] = [];
   const skip = (line: number, reason: string): void => {
     options.onSkipped?.({ line, reason });
   };
@@ -208,15 +216,15 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
       }
       const id = options.idField === undefined ? undefined : object[options.idField];
       const metadata = jsonMetadata(object, options.metadataFields, path, i + 1);
-      lines.push(i + 1);
       records.push({
         text,
+        line: i + 1,
         ...(id === undefined ? {} : { id: String(id) }),
         ...(metadata ? { metadata } : {}),
       });
     });
     if (seen.size > 0) checkFieldsExist(path, seen, options, "field");
-    return typeMetadata(records, lines, path, options, false);
+    return typeMetadata(records, path, options, false);
   }
   let rows: Record<string, string>[];
   try {
@@ -255,10 +263,14 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
     }
     const id = options.idField === undefined ? undefined : row[options.idField];
     const metadata = csvMetadata(row, options.metadataFields);
-    lines.push(i + 2);
-    records.push({ text, ...(id === undefined ? {} : { id }), ...(metadata ? { metadata } : {}) });
+    records.push({
+      text,
+      ...(id === undefined ? {} : { id }),
+      line: i + 2,
+      ...(metadata ? { metadata } : {}),
+    });
   });
-  return typeMetadata(records, lines, path, options, true);
+  return typeMetadata(records, path, options, true);
 }
 
 /**

@@ -8,14 +8,23 @@ import { EmbedkitError } from "../../src/errors.js";
 
 describe("reading texts from files", () => {
   it("reads .txt lines, skipping blank lines", () => {
-    expect(parseTexts("a\r\n\nb\n", "x.txt")).toEqual([{ text: "a" }, { text: "b" }]);
+    expect(parseTexts("a\r\n\nb\n", "x.txt")).toEqual([
+      { text: "a", line: 1 },
+      { text: "b", line: 3 },
+    ]);
+    // keepBlankLines: one record per line (issue 19.7), the final newline ends the last line.
+    expect(parseTexts("a\r\n\nb\n", "x.txt", { keepBlankLines: true })).toEqual([
+      { text: "a", line: 1 },
+      { text: "", line: 2 },
+      { text: "b", line: 3 },
+    ]);
   });
 
   it("reads .jsonl with text and id fields, naming the line of a bad record", () => {
     const content = '{"text":"a","id":1}\n\n{"text":"b","id":"x"}\n';
     expect(parseTexts(content, "x.jsonl", { idField: "id" })).toEqual([
-      { text: "a", id: "1" },
-      { text: "b", id: "x" },
+      { text: "a", id: "1", line: 1 },
+      { text: "b", id: "x", line: 3 },
     ]);
     expect(() => parseTexts('{"text":"a"}\n{oops}\n', "x.jsonl")).toThrow(/x.jsonl:2: invalid JSON/);
     expect(() => parseTexts('{"body":"a"}\n', "x.jsonl")).toThrow(/x.jsonl:1: field "text" is missing/);
@@ -25,8 +34,8 @@ describe("reading texts from files", () => {
   it("reads .csv with quoted fields and reports missing columns", () => {
     const csv = 'id,text\n1,"hello, world"\n2,"say ""hi"""\n';
     expect(parseTexts(csv, "x.csv", { idField: "id" })).toEqual([
-      { text: "hello, world", id: "1" },
-      { text: 'say "hi"', id: "2" },
+      { text: "hello, world", id: "1", line: 2 },
+      { text: 'say "hi"', id: "2", line: 3 },
     ]);
     expect(() => parseTexts("a,b\n1,2\n", "x.csv")).toThrow(/no column "text" \(columns: a, b\)/);
     expect(() => parseTexts('text\n"unterminated\n', "x.csv")).toThrow(EmbedkitError);
