@@ -13,6 +13,7 @@ import { validateTexts } from "../embed/inputs.js";
 import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
+import { plural } from "../internal/english.js";
 import { encodeNpy } from "../vectors/npy.js";
 import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
@@ -43,14 +44,31 @@ interface EmbedCommandOptions {
   readonly maxPixels?: number;
   readonly fps?: number;
   readonly pooling?: "mean" | "max";
+  readonly skipErrors?: boolean;
 }
+
+/** Output formats by `--out` extension (without `--format`, any other extension is refused). */
+const OUTPUT_EXTENSIONS: Readonly<Record<string, OutputFormat>> = Object.freeze({
+  ".jsonl": "jsonl",
+  ".ndjson": "jsonl",
+  ".csv": "csv",
+  ".npy": "npy",
+});
 
 function outputFormat(options: EmbedCommandOptions): OutputFormat {
   if (options.format) return options.format;
-  const extension = options.out ? extname(options.out).toLowerCase() : "";
-  if (extension === ".csv") return "csv";
-  if (extension === ".npy") return "npy";
-  return "jsonl";
+  if (!options.out) return "jsonl";
+  const extension = extname(options.out).toLowerCase();
+  const format = OUTPUT_EXTENSIONS[extension];
+  if (format === undefined) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `--out ${options.out}: ${extension === "" ? "no extension" : `"${extension}" is not an output format`}; ` +
+        `use ${Object.keys(OUTPUT_EXTENSIONS).join(", ")} (or name the format with --format jsonl|csv|npy).`,
+      { details: { param: "--out", extension, supported: Object.keys(OUTPUT_EXTENSIONS) } },
+    );
+  }
+  return format;
 }
 
 /** Embed in chunks so the progress bar moves on big files. */
@@ -61,7 +79,11 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
     await runMedia(options.modality, texts, options);
     return;
   }
-  const records = await readTextRecords(texts, options);
+  const skipped: { line: number; reason: string }[] = [];
+  const records = await readTextRecords(texts, {
+    ...options,
+    ...(options.skipErrors ? { skipEmptyTexts: true, onSkipped: (row) => skipped.push(row) } : {}),
+  });
   if (records.length === 0) {
     throw new EmbedkitError(
       "INVALID_INPUT",
@@ -101,11 +123,13 @@ async function run(texts: readonly string[], options: EmbedCommandOptions): Prom
     }
     bar.stop();
     await writeOutput(render(format, records, vectors, options), options);
+    const sidecar = await reportSkipped(skipped, "row", options);
     if (options.json && options.out) {
       printJson({
         model: embedder.model.id,
         count: vectors.length,
         dims: vectors[0]?.length ?? 0,
+        ...(options.skipErrors ? { skipped, skippedFile: sidecar } : {}),
         tokens,
         out: options.out,
         format,
@@ -125,6 +149,33 @@ async function writeOutput(body: Buffer | string, options: EmbedCommandOptions):
     return;
   }
   await writeFileAtomic(options.out, body, { hint: "Check the --out path." });
+}
+
+/**
+ * `--skip-errors`: say on stderr what was left out (the first few, with reasons) and, with
+ * `--out`, write every one as JSON lines to `<out>.skipped.jsonl`. Returns that file's path.
+ */
+async function reportSkipped(
+  skipped: readonly ({ readonly reason: string } & ({ readonly line: number } | { readonly file: string }))[],
+  noun: "row" | "file",
+  options: EmbedCommandOptions,
+): Promise<string | undefined> {
+  if (skipped.length === 0) return undefined;
+  const sidecar = options.out === undefined ? undefined : `${options.out}.skipped.jsonl`;
+  if (sidecar !== undefined) {
+    await writeFileAtomic(sidecar, `${skipped.map((entry) => JSON.stringify(entry)).join("\n")}\n`, {
+      hint: "Check the --out path.",
+    });
+  }
+  const shown = skipped
+    .slice(0, 5)
+    .map((entry) => `  ${"line" in entry ? `line ${entry.line}` : entry.file}: ${entry.reason}`);
+  const more = skipped.length > 5 ? [`  … and ${skipped.length - 5} more`] : [];
+  process.stderr.write(
+    `Skipped ${plural(skipped.length, noun)}${sidecar === undefined ? "" : ` (all listed in ${sidecar})`}:\n` +
+      `${[...shown, ...more].join("\n")}\n`,
+  );
+  return sidecar;
 }
 
 /** `--modality image|video|audio`: the arguments are files; each output row carries its path as `id`. */
@@ -147,12 +198,14 @@ async function runMedia(
   const result = await embedMediaFiles(modality, paths, options);
   const records = result.files.map((file) => ({ text: file, id: file }));
   await writeOutput(render(format, records, result.vectors, { ...options, idField: "file" }), options);
+  const sidecar = await reportSkipped(result.skipped, "file", options);
   if (options.json && options.out) {
     printJson({
       model: result.model,
       modality,
       count: result.vectors.length,
       dims: result.vectors[0]?.length ?? 0,
+      ...(options.skipErrors ? { skipped: result.skipped, skippedFile: sidecar } : {}),
       ...(modality === "image" ? {} : { mediaSeconds: result.seconds }),
       out: options.out,
       format,
@@ -239,6 +292,10 @@ export function embedCommand(): Command {
     )
     .option("--no-truncate", "fail on inputs longer than the model's limit instead of truncating")
     .option("--include-text", "add the input text to each JSONL line")
+    .option(
+      "--skip-errors",
+      "leave out empty text rows / media files the model refuses (e.g. no face) instead of failing; listed on stderr and in <out>.skipped.jsonl",
+    )
     .option("--json", "print a JSON summary (with --out)")
     .option("-q, --quiet", "no progress bars")
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
@@ -273,6 +330,7 @@ Examples:
   cat texts.txt | embedkit embed -m bge-small-zh-v1.5 --out vectors.npy
   embedkit embed -m e5-small-v2 --input-type query "how do I reset my password?"
   embedkit embed --modality image photos/*.jpg --out photos.jsonl
+  embedkit embed --modality image -m face --skip-errors team/*.jpg --out faces.jsonl   # faceless photos skipped
   embedkit embed --modality video --fps 2 --pooling max clip.mp4 --out clips.npy
   embedkit embed --modality image -m clip:dir:./clip-vit-base-patch32 cat.png
   embedkit embed --modality audio speech.wav call.mp3 --out speakers.jsonl

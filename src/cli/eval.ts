@@ -145,7 +145,11 @@ export function evalCommand(): Command {
       "folder holding the named sets (stsb/, banking77/, ...); default: $EMBEDKIT_DATA. Not needed for file paths",
     )
     .option("-o, --out <dir>", "write report.json, report.md and report.html into this folder")
-    .option("--limit <n>", "at most n pairs / texts per split / queries per data set", parsePositiveInteger)
+    .option(
+      "--limit <n>",
+      "at most n pairs / texts per split (random samples drawn with --seed) / queries per data set (the first n)",
+      parsePositiveInteger,
+    )
     .option(
       "--seed <n>",
       "seed for splits, k-means and sampling",

@@ -10,6 +10,7 @@ import { createFaq, type Faq, type FaqReply, indexFaq } from "../apps/faq/faq.js
 import { readFaqFile, readLabelledQueries } from "../apps/faq/faq-entries.js";
 import { DEFAULT_FAQ_MODELS } from "../apps/faq/faq-language.js";
 import { EmbedkitError } from "../errors.js";
+import { plural } from "../internal/english.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
@@ -204,7 +205,7 @@ Examples:
         return;
       }
       printLine(
-        `Indexed ${report.questions} questions (${report.answers} answers) into "${report.collection}" ` +
+        `Indexed ${plural(report.questions, "question")} (${plural(report.answers, "answer")}) into "${report.collection}" ` +
           `with ${report.model} (${report.modelChoice === "detected" ? `detected language: ${report.language}` : "model given"}).`,
       );
       const threshold = report.settings.threshold;

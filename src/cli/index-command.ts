@@ -12,19 +12,21 @@ import type { Embedder } from "../embed/embedder.js";
 import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
 import { mediaPathEmbedder } from "../embed/media/media-path-embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { plural } from "../internal/english.js";
 import { type Document, ensureCollection, indexDocuments } from "../store/documents.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
 import { openMediaEmbedder } from "./media-embed.js";
+import { addMetadataOptions, type MetadataCommandOptions, metadataReading } from "./metadata-options.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
-import { readTextFile, type TextRecord } from "./text-input.js";
+import { readTextFile, type SkippedRecord, type TextRecord } from "./text-input.js";
 
-interface IndexCommandOptions extends StoreCommandOptions {
+interface IndexCommandOptions extends StoreCommandOptions, MetadataCommandOptions {
   readonly file?: string;
   readonly modality: "text" | MediaModality;
   readonly textField: string;
   readonly idField?: string;
-  readonly metadataFields?: string;
+  readonly skipErrors?: boolean;
   readonly model?: string;
   readonly batchSize: number;
   readonly json?: boolean;
@@ -72,7 +74,11 @@ function mediaDocuments(files: readonly string[], modality: MediaModality): Docu
   return [...new Set(files)].map((path) => ({ id: path, text: path, metadata: { modality } }));
 }
 
-async function readDocuments(files: readonly string[], options: IndexCommandOptions): Promise<Document[]> {
+async function readDocuments(
+  files: readonly string[],
+  options: IndexCommandOptions,
+  skippedRows: SkippedRecord[],
+): Promise<Document[]> {
   if (options.modality !== "text") {
     if (options.file !== undefined) {
       throw new EmbedkitError(
@@ -88,14 +94,13 @@ async function readDocuments(files: readonly string[], options: IndexCommandOpti
       "Text documents come from --file <path>; file arguments need --modality image|video|audio.",
     );
   }
-  const metadataFields = options.metadataFields
-    ?.split(",")
-    .map((field) => field.trim())
-    .filter((field) => field !== "");
   const records = await readTextFile(options.file, {
     textField: options.textField,
     ...(options.idField === undefined ? {} : { idField: options.idField }),
-    ...(metadataFields === undefined ? {} : { metadataFields }),
+    ...metadataReading(options),
+    ...(options.skipErrors
+      ? { skipEmptyTexts: true, onSkipped: (skipped) => skippedRows.push(skipped) }
+      : {}),
   });
   return toDocuments(records, {
     file: options.file,
@@ -119,7 +124,8 @@ async function run(
   files: readonly string[],
   options: IndexCommandOptions,
 ): Promise<void> {
-  const documents = await readDocuments(files, options);
+  const skippedRows: SkippedRecord[] = [];
+  const documents = await readDocuments(files, options, skippedRows);
   await withVectorStore(options, async (store) => {
     // An existing collection decides the model; -m must then agree (checked by ensureCollection).
     const existing = (await store.listCollections()).find((collection) => collection.name === collectionName);
@@ -143,6 +149,7 @@ async function run(
           model: embedder.model.id,
           store: store.location,
           ...result,
+          ...(options.skipErrors ? { leftOut: skippedRows } : {}),
           count,
           seconds,
         });
@@ -151,6 +158,11 @@ async function run(
           `Indexed ${result.total} documents into "${collectionName}" (${embedder.model.id}): ` +
             `${result.embedded} embedded, ${result.skipped} unchanged; ${count} in the collection (${seconds.toFixed(1)} s).`,
         );
+        if (skippedRows.length > 0) {
+          const shown = skippedRows.slice(0, 10).map((row) => `line ${row.line} (${row.reason})`);
+          const more = skippedRows.length > 10 ? `, and ${skippedRows.length - 10} more (see --json)` : "";
+          printLine(`Left out ${plural(skippedRows.length, "row")}: ${shown.join(", ")}${more}.`);
+        }
       }
     } finally {
       bar.stop();
@@ -162,7 +174,7 @@ async function run(
 /** Build the `index` command. */
 export function indexCommand(): Command {
   return addStoreOptions(
-    new Command("index")
+    addMetadataOptions(new Command("index"))
       .description(
         "Embed the documents of a file into a vector collection (created on first use). Idempotent and resumable by id.",
       )
@@ -182,7 +194,7 @@ export function indexCommand(): Command {
         "--id-field <name>",
         "field/column holding a unique id (default: a hash of the text, so identical texts are stored once)",
       )
-      .option("--metadata-fields <names>", "comma-separated fields/columns stored as filterable metadata")
+      .option("--skip-errors", "leave out rows with an empty text (listed in the summary) instead of failing")
       .option(
         "-m, --model <id>",
         "embedding model for a new collection (default: all-minilm-l6-v2); an existing collection keeps its own",
@@ -196,6 +208,8 @@ export function indexCommand(): Command {
       `
 Examples:
   embedkit index docs --file docs.jsonl --id-field id --metadata-fields lang,category
+  embedkit index books --file books.csv --metadata-fields year,isbn --metadata-types isbn=string
+  embedkit search books "space opera" --filter 'year>=1990'
   embedkit index faq-zh --file faq.csv --text-field question -m bge-small-zh-v1.5
   embedkit index docs --file docs.jsonl --store postgres://app:secret@127.0.0.1/app
   embedkit index photos --modality image photos/*.jpg           # image collection (MobileNetV2)

@@ -56,6 +56,16 @@ export interface ProgressBar {
 }
 
 /**
+ * The ETA of a progress bar. cli-progress gives "INF"/"NULL" when it cannot tell (no progress yet,
+ * unknown total) and its own formatter cuts that to two characters ("NFs left"): show "--" instead.
+ */
+export function formatEta(seconds: unknown, options: cliProgress.Options, roundTo: number): string {
+  return typeof seconds === "number" && Number.isFinite(seconds)
+    ? cliProgress.Format.TimeFormat(seconds, options, roundTo)
+    : "--";
+}
+
+/**
  * Create a progress bar on stderr. Shown on a TTY, or always when
  * `EMBEDKIT_PROGRESS=1`; hidden with `EMBEDKIT_PROGRESS=0` or `--quiet`.
  */
@@ -70,6 +80,7 @@ export function createProgressBar(options: { unit?: string; quiet?: boolean } = 
       format: `{label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`,
       hideCursor: true,
       etaBuffer: 50,
+      formatTime: formatEta,
       noTTYOutput: true,
       notTTYSchedule: 1000,
     },

@@ -16,6 +16,7 @@ import {
 } from "../jobs/index.js";
 import { openStore } from "./context.js";
 import { parsePositiveInteger, printJson, printLine } from "./io.js";
+import { addMetadataOptions, metadataReading } from "./metadata-options.js";
 
 interface QueueOptions {
   readonly queue?: string;
@@ -77,7 +78,7 @@ export function formatStatus(status: RunStatus): string {
 
 function submitCommand(): Command {
   return queueOption(
-    new Command("submit")
+    addMetadataOptions(new Command("submit"))
       .description(
         "Stream a document file into chunk jobs for `embedkit worker`; prints the run id. Idempotent.",
       )
@@ -92,7 +93,6 @@ function submitCommand(): Command {
       )
       .option("--text-field <name>", "field/column holding the text", "text")
       .option("--id-field <name>", "field/column holding a unique id (default: a hash of the text)")
-      .option("--metadata-fields <names>", "comma-separated fields/columns stored as filterable metadata")
       .option(
         "-m, --model <id>",
         "model of a new collection (default: all-minilm-l6-v2); an existing one keeps its own",
@@ -130,6 +130,7 @@ Examples:
           textField: string;
           idField?: string;
           metadataFields?: string;
+          metadataTypes?: string;
           model?: string;
           chunkSize: number;
           attempts: number;
@@ -138,16 +139,12 @@ Examples:
           home?: string;
         },
       ) => {
-        const metadataFields = options.metadataFields
-          ?.split(",")
-          .map((field) => field.trim())
-          .filter((field) => field !== "");
         const result = await withJobQueue(queueUrl(options), (queue) =>
           submitRun(queue, collection, options.file, {
             store: options.store,
             textField: options.textField,
             ...(options.idField === undefined ? {} : { idField: options.idField }),
-            ...(metadataFields === undefined ? {} : { metadataFields }),
+            ...metadataReading(options),
             ...(options.model === undefined ? {} : { model: options.model }),
             chunkSize: options.chunkSize,
             attempts: options.attempts,

@@ -101,14 +101,41 @@ export interface MediaEmbedCommandOptions {
   readonly fps?: number;
   readonly pooling?: "mean" | "max";
   readonly quiet?: boolean;
+  /** Leave out files the embedder refuses (a user error such as NO_FACE) instead of failing the batch. */
+  readonly skipErrors?: boolean;
+}
+
+/** A file left out by `skipErrors`, with the error that refused it. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly code: string;
+  readonly reason: string;
 }
 
 /** Vectors of the files, in order, plus what was embedded. */
 export interface MediaEmbedResult {
+  /** The embedded files (without the skipped ones), in input order. */
   readonly files: readonly string[];
   readonly vectors: readonly (Float32Array | Int8Array | Uint8Array)[];
   readonly model: string;
   readonly seconds: number;
+  /** Files left out by `skipErrors` (empty otherwise). */
+  readonly skipped: readonly SkippedFile[];
+}
+
+/** Error codes that refuse one input (bad file, no face, too long…), not a broken model or machine. */
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set([
+  "INVALID_INPUT",
+  "INPUT_TOO_LONG",
+  "INPUT_TOO_LARGE",
+  "UNSUPPORTED_MEDIA",
+  "NO_FACE",
+  "FILE_NOT_FOUND",
+  "MALFORMED_FILE",
+]);
+
+function isInputError(error: unknown): error is EmbedkitError {
+  return EmbedkitError.isInstance(error) && INPUT_ERROR_CODES.has(error.code);
 }
 
 /** Embed at most this many files per call so the progress bar moves. */
@@ -148,18 +175,46 @@ export async function embedMediaFiles(
   const bar = createProgressBar({ unit: "files", quiet: options.quiet ?? false });
   try {
     const vectors: (Float32Array | Int8Array | Uint8Array)[] = [];
+    const embedded: string[] = [];
+    const skipped: SkippedFile[] = [];
     let seconds = 0;
+    const embedOptions = {
+      precision: options.precision,
+      ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+    };
     bar.start(files.length, `embed ${embedder.model.id}`);
     for (let start = 0; start < files.length; start += CHUNK) {
-      const result = await embedder.embed(files.slice(start, start + CHUNK), {
-        precision: options.precision,
-        ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
-      });
-      vectors.push(...result.vectors);
-      seconds += result.usage.seconds ?? 0;
+      const chunk = files.slice(start, start + CHUNK);
+      try {
+        const result = await embedder.embed(chunk, embedOptions);
+        vectors.push(...result.vectors);
+        embedded.push(...chunk);
+        seconds += result.usage.seconds ?? 0;
+      } catch (error) {
+        if (!options.skipErrors || !isInputError(error)) throw error;
+        // A call fails as a whole: embed this chunk's files one by one to find the ones refused.
+        for (const file of chunk) {
+          try {
+            const result = await embedder.embed([file], embedOptions);
+            vectors.push(...result.vectors);
+            embedded.push(file);
+            seconds += result.usage.seconds ?? 0;
+          } catch (fileError) {
+            if (!isInputError(fileError)) throw fileError;
+            skipped.push({ file, code: fileError.code, reason: fileError.message });
+          }
+        }
+      }
       bar.update(Math.min(start + CHUNK, files.length));
     }
-    return { files, vectors, model: embedder.model.id, seconds };
+    if (embedded.length === 0) {
+      throw new EmbedkitError(
+        "INVALID_INPUT",
+        `Every ${modality} file was refused; the first: ${skipped[0]?.file} (${skipped[0]?.code}: ${skipped[0]?.reason}).`,
+        { details: { skipped } },
+      );
+    }
+    return { files: embedded, vectors, model: embedder.model.id, seconds, skipped };
   } finally {
     bar.stop();
     await embedder.close();

@@ -93,7 +93,9 @@ function listCommand(): Command {
         ]);
         return;
       }
-      const rows = [["ID", "DIMS", "POOLING", "QUANTIZED", "LANGUAGES", "SIZE", "INSTALLED"]];
+      // DOWNLOAD is what a pull fetches (a jar/tarball may be compressed); `models info` shows the
+      // same number as "download" and the unpacked size as "on disk", each labelled.
+      const rows = [["ID", "DIMS", "POOLING", "QUANTIZED", "LANGUAGES", "DOWNLOAD", "INSTALLED"]];
       for (const spec of catalog) {
         rows.push([
           spec.id,
@@ -109,7 +111,8 @@ function listCommand(): Command {
       if (extra.length > 0) {
         printLine("");
         printLine("Also installed (not in the catalog):");
-        for (const model of extra) printLine(`  ${model.id}  ${model.source}  ${formatBytes(model.bytes)}`);
+        for (const model of extra)
+          printLine(`  ${model.id}  ${model.source}  ${formatBytes(model.bytes)} on disk`);
       }
     });
 }
@@ -169,9 +172,10 @@ function describeSpec(spec: ModelSpec, installed: InstalledModel | undefined): s
     "sources:",
     ...spec.sources.map((source) => `  ${JSON.stringify(source)}`),
     `references:  ${spec.references.length} published check(s)`,
+    `download:    ${formatBytes(downloadBytes(spec))} (the DOWNLOAD column of \`models list\`)`,
     installed === undefined
       ? "installed:   no"
-      : `installed:   yes, ${installed.dir} (${formatBytes(installed.bytes)}, pulled ${installed.pulledAt} from ${installed.source})`,
+      : `installed:   yes, ${installed.dir} (${formatBytes(installed.bytes)} on disk, pulled ${installed.pulledAt} from ${installed.source})`,
   ];
   return lines;
 }

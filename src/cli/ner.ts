@@ -27,8 +27,9 @@ interface NerCommandOptions {
 const CHUNK = 64;
 
 async function run(texts: readonly string[], options: NerCommandOptions): Promise<void> {
-  const records = await readTextRecords(texts, options);
-  if (records.length === 0) {
+  // A .txt file keeps its blank lines (empty entities) so every output maps back to its line.
+  const records = await readTextRecords(texts, { ...options, keepBlankLines: true });
+  if (records.every((record) => record.text.trim() === "")) {
     throw new EmbedkitError(
       "INVALID_INPUT",
       'No texts to tag. Pass texts as arguments (embedkit ner --tagger ner/ "text"), pipe them on stdin, or use --file.',
@@ -42,7 +43,10 @@ async function run(texts: readonly string[], options: NerCommandOptions): Promis
     bar.start(records.length, `ner ${tagger.settings.modelId}`);
     for (let start = 0; start < records.length; start += CHUNK) {
       const chunk = records.slice(start, start + CHUNK).map((record) => record.text);
-      results.push(...(await recognizeEntitiesMany(tagger, chunk)));
+      const tagged = chunk.filter((text) => text.trim() !== "");
+      const found = tagged.length === 0 ? [] : await recognizeEntitiesMany(tagger, tagged);
+      let next = 0;
+      for (const text of chunk) results.push(text.trim() === "" ? [] : (found[next++] ?? []));
       bar.update(Math.min(start + CHUNK, records.length));
     }
   } finally {
@@ -53,6 +57,7 @@ async function run(texts: readonly string[], options: NerCommandOptions): Promis
     printJson(
       records.map((record, index) => ({
         index,
+        ...(record.line === undefined ? {} : { line: record.line }),
         ...(record.id === undefined ? {} : { id: record.id }),
         ...(options.file === undefined ? { text: record.text } : {}),
         entities: results[index],
@@ -86,7 +91,10 @@ export function nerCommand(): Command {
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv (progress bar)")
     .option("--text-field <name>", "text field/column in .jsonl/.csv input", "text")
     .option("--id-field <name>", "id field/column copied to the output")
-    .option("--json", "print JSON: one object per text with its entities")
+    .option(
+      "--json",
+      "print JSON: one object per text with its entities (with --file: its line; a .txt file's blank lines give empty entities)",
+    )
     .option("-q, --quiet", "no progress bar")
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
     .addHelpText(

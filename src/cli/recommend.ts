@@ -23,6 +23,7 @@ import { EmbedkitError } from "../errors.js";
 import type { VectorStore } from "../store/vector-store.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
+import { addMetadataOptions, metadataReading } from "./metadata-options.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
 
 interface CommonOptions extends StoreCommandOptions {
@@ -41,6 +42,7 @@ interface IndexOptions extends CommonOptions {
   readonly idField: string;
   readonly textFields: string;
   readonly metadataFields?: string;
+  readonly metadataTypes?: string;
   readonly interactions?: string;
   readonly userField: string;
   readonly itemField: string;
@@ -191,7 +193,7 @@ function addUserOptions(command: Command): Command {
 
 function indexSubcommand(): Command {
   return addStoreOptions(
-    new Command("index")
+    addMetadataOptions(new Command("index"), "comma-separated columns stored as filterable metadata")
       .description(
         "Build or update a recommender: embed the item catalog into a collection (unchanged items are skipped), merge interactions, build item-kNN and choose the content/CF blend on a validation split.",
       )
@@ -199,10 +201,6 @@ function indexSubcommand(): Command {
       .option("--items <file>", "item catalog, CSV or TSV with a header row (needed on the first run)")
       .option("--id-field <column>", "item id column", "id")
       .option("--text-fields <columns>", "comma-separated columns joined into the embedded text", "title")
-      .option(
-        "--metadata-fields <columns>",
-        "comma-separated columns stored as filterable metadata (numbers stay numbers)",
-      )
       .option("--interactions <file>", "interactions, CSV or TSV with a header row")
       .option("--user-field <column>", "user id column of the interactions", "userId")
       .option("--item-field <column>", "item id column of the interactions", "itemId")
@@ -279,7 +277,7 @@ Examples:
                     columns: {
                       idField: options.idField,
                       textFields: fields(options.textFields),
-                      metadataFields: fields(options.metadataFields),
+                      ...metadataReading(options),
                     },
                   },
                 }),

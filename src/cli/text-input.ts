@@ -3,13 +3,14 @@
  * Reading texts for CLI commands from arguments, stdin, or a file. Files are
  * read by `embed/text-file` (`.txt`, `.jsonl`, `.csv`, `.tsv`), re-exported here.
  */
-import { parseTexts, readTextFile, type TextRecord } from "../embed/text-file.js";
+import { parseTexts, readTextFile, type SkippedRecord, type TextRecord } from "../embed/text-file.js";
 
 export {
   MAX_INPUT_FILE_BYTES,
   parseTexts,
   type ReadTextFileOptions,
   readTextFile,
+  type SkippedRecord,
   type TextRecord,
 } from "../embed/text-file.js";
 
@@ -31,12 +32,18 @@ export async function readTextRecords(
     readonly file?: string | undefined;
     readonly textField?: string;
     readonly idField?: string | undefined;
+    readonly skipEmptyTexts?: boolean;
+    readonly onSkipped?: (skipped: SkippedRecord) => void;
+    readonly keepBlankLines?: boolean;
   },
 ): Promise<TextRecord[]> {
   if (options.file) {
     return readTextFile(options.file, {
       ...(options.textField === undefined ? {} : { textField: options.textField }),
       ...(options.idField === undefined ? {} : { idField: options.idField }),
+      ...(options.skipEmptyTexts ? { skipEmptyTexts: true } : {}),
+      ...(options.onSkipped === undefined ? {} : { onSkipped: options.onSkipped }),
+      ...(options.keepBlankLines ? { keepBlankLines: true } : {}),
     });
   }
   if (texts.length > 0) return texts.map((text) => ({ text }));

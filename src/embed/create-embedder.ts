@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
+import { withArticle } from "../internal/english.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
 import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PulledModel, PullProgress } from "../models/model-store.js";
@@ -158,6 +159,16 @@ async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise
     name,
     options.onPullProgress ? { onProgress: options.onPullProgress } : {},
   );
+  if (pulled.spec.modality !== "text") {
+    // An image/audio model has no text encoder: say so instead of failing to load a tokenizer.
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${pulled.spec.id} is ${withArticle(`${pulled.spec.modality} model`)} and has no text encoder, so it cannot embed text. ` +
+        `Search its collections by example (embedkit search <collection> --example <file>), or index them with a model ` +
+        `that embeds text too: clip:… for images, clap:… for audio (see docs/MULTIMODAL.md).`,
+      { details: { model: pulled.spec.id, modality: pulled.spec.modality } },
+    );
+  }
   if (pulled.spec.format === "word-vectors") {
     return createWordVectorEmbedder({ store, model: pulled.spec.id });
   }

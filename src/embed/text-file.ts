@@ -11,13 +11,31 @@ import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { EmbedkitError } from "../errors.js";
 import { readFileText } from "../internal/read-file.js";
+import {
+  applyMetadataTypes,
+  createMetadataTyper,
+  type MetadataScalar,
+  type MetadataTypes,
+} from "./metadata-types.js";
 
 /** One text with an optional id (and metadata) carried through to the output. */
 export interface TextRecord {
   readonly text: string;
   readonly id?: string;
-  /** Values of `metadataFields` (present fields only; CSV values are strings). */
-  readonly metadata?: Record<string, string | number | boolean | null>;
+  /** 1-based line of the record in its file (for CSV: approximate when a quoted cell spans lines). */
+  readonly line?: number;
+  /**
+   * Values of `metadataFields` (present fields only). CSV fields whose non-empty values are all
+   * number-like are numbers, other CSV values strings (see `embed/metadata-types`).
+   */
+  readonly metadata?: Record<string, MetadataScalar>;
+}
+
+/** A record left out by {@link ReadTextFileOptions.skipEmptyTexts}. */
+export interface SkippedRecord {
+  /** 1-based line of the record in the file. */
+  readonly line: number;
+  readonly reason: string;
 }
 
 /** Options of {@link readTextFile}. */
@@ -26,10 +44,28 @@ export interface ReadTextFileOptions {
   readonly textField?: string;
   /** Field holding an id in .jsonl/.csv, copied to the output. */
   readonly idField?: string;
+  /** The option that named `idField`, for messages (e.g. `--label-col`). @default "--id-field" */
+  readonly idFieldOption?: string;
+  /** The option that named `textField`, for messages (e.g. `--text-col`). @default "--text-field" */
+  readonly textFieldOption?: string;
   /** Fields copied into each record's `metadata` (.jsonl: scalar values; .csv: the column's text). */
   readonly metadataFields?: readonly string[];
+  /** Types forced per metadata field (`--metadata-types`); others are detected (CSV) or kept (JSONL). */
+  readonly metadataTypes?: MetadataTypes;
   /** Format override (otherwise from the extension). */
   readonly format?: "txt" | "jsonl" | "csv" | "tsv";
+  /**
+   * Leave out records whose text is empty or missing (reported to `onSkipped`) instead of failing.
+   * @default false
+   */
+  readonly skipEmptyTexts?: boolean;
+  /** Told about every record left out by `skipEmptyTexts`. */
+  readonly onSkipped?: (skipped: SkippedRecord) => void;
+  /**
+   * `.txt`: keep blank lines as records with text "" (one record per line, so results map back
+   * to lines, e.g. `ner --json --file`). @default false
+   */
+  readonly keepBlankLines?: boolean;
 }
 
 /** Largest input file read into memory. */
@@ -78,22 +114,60 @@ function jsonMetadata(
 function csvMetadata(
   row: Record<string, string>,
   fields: readonly string[] | undefined,
-  path: string,
 ): TextRecord["metadata"] {
   if (fields === undefined || fields.length === 0) return undefined;
   const metadata: Record<string, string> = {};
-  for (const field of fields) {
-    const value = row[field];
-    if (value === undefined) {
-      throw malformed(
-        path,
-        1,
-        `no column "${field}" for --metadata-fields (columns: ${Object.keys(row).join(", ")}).`,
-      );
-    }
-    metadata[field] = value;
-  }
+  for (const field of fields) metadata[field] = row[field] ?? "";
   return metadata;
+}
+
+/**
+ * Refuse `--id-field` / `--metadata-fields` names that are not in the file: a CSV column
+ * missing from the header, or a JSONL field found in no record.
+ */
+function checkFieldsExist(
+  path: string,
+  available: ReadonlySet<string>,
+  options: ReadTextFileOptions,
+  kind: "column" | "field",
+): void {
+  const wanted = [
+    ...(options.idField === undefined
+      ? []
+      : [{ option: options.idFieldOption ?? "--id-field", name: options.idField }]),
+    ...(options.metadataFields ?? []).map((name) => ({ option: "--metadata-fields", name })),
+  ];
+  for (const { option, name } of wanted) {
+    if (available.has(name)) continue;
+    const where = kind === "column" ? "columns" : "fields found";
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${option}: no ${kind} "${name}" in ${path} (${where}: ${[...available].join(", ") || "none"}).`,
+      { details: { param: option, [kind]: name, available: [...available], path } },
+    );
+  }
+}
+
+/** Type the metadata of all records of one file consistently (see `embed/metadata-types`). */
+function typeMetadata(
+  records: TextRecord[],
+  path: string,
+  options: ReadTextFileOptions,
+  detect: boolean,
+): TextRecord[] {
+  if (options.metadataFields === undefined || options.metadataFields.length === 0) return records;
+  const typer = createMetadataTyper({
+    detect,
+    ...(options.metadataTypes ? { forced: options.metadataTypes } : {}),
+  });
+  for (const record of records) typer.observe(record.metadata);
+  const types = typer.types();
+  if (Object.keys(types).length === 0) return records;
+  return records.map((record) =>
+    record.metadata === undefined
+      ? record
+      : { ...record, metadata: applyMetadataTypes(record.metadata, types, `${path}:${record.line ?? 0}`) },
+  );
 }
 
 /** Parse texts out of file content (exported for tests). */
@@ -102,12 +176,19 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
   const format = textFileFormat(path, options.format);
   const records: TextRecord[] = [];
   if (format === "txt") {
-    content.split(/\r?\n/).forEach((line) => {
-      if (line.trim() !== "") records.push({ text: line });
+    const lines = content.split(/\r?\n/);
+    if (lines.at(-1) === "") lines.pop(); // the newline that ends the last line starts no new one
+    lines.forEach((line, i) => {
+      if (line.trim() !== "") records.push({ text: line, line: i + 1 });
+      else if (options.keepBlankLines) records.push({ text: "", line: i + 1 });
     });
     return records;
   }
+  const skip = (line: number, reason: string): void => {
+    options.onSkipped?.({ line, reason });
+  };
   if (format === "jsonl") {
+    const seen = new Set<string>();
     content.split(/\r?\n/).forEach((line, i) => {
       if (line.trim() === "") return;
       let value: unknown;
@@ -120,23 +201,30 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
         throw malformed(path, i + 1, "expected a JSON object per line.");
       }
       const object = value as Record<string, unknown>;
+      for (const key of Object.keys(object)) seen.add(key);
       const text = object[textField];
-      if (typeof text !== "string" || text === "") {
+      if (typeof text !== "string" || text.trim() === "") {
+        if (options.skipEmptyTexts) {
+          skip(i + 1, `field "${textField}" is missing or empty`);
+          return;
+        }
         throw malformed(
           path,
           i + 1,
-          `field "${textField}" is missing or not a non-empty string. Choose the field with --text-field.`,
+          `field "${textField}" is missing or not a non-empty string. Choose the field with ${options.textFieldOption ?? "--text-field"}.`,
         );
       }
       const id = options.idField === undefined ? undefined : object[options.idField];
       const metadata = jsonMetadata(object, options.metadataFields, path, i + 1);
       records.push({
         text,
+        line: i + 1,
         ...(id === undefined ? {} : { id: String(id) }),
         ...(metadata ? { metadata } : {}),
       });
     });
-    return records;
+    if (seen.size > 0) checkFieldsExist(path, seen, options, "field");
+    return typeMetadata(records, path, options, false);
   }
   let rows: Record<string, string>[];
   try {
@@ -151,21 +239,38 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
     const line = (error as { lines?: number }).lines ?? 0;
     throw malformed(path, line, `invalid ${format.toUpperCase()} (${(error as Error).message}).`);
   }
+  const header = new Set(rows[0] === undefined ? [] : Object.keys(rows[0]));
+  if (rows.length > 0) checkFieldsExist(path, header, options, "column");
   rows.forEach((row, i) => {
     const text = row[textField];
     if (text === undefined) {
       throw malformed(
         path,
         1,
-        `no column "${textField}" (columns: ${Object.keys(row).join(", ")}). Choose it with --text-field.`,
+        `no column "${textField}" (columns: ${Object.keys(row).join(", ")}). Choose it with ${options.textFieldOption ?? "--text-field"}.`,
       );
     }
-    if (text.trim() === "") throw malformed(path, i + 2, `empty "${textField}" value.`);
+    if (text.trim() === "") {
+      if (options.skipEmptyTexts) {
+        skip(i + 2, `empty "${textField}" value`);
+        return;
+      }
+      throw malformed(
+        path,
+        i + 2,
+        `empty "${textField}" value. Fix the row, or leave such rows out with --skip-errors.`,
+      );
+    }
     const id = options.idField === undefined ? undefined : row[options.idField];
-    const metadata = csvMetadata(row, options.metadataFields, path);
-    records.push({ text, ...(id === undefined ? {} : { id }), ...(metadata ? { metadata } : {}) });
+    const metadata = csvMetadata(row, options.metadataFields);
+    records.push({
+      text,
+      ...(id === undefined ? {} : { id }),
+      line: i + 2,
+      ...(metadata ? { metadata } : {}),
+    });
   });
-  return records;
+  return typeMetadata(records, path, options, true);
 }
 
 /**

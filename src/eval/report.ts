@@ -131,21 +131,27 @@ export function barChart(
   bars: readonly { label: string; value: number | null }[],
   unit = "",
 ): string {
-  const width = 640;
   const rowHeight = 26;
   const left = 190;
+  const span = 380;
+  const valueText = (value: number | null): string =>
+    `${formatScore(value, unit === "" ? 2 : 1)}${value === null ? "" : unit}`;
+  // Room after the longest bar for its value label (12 px text: ~7.5 px a character), so a
+  // label such as "1234.5 texts/s" is never cut off at the edge of the chart.
+  const room = 12 + 7.5 * Math.max(0, ...bars.map((bar) => valueText(bar.value).length));
+  const width = Math.max(640, Math.ceil(left + span + room));
   const height = 34 + bars.length * rowHeight;
   const max = Math.max(1e-9, ...bars.map((bar) => bar.value ?? 0));
   const rows = bars.map((bar, index) => {
     const y = 28 + index * rowHeight;
-    const length = bar.value === null ? 0 : Math.max(1, ((width - left - 70) * bar.value) / max);
+    const length = bar.value === null ? 0 : Math.max(1, (span * bar.value) / max);
     return (
       `<text x="${left - 8}" y="${y + 15}" text-anchor="end" class="label">${escapeHtml(bar.label)}</text>` +
       // A missing value (e.g. speed when everything came from the cache) draws no bar, only "–".
       (bar.value === null
         ? ""
         : `<rect class="bar" x="${left}" y="${y + 2}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${PALETTE[index % PALETTE.length]}"><title>${escapeHtml(`${bar.label}: ${formatScore(bar.value)}${unit}`)}</title></rect>`) +
-      `<text x="${(left + length + 6).toFixed(1)}" y="${y + 15}" class="value">${formatScore(bar.value, unit === "" ? 2 : 1)}${bar.value === null ? "" : escapeHtml(unit)}</text>`
+      `<text x="${(left + length + 6).toFixed(1)}" y="${y + 15}" class="value">${escapeHtml(valueText(bar.value))}</text>`
     );
   });
   return `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg"><text x="0" y="16" class="title">${escapeHtml(title)}</text>${rows.join("")}</svg>`;

@@ -138,6 +138,17 @@ function extensionFormat(path: string): LabeledFileFormat {
   return "tsv";
 }
 
+/**
+ * At most `limit` items drawn at random with the seed (all items, in file order, without a limit):
+ * `--limit` must give a representative subset, not the file's head (often sorted or easiest first).
+ */
+function seededSample<T>(items: T[], limit: number | undefined, seed: number): T[] {
+  if (limit === undefined) return items;
+  return createRandom(seed + 7)
+    .shuffle(items)
+    .slice(0, limit);
+}
+
 async function loadSource(
   reference: string,
   task: EvalTaskChoice,
@@ -147,10 +158,12 @@ async function loadSource(
   const seed = options.seed ?? 42;
   if (Object.hasOwn(STS_SETS, reference)) {
     const spec = (STS_SETS as Readonly<Record<string, StsSetSpec>>)[reference] as StsSetSpec;
-    const pairs = await readStsSet(reference, {
-      dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)"),
-      ...(limit === undefined ? {} : { limit }),
-    });
+    // --limit samples with the seed: a set's first pairs are not typical (STS-B opens with easy captions).
+    const pairs = seededSample(
+      await readStsSet(reference, { dataDir: resolveDataDir(options.dataDir, "dataDir (CLI: --data-dir)") }),
+      limit,
+      seed,
+    );
     const binary = spec.scoreKind === "paraphrase-label";
     return {
       kind: "pairs",
@@ -245,16 +258,19 @@ async function loadSource(
         : /^\d+$/.test(value)
           ? Number(value)
           : value;
-    const pairs = await readPairs(reference, {
-      format,
-      header,
-      columns: {
-        a: column(mapping.aField, "sentence1", 0),
-        b: column(mapping.bField, "sentence2", 1),
-        score: column(mapping.scoreField, "score", 2),
-      },
-      ...(limit === undefined ? {} : { limit }),
-    });
+    const pairs = seededSample(
+      await readPairs(reference, {
+        format,
+        header,
+        columns: {
+          a: column(mapping.aField, "sentence1", 0),
+          b: column(mapping.bField, "sentence2", 1),
+          score: column(mapping.scoreField, "score", 2),
+        },
+      }),
+      limit,
+      seed,
+    );
     const binary = pairs.every((pair) => pair.score === 0 || pair.score === 1);
     return {
       kind: "pairs",
@@ -276,12 +292,7 @@ async function loadSource(
     label: field(mapping.labelField, "label"),
   });
   // A seeded sample, not the file's head (files are often sorted by label).
-  const shuffledCap =
-    limit === undefined
-      ? items
-      : createRandom(seed + 7)
-          .shuffle(items)
-          .slice(0, limit);
+  const shuffledCap = seededSample(items, limit, seed);
   return {
     kind: "labeled",
     id: reference,
@@ -513,7 +524,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
     models,
     entries,
     notes: [
-      `Seed ${options.seed ?? 42}${options.limit === undefined ? "" : `; at most ${options.limit} pairs / texts per split / queries per data set`}.`,
+      `Seed ${options.seed ?? 42}${options.limit === undefined ? "" : `; --limit ${options.limit}: pairs (STS, pair classification) and labelled texts are a random sample of at most ${options.limit} drawn with the seed, retrieval keeps the first ${options.limit} queries of each data set`}.`,
       "Classification: logistic-regression probe (L-BFGS, L2 = 1/n). Clustering: seeded k-means++ with k = number of labels. Retrieval: cosine over the whole corpus with query/passage prefixes.",
     ],
   };

@@ -25,7 +25,7 @@ export interface DocumentStreamOptions {
   readonly textField?: string;
   /** Field/column holding a unique id (default: a hash of the text). */
   readonly idField?: string;
-  /** Fields/columns copied into the document's metadata. */
+  /** Fields/columns copied into the document's metadata (typed by the caller: {@link typeDocumentMetadata}). */
   readonly metadataFields?: readonly string[];
   /** Format override (otherwise from the extension). */
   readonly format?: DocumentFileFormat;

@@ -13,6 +13,8 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import { createEmbedder } from "../embed/create-embedder.js";
+import { applyMetadataTypes, createMetadataTyper, type MetadataTypes } from "../embed/metadata-types.js";
+import { textFileFormat } from "../embed/text-file.js";
 import { EmbedkitError } from "../errors.js";
 import type { ModelStore } from "../models/model-store.js";
 import { ensureCollection } from "../store/documents.js";
@@ -42,6 +44,11 @@ export interface SubmitOptions extends DocumentStreamOptions {
   readonly truncate?: boolean;
   /** Model store used to resolve the model when the collection is created. */
   readonly modelStore?: ModelStore;
+  /**
+   * Metadata types forced per field (`--metadata-types`); otherwise a CSV/TSV column whose
+   * non-empty values are all numbers is stored as numbers (`embed/metadata-types`).
+   */
+  readonly metadataTypes?: MetadataTypes;
 }
 
 /** What {@link submitRun} did. */
@@ -209,8 +216,14 @@ export async function submitRun(
     ...(options.metadataFields === undefined ? {} : { metadataFields: options.metadataFields }),
     ...(options.format === undefined ? {} : { format: options.format }),
   };
-  // Pass 1: validate everything and hash the bytes; nothing is written yet.
+  // Pass 1: validate everything, learn the metadata types and hash the bytes; nothing is written yet.
   const hash = createHash("sha256");
+  const format = textFileFormat(file, options.format);
+  const typer = createMetadataTyper({
+    detect: format === "csv" || format === "tsv",
+    ...(options.metadataTypes === undefined ? {} : { forced: options.metadataTypes }),
+  });
+  const metadataSeen = new Set<string>();
   let chunks = 0;
   let documents = 0;
   for await (const chunk of chunksOf(
@@ -221,10 +234,29 @@ export async function submitRun(
   )) {
     chunks += 1;
     documents += chunk.length;
+    for (const document of chunk) {
+      typer.observe(document.metadata);
+      // Forced types are known now: a cell they refuse fails here, before anything is enqueued.
+      if (options.metadataTypes !== undefined && document.metadata !== undefined) {
+        applyMetadataTypes(document.metadata, options.metadataTypes, `${file}:${document.line}`);
+      }
+      for (const key of Object.keys(document.metadata ?? {})) metadataSeen.add(key);
+    }
   }
   if (documents === 0) {
     throw new EmbedkitError("INVALID_INPUT", `${file} contains no documents.`, { details: { path: file } });
   }
+  // JSONL fields vary per line: a --metadata-fields name found on no line is a typo (CSV: checked on the header).
+  for (const field of options.metadataFields ?? []) {
+    if (!metadataSeen.has(field)) {
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `--metadata-fields: no document of ${file} has a field "${field}" (metadata fields found: ${[...metadataSeen].join(", ") || "none"}).`,
+        { details: { param: "--metadata-fields", field, path: file } },
+      );
+    }
+  }
+  const metadataTypes = typer.types();
   const contentSha256 = hash.digest("hex");
   const model = await resolveModel(options.store, collection, options);
   const truncate = options.truncate ?? true;
@@ -236,6 +268,7 @@ export async function submitRun(
         model,
         contentSha256,
         reading,
+        ...(options.metadataTypes === undefined ? {} : { metadataTypes: options.metadataTypes }),
         chunkSize,
         truncate,
       }),
@@ -290,7 +323,11 @@ export async function submitRun(
           store: options.store,
           model,
           truncate,
-          documents: chunk.map(({ id, text, metadata }) => ({ id, text, ...(metadata ? { metadata } : {}) })),
+          documents: chunk.map(({ id, text, metadata, line }) => ({
+            id,
+            text,
+            ...(metadata ? { metadata: applyMetadataTypes(metadata, metadataTypes, `${file}:${line}`) } : {}),
+          })),
         },
         opts: {
           jobId: chunkJobId(runId, index),

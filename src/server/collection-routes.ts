@@ -19,6 +19,8 @@ import { z } from "zod";
 import { createFaq, type FaqCandidate } from "../apps/faq/faq.js";
 import type { Embedder, InputType } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { withArticle } from "../internal/english.js";
+import { findModel } from "../models/catalog.js";
 import { collectionSpecFor } from "../store/documents.js";
 import { type CollectionStats, type Filter, STORE_LIMITS, type VectorStore } from "../store/vector-store.js";
 import type { ModelPool } from "./model-pool.js";
@@ -151,6 +153,17 @@ export async function withModel<T>(
   try {
     id = pool.resolve(model);
   } catch (error) {
+    const spec = findModel(model);
+    if (spec !== undefined && spec.modality !== "text") {
+      // An image/audio collection: no server can embed a text query with its model.
+      throw new EmbedkitError(
+        "INVALID_OPTION",
+        `Collection "${collection}" was built with ${model}, ${withArticle(`${spec.modality} model`)} with no text encoder, ` +
+          "so a text query cannot be embedded for it. Send the vector of an example (embedded with the same model) " +
+          "instead, or index the files with a model that embeds text too (clip:… for images, clap:… for audio).",
+        { cause: error, details: { param: "query", model, modality: spec.modality } },
+      );
+    }
     throw new EmbedkitError(
       "UNKNOWN_MODEL",
       `Collection "${collection}" was built with ${model}, which this server does not serve. ` +

@@ -12,6 +12,7 @@
 import { createAudioEmbedder } from "../embed/media/audio/create-audio-embedder.js";
 import type { MediaEmbedder, MediaModality, NamedBytes } from "../embed/media/media-embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { withArticle } from "../internal/english.js";
 import type { ModelStore } from "../models/model-store.js";
 import { float32ToBase64 } from "../vectors/codec.js";
 import type { EmbeddingsRequest } from "./embeddings-request.js";
@@ -49,7 +50,7 @@ async function modalityOf(name: string, store: ModelStore): Promise<MediaModalit
   if (spec.modality !== "audio" && spec.modality !== "image") {
     throw new EmbedkitError(
       "INVALID_OPTION",
-      `${name} is a ${spec.modality} model; mediaModels takes audio or image models (serve text models with "models").`,
+      `${name} is ${withArticle(`${spec.modality} model`)}; mediaModels takes audio or image models (serve text models with "models").`,
       { details: { option: "mediaModels", model: name } },
     );
   }

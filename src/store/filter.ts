@@ -358,3 +358,39 @@ export function matchesFilter(metadata: Metadata, filter: Filter): boolean {
   }
   return true;
 }
+
+/** The fields a validated filter compares with `<`, `<=`, `>`, `>=` (each once, in filter order). */
+export function rangeFields(filter: Filter): string[] {
+  const fields = new Set<string>();
+  for (const condition of filter) {
+    if (condition.op === "lt" || condition.op === "lte" || condition.op === "gt" || condition.op === "gte") {
+      fields.add(condition.field);
+    }
+  }
+  return [...fields];
+}
+
+/**
+ * The error for a range condition on a field that holds no numbers in a collection: such a
+ * condition can never match, which would otherwise look like "no results" (e.g. years stored
+ * as text). Backends raise it only when a filtered call found nothing, so the check costs nothing
+ * on the normal path. `sample` is a value the field does hold (undefined: no item has the field).
+ */
+export function fieldWithoutNumbersError(
+  collection: string,
+  field: string,
+  sample: MetadataValue | undefined,
+): EmbedkitError {
+  const holds =
+    sample === undefined
+      ? `no item of collection "${collection}" has a metadata field "${field}"`
+      : `metadata field "${field}" holds no numbers in collection "${collection}" (it holds ${typeof sample === "string" ? "text" : typeof sample} values such as ${JSON.stringify(sample)})`;
+  return invalid(
+    `A range condition on "${field}" (<, <=, >, >=) compares numbers, but ${holds}, so it can never match. ` +
+      (sample === undefined
+        ? "Check the field name (see the metadata of `embedkit search` hits)."
+        : `Re-index with "${field}" stored as numbers (a CSV column whose values are all numbers is stored as numbers; ` +
+          `force it with --metadata-types ${field}=number), or compare with = or in (...).`),
+    { field, collection },
+  );
+}

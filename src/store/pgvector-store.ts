@@ -24,7 +24,7 @@
  */
 import pg from "pg";
 import { EmbedkitError } from "../errors.js";
-import { resolveFilter } from "./filter.js";
+import { fieldWithoutNumbersError, rangeFields, resolveFilter } from "./filter.js";
 import { redactUrl } from "./open-vector-store.js";
 import {
   checkModel,
@@ -45,6 +45,7 @@ import type {
   Item,
   ListPage,
   Metadata,
+  MetadataValue,
   Query,
   StoredItem,
   UpsertOptions,
@@ -536,6 +537,7 @@ class PgCollection implements Collection {
         score: number;
       }>(sql, params),
     );
+    if (result.rows.length === 0) await this.#checkRangeFields(valid.filter);
     return result.rows.map((row) => ({
       id: row.id,
       score: row.score,
@@ -555,7 +557,36 @@ class PgCollection implements Collection {
         params,
       ),
     );
-    return Number(result.rows[0]?.count ?? 0);
+    const count = Number(result.rows[0]?.count ?? 0);
+    if (count === 0) await this.#checkRangeFields(resolveFilter(filter));
+    return count;
+  }
+
+  /**
+   * After a filter matched nothing: refuse a range condition on a field that holds no numbers in
+   * this collection (the embedded store's check, same message; see `fieldWithoutNumbersError`).
+   */
+  async #checkRangeFields(filter: Filter): Promise<void> {
+    for (const field of rangeFields(filter)) {
+      const result = await this.#run("checking a filter field", () =>
+        this.#context.pool.query<{ value: MetadataValue; numeric: boolean }>(
+          `SELECT metadata -> $1::text AS value, jsonb_typeof(metadata -> $1::text) = 'number' AS numeric
+             FROM ${this.#table} WHERE metadata ? $1::text
+             ORDER BY (jsonb_typeof(metadata -> $1::text) = 'number') DESC LIMIT 1`,
+          [field],
+        ),
+      );
+      const row = result.rows[0];
+      if (row?.numeric === true) continue;
+      if (row === undefined) {
+        // An empty collection matches nothing for any filter: not an error.
+        const any = await this.#run("checking a filter field", () =>
+          this.#context.pool.query(`SELECT 1 FROM ${this.#table} LIMIT 1`),
+        );
+        if (any.rows.length === 0) return;
+      }
+      throw fieldWithoutNumbersError(this.info.name, field, row?.value);
+    }
   }
 
   async stats(): Promise<CollectionStats> {

@@ -212,7 +212,12 @@ function checkShare(name: string, value: number): number {
 }
 
 async function readLabelled(path: string, textField: string, labelField: string): Promise<Labelled> {
-  const records = await readTextFile(path, { textField, idField: labelField });
+  const records = await readTextFile(path, {
+    textField,
+    idField: labelField,
+    textFieldOption: "--text-col",
+    idFieldOption: "--label-col",
+  });
   if (/\.txt$/i.test(path)) {
     throw new EmbedkitError(
       "INVALID_INPUT",
@@ -513,7 +518,12 @@ export async function trainAdapterFromFile(
   const warmup = options.warmup ?? 0;
   const temperature = options.temperature ?? 0.05;
 
-  const records = await readTextFile(options.data, { textField: queryField, idField: positiveField });
+  const records = await readTextFile(options.data, {
+    textField: queryField,
+    idField: positiveField,
+    textFieldOption: "--query-col",
+    idFieldOption: "--positive-col",
+  });
   const pairs = records.map((record, index) => {
     const positive = record.id ?? "";
     if (positive.trim() === "") {

@@ -251,6 +251,83 @@ describe("embedkit search", () => {
     expect(ef.code).not.toBe(0);
     expect(ef.stderr).toMatch(/--ef-search/);
   });
+
+  it("filters CSV years with year>=1990 (number-like columns are numbers) and explains a text field (issue 19.1)", async () => {
+    const own = join(dir, "books-store"); // its own store: the collections test lists the shared one
+    const csv = join(dir, "books.csv");
+    await writeFile(
+      csv,
+      "id,title,year,code\n" +
+        "b1,Dune: a desert planet and its spice,1965,0441\n" +
+        "b2,Neuromancer: a hacker in cyberspace,1984,0441\n" +
+        "b3,The Three-Body Problem: first contact,2008,0765\n" +
+        "b4,Snow Crash: a pizza courier in the metaverse,1992,0553\n",
+    );
+    const indexed = await runCli([
+      "index",
+      "books",
+      "--file",
+      csv,
+      "--text-field",
+      "title",
+      "--id-field",
+      "id",
+      "--metadata-fields",
+      "year,code",
+      "--metadata-types",
+      "code=string",
+      "--store",
+      own,
+      "--json",
+    ]);
+    expect(indexed.code, indexed.stderr).toBe(0);
+    const search = (filter: string) =>
+      runCli(["search", "books", "science fiction", "--filter", filter, "--store", own, "--json"]);
+    const recent = await search("year>=1990");
+    expect(recent.code, recent.stderr).toBe(0);
+    const hits = (JSON.parse(recent.stdout) as { hits: { id: string; metadata: object }[] }).hits;
+    expect(hits.map((hit) => hit.id).sort()).toEqual(["b3", "b4"]);
+    expect(hits.find((hit) => hit.id === "b4")?.metadata).toEqual({ year: 1992, code: "0553" });
+    const text = await search("code>=500");
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(
+      /INVALID_FILTER.*"code" holds no numbers in collection "books".*"0(441|765|553)"/,
+    );
+    const unknown = await runCli([
+      "index",
+      "books2",
+      "--file",
+      csv,
+      "--text-field",
+      "title",
+      "--id-field",
+      "isbn",
+      "--store",
+      own,
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /--id-field: no column "isbn" in .*books.csv \(columns: id, title, year, code\)/,
+    );
+    // Issue 19.8: --skip-errors leaves out empty text rows and says which.
+    const gaps = join(dir, "gaps.csv");
+    await writeFile(gaps, "title,year\nA first book,2001\n,2002\nA third book,2003\n");
+    const skipped = await runCli([
+      "index",
+      "gaps",
+      "--file",
+      gaps,
+      "--text-field",
+      "title",
+      "--skip-errors",
+      "--store",
+      own,
+    ]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toMatch(
+      /Indexed 2 documents[\s\S]*Left out 1 row: line 3 \(empty "title" value\)\./,
+    );
+  });
 });
 
 describe("embedkit collections", () => {

@@ -110,6 +110,48 @@ describe("embedkit embed", () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/Input 0 is an empty string/);
     expect((await readdir(dir)).filter((f) => f.startsWith("never"))).toEqual([]);
+    // Issue 19.4: an unknown --out extension is refused (it used to write JSONL).
+    const parquet = await runCli(["embed", "-m", MODEL, "--out", join(dir, "never.parquet"), "hi"]);
+    expect(parquet.code).toBe(1);
+    expect(parquet.stderr).toMatch(
+      /--out .*never\.parquet: ".parquet" is not an output format; use .jsonl, .ndjson, .csv, .npy/,
+    );
+    const keyless = join(dir, "keyless.jsonl");
+    await writeFile(keyless, '{"text":"ok"}\n');
+    const idField = await runCli(["embed", "-m", MODEL, "--file", keyless, "--id-field", "key"]);
+    expect(idField.code).toBe(1);
+    expect(idField.stderr).toMatch(/--id-field: no field "key" in .*keyless\.jsonl \(fields found: text\)/);
+  });
+
+  it("--skip-errors leaves out empty text rows, lists them and writes a sidecar (issue 19.8)", async () => {
+    const file = join(dir, "gaps.csv");
+    await writeFile(file, "id,text\na,first text\nb,\nc,third text\n");
+    const out = join(dir, "gaps.jsonl");
+    const run = await runCli([
+      "embed",
+      "-m",
+      MODEL,
+      "--file",
+      file,
+      "--id-field",
+      "id",
+      "--skip-errors",
+      "--out",
+      out,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = (await readFile(out, "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: string });
+    expect(rows.map((row) => row.id)).toEqual(["a", "c"]);
+    expect(run.stderr).toMatch(
+      /Skipped 1 row \(all listed in .*gaps\.jsonl\.skipped\.jsonl\):\n {2}line 3: empty "text" value/,
+    );
+    expect(JSON.parse(await readFile(`${out}.skipped.jsonl`, "utf8"))).toEqual({
+      line: 3,
+      reason: 'empty "text" value',
+    });
   });
 
   it("documents every option in --help", async () => {

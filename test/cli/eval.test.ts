@@ -4,7 +4,7 @@
  * headless Chromium (Debian's /usr/bin/chromium via playwright-core; the global
  * test setup installs it when missing), checking for console errors and rendered SVG charts.
  */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -65,6 +65,45 @@ describe("embedkit eval", () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script|<link|src="http/);
     expect(await readFile(join(out, "report.md"), "utf8")).toMatch(/# embedkit eval: suite/);
+  });
+
+  it("--limit samples STS pairs with the seed instead of taking the file's first pairs, and says so (issue 19.3)", async () => {
+    // 30 pairs whose gold scores rise with the line: the first 6 pairs hold the 6 lowest scores.
+    const file = join(dir, "rising.tsv");
+    const rows = Array.from(
+      { length: 30 },
+      (_, i) => `sentence number ${i}\tanother sentence ${i % 7}\t${(i / 6).toFixed(3)}`,
+    );
+    await writeFile(file, `sentence1\tsentence2\tscore\n${rows.join("\n")}\n`);
+    const golds = async (seed: string) => {
+      const out = join(dir, `limit-${seed}`);
+      const run = await runCli([
+        "eval",
+        "sts",
+        "-m",
+        MODEL,
+        "--data",
+        file,
+        "--limit",
+        "6",
+        "--seed",
+        seed,
+        "--out",
+        out,
+        "--quiet",
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as EvalReport;
+      expect(report.notes.join(" ")).toMatch(
+        /--limit 6: pairs .* random sample of at most 6 drawn with the seed/,
+      );
+      return (report.entries[0]?.scatter ?? []).map((point) => point.gold).sort((a, b) => a - b);
+    };
+    const first = await golds("42");
+    expect(first).toHaveLength(6);
+    expect(Math.max(...first)).toBeGreaterThan(5 / 6); // not just the file's first 6 pairs
+    expect(await golds("42")).toEqual(first); // the same seed draws the same pairs
+    expect(await golds("7")).not.toEqual(first);
   });
 
   it("runs classification and clustering on a labelled CSV and prints JSON", async () => {

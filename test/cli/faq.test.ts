@@ -3,7 +3,7 @@
  * temporary embedded store: the quick-start flow, --json output, the fallback,
  * and user errors (missing column, empty file, unknown collection) with exit code 1.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +110,21 @@ describe("embedkit faq", () => {
     expect(target.stderr).toMatch(/needs --target/);
     const threshold = await runCli(["faq", "ask", "hi", ...common, "--threshold", "7"]);
     expect(threshold.code).toBe(1);
+  });
+
+  it("counts in the singular for one question, and explains a calibration file's header (issue 19.6, 19.11)", async () => {
+    const one = join(dir, "one.csv");
+    await writeFile(one, "question,answer\nHow do I reset my PIN?,In the app under Card > PIN.\n");
+    const store = ["--store", join(dir, "store"), "--collection", "single", "--quiet"];
+    const index = await runCli(["faq", "index", one, ...store]);
+    expect(index.code, index.stderr).toBe(0);
+    expect(index.stdout).toMatch(/Indexed 1 question \(1 answer\) into "single"/);
+    // The FAQ file itself passed to calibrate: the message asks for query,expected.
+    const calibrate = await runCli(["faq", "calibrate", one, ...store]);
+    expect(calibrate.code).toBe(1);
+    expect(calibrate.stderr).toMatch(
+      /MALFORMED_FILE.*no column "query".*e\.g\. "query,expected"; a calibration file/,
+    );
   });
 
   it("documents every option in --help", async () => {

@@ -85,6 +85,12 @@ describe("image collections", () => {
     const text = await runCli(["search", "photos", "--example", notes, "--store", store, "--quiet"]);
     expect(text.code).toBe(1);
     expect(text.stderr).toMatch(/UNSUPPORTED_MEDIA.*not an image, video or audio file/);
+    // Issue 19.2: a text query on a collection whose model has no text encoder says what to do.
+    const query = await runCli(["search", "photos", "a cat on a sofa", "--store", store, "--quiet"]);
+    expect(query.code).toBe(1);
+    expect(query.stderr).toMatch(
+      /INVALID_OPTION.*mobilenet-v2-nsfwjs is an image model and has no text encoder, so it cannot embed text\..*--example <file>.*clip:… for images, clap:… for audio/,
+    );
   });
 
   it("indexes nothing when one file is bad (the whole call is refused first)", async () => {

@@ -125,6 +125,23 @@ describe("embedkit ner", () => {
     const json = await runCli(["ner", "--tagger", taggerDir, "--file", file, "--json", "--quiet"]);
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as unknown[]).length).toBe(3);
+    // Issue 19.7: blank lines keep their place (empty entities), each output names its line.
+    const gaps = join(dir, "gaps.txt");
+    await writeFile(gaps, "EU rejects German call.\n\n   \nPeter Blackburn was in Brussels.\n");
+    const mapped = await runCli(["ner", "--tagger", taggerDir, "--file", gaps, "--json", "--quiet"]);
+    expect(mapped.code, mapped.stderr).toBe(0);
+    const rows = JSON.parse(mapped.stdout) as { index: number; line: number; entities: unknown[] }[];
+    expect(rows.map((row) => [row.index, row.line])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
+    expect(rows[1]?.entities).toEqual([]);
+    expect(rows[2]?.entities).toEqual([]);
+    // The tagged lines get the entities they get on their own.
+    const alone = await runCli(["ner", "--tagger", taggerDir, "--json", "Peter Blackburn was in Brussels."]);
+    expect(rows[3]?.entities).toEqual((JSON.parse(alone.stdout) as { entities: unknown[] }[])[0]?.entities);
     const plain = await runCli(["ner", "--tagger", taggerDir, "EU rejects German call."]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/^\w+\s+\d+-\d+\s+\S.*\s\d\.\d{3}$/m);

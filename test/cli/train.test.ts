@@ -95,6 +95,23 @@ describe("embedkit train classifier / classify", () => {
     ]);
     expect(gap.code).toBe(1);
     expect(gap.stderr).toMatch(/row 2 has no value in the label column "label"/);
+    // Issue 19.5: a --label-col that is not a column is named as such, with the columns.
+    const absent = await runCli([
+      "train",
+      "classifier",
+      "--data",
+      missing,
+      "--label-col",
+      "sentiment",
+      "-m",
+      MODEL,
+      "--out",
+      join(dir, "z"),
+    ]);
+    expect(absent.code).toBe(1);
+    expect(absent.stderr).toMatch(
+      /--label-col: no column "sentiment" in .*missing\.csv \(columns: text, label\)/,
+    );
   });
 
   it("classifies zero-shot from label names", async () => {

@@ -67,6 +67,23 @@ describe("renderHtml", () => {
     expect(html).toMatch(/<td class="n">–<\/td>/);
   });
 
+  it("leaves room for the longest value label of a bar chart (issue 19.11: cut-off speed label)", () => {
+    const fast: EvalReport = {
+      ...report,
+      entries: report.entries.map((entry) => ({ ...entry, textsPerSecond: 12345.6, embedded: 10 })),
+    };
+    const html = renderHtml(fast);
+    const chart = html.match(/<svg[^>]*aria-label="Embedding speed" width="(\d+)"[\s\S]*?<\/svg>/);
+    expect(chart).not.toBeNull();
+    const width = Number(chart?.[1]);
+    const labels = [...(chart?.[0] ?? "").matchAll(/<text x="([\d.]+)"[^>]*class="value">([^<]*)<\/text>/g)];
+    expect(labels.map((label) => label[2])).toEqual(["12345.6 texts/s", "12345.6 texts/s"]);
+    for (const label of labels) {
+      // 12 px text is at most ~7.5 px a character: the label must end inside the chart.
+      expect(Number(label[1]) + 7.5 * (label[2] ?? "").length).toBeLessThanOrEqual(width);
+    }
+  });
+
   it("escapeHtml covers the five special characters", () => {
     expect(escapeHtml(`<>&"'`)).toBe("&#60;&#62;&#38;&#34;&#39;");
   });

@@ -277,6 +277,23 @@ describe("jobs on Redis + pgvector", () => {
       "INVALID_OPTION",
       /chunkSize/,
     );
+    // Issue 19.1/19.4: a metadata field found on no line, and a forced number type a cell refuses.
+    await expectError(
+      submitRun(queue, "bad", good, { store: postgres.url, metadataFields: ["year"] }),
+      "INVALID_OPTION",
+      /--metadata-fields: no document of .*good\.jsonl has a field "year"/,
+    );
+    const years = join(dir, "years.csv");
+    await writeFile(years, "text,year\nfirst,1990\nsecond,unknown\n");
+    await expectError(
+      submitRun(queue, "bad", years, {
+        store: postgres.url,
+        metadataFields: ["year"],
+        metadataTypes: { year: "number" },
+      }),
+      "MALFORMED_FILE",
+      /years\.csv:3: metadata field "year" is typed number but holds "unknown"/,
+    );
     expect((await listRuns(queue)).length).toBe(runsBefore);
     expect(await queue.queue.getWaitingCount()).toBe(waitingBefore);
     const dead = await expectError(

@@ -97,7 +97,7 @@ describe("embedkit models", () => {
     });
     const table = await run("models", "list", "--home", home);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^ID\s+DIMS\s+POOLING\s+QUANTIZED\s+LANGUAGES\s+SIZE\s+INSTALLED/);
+    expect(table.stdout).toMatch(/^ID\s+DIMS\s+POOLING\s+QUANTIZED\s+LANGUAGES\s+DOWNLOAD\s+INSTALLED/);
     expect(table.stdout).toMatch(
       new RegExp(`${SMALL_MODEL}\\s+384\\s+mean\\s+yes\\s+en\\s+16\\.4 MB\\s+yes`),
     );
@@ -112,6 +112,10 @@ describe("embedkit models", () => {
     expect(info.installed).toMatchObject({ id: SMALL_MODEL, dir: join(home, "models", SMALL_MODEL) });
     const text = await run("models", "--home", home, "info", "bge-small-zh-v1.5");
     expect(text.stdout).toMatch(/dims:\s+512/);
+    // Issue 19.11: the download size is the one `models list` shows, and the on-disk size says so.
+    const installed = await run("models", "--home", home, "info", "minilm-q");
+    expect(installed.stdout).toMatch(/download:\s+16\.4 MB \(the DOWNLOAD column of `models list`\)/);
+    expect(installed.stdout).toMatch(/installed:\s+yes, .* \([\d.]+ [kMG]?B on disk, pulled /);
     expect(text.stdout).toMatch(/installed:\s+no/);
     const unknown = await run("models", "--home", home, "info", "nope");
     expect(unknown.code).toBe(1);

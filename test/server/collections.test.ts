@@ -250,6 +250,15 @@ describe("collections over HTTP", () => {
     }
   });
 
+  it("400 for a text query on an image collection, saying its model has no text encoder (issue 19.2)", async () => {
+    await vectorStore.createCollection("photos", { model: "mobilenet-v2-nsfwjs", dims: 1280 });
+    const response = await call("POST", "/v1/collections/photos/query", { query: "a cat on a sofa" });
+    expectOpenAiError(response, 400);
+    expect(response.json().error.message).toMatch(
+      /built with mobilenet-v2-nsfwjs, an image model with no text encoder.*clip:… for images, clap:… for audio/,
+    );
+  });
+
   it("drops a collection", async () => {
     const dropped = await call("DELETE", "/v1/collections/docs");
     expect(dropped.json()).toEqual({ object: "collection.deleted", name: "docs", deleted: true });

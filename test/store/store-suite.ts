@@ -374,6 +374,27 @@ export function runVectorStoreSuite(name: string, factory: VectorStoreFactory): 
         expect(await collection.count([{ field: "lang", op: "nin", values: ["en"] }])).toBe(2);
       });
 
+      it("refuses a range condition on a field that holds no numbers, instead of returning nothing", async () => {
+        const collection = await seeded();
+        const query = (filter: string) => collection.query({ vector: [1, 0, 0, 0], k: 10, filter });
+        // "lang" holds only text (years stored as CSV text used to look like "no matches").
+        await expect(query("lang>=1990")).rejects.toThrow(
+          /"lang" holds no numbers in collection "c.*" \(it holds text values such as "(en|zh|fr)"\).*--metadata-types lang=number/,
+        );
+        await expect(query("lang>=1990")).rejects.toEqual(code("INVALID_FILTER"));
+        await expect(collection.count("lang<5")).rejects.toThrow(/"lang" holds no numbers/);
+        await expect(query("lang=en,nosuch>1")).rejects.toThrow(
+          /no item of collection .* has a metadata field "nosuch"/,
+        );
+        // A numeric field that simply matches nothing is an empty answer, not an error.
+        expect(await query("year>3000")).toEqual([]);
+        expect(await collection.count("year>3000")).toBe(0);
+        // So is any filter on an empty collection.
+        const empty = await store.createCollection(fresh(), SPEC);
+        expect(await empty.query({ vector: [1, 0, 0, 0], k: 3, filter: "year>=1990" })).toEqual([]);
+        expect(await empty.count("year>=1990")).toBe(0);
+      });
+
       it("refuses malformed filters with INVALID_FILTER and changes nothing", async () => {
         const collection = await seeded();
         for (const filter of [

@@ -77,13 +77,29 @@ function parseTable(content: string, path: string): { rows: Record<string, strin
   return { rows, columns };
 }
 
-function requireColumn(path: string, columns: readonly string[], name: string, flag: string): void {
+/** How a file's header is explained when a column is missing: an example header and the fix. */
+interface HeaderHelp {
+  readonly example: string;
+  readonly fix: string;
+}
+
+const FAQ_HEADER = (flag: string): HeaderHelp => ({
+  example: "question,answer,category",
+  fix: `choose another column with ${flag}`,
+});
+
+const CALIBRATION_HEADER: HeaderHelp = {
+  example: "query,expected",
+  fix: 'a calibration file has one labelled query per row (expected = the right answer, or "none" when the FAQ has none) — not the FAQ file itself',
+};
+
+function requireColumn(path: string, columns: readonly string[], name: string, help: HeaderHelp): void {
   if (!columns.includes(name)) {
     throw malformed(
       path,
       1,
       `no column "${name}" in the header (found: ${columns.length === 0 ? "none" : columns.join(", ")}). ` +
-        `The first row must name the columns, e.g. "question,answer,category"; choose another column with ${flag}.`,
+        `The first row must name the columns, e.g. "${help.example}"; ${help.fix}.`,
     );
   }
 }
@@ -125,8 +141,8 @@ export function parseFaqEntries(content: string, path: string, columns: FaqColum
       { details: { path } },
     );
   }
-  requireColumn(path, table.columns, questionColumn, "--question-column");
-  requireColumn(path, table.columns, answerColumn, "--answer-column");
+  requireColumn(path, table.columns, questionColumn, FAQ_HEADER("--question-column"));
+  requireColumn(path, table.columns, answerColumn, FAQ_HEADER("--answer-column"));
   if (table.rows.length === 0) {
     throw new EmbedkitError(
       "INVALID_INPUT",
@@ -223,8 +239,8 @@ export function parseLabelledQueries(content: string, path: string): LabelledQue
       { details: { path } },
     );
   }
-  requireColumn(path, table.columns, "query", "a header named query");
-  requireColumn(path, table.columns, "expected", "a header named expected");
+  requireColumn(path, table.columns, "query", CALIBRATION_HEADER);
+  requireColumn(path, table.columns, "expected", CALIBRATION_HEADER);
   return table.rows.map((row, index) => {
     const query = checkText(path, index + 2, "query", row.query);
     const expected = (row.expected ?? "").trim();

@@ -13,7 +13,6 @@ export type {
 } from "./recommend-input.js";
 export {
   MAX_RECOMMEND_FILE_BYTES,
-  metadataValue,
   readInteractions,
   readItemCatalog,
 } from "./recommend-input.js";

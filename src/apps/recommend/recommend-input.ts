@@ -11,6 +11,12 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse } from "csv-parse";
+import {
+  applyMetadataTypes,
+  createMetadataTyper,
+  type MetadataTypes,
+  numberFromText,
+} from "../../embed/metadata-types.js";
 import { EmbedkitError } from "../../errors.js";
 import type { Document } from "../../store/documents.js";
 import { METADATA_KEY_PATTERN, type MetadataValue } from "../../store/vector-store.js";
@@ -21,8 +27,13 @@ export interface ItemColumns {
   readonly idField: string;
   /** Columns joined (". ") into the text that is embedded. */
   readonly textFields: readonly string[];
-  /** Columns stored as filterable metadata; number-like values are stored as numbers. @default [] */
+  /**
+   * Columns stored as filterable metadata (blank cells left out); a column whose non-empty cells
+   * are all numbers is stored as numbers (`embed/metadata-types`). @default []
+   */
   readonly metadataFields?: readonly string[];
+  /** Types forced per metadata column (`--metadata-types`). @default {} */
+  readonly metadataTypes?: MetadataTypes;
 }
 
 /** The items of a catalog file. */
@@ -59,19 +70,6 @@ export interface InteractionRow {
 
 /** Longest accepted catalog or interactions file. */
 export const MAX_RECOMMEND_FILE_BYTES = 2 * 1024 ** 3;
-
-const NUMBER_LIKE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/** A metadata cell as stored: number-like text becomes a number, blank cells are left out. */
-export function metadataValue(cell: string): MetadataValue | undefined {
-  const text = cell.trim();
-  if (text === "") return undefined;
-  if (NUMBER_LIKE.test(text)) {
-    const value = Number(text);
-    if (Number.isFinite(value)) return value;
-  }
-  return text;
-}
 
 async function checkFile(path: string, what: string): Promise<void> {
   let size: number;
@@ -191,7 +189,12 @@ export async function readItemCatalog(path: string, columns: ItemColumns): Promi
   ];
   const documents: Document[] = [];
   const emptyText: string[] = [];
-  const lines = new Map<string, number>();
+  const lines: number[] = [];
+  const firstLines = new Map<string, number>();
+  const typer = createMetadataTyper({
+    detect: true,
+    ...(columns.metadataTypes === undefined ? {} : { forced: columns.metadataTypes }),
+  });
   let rows = 0;
   for await (const { columns: header, record } of readRows(path, "items", required)) {
     rows++;
@@ -203,7 +206,7 @@ export async function readItemCatalog(path: string, columns: ItemColumns): Promi
         { details: { path, line: record.line } },
       );
     }
-    const first = lines.get(id);
+    const first = firstLines.get(id);
     if (first !== undefined) {
       throw new EmbedkitError(
         "MALFORMED_FILE",
@@ -211,7 +214,7 @@ export async function readItemCatalog(path: string, columns: ItemColumns): Promi
         { details: { path, id, lines: [first, record.line] } },
       );
     }
-    lines.set(id, record.line);
+    firstLines.set(id, record.line);
     const text = columns.textFields
       .map((field) => cell(record, header, field))
       .filter((value) => value !== "")
@@ -222,17 +225,26 @@ export async function readItemCatalog(path: string, columns: ItemColumns): Promi
     }
     const metadata: Record<string, MetadataValue> = {};
     for (const field of metadataFields) {
-      const value = metadataValue(cell(record, header, field));
-      if (value !== undefined) metadata[field] = value;
+      const value = cell(record, header, field);
+      if (value !== "") metadata[field] = value;
     }
+    typer.observe(metadata);
     documents.push({ id, text, metadata });
+    lines.push(record.line);
   }
-  return { documents, emptyText, rows };
+  // Type each metadata column once for the whole catalog, as every embedkit reader does.
+  const types = typer.types();
+  const typed = documents.map((document, i) => ({
+    ...document,
+    metadata: applyMetadataTypes(document.metadata ?? {}, types, `${path}:${lines[i] ?? 0}`),
+  }));
+  return { documents: typed, emptyText, rows };
 }
 
 /** Parse a time cell: Unix seconds, or a date `Date.parse` understands. */
 function parseTime(text: string, path: string, line: number, column: string): number {
-  if (NUMBER_LIKE.test(text)) return Number(text);
+  const seconds = numberFromText(text);
+  if (seconds !== undefined) return seconds;
   const millis = Date.parse(text);
   if (Number.isNaN(millis)) {
     throw new EmbedkitError(

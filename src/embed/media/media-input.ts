@@ -10,6 +10,7 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { describeType, EmbedkitError } from "../../errors.js";
+import { withArticle } from "../../internal/english.js";
 import { loadFileType } from "../../internal/load-dependency.js";
 import type { MediaInput, MediaLimits, MediaModality } from "./media-embedder.js";
 
@@ -127,10 +128,6 @@ export interface OpenMediaInputOptions {
   readonly read?: boolean;
 }
 
-function article(word: string): string {
-  return /^[aeiou]/.test(word) ? "an" : "a";
-}
-
 function isNamedBytes(value: unknown): value is { data: Uint8Array; name?: unknown } {
   return typeof value === "object" && value !== null && "data" in value && value.data instanceof Uint8Array;
 }
@@ -174,7 +171,7 @@ export async function openMediaInput(input: MediaInput, options: OpenMediaInputO
     if (input.trim() === "") {
       throw new EmbedkitError(
         "INVALID_INPUT",
-        `${label} is an empty path. Expected a path to a ${modality} file.`,
+        `${label} is an empty path. Expected a path to ${withArticle(modality)} file.`,
         {
           details: { index: options.index ?? null },
         },
@@ -192,7 +189,7 @@ export async function openMediaInput(input: MediaInput, options: OpenMediaInputO
     if (!stats.isFile()) {
       throw new EmbedkitError(
         "INVALID_INPUT",
-        `${input} is not a regular file (a folder?). Expected a ${modality} file.`,
+        `${input} is not a regular file (a folder?). Expected ${withArticle(modality)} file.`,
         {
           details: { path: input },
         },
@@ -225,9 +222,13 @@ export async function openMediaInput(input: MediaInput, options: OpenMediaInputO
     );
   }
   if (bytes === 0) {
-    throw new EmbedkitError("MALFORMED_FILE", `${name} is empty (0 bytes); expected a ${modality} file.`, {
-      details: { name },
-    });
+    throw new EmbedkitError(
+      "MALFORMED_FILE",
+      `${name} is empty (0 bytes); expected ${withArticle(modality)} file.`,
+      {
+        details: { name },
+      },
+    );
   }
   const type = await sniffMediaType(head);
   const expected = MEDIA_FORMATS[modality];
@@ -242,8 +243,8 @@ export async function openMediaInput(input: MediaInput, options: OpenMediaInputO
   if (type.modality !== modality || !expected.includes(type.ext)) {
     throw new EmbedkitError(
       "UNSUPPORTED_MEDIA",
-      `${name} is ${type.modality ? `${article(type.modality)} ${type.modality} file` : "not media"} (${type.mime}, .${type.ext}), ` +
-        `not ${article(modality)} ${modality}. Expected one of ${expected.join(", ")}` +
+      `${name} is ${type.modality ? withArticle(`${type.modality} file`) : "not media"} (${type.mime}, .${type.ext}), ` +
+        `not ${withArticle(modality)}. Expected one of ${expected.join(", ")}` +
         (type.modality && type.modality !== modality ? `; use --modality ${type.modality} for it.` : "."),
       { details: { name, sniffed: type.ext, mime: type.mime, expected } },
     );

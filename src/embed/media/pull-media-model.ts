@@ -5,6 +5,7 @@
  * make sure its files are in the cache and verified.
  */
 import { EmbedkitError } from "../../errors.js";
+import { withArticle } from "../../internal/english.js";
 import type { ModelStore, PulledModel, PullProgress } from "../../models/model-store.js";
 import type { MediaModality } from "./media-embedder.js";
 
@@ -27,11 +28,11 @@ export interface PullMediaModelOptions {
 export async function pullMediaModel(options: PullMediaModelOptions): Promise<PulledModel> {
   const spec = await options.store.resolve(options.name);
   if (spec.modality !== options.modality) {
-    const article = options.modality === "video" ? "a" : "an";
+    const wanted = withArticle(`${options.modality} model`);
     throw new EmbedkitError(
       "INVALID_OPTION",
-      `${spec.id} is a ${spec.modality} model, not ${article} ${options.modality} model. Use ${article} ${options.modality} ` +
-        `model (${options.choices}) — see \`embedkit models list\`.`,
+      `${spec.id} is ${withArticle(`${spec.modality} model`)}, not ${wanted}. Use ${wanted} ` +
+        `(${options.choices}) — see \`embedkit models list\`.`,
       { details: { model: spec.id, modality: spec.modality } },
     );
   }

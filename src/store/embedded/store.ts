@@ -23,7 +23,7 @@ import type Database from "better-sqlite3";
 import { EmbedkitError } from "../../errors.js";
 import { loadHnswlib, loadSqlite } from "../../internal/load-dependency.js";
 import { cosineSimilarity, dot, euclideanDistance } from "../../vectors/math.js";
-import { matchesFilter, resolveFilter } from "../filter.js";
+import { fieldWithoutNumbersError, matchesFilter, rangeFields, resolveFilter } from "../filter.js";
 import {
   checkModel,
   resolveCollectionSpec,
@@ -45,6 +45,7 @@ import type {
   Item,
   ListPage,
   Metadata,
+  MetadataValue,
   Query,
   StoredItem,
   UpsertOptions,
@@ -420,6 +421,7 @@ class EmbeddedStore implements EmbeddedVectorStore {
       let matching = 0;
       for (const metadata of this.metadataMap(row).values())
         if (matchesFilter(metadata, resolved)) matching++;
+      if (matching === 0 && row.count > 0) this.checkRangeFields(row, handle.info.name, resolved);
       return matching;
     });
   }
@@ -470,7 +472,10 @@ class EmbeddedStore implements EmbeddedVectorStore {
         for (const [label, metadata] of this.metadataMap(row)) {
           if (matchesFilter(metadata, valid.filter)) matching.push(label);
         }
-        if (matching.length === 0) return undefined;
+        if (matching.length === 0) {
+          this.checkRangeFields(row, handle.info.name, valid.filter);
+          return undefined;
+        }
       }
       return { row, valid, matching };
     });
@@ -785,6 +790,27 @@ class EmbeddedStore implements EmbeddedVectorStore {
       mirror.watermark = row.seq;
       return changed;
     })();
+  }
+
+  /**
+   * After a filter matched nothing: refuse a range condition on a field that holds no numbers
+   * in the collection (see `fieldWithoutNumbersError`), so it does not pass as "no results".
+   */
+  private checkRangeFields(row: CollectionRow, collection: string, filter: Filter): void {
+    for (const field of rangeFields(filter)) {
+      let sample: MetadataValue | undefined;
+      let numeric = false;
+      for (const metadata of this.metadataMap(row).values()) {
+        if (!Object.hasOwn(metadata, field)) continue;
+        const value = metadata[field];
+        if (typeof value === "number") {
+          numeric = true;
+          break;
+        }
+        sample ??= value;
+      }
+      if (!numeric) throw fieldWithoutNumbersError(collection, field, sample);
+    }
   }
 
   /** The metadata of every item by label (loaded once per process, then caught up). */

@@ -77,7 +77,10 @@ describe("FAQ files", () => {
     expect(
       parseLabelledQueries("query,expected\na,OOS\nb,\nc,x\n", "c.csv").map((entry) => entry.expected),
     ).toEqual([null, null, "x"]);
-    expect(() => parseLabelledQueries("question,answer\na,b\n", "c.csv")).toThrow(/no column "query"/);
+    // Issue 19.6: a FAQ file given as calibration file is explained with the calibration header.
+    expect(() => parseLabelledQueries("question,answer\na,b\n", "c.csv")).toThrow(
+      /no column "query" in the header \(found: question, answer\)\. The first row must name the columns, e\.g\. "query,expected"; a calibration file .* not the FAQ file itself/,
+    );
     expect(() => parseLabelledQueries("", "c.csv")).toThrow(/no labelled queries/);
   });
 });
