@@ -31,12 +31,14 @@ export async function readTextRecords(
     readonly file?: string | undefined;
     readonly textField?: string;
     readonly idField?: string | undefined;
+    readonly keepFields?: readonly string[] | "all" | undefined;
   },
 ): Promise<TextRecord[]> {
   if (options.file) {
     return readTextFile(options.file, {
       ...(options.textField === undefined ? {} : { textField: options.textField }),
       ...(options.idField === undefined ? {} : { idField: options.idField }),
+      ...(options.keepFields === undefined ? {} : { keepFields: options.keepFields }),
     });
   }
   if (texts.length > 0) return texts.map((text) => ({ text }));

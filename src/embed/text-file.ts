@@ -18,6 +18,8 @@ export interface TextRecord {
   readonly id?: string;
   /** Values of `metadataFields` (present fields only; CSV values are strings). */
   readonly metadata?: Record<string, string | number | boolean | null>;
+  /** The input columns asked for with `keepFields`, as read (CSV: text; JSONL: any JSON value; absent: null). */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 /** Options of {@link readTextFile}. */
@@ -30,6 +32,51 @@ export interface ReadTextFileOptions {
   readonly metadataFields?: readonly string[];
   /** Format override (otherwise from the extension). */
   readonly format?: "txt" | "jsonl" | "csv" | "tsv";
+  /**
+   * Input columns copied as they are into each record's `fields`, so results can be
+   * joined back to the user's rows: names, or `"all"` for every column. A name no
+   * row has is refused (INVALID_OPTION listing the columns); a .txt file has none.
+   */
+  readonly keepFields?: readonly string[] | "all";
+}
+
+/** The `keepFields` subset of one row: every named field (null when the row lacks it), or all of them. */
+function keptFields(
+  row: Readonly<Record<string, unknown>>,
+  keep: ReadTextFileOptions["keepFields"],
+): Pick<TextRecord, "fields"> {
+  if (keep === undefined) return {};
+  if (keep === "all") return { fields: { ...row } };
+  return {
+    fields: Object.fromEntries(keep.map((name) => [name, Object.hasOwn(row, name) ? row[name] : null])),
+  };
+}
+
+/** Refuse `keepFields` names that no row of the file has, listing the ones it has. */
+function checkKeptFields(
+  keep: ReadTextFileOptions["keepFields"],
+  present: ReadonlySet<string>,
+  path: string,
+  format: string,
+): void {
+  if (keep === undefined) return;
+  if (format === "txt") {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${path} is a plain text file (one text per line), so it has no fields to keep. Use a .csv, .tsv or .jsonl input, or drop --keep-fields/--keep-all.`,
+      { details: { param: "keepFields", path } },
+    );
+  }
+  if (keep === "all") return;
+  const missing = keep.filter((name) => !present.has(name));
+  if (missing.length > 0) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${path} has no ${missing.length === 1 ? "field" : "fields"} ${missing.map((name) => JSON.stringify(name)).join(", ")} to keep. ` +
+        `Its ${format === "jsonl" ? "fields" : "columns"}: ${[...present].join(", ") || "(none)"}.`,
+      { details: { param: "keepFields", missing, available: [...present] } },
+    );
+  }
 }
 
 /** Largest input file read into memory. */
@@ -102,12 +149,14 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
   const format = textFileFormat(path, options.format);
   const records: TextRecord[] = [];
   if (format === "txt") {
+    checkKeptFields(options.keepFields, new Set(), path, format);
     content.split(/\r?\n/).forEach((line) => {
       if (line.trim() !== "") records.push({ text: line });
     });
     return records;
   }
   if (format === "jsonl") {
+    const seen = new Set<string>();
     content.split(/\r?\n/).forEach((line, i) => {
       if (line.trim() === "") return;
       let value: unknown;
@@ -130,12 +179,15 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
       }
       const id = options.idField === undefined ? undefined : object[options.idField];
       const metadata = jsonMetadata(object, options.metadataFields, path, i + 1);
+      if (options.keepFields !== undefined) for (const key of Object.keys(object)) seen.add(key);
       records.push({
         text,
         ...(id === undefined ? {} : { id: String(id) }),
         ...(metadata ? { metadata } : {}),
+        ...keptFields(object, options.keepFields),
       });
     });
+    checkKeptFields(options.keepFields, seen, path, format);
     return records;
   }
   let rows: Record<string, string>[];
@@ -151,6 +203,7 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
     const line = (error as { lines?: number }).lines ?? 0;
     throw malformed(path, line, `invalid ${format.toUpperCase()} (${(error as Error).message}).`);
   }
+  if (rows[0] !== undefined) checkKeptFields(options.keepFields, new Set(Object.keys(rows[0])), path, format);
   rows.forEach((row, i) => {
     const text = row[textField];
     if (text === undefined) {
@@ -163,7 +216,12 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
     if (text.trim() === "") throw malformed(path, i + 2, `empty "${textField}" value.`);
     const id = options.idField === undefined ? undefined : row[options.idField];
     const metadata = csvMetadata(row, options.metadataFields, path);
-    records.push({ text, ...(id === undefined ? {} : { id }), ...(metadata ? { metadata } : {}) });
+    records.push({
+      text,
+      ...(id === undefined ? {} : { id }),
+      ...(metadata ? { metadata } : {}),
+      ...keptFields(row, options.keepFields),
+    });
   });
   return records;
 }
