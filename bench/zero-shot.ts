@@ -247,6 +247,81 @@ async function main(): Promise<void> {
   const candidatesByModel = new Map<string, Scored[]>();
   const reportRows = new Map<string, Record<string, number>>();
   const generic = (model: string): string => `${model} · generic`;
+  /** Render and write what is measured so far (after every model, and at the end). */
+  const writeResults = async (final: boolean): Promise<void> => {
+    const busyAfter = final ? await busyCores() : Number.NaN;
+    const lines: string[] = [];
+    lines.push(
+      `Selection sample ≤ ${selectCount} per set (training side), report sample ≤ ${reportCount} per set (held-out side); accuracy in %.`,
+    );
+    lines.push("", "### Chosen per model (selection split, mean over the model's language's sets)", "");
+    lines.push(
+      `| model | chosen (task-neutral templates only) | selection mean | generic template | ${SETS.map((set) => `${set.id} (chosen)`).join(" | ")} |`,
+      `| --- | --- | ---: | ---: | ${SETS.map(() => "---:").join(" | ")} |`,
+    );
+    for (const [model, best] of chosen) {
+      const genericCandidate = candidatesByModel
+        .get(model)
+        ?.find(
+          (candidate) =>
+            candidate.settings.template === GENERIC_ZERO_SHOT_SETTINGS.template &&
+            candidate.settings.textInputType === "none" &&
+            candidate.settings.labelInputType === "none",
+        );
+      lines.push(
+        `| ${model} | ${describe(best.settings)} | ${percent(best.mean)} | ${percent(genericCandidate?.mean)} | ${SETS.map((set) => percent(best.accuracies[set.id])).join(" | ")} |`,
+      );
+    }
+    const shipped = [...chosen].map(([model, best]) => {
+      const same = JSON.stringify(ZERO_SHOT_DEFAULTS[model]) === JSON.stringify(best.settings);
+      return `${model}: ${same ? "yes" : "NO — update ZERO_SHOT_DEFAULTS"}`;
+    });
+    lines.push("", `ZERO_SHOT_DEFAULTS equal to the choice: ${shipped.join("; ")}.`);
+    lines.push("", "### Held-out report split", "");
+    lines.push(`| settings | ${SETS.map((set) => set.id).join(" | ")} |`);
+    lines.push(`| --- | ${SETS.map(() => "---:").join(" | ")} |`);
+    lines.push(
+      `| majority class | ${SETS.map((set) => percent(majorityShare(data.get(set.id)?.report ?? []))).join(" | ")} |`,
+    );
+    for (const [name, accuracies] of reportRows) {
+      lines.push(`| ${name} | ${SETS.map((set) => percent(accuracies[set.id])).join(" | ")} |`);
+    }
+    const before = reportRows.get(generic("all-minilm-l6-v2"));
+    const after = (set: ZeroShotSet): number | undefined =>
+      reportRows.get(`${DEFAULT_ZERO_SHOT_MODELS[set.language]} · chosen`)?.[set.id];
+    lines.push("", "### README default before → after (held-out report split)", "");
+    lines.push(
+      "| set | before: all-minilm-l6-v2, generic | after: new default model + settings | majority |",
+    );
+    lines.push("| --- | ---: | ---: | ---: |");
+    for (const set of SETS) {
+      lines.push(
+        `| ${set.id} | ${percent(before?.[set.id])} | ${percent(after(set))} | ${percent(majorityShare(data.get(set.id)?.report ?? []))} |`,
+      );
+    }
+    lines.push("", "Splits:", ...SETS.map((set) => `- ${set.id}: ${set.splits}.`));
+    lines.push(
+      "",
+      `Started ${started}; other work kept ${busy.toFixed(2)} cores busy before the run, ${final ? `${busyAfter.toFixed(2)} after` : "(partial: written after each model)"}.`,
+    );
+    const markdown = lines.join("\n");
+    await mkdir(values.out, { recursive: true });
+    await writeFile(
+      join(values.out, "zero-shot.json"),
+      JSON.stringify(
+        {
+          started,
+          busyCoresBefore: busy,
+          candidates: Object.fromEntries(candidatesByModel),
+          report: Object.fromEntries(reportRows),
+        },
+        null,
+        2,
+      ),
+    );
+    await writeFile(join(values.out, "zero-shot.md"), `${markdown}\n`);
+    if (final) process.stdout.write(`${markdown}\n`);
+  };
   for (const model of models) {
     const language = languageOf(model);
     const embedder = await createEmbedder({ model });
@@ -284,8 +359,6 @@ async function main(): Promise<void> {
         [`${model} · chosen`, best.settings],
         [`${model} · sentiment template`, sentiment.settings],
       ];
-      const shipped = ZERO_SHOT_DEFAULTS[model];
-      if (shipped !== undefined) rows.push([`${model} · shipped default`, shipped]);
       for (const [name, settings] of rows) {
         const accuracies: Record<string, number> = {};
         for (const set of SETS) {
@@ -298,72 +371,9 @@ async function main(): Promise<void> {
     } finally {
       await embedder.close();
     }
+    await writeResults(false);
   }
-  const busyAfter = await busyCores();
-  const lines: string[] = [];
-  lines.push(
-    `Selection sample ≤ ${selectCount} per set (training side), report sample ≤ ${reportCount} per set (held-out side); accuracy in %.`,
-  );
-  lines.push("", "### Chosen per model (selection split, mean over the model's language's sets)", "");
-  lines.push(
-    `| model | chosen (task-neutral templates only) | selection mean | generic template | ${SETS.map((set) => `${set.id} (chosen)`).join(" | ")} |`,
-    `| --- | --- | ---: | ---: | ${SETS.map(() => "---:").join(" | ")} |`,
-  );
-  for (const [model, best] of chosen) {
-    const genericCandidate = candidatesByModel
-      .get(model)
-      ?.find(
-        (candidate) =>
-          candidate.settings.template === GENERIC_ZERO_SHOT_SETTINGS.template &&
-          candidate.settings.textInputType === "none" &&
-          candidate.settings.labelInputType === "none",
-      );
-    lines.push(
-      `| ${model} | ${describe(best.settings)} | ${percent(best.mean)} | ${percent(genericCandidate?.mean)} | ${SETS.map((set) => percent(best.accuracies[set.id])).join(" | ")} |`,
-    );
-  }
-  lines.push("", "### Held-out report split", "");
-  lines.push(`| settings | ${SETS.map((set) => set.id).join(" | ")} |`);
-  lines.push(`| --- | ${SETS.map(() => "---:").join(" | ")} |`);
-  lines.push(
-    `| majority class | ${SETS.map((set) => percent(majorityShare(data.get(set.id)?.report ?? []))).join(" | ")} |`,
-  );
-  for (const [name, accuracies] of reportRows) {
-    lines.push(`| ${name} | ${SETS.map((set) => percent(accuracies[set.id])).join(" | ")} |`);
-  }
-  const before = reportRows.get(generic("all-minilm-l6-v2"));
-  const after = (set: ZeroShotSet): number | undefined =>
-    reportRows.get(`${DEFAULT_ZERO_SHOT_MODELS[set.language]} · shipped default`)?.[set.id];
-  lines.push("", "### README default before → after (held-out report split)", "");
-  lines.push("| set | before: all-minilm-l6-v2, generic | after: new default model + settings | majority |");
-  lines.push("| --- | ---: | ---: | ---: |");
-  for (const set of SETS) {
-    lines.push(
-      `| ${set.id} | ${percent(before?.[set.id])} | ${percent(after(set))} | ${percent(majorityShare(data.get(set.id)?.report ?? []))} |`,
-    );
-  }
-  lines.push("", "Splits:", ...SETS.map((set) => `- ${set.id}: ${set.splits}.`));
-  lines.push(
-    "",
-    `Started ${started}; other work kept ${busy.toFixed(2)} cores busy before the run, ${busyAfter.toFixed(2)} after.`,
-  );
-  const markdown = lines.join("\n");
-  await mkdir(values.out, { recursive: true });
-  await writeFile(
-    join(values.out, "zero-shot.json"),
-    JSON.stringify(
-      {
-        started,
-        busyCoresBefore: busy,
-        candidates: Object.fromEntries(candidatesByModel),
-        report: Object.fromEntries(reportRows),
-      },
-      null,
-      2,
-    ),
-  );
-  await writeFile(join(values.out, "zero-shot.md"), `${markdown}\n`);
-  process.stdout.write(`${markdown}\n`);
+  await writeResults(true);
 }
 
 await main();

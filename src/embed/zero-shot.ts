@@ -31,18 +31,8 @@ export const GENERIC_ZERO_SHOT_SETTINGS: ZeroShotSettings = Object.freeze({
   labelInputType: "none",
 });
 
-const ENGLISH_MINILM: ZeroShotSettings = Object.freeze({
-  template: "{label}",
-  textInputType: "none",
-  labelInputType: "none",
-});
-const ENGLISH_BGE: ZeroShotSettings = Object.freeze({
-  template: "A {label} text.",
-  textInputType: "none",
-  labelInputType: "none",
-});
 const ENGLISH_E5: ZeroShotSettings = Object.freeze({
-  template: "A {label} text.",
+  template: "{label}",
   textInputType: "query",
   labelInputType: "query",
 });
@@ -58,10 +48,10 @@ const CHINESE_BGE: ZeroShotSettings = Object.freeze({
  * splits; see docs/EVALUATION.md ("Zero-shot classification").
  */
 export const ZERO_SHOT_DEFAULTS: Readonly<Record<string, ZeroShotSettings>> = Object.freeze({
-  "all-minilm-l6-v2": ENGLISH_MINILM,
-  "all-minilm-l6-v2-q": ENGLISH_MINILM,
-  "bge-small-en-v1.5": ENGLISH_BGE,
-  "bge-small-en-v1.5-q": ENGLISH_BGE,
+  "all-minilm-l6-v2": GENERIC_ZERO_SHOT_SETTINGS,
+  "all-minilm-l6-v2-q": GENERIC_ZERO_SHOT_SETTINGS,
+  "bge-small-en-v1.5": GENERIC_ZERO_SHOT_SETTINGS,
+  "bge-small-en-v1.5-q": GENERIC_ZERO_SHOT_SETTINGS,
   "e5-small-v2": ENGLISH_E5,
   "e5-small-v2-q": ENGLISH_E5,
   "bge-small-zh-v1.5": CHINESE_BGE,
