@@ -31,9 +31,10 @@ export const GENERIC_ZERO_SHOT_SETTINGS: ZeroShotSettings = Object.freeze({
   labelInputType: "none",
 });
 
+// e5: the label prompts as queries looking for the texts as passages (its asymmetric use).
 const ENGLISH_E5: ZeroShotSettings = Object.freeze({
-  template: "{label}",
-  textInputType: "query",
+  template: GENERIC_ZERO_SHOT_SETTINGS.template,
+  textInputType: "passage",
   labelInputType: "query",
 });
 const CHINESE_BGE: ZeroShotSettings = Object.freeze({

@@ -42,7 +42,7 @@ describe("createZeroShotClassifier", () => {
     }
   });
 
-  it("embeds texts with the text input type (e5: query prefix), so predict on such vectors equals classify", async () => {
+  it("embeds texts with the text input type (e5: passage prefix), so predict on such vectors equals classify", async () => {
     const classifier = await createZeroShotClassifier({ embedder: e5, labels: ["positive", "negative"] });
     expect(classifier.settings.textInputType).toBe(ZERO_SHOT_DEFAULTS["e5-small-v2-q"]?.textInputType);
     const texts = ["what a wonderful, moving film", "a dull and tedious movie"];
