@@ -189,7 +189,7 @@ export function classifyCommand(): Command {
       .option("-l, --labels <labels>", "zero-shot: comma-separated label names or short descriptions")
       .option(
         "--template <text>",
-        'zero-shot prompt; {label} is replaced by each label (default: the model\'s measured template, e.g. "A {label} text.")',
+        'zero-shot prompt; {label} is replaced by each label (default: the model\'s measured template, e.g. "This text is about {label}.")',
       )
       .option(
         "--temperature <t>",

@@ -1,7 +1,7 @@
 /**
  * @module embed/zero-shot
  * Zero-shot text classification from label names: each label is put into a
- * prompt template ("A {label} text."), the prompts and the texts are embedded
+ * prompt template ("This text is about {label}."), the prompts and the texts are embedded
  * by the same model, and a text gets the label whose prompt is most similar
  * (cosine), with probabilities from a softmax over the similarities divided by
  * a temperature. How well this works depends mostly on the template and on how
