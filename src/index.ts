@@ -15,12 +15,14 @@
 export type {
   AskFaqOptions,
   CalibrationObjective,
+  EvaluateFaqThresholdOptions,
   Faq,
   FaqCalibration,
   FaqCandidate,
   FaqEntry,
   FaqReply,
   FaqSettings,
+  FaqThresholdEvaluation,
   IndexFaqOptions,
   IndexFaqReport,
   IndexRecommenderOptions,
@@ -42,6 +44,11 @@ export {
   readLabelledQueries,
 } from "./apps/index.js";
 export type {
+  AiSdkCallOptions,
+  AiSdkEmbedCall,
+  AiSdkEmbeddingModel,
+  AiSdkEmbeddingModelOptions,
+  AiSdkEmbedResult,
   CreateEmbedderOptions,
   CreateLocalEmbedderOptions,
   CreateOpenAIEmbedderOptions,
@@ -67,22 +74,36 @@ export type {
   SearchHit,
   SemanticSearchOptions,
   TokenEmbeddings,
+  ZeroShotClassifier,
+  ZeroShotClassifierOptions,
+  ZeroShotClassifyOptions,
+  ZeroShotPrediction,
+  ZeroShotSettings,
 } from "./embed/index.js";
 // Embedding
+// Zero-shot classification
 export {
+  AI_SDK_PROVIDER,
   checkReferences,
   closeEmbedders,
   createEmbedder,
   createOnnxEmbedder,
   createOpenAIEmbedder,
+  createZeroShotClassifier,
+  DEFAULT_ZERO_SHOT_MODELS,
+  DEFAULT_ZERO_SHOT_TEMPERATURE,
   EMBEDDER_PROVIDERS,
   embed,
   embedMany,
+  GENERIC_ZERO_SHOT_SETTINGS,
   OPENAI_DEFAULT_BASE_URL,
   OPENAI_EMBEDDING_MODELS,
   paraphraseMining,
   semanticSearch,
+  toAiSdkEmbeddingModel,
   toLangChainEmbeddings,
+  ZERO_SHOT_DEFAULTS,
+  zeroShotDefaults,
 } from "./embed/index.js";
 export type {
   AudioEmbedder,

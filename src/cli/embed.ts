@@ -19,6 +19,7 @@ import { PRECISIONS, type Precision } from "../vectors/quantize.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 import { embedMediaFiles } from "./media-embed.js";
+import { addKeepFieldOptions, joinRow, keptFieldsOf, renderRows } from "./row-output.js";
 import { readTextRecords, type TextRecord } from "./text-input.js";
 
 type OutputFormat = "jsonl" | "csv" | "npy";
@@ -36,6 +37,8 @@ interface EmbedCommandOptions {
   readonly precision: Precision;
   readonly truncate: boolean;
   readonly includeText?: boolean;
+  readonly keepFields?: string;
+  readonly keepAll?: boolean;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly modality: "text" | MediaModality;
@@ -75,13 +78,21 @@ function outputFormat(options: EmbedCommandOptions): OutputFormat {
 const CHUNK = 256;
 
 async function run(texts: readonly string[], options: EmbedCommandOptions): Promise<void> {
+  const keepFields = keptFieldsOf(options);
   if (options.modality !== "text") {
     await runMedia(options.modality, texts, options);
     return;
   }
+  if (keepFields !== undefined && outputFormat(options) === "npy") {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "--keep-fields/--keep-all need jsonl or csv output; a .npy file holds only the vectors (rows in input order).",
+    );
+  }
   const skipped: { line: number; reason: string }[] = [];
   const records = await readTextRecords(texts, {
     ...options,
+    keepFields,
     ...(options.skipErrors ? { skipEmptyTexts: true, onSkipped: (row) => skipped.push(row) } : {}),
   });
   if (records.length === 0) {
@@ -221,6 +232,8 @@ function render(
   options: EmbedCommandOptions,
 ): Buffer | string {
   if (format === "npy") return encodeNpy(vectors);
+  if (records.some((record) => record.fields !== undefined))
+    return renderKept(format, records, vectors, options);
   if (format === "csv") {
     const width = vectors[0]?.length ?? 0;
     const header = [
@@ -249,9 +262,32 @@ function render(
     .concat("\n");
 }
 
+/** Rows with the kept input columns (--keep-fields/--keep-all): index, kept columns, id, [text,] vector. */
+function renderKept(
+  format: "jsonl" | "csv",
+  records: readonly TextRecord[],
+  vectors: readonly (Float32Array | Int8Array | Uint8Array)[],
+  options: EmbedCommandOptions,
+): string {
+  const rows = vectors.map((vector, index) => {
+    const record = records[index] as TextRecord;
+    const own: Record<string, unknown> = {
+      ...(record.id === undefined ? {} : { id: record.id }),
+      ...(options.includeText ? { text: record.text } : {}),
+    };
+    if (format === "jsonl") own.embedding = Array.from(vector);
+    else
+      vector.forEach((value, i) => {
+        own[`e${i}`] = value;
+      });
+    return joinRow(index, record.fields, own);
+  });
+  return renderRows(rows, format);
+}
+
 /** Build the `embed` command. */
 export function embedCommand(): Command {
-  return new Command("embed")
+  return addKeepFieldOptions(new Command("embed"))
     .description(
       "Embed texts (arguments, stdin lines, or --file) — or image/video/audio files with --modality — and write vectors as JSONL, CSV or .npy.",
     )
@@ -327,6 +363,7 @@ export function embedCommand(): Command {
 Examples:
   embedkit embed "hello world"
   embedkit embed --file texts.txt --out vectors.jsonl
+  embedkit embed --file products.csv --text-field description --keep-fields sku,price --out vectors.csv
   cat texts.txt | embedkit embed -m bge-small-zh-v1.5 --out vectors.npy
   embedkit embed -m e5-small-v2 --input-type query "how do I reset my password?"
   embedkit embed --modality image photos/*.jpg --out photos.jsonl

@@ -13,7 +13,16 @@ import { EmbedkitError } from "../errors.js";
 import { plural } from "../internal/english.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
+import {
+  addKeepFieldOptions,
+  joinRow,
+  keptFieldsOf,
+  type RowFormat,
+  rowFormatOf,
+  writeRows,
+} from "./row-output.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
+import { readTextFile, type TextRecord } from "./text-input.js";
 
 /** A parsed --threshold as the library takes it. */
 function thresholdOf(value: number | "none"): number | null {
@@ -43,6 +52,55 @@ interface AskOptions extends FaqCommonOptions {
   readonly threshold?: number | "none";
   readonly fallback?: string;
   readonly filter?: string;
+  readonly file?: string;
+  readonly questionColumn: string;
+  readonly out?: string;
+  readonly format?: RowFormat;
+  readonly keepFields?: string;
+  readonly keepAll?: boolean;
+}
+
+interface EvaluateOptions extends FaqCommonOptions {
+  readonly threshold?: number | "none";
+}
+
+/** Questions per `askMany` call in a batch, so the progress bar moves. */
+const ASK_CHUNK = 128;
+
+/** The questions of `faq ask`: arguments, or the rows of --file. */
+async function askedQuestions(questions: readonly string[], options: AskOptions): Promise<TextRecord[]> {
+  const keepFields = keptFieldsOf(options);
+  if (options.file !== undefined) {
+    if (questions.length > 0) {
+      throw new EmbedkitError("INVALID_OPTION", "Give questions as arguments or in --file, not both.");
+    }
+    return readTextFile(options.file, {
+      textField: options.questionColumn,
+      ...(keepFields === undefined ? {} : { keepFields }),
+    });
+  }
+  if (questions.length === 0) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      'No questions. Ask one or more as arguments (embedkit faq ask "how do I reset my PIN?"), or use --file questions.csv.',
+    );
+  }
+  return questions.map((text) => ({ text }));
+}
+
+/** One output row of `faq ask` with --file/--out/--format. */
+function replyRow(reply: FaqReply, format: RowFormat): Record<string, unknown> {
+  return {
+    question: reply.question,
+    answered: reply.answered,
+    reply: reply.reply,
+    confidence: reply.confidence,
+    threshold: reply.threshold,
+    answer_id: reply.best?.answerId ?? null,
+    matched_question: reply.best?.matchedQuestion ?? null,
+    category: reply.best?.category ?? null,
+    ...(format === "csv" ? {} : { alternatives: reply.alternatives }),
+  };
 }
 
 interface CalibrateOptions extends FaqCommonOptions {
@@ -217,12 +275,14 @@ Examples:
 }
 
 function askCommand(): Command {
-  return commonOptions(
-    new Command("ask")
-      .description(
-        "Answer questions from a FAQ: best answer, confidence, alternatives; the fallback below the threshold.",
-      )
-      .argument("<questions...>", "one or more questions"),
+  return addKeepFieldOptions(
+    commonOptions(
+      new Command("ask")
+        .description(
+          "Answer questions from a FAQ: best answer, confidence, alternatives; the fallback below the threshold.",
+        )
+        .argument("[questions...]", "one or more questions (or --file)"),
+    ),
   )
     .option("-k <n>", "answers to list (best first)", parsePositiveInteger, 3)
     .option(
@@ -232,23 +292,62 @@ function askCommand(): Command {
     )
     .option("--fallback <text>", "override the stored fallback reply")
     .option("--filter <filter>", "only answers whose metadata match, e.g. category=cards")
+    .option("-f, --file <path>", "questions file: .txt (one per line), .csv/.tsv or .jsonl (progress bar)")
+    .option("--question-column <name>", "column/field holding the questions in .csv/.jsonl", "question")
+    .option("-o, --out <path>", "write one row per question to a file (.json, .jsonl or .csv)")
+    .addOption(
+      new Option("--format <format>", "row format (default: from --out; JSONL with --file)").choices([
+        "json",
+        "jsonl",
+        "csv",
+      ]),
+    )
     .addHelpText(
       "after",
       `
 Exit code 0 also when the fallback is given; --json shows "answered": false.
+With --file, each row holds index, kept columns, question, answered, reply, confidence,
+threshold, answer_id, matched_question, category (and the alternatives in JSON/JSONL).
 Examples:
   embedkit faq ask "How do I reset my PIN?" --collection support
-  embedkit faq ask "花呗怎么还款" --collection support-zh --json -k 5`,
+  embedkit faq ask "花呗怎么还款" --collection support-zh --json -k 5
+  embedkit faq ask --file questions.csv --question-column text --keep-fields ticket_id --out replies.csv`,
     )
     .action(async (questions: string[], options: AskOptions) => {
-      const replies = await withFaq(options, (faq) =>
-        faq.askMany(questions, {
-          k: options.k,
-          ...(options.threshold === undefined ? {} : { threshold: thresholdOf(options.threshold) }),
-          ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
-          ...(options.filter === undefined ? {} : { filter: options.filter }),
-        }),
-      );
+      const records = await askedQuestions(questions, options);
+      const format = rowFormatOf(options, options.file === undefined ? undefined : "jsonl");
+      const bar = createProgressBar({
+        unit: "questions",
+        quiet: options.quiet ?? options.file === undefined,
+      });
+      const askOptions = {
+        k: options.k,
+        ...(options.threshold === undefined ? {} : { threshold: thresholdOf(options.threshold) }),
+        ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
+        ...(options.filter === undefined ? {} : { filter: options.filter }),
+      };
+      const replies = await withFaq(options, async (faq) => {
+        const all: FaqReply[] = [];
+        bar.start(records.length, `ask ${options.collection}`);
+        try {
+          for (let start = 0; start < records.length; start += ASK_CHUNK) {
+            const chunk = records.slice(start, start + ASK_CHUNK).map((record) => record.text);
+            all.push(...(await faq.askMany(chunk, askOptions)));
+            bar.update(all.length);
+          }
+        } finally {
+          bar.stop();
+        }
+        return all;
+      });
+      if (format !== undefined) {
+        await writeRows(
+          replies.map((reply, index) => joinRow(index, records[index]?.fields, replyRow(reply, format))),
+          format,
+          options.out,
+        );
+        return;
+      }
       if (options.json) {
         printJson(replies.length === 1 ? replies[0] : replies);
         return;
@@ -311,6 +410,60 @@ Example:
     });
 }
 
+function evaluateCommand(): Command {
+  return commonOptions(
+    new Command("evaluate")
+      .description(
+        "Score the FAQ on labelled questions at its stored threshold (accuracy, coverage, precision, out-of-scope recall); changes nothing.",
+      )
+      .argument("<file>", 'CSV/TSV with header query,expected (expected = the right answer text, or "none")'),
+  )
+    .option(
+      "--threshold <cosine>",
+      'score at this threshold instead of the stored one (or "none"); nothing is saved',
+      parseThreshold,
+    )
+    .addHelpText(
+      "after",
+      `
+Measures:
+  accuracy            right decisions: the right answer, or the fallback for a "none" question
+  coverage            share of questions answered (not fallen back)
+  precision           share of the answers given that are right
+  in-scope accuracy   share of answerable questions answered right
+  out-of-scope recall share of "none" questions that got the fallback
+Examples:
+  embedkit faq evaluate held-out.csv --collection support
+  embedkit faq evaluate held-out.csv --collection support --threshold 0.8 --json`,
+    )
+    .action(async (file: string, options: EvaluateOptions) => {
+      const labelled = await readLabelledQueries(file);
+      const bar = createProgressBar({ unit: "questions", quiet: options.quiet ?? false });
+      const result = await withFaq(options, (faq) => {
+        bar.start(labelled.length, `evaluate ${options.collection}`);
+        return faq
+          .evaluate(labelled, {
+            ...(options.threshold === undefined ? {} : { threshold: thresholdOf(options.threshold) }),
+            onProgress: (done) => bar.update(done),
+          })
+          .finally(() => bar.stop());
+      });
+      if (options.json) {
+        printJson(result);
+        return;
+      }
+      const threshold =
+        result.threshold === null
+          ? "no threshold (always answers)"
+          : `threshold ${formatScore(result.threshold)}`;
+      printLine(
+        `${result.questions} labelled questions (${result.unanswerable} without an answer) at ${threshold} ` +
+          `(${result.thresholdSource}):`,
+      );
+      printLine(`accuracy ${(result.point.accuracy * 100).toFixed(1)} %, ${formatPoint(result.point)}.`);
+    });
+}
+
 function settingsCommand(): Command {
   return commonOptions(
     new Command("settings").description("Show a FAQ's settings, or change its threshold and fallback."),
@@ -335,11 +488,12 @@ function settingsCommand(): Command {
 export function faqCommand(): Command {
   return new Command("faq")
     .description(
-      "FAQ answering (customer service): index a question/answer file, ask, calibrate the threshold.",
+      "FAQ answering (customer service): index a question/answer file, ask, calibrate the threshold, evaluate.",
     )
     .addCommand(indexCommand())
     .addCommand(askCommand())
     .addCommand(calibrateCommand())
+    .addCommand(evaluateCommand())
     .addCommand(settingsCommand())
     .addHelpText(
       "after",
@@ -347,6 +501,8 @@ export function faqCommand(): Command {
 Quick start:
   embedkit faq index faq.csv --collection support
   embedkit faq ask "my card still hasn't arrived" --collection support
-  embedkit faq calibrate labelled.csv --collection support`,
+  embedkit faq calibrate labelled.csv --collection support
+  embedkit faq evaluate held-out.csv --collection support
+  embedkit faq ask --file questions.csv --collection support --out replies.csv`,
     );
 }

@@ -6,12 +6,20 @@
  * text with its entities. Offsets are UTF-16 code units (JavaScript string
  * indices) into each text.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { EmbedkitError } from "../errors.js";
 import { type Entity, openTagger, recognizeEntitiesMany } from "../ner/recognize.js";
 import { openStore } from "./context.js";
 import { createProgressBar, printJson, printLine } from "./io.js";
-import { readTextRecords } from "./text-input.js";
+import {
+  addKeepFieldOptions,
+  joinRow,
+  keptFieldsOf,
+  type RowFormat,
+  rowFormatOf,
+  writeRows,
+} from "./row-output.js";
+import { readTextRecords, type TextRecord } from "./text-input.js";
 
 interface NerCommandOptions {
   readonly tagger: string;
@@ -19,8 +27,42 @@ interface NerCommandOptions {
   readonly textField: string;
   readonly idField?: string;
   readonly json?: boolean;
+  readonly out?: string;
+  readonly format?: RowFormat;
+  readonly keepFields?: string;
+  readonly keepAll?: boolean;
   readonly quiet?: boolean;
   readonly home?: string;
+}
+
+/**
+ * Rows for --format/--out/--keep-fields: JSON/JSONL one row per text with its entities;
+ * CSV one row per entity (a text without entities still gets one row, with empty entity cells).
+ */
+function entityRows(
+  records: readonly TextRecord[],
+  results: readonly Entity[][],
+  format: RowFormat,
+  withText: boolean,
+): Record<string, unknown>[] {
+  return records.flatMap((record, index) => {
+    const base = {
+      ...(record.id === undefined ? {} : { id: record.id }),
+      ...(withText ? { text: record.text } : {}),
+    };
+    const entities = results[index] ?? [];
+    if (format !== "csv") return [joinRow(index, record.fields, { ...base, entities })];
+    const cells = entities.map((entity) => ({
+      ...base,
+      type: entity.type,
+      start: entity.start,
+      end: entity.end,
+      entity: entity.text,
+      score: entity.score,
+    }));
+    const empty = { ...base, type: null, start: null, end: null, entity: null, score: null };
+    return (cells.length === 0 ? [empty] : cells).map((cell) => joinRow(index, record.fields, cell));
+  });
 }
 
 /** Texts per library call, so the progress bar moves on big files. */
@@ -28,7 +70,9 @@ const CHUNK = 64;
 
 async function run(texts: readonly string[], options: NerCommandOptions): Promise<void> {
   // A .txt file keeps its blank lines (empty entities) so every output maps back to its line.
-  const records = await readTextRecords(texts, { ...options, keepBlankLines: true });
+  const keepFields = keptFieldsOf(options);
+  const format = rowFormatOf(options, keepFields === undefined ? undefined : "jsonl");
+  const records = await readTextRecords(texts, { ...options, keepBlankLines: true, keepFields });
   if (records.every((record) => record.text.trim() === "")) {
     throw new EmbedkitError(
       "INVALID_INPUT",
@@ -52,6 +96,10 @@ async function run(texts: readonly string[], options: NerCommandOptions): Promis
   } finally {
     bar.stop();
     await tagger.close();
+  }
+  if (format !== undefined) {
+    await writeRows(entityRows(records, results, format, keepFields === undefined), format, options.out);
+    return;
   }
   if (options.json) {
     printJson(
@@ -82,7 +130,7 @@ async function run(texts: readonly string[], options: NerCommandOptions): Promis
 
 /** Build the `ner` command. */
 export function nerCommand(): Command {
-  return new Command("ner")
+  return addKeepFieldOptions(new Command("ner"))
     .description(
       "Find named entities (type, text, start, end, score) with a tagger from `embedkit train ner`.",
     )
@@ -94,6 +142,17 @@ export function nerCommand(): Command {
     .option(
       "--json",
       "print JSON: one object per text with its entities (with --file: its line; a .txt file's blank lines give empty entities)",
+    )
+    .option(
+      "-o, --out <path>",
+      "write rows to a file (.json, .jsonl: one row per text; .csv: one row per entity)",
+    )
+    .addOption(
+      new Option("--format <format>", "row format (default: from --out, else lines)").choices([
+        "json",
+        "jsonl",
+        "csv",
+      ]),
     )
     .option("-q, --quiet", "no progress bar")
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
@@ -107,7 +166,11 @@ probability of the entity's tags.
 Examples:
   embedkit ner --tagger ner-en/ "EU rejects German call to boycott British lamb."
   embedkit ner --tagger ner-zh/ --json "我在北京见到了王小明。"
-  embedkit ner --tagger ner-en/ --file news.txt --json > entities.json`,
+  embedkit ner --tagger ner-en/ --file news.txt --json > entities.json
+  embedkit ner --tagger ner-en/ --file articles.csv --keep-fields article_id --out entities.csv
+
+With --keep-fields/--keep-all every row carries those input columns (a kept column named like
+an output column becomes input_<name>), so entities join back to the input rows.`,
     )
     .action(async (texts: string[], options: NerCommandOptions) => {
       await run(texts, options);

@@ -92,7 +92,7 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
     name: "faq",
     term: "faq",
     description:
-      "FAQ answering (customer service): index a question/answer file, ask, calibrate the threshold.",
+      "FAQ answering (customer service): index a question/answer file, ask, calibrate the threshold, evaluate.",
     load: async () => (await import("./faq.js")).faqCommand(),
   },
   {

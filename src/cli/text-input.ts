@@ -35,6 +35,7 @@ export async function readTextRecords(
     readonly skipEmptyTexts?: boolean;
     readonly onSkipped?: (skipped: SkippedRecord) => void;
     readonly keepBlankLines?: boolean;
+    readonly keepFields?: readonly string[] | "all" | undefined;
   },
 ): Promise<TextRecord[]> {
   if (options.file) {
@@ -44,6 +45,7 @@ export async function readTextRecords(
       ...(options.skipEmptyTexts ? { skipEmptyTexts: true } : {}),
       ...(options.onSkipped === undefined ? {} : { onSkipped: options.onSkipped }),
       ...(options.keepBlankLines ? { keepBlankLines: true } : {}),
+      ...(options.keepFields === undefined ? {} : { keepFields: options.keepFields }),
     });
   }
   if (texts.length > 0) return texts.map((text) => ({ text }));

@@ -4,6 +4,14 @@
  */
 
 export type {
+  AiSdkCallOptions,
+  AiSdkEmbedCall,
+  AiSdkEmbeddingModel,
+  AiSdkEmbeddingModelOptions,
+  AiSdkEmbedResult,
+} from "./ai-sdk.js";
+export { AI_SDK_PROVIDER, toAiSdkEmbeddingModel } from "./ai-sdk.js";
+export type {
   CreateEmbedderOptions,
   CreateLocalEmbedderOptions,
   CreateOpenAIEmbedderOptions,
@@ -55,3 +63,18 @@ export {
 } from "./operations.js";
 export type { ReferenceResult } from "./reference-check.js";
 export { checkReferences } from "./reference-check.js";
+export type {
+  ZeroShotClassifier,
+  ZeroShotClassifierOptions,
+  ZeroShotClassifyOptions,
+  ZeroShotPrediction,
+  ZeroShotSettings,
+} from "./zero-shot.js";
+export {
+  createZeroShotClassifier,
+  DEFAULT_ZERO_SHOT_MODELS,
+  DEFAULT_ZERO_SHOT_TEMPERATURE,
+  GENERIC_ZERO_SHOT_SETTINGS,
+  ZERO_SHOT_DEFAULTS,
+  zeroShotDefaults,
+} from "./zero-shot.js";

@@ -29,6 +29,8 @@ export interface TextRecord {
    * number-like are numbers, other CSV values strings (see `embed/metadata-types`).
    */
   readonly metadata?: Record<string, MetadataScalar>;
+  /** The input columns asked for with `keepFields`, as read (CSV: text; JSONL: any JSON value; absent: null). */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 /** A record left out by {@link ReadTextFileOptions.skipEmptyTexts}. */
@@ -66,6 +68,51 @@ export interface ReadTextFileOptions {
    * to lines, e.g. `ner --json --file`). @default false
    */
   readonly keepBlankLines?: boolean;
+  /**
+   * Input columns copied as they are into each record's `fields`, so results can be
+   * joined back to the user's rows: names, or `"all"` for every column. A name no
+   * row has is refused (INVALID_OPTION listing the columns); a .txt file has none.
+   */
+  readonly keepFields?: readonly string[] | "all";
+}
+
+/** The `keepFields` subset of one row: every named field (null when the row lacks it), or all of them. */
+function keptFields(
+  row: Readonly<Record<string, unknown>>,
+  keep: ReadTextFileOptions["keepFields"],
+): Pick<TextRecord, "fields"> {
+  if (keep === undefined) return {};
+  if (keep === "all") return { fields: { ...row } };
+  return {
+    fields: Object.fromEntries(keep.map((name) => [name, Object.hasOwn(row, name) ? row[name] : null])),
+  };
+}
+
+/** Refuse `keepFields` names that no row of the file has, listing the ones it has. */
+function checkKeptFields(
+  keep: ReadTextFileOptions["keepFields"],
+  present: ReadonlySet<string>,
+  path: string,
+  format: string,
+): void {
+  if (keep === undefined) return;
+  if (format === "txt") {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${path} is a plain text file (one text per line), so it has no fields to keep. Use a .csv, .tsv or .jsonl input, or drop --keep-fields/--keep-all.`,
+      { details: { param: "keepFields", path } },
+    );
+  }
+  if (keep === "all") return;
+  const missing = keep.filter((name) => !present.has(name));
+  if (missing.length > 0) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      `${path} has no ${missing.length === 1 ? "field" : "fields"} ${missing.map((name) => JSON.stringify(name)).join(", ")} to keep. ` +
+        `Its ${format === "jsonl" ? "fields" : "columns"}: ${[...present].join(", ") || "(none)"}.`,
+      { details: { param: "keepFields", missing, available: [...present] } },
+    );
+  }
 }
 
 /** Largest input file read into memory. */
@@ -176,6 +223,7 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
   const format = textFileFormat(path, options.format);
   const records: TextRecord[] = [];
   if (format === "txt") {
+    checkKeptFields(options.keepFields, new Set(), path, format);
     const lines = content.split(/\r?\n/);
     if (lines.at(-1) === "") lines.pop(); // the newline that ends the last line starts no new one
     lines.forEach((line, i) => {
@@ -221,9 +269,11 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
         line: i + 1,
         ...(id === undefined ? {} : { id: String(id) }),
         ...(metadata ? { metadata } : {}),
+        ...keptFields(object, options.keepFields),
       });
     });
     if (seen.size > 0) checkFieldsExist(path, seen, options, "field");
+    checkKeptFields(options.keepFields, seen, path, format);
     return typeMetadata(records, path, options, false);
   }
   let rows: Record<string, string>[];
@@ -241,6 +291,7 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
   }
   const header = new Set(rows[0] === undefined ? [] : Object.keys(rows[0]));
   if (rows.length > 0) checkFieldsExist(path, header, options, "column");
+  if (rows[0] !== undefined) checkKeptFields(options.keepFields, header, path, format);
   rows.forEach((row, i) => {
     const text = row[textField];
     if (text === undefined) {
@@ -268,6 +319,7 @@ export function parseTexts(content: string, path: string, options: ReadTextFileO
       ...(id === undefined ? {} : { id }),
       line: i + 2,
       ...(metadata ? { metadata } : {}),
+      ...keptFields(row, options.keepFields),
     });
   });
   return typeMetadata(records, path, options, true);

@@ -57,6 +57,7 @@ import {
   type Calibration,
   type CalibrationObjective,
   calibrateThreshold,
+  evaluateThreshold,
   type ThresholdPoint,
   thresholdCurve,
 } from "./answer-threshold.js";
@@ -207,6 +208,29 @@ export interface AskFaqOptions {
   readonly fallback?: string;
   /** Only answers whose metadata match (e.g. `category=cards`). */
   readonly filter?: string;
+  /** Called as questions are answered (`askMany`): questions done so far, and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Options of {@link Faq.evaluate}. */
+export interface EvaluateFaqThresholdOptions {
+  /** Score at this threshold instead of the stored one (`null` = always answer); nothing is saved. */
+  readonly threshold?: number | null;
+  /** Called as questions are answered. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Result of {@link Faq.evaluate}: the FAQ's quality on labelled questions at one threshold. */
+export interface FaqThresholdEvaluation {
+  /** Threshold scored (`null` = always answer). */
+  readonly threshold: number | null;
+  /** Where it came from: the stored setting's source, or "given". */
+  readonly thresholdSource: string;
+  readonly questions: number;
+  /** Labelled questions the FAQ has no answer for (`expected` = none). */
+  readonly unanswerable: number;
+  /** Accuracy, coverage, precision, in-scope accuracy and out-of-scope recall at the threshold. */
+  readonly point: ThresholdPoint;
 }
 
 /** Options of {@link Faq.calibrate}. */
@@ -244,6 +268,15 @@ export interface Faq {
    * @throws EmbedkitError INVALID_INPUT for an expected answer the FAQ does not have
    */
   calibrate(labelled: readonly LabelledQuery[], options?: CalibrateFaqOptions): Promise<FaqCalibration>;
+  /**
+   * Score the FAQ on labelled questions at its stored threshold (or `options.threshold`)
+   * without changing anything: accuracy, coverage, precision, out-of-scope recall.
+   * @throws EmbedkitError INVALID_INPUT for no questions or an expected answer the FAQ does not have
+   */
+  evaluate(
+    labelled: readonly LabelledQuery[],
+    options?: EvaluateFaqThresholdOptions,
+  ): Promise<FaqThresholdEvaluation>;
   /** Change the stored threshold and/or fallback. */
   configure(changes: {
     readonly threshold?: number | null;
@@ -460,8 +493,50 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
     for (let i = 0; i < texts.length; i++) {
       const alternatives = await rank(vectors[i] as Float32Array, k, options.filter);
       replies.push(reply(texts[i] as string, alternatives, options));
+      options.onProgress?.(i + 1, texts.length);
     }
     return replies;
+  };
+
+  /** Each labelled question's outcome when the FAQ always answers (expected answers checked first). */
+  const labelledOutcomes = async (
+    labelled: readonly LabelledQuery[],
+    onProgress: ((done: number, total: number) => void) | undefined,
+  ): Promise<AnswerOutcome[]> => {
+    if (labelled.length === 0) {
+      throw new EmbedkitError("INVALID_INPUT", "Calibration needs at least one labelled question.");
+    }
+    // Resolve expected answers (text or id) to ids and make sure the FAQ has each.
+    const expectedIds = labelled.map((entry) =>
+      entry.expected === null
+        ? null
+        : /^a-[0-9a-f]{16}$/.test(entry.expected)
+          ? entry.expected
+          : answerId(entry.expected),
+    );
+    for (const id of new Set(expectedIds)) {
+      if (id === null) continue;
+      const found = await collection.count([{ field: "answer_id", op: "eq", value: id }]);
+      if (found === 0) {
+        const line = expectedIds.indexOf(id);
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `Labelled question ${line + 1} ("${labelled[line]?.query}") expects an answer the FAQ does not have: ` +
+            `${JSON.stringify(labelled[line]?.expected)}. Copy the answer text exactly from the FAQ file, or write "none" ` +
+            "when the FAQ has no answer for the question.",
+          { details: { line: line + 1 } },
+        );
+      }
+    }
+    const replies = await askMany(
+      labelled.map((entry) => entry.query),
+      { k: 1, threshold: null, ...(onProgress === undefined ? {} : { onProgress }) },
+    );
+    return replies.map((entry, index) => ({
+      confidence: entry.confidence,
+      inScope: expectedIds[index] !== null,
+      correct: expectedIds[index] !== null && entry.best?.answerId === expectedIds[index],
+    }));
   };
 
   const save = async (next: FaqSettings): Promise<void> => {
@@ -483,40 +558,7 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
     },
     askMany,
     async calibrate(labelled, options = {}) {
-      if (labelled.length === 0) {
-        throw new EmbedkitError("INVALID_INPUT", "Calibration needs at least one labelled question.");
-      }
-      // Resolve expected answers (text or id) to ids and make sure the FAQ has each.
-      const expectedIds = labelled.map((entry) =>
-        entry.expected === null
-          ? null
-          : /^a-[0-9a-f]{16}$/.test(entry.expected)
-            ? entry.expected
-            : answerId(entry.expected),
-      );
-      for (const id of new Set(expectedIds)) {
-        if (id === null) continue;
-        const found = await collection.count([{ field: "answer_id", op: "eq", value: id }]);
-        if (found === 0) {
-          const line = expectedIds.indexOf(id);
-          throw new EmbedkitError(
-            "INVALID_INPUT",
-            `Labelled question ${line + 1} ("${labelled[line]?.query}") expects an answer the FAQ does not have: ` +
-              `${JSON.stringify(labelled[line]?.expected)}. Copy the answer text exactly from the FAQ file, or write "none" ` +
-              "when the FAQ has no answer for the question.",
-            { details: { line: line + 1 } },
-          );
-        }
-      }
-      const replies = await askMany(
-        labelled.map((entry) => entry.query),
-        { k: 1, threshold: null },
-      );
-      const outcomes: AnswerOutcome[] = replies.map((entry, index) => ({
-        confidence: entry.confidence,
-        inScope: expectedIds[index] !== null,
-        correct: expectedIds[index] !== null && entry.best?.answerId === expectedIds[index],
-      }));
+      const outcomes = await labelledOutcomes(labelled, undefined);
       const objective = options.objective ?? { kind: "accuracy" };
       const chosen = calibrateThreshold(outcomes, objective);
       const shouldSave = options.save ?? true;
@@ -531,9 +573,22 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
       return {
         ...chosen,
         questions: labelled.length,
-        unanswerable: expectedIds.filter((id) => id === null).length,
+        unanswerable: outcomes.filter((outcome) => !outcome.inScope).length,
         curve: thresholdCurve(outcomes, { points: 21 }),
         saved: shouldSave,
+      };
+    },
+    async evaluate(labelled, options = {}) {
+      checkThreshold(options.threshold);
+      const threshold = options.threshold === undefined ? settings.threshold : options.threshold;
+      const outcomes = await labelledOutcomes(labelled, options.onProgress);
+      return {
+        threshold,
+        thresholdSource: options.threshold === undefined ? settings.thresholdSource : "given",
+        questions: labelled.length,
+        unanswerable: outcomes.filter((outcome) => !outcome.inScope).length,
+        // No threshold: every question is answered (a cosine is never below -1).
+        point: evaluateThreshold(outcomes, threshold ?? -1),
       };
     },
     async configure(changes) {

@@ -31,11 +31,13 @@ export type {
   AskFaqOptions,
   CalibrateFaqOptions,
   CreateFaqOptions,
+  EvaluateFaqThresholdOptions,
   Faq,
   FaqCalibration,
   FaqCandidate,
   FaqReply,
   FaqSettings,
+  FaqThresholdEvaluation,
   IndexFaqOptions,
   IndexFaqReport,
 } from "./faq.js";
