@@ -20,7 +20,9 @@
  *
  * Run: `npx tsx bench/multilingual.ts [--data <folder>, default $EMBEDKIT_DATA]
  *   [--models use-multilingual,bge-small-zh-v1.5,all-minilm-l6-v2] [--train 2000] [--test 600]
- *   [--use-batch 32] [--speed 400] [--speed-only true] [--out bench/out]`
+ *   [--use-batch 32] [--speed 400] [--speed-only true] [--pairs 1500] [--seed 42] [--out bench/out]`
+ * `--pairs`: a seeded subset of N STS rows (the same rows in every language; retrieval then
+ * searches among those N English sentences), for a loaded machine; default all 1,500.
  * `--train`: SST-2 training sentences; `--test`: ChnSentiCorp dev reviews (first N);
  * `--use-batch`: use-multilingual's maxBatchSize for the quality runs.
  * Writes bench/out/multilingual.json and prints Markdown tables.
@@ -35,6 +37,7 @@ import { trainLogisticProbe } from "../src/eval/logistic-probe.js";
 import { spearman } from "../src/eval/metrics.js";
 import { readPairs, type StsPair } from "../src/eval/sts-data.js";
 import { cosineSimilarity, dot } from "../src/vectors/math.js";
+import { createRandom } from "../src/vectors/random.js";
 import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
 
@@ -51,6 +54,9 @@ interface Arguments {
   readonly speed: number;
   /** Skip the quality runs (only the speed rounds). */
   readonly speedOnly: boolean;
+  /** STS rows kept (seeded subset, same rows in every language); undefined = all. */
+  readonly pairs: number | undefined;
+  readonly seed: number;
   readonly outDir: string;
 }
 
@@ -64,7 +70,20 @@ function parseArguments(argv: readonly string[]): Arguments {
     values.set(flag.slice(2), value);
   }
   for (const key of values.keys()) {
-    if (!["data", "models", "train", "test", "use-batch", "speed", "speed-only", "out"].includes(key)) {
+    if (
+      ![
+        "data",
+        "models",
+        "train",
+        "test",
+        "use-batch",
+        "speed",
+        "speed-only",
+        "pairs",
+        "seed",
+        "out",
+      ].includes(key)
+    ) {
       throw new Error(`Unknown flag --${key}.`);
     }
   }
@@ -76,6 +95,8 @@ function parseArguments(argv: readonly string[]): Arguments {
     useBatch: Number(values.get("use-batch") ?? 32),
     speed: Number(values.get("speed") ?? 400),
     speedOnly: values.get("speed-only") === "true",
+    pairs: values.has("pairs") ? Number(values.get("pairs")) : undefined,
+    seed: Number(values.get("seed") ?? 42),
     outDir: resolve(values.get("out") ?? "bench/out"),
   };
 }
@@ -171,13 +192,25 @@ interface ModelResult {
 
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
-  const english = await readSts(join(args.dataDir, "stsb", "stsb-en-dev.csv"));
+  const allEnglish = await readSts(join(args.dataDir, "stsb", "stsb-en-dev.csv"));
+  // --pairs: the same seeded rows in every language (kept in file order).
+  const rows =
+    args.pairs === undefined || args.pairs >= allEnglish.length
+      ? allEnglish.map((_, row) => row)
+      : createRandom(args.seed)
+          .shuffle(allEnglish.map((_, row) => row))
+          .slice(0, args.pairs)
+          .sort((x, y) => x - y);
+  const english = rows.map((row) => allEnglish[row] as StsPair);
   const byLanguage = new Map<string, StsPair[]>();
   for (const language of LANGUAGES) {
-    const pairs = await readSts(join(args.dataDir, "stsb-multi-mt", `stsb-${language}-dev.csv`));
-    if (pairs.length !== english.length) {
-      throw new Error(`stsb-${language}-dev.csv has ${pairs.length} pairs, English has ${english.length}.`);
+    const allPairs = await readSts(join(args.dataDir, "stsb-multi-mt", `stsb-${language}-dev.csv`));
+    if (allPairs.length !== allEnglish.length) {
+      throw new Error(
+        `stsb-${language}-dev.csv has ${allPairs.length} pairs, English has ${allEnglish.length}.`,
+      );
     }
+    const pairs = rows.map((row) => allPairs[row] as StsPair);
     const differing = pairs.filter((pair, row) => pair.score !== english[row]?.score).length;
     if (differing > 0)
       console.warn(`${language}: ${differing} gold scores differ from English (English gold used).`);
@@ -289,7 +322,7 @@ async function main(): Promise<void> {
   await mkdir(args.outDir, { recursive: true });
   await writeFile(
     join(args.outDir, "multilingual.json"),
-    `${JSON.stringify({ machine, results, speed, speedSentences: speedTexts.length, train: args.train }, null, 2)}\n`,
+    `${JSON.stringify({ machine, results, speed, speedSentences: speedTexts.length, train: args.train, stsRows: rows.length, seed: args.pairs === undefined ? null : args.seed }, null, 2)}\n`,
   );
 
   const header = `| model | ${["en", ...LANGUAGES].join(" | ")} |`;
@@ -298,7 +331,9 @@ async function main(): Promise<void> {
     languages.map((language) =>
       values[language] === undefined ? "-" : ((values[language] as number) * scale).toFixed(digits),
     );
-  console.log("\n### Monolingual STS (Spearman ×100, stsb-multi-mt dev, 1,500 pairs each)\n");
+  console.log(
+    `\n### Monolingual STS (Spearman ×100, stsb-multi-mt dev, ${english.length} pairs each${args.pairs === undefined ? "" : `, seed ${args.seed}`})\n`,
+  );
   console.log(header);
   console.log(rule);
   for (const result of results)
@@ -310,7 +345,7 @@ async function main(): Promise<void> {
     const passed = LANGUAGES.filter((language) => (result.crossLingual[language] ?? 0) >= TARGET).length;
     console.log(`| ${result.model} | ${row(result.crossLingual, LANGUAGES).join(" | ")} | ${passed}/10 |`);
   }
-  console.log("\n### Cross-lingual retrieval X→EN (accuracy@1 %, 1,500 English candidates)\n");
+  console.log(`\n### Cross-lingual retrieval X→EN (accuracy@1 %, ${english.length} English candidates)\n`);
   console.log(`| model | ${LANGUAGES.join(" | ")} |`);
   console.log(`|---|${LANGUAGES.map(() => "---:").join("|")}|`);
   for (const result of results)
