@@ -21,6 +21,7 @@ import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
 import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
+import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
@@ -154,6 +155,17 @@ beforeAll(async () => {
     const faq = await createFaq({ store: vectorStore, collection: "support", embedder });
     await faq.calibrate(await readLabelledQueries(join(ROOT, "test/fixtures/faq/calibration-en.csv")));
     await faq.configure({ threshold: 0.5 });
+    const books = join(ROOT, "test/fixtures/recommend");
+    await indexRecommender(vectorStore, "books", embedder, {
+      itemsFile: {
+        path: join(books, "books.csv"),
+        columns: { idField: "id", textFields: ["title", "description"], metadataFields: ["year", "genre"] },
+      },
+      interactionsFile: {
+        path: join(books, "ratings.csv"),
+        columns: { userField: "user", itemField: "book", ratingField: "stars", timeField: "ts" },
+      },
+    });
   } finally {
     await embedder.close();
   }
@@ -406,6 +418,31 @@ describe("dashboard in headless Chromium", () => {
     expect(await page.locator('[data-testid="faq-answer"]').textContent()).toContain("Fallback");
     expect(await reply.textContent()).not.toContain("Reset PIN");
     await shoot(page, "faq-fallback");
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("recommendations: opens a recommender and shows a user's recommendations with scores", async () => {
+    const { page, watched } = await openPage("#/recommend");
+    await page.fill('input[name="recommender"]', "books");
+    await page.click('button:has-text("Open")');
+    await poll(() => page.locator('[data-testid="recommender-info"]').textContent()).toContain("books:");
+    await page.fill('input[name="user"]', "alice");
+    await page.fill('input[name="k"]', "3");
+    await page.click('button:has-text("Recommend")');
+    const rows = page.locator('[data-testid="recommendations"] tbody tr');
+    await poll(() => rows.count()).toBe(3);
+    const expected = (await (
+      await api("POST", "/v1/recommend/books/user", { user: "alice", k: 3 })
+    ).json()) as {
+      data: { id: string }[];
+    };
+    const shown = await rows.evaluateAll((found) =>
+      found.map((row) => [row.children[0]?.textContent ?? "", row.children[1]?.textContent ?? ""]),
+    );
+    expect(shown.map(([, id]) => id)).toEqual(expected.data.map((item) => item.id));
+    for (const [score] of shown) expect(Number.isFinite(Number(score))).toBe(true);
+    await shoot(page, "recommend");
     expect(watched.problems).toEqual([]);
     await page.close();
   });
