@@ -18,7 +18,7 @@ import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { FAQ_SETTINGS_ID } from "../apps/faq/faq.js";
+import { calibrationCurveOf, FAQ_SETTINGS_ID } from "../apps/faq/faq.js";
 import { EmbedkitError } from "../errors.js";
 import { findModel } from "../models/catalog.js";
 import { STORE_LIMITS, type StoredItem, type VectorStore } from "../store/vector-store.js";
@@ -318,6 +318,7 @@ export function registerDashboardRoutes(app: FastifyInstance, context: Dashboard
                   fallback: faq.fallback ?? null,
                   answers: faq.answers ?? null,
                   questions: faq.questions ?? null,
+                  calibration_curve: calibrationCurveOf(faq),
                 },
         };
       }),

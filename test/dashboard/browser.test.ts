@@ -19,8 +19,9 @@ import type { BrowserContext, Page } from "playwright-core";
 import sharp from "sharp";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { indexFaq } from "../../src/apps/faq/faq.js";
-import { readFaqFile } from "../../src/apps/faq/faq-entries.js";
+import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
+import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
+import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
@@ -148,6 +149,22 @@ beforeAll(async () => {
       entries: await readFaqFile(join(ROOT, "test/fixtures/faq/faq-en.csv")),
       embedder,
       threshold: 0.5,
+    });
+    // A calibration stores the coverage/precision curve the FAQ page draws; the threshold is then
+    // set back to 0.5 so the FAQ step below does not depend on where the calibration put it.
+    const faq = await createFaq({ store: vectorStore, collection: "support", embedder });
+    await faq.calibrate(await readLabelledQueries(join(ROOT, "test/fixtures/faq/calibration-en.csv")));
+    await faq.configure({ threshold: 0.5 });
+    const books = join(ROOT, "test/fixtures/recommend");
+    await indexRecommender(vectorStore, "books", embedder, {
+      itemsFile: {
+        path: join(books, "books.csv"),
+        columns: { idField: "id", textFields: ["title", "description"], metadataFields: ["year", "genre"] },
+      },
+      interactionsFile: {
+        path: join(books, "ratings.csv"),
+        columns: { userField: "user", itemField: "book", ratingField: "stars", timeField: "ts" },
+      },
     });
   } finally {
     await embedder.close();
@@ -377,6 +394,12 @@ describe("dashboard in headless Chromium", () => {
   it("FAQ tester: answers an in-scope question, and gives the fallback when the threshold is above the confidence", async () => {
     const { page, watched } = await openPage("#/faq/support");
     await page.locator('[data-testid="faq-info"]').waitFor();
+    // The calibrated trade-off: a curve, and coverage/precision at the slider's threshold.
+    const tradeOff = page.locator('[data-testid="faq-tradeoff"]');
+    await poll(() => tradeOff.textContent()).toMatch(
+      /^At threshold 0\.50 \(nearest measured [\d.]+\): coverage \d+\.\d% of questions answered, precision \d+\.\d% of answers right\.$/,
+    );
+    expect(await page.locator('[data-testid="faq-curve"] canvas').count()).toBe(1);
     await page.fill('input[name="question"]', "I forgot the PIN of my card");
     await page.click('button:has-text("Ask")');
     const reply = page.locator('[data-testid="reply"]');
@@ -387,6 +410,7 @@ describe("dashboard in headless Chromium", () => {
     await page
       .locator('input[name="threshold"]')
       .fill(String(Math.min(1, Math.ceil((confidence + 0.05) * 100) / 100)));
+    await poll(() => tradeOff.textContent()).not.toContain("At threshold 0.50 ");
     await page.click('button:has-text("Ask")');
     await poll(() => page.locator('[data-testid="faq-answer"]').getAttribute("class")).toBe(
       "answer fallback",
@@ -394,6 +418,31 @@ describe("dashboard in headless Chromium", () => {
     expect(await page.locator('[data-testid="faq-answer"]').textContent()).toContain("Fallback");
     expect(await reply.textContent()).not.toContain("Reset PIN");
     await shoot(page, "faq-fallback");
+    expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("recommendations: opens a recommender and shows a user's recommendations with scores", async () => {
+    const { page, watched } = await openPage("#/recommend");
+    await page.fill('input[name="recommender"]', "books");
+    await page.click('button:has-text("Open")');
+    await poll(() => page.locator('[data-testid="recommender-info"]').textContent()).toContain("books:");
+    await page.fill('input[name="user"]', "alice");
+    await page.fill('input[name="k"]', "3");
+    await page.click('button:has-text("Recommend")');
+    const rows = page.locator('[data-testid="recommendations"] tbody tr');
+    await poll(() => rows.count()).toBe(3);
+    const expected = (await (
+      await api("POST", "/v1/recommend/books/user", { user: "alice", k: 3 })
+    ).json()) as {
+      data: { id: string }[];
+    };
+    const shown = await rows.evaluateAll((found) =>
+      found.map((row) => [row.children[0]?.textContent ?? "", row.children[1]?.textContent ?? ""]),
+    );
+    expect(shown.map(([, id]) => id)).toEqual(expected.data.map((item) => item.id));
+    for (const [score] of shown) expect(Number.isFinite(Number(score))).toBe(true);
+    await shoot(page, "recommend");
     expect(watched.problems).toEqual([]);
     await page.close();
   });

@@ -10,6 +10,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
+import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
+import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
@@ -327,5 +330,42 @@ describe("reports", () => {
       expect(response.body).not.toContain('"secret":true');
     }
     expectOpenAiError(await call("GET", "/v1/dashboard/report"), 400, "path");
+  });
+});
+
+describe("dashboard FAQ info", () => {
+  it("shows a FAQ's calibration curve in the overview once it is calibrated (null before)", async () => {
+    const fixtures = join(import.meta.dirname, "../fixtures/faq");
+    const embedder = await createEmbedder({ model: MODEL, store: sharedStore() });
+    try {
+      await indexFaq({
+        store: vectorStore,
+        collection: "support",
+        entries: await readFaqFile(join(fixtures, "faq-en.csv")),
+        embedder,
+      });
+      const faqInfo = async () => {
+        const response = await call("GET", "/v1/dashboard/overview");
+        expect(response.statusCode).toBe(200);
+        return response.json().collections.find((entry: { name: string }) => entry.name === "support").faq;
+      };
+      expect((await faqInfo()).calibration_curve).toBeNull();
+      const faq = await createFaq({ store: vectorStore, collection: "support", embedder });
+      const result = await faq.calibrate(await readLabelledQueries(join(fixtures, "calibration-en.csv")));
+      const info = await faqInfo();
+      expect(info.threshold).toBe(result.threshold);
+      const curve = info.calibration_curve as { threshold: number; coverage: number; precision: number }[];
+      expect(curve.map((point) => point.threshold)).toEqual(result.curve.map((point) => point.threshold));
+      curve.forEach((point, index) => {
+        expect(Object.keys(point).sort()).toEqual(["coverage", "precision", "threshold"]);
+        expect(point.coverage).toBeCloseTo(result.curve[index]?.coverage ?? Number.NaN, 4);
+        expect(point.precision).toBeCloseTo(result.curve[index]?.precision ?? Number.NaN, 4);
+      });
+      // Ascending thresholds, so coverage never rises along the curve.
+      for (let i = 1; i < curve.length; i++)
+        expect(curve[i]?.coverage).toBeLessThanOrEqual(curve[i - 1]?.coverage ?? Number.NaN);
+    } finally {
+      await embedder.close();
+    }
   });
 });

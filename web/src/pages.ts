@@ -9,6 +9,7 @@ import { FaqPage } from "./pages/faq";
 import { MapPage } from "./pages/map";
 import { OverviewPage } from "./pages/overview";
 import { PlaygroundPage } from "./pages/playground";
+import { RecommendPage } from "./pages/recommend";
 import { ReportsPage } from "./pages/reports";
 
 /** What every page gets: the route's parameters after its path (`#/map/docs` → ["docs"]). */
@@ -28,5 +29,6 @@ export const PAGES: readonly PageEntry[] = [
   { path: "map", title: "Map", component: MapPage },
   { path: "playground", title: "Similarity", component: PlaygroundPage },
   { path: "faq", title: "FAQ tester", component: FaqPage },
+  { path: "recommend", title: "Recommendations", component: RecommendPage },
   { path: "reports", title: "Reports", component: ReportsPage },
 ];

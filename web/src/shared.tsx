@@ -2,6 +2,13 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, reconnects } from "./api";
 
+/** One point of a FAQ's calibrated coverage/precision curve. */
+export interface CurvePoint {
+  readonly threshold: number;
+  readonly coverage: number;
+  readonly precision: number;
+}
+
 export interface CollectionInfo {
   readonly name: string;
   readonly model: string;
@@ -16,6 +23,8 @@ export interface CollectionInfo {
     readonly fallback: string | null;
     readonly answers: number | null;
     readonly questions: number | null;
+    /** Coverage/precision trade-off of the last `faq calibrate`, ascending thresholds; null when not calibrated. */
+    readonly calibration_curve: readonly CurvePoint[] | null;
   } | null;
 }
 

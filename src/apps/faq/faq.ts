@@ -110,7 +110,54 @@ export interface FaqSettings {
   /** Most questions any one answer has (sizes candidate queries). */
   readonly maxQuestionsPerAnswer: number;
   readonly updatedAt: string;
+  /**
+   * Coverage/precision trade-off measured by the last `calibrate` (ascending
+   * thresholds, about 21 points); `null` when the FAQ was never calibrated
+   * (or was calibrated before the curve was stored).
+   */
+  readonly calibrationCurve: readonly CalibrationCurvePoint[] | null;
 }
+
+/** One point of a stored calibration curve. Ratios in [0, 1]. */
+export interface CalibrationCurvePoint {
+  readonly threshold: number;
+  readonly coverage: number;
+  readonly precision: number;
+}
+
+/** Most points kept in a stored calibration curve (the stored JSON stays small). */
+const MAX_CURVE_POINTS = 64;
+
+/** Parse a stored calibration curve; anything malformed reads as "no curve". */
+function curveOf(value: unknown): readonly CalibrationCurvePoint[] | null {
+  if (typeof value !== "string" || value.length > 16_384) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > MAX_CURVE_POINTS) return null;
+  const points: CalibrationCurvePoint[] = [];
+  for (const entry of parsed) {
+    if (
+      !Array.isArray(entry) ||
+      entry.length !== 3 ||
+      !entry.every((n) => typeof n === "number" && Number.isFinite(n))
+    )
+      return null;
+    const [threshold, coverage, precision] = entry as [number, number, number];
+    points.push({ threshold, coverage, precision });
+  }
+  return points;
+}
+
+/** The calibration curve stored in a FAQ's settings metadata, or `null` (never calibrated, or an older FAQ). */
+export function calibrationCurveOf(settings: Metadata): readonly CalibrationCurvePoint[] | null {
+  return curveOf(settings.calibration_curve);
+}
+
+const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
 
 function metadataOf(settings: FaqSettings): Metadata {
   return {
@@ -126,6 +173,17 @@ function metadataOf(settings: FaqSettings): Metadata {
     questions: settings.questions,
     max_questions_per_answer: settings.maxQuestionsPerAnswer,
     updated_at: settings.updatedAt,
+    // Metadata values are scalars: the curve is stored as JSON of [threshold, coverage, precision] triples.
+    calibration_curve:
+      settings.calibrationCurve === null
+        ? null
+        : JSON.stringify(
+            settings.calibrationCurve.map((point) => [
+              point.threshold,
+              round4(point.coverage),
+              round4(point.precision),
+            ]),
+          ),
   };
 }
 
@@ -156,6 +214,7 @@ function settingsOf(item: StoredItem | undefined, collection: string): FaqSettin
     questions: typeof m.questions === "number" ? m.questions : 0,
     maxQuestionsPerAnswer: typeof m.max_questions_per_answer === "number" ? m.max_questions_per_answer : 1,
     updatedAt: typeof m.updated_at === "string" ? m.updated_at : "",
+    calibrationCurve: curveOf(m.calibration_curve),
   };
 }
 
@@ -562,9 +621,15 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
       const objective = options.objective ?? { kind: "accuracy" };
       const chosen = calibrateThreshold(outcomes, objective);
       const shouldSave = options.save ?? true;
+      const curve = thresholdCurve(outcomes, { points: 21 });
       if (shouldSave) {
         await save({
           ...settings,
+          calibrationCurve: curve.map(({ threshold, coverage, precision }) => ({
+            threshold,
+            coverage,
+            precision,
+          })),
           threshold: chosen.threshold,
           thresholdSource: `calibrated (${objective.kind}${objective.kind === "accuracy" ? "" : ` ≥ ${objective.target}`}, ${labelled.length} questions)`,
           updatedAt: new Date().toISOString(),
@@ -574,7 +639,7 @@ export async function createFaq(options: CreateFaqOptions): Promise<Faq> {
         ...chosen,
         questions: labelled.length,
         unanswerable: outcomes.filter((outcome) => !outcome.inScope).length,
-        curve: thresholdCurve(outcomes, { points: 21 }),
+        curve,
         saved: shouldSave,
       };
     },
@@ -816,6 +881,8 @@ export async function indexFaq(options: IndexFaqOptions): Promise<IndexFaqReport
         ...answers.map((answer) => answer.questions.length),
       ),
       updatedAt: new Date().toISOString(),
+      // The curve measured the previous calibration; kept with the calibrated threshold it belongs to.
+      calibrationCurve: options.threshold !== undefined ? null : (previous?.calibrationCurve ?? null),
     };
     await collection.upsert(
       [{ id: FAQ_SETTINGS_ID, vector: placeholderVector(model.dims), metadata: metadataOf(settings) }],

@@ -125,6 +125,43 @@ describe("English FAQ", () => {
     expect(replies.map((reply) => reply.answered)).toEqual([true, false]);
   });
 
+  it("stores the calibration's coverage/precision curve, and still opens FAQ settings stored without one", async () => {
+    const faq = await createFaq({ store, collection: "support-en", embedder: english });
+    const result = await faq.calibrate(await readLabelledQueries(join(FIXTURES, "calibration-en.csv")));
+    const stored = (await createFaq({ store, collection: "support-en", embedder: english })).settings
+      .calibrationCurve;
+    expect(stored).not.toBeNull();
+    expect(stored?.map((point) => point.threshold)).toEqual(result.curve.map((point) => point.threshold));
+    result.curve.forEach((point, index) => {
+      expect(stored?.[index]?.coverage).toBeCloseTo(point.coverage, 4);
+      expect(stored?.[index]?.precision).toBeCloseTo(point.precision, 4);
+    });
+    // The chosen threshold's point: everything answered right, the three unanswerable ones fall back.
+    expect(stored?.some((point) => point.coverage === 0.5 && point.precision === 1)).toBe(true);
+    // Settings written before the curve existed (no field), or with a damaged one, still open: no curve.
+    const collection = await store.getCollection("support-en");
+    const [settings] = await collection.get([FAQ_SETTINGS_ID]);
+    if (settings === undefined) throw new Error("settings item missing");
+    for (const damaged of [undefined, "not json", "[[0.5, 1]]"]) {
+      const { calibration_curve: _dropped, ...older } = settings.metadata;
+      await collection.upsert([
+        {
+          id: FAQ_SETTINGS_ID,
+          vector: settings.vector,
+          metadata: damaged === undefined ? older : { ...older, calibration_curve: damaged },
+        },
+      ]);
+      const reopened = await createFaq({ store, collection: "support-en", embedder: english });
+      expect(reopened.settings.calibrationCurve).toBeNull();
+      expect(reopened.settings.threshold).toBe(result.threshold);
+    }
+    // Calibrating again stores it again.
+    await faq.calibrate(await readLabelledQueries(join(FIXTURES, "calibration-en.csv")));
+    expect(
+      (await createFaq({ store, collection: "support-en", embedder: english })).settings.calibrationCurve,
+    ).toHaveLength(result.curve.length);
+  });
+
   it("refuses a calibration answer the FAQ does not have, an empty question and a bad k", async () => {
     const faq = await createFaq({ store, collection: "support-en", embedder: english });
     await expect(faq.calibrate([{ query: "hi", expected: "An answer nobody wrote" }])).rejects.toThrow(

@@ -2,10 +2,82 @@
  * FAQ tester: ask a FAQ collection; answer, confidence, alternatives, and a threshold slider
  * (starting at the stored, possibly calibrated threshold) below which the fallback is given.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 import { api } from "../api";
 import type { PageProps } from "../pages";
-import { CollectionPicker, ErrorBox, formatScore, useOverview } from "../shared";
+import { CollectionPicker, type CurvePoint, ErrorBox, formatScore, useOverview } from "../shared";
+
+/** The measured curve point nearest to `threshold` (the stored curve is thinned to about 21 points). */
+function nearestPoint(curve: readonly CurvePoint[], threshold: number): CurvePoint {
+  let best = curve[0] as CurvePoint;
+  for (const point of curve)
+    if (Math.abs(point.threshold - threshold) < Math.abs(best.threshold - threshold)) best = point;
+  return best;
+}
+
+const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`;
+
+/** Coverage and precision against the threshold, with the slider's threshold marked by a vertical line. */
+function TradeOff({ curve, threshold }: { curve: readonly CurvePoint[]; threshold: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const marked = useRef(threshold);
+  marked.current = threshold;
+  useEffect(() => {
+    if (box.current === null) return;
+    plot.current = new uPlot(
+      {
+        width: 560,
+        height: 220,
+        scales: { x: { time: false }, y: { range: [0, 1] } },
+        series: [
+          { label: "threshold" },
+          { label: "coverage", stroke: "#1f77b4", width: 2 },
+          { label: "precision", stroke: "#2ca02c", width: 2 },
+        ],
+        axes: [{ label: "threshold" }, { label: "ratio" }],
+        hooks: {
+          draw: [
+            (u) => {
+              const x = Math.round(u.valToPos(marked.current, "x", true));
+              const { ctx } = u;
+              ctx.save();
+              ctx.strokeStyle = "#d62728";
+              ctx.lineWidth = 2;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.restore();
+            },
+          ],
+        },
+      },
+      [
+        curve.map((point) => point.threshold),
+        curve.map((point) => point.coverage),
+        curve.map((point) => point.precision),
+      ],
+      box.current,
+    );
+    return () => plot.current?.destroy();
+  }, [curve]);
+  useEffect(() => {
+    plot.current?.redraw(false, false);
+  }, [threshold]);
+  const at = nearestPoint(curve, threshold);
+  return (
+    <div>
+      <div ref={box} class="chart" data-testid="faq-curve" />
+      <p data-testid="faq-tradeoff">
+        At threshold {threshold.toFixed(2)} (nearest measured {at.threshold.toFixed(3)}): coverage{" "}
+        {percent(at.coverage)} of questions answered, precision {percent(at.precision)} of answers right.
+      </p>
+    </div>
+  );
+}
 
 interface Candidate {
   readonly answer_id: string;
@@ -92,6 +164,9 @@ export function FaqPage({ params }: PageProps) {
             </label>
             <button type="submit">Ask</button>
           </form>
+          {faq?.calibration_curve != null && faq.calibration_curve.length > 0 && (
+            <TradeOff curve={faq.calibration_curve} threshold={current} />
+          )}
           <p class="hint">
             Below the threshold the FAQ gives its fallback instead of a possibly wrong answer: a higher
             threshold answers fewer questions (coverage) but more of them correctly (precision).

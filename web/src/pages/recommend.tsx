@@ -1,0 +1,161 @@
+/**
+ * Recommendations: open a recommender by name (built with `embedkit recommend build`), then ask for
+ * a known user's recommendations or for a new user's from the ids of items they liked; results
+ * with scores.
+ */
+import { useState } from "preact/hooks";
+import { api } from "../api";
+import type { PageProps } from "../pages";
+import { ErrorBox, formatScore } from "../shared";
+
+interface RecommenderInfo {
+  readonly name: string;
+  readonly model: string;
+  readonly items: number;
+  readonly users: number;
+  readonly interactions: number;
+  readonly blend_source: string;
+}
+interface Recommendation {
+  readonly id: string;
+  readonly score: number;
+  readonly text?: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+interface RecommendationList {
+  readonly source: string;
+  readonly data: readonly Recommendation[];
+}
+
+/** Ids typed as a comma- or newline-separated list. */
+const idsOf = (text: string): string[] =>
+  text
+    .split(/[,\n]/)
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
+
+export function RecommendPage({ params }: PageProps) {
+  const [name, setName] = useState(params[0] ?? "");
+  const [info, setInfo] = useState<RecommenderInfo | undefined>(undefined);
+  const [user, setUser] = useState("");
+  const [liked, setLiked] = useState("");
+  const [k, setK] = useState(10);
+  const [result, setResult] = useState<RecommendationList | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const run = async (work: () => Promise<void>) => {
+    try {
+      await work();
+      setError(undefined);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  const open = (event: Event) => {
+    event.preventDefault();
+    if (name.trim() === "") return;
+    void run(async () => {
+      setResult(undefined);
+      setInfo(undefined);
+      setInfo(await api<RecommenderInfo>(`/v1/recommend/${encodeURIComponent(name.trim())}`));
+    });
+  };
+  const recommend = (event: Event) => {
+    event.preventDefault();
+    if (info === undefined) return;
+    const likedIds = idsOf(liked);
+    const path = `/v1/recommend/${encodeURIComponent(info.name)}`;
+    void run(async () => {
+      setResult(
+        user.trim() !== ""
+          ? await api<RecommendationList>(`${path}/user`, { body: { user: user.trim(), k } })
+          : await api<RecommendationList>(`${path}/new-user`, { body: { liked: likedIds, k } }),
+      );
+    });
+  };
+  return (
+    <section>
+      <h1>Recommendations</h1>
+      <form class="row" onSubmit={open}>
+        <input
+          type="text"
+          name="recommender"
+          placeholder="Recommender name"
+          value={name}
+          onInput={(event) => setName((event.target as HTMLInputElement).value)}
+        />
+        <button type="submit">Open</button>
+      </form>
+      <p class="hint">Build one with `embedkit recommend build` and serve it with `embedkit serve`.</p>
+      <ErrorBox message={error} />
+      {info !== undefined && (
+        <>
+          <p class="hint" data-testid="recommender-info">
+            {info.name}: {info.items} items, {info.users} users, {info.interactions} interactions · model{" "}
+            {info.model} · blend {info.blend_source}
+          </p>
+          <form class="row" onSubmit={recommend}>
+            <input
+              type="text"
+              name="user"
+              placeholder="User id"
+              value={user}
+              onInput={(event) => setUser((event.target as HTMLInputElement).value)}
+            />
+            <span>or liked item ids</span>
+            <input
+              type="text"
+              name="liked"
+              size={40}
+              placeholder="item-1, item-2"
+              value={liked}
+              onInput={(event) => setLiked((event.target as HTMLInputElement).value)}
+            />
+            <label>
+              k{" "}
+              <input
+                type="number"
+                name="k"
+                min={1}
+                max={100}
+                value={k}
+                onInput={(event) => setK(Number((event.target as HTMLInputElement).value) || 10)}
+              />
+            </label>
+            <button type="submit" disabled={user.trim() === "" && idsOf(liked).length === 0}>
+              Recommend
+            </button>
+          </form>
+        </>
+      )}
+      {result !== undefined && (
+        <>
+          <p class="hint">source: {result.source}</p>
+          {result.data.length === 0 ? (
+            <p class="hint">No recommendations.</p>
+          ) : (
+            <table data-testid="recommendations">
+              <thead>
+                <tr>
+                  <th>score</th>
+                  <th>id</th>
+                  <th>text</th>
+                  <th>metadata</th>
+                </tr>
+              </thead>
+              <tbody>
+                {result.data.map((item) => (
+                  <tr key={item.id}>
+                    <td class="num">{formatScore(item.score)}</td>
+                    <td>{item.id}</td>
+                    <td>{item.text ?? ""}</td>
+                    <td class="hint">{JSON.stringify(item.metadata)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
