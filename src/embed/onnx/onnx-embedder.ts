@@ -163,6 +163,20 @@ export function planBatches(
 }
 
 /** Length of the longest sequence (the padded length of its batch). */
+/** The {@link ModelInfo} an ONNX text embedder reports: the catalog spec's facts plus its batch size. */
+export function modelInfoOf(spec: ModelSpec, maxBatchSize: number): ModelInfo {
+  return Object.freeze({
+    id: spec.id,
+    dims: spec.dims,
+    modality: spec.modality,
+    maxTokens: spec.maxTokens,
+    pooling: spec.pooling,
+    normalize: spec.normalize,
+    prefixes: spec.prefixes,
+    maxBatchSize,
+  });
+}
+
 function longest(sequences: readonly (readonly number[])[]): number {
   let length = 0;
   for (const sequence of sequences) length = Math.max(length, sequence.length);
@@ -256,16 +270,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
   const needsTokenTypes = inputNames.has("token_type_ids");
   let closed = false;
 
-  const model: ModelInfo = Object.freeze({
-    id: spec.id,
-    dims: spec.dims,
-    modality: spec.modality,
-    maxTokens: spec.maxTokens,
-    pooling: spec.pooling,
-    normalize: spec.normalize,
-    prefixes: spec.prefixes,
-    maxBatchSize,
-  });
+  const model = modelInfoOf(spec, maxBatchSize);
 
   /** Run one padded batch; returns the hidden states and their shape. */
   async function run(sequences: readonly (readonly number[])[], length: number): Promise<ort.Tensor> {

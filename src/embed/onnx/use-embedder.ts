@@ -28,10 +28,10 @@ import { ensureModelDerivedFiles } from "../../models/derived-converters.js";
 import type { DerivedFile } from "../../models/derived-file.js";
 import type { DerivedModelFile, ModelSpec } from "../../models/model-spec.js";
 import { USE_GRAPH_INPUTS } from "../../models/use-graph.js";
-import type { Embedder, ModelInfo } from "../embedder.js";
+import type { Embedder } from "../embedder.js";
 import { assertOpen, validateTexts } from "../inputs.js";
 import { embedTexts, type TextProvider } from "../pipeline.js";
-import { planBatches } from "./onnx-embedder.js";
+import { modelInfoOf, planBatches } from "./onnx-embedder.js";
 import { createTextTokenizer, loadTextTokenizer } from "./text-tokenizer.js";
 
 /** Options of {@link createUseEmbedder}. */
@@ -154,16 +154,7 @@ export async function createUseEmbedder(options: UseEmbedderOptions): Promise<Us
   const idsAreInt32 = !(idsMeta?.isTensor === true && idsMeta.type === "int64");
   let closed = false;
 
-  const model: ModelInfo = Object.freeze({
-    id: spec.id,
-    dims: spec.dims,
-    modality: spec.modality,
-    maxTokens: spec.maxTokens,
-    pooling: spec.pooling,
-    normalize: spec.normalize,
-    prefixes: spec.prefixes,
-    maxBatchSize,
-  });
+  const model = modelInfoOf(spec, maxBatchSize);
 
   async function run(sequences: readonly (readonly number[])[]): Promise<Float32Array[]> {
     let total = 0;
