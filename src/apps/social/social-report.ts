@@ -40,6 +40,38 @@ function timeAxis(buckets: readonly string[], left: number, width: number) {
 }
 
 /** Stacked areas of `series` (values per bucket) over `buckets`. */
+/** The SVG around a time chart both charts share: title, frame, y-axis ends, x ticks and the series legend. */
+function chartFrame(
+  frame: {
+    readonly title: string;
+    readonly series: readonly { readonly label: string; readonly colour: string }[];
+    readonly width: number;
+    readonly height: number;
+    readonly left: number;
+    readonly top: number;
+    readonly plotWidth: number;
+    readonly plotHeight: number;
+  },
+  [yTop, yBottom]: readonly [string, string],
+  body: readonly string[],
+  ticks: readonly string[],
+): string {
+  const { title, series, width, height, left, top, plotWidth, plotHeight } = frame;
+  const legend = series
+    .map(
+      (item, index) =>
+        `<rect x="${left + plotWidth + 20}" y="${top + index * 18}" width="10" height="10" fill="${item.colour}"/><text x="${left + plotWidth + 36}" y="${top + 9 + index * 18}" class="label-left">${escapeHtml(item.label.slice(0, 32))}</text>`,
+    )
+    .join("");
+  return (
+    `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
+    `<text x="0" y="16" class="title">${escapeHtml(title)}</text>` +
+    `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" class="frame"/>` +
+    `<text x="${left - 6}" y="${top + 10}" class="axis" text-anchor="end">${yTop}</text><text x="${left - 6}" y="${top + plotHeight}" class="axis" text-anchor="end">${yBottom}</text>` +
+    `${body.join("")}<g transform="translate(0 ${top + plotHeight + 16})">${ticks.join("")}</g>${legend}</svg>`
+  );
+}
+
 function stackedAreaChart(options: {
   readonly title: string;
   readonly buckets: readonly string[];
@@ -77,18 +109,11 @@ function stackedAreaChart(options: {
     ];
     return `<path class="area" d="M${points.join("L")}Z" fill="${item.colour}" fill-opacity="0.85"><title>${escapeHtml(item.label)}</title></path>`;
   });
-  const legend = options.series
-    .map(
-      (item, index) =>
-        `<rect x="${left + plotWidth + 20}" y="${top + index * 18}" width="10" height="10" fill="${item.colour}"/><text x="${left + plotWidth + 36}" y="${top + 9 + index * 18}" class="label-left">${escapeHtml(item.label.slice(0, 32))}</text>`,
-    )
-    .join("");
-  return (
-    `<svg class="chart" role="img" aria-label="${escapeHtml(options.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
-    `<text x="0" y="16" class="title">${escapeHtml(options.title)}</text>` +
-    `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" class="frame"/>` +
-    `<text x="${left - 6}" y="${top + 10}" class="axis" text-anchor="end">${max}</text><text x="${left - 6}" y="${top + plotHeight}" class="axis" text-anchor="end">0</text>` +
-    `${areas.join("")}<g transform="translate(0 ${top + plotHeight + 16})">${ticks.join("")}</g>${legend}</svg>`
+  return chartFrame(
+    { ...options, width, height, left, top, plotWidth, plotHeight },
+    [String(max), "0"],
+    areas,
+    ticks,
   );
 }
 
@@ -135,18 +160,11 @@ function lineChart(options: {
         .join("") + dots.join("")
     );
   });
-  const legend = options.series
-    .map(
-      (item, index) =>
-        `<rect x="${left + plotWidth + 20}" y="${top + index * 18}" width="10" height="10" fill="${item.colour}"/><text x="${left + plotWidth + 36}" y="${top + 9 + index * 18}" class="label-left">${escapeHtml(item.label.slice(0, 32))}</text>`,
-    )
-    .join("");
-  return (
-    `<svg class="chart" role="img" aria-label="${escapeHtml(options.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
-    `<text x="0" y="16" class="title">${escapeHtml(options.title)}</text>` +
-    `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" class="frame"/>` +
-    `<text x="${left - 6}" y="${top + 10}" class="axis" text-anchor="end">100 %</text><text x="${left - 6}" y="${top + plotHeight}" class="axis" text-anchor="end">0 %</text>` +
-    `${lines.join("")}<g transform="translate(0 ${top + plotHeight + 16})">${ticks.join("")}</g>${legend}</svg>`
+  return chartFrame(
+    { ...options, width, height, left, top, plotWidth, plotHeight },
+    ["100 %", "0 %"],
+    lines,
+    ticks,
   );
 }
 
