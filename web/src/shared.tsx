@@ -162,3 +162,20 @@ export function CollectionPicker({
     </label>
   );
 }
+
+/** The "k" (how many results) number field the search and recommendation forms share. */
+export function KInput({ value, onChange }: { value: number; onChange: (k: number) => void }) {
+  return (
+    <label>
+      k{" "}
+      <input
+        type="number"
+        name="k"
+        min={1}
+        max={100}
+        value={value}
+        onInput={(event) => onChange(Number((event.target as HTMLInputElement).value) || 10)}
+      />
+    </label>
+  );
+}

@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import type { PageProps } from "../pages";
-import { CollectionPicker, ErrorBox, formatScore, useLoad, useOverview } from "../shared";
+import { CollectionPicker, ErrorBox, formatScore, KInput, useLoad, useOverview } from "../shared";
 
 interface Item {
   readonly id: string;
@@ -233,17 +233,7 @@ export function CollectionPage({ params }: PageProps) {
               value={query}
               onInput={(event) => setQuery((event.target as HTMLInputElement).value)}
             />
-            <label>
-              k{" "}
-              <input
-                type="number"
-                name="k"
-                min={1}
-                max={100}
-                value={k}
-                onInput={(event) => setK(Number((event.target as HTMLInputElement).value) || 10)}
-              />
-            </label>
+            <KInput value={k} onChange={setK} />
             <input
               type="text"
               name="filter"

@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { PageProps } from "../pages";
-import { ErrorBox, formatScore } from "../shared";
+import { ErrorBox, formatScore, KInput } from "../shared";
 
 interface RecommenderInfo {
   readonly name: string;
@@ -110,17 +110,7 @@ export function RecommendPage({ params }: PageProps) {
               value={liked}
               onInput={(event) => setLiked((event.target as HTMLInputElement).value)}
             />
-            <label>
-              k{" "}
-              <input
-                type="number"
-                name="k"
-                min={1}
-                max={100}
-                value={k}
-                onInput={(event) => setK(Number((event.target as HTMLInputElement).value) || 10)}
-              />
-            </label>
+            <KInput value={k} onChange={setK} />
             <button type="submit" disabled={user.trim() === "" && idsOf(liked).length === 0}>
               Recommend
             </button>
