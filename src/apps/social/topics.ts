@@ -4,17 +4,21 @@
  * embeddings: UMAP to 5 dimensions → HDBSCAN (outliers become topic -1), or
  * k-means when a number of topics is asked for → class-based TF-IDF keywords
  * (English stop words removed, Chinese segmented by jieba) → the texts closest to
- * each topic's centroid as examples, plus a 2-D UMAP map for plots. The same seed
+ * each topic's centroid as examples, plus a 2-D UMAP map for plots. Keyword
+ * lists are chosen across topics with a diversity penalty, so topics share
+ * fewer keywords. The same seed
  * gives the same result. Large inputs are bounded: UMAP and clustering run on a
  * sample (5000 texts by default) and the rest follow their nearest sample texts;
  * see docs/SOCIAL-TOPICS.md for the method, its limits and the measured quality.
  */
 import { EmbedkitError } from "../../errors.js";
 import { kMeans } from "../../eval/kmeans.js";
-import { checkInteger } from "../../internal/options.js";
+import { checkInteger, checkNumber } from "../../internal/options.js";
 import {
   classTfIdf,
   countWords,
+  DEFAULT_KEYWORD_DIVERSITY,
+  diverseTopWords,
   indexWords,
   mergeTopics,
   type TokenizedTexts,
@@ -62,6 +66,14 @@ export interface DiscoverTopicsOptions {
   readonly minTopicSize?: number;
   /** Keywords per topic (fewer when a topic has fewer distinct words). @default 10 */
   readonly keywords?: number;
+  /**
+   * How strongly keyword lists of different topics are kept apart, 0..1: a word that
+   * is already a keyword of another topic must beat the next unused word by this share
+   * of the topic's best c-TF-IDF weight (topics choose in rounds, largest first).
+   * 0 = plain c-TF-IDF ranking per topic. Outliers (-1) neither take part nor block words.
+   * @default 0.1
+   */
+  readonly keywordDiversity?: number;
   /** Representative texts per topic. @default 3 */
   readonly examples?: number;
   /** Grouping used with a number of topics. @default "kmeans" */
@@ -183,6 +195,8 @@ function checkOptions(options: DiscoverTopicsOptions, n: number): void {
   if (options.seed !== undefined) checkInteger("seed", options.seed);
   if (options.minTopicSize !== undefined) checkInteger("minTopicSize", options.minTopicSize, { min: 2 });
   if (options.keywords !== undefined) checkInteger("keywords", options.keywords, { min: 1, max: 100 });
+  if (options.keywordDiversity !== undefined)
+    checkNumber("keywordDiversity", options.keywordDiversity, { min: 0, max: 1 });
   if (options.examples !== undefined) checkInteger("examples", options.examples, { min: 0, max: 100 });
   if (options.sampleSize !== undefined)
     checkInteger("sampleSize", options.sampleSize, { min: 50, max: 100_000 });
@@ -445,6 +459,16 @@ export async function discoverTopics(
   }
   const counts = countWords(tokenized, slotOf(ranked.labels), ranked.count + 1);
   const weights = classTfIdf(counts);
+  // Slot 0 holds the outliers: plain ranking, and they do not take words from the topics.
+  const keywordLists = [
+    topWords(weights[0] as WordCounts, tokenized.words, keywordCount),
+    ...diverseTopWords(
+      weights.slice(1),
+      tokenized.words,
+      keywordCount,
+      options.keywordDiversity ?? DEFAULT_KEYWORD_DIVERSITY,
+    ),
+  ];
   onProgress?.("keywords", n, n);
   await yieldToEventLoop();
 
@@ -466,7 +490,7 @@ export async function discoverTopics(
   for (const label of ranked.labels) sizes[label + 1] = (sizes[label + 1] as number) + 1;
   for (let slot = (sizes[0] as number) > 0 ? 0 : 1; slot <= ranked.count; slot++) {
     const id = slot - 1;
-    const keywords = topWords(weights[slot] as WordCounts, tokenized.words, keywordCount);
+    const keywords = keywordLists[slot] as { word: string; score: number }[];
     topics.push({
       id,
       size: sizes[slot] as number,

@@ -6,7 +6,12 @@
  * input fails before any work.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classTfIdf, mergeTopics, topWords } from "../../../src/apps/social/topics/class-tfidf.js";
+import {
+  classTfIdf,
+  diverseTopWords,
+  mergeTopics,
+  topWords,
+} from "../../../src/apps/social/topics/class-tfidf.js";
 import { hdbscan } from "../../../src/apps/social/topics/hdbscan.js";
 import { discoverTopics, reduceForTopics, tokenizeForTopics } from "../../../src/apps/social/topics.js";
 import { createEmbedder } from "../../../src/embed/create-embedder.js";
@@ -147,6 +152,78 @@ describe("discoverTopics on planted English topics", () => {
       true,
     );
     expect(vMeasure(three.truth, [...result.assignments]).vMeasure).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+describe("keyword diversity across topics", () => {
+  /** Keywords that two topics share. */
+  function shared(result: Awaited<ReturnType<typeof discoverTopics>>): string[] {
+    const first = new Set(keywordsOf(result, 0));
+    return keywordsOf(result, 1).filter((word) => first.has(word));
+  }
+
+  it("keeps the city names both planted topics use out of one of the two keyword lists", async () => {
+    const options = { topics: 2, seed: 3, keywords: 25, map: false } as const;
+    const plain = await discoverTopics(english2.texts, englishVectors, { ...options, keywordDiversity: 0 });
+    const diverse = await discoverTopics(english2.texts, englishVectors, options);
+    // Same clusters; only the keyword choice differs.
+    expect([...diverse.assignments]).toEqual([...plain.assignments]);
+    // Plain c-TF-IDF ranks the four shared city names in both topics' top 25.
+    const cities = ["boston", "chicago", "denver", "seattle"];
+    expect(shared(plain)).toEqual(expect.arrayContaining(cities));
+    // With the default penalty each city is a keyword of one topic only, and the lists share nothing.
+    expect(shared(diverse)).toEqual([]);
+    for (const id of [0, 1]) {
+      const planted = english2.words[majority(english2, diverse.assignments, id)] as string;
+      expect(keywordsOf(diverse, id)[0]).toBe(planted);
+      expect(keywordsOf(diverse, id)).toHaveLength(25);
+    }
+  });
+
+  it("lets a topic reuse a word only when it beats the next unused word by the penalty", () => {
+    const words = ["flight", "delay", "bag", "crew", "seat"];
+    // Topic 0 chooses first. "flight" is topic 1's best word too; "delay" is close behind it.
+    const weights = [
+      new Map([
+        [0, 1.0],
+        [2, 0.5],
+      ]),
+      new Map([
+        [0, 1.0],
+        [1, 0.95],
+        [3, 0.5],
+        [4, 0.2],
+      ]),
+    ];
+    const pick = (penalty: number) =>
+      diverseTopWords(weights, words, 3, penalty).map((list) => list.map((entry) => entry.word));
+    expect(pick(0)).toEqual([
+      ["flight", "bag"],
+      ["flight", "delay", "crew"],
+    ]);
+    // 1.0 - 0.1 = 0.9 < 0.95: topic 1 leads with "delay" and takes "flight" next (0.9 > 0.5).
+    expect(pick(0.1)).toEqual([
+      ["flight", "bag"],
+      ["delay", "flight", "crew"],
+    ]);
+    // 1.0 - 0.6 = 0.4 < 0.5 ("crew") but > 0.2 ("seat"): "flight" comes third.
+    expect(pick(0.6)).toEqual([
+      ["flight", "bag"],
+      ["delay", "crew", "flight"],
+    ]);
+    // 1.0 - 0.9 = 0.1 < 0.2: "flight" moves behind every unused word.
+    expect(pick(0.9)).toEqual([
+      ["flight", "bag"],
+      ["delay", "crew", "seat"],
+    ]);
+    // Scores stay the c-TF-IDF weights.
+    expect(diverseTopWords(weights, words, 1, 0.1)[1]).toEqual([{ word: "delay", score: 0.95 }]);
+  });
+
+  it("rejects a keywordDiversity outside 0..1", async () => {
+    await expect(
+      discoverTopics(english2.texts, englishVectors, { topics: 2, keywordDiversity: 1.5 }),
+    ).rejects.toMatchObject({ code: "INVALID_OPTION", message: expect.stringContaining("keywordDiversity") });
   });
 });
 

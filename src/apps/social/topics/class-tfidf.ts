@@ -5,8 +5,11 @@
  * (L1-normalised over c's words) times log(1 + A / f), where A is the mean
  * number of words per topic and f the word's frequency over all topics. Words
  * frequent in one topic and rare elsewhere rank first. Topics are merged by the
- * cosine similarity of these weight vectors. Counts are sparse (a map per
- * topic), so 100k texts with a large vocabulary stay small.
+ * cosine similarity of these weight vectors. Keyword lists are chosen across
+ * topics with a diversity penalty ({@link diverseTopWords}): a word that is
+ * already a keyword of another topic must beat the next unused word by a share
+ * of the topic's best weight. Counts are sparse (a map per topic), so 100k texts
+ * with a large vocabulary stay small.
  */
 
 /** Word counts of one topic: word id → count. */
@@ -96,6 +99,68 @@ export function topWords(
     .map(([id, score]) => ({ word: words[id] as string, score }))
     .sort((a, b) => b.score - a.score || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0))
     .slice(0, count);
+}
+
+/** Default {@link diverseTopWords} penalty: 0.1 of a topic's best weight (chosen on octis-m10; see docs/SOCIAL-TOPICS.md). */
+export const DEFAULT_KEYWORD_DIVERSITY = 0.1;
+
+/**
+ * Keyword lists of several topics, chosen together so that they overlap less
+ * (a cross-topic form of maximal marginal relevance): in rounds, each topic in
+ * turn (in the given order, e.g. largest first) takes the word with the highest
+ * `weight / bestWeight − penalty × [word is already a keyword of another topic]`.
+ * `penalty` 0 gives each topic its plain {@link topWords}; 1 lets a word be
+ * reused only when a topic has no unused word left. Rank r of every topic is
+ * chosen before rank r + 1 of any, so the first k keywords do not depend on how
+ * many are asked for. Scores returned are the c-TF-IDF weights.
+ *
+ * @param weights c-TF-IDF weights per topic (see {@link classTfIdf})
+ * @param penalty share of a topic's best weight a reused word loses, 0..1
+ */
+export function diverseTopWords(
+  weights: readonly WordCounts[],
+  words: readonly string[],
+  count: number,
+  penalty: number,
+): { readonly word: string; readonly score: number }[][] {
+  const ranked = weights.map((group) =>
+    [...group.entries()].sort(
+      (a, b) =>
+        b[1] - a[1] ||
+        ((words[a[0]] as string) < (words[b[0]] as string)
+          ? -1
+          : (words[a[0]] as string) > (words[b[0]] as string)
+            ? 1
+            : 0),
+    ),
+  );
+  const chosen = ranked.map(() => new Set<number>());
+  const lists: { word: string; score: number }[][] = ranked.map(() => []);
+  const used = new Set<number>();
+  for (let round = 0; round < count; round++) {
+    ranked.forEach((entries, topic) => {
+      const best = entries[0]?.[1] ?? 0;
+      const mine = chosen[topic] as Set<number>;
+      let pick: [number, number] | undefined;
+      let pickScore = Number.NEGATIVE_INFINITY;
+      // Best first; the first unused word ends the scan (no later word can score higher).
+      for (const entry of entries) {
+        if (mine.has(entry[0])) continue;
+        const reused = used.has(entry[0]);
+        const score = (best > 0 ? entry[1] / best : 0) - (reused ? penalty : 0);
+        if (score > pickScore) {
+          pick = entry;
+          pickScore = score;
+        }
+        if (!reused) break;
+      }
+      if (pick === undefined) return;
+      mine.add(pick[0]);
+      used.add(pick[0]);
+      lists[topic]?.push({ word: words[pick[0]] as string, score: pick[1] });
+    });
+  }
+  return lists;
 }
 
 function cosine(a: WordCounts, b: WordCounts): number {
