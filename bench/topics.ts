@@ -8,7 +8,8 @@
  * `topics: N` (k-means on the 5-D UMAP space) and with `clustering: "hdbscan"`
  * (HDBSCAN with minTopicSize 10 — BERTopic's min_cluster_size — merged down to N by
  * c-TF-IDF similarity, outliers not scored),
- * keywords restricted to the OCTIS vocabulary; LDA (gensim) and NMF on TF-IDF
+ * keywords restricted to the OCTIS vocabulary, with the default cross-topic
+ * keyword diversity and (same clusters) plain c-TF-IDF (`keywordDiversity: 0`); LDA (gensim) and NMF on TF-IDF
  * (scikit-learn) from bench/python/topics_baselines.py. Scores: NPMI of the
  * top-10 words (gensim c_npmi as OCTIS computes it, and document
  * co-occurrence) and topic diversity of the top-25.
@@ -137,31 +138,36 @@ async function qualityJob(set: string): Promise<Record<string, unknown>> {
     log(`  seed ${seed}: reduction ${reduceSeconds.toFixed(1)} s`);
     for (const topics of topicCounts) {
       for (const clustering of ["kmeans", "hdbscan"] as const) {
-        started = performance.now();
-        const result = await discoverTopics(corpus, vectors, {
-          topics,
-          clustering,
-          // BERTopic's min_cluster_size for HDBSCAN before merging down to N.
-          ...(clustering === "hdbscan" ? { minTopicSize: 10 } : {}),
-          seed,
-          reduction,
-          lang: "en",
-          keywords: 25,
-          examples: 1,
-          vocabulary,
-          map: false,
-        });
-        const words = result.topics
-          .filter((topic) => topic.id >= 0)
-          .map((topic) => topic.keywords.map((k) => k.word));
-        runs.push({
-          method: clustering === "kmeans" ? "embedkit (k-means)" : "embedkit (HDBSCAN + merge)",
-          seed,
-          topics,
-          words,
-          // The shared reduction is counted once per topic count (it is what one call costs).
-          seconds: (performance.now() - started) / 1000 + reduceSeconds,
-        });
+        // Default keywords (cross-topic diversity) and, on the same clusters, plain c-TF-IDF.
+        for (const keywordDiversity of [undefined, 0] as const) {
+          started = performance.now();
+          const result = await discoverTopics(corpus, vectors, {
+            topics,
+            clustering,
+            // BERTopic's min_cluster_size for HDBSCAN before merging down to N.
+            ...(clustering === "hdbscan" ? { minTopicSize: 10 } : {}),
+            ...(keywordDiversity === undefined ? {} : { keywordDiversity }),
+            seed,
+            reduction,
+            lang: "en",
+            keywords: 25,
+            examples: 1,
+            vocabulary,
+            map: false,
+          });
+          const words = result.topics
+            .filter((topic) => topic.id >= 0)
+            .map((topic) => topic.keywords.map((k) => k.word));
+          const name = clustering === "kmeans" ? "embedkit (k-means" : "embedkit (HDBSCAN + merge";
+          runs.push({
+            method: `${name}${keywordDiversity === 0 ? ", plain c-TF-IDF" : ""})`,
+            seed,
+            topics,
+            words,
+            // The shared reduction is counted once per topic count (it is what one call costs).
+            seconds: (performance.now() - started) / 1000 + reduceSeconds,
+          });
+        }
       }
     }
   }
@@ -440,7 +446,7 @@ async function main(): Promise<void> {
     `- machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, Node ${process.version}; started ${started.toISOString()}, finished ${new Date().toISOString()}`,
     `- load average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after (a shared 2-core machine; seconds are indicative only)`,
     "- NPMI (c_npmi): gensim CoherenceModel coherence=\"c_npmi\", top-10 words, boolean sliding window of 10 over the corpus documents (OCTIS's metric); NPMI (doc): document co-occurrence; TD: unique words among all topics' top-25 / (25 × topics).",
-    "- embedkit: default options besides the ones named (UMAP 5-D on a 5000-text sample, 200 epochs; keywords limited to the OCTIS vocabulary); seconds per run include the shared UMAP reduction once.",
+    '- embedkit: default options besides the ones named (UMAP 5-D on a 5000-text sample, 200 epochs; keywords limited to the OCTIS vocabulary; keyword diversity 0.1, or 0 in the "plain c-TF-IDF" rows, same clusters); seconds per run include the shared UMAP reduction once.',
   ].join("\n");
   const markdown = render(output, header);
   await writeFile(join(outDir, "topics.md"), markdown);
