@@ -57,6 +57,42 @@ export const SOCIAL_STAGES = Object.freeze([
 /** One stage of the analysis. */
 export type SocialStage = (typeof SOCIAL_STAGES)[number];
 
+/**
+ * Wrap a progress callback so that the wall time between stage changes is summed per stage
+ * (a stage runs from its first report to the first report of another stage, or to `seconds()`).
+ */
+function stageClock(onProgress: AnalyzeSocialOptions["onProgress"]): {
+  report: (stage: SocialStage, done: number, total: number) => void;
+  seconds: () => Partial<Record<SocialStage, number>>;
+} {
+  const totals: Partial<Record<SocialStage, number>> = {};
+  let current: SocialStage | undefined;
+  let since = performance.now();
+  const close = (): void => {
+    if (current === undefined) return;
+    const now = performance.now();
+    totals[current] = (totals[current] ?? 0) + (now - since) / 1000;
+    since = now;
+  };
+  return {
+    report: (stage, done, total) => {
+      if (stage !== current) {
+        close();
+        current = stage;
+        since = performance.now();
+      }
+      onProgress?.(stage, done, total);
+    },
+    seconds: () => {
+      close();
+      current = undefined;
+      return Object.fromEntries(
+        Object.entries(totals).map(([stage, value]) => [stage, Number((value as number).toFixed(2))]),
+      );
+    },
+  };
+}
+
 /** Options of {@link analyzeSocialPosts}. */
 export interface AnalyzeSocialOptions {
   /** Field/column with the post text. @default "text" */
@@ -151,6 +187,8 @@ export interface SocialSummary {
   readonly topics: number;
   readonly outliers: number;
   readonly embedding: { readonly embedded: number; readonly cached: number; readonly seconds: number };
+  /** Wall seconds per stage (stages that ran; repeated stages, e.g. per language, are summed). */
+  readonly stageSeconds: Readonly<Partial<Record<SocialStage, number>>>;
   readonly seed: number;
   /** Only with a time field. */
   readonly time?: {
@@ -366,7 +404,9 @@ export async function analyzeSocialPosts(
   const seed = options.seed ?? 42;
   const keywords = options.keywords ?? 10;
   const examples = options.examples ?? 5;
-  const progress = options.onProgress;
+  // Every stage report goes through the clock, so summary.stageSeconds holds wall time per stage.
+  const stages = stageClock(options.onProgress);
+  const progress = stages.report;
   // A custom head is loaded (and checked) before reading, so a bad folder costs nothing.
   const customHead =
     options.classifier === undefined ? undefined : await loadSentimentHead({ dir: options.classifier });
@@ -557,7 +597,7 @@ export async function analyzeSocialPosts(
       seed,
       keywords,
       examples,
-      ...(progress === undefined ? {} : { onProgress: progress }),
+      onProgress: progress,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const idMap = new Map<number, number>();
@@ -705,6 +745,7 @@ export async function analyzeSocialPosts(
     topics: topics.length - 1,
     outliers: outliers.length,
     embedding: { embedded, cached, seconds: Number(embedSeconds.toFixed(2)) },
+    stageSeconds: stages.seconds(),
     seed,
     ...(clock === undefined
       ? {}

@@ -221,8 +221,21 @@ describe("embedkit social analyze on a planted corpus", () => {
         examples: { row: number; id: string; sentiment: string }[];
       }[];
       groups: { group: string; posts: number }[];
+      stageSeconds: Record<string, number>;
     };
     expect(summary.posts).toBe(96);
+    // Wall time of every stage that ran, in stage order (values depend on the machine).
+    expect(Object.keys(summary.stageSeconds)).toEqual([
+      "read",
+      "embed",
+      "sentiment",
+      "reduce",
+      "cluster",
+      "keywords",
+      "map",
+      "trends",
+    ]);
+    for (const seconds of Object.values(summary.stageSeconds)) expect(seconds).toBeGreaterThanOrEqual(0);
     expect(summary.time).toMatchObject({ bucket: "day", timeZone: "UTC-08:00", buckets: 6 });
     const overallSpikes = summary.negative_spikes.filter((spike) => spike.group === null);
     expect(overallSpikes.map((spike) => spike.bucket)).toEqual(["2015-02-20"]);
