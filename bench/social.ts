@@ -18,7 +18,8 @@
  *    tweets with an empty embedding cache (cold) and the same again (cached); then
  *    all 14,640 tweets on the usual cache (warm once scripts/train-social-heads.ts
  *    has run) with the README example's summary; `--scale N` repeats the tweets to
- *    N posts (each copy shifted by whole weeks) and runs that once.
+ *    N posts (each copy shifted by whole weeks) and runs that once, progress bars
+ *    on, with summary.json's seconds per stage (alone, without `--e2e`, only that).
  *
  * Embeddings of part 1 go through the eval cache. Writes `bench/out/social.json`.
  *
@@ -269,51 +270,70 @@ async function endToEnd(coldRows: number, scale: number | undefined): Promise<un
   ];
   const results: Record<string, unknown> = {};
   try {
-    const slice = join(work, `tweets-${coldRows}.csv`);
-    await tweetsFile(tweets, slice, coldRows);
-    const cold = await runCli(
-      ["social", "analyze", slice, ...common, "--out", join(work, "cold")],
-      freshHome,
-    );
-    const again = await runCli(
-      ["social", "analyze", slice, ...common, "--out", join(work, "again")],
-      freshHome,
-    );
-    results.slice = {
-      posts: coldRows,
-      cold: { seconds: cold.seconds, peakRssMb: cold.peakRssMb },
-      cached: { seconds: again.seconds, peakRssMb: again.peakRssMb },
-      coldOverCached: cold.seconds / again.seconds,
-    };
-    console.log("slice", results.slice);
-    const full = await runCli(
-      ["social", "analyze", tweets, ...common, "--out", join(work, "full")],
-      modelHome,
-    );
-    const summary = JSON.parse(await readFile(join(work, "full", "summary.json"), "utf8")) as {
-      embedding: unknown;
-    };
-    results.full = {
-      posts: 14640,
-      seconds: full.seconds,
-      peakRssMb: full.peakRssMb,
-      embedding: summary.embedding,
-    };
-    results.summaryText = full.stdout;
-    results.summary = summary;
-    console.log("full", results.full);
-    console.log(full.stdout);
+    if (values.e2e) {
+      const slice = join(work, `tweets-${coldRows}.csv`);
+      await tweetsFile(tweets, slice, coldRows);
+      const cold = await runCli(
+        ["social", "analyze", slice, ...common, "--out", join(work, "cold")],
+        freshHome,
+      );
+      const again = await runCli(
+        ["social", "analyze", slice, ...common, "--out", join(work, "again")],
+        freshHome,
+      );
+      results.slice = {
+        posts: coldRows,
+        cold: { seconds: cold.seconds, peakRssMb: cold.peakRssMb },
+        cached: { seconds: again.seconds, peakRssMb: again.peakRssMb },
+        coldOverCached: cold.seconds / again.seconds,
+      };
+      console.log("slice", results.slice);
+      const full = await runCli(
+        ["social", "analyze", tweets, ...common, "--out", join(work, "full")],
+        modelHome,
+      );
+      const summary = JSON.parse(await readFile(join(work, "full", "summary.json"), "utf8")) as {
+        embedding: unknown;
+      };
+      results.full = {
+        posts: 14640,
+        seconds: full.seconds,
+        peakRssMb: full.peakRssMb,
+        embedding: summary.embedding,
+      };
+      results.summaryText = full.stdout;
+      results.summary = summary;
+      console.log("full", results.full);
+      console.log(full.stdout);
+    }
     if (scale !== undefined) {
       const big = join(work, "scale.csv");
       await tweetsFile(tweets, big, scale);
+      // Progress bars on (no --quiet): they go to stderr, which is passed through.
       const run = await runCli(
-        ["social", "analyze", big, ...common, "--out", join(work, "scale")],
+        [
+          "social",
+          "analyze",
+          big,
+          ...common.filter((arg) => arg !== "--quiet"),
+          "--out",
+          join(work, "scale"),
+        ],
         modelHome,
       );
+      const summary = JSON.parse(await readFile(join(work, "scale", "summary.json"), "utf8")) as {
+        embedding: unknown;
+        stageSeconds: Record<string, number>;
+      };
+      const staged = Object.values(summary.stageSeconds).reduce((sum, value) => sum + value, 0);
       results.scale = {
         posts: scale,
         seconds: run.seconds,
         peakRssMb: run.peakRssMb,
+        embedding: summary.embedding,
+        stageSeconds: summary.stageSeconds,
+        // Process start, imports, model loading and writing the outputs.
+        otherSeconds: run.seconds - staged,
         summaryText: run.stdout,
       };
       console.log("scale", results.scale);
