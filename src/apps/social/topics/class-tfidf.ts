@@ -95,10 +95,18 @@ export function topWords(
   words: readonly string[],
   count: number,
 ): { readonly word: string; readonly score: number }[] {
-  return [...weights.entries()]
-    .map(([id, score]) => ({ word: words[id] as string, score }))
-    .sort((a, b) => b.score - a.score || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0))
-    .slice(0, count);
+  return rankWords(weights, words)
+    .slice(0, count)
+    .map(([id, score]) => ({ word: words[id] as string, score }));
+}
+
+/** A topic's (word id, weight) pairs, best first; ties broken alphabetically, so runs agree. */
+function rankWords(weights: WordCounts, words: readonly string[]): [number, number][] {
+  return [...weights.entries()].sort((a, b) => {
+    const wordA = words[a[0]] as string;
+    const wordB = words[b[0]] as string;
+    return b[1] - a[1] || (wordA < wordB ? -1 : wordA > wordB ? 1 : 0);
+  });
 }
 
 /** Default {@link diverseTopWords} penalty: 0.1 of a topic's best weight (chosen on octis-m10; see docs/SOCIAL-TOPICS.md). */
@@ -123,17 +131,7 @@ export function diverseTopWords(
   count: number,
   penalty: number,
 ): { readonly word: string; readonly score: number }[][] {
-  const ranked = weights.map((group) =>
-    [...group.entries()].sort(
-      (a, b) =>
-        b[1] - a[1] ||
-        ((words[a[0]] as string) < (words[b[0]] as string)
-          ? -1
-          : (words[a[0]] as string) > (words[b[0]] as string)
-            ? 1
-            : 0),
-    ),
-  );
+  const ranked = weights.map((group) => rankWords(group, words));
   const chosen = ranked.map(() => new Set<number>());
   const lists: { word: string; score: number }[][] = ranked.map(() => []);
   const used = new Set<number>();
