@@ -53,6 +53,7 @@ interface ServeFlags {
   readonly maxQueueMs?: number;
   readonly autoTruncate?: boolean;
   readonly batching?: boolean;
+  readonly inferenceWorker?: boolean;
   readonly maxWaitMs?: number;
   readonly maxBatchTokens?: number;
   readonly maxQueue?: number;
@@ -87,6 +88,7 @@ function givenFlags(command: Command, flags: ServeFlags): ServeSourceValues {
     ["mediaModels", "mediaModels"],
     ["autoTruncate", "autoTruncate"],
     ["batching", "batching"],
+    ["inferenceWorker", "inferenceWorker"],
     ["maxWaitMs", "maxWaitMs"],
     ["maxBatchTokens", "maxBatchTokens"],
     ["maxQueue", "maxQueue"],
@@ -281,6 +283,10 @@ export function serveCommand(): Command {
     )
     .option("--auto-truncate", "truncate over-long inputs instead of answering 400")
     .option("--no-batching", "disable dynamic batching (one embed call per request)")
+    .option(
+      "--no-inference-worker",
+      "run text inference on the main thread (default: in a worker thread, so HTTP is served while a batch runs)",
+    )
     .option(
       "--max-wait-ms <ms>",
       `longest wait for a batch to fill (default ${SERVE_DEFAULTS.maxWaitMs})`,

@@ -37,6 +37,7 @@ export const SERVE_FIELDS = Object.freeze({
   allowTokenIds: { kind: "boolean", env: "EMBEDKIT_ALLOW_TOKEN_IDS" },
   autoTruncate: { kind: "boolean", env: "EMBEDKIT_AUTO_TRUNCATE" },
   batching: { kind: "boolean", env: "EMBEDKIT_BATCHING" },
+  inferenceWorker: { kind: "boolean", env: "EMBEDKIT_INFERENCE_WORKER" },
   maxWaitMs: { kind: "number", env: "EMBEDKIT_MAX_WAIT_MS", min: 0 },
   maxBatchTokens: { kind: "positive", env: "EMBEDKIT_MAX_BATCH_TOKENS" },
   maxBatchMs: { kind: "number", env: "EMBEDKIT_MAX_BATCH_MS", min: 1 },
@@ -65,6 +66,7 @@ export const SERVE_DEFAULTS = Object.freeze({
   allowTokenIds: false,
   autoTruncate: false,
   batching: true,
+  inferenceWorker: true,
   maxWaitMs: SERVER_DEFAULTS.maxWaitMs,
   maxBatchTokens: SERVER_DEFAULTS.maxBatchTokens,
   maxBatchMs: SERVER_DEFAULTS.maxBatchMs,
@@ -135,6 +137,8 @@ export interface ServeSettings {
   readonly allowTokenIds: boolean;
   readonly autoTruncate: boolean;
   readonly batching: boolean;
+  /** Text inference in a worker thread (see ServerOptions.inferenceWorker). */
+  readonly inferenceWorker: boolean;
   readonly maxWaitMs: number;
   readonly maxBatchTokens: number;
   readonly maxBatchMs: number;
@@ -359,6 +363,7 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
     allowTokenIds: first<boolean>("allowTokenIds") ?? SERVE_DEFAULTS.allowTokenIds,
     autoTruncate: first<boolean>("autoTruncate") ?? SERVE_DEFAULTS.autoTruncate,
     batching: first<boolean>("batching") ?? SERVE_DEFAULTS.batching,
+    inferenceWorker: first<boolean>("inferenceWorker") ?? SERVE_DEFAULTS.inferenceWorker,
     maxWaitMs: first<number>("maxWaitMs") ?? SERVE_DEFAULTS.maxWaitMs,
     maxBatchTokens: first<number>("maxBatchTokens") ?? SERVE_DEFAULTS.maxBatchTokens,
     maxBatchMs: first<number>("maxBatchMs") ?? SERVE_DEFAULTS.maxBatchMs,
@@ -398,6 +403,7 @@ export function toServerOptions(settings: ServeSettings): ServerOptions {
     ...(settings.threads === undefined ? {} : { threads: settings.threads }),
     ...(settings.store === undefined ? {} : { vectorStore: settings.store }),
     ...(settings.reports === undefined ? {} : { reportsDir: settings.reports }),
+    inferenceWorker: settings.inferenceWorker,
     batching: {
       enabled: settings.batching,
       maxWaitMs: settings.maxWaitMs,
