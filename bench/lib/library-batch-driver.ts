@@ -35,6 +35,17 @@ export interface LibraryBatchResult {
   readonly singlePerSecond: number;
   /** batchedPerSecond / singlePerSecond. */
   readonly gain: number;
+  /** Texts per CPU-second of this process (all its threads) as one call per batch. */
+  readonly batchedPerCpuSecond: number;
+  /** Texts per CPU-second as one call per text. */
+  readonly singlePerCpuSecond: number;
+  /** batchedPerCpuSecond / singlePerCpuSecond: the gain on a machine whose cores others share too. */
+  readonly cpuGain: number;
+}
+
+function cpuSecondsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
 }
 
 async function measure(config: LibraryBatchConfig): Promise<LibraryBatchResult> {
@@ -48,18 +59,24 @@ async function measure(config: LibraryBatchConfig): Promise<LibraryBatchResult> 
   for (const text of take()) await embedder.embed([text]);
   let batchedMs = 0;
   let singleMs = 0;
+  let batchedCpu = 0;
+  let singleCpu = 0;
   let rounds = 0;
   const runBatched = async (): Promise<void> => {
     const texts = take();
+    const cpu = process.cpuUsage();
     const started = performance.now();
     await embedder.embed(texts);
     batchedMs += performance.now() - started;
+    batchedCpu += cpuSecondsSince(cpu);
   };
   const runSingle = async (): Promise<void> => {
     const texts = take();
+    const cpu = process.cpuUsage();
     const started = performance.now();
     for (const text of texts) await embedder.embed([text]);
     singleMs += performance.now() - started;
+    singleCpu += cpuSecondsSince(cpu);
   };
   const end = performance.now() + config.duration * 1000;
   do {
@@ -82,6 +99,9 @@ async function measure(config: LibraryBatchConfig): Promise<LibraryBatchResult> 
     batchedPerSecond,
     singlePerSecond,
     gain: batchedPerSecond / singlePerSecond,
+    batchedPerCpuSecond: texts / batchedCpu,
+    singlePerCpuSecond: texts / singleCpu,
+    cpuGain: texts / batchedCpu / (texts / singleCpu),
   };
 }
 
