@@ -71,6 +71,7 @@ const LIBRARY_BATCH = Number(args["library-batch"]);
 /** Server variants: flags added to both servers of the pair. */
 const VARIANT_FLAGS: Readonly<Record<string, readonly string[]>> = {
   worker: [],
+  "worker-no-prefetch": ["--no-batch-prefetch"],
   "in-process": ["--no-inference-worker"],
 };
 const VARIANTS = (args.variants as string).split(",").map((name) => {

@@ -54,6 +54,7 @@ interface ServeFlags {
   readonly autoTruncate?: boolean;
   readonly batching?: boolean;
   readonly inferenceWorker?: boolean;
+  readonly batchPrefetch?: boolean;
   readonly maxWaitMs?: number;
   readonly maxBatchTokens?: number;
   readonly maxQueue?: number;
@@ -89,6 +90,7 @@ function givenFlags(command: Command, flags: ServeFlags): ServeSourceValues {
     ["autoTruncate", "autoTruncate"],
     ["batching", "batching"],
     ["inferenceWorker", "inferenceWorker"],
+    ["batchPrefetch", "batchPrefetch"],
     ["maxWaitMs", "maxWaitMs"],
     ["maxBatchTokens", "maxBatchTokens"],
     ["maxQueue", "maxQueue"],
@@ -286,6 +288,10 @@ export function serveCommand(): Command {
     .option(
       "--no-inference-worker",
       "run text inference on the main thread (default: in a worker thread, so HTTP is served while a batch runs)",
+    )
+    .option(
+      "--no-batch-prefetch",
+      "with the inference worker, wait for a batch to end before handing over the next (default: shortly before)",
     )
     .option(
       "--max-wait-ms <ms>",

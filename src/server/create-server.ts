@@ -54,6 +54,12 @@ export interface BatchingOptions {
    * @default 10 s, or half of `requestTimeoutMs` when that is shorter
    */
   readonly maxQueueMs?: number;
+  /**
+   * With the inference worker, hand it the next batch shortly before the running one is expected
+   * to end, so the runtime never waits for the event loop (see src/server/batcher.ts). No effect
+   * on models that run in-process. @default true
+   */
+  readonly prefetch?: boolean;
 }
 
 /** Creates the embedder of a served model (an injection point; the default loads real models). */
@@ -320,6 +326,7 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
     }),
     batching: {
       enabled: options.batching?.enabled ?? true,
+      prefetch: options.batching?.prefetch ?? true,
       maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? SERVER_DEFAULTS.maxWaitMs, {
         min: 0,
       }),

@@ -45,6 +45,13 @@ export interface WorkerEmbedderOptions {
 /** An embedder whose `embed` runs in a worker thread; `countTokens` and `decodeTokenIds` run here. */
 export interface WorkerEmbedder extends Embedder {
   decodeTokenIds(ids: readonly number[]): string;
+  /** Calls queue in the worker and run one at a time off the event loop (the batcher may prefetch). */
+  readonly offEventLoop: true;
+}
+
+/** Whether an embedder runs its calls off the event loop, queued (a {@link WorkerEmbedder}). */
+export function runsOffEventLoop(embedder: Embedder): boolean {
+  return (embedder as Partial<WorkerEmbedder>).offEventLoop === true;
 }
 
 /**
@@ -198,6 +205,7 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
 
   return {
     model,
+    offEventLoop: true,
     embed,
     async countTokens(inputs) {
       assertOpen(closed, spec.id);
