@@ -36,6 +36,8 @@ export interface DriverResult {
   readonly latencyP50: number;
   readonly latencyP99: number;
   readonly latencyMean: number;
+  /** CPU seconds the driver process itself used (user + system), to see whether the client is the bottleneck. */
+  readonly clientCpuSeconds: number;
 }
 
 // autocannon ships no type declarations; this is the part of its API we use.
@@ -71,9 +73,15 @@ type Autocannon = (options: AutocannonOptions) => Promise<AutocannonResult>;
 const require = createRequire(import.meta.url);
 const autocannon = require("autocannon") as Autocannon;
 
+function cpuSecondsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
+}
+
 async function drive(config: DriverConfig): Promise<DriverResult> {
   const sentences = JSON.parse(await readFile(config.sentencesPath, "utf8")) as string[];
   let next = config.offset ?? 0;
+  const cpuBefore = process.cpuUsage();
   const result = await autocannon({
     url: config.url,
     connections: config.connections,
@@ -104,6 +112,7 @@ async function drive(config: DriverConfig): Promise<DriverResult> {
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,
     latencyMean: result.latency.average,
+    clientCpuSeconds: cpuSecondsSince(cpuBefore),
   };
 }
 

@@ -53,6 +53,8 @@ interface ServeFlags {
   readonly maxQueueMs?: number;
   readonly autoTruncate?: boolean;
   readonly batching?: boolean;
+  readonly inferenceWorker?: boolean;
+  readonly batchPrefetch?: boolean;
   readonly maxWaitMs?: number;
   readonly maxBatchTokens?: number;
   readonly maxQueue?: number;
@@ -87,6 +89,8 @@ function givenFlags(command: Command, flags: ServeFlags): ServeSourceValues {
     ["mediaModels", "mediaModels"],
     ["autoTruncate", "autoTruncate"],
     ["batching", "batching"],
+    ["inferenceWorker", "inferenceWorker"],
+    ["batchPrefetch", "batchPrefetch"],
     ["maxWaitMs", "maxWaitMs"],
     ["maxBatchTokens", "maxBatchTokens"],
     ["maxQueue", "maxQueue"],
@@ -281,6 +285,14 @@ export function serveCommand(): Command {
     )
     .option("--auto-truncate", "truncate over-long inputs instead of answering 400")
     .option("--no-batching", "disable dynamic batching (one embed call per request)")
+    .option(
+      "--no-inference-worker",
+      "run text inference on the main thread (default: in a worker thread, so HTTP is served while a batch runs)",
+    )
+    .option(
+      "--no-batch-prefetch",
+      "with the inference worker, wait for a batch to end before handing over the next (default: shortly before)",
+    )
     .option(
       "--max-wait-ms <ms>",
       `longest wait for a batch to fill (default ${SERVE_DEFAULTS.maxWaitMs})`,

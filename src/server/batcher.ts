@@ -6,7 +6,10 @@
  *   call: the first request in an empty queue waits at most `maxWaitMs` for
  *   company (adaptive: after a batch that held a single request the next one is
  *   dispatched at once, so a lone client never pays the wait), and at most one
- *   batch runs at a time (the ONNX session already uses every core).
+ *   batch runs at a time (the ONNX session already uses every core) — or, with
+ *   `prefetch` (an embedder that runs off the event loop and queues its calls),
+ *   the next batch is handed over shortly before the running one is expected
+ *   to end, so the runtime never idles while the event loop forms a batch.
  * - **Short batches.** A batch holds at most `maxBatchTokens` tokens and, once
  *   the model's speed is measured, no more than it processes in `maxBatchMs`,
  *   so a request that arrives while a batch runs waits a fraction of a second.
@@ -80,6 +83,13 @@ export interface BatcherOptions {
   readonly maxQueueMs?: number;
   /** Throughput assumed before the first batch is measured (tokens/s). @default 2000 */
   readonly initialTokensPerSecond?: number;
+  /**
+   * Hand the next batch to `run` when the running one is expected to end within a fifth of its
+   * duration (at least {@link PREFETCH_LEAD_MS}), so at most two are in flight. Only for a `run`
+   * that queues calls and executes them one at a time off the event loop (the inference worker).
+   * @default false
+   */
+  readonly prefetch?: boolean;
   /** Called after every batch. */
   readonly onBatch?: (report: BatchReport) => void;
   /** Called whenever the number of queued requests changes. */
@@ -143,6 +153,8 @@ const MAX_RETRY_AFTER_SECONDS = 60;
 const MIN_BATCH_TOKENS = 256;
 /** Batch budget before the model's speed has been measured (≈ 0.5 s on two cores for small encoders). */
 const UNMEASURED_BATCH_TOKENS = 2048;
+/** Least lead time of a prefetched batch: posting it and waking the runtime must fit in it. */
+export const PREFETCH_LEAD_MS = 5;
 
 /** Token cost of each text of a job (spread evenly when the job gives only a total). */
 function textCosts(job: BatchJob): number[] {
@@ -191,6 +203,10 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const queue: Pending[] = [];
   let queuedTokens = 0;
   let running = 0;
+  const prefetch = options.prefetch ?? false;
+  // When the work handed to `run` so far is expected to be done (prefetch), and when the last batch ended.
+  let expectedEnd = 0;
+  let lastFinished = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let measured = false;
@@ -342,11 +358,16 @@ export function createBatcher(options: BatcherOptions): Batcher {
     if (requests.every((r) => r.settled || r.job.signal?.aborted === true)) controller.abort();
     running++;
     const started = performance.now();
+    const expectedMs = (tokens / Math.max(tokensPerSecond, 1)) * 1000;
+    expectedEnd = Math.max(started, expectedEnd) + expectedMs;
     options
       .run(texts, controller.signal, inputType)
       .then(
         (vectors) => {
-          const milliseconds = performance.now() - started;
+          // A prefetched batch waited behind the previous one: its own run began when that one ended.
+          const finished = performance.now();
+          const milliseconds = finished - Math.max(started, lastFinished);
+          lastFinished = finished;
           if (!controller.signal.aborted) observe(tokens, milliseconds);
           let offset = 0;
           for (const chunk of batch) {
@@ -375,11 +396,12 @@ export function createBatcher(options: BatcherOptions): Batcher {
             dropQueued(request);
             settle(request, request.job.signal?.aborted ? request.job.signal.reason : error);
           }
+          lastFinished = performance.now();
           options.onBatch?.({
             requests: requests.length,
             inputs: texts.length,
             tokens,
-            milliseconds: performance.now() - started,
+            milliseconds: lastFinished - started,
             failed: true,
           });
         },
@@ -392,9 +414,24 @@ export function createBatcher(options: BatcherOptions): Batcher {
   }
 
   function schedule(): void {
-    if (closed || running > 0 || queue.length === 0) return;
+    if (closed || queue.length === 0 || running >= (prefetch ? 2 : 1)) return;
+    const now = performance.now();
+    if (running === 1) {
+      // Prefetch: keep collecting until the running batch is about to end, then hand the next one over.
+      const remaining = expectedEnd - now;
+      const lead = Math.max(PREFETCH_LEAD_MS, (remaining + (now - lastFinished)) / 5);
+      if (remaining > lead) {
+        if (timer === undefined) {
+          timer = setTimeout(() => {
+            timer = undefined;
+            schedule();
+          }, remaining - lead);
+        }
+        return;
+      }
+    }
     const oldest = Math.min(...queue.map((request) => request.enqueuedAt));
-    const waited = performance.now() - oldest;
+    const waited = now - oldest;
     const patience = lastBatchRequests > 1 ? maxWaitMs : 0;
     if (queuedTokens >= batchBudget() || waited >= patience) {
       if (timer !== undefined) clearTimeout(timer);

@@ -35,6 +35,7 @@ import { canDecodeTokenIds, createModelPool, type ModelPool } from "./model-pool
 import { contentTokenLimit, pooledEmbedder } from "./pooled-embedder.js";
 import { registerRecommendRoutes } from "./recommend-routes.js";
 import { untilAborted, watchRequest } from "./request-signal.js";
+import { canEmbedInWorker, createWorkerEmbedder } from "./worker-embedder.js";
 
 /** Dynamic batching settings (see src/server/batcher.ts). */
 export interface BatchingOptions {
@@ -53,6 +54,12 @@ export interface BatchingOptions {
    * @default 10 s, or half of `requestTimeoutMs` when that is shorter
    */
   readonly maxQueueMs?: number;
+  /**
+   * With the inference worker, hand it the next batch shortly before the running one is expected
+   * to end, so the runtime never waits for the event loop (see src/server/batcher.ts). No effect
+   * on models that run in-process. @default true
+   */
+  readonly prefetch?: boolean;
 }
 
 /** Creates the embedder of a served model (an injection point; the default loads real models). */
@@ -111,7 +118,19 @@ export interface ServerOptions {
   readonly store?: ModelStore;
   /** Inference threads per model. @default os.availableParallelism() */
   readonly threads?: number;
-  /** Creates embedders. @default createEmbedder({ model, store, threads }) */
+  /**
+   * Run the inference of catalog transformer text encoders in a worker thread
+   * (src/server/worker-embedder.ts), so the event loop keeps serving HTTP while
+   * a batch runs (onnxruntime-node runs a session synchronously on its calling
+   * thread). Other models, and any `embedderFactory`, run in-process.
+   * @default true
+   */
+  readonly inferenceWorker?: boolean;
+  /**
+   * Creates embedders.
+   * @default createWorkerEmbedder({ model, store, threads }) for catalog transformer text encoders
+   *   (unless `inferenceWorker` is false), else createEmbedder({ model, store, threads })
+   */
   readonly embedderFactory?: EmbedderFactory;
   /** fastify request logging. @default false */
   readonly logger?: boolean;
@@ -307,6 +326,7 @@ function resolveSettings(options: ServerOptions): ResolvedServerSettings {
     }),
     batching: {
       enabled: options.batching?.enabled ?? true,
+      prefetch: options.batching?.prefetch ?? true,
       maxWaitMs: checkNumber("batching.maxWaitMs", options.batching?.maxWaitMs ?? SERVER_DEFAULTS.maxWaitMs, {
         min: 0,
       }),
@@ -499,12 +519,16 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
   const store = options.store ?? createModelStore();
   const factory: EmbedderFactory =
     options.embedderFactory ??
-    ((model, context) =>
-      createEmbedder({
+    ((model, context) => {
+      const common = {
         model,
         store: context.store,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
-      }));
+      };
+      return (options.inferenceWorker ?? true) && canEmbedInWorker(model)
+        ? createWorkerEmbedder(common)
+        : createEmbedder(common);
+    });
   const pool = createModelPool({
     models: settings.models,
     defaultModel: settings.defaultModel,

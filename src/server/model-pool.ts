@@ -15,6 +15,7 @@ import { EmbedkitError } from "../errors.js";
 import { findModel, getModel } from "../models/catalog.js";
 import { type Batcher, type BatcherOptions, createBatcher } from "./batcher.js";
 import type { ServerMetrics } from "./metrics.js";
+import { runsOffEventLoop } from "./worker-embedder.js";
 
 /** An embedder that can turn its tokenizer's ids back into text (the ONNX embedder can). */
 export interface TokenIdDecoder {
@@ -144,6 +145,8 @@ export function createModelPool(options: ModelPoolOptions): ModelPool {
       loading: options.create(id).then((embedder) => {
         const batcher = createBatcher({
           ...options.batching,
+          // An inference worker queues calls: hand it the next batch before the running one ends.
+          prefetch: runsOffEventLoop(embedder) && (options.batching.prefetch ?? true),
           run: async (texts, signal, inputType) =>
             (
               await embedder.embed(texts, {

@@ -37,6 +37,8 @@ export const SERVE_FIELDS = Object.freeze({
   allowTokenIds: { kind: "boolean", env: "EMBEDKIT_ALLOW_TOKEN_IDS" },
   autoTruncate: { kind: "boolean", env: "EMBEDKIT_AUTO_TRUNCATE" },
   batching: { kind: "boolean", env: "EMBEDKIT_BATCHING" },
+  inferenceWorker: { kind: "boolean", env: "EMBEDKIT_INFERENCE_WORKER" },
+  batchPrefetch: { kind: "boolean", env: "EMBEDKIT_BATCH_PREFETCH" },
   maxWaitMs: { kind: "number", env: "EMBEDKIT_MAX_WAIT_MS", min: 0 },
   maxBatchTokens: { kind: "positive", env: "EMBEDKIT_MAX_BATCH_TOKENS" },
   maxBatchMs: { kind: "number", env: "EMBEDKIT_MAX_BATCH_MS", min: 1 },
@@ -65,6 +67,8 @@ export const SERVE_DEFAULTS = Object.freeze({
   allowTokenIds: false,
   autoTruncate: false,
   batching: true,
+  inferenceWorker: true,
+  batchPrefetch: true,
   maxWaitMs: SERVER_DEFAULTS.maxWaitMs,
   maxBatchTokens: SERVER_DEFAULTS.maxBatchTokens,
   maxBatchMs: SERVER_DEFAULTS.maxBatchMs,
@@ -135,6 +139,10 @@ export interface ServeSettings {
   readonly allowTokenIds: boolean;
   readonly autoTruncate: boolean;
   readonly batching: boolean;
+  /** Text inference in a worker thread (see ServerOptions.inferenceWorker). */
+  readonly inferenceWorker: boolean;
+  /** Hand the inference worker its next batch before the running one ends (see BatcherOptions.prefetch). */
+  readonly batchPrefetch: boolean;
   readonly maxWaitMs: number;
   readonly maxBatchTokens: number;
   readonly maxBatchMs: number;
@@ -359,6 +367,8 @@ export function resolveServeSettings(sources: ServeSources): ServeSettings {
     allowTokenIds: first<boolean>("allowTokenIds") ?? SERVE_DEFAULTS.allowTokenIds,
     autoTruncate: first<boolean>("autoTruncate") ?? SERVE_DEFAULTS.autoTruncate,
     batching: first<boolean>("batching") ?? SERVE_DEFAULTS.batching,
+    inferenceWorker: first<boolean>("inferenceWorker") ?? SERVE_DEFAULTS.inferenceWorker,
+    batchPrefetch: first<boolean>("batchPrefetch") ?? SERVE_DEFAULTS.batchPrefetch,
     maxWaitMs: first<number>("maxWaitMs") ?? SERVE_DEFAULTS.maxWaitMs,
     maxBatchTokens: first<number>("maxBatchTokens") ?? SERVE_DEFAULTS.maxBatchTokens,
     maxBatchMs: first<number>("maxBatchMs") ?? SERVE_DEFAULTS.maxBatchMs,
@@ -398,8 +408,10 @@ export function toServerOptions(settings: ServeSettings): ServerOptions {
     ...(settings.threads === undefined ? {} : { threads: settings.threads }),
     ...(settings.store === undefined ? {} : { vectorStore: settings.store }),
     ...(settings.reports === undefined ? {} : { reportsDir: settings.reports }),
+    inferenceWorker: settings.inferenceWorker,
     batching: {
       enabled: settings.batching,
+      prefetch: settings.batchPrefetch,
       maxWaitMs: settings.maxWaitMs,
       maxBatchTokens: settings.maxBatchTokens,
       maxBatchMs: settings.maxBatchMs,

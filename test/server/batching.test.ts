@@ -303,3 +303,67 @@ describe("dynamic batching", () => {
     app = undefined;
   });
 });
+
+describe("prefetch (an embedder that queues calls off the event loop)", () => {
+  /** A queued `run`: calls wait in arrival order behind a gate, as the inference worker's do. */
+  function queuedRun() {
+    const started: string[][] = [];
+    const gates: (() => void)[] = [];
+    let chain: Promise<unknown> = Promise.resolve();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const run = (texts: readonly string[]): Promise<Float32Array[]> => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      started.push([...texts]);
+      const result = chain.then(async () => {
+        await new Promise<void>((resolve) => gates.push(resolve));
+        inFlight--;
+        return texts.map((text) => fakeVector(text, 8));
+      });
+      chain = result;
+      return result;
+    };
+    return { run, started, gates, mostInFlight: () => mostInFlight };
+  }
+
+  it("hands over the next batch while one runs (at most two in flight) and routes every result", async () => {
+    const queued = queuedRun();
+    // A measured rate so high that every batch is "about to end" at once: prefetch fires immediately.
+    const batcher = createBatcher({
+      run: queued.run,
+      prefetch: true,
+      maxWaitMs: 0,
+      initialTokensPerSecond: 1e9,
+    });
+    const texts = Array.from({ length: 6 }, (_, i) => `text ${i}`);
+    const results = texts.map((text) => batcher.submit({ texts: [text], tokens: 3 }));
+    for (let i = 0; i < 100 && queued.started.length < 2; i++) await sleep(5);
+    expect(queued.started.length).toBe(2);
+    // The third batch waits until one of the two in flight ends.
+    await sleep(20);
+    expect(queued.started.length).toBe(2);
+    while (queued.gates.length > 0 || batcher.busy) {
+      queued.gates.shift()?.();
+      await sleep(5);
+    }
+    const vectors = await Promise.all(results);
+    vectors.forEach((vector, i) => {
+      expect(maxAbsDiff(vector[0] as Float32Array, fakeVector(texts[i] as string, 8))).toBe(0);
+    });
+    expect(queued.mostInFlight()).toBe(2);
+    expect(queued.started.flat().sort()).toEqual([...texts].sort());
+  });
+
+  it("without prefetch, one batch at a time", async () => {
+    const queued = queuedRun();
+    const batcher = createBatcher({ run: queued.run, maxWaitMs: 0, initialTokensPerSecond: 1e9 });
+    const results = ["a", "b", "c"].map((text) => batcher.submit({ texts: [text], tokens: 3 }));
+    while (queued.gates.length > 0 || batcher.busy) {
+      queued.gates.shift()?.();
+      await sleep(5);
+    }
+    await Promise.all(results);
+    expect(queued.mostInFlight()).toBe(1);
+  });
+});
