@@ -1,0 +1,16 @@
+/**
+ * @module train/finetune
+ * Fine-tuning of the encoder itself (issue #22), the parts around the engine:
+ * export of trained weights as a `dir:` model folder, training-data readers and
+ * validation, checkpoints with resume, and the memory estimate. Re-exports only.
+ */
+export { type OnnxFloatInitializer, readOnnxInitializers } from "../../models/onnx-initializers.js";
+export {
+  type ExportedEncoder,
+  type ExportFinetunedEncoderOptions,
+  encoderReference,
+  exportFinetunedEncoder,
+  FINETUNE_MANIFEST_FILE,
+  type FinetuneManifest,
+  type FinetuneTask,
+} from "./export.js";
