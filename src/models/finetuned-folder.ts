@@ -9,6 +9,8 @@
  * content-based model id (`ft--<name>--<8 hex of the ONNX sha256>`) that stays
  * the same wherever the folder is moved, so heads trained on it keep matching.
  */
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { EmbedkitError } from "../errors.js";
 
@@ -16,6 +18,11 @@ import { EmbedkitError } from "../errors.js";
 export const FINETUNE_MANIFEST_FILE = "embedkit-finetune.json";
 /** Value of the manifest's `format` field. */
 export const FINETUNE_MANIFEST_FORMAT = "embedkit-finetune";
+/**
+ * Sub-folder of a head folder (classifier, NER tagger) that holds the fine-tuned
+ * encoder the head was trained with, so the pair moves and ships as one folder.
+ */
+export const HEAD_ENCODER_FOLDER = "encoder";
 /** Version of the manifest layout written by this code. */
 export const FINETUNE_MANIFEST_VERSION = 1;
 
@@ -102,4 +109,23 @@ export function parseFinetuneManifest(text: string, path: string): FinetuneManif
 export function finetunedModelId(manifest: FinetuneManifest): string {
   const onnx = manifest.files.find((file) => file.role === "onnx");
   return `ft--${manifest.name}--${(onnx?.sha256 ?? "").slice(0, 8)}`;
+}
+
+/**
+ * The model reference a head folder's encoder opens with: `dir:<headDir>/encoder` when that
+ * sub-folder is a fine-tuned encoder whose id is the head's `modelId`, else `modelId` itself
+ * (a catalog model or any other reference the head recorded).
+ * @throws EmbedkitError MALFORMED_FILE when the sub-folder's manifest is damaged
+ */
+export async function headEncoderReference(headDir: string, modelId: string): Promise<string> {
+  const folder = resolve(headDir, HEAD_ENCODER_FOLDER);
+  const path = join(folder, FINETUNE_MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return modelId;
+  }
+  const manifest = parseFinetuneManifest(text, path);
+  return finetunedModelId(manifest) === modelId ? `dir:${folder}` : modelId;
 }
