@@ -6,6 +6,28 @@
  */
 export { type OnnxFloatInitializer, readOnnxInitializers } from "../../models/onnx-initializers.js";
 export {
+  applyLengthPolicy,
+  checkValidationLabels,
+  combineDataSha256,
+  type DataFileInfo,
+  type LabelledText,
+  type LabelledTextsData,
+  type LabelledTextsOptions,
+  type LengthPolicyOptions,
+  type LengthReport,
+  type OnLong,
+  type PairsData,
+  readLabelledTextsFile,
+  readPairsFile,
+  readTokenTagFile,
+  type ScoredPair,
+  type SkippedRow,
+  type TextPair,
+  type TokenTagData,
+  type TokenTagOptions,
+  tagLines,
+} from "./data.js";
+export {
   type ExportedEncoder,
   type ExportFinetunedEncoderOptions,
   encoderReference,
