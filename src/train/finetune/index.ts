@@ -6,6 +6,15 @@
  */
 export { type OnnxFloatInitializer, readOnnxInitializers } from "../../models/onnx-initializers.js";
 export {
+  checkpointFileName,
+  type LoadedCheckpoint,
+  loadLatestCheckpoint,
+  type SaveCheckpointOptions,
+  saveTrainingCheckpoint,
+  TRAINING_CHECKPOINT_VERSION,
+  type TrainingState,
+} from "./checkpoints.js";
+export {
   applyLengthPolicy,
   checkValidationLabels,
   combineDataSha256,
