@@ -45,3 +45,12 @@ export {
   type FinetuneManifest,
   type FinetuneTask,
 } from "./export.js";
+export {
+  assertBatchFitsMemory,
+  availableMemory,
+  estimateTrainingMemory,
+  largestSafeBatch,
+  MEMORY_HEADROOM,
+  type TrainingMemoryConfig,
+  type TrainingMemoryEstimate,
+} from "./memory.js";
