@@ -9,6 +9,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../errors.js";
+import { float32FromLittleEndian } from "../vectors/codec.js";
 import { ONNX_TYPES } from "./onnx-writer.js";
 import { protobufFields } from "./protobuf.js";
 
@@ -151,9 +152,9 @@ export async function readOnnxInitializers(path: string): Promise<Map<string, On
         new Error(`initializer ${name} has ${location.rawLength} bytes for ${location.elements} floats`),
       );
     }
-    const view = new DataView(bytes.buffer, bytes.byteOffset + location.rawOffset, location.elements * 4);
-    const values = new Float32Array(location.elements);
-    for (let index = 0; index < values.length; index++) values[index] = view.getFloat32(index * 4, true);
+    const values = float32FromLittleEndian(
+      bytes.subarray(location.rawOffset, location.rawOffset + location.elements * 4),
+    );
     out.set(name, { dims: location.dims, values });
   }
   return out;

@@ -18,12 +18,12 @@
  */
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
-import { endianness } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { EmbedkitError } from "../../errors.js";
 import { replaceFileAtomic, temporaryFileOwner } from "../../internal/atomic-write.js";
 import { checkInteger } from "../../internal/options.js";
+import { float32FromLittleEndian, float32ToLittleEndian } from "../../vectors/codec.js";
 
 const MAGIC = Buffer.from("EKFTCKP1", "ascii");
 const FORMAT = "embedkit-finetune-checkpoint";
@@ -107,15 +107,6 @@ function checkState(state: TrainingState): void {
   } catch (cause) {
     throw invalid(`Checkpoint rngState/extra are not JSON-serialisable: ${(cause as Error).message}.`);
   }
-}
-
-function littleEndian(values: Float32Array): Uint8Array {
-  if (endianness() === "LE") return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint8Array(values.byteLength);
-  const view = new DataView(out.buffer);
-  for (let index = 0; index < values.length; index++)
-    view.setFloat32(index * 4, values[index] as number, true);
-  return out;
 }
 
 /** File name of the checkpoint of `step`. */
@@ -203,7 +194,7 @@ export async function saveTrainingCheckpoint(
     const hash = createHash("sha256");
     const handle = await open(temporary, "wx");
     try {
-      for (const chunk of [MAGIC, length, json, padding, ...payloads.map(littleEndian)]) {
+      for (const chunk of [MAGIC, length, json, padding, ...payloads.map(float32ToLittleEndian)]) {
         hash.update(chunk);
         await handle.write(chunk);
       }
@@ -252,9 +243,7 @@ function parseCheckpoint(bytes: Buffer, path: string): Omit<LoadedCheckpoint, "s
     const from = dataStart + tensor.offset;
     const to = from + tensor.length * 4;
     if (to > body.length) throw new Error(`tensor ${tensor.name} runs past the end of the file`);
-    const values = new Float32Array(tensor.length);
-    const view = new DataView(bytes.buffer, bytes.byteOffset + from, tensor.length * 4);
-    for (let index = 0; index < values.length; index++) values[index] = view.getFloat32(index * 4, true);
+    const values = float32FromLittleEndian(bytes.subarray(from, to));
     (tensor.group === "weights" ? weights : optimizer).set(tensor.name, values);
   }
   return {

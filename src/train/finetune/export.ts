@@ -18,7 +18,6 @@
  */
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { endianness } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { EmbedkitError } from "../../errors.js";
 import { temporaryPathFor } from "../../internal/atomic-write.js";
@@ -33,6 +32,7 @@ import type { ModelSpec } from "../../models/model-spec.js";
 import { locateOnnxInitializers, type OnnxInitializerLocation } from "../../models/onnx-initializers.js";
 import { ONNX_TYPES } from "../../models/onnx-writer.js";
 import { createModelStore } from "../../models/store-impl.js";
+import { float32ToLittleEndian } from "../../vectors/codec.js";
 
 export { FINETUNE_MANIFEST_FILE, type FinetuneManifest, type FinetuneTask };
 
@@ -171,15 +171,6 @@ function checkWeights(
   return out.sort((a, b) => (a.location.rawOffset as number) - (b.location.rawOffset as number));
 }
 
-function littleEndianBytes(values: Float32Array): Uint8Array {
-  if (endianness() === "LE") return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  for (let index = 0; index < values.length; index++)
-    view.setFloat32(index * 4, values[index] as number, true);
-  return out;
-}
-
 /** Write `base` to `path` with the replacements spliced in; returns sha256 and size. */
 async function writeGraph(
   path: string,
@@ -197,7 +188,7 @@ async function writeGraph(
     for (const { location, values } of replacements) {
       const offset = location.rawOffset as number;
       await put(base.subarray(position, offset));
-      await put(littleEndianBytes(values));
+      await put(float32ToLittleEndian(values));
       position = offset + (location.rawLength as number);
     }
     await put(base.subarray(position));
