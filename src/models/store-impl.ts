@@ -342,6 +342,11 @@ class FileModelStore implements ModelStore {
   private async resolveId(model: string | ModelSpec): Promise<string> {
     if (typeof model !== "string") return model.id;
     const name = model.trim();
+    if (/^dir:/i.test(name)) {
+      // A fine-tuned folder's id comes from its manifest (local disk only); others from the path.
+      const spec = await resolveDirSpec(parseDirReference(name)).catch(() => undefined);
+      return spec?.id ?? adHocModelId(name);
+    }
     if (isAdHocReference(name)) return adHocModelId(name);
     const known = findModel(name);
     if (known !== undefined) return known.id;

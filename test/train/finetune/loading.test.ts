@@ -243,6 +243,11 @@ describe("a fine-tuned folder opens everywhere", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/sha256|checksum/i);
     expect(refused.stderr).toContain("model.onnx");
+    // `models rm` finds the record by the folder's content-based id (the folder itself stays).
+    await runCli(["embed", "-m", encoder.reference, "hello"]);
+    const removed = await runCli(["models", "rm", encoder.reference]);
+    expect(removed.stdout).toContain(`removed ${encoder.reference}`);
+    expect((await readFile(join(encoder.dir, "model.onnx"))).length).toBeGreaterThan(0);
   });
 
   it("a damaged manifest is a MALFORMED_FILE error naming the field", async () => {
