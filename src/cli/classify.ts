@@ -16,6 +16,7 @@ import {
   DEFAULT_ZERO_SHOT_TEMPERATURE,
 } from "../embed/zero-shot.js";
 import { EmbedkitError } from "../errors.js";
+import { headEncoderReference } from "../models/finetuned-folder.js";
 import { loadClassifier } from "../train/classifier.js";
 import { openEmbedder } from "./context.js";
 import { createProgressBar, printLine } from "./io.js";
@@ -109,7 +110,10 @@ async function run(texts: readonly string[], options: ClassifyCommandOptions): P
   let results: Labelled[];
   if (options.classifier !== undefined) {
     const classifier = await loadClassifier(options.classifier);
-    const embedder = await openEmbedder({ ...options, model: options.model ?? classifier.embedding.modelId });
+    // A classifier trained with a fine-tuned encoder carries it in its encoder/ sub-folder.
+    const model =
+      options.model ?? (await headEncoderReference(options.classifier, classifier.embedding.modelId));
+    const embedder = await openEmbedder({ ...options, model });
     try {
       classifier.assertEmbedding({ modelId: embedder.model.id, dims: embedder.model.dims });
       const vectors = await embedAll(embedder, inputs, quiet);

@@ -19,6 +19,12 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { EmbedkitError } from "../errors.js";
 import { fetchJson } from "./download.js";
+import {
+  FINETUNE_MANIFEST_FILE,
+  type FinetuneManifest,
+  finetunedModelId,
+  parseFinetuneManifest,
+} from "./finetuned-folder.js";
 import type { ModelFile, ModelSource, ModelSpec, Pooling } from "./model-spec.js";
 import { readOnnxHiddenSize } from "./onnx-dims.js";
 import { hfFileUrl } from "./sources.js";
@@ -233,9 +239,12 @@ interface SpecParts {
   readonly settings: AdHocSettings;
   readonly onnxPath: string;
   readonly source: ModelSource;
+  /** A fine-tuned folder's manifest: pins both files and carries the base model's settings. */
+  readonly finetuned?: FinetuneManifest;
 }
 
 function buildSpec(parts: SpecParts): ModelSpec {
+  if (parts.finetuned !== undefined) return buildFinetunedSpec(parts, parts.finetuned);
   const files: ModelFile[] = [
     { role: "onnx", name: "model.onnx", sha256: parts.settings.sha256 ?? UNPINNED },
     { role: "tokenizer", name: "tokenizer.json", sha256: UNPINNED },
@@ -257,6 +266,39 @@ function buildSpec(parts: SpecParts): ModelSpec {
     quantized: /quant|int8|q8/i.test(parts.onnxPath),
     license: "unknown (see the model card)",
     upstream: parts.upstream,
+    files: Object.freeze(files),
+    sources: Object.freeze([parts.source]),
+    references: Object.freeze([]),
+  } satisfies ModelSpec);
+}
+
+/** Spec of a fine-tuned encoder folder: pinned files, the base model's settings, a content-based id. */
+function buildFinetunedSpec(parts: SpecParts, manifest: FinetuneManifest): ModelSpec {
+  const files: ModelFile[] = manifest.files.map((file) => ({
+    role: file.role,
+    name: file.name,
+    sha256: file.role === "onnx" && parts.settings.sha256 !== undefined ? parts.settings.sha256 : file.sha256,
+    bytes: file.bytes,
+  }));
+  const { model } = manifest;
+  return Object.freeze({
+    id: finetunedModelId(manifest),
+    aliases: Object.freeze([parts.reference]),
+    description: `${manifest.base.id} fine-tuned for ${manifest.task} (${manifest.name}, folder ${parts.upstream})`,
+    modality: "text",
+    format: "onnx-transformer",
+    dims: parts.settings.dims ?? model.dims,
+    maxTokens: model.maxTokens,
+    pooling: parts.settings.pooling ?? model.pooling,
+    normalize: model.normalize,
+    prefixes: Object.freeze({
+      ...(model.prefixes.query === undefined ? {} : { query: model.prefixes.query }),
+      ...(model.prefixes.passage === undefined ? {} : { passage: model.prefixes.passage }),
+    }),
+    languages: Object.freeze([...model.languages]),
+    quantized: false,
+    license: `as the base model ${manifest.base.id}`,
+    upstream: `${manifest.base.upstream} (fine-tuned)`,
     files: Object.freeze(files),
     sources: Object.freeze([parts.source]),
     references: Object.freeze([]),
@@ -321,6 +363,17 @@ export async function resolveHfSpec(reference: HfReference, options: HfResolveOp
   });
 }
 
+/** A fine-tuned folder's manifest, `undefined` when the folder has none. @throws EmbedkitError MALFORMED_FILE */
+async function readFinetuneManifest(path: string): Promise<FinetuneManifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseFinetuneManifest(text, path);
+}
+
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();
@@ -362,6 +415,7 @@ export async function resolveDirSpec(reference: DirReference): Promise<ModelSpec
   }
   const config = await readJsonFile(join(folder, "config.json"));
   const poolingConfig = await readJsonFile(join(folder, "1_Pooling", "config.json"));
+  const finetuned = await readFinetuneManifest(join(folder, FINETUNE_MANIFEST_FILE));
   const dims =
     reference.settings.dims ??
     numberField(config, "hidden_size", "d_model", "dim") ??
@@ -385,6 +439,7 @@ export async function resolveDirSpec(reference: DirReference): Promise<ModelSpec
     poolingConfig,
     settings: reference.settings,
     onnxPath,
+    ...(finetuned === undefined ? {} : { finetuned }),
     source: {
       type: "dir",
       path: folder,

@@ -227,6 +227,16 @@ async function writeStamps(dir: string, stamps: Record<string, Stamp>): Promise<
   }
 }
 
+/**
+ * Where a model's files are: a `dir:` model's own folder as named now, else where the
+ * install recorded them. A fine-tuned folder's id is content-based (the same model moved
+ * or copied keeps it), and its files are pinned, so the folder named by the reference is used.
+ */
+function filesLocation(spec: ModelSpec, recorded: string): string {
+  const source = spec.sources[0];
+  return source?.type === "dir" ? source.path : recorded;
+}
+
 function createPulledModel(spec: ModelSpec, dir: string, paths: Record<string, string>): PulledModel {
   const frozenPaths = Object.freeze({ ...paths });
   return Object.freeze({
@@ -332,6 +342,11 @@ class FileModelStore implements ModelStore {
   private async resolveId(model: string | ModelSpec): Promise<string> {
     if (typeof model !== "string") return model.id;
     const name = model.trim();
+    if (/^dir:/i.test(name)) {
+      // A fine-tuned folder's id comes from its manifest (local disk only); others from the path.
+      const spec = await resolveDirSpec(parseDirReference(name)).catch(() => undefined);
+      return spec?.id ?? adHocModelId(name);
+    }
     if (isAdHocReference(name)) return adHocModelId(name);
     const known = findModel(name);
     if (known !== undefined) return known.id;
@@ -349,7 +364,7 @@ class FileModelStore implements ModelStore {
     const dir = this.modelDir(spec.id);
     const manifest = await readManifest(dir);
     if (manifest === undefined) throw notPulled(spec, this.home);
-    const location = manifest.location ?? dir;
+    const location = filesLocation(spec, manifest.location ?? dir);
     const paths: Record<string, string> = {};
     const stamps = await readStamps(dir);
     let stampsChanged = false;
@@ -384,6 +399,11 @@ class FileModelStore implements ModelStore {
       }),
     );
     if (stampsChanged) await writeStamps(dir, stamps);
+    if (location !== (manifest.location ?? dir)) {
+      // A fine-tuned folder opened at a new place (moved or copied, same pinned bytes):
+      // opening it later by its id finds this copy.
+      await writeManifest(dir, { ...manifest, location, spec });
+    }
     return createPulledModel(spec, location, paths);
   }
 
@@ -391,13 +411,21 @@ class FileModelStore implements ModelStore {
     const spec = await this.resolve(model);
     const dir = this.modelDir(spec.id);
     const manifest = await readManifest(dir);
-    if (manifest === undefined) throw notPulled(spec, this.home);
-    const location = manifest.location ?? dir;
+    // A pinned `dir:` folder (a fine-tuned export) is checked in place, installed or not.
+    const source = spec.sources[0];
+    const pinnedFolder =
+      source?.type === "dir" && spec.files.every((file) => file.sha256 !== UNPINNED) ? source : undefined;
+    if (manifest === undefined && pinnedFolder === undefined) throw notPulled(spec, this.home);
+    const location = filesLocation(spec, manifest?.location ?? dir);
     // Always a full re-hash; the stamps are rewritten from what was found.
     const stamps: Record<string, Stamp> = {};
     const files = await Promise.all(
       spec.files.map(async (file) => {
-        const recorded = manifest.files.find((candidate) => candidate.name === file.name);
+        const recorded =
+          manifest?.files.find((candidate) => candidate.name === file.name) ??
+          (pinnedFolder === undefined
+            ? undefined
+            : { path: pinnedFolder.entries[file.name] ?? file.name, sha256: file.sha256 });
         const expectedSha256 = file.sha256 === UNPINNED ? (recorded?.sha256 ?? UNPINNED) : file.sha256;
         const path = recorded === undefined ? undefined : join(location, recorded.path);
         const stats = path === undefined ? undefined : await stat(path).catch(() => undefined);
@@ -410,7 +438,7 @@ class FileModelStore implements ModelStore {
         return { name: file.name, expectedSha256, actualSha256, ok };
       }),
     );
-    await writeStamps(dir, stamps);
+    if (manifest !== undefined) await writeStamps(dir, stamps);
     // Derived files (built on pull or first use) are pinned too; one not built yet is no failure.
     for (const file of spec.derived?.files ?? []) {
       const digest = await hashFile(join(location, file.name)).catch(() => undefined);

@@ -9,6 +9,7 @@
 import { createEmbedder } from "../embed/create-embedder.js";
 import type { OnnxEmbedder } from "../embed/onnx/onnx-embedder.js";
 import { describeType, EmbedkitError } from "../errors.js";
+import { headEncoderReference } from "../models/finetuned-folder.js";
 import type { ModelStore } from "../models/model-store.js";
 import { splitForTagging } from "./ner-words.js";
 import { loadTagger, outputSpans, type Tagger, tagSentences } from "./tagger.js";
@@ -55,7 +56,8 @@ export interface OpenTaggerOptions {
 export async function openTagger(dir: string, options: OpenTaggerOptions = {}): Promise<LoadedTagger> {
   const tagger = await loadTagger(dir);
   const embedder = (await createEmbedder({
-    model: tagger.settings.modelId,
+    // A tagger trained with a fine-tuned encoder carries it in its encoder/ sub-folder.
+    model: await headEncoderReference(dir, tagger.settings.modelId),
     ...(options.store === undefined ? {} : { store: options.store }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   })) as OnnxEmbedder;
