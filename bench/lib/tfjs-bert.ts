@@ -1,6 +1,7 @@
 /**
- * @module train/encoder/tfjs-bert
- * The trainable copy of a BERT encoder on TensorFlow.js (autodiff by TF.js, no
+ * @module bench/lib/tfjs-bert
+ * The TF.js candidate of the fine-tuning engine bake-off (bench/finetune-engines.ts;
+ * the engine chosen is JAX, src/train/encoder/sidecar.ts): a BERT encoder on TensorFlow.js (autodiff by TF.js, no
  * hand-written backprop): one `tf.Variable` per ONNX weight, in the ONNX
  * layout (MatMul weights `[in, out]`), so the forward pass is the ONNX graph's
  * arithmetic op for op — embeddings (word + type + position) → LayerNorm →
@@ -11,22 +12,14 @@
  * ({@link TrainableBert.exportWeights}) — the export seam.
  */
 import type * as TF from "@tensorflow/tfjs";
-import type { BertConfig, OnnxBert } from "./onnx-bert.js";
-import { bertRoles } from "./onnx-bert.js";
+import type { BertConfig, OnnxBert } from "../../src/train/encoder/onnx-bert.js";
+import { bertRoles } from "../../src/train/encoder/onnx-bert.js";
+import type { TokenBatch } from "../../src/train/encoder/sidecar.js";
 
 /** The TensorFlow.js namespace (loaded lazily by `engine.ts`). */
 export type TensorFlow = typeof TF;
 
 let nextId = 0;
-
-/** A batch of tokenized inputs, `[batch, tokens]` row-major. */
-export interface TokenBatch {
-  readonly batch: number;
-  readonly tokens: number;
-  readonly inputIds: Int32Array;
-  readonly attentionMask: Int32Array;
-  readonly tokenTypeIds: Int32Array;
-}
 
 /** Options of {@link TrainableBert.forward}. */
 export interface ForwardOptions {
