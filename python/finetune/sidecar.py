@@ -67,33 +67,41 @@ class Encoder:
         heads, hidden, eps = c["heads"], c["hidden"], c["layerNormEpsilon"]
         size = hidden // heads
 
+        suffixes = sorted({r["role"].split(".", 2)[2] for r in self.roles if r["role"].startswith("layer.")})
+
         def forward(p, ids, mask, types, rng, rate):
             B, T = ids.shape
-            keys = iter(jax.random.split(rng, 4 * c["layers"] + 2))
+            embed_key, layers_key = jax.random.split(rng)
 
-            def drop(x):
+            def drop(x, key):
                 if not training:
                     return x
-                keep = jax.random.bernoulli(next(keys), 1.0 - rate, x.shape)
+                keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
                 return jnp.where(keep, x / (1.0 - rate), 0.0)
 
             x = p["embeddings.word"][ids] + p["embeddings.type"][types] + p["embeddings.position"][:T]
-            x = drop(layer_norm(x, p["embeddings.norm.gamma"], p["embeddings.norm.beta"], eps))
+            x = drop(layer_norm(x, p["embeddings.norm.gamma"], p["embeddings.norm.beta"], eps), embed_key)
             add = (1.0 - mask[:, None, None, :].astype(jnp.float32)) * jnp.finfo(jnp.float32).min
             split = lambda t: t.reshape(B, T, heads, size).transpose(0, 2, 1, 3)
-            for i in range(c["layers"]):
-                q = lambda n: p[f"layer.{i}.{n}"]
-                Q = split(x @ q("query.weight") + q("query.bias"))
-                K = split(x @ q("key.weight") + q("key.bias"))
-                V = split(x @ q("value.weight") + q("value.bias"))
-                a = drop(jax.nn.softmax(Q @ K.transpose(0, 1, 3, 2) / math.sqrt(size) + add, -1))
+            # One compiled layer body scanned over stacked weights: compile time of one layer, not N.
+            stacked = {n: jnp.stack([p[f"layer.{i}.{n}"] for i in range(c["layers"])]) for n in suffixes}
+
+            def layer(x, inputs):
+                q, key = inputs
+                k1, k2, k3 = jax.random.split(key, 3)
+                Q = split(x @ q["query.weight"] + q["query.bias"])
+                K = split(x @ q["key.weight"] + q["key.bias"])
+                V = split(x @ q["value.weight"] + q["value.bias"])
+                a = drop(jax.nn.softmax(Q @ K.transpose(0, 1, 3, 2) / math.sqrt(size) + add, -1), k1)
                 ctx = (a @ V).transpose(0, 2, 1, 3).reshape(B, T, hidden)
-                att = drop(ctx @ q("attention.output.weight") + q("attention.output.bias"))
-                x = layer_norm(att + x, q("attention.norm.gamma"), q("attention.norm.beta"), eps)
-                h = x @ q("intermediate.weight") + q("intermediate.bias")
+                att = drop(ctx @ q["attention.output.weight"] + q["attention.output.bias"], k2)
+                x = layer_norm(att + x, q["attention.norm.gamma"], q["attention.norm.beta"], eps)
+                h = x @ q["intermediate.weight"] + q["intermediate.bias"]
                 h = h * 0.5 * (1.0 + jax.scipy.special.erf(h / math.sqrt(2.0)))
-                o = drop(h @ q("output.weight") + q("output.bias"))
-                x = layer_norm(o + x, q("output.norm.gamma"), q("output.norm.beta"), eps)
+                o = drop(h @ q["output.weight"] + q["output.bias"], k3)
+                return layer_norm(o + x, q["output.norm.gamma"], q["output.norm.beta"], eps), None
+
+            x, _ = jax.lax.scan(layer, x, (stacked, jax.random.split(layers_key, c["layers"])))
             if output == "tokens":
                 return x
             if output == "cls":
