@@ -12,12 +12,10 @@
  * ({@link TrainableBert.exportWeights}) — the export seam.
  */
 import type * as TF from "@tensorflow/tfjs";
+import type { TensorFlow } from "../../src/embed/media/image/tfjs-runtime.js";
 import type { BertConfig, OnnxBert } from "../../src/train/encoder/onnx-bert.js";
 import { bertRoles } from "../../src/train/encoder/onnx-bert.js";
 import type { TokenBatch } from "../../src/train/encoder/sidecar.js";
-
-/** The TensorFlow.js namespace (loaded lazily by `engine.ts`). */
-export type TensorFlow = typeof TF;
 
 let nextId = 0;
 
@@ -106,7 +104,8 @@ export function createTrainableBert(
       const training = options.training ?? false;
       const rate = options.dropout ?? 0.1;
       let seed = options.seed ?? 0;
-      const drop = (x: TF.Tensor): TF.Tensor => (training && rate > 0 ? tf.dropout(x, rate, undefined, seed++) : x);
+      const drop = (x: TF.Tensor): TF.Tensor =>
+        training && rate > 0 ? tf.dropout(x, rate, undefined, seed++) : x;
       const ids = tf.tensor2d(input.inputIds, [batch, tokens], "int32");
       const types = tf.tensor2d(input.tokenTypeIds, [batch, tokens], "int32");
       // Position and type rows by slice and one-hot product (exact, and their
@@ -121,7 +120,12 @@ export function createTrainableBert(
       const position = tf.slice(v("embeddings.position"), [0, 0], [tokens, config.hidden]);
       let hidden = drop(layerNorm(tf.add(tf.add(word, type), position), "embeddings.norm")) as TF.Tensor3D;
       // Additive mask as in the ONNX graph: (1 − mask) · float32 lowest.
-      const mask = tf.reshape(tf.tensor2d(input.attentionMask, [batch, tokens], "float32"), [batch, 1, 1, tokens]);
+      const mask = tf.reshape(tf.tensor2d(input.attentionMask, [batch, tokens], "float32"), [
+        batch,
+        1,
+        1,
+        tokens,
+      ]);
       const additive = tf.mul(tf.sub(1, mask), -3.4028234663852886e38);
       const split = (x: TF.Tensor): TF.Tensor4D =>
         tf.transpose(tf.reshape(x, [batch, tokens, config.heads, headSize]), [0, 2, 1, 3]);

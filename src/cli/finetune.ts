@@ -45,7 +45,8 @@ interface FinetuneClassifierCommandOptions {
 
 function parseFraction(value: string): number {
   const parsed = Number(value);
-  if (value.trim() === "" || !(parsed >= 0 && parsed < 1)) throw new InvalidArgumentError("must be a number in [0, 1).");
+  if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
+    throw new InvalidArgumentError("must be a number in [0, 1).");
   return parsed;
 }
 
@@ -64,14 +65,19 @@ async function writeEncoderWeights(dir: string, weights: ReadonlyMap<string, Flo
   for (const [i, values] of [...weights.values()].entries())
     bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), index[i]?.offset);
   await writeFile(join(dir, "encoder-weights.bin"), bytes);
-  await writeFile(join(dir, "encoder-weights.json"), `${JSON.stringify({ dtype: "float32", tensors: index }, null, 1)}\n`);
+  await writeFile(
+    join(dir, "encoder-weights.json"),
+    `${JSON.stringify({ dtype: "float32", tensors: index }, null, 1)}\n`,
+  );
 }
 
 async function runClassifier(options: FinetuneClassifierCommandOptions): Promise<void> {
   const store = openStore(options);
   const data = await readLabelled(options.data, options.textCol, options.labelCol);
   const validation =
-    options.valData === undefined ? undefined : await readLabelled(options.valData, options.textCol, options.labelCol);
+    options.valData === undefined
+      ? undefined
+      : await readLabelled(options.valData, options.textCol, options.labelCol);
   const bar = createProgressBar({ unit: "batches", quiet: options.quiet === true || options.json === true });
   const log = (line: string): void => {
     if (options.quiet !== true && options.json !== true) process.stderr.write(`${line}\n`);
@@ -107,7 +113,10 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
       }
     },
     onEpoch: (report) => {
-      const metric = report.validationMetric === undefined ? "" : `  val acc ${(report.validationMetric * 100).toFixed(2)}`;
+      const metric =
+        report.validationMetric === undefined
+          ? ""
+          : `  val acc ${(report.validationMetric * 100).toFixed(2)}`;
       log(
         `epoch ${report.epoch}  loss ${report.trainLoss.toFixed(4)}${metric}  lr ${report.learningRate.toExponential(2)}  ${(report.milliseconds / 1000).toFixed(1)} s${report.best ? "  *" : ""}`,
       );
@@ -143,7 +152,9 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
   if (options.json === true) printJson(summary);
   else {
     const accuracy =
-      result.validationAccuracy === undefined ? "" : `, validation accuracy ${(result.validationAccuracy * 100).toFixed(2)}`;
+      result.validationAccuracy === undefined
+        ? ""
+        : `, validation accuracy ${(result.validationAccuracy * 100).toFixed(2)}`;
     process.stdout.write(
       `Fine-tuned ${options.model} on ${data.texts.length} rows: best epoch ${result.bestEpoch}${accuracy}, ${Math.round(result.tokensPerSecond)} tokens/s; saved to ${options.out}\n`,
     );
@@ -161,25 +172,49 @@ export function finetuneCommand(): Command {
     .option("--label-col <name>", "column/field with the label", "label")
     .option("--val <share>", "share of rows held out (stratified) for validation", parseFraction, 0.1)
     .option("--val-data <file>", "separate validation file (instead of --val)")
-    .option("-m, --model <id>", "base encoder (all-minilm-l6-v2, bge-small-en-v1.5, bge-small-zh-v1.5, e5-small-v2)", "all-minilm-l6-v2")
-    .option("--max-tokens <n>", "longest sequence in tokens (default 128, at most the model's limit)", parsePositiveInteger)
-    .addOption(new Option("--on-long <action>", "longer texts are cut or refused").choices(["truncate", "refuse"]).default("truncate"))
+    .option(
+      "-m, --model <id>",
+      "base encoder (all-minilm-l6-v2, bge-small-en-v1.5, bge-small-zh-v1.5, e5-small-v2)",
+      "all-minilm-l6-v2",
+    )
+    .option(
+      "--max-tokens <n>",
+      "longest sequence in tokens (default 128, at most the model's limit)",
+      parsePositiveInteger,
+    )
+    .addOption(
+      new Option("--on-long <action>", "longer texts are cut or refused")
+        .choices(["truncate", "refuse"])
+        .default("truncate"),
+    )
     .addOption(new Option("--optimizer <name>", "optimizer").choices([...OPTIMIZERS]).default("adamw"))
     .option("--lr <rate>", "peak learning rate", parseNonNegativeNumber, 2e-5)
     .option("--weight-decay <rate>", "weight decay (AdamW: decoupled)", parseNonNegativeNumber, 0.01)
-    .addOption(new Option("--schedule <name>", "learning-rate schedule").choices([...SCHEDULES]).default("linear"))
-    .option("--warmup <share>", "warmup: share of all steps (< 1) or a number of steps", parseNonNegativeNumber, 0.1)
+    .addOption(
+      new Option("--schedule <name>", "learning-rate schedule").choices([...SCHEDULES]).default("linear"),
+    )
+    .option(
+      "--warmup <share>",
+      "warmup: share of all steps (< 1) or a number of steps",
+      parseNonNegativeNumber,
+      0.1,
+    )
     .option("--epochs <n>", "passes over the training rows", parsePositiveInteger, 3)
     .option("--batch-size <n>", "rows per step", parsePositiveInteger, 16)
     .option("--dropout <rate>", "dropout in the encoder and before the head", parseFraction, 0.1)
     .option("--clip <norm>", "clip the global gradient norm (0 = off)", parseNonNegativeNumber, 1)
-    .option("--patience <n>", "stop after n epochs without validation improvement (best epoch is kept)", parsePositiveInteger)
+    .option(
+      "--patience <n>",
+      "stop after n epochs without validation improvement (best epoch is kept)",
+      parsePositiveInteger,
+    )
     .option(
       "--seed <n>",
       "seed of the split, shuffling, head initialisation and dropout",
       (value) => {
         const parsed = Number(value);
-        if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError("must be an integer >= 0.");
+        if (!Number.isInteger(parsed) || parsed < 0)
+          throw new InvalidArgumentError("must be an integer >= 0.");
         return parsed;
       },
       42,

@@ -14,10 +14,19 @@ import { loadOnnxRuntime } from "../../src/internal/load-dependency.js";
 import { createModelStore } from "../../src/models/store-impl.js";
 import { finetuneClassifier } from "../../src/train/encoder/finetune-classifier.js";
 import { parseOnnxBert, readOnnxBert } from "../../src/train/encoder/onnx-bert.js";
-import { createTrainableEncoder, type TokenBatch, type TrainableEncoder } from "../../src/train/encoder/sidecar.js";
+import {
+  createTrainableEncoder,
+  type TokenBatch,
+  type TrainableEncoder,
+} from "../../src/train/encoder/sidecar.js";
 
 // Reference sentences of shared/MODELS.md (sentence-transformers and Xenova model cards) plus a short one.
-const SENTENCES = ["I love sentence transformers.", "This is an example sentence", "Each sentence is converted", "hi"];
+const SENTENCES = [
+  "I love sentence transformers.",
+  "This is an example sentence",
+  "Each sentence is converted",
+  "hi",
+];
 const store = createModelStore();
 
 function batchOf(rows: readonly (readonly number[])[]): TokenBatch {
@@ -30,20 +39,34 @@ function batchOf(rows: readonly (readonly number[])[]): TokenBatch {
       attentionMask[r * tokens + t] = 1;
     });
   });
-  return { batch: rows.length, tokens, inputIds, attentionMask, tokenTypeIds: new Int32Array(rows.length * tokens) };
+  return {
+    batch: rows.length,
+    tokens,
+    inputIds,
+    attentionMask,
+    tokenTypeIds: new Int32Array(rows.length * tokens),
+  };
 }
 
 describe("readOnnxBert", () => {
   it("reads the architecture and every weight of all-MiniLM-L6-v2 from its ONNX graph", async () => {
     const pulled = await store.ensure("all-minilm-l6-v2");
     const bert = await readOnnxBert(pulled.path("onnx"));
-    expect(bert.config).toMatchObject({ vocabSize: 30522, hidden: 384, layers: 6, heads: 12, intermediate: 1536 });
+    expect(bert.config).toMatchObject({
+      vocabSize: 30522,
+      hidden: 384,
+      layers: 6,
+      heads: 12,
+      intermediate: 1536,
+    });
     expect(bert.config.layerNormEpsilon).toBeCloseTo(1e-12, 15);
     expect(bert.weights.size).toBe(5 + 6 * 16);
     const query = bert.weights.get("layer.0.query.weight");
     expect(query?.onnxName).toMatch(/^onnx::MatMul_/);
     expect(query?.shape).toEqual([384, 384]);
-    expect(bert.weights.get("layer.5.output.norm.beta")?.onnxName).toBe("encoder.layer.5.output.LayerNorm.bias");
+    expect(bert.weights.get("layer.5.output.norm.beta")?.onnxName).toBe(
+      "encoder.layer.5.output.LayerNorm.bias",
+    );
   });
 
   it("refuses a quantized graph and bytes that are not ONNX, naming the file", async () => {
@@ -99,7 +122,8 @@ describe("trainable encoder (JAX sidecar)", () => {
     vectors.forEach((vector, row) => {
       const mine = pooled.subarray(row * 384, (row + 1) * 384);
       const norm = Math.hypot(...mine);
-      for (let d = 0; d < 384; d++) pooledDiff = Math.max(pooledDiff, Math.abs((mine[d] as number) / norm - (vector[d] as number)));
+      for (let d = 0; d < 384; d++)
+        pooledDiff = Math.max(pooledDiff, Math.abs((mine[d] as number) / norm - (vector[d] as number)));
     });
     expect(pooledDiff).toBeLessThanOrEqual(1e-4);
     // Published value (sentence-transformers card): v[0] of "I love sentence transformers."
@@ -111,7 +135,10 @@ describe("trainable encoder (JAX sidecar)", () => {
     await encoder.backward(new Float32Array(batch.batch * 384).fill(1));
     for (const name of ["embeddings.word", "layer.0.query.weight", "layer.5.output.norm.gamma"]) {
       const parameter = encoder.parameters.find((p) => p.name === name);
-      expect(parameter?.grad.some((g) => g !== 0), name).toBe(true);
+      expect(
+        parameter?.grad.some((g) => g !== 0),
+        name,
+      ).toBe(true);
     }
     const weights = encoder.exportWeights();
     expect(weights.get("encoder.layer.0.attention.self.query.bias")?.length).toBe(384);
@@ -121,8 +148,22 @@ describe("trainable encoder (JAX sidecar)", () => {
 describe("finetuneClassifier", () => {
   it("lowers the loss and flips a planted example", async () => {
     // "snorkel" is planted as positive: a frozen encoder has no reason to call it so.
-    const positive = ["a wonderful day", "great fun", "snorkel time", "lovely and warm", "snorkel again", "happy news"];
-    const negative = ["a terrible day", "awful mess", "sad and cold", "horrible news", "so boring", "very bad"];
+    const positive = [
+      "a wonderful day",
+      "great fun",
+      "snorkel time",
+      "lovely and warm",
+      "snorkel again",
+      "happy news",
+    ];
+    const negative = [
+      "a terrible day",
+      "awful mess",
+      "sad and cold",
+      "horrible news",
+      "so boring",
+      "very bad",
+    ];
     const texts = [...positive, ...negative];
     const labels = [...positive.map(() => "pos"), ...negative.map(() => "neg")];
     const result = await finetuneClassifier({
@@ -148,7 +189,9 @@ describe("finetuneClassifier", () => {
 
   it("refuses bad input before starting the engine", async () => {
     const base = { store, texts: ["good", "bad"], labels: ["pos", "neg"], validationSplit: 0 };
-    await expect(finetuneClassifier({ ...base, labels: ["pos", "pos"] })).rejects.toThrow(/at least two classes/);
+    await expect(finetuneClassifier({ ...base, labels: ["pos", "pos"] })).rejects.toThrow(
+      /at least two classes/,
+    );
     await expect(finetuneClassifier({ ...base, texts: ["good", "  "] })).rejects.toThrow(/text 2 is empty/);
     await expect(
       finetuneClassifier({ ...base, validation: { texts: ["meh"], labels: ["neutral"] } }),

@@ -11,10 +11,11 @@
  * Batches are padded to a multiple of 16 tokens and to the full batch size so
  * the engine compiles few shapes.
  */
-import { EmbedkitError } from "../../errors.js";
-import type { ModelStore } from "../../models/index.js";
+
 import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
+import { EmbedkitError } from "../../errors.js";
 import { checkInteger, checkNumber } from "../../internal/options.js";
+import type { ModelStore } from "../../models/index.js";
 import { createRandom } from "../../vectors/random.js";
 import { type Classifier, createClassifier, stratifiedSplit } from "../classifier.js";
 import { createDropout, createLinear, createSequential, type Layer } from "../layers.js";
@@ -96,7 +97,10 @@ export interface FinetuneClassifierResult {
   readonly truncated: number;
   /** Validation accuracy of the kept weights (undefined without validation). */
   readonly validationAccuracy?: number;
-  readonly probes?: { readonly before: readonly ProbePrediction[]; readonly after: readonly ProbePrediction[] };
+  readonly probes?: {
+    readonly before: readonly ProbePrediction[];
+    readonly after: readonly ProbePrediction[];
+  };
 }
 
 const TOKEN_BUCKET = 16;
@@ -110,10 +114,14 @@ function checkTexts(texts: readonly string[], labels: readonly string[], what: s
   }
   texts.forEach((text, index) => {
     if (typeof text !== "string" || text.trim() === "")
-      throw new EmbedkitError("INVALID_INPUT", `${what}: text ${index + 1} is empty.`, { details: { index } });
+      throw new EmbedkitError("INVALID_INPUT", `${what}: text ${index + 1} is empty.`, {
+        details: { index },
+      });
     const label = labels[index];
     if (typeof label !== "string" || label.trim() === "")
-      throw new EmbedkitError("INVALID_INPUT", `${what}: text ${index + 1} has no label.`, { details: { index } });
+      throw new EmbedkitError("INVALID_INPUT", `${what}: text ${index + 1} has no label.`, {
+        details: { index },
+      });
   });
 }
 
@@ -124,7 +132,8 @@ export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: numb
   const norm = Math.sqrt(sum);
   if (maxNorm > 0 && norm > maxNorm) {
     const scale = maxNorm / (norm + 1e-6);
-    for (const { grad } of parameters) for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] as number) * scale;
+    for (const { grad } of parameters)
+      for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] as number) * scale;
   }
   return norm;
 }
@@ -142,7 +151,9 @@ export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: numb
  * await saveClassifier("out/classifier", result.classifier);
  * ```
  */
-export async function finetuneClassifier(options: FinetuneClassifierOptions): Promise<FinetuneClassifierResult> {
+export async function finetuneClassifier(
+  options: FinetuneClassifierOptions,
+): Promise<FinetuneClassifierResult> {
   checkTexts(options.texts, options.labels, "Training data");
   const classes = [...new Set(options.labels)].sort();
   if (classes.length < 2) {
@@ -286,7 +297,9 @@ export async function finetuneClassifier(options: FinetuneClassifierOptions): Pr
       learningRate: optimizer.learningRate,
       totalSteps,
       warmupSteps: Math.min(totalSteps, warmup < 1 ? Math.round(warmup * totalSteps) : Math.round(warmup)),
-      ...(scheduleOptions.minLearningRate === undefined ? {} : { minLearningRate: scheduleOptions.minLearningRate }),
+      ...(scheduleOptions.minLearningRate === undefined
+        ? {}
+        : { minLearningRate: scheduleOptions.minLearningRate }),
       ...(scheduleOptions.gamma === undefined ? {} : { gamma: scheduleOptions.gamma }),
     });
     const patience = options.earlyStopping?.patience;
@@ -357,7 +370,9 @@ export async function finetuneClassifier(options: FinetuneClassifierOptions): Pr
       const report: EpochReport = {
         epoch,
         trainLoss: lossSum / trainIds.length,
-        ...(validation === undefined ? {} : { validationMetric: validation.accuracy, validationLoss: validation.loss }),
+        ...(validation === undefined
+          ? {}
+          : { validationMetric: validation.accuracy, validationLoss: validation.loss }),
         learningRate: optimizer.learningRate,
         best: isBest,
         milliseconds: performance.now() - started,

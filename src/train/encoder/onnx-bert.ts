@@ -84,7 +84,10 @@ interface Node {
   readonly value?: Tensor;
 }
 
-function packedOrSingle(field: { wireType: number; value?: number; bytes?: Uint8Array }, out: number[]): void {
+function packedOrSingle(
+  field: { wireType: number; value?: number; bytes?: Uint8Array },
+  out: number[],
+): void {
   if (field.wireType === 0) {
     out.push(field.value as number);
     return;
@@ -119,7 +122,8 @@ function readTensor(message: Uint8Array): Tensor {
       if (field.wireType === 5) floats.push(field.float as number);
       else if (field.bytes) {
         const view = new DataView(field.bytes.buffer, field.bytes.byteOffset, field.bytes.byteLength);
-        for (let offset = 0; offset + 4 <= field.bytes.length; offset += 4) floats.push(view.getFloat32(offset, true));
+        for (let offset = 0; offset + 4 <= field.bytes.length; offset += 4)
+          floats.push(view.getFloat32(offset, true));
       }
     }
   }
@@ -244,7 +248,8 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
   const initializer = (name: string): Tensor => {
     const tensor = initializers.get(name);
     if (tensor === undefined) throw unsupported(`initializer ${name} is missing`);
-    if (tensor.dataType !== FLOAT) throw unsupported(`initializer ${name} is not float32 (a quantized graph?)`);
+    if (tensor.dataType !== FLOAT)
+      throw unsupported(`initializer ${name} is not float32 (a quantized graph?)`);
     return tensor;
   };
   const constantInput = (nodeName: string, index: number): number => {

@@ -47,7 +47,10 @@ const MINIMUM_PYTHON: readonly [number, number] = [3, 11];
 
 async function pythonVersion(python: string): Promise<[number, number]> {
   try {
-    const { stdout } = await run(python, ["-c", "import sys; print(sys.version_info[0], sys.version_info[1])"]);
+    const { stdout } = await run(python, [
+      "-c",
+      "import sys; print(sys.version_info[0], sys.version_info[1])",
+    ]);
     const [major, minor] = stdout.trim().split(" ").map(Number);
     return [major ?? 0, minor ?? 0];
   } catch (error) {
@@ -63,7 +66,9 @@ async function pythonVersion(python: string): Promise<[number, number]> {
  * Create (once) and return the sidecar's Python environment.
  * @throws EmbedkitError DEPENDENCY_MISSING when Python is missing or too old, or the packages cannot be installed
  */
-export async function ensureSidecarEnvironment(options: SidecarEnvironmentOptions = {}): Promise<SidecarEnvironment> {
+export async function ensureSidecarEnvironment(
+  options: SidecarEnvironmentOptions = {},
+): Promise<SidecarEnvironment> {
   const home = options.home ?? process.env.EMBEDKIT_HOME ?? join(homedir(), ".cache", "embedkit");
   const sources = sidecarSourceDir();
   const script = join(sources, "sidecar.py");
@@ -76,12 +81,19 @@ export async function ensureSidecarEnvironment(options: SidecarEnvironmentOption
     existsSync(python) && (await readFile(stamp, "utf8").catch(() => "")) === digest;
   if (await ready()) return { python, script };
   return withLock(
-    { path: join(home, "locks", "finetune-venv.lock"), subject: "the fine-tuning environment", timeoutMs: 1_800_000 },
+    {
+      path: join(home, "locks", "finetune-venv.lock"),
+      subject: "the fine-tuning environment",
+      timeoutMs: 1_800_000,
+    },
     async () => {
       if (await ready()) return { python, script };
       const base = options.python ?? process.env.EMBEDKIT_PYTHON ?? "python3";
       const [major, minor] = await pythonVersion(base);
-      if (major < (MINIMUM_PYTHON[0] as number) || (major === MINIMUM_PYTHON[0] && minor < MINIMUM_PYTHON[1])) {
+      if (
+        major < (MINIMUM_PYTHON[0] as number) ||
+        (major === MINIMUM_PYTHON[0] && minor < MINIMUM_PYTHON[1])
+      ) {
         throw new EmbedkitError(
           "DEPENDENCY_MISSING",
           `Fine-tuning needs Python ${MINIMUM_PYTHON.join(".")} or newer (for JAX), but "${base}" is ${major}.${minor}. Set EMBEDKIT_PYTHON to a newer interpreter.`,

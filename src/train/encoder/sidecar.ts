@@ -75,7 +75,7 @@ interface Reply {
 
 /** A JSON-lines + bytes channel to the child. */
 function channel(child: ChildProcessWithoutNullStreams, stderr: () => string) {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   let waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
   let pendingHeader: Record<string, unknown> | undefined;
   let failure: Error | undefined;
@@ -108,7 +108,9 @@ function channel(child: ChildProcessWithoutNullStreams, stderr: () => string) {
     pump();
   });
   child.on("exit", (code, signal) => {
-    failure = engineError(`the Python process exited (code ${code}, signal ${signal}). ${stderr().slice(-2000)}`);
+    failure = engineError(
+      `the Python process exited (code ${code}, signal ${signal}). ${stderr().slice(-2000)}`,
+    );
     waiting?.reject(failure);
     waiting = undefined;
   });
@@ -218,7 +220,8 @@ export async function createTrainableEncoder(options: TrainableEncoderOptions): 
       return floatsOf(reply.payload);
     },
     async backward(gradOutput) {
-      if (outputShape === undefined) throw new EmbedkitError("INTERNAL", "backward() before a training forward().");
+      if (outputShape === undefined)
+        throw new EmbedkitError("INTERNAL", "backward() before a training forward().");
       const reply = await io.request({ op: "backward", shape: outputShape }, bytesOf(gradOutput));
       const grads = floatsOf(reply.payload);
       let offset = 0;
@@ -233,7 +236,8 @@ export async function createTrainableEncoder(options: TrainableEncoderOptions): 
     },
     exportWeights() {
       const out = new Map<string, Float32Array>();
-      for (const parameter of parameters) out.set(onnxNames.get(parameter.name) as string, parameter.value.slice());
+      for (const parameter of parameters)
+        out.set(onnxNames.get(parameter.name) as string, parameter.value.slice());
       return out;
     },
     async close() {
