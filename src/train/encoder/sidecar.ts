@@ -75,22 +75,33 @@ interface Reply {
 
 /** A JSON-lines + bytes channel to the child. */
 function channel(child: ChildProcessWithoutNullStreams, stderr: () => string) {
-  let buffer: Buffer = Buffer.alloc(0);
+  // Received bytes as a list of chunks: joined only when a whole reply is there
+  // (joining on every chunk would copy a 90 MB gradient payload ~1,400 times).
+  let chunks: Buffer[] = [];
+  let length = 0;
   let waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
   let pendingHeader: Record<string, unknown> | undefined;
   let failure: Error | undefined;
+  const joined = (): Buffer => {
+    if (chunks.length !== 1) chunks = [Buffer.concat(chunks, length)];
+    return chunks[0] as Buffer;
+  };
+  const consume = (bytes: number): Buffer => {
+    const all = joined();
+    chunks = [all.subarray(bytes)];
+    length -= bytes;
+    return all.subarray(0, bytes);
+  };
   const pump = (): void => {
     for (;;) {
       if (pendingHeader === undefined) {
-        const newline = buffer.indexOf(10);
+        const newline = joined().indexOf(10);
         if (newline < 0) return;
-        pendingHeader = JSON.parse(buffer.subarray(0, newline).toString("utf8")) as Record<string, unknown>;
-        buffer = buffer.subarray(newline + 1);
+        pendingHeader = JSON.parse(consume(newline + 1).toString("utf8")) as Record<string, unknown>;
       }
       const size = Number(pendingHeader.bytes ?? 0);
-      if (buffer.length < size) return;
-      const reply = { header: pendingHeader, payload: Buffer.from(buffer.subarray(0, size)) };
-      buffer = buffer.subarray(size);
+      if (length < size) return;
+      const reply = { header: pendingHeader, payload: Buffer.from(consume(size)) };
       pendingHeader = undefined;
       const current = waiting;
       waiting = undefined;
@@ -104,8 +115,9 @@ function channel(child: ChildProcessWithoutNullStreams, stderr: () => string) {
       details: { stderr: stderr().slice(-2000) },
     });
   child.stdout.on("data", (chunk: Buffer) => {
-    buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-    pump();
+    chunks.push(chunk);
+    length += chunk.length;
+    if (pendingHeader === undefined || length >= Number(pendingHeader.bytes ?? 0)) pump();
   });
   child.on("exit", (code, signal) => {
     failure = engineError(
