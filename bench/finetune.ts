@@ -7,7 +7,7 @@
  * accuracy, training tokens/s, wall time per epoch and peak RSS.
  *
  *   EMBEDKIT_HOME=<cache> EMBEDKIT_DATA=<data> npx tsx bench/finetune.ts \
- *     [--sets sst-2,chnsenticorp] [--max-train 2000] [--max-test 800] [--epochs 2] [--batch-size 16]
+ *     [--sets sst-2,chnsenticorp] [--max-train 2000] [--max-test 800] [--epochs 2] [--batch-size 16] [--lr 5e-5]
  */
 import { cpus, loadavg } from "node:os";
 import { createEmbedder } from "../src/embed/create-embedder.js";
@@ -30,6 +30,7 @@ const maxTrain = Number(argument("max-train", "2000"));
 const maxTest = Number(argument("max-test", "800"));
 const epochs = Number(argument("epochs", "2"));
 const batchSize = Number(argument("batch-size", "16"));
+const learningRate = Number(argument("lr", "5e-5"));
 const MODELS: Record<string, string> = { "sst-2": "bge-small-en-v1.5", chnsenticorp: "bge-small-zh-v1.5" };
 const store = createModelStore();
 let peakRss = 0;
@@ -87,6 +88,7 @@ for (const set of sets) {
     validationSplit: 0.1,
     epochs,
     batchSize,
+    optimizer: { name: "adamw", learningRate, weightDecay: 0.01 },
     maxTokens: 128,
     seed: 42,
     earlyStopping: { patience: 1 },
