@@ -185,7 +185,7 @@ describe("finetuneClassifier", () => {
     expect(result.probes?.before[0]?.label).toBe("neg");
     expect(result.probes?.after[0]?.label).toBe("pos");
     expect(result.encoderWeights.get("embeddings.word_embeddings.weight")?.length).toBe(30522 * 384);
-  });
+  }, 900_000); // ~30 s of CPU; minutes of wall time on a loaded 2-core machine (JIT compile + steps)
 
   it("refuses bad input before starting the engine", async () => {
     const base = { store, texts: ["good", "bad"], labels: ["pos", "neg"], validationSplit: 0 };
