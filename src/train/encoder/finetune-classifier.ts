@@ -222,7 +222,7 @@ export async function finetuneClassifier(
   const random = createRandom(seed);
   const head: Layer = createSequential([
     createDropout(dropout),
-    createLinear({ inputs: hidden, outputs: classes.length, random, name: "head" }),
+    createLinear({ inputs: hidden, outputs: classes.length, random }),
   ]);
   const encoder: TrainableEncoder = await createTrainableEncoder({
     bert,
