@@ -18,7 +18,7 @@ import { checkInteger, checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import { createRandom } from "../../vectors/random.js";
 import { type Classifier, createClassifier, stratifiedSplit } from "../classifier.js";
-import { createDropout, createLinear, createSequential, type Layer } from "../layers.js";
+import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
 import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
 import { type Parameter, zeroGradients } from "../parameter.js";
@@ -220,10 +220,8 @@ export async function finetuneClassifier(
   const hidden = bert.config.hidden;
   const pooling = spec.pooling;
   const random = createRandom(seed);
-  const head: Layer = createSequential([
-    createDropout(dropout),
-    createLinear({ inputs: hidden, outputs: classes.length, random }),
-  ]);
+  // The heads' own builder (dropout + linear), so the saved head is train's classifier format.
+  const head: Layer = createMlp({ inputs: hidden, outputs: classes.length, dropout, random });
   const encoder: TrainableEncoder = await createTrainableEncoder({
     bert,
     ...(options.home === undefined ? {} : { home: options.home }),
