@@ -124,6 +124,12 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
     load: async () => (await import("./train.js")).trainCommand(),
   },
   {
+    name: "finetune",
+    term: "finetune",
+    description: "Fine-tune the encoder itself (not only a head) on labelled data: classifier.",
+    load: async () => (await import("./finetune.js")).finetuneCommand(),
+  },
+  {
     name: "classify",
     term: "classify [options] [texts...]",
     description:

@@ -193,7 +193,8 @@ export interface TrainAdapterFromFileResult {
   readonly history: readonly EpochReport[];
 }
 
-interface Labelled {
+/** Texts and their labels, in file order. */
+export interface Labelled {
   readonly texts: string[];
   readonly labels: string[];
 }
@@ -211,7 +212,8 @@ function checkShare(name: string, value: number): number {
   return value;
 }
 
-async function readLabelled(path: string, textField: string, labelField: string): Promise<Labelled> {
+/** Read a labelled text file (CSV/TSV with a header, or JSONL): texts and their labels; a row without a label is refused. */
+export async function readLabelled(path: string, textField: string, labelField: string): Promise<Labelled> {
   const records = await readTextFile(path, {
     textField,
     idField: labelField,

@@ -1,0 +1,409 @@
+/**
+ * @module train/encoder/finetune-classifier
+ * Sequence classification by fine-tuning the encoder itself: a catalog BERT
+ * encoder (its trainable copy in the JAX sidecar) + pooling + the existing
+ * classifier head (`train`'s Linear, saved with `saveClassifier`), trained end
+ * to end with cross-entropy. Everything around the gradients is `train`'s:
+ * the optimizers (`createOptimizer`, PyTorch-exact), LR schedules with warmup
+ * (`createSchedule`), seeded shuffling, stratified validation split, early
+ * stopping on validation accuracy with the best epoch's weights restored.
+ * Added here: global-norm gradient clipping and dropout inside the encoder.
+ * Batches are padded to a multiple of 16 tokens and to the full batch size so
+ * the engine compiles few shapes.
+ */
+
+import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
+import { EmbedkitError } from "../../errors.js";
+import { checkInteger, checkNumber } from "../../internal/options.js";
+import type { ModelStore } from "../../models/index.js";
+import { createRandom } from "../../vectors/random.js";
+import { type Classifier, createClassifier, stratifiedSplit } from "../classifier.js";
+import { createMlp, type Layer } from "../layers.js";
+import { softmaxCrossEntropy } from "../losses.js";
+import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
+import { type Parameter, zeroGradients } from "../parameter.js";
+import { createSchedule } from "../schedules.js";
+import type { EarlyStoppingOptions, EpochReport, TrainScheduleOptions } from "../train-model.js";
+import { restoreParameters, snapshotParameters } from "../train-model.js";
+import { readOnnxBert } from "./onnx-bert.js";
+import { createTrainableEncoder, type TokenBatch, type TrainableEncoder } from "./sidecar.js";
+
+/** Options of {@link finetuneClassifier}. */
+export interface FinetuneClassifierOptions {
+  /** Model store holding the base encoder. */
+  readonly store: ModelStore;
+  /** Catalog id of the base encoder. @default "all-minilm-l6-v2" */
+  readonly model?: string;
+  /** Training texts and their labels (same length). */
+  readonly texts: readonly string[];
+  readonly labels: readonly string[];
+  /** Validation set; without it `validationSplit` of the training rows (stratified) are held out. */
+  readonly validation?: { readonly texts: readonly string[]; readonly labels: readonly string[] };
+  /** Fraction held out for validation when `validation` is not given (0 = none). @default 0.1 */
+  readonly validationSplit?: number;
+  /** Longest sequence in tokens (with [CLS]/[SEP]); at most the model's limit. @default 128 */
+  readonly maxTokens?: number;
+  /** Longer texts: cut (counted in the result) or refused with INPUT_TOO_LONG. @default "truncate" */
+  readonly onLong?: "truncate" | "refuse";
+  /** Optimizer (names and semantics of `train`). @default AdamW, learning rate 2e-5, weight decay 0.01 */
+  readonly optimizer?: OptimizerOptions;
+  /** Schedule. @default linear decay with 10 % warmup */
+  readonly schedule?: TrainScheduleOptions;
+  /** Passes over the training rows. @default 3 */
+  readonly epochs?: number;
+  /** Rows per step. @default 16 */
+  readonly batchSize?: number;
+  /** Dropout in the encoder and before the head. @default 0.1 */
+  readonly dropout?: number;
+  /** Clip the global gradient norm to this (0 = off). @default 1 */
+  readonly clipNorm?: number;
+  /** Seed of the split, shuffling, head initialisation and dropout. @default 42 */
+  readonly seed?: number;
+  /** Stop when validation accuracy stops improving. */
+  readonly earlyStopping?: EarlyStoppingOptions;
+  /** Model reference the saved head records as its embedding model (the exported folder's). @default the base id */
+  readonly modelReference?: string;
+  /** Texts whose predictions are reported before and after training. */
+  readonly probes?: readonly string[];
+  /** Where the Python environment lives. @default EMBEDKIT_HOME */
+  readonly home?: string;
+  readonly onEpoch?: (report: EpochReport) => void;
+  readonly onBatch?: (done: number, total: number, loss: number) => void;
+  readonly onLog?: (line: string) => void;
+}
+
+/** One probe's prediction. */
+export interface ProbePrediction {
+  readonly text: string;
+  readonly label: string;
+  readonly probabilities: Readonly<Record<string, number>>;
+}
+
+/** Result of {@link finetuneClassifier}. */
+export interface FinetuneClassifierResult {
+  /** The head, in `train`'s classifier format (save it with `saveClassifier`). */
+  readonly classifier: Classifier;
+  /** Trained encoder weights by ONNX initializer name (for `exportFinetunedEncoder`). */
+  readonly encoderWeights: Map<string, Float32Array>;
+  readonly history: readonly EpochReport[];
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+  readonly steps: number;
+  /** Training tokens (real, unpadded) per second of training time. */
+  readonly tokensPerSecond: number;
+  /** Wall-clock seconds per epoch (training + validation), in order. */
+  readonly epochSeconds: readonly number[];
+  /** Texts cut to `maxTokens`. */
+  readonly truncated: number;
+  /** Validation accuracy of the kept weights (undefined without validation). */
+  readonly validationAccuracy?: number;
+  readonly probes?: {
+    readonly before: readonly ProbePrediction[];
+    readonly after: readonly ProbePrediction[];
+  };
+}
+
+const TOKEN_BUCKET = 16;
+
+function checkTexts(texts: readonly string[], labels: readonly string[], what: string): void {
+  if (!Array.isArray(texts) || !Array.isArray(labels) || texts.length !== labels.length) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      `${what}: one label per text is needed, received ${texts?.length ?? 0} texts and ${labels?.length ?? 0} labels.`,
+    );
+  }
+  texts.forEach((text, index) => {
+    if (typeof text !== "string" || text.trim() === "")
+      throw new EmbedkitError("INVALID_INPUT", `${what}: text ${index + 1} is empty.`, {
+        details: { index },
+      });
+    const label = labels[index];
+    if (typeof label !== "string" || label.trim() === "")
+      throw new EmbedkitError("INVALID_INPUT", `${what}: text ${index + 1} has no label.`, {
+        details: { index },
+      });
+  });
+}
+
+/** Global L2 norm of all gradients, scaled down to `maxNorm` when above (as torch.nn.utils.clip_grad_norm_). */
+export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: number): number {
+  let sum = 0;
+  for (const { grad } of parameters) for (let i = 0; i < grad.length; i++) sum += (grad[i] as number) ** 2;
+  const norm = Math.sqrt(sum);
+  if (maxNorm > 0 && norm > maxNorm) {
+    const scale = maxNorm / (norm + 1e-6);
+    for (const { grad } of parameters)
+      for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] as number) * scale;
+  }
+  return norm;
+}
+
+/**
+ * Fine-tune a catalog encoder and a classification head on labelled texts.
+ *
+ * @throws EmbedkitError INVALID_INPUT (empty texts or labels, fewer than two
+ *   classes, validation labels unseen in training, non-finite loss),
+ *   INPUT_TOO_LONG (`onLong: "refuse"`), INVALID_OPTION (settings),
+ *   DEPENDENCY_MISSING (no Python for the engine)
+ * @example
+ * ```ts
+ * const result = await finetuneClassifier({ store: createModelStore(), texts, labels, epochs: 2 });
+ * await saveClassifier("out/classifier", result.classifier);
+ * ```
+ */
+export async function finetuneClassifier(
+  options: FinetuneClassifierOptions,
+): Promise<FinetuneClassifierResult> {
+  checkTexts(options.texts, options.labels, "Training data");
+  const classes = [...new Set(options.labels)].sort();
+  if (classes.length < 2) {
+    throw new EmbedkitError(
+      "INVALID_INPUT",
+      `Training data needs at least two classes, received ${JSON.stringify(classes)}.`,
+    );
+  }
+  const seed = options.seed ?? 42;
+  const epochs = checkInteger("epochs", options.epochs ?? 3, { min: 1, max: 1000 });
+  const batchSize = checkInteger("batchSize", options.batchSize ?? 16, { min: 1, max: 1024 });
+  const dropout = checkNumber("dropout", options.dropout ?? 0.1, { min: 0, max: 0.9 });
+  const clipNorm = checkNumber("clipNorm", options.clipNorm ?? 1, { min: 0 });
+  let trainTexts = options.texts;
+  let trainLabels = options.labels;
+  let validationTexts: readonly string[] = [];
+  let validationLabels: readonly string[] = [];
+  if (options.validation !== undefined) {
+    checkTexts(options.validation.texts, options.validation.labels, "Validation data");
+    const unseen = [...new Set(options.validation.labels)].filter((label) => !classes.includes(label));
+    if (unseen.length > 0) {
+      throw new EmbedkitError(
+        "INVALID_INPUT",
+        `Validation labels ${JSON.stringify(unseen)} do not occur in the training data (${JSON.stringify(classes)}).`,
+        { details: { unseen } },
+      );
+    }
+    validationTexts = options.validation.texts;
+    validationLabels = options.validation.labels;
+  } else {
+    const fraction = checkNumber("validationSplit", options.validationSplit ?? 0.1, { min: 0, max: 0.5 });
+    if (fraction > 0) {
+      const split = stratifiedSplit(options.labels, fraction, seed);
+      trainTexts = split.train.map((i) => options.texts[i] as string);
+      trainLabels = split.train.map((i) => options.labels[i] as string);
+      validationTexts = split.validation.map((i) => options.texts[i] as string);
+      validationLabels = split.validation.map((i) => options.labels[i] as string);
+    }
+  }
+  const store = options.store;
+  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
+  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? Math.min(128, spec.maxTokens), {
+    min: 4,
+    max: spec.maxTokens,
+  });
+  const pulled = await store.ensure(spec);
+  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
+  const truncate = (options.onLong ?? "truncate") === "truncate";
+  let truncated = 0;
+  // Tokenize everything before any training: a bad row fails the call up front.
+  const encode = (texts: readonly string[]): number[][] =>
+    texts.map((text, index) => {
+      const encoded = tokenizer.encode(text, { truncate, index });
+      if (encoded.truncated) truncated++;
+      return [...encoded.ids];
+    });
+  const trainIds = encode(trainTexts);
+  const validationIds = encode(validationTexts);
+  const probeIds = options.probes === undefined ? [] : encode(options.probes);
+  const targets = trainLabels.map((label) => classes.indexOf(label));
+  const validationTargets = validationLabels.map((label) => classes.indexOf(label));
+
+  const bert = await readOnnxBert(pulled.path("onnx"));
+  const hidden = bert.config.hidden;
+  const pooling = spec.pooling;
+  const random = createRandom(seed);
+  // The heads' own builder (dropout + linear), so the saved head is train's classifier format.
+  const head: Layer = createMlp({ inputs: hidden, outputs: classes.length, dropout, random });
+  const encoder: TrainableEncoder = await createTrainableEncoder({
+    bert,
+    ...(options.home === undefined ? {} : { home: options.home }),
+    ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+  });
+  try {
+    const batchOf = (rows: readonly number[][], fill: number): TokenBatch => {
+      const longest = Math.max(...rows.map((row) => row.length));
+      const tokens = Math.min(maxTokens, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET);
+      const size = fill * tokens;
+      const inputIds = new Int32Array(size);
+      const attentionMask = new Int32Array(size);
+      rows.forEach((row, r) => {
+        row.forEach((id, t) => {
+          inputIds[r * tokens + t] = id;
+          attentionMask[r * tokens + t] = 1;
+        });
+      });
+      return { batch: fill, tokens, inputIds, attentionMask, tokenTypeIds: new Int32Array(size) };
+    };
+    const pool = async (rows: readonly number[][]): Promise<Float32Array[]> => {
+      const out: Float32Array[] = [];
+      for (let start = 0; start < rows.length; start += batchSize) {
+        const chunk = rows.slice(start, start + batchSize);
+        const pooled = await encoder.forward(batchOf(chunk, batchSize), { output: pooling });
+        for (let r = 0; r < chunk.length; r++) out.push(pooled.slice(r * hidden, (r + 1) * hidden));
+      }
+      return out;
+    };
+    const classifier = createClassifier({
+      model: head,
+      classes,
+      embedding: { modelId: options.modelReference ?? spec.id, dims: hidden },
+    });
+    const predictProbes = async (): Promise<ProbePrediction[]> =>
+      probeIds.length === 0
+        ? []
+        : classifier.predict(await pool(probeIds)).map((prediction, index) => ({
+            text: options.probes?.[index] as string,
+            label: prediction.label,
+            probabilities: prediction.probabilities,
+          }));
+    const evaluate = async (): Promise<{ accuracy: number; loss: number } | undefined> => {
+      if (validationIds.length === 0) return undefined;
+      const vectors = await pool(validationIds);
+      const probabilities = classifier.probabilities(vectors);
+      let correct = 0;
+      let loss = 0;
+      probabilities.forEach((row, index) => {
+        const target = validationTargets[index] as number;
+        let best = 0;
+        for (let c = 1; c < row.length; c++) if ((row[c] as number) > (row[best] as number)) best = c;
+        if (best === target) correct++;
+        loss -= Math.log(Math.max(row[target] as number, 1e-12));
+      });
+      return { accuracy: correct / vectors.length, loss: loss / vectors.length };
+    };
+
+    const before = await predictProbes();
+    const parameters = [...encoder.parameters, ...head.parameters()];
+    const optimizer = createOptimizer(
+      parameters,
+      options.optimizer ?? { name: "adamw", learningRate: 2e-5, weightDecay: 0.01 },
+    );
+    const batchesPerEpoch = Math.ceil(trainIds.length / batchSize);
+    const totalSteps = batchesPerEpoch * epochs;
+    const scheduleOptions = options.schedule ?? { name: "linear", warmup: 0.1 };
+    const warmup = scheduleOptions.warmup ?? 0;
+    const schedule = createSchedule({
+      name: scheduleOptions.name ?? "constant",
+      learningRate: optimizer.learningRate,
+      totalSteps,
+      warmupSteps: Math.min(totalSteps, warmup < 1 ? Math.round(warmup * totalSteps) : Math.round(warmup)),
+      ...(scheduleOptions.minLearningRate === undefined
+        ? {}
+        : { minLearningRate: scheduleOptions.minLearningRate }),
+      ...(scheduleOptions.gamma === undefined ? {} : { gamma: scheduleOptions.gamma }),
+    });
+    const patience = options.earlyStopping?.patience;
+    const minDelta = options.earlyStopping?.minDelta ?? 0;
+    const order = Array.from({ length: trainIds.length }, (_, index) => index);
+    const history: EpochReport[] = [];
+    const epochSeconds: number[] = [];
+    let best: { accuracy: number; loss: number; epoch: number; snapshot: Float32Array[] } | undefined;
+    let sinceBest = 0;
+    let stoppedEarly = false;
+    let step = 0;
+    let trainingMs = 0;
+    let trainedTokens = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const started = performance.now();
+      const shuffled = random.shuffle(order);
+      let lossSum = 0;
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        const indices = shuffled.slice(b * batchSize, (b + 1) * batchSize);
+        const rows = indices.map((i) => trainIds[i] as number[]);
+        trainedTokens += rows.reduce((sum, row) => sum + row.length, 0);
+        zeroGradients(parameters);
+        const pooled = await encoder.forward(batchOf(rows, batchSize), {
+          output: pooling,
+          training: true,
+          dropout,
+          seed: seed * 1_000_003 + step,
+        });
+        const features = { data: pooled.subarray(0, rows.length * hidden), shape: [rows.length, hidden] };
+        const logits = head.forward(features, { training: true, random });
+        const result = softmaxCrossEntropy(
+          logits,
+          indices.map((i) => targets[i] as number),
+        );
+        if (!Number.isFinite(result.loss)) {
+          throw new EmbedkitError(
+            "INVALID_INPUT",
+            `The training loss became ${String(result.loss)} at epoch ${epoch}, batch ${b + 1}: lower the learning rate.`,
+            { details: { epoch, batch: b + 1, learningRate: optimizer.learningRate } },
+          );
+        }
+        const gradFeatures = head.backward(result.grad, { inputGradient: true });
+        const gradPooled = new Float32Array(batchSize * hidden);
+        gradPooled.set(gradFeatures.data);
+        await encoder.backward(gradPooled);
+        clipGradientNorm(parameters, clipNorm);
+        optimizer.learningRate = schedule(step);
+        optimizer.step();
+        await encoder.sync();
+        step++;
+        lossSum += result.loss * rows.length;
+        options.onBatch?.(b + 1, batchesPerEpoch, result.loss);
+      }
+      trainingMs += performance.now() - started;
+      const validation = await evaluate();
+      let isBest = validation === undefined;
+      if (validation !== undefined) {
+        const improved =
+          best === undefined ||
+          validation.accuracy > best.accuracy + minDelta ||
+          (validation.accuracy === best.accuracy && validation.loss < best.loss);
+        if (improved) {
+          best = { ...validation, epoch, snapshot: snapshotParameters(parameters) };
+          sinceBest = 0;
+          isBest = true;
+        } else sinceBest++;
+      }
+      const report: EpochReport = {
+        epoch,
+        trainLoss: lossSum / trainIds.length,
+        ...(validation === undefined
+          ? {}
+          : { validationMetric: validation.accuracy, validationLoss: validation.loss }),
+        learningRate: optimizer.learningRate,
+        best: isBest,
+        milliseconds: performance.now() - started,
+      };
+      history.push(report);
+      epochSeconds.push(report.milliseconds / 1000);
+      options.onEpoch?.(report);
+      if (patience !== undefined && validation !== undefined && sinceBest >= patience) {
+        stoppedEarly = epoch < epochs;
+        break;
+      }
+    }
+    let bestEpoch = history.length;
+    if (best !== undefined) {
+      restoreParameters(parameters, best.snapshot);
+      await encoder.sync();
+      bestEpoch = best.epoch;
+    }
+    const after = await predictProbes();
+    return {
+      classifier,
+      encoderWeights: encoder.exportWeights(),
+      history,
+      bestEpoch,
+      stoppedEarly,
+      steps: step,
+      tokensPerSecond: trainingMs > 0 ? (trainedTokens / trainingMs) * 1000 : 0,
+      epochSeconds,
+      truncated,
+      ...(best === undefined ? {} : { validationAccuracy: best.accuracy }),
+      ...(options.probes === undefined ? {} : { probes: { before, after } }),
+    };
+  } finally {
+    await encoder.close();
+  }
+}

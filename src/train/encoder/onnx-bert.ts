@@ -1,0 +1,310 @@
+/**
+ * @module train/encoder/onnx-bert
+ * Read a BERT-family encoder (all-MiniLM-L6-v2, bge-small-en/zh-v1.5,
+ * e5-small-v2: the Hugging Face `optimum` ONNX export) into a description the
+ * trainable copy is built from: the architecture (layers, hidden size, heads,
+ * intermediate size, LayerNorm epsilon — read from the graph, not guessed) and
+ * every weight with the name of the ONNX initializer it came from. Keeping the
+ * initializer names is the seam with export (docs/FINETUNE-SEAM.md): trained
+ * weights go back into the same graph under the same names and layouts.
+ *
+ * The graph is walked on its protobuf bytes (`models/protobuf.ts`); weight
+ * payloads are copied out once. A graph that is not a BERT export of this
+ * shape is refused with `INVALID_OPTION` naming what is missing.
+ */
+import { readFile } from "node:fs/promises";
+import { EmbedkitError } from "../../errors.js";
+import { protobufChild, protobufFields, protobufString } from "../../models/protobuf.js";
+
+// Field numbers from onnx.proto3.
+const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
+const NODE_INPUT = 1;
+const NODE_OUTPUT = 2;
+const NODE_NAME = 3;
+const NODE_OP_TYPE = 4;
+const NODE_ATTRIBUTE = 5;
+const ATTRIBUTE_TENSOR = 5;
+const TENSOR_DIMS = 1;
+const TENSOR_DATA_TYPE = 2;
+const TENSOR_FLOAT_DATA = 4;
+const TENSOR_INT64_DATA = 7;
+const TENSOR_NAME = 8;
+const TENSOR_RAW_DATA = 9;
+const FLOAT = 1;
+const INT64 = 7;
+
+/** Architecture of a BERT encoder. */
+export interface BertConfig {
+  readonly vocabSize: number;
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly intermediate: number;
+  readonly maxPositions: number;
+  readonly typeVocabSize: number;
+  /** LayerNorm epsilon (1e-12 for BERT). */
+  readonly layerNormEpsilon: number;
+}
+
+/** One encoder weight: the ONNX initializer name and shape it maps to. */
+export interface BertWeight {
+  /** Initializer name in the base ONNX file (the key export uses). */
+  readonly onnxName: string;
+  /** Shape as stored in ONNX (MatMul weights `[in, out]`). */
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
+}
+
+/** Structural role of each weight: `embeddings.word`, `layer.3.query.weight`… */
+export type BertWeights = ReadonlyMap<string, BertWeight>;
+
+/** A BERT encoder read from ONNX. */
+export interface OnnxBert {
+  readonly config: BertConfig;
+  /** Weights by structural role (see {@link bertRoles}). */
+  readonly weights: BertWeights;
+}
+
+interface Tensor {
+  readonly name: string;
+  readonly dims: number[];
+  readonly dataType: number;
+  readonly raw?: Uint8Array;
+  readonly floats: number[];
+  readonly ints: number[];
+}
+
+interface Node {
+  readonly name: string;
+  readonly opType: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly value?: Tensor;
+}
+
+function packedOrSingle(
+  field: { wireType: number; value?: number; bytes?: Uint8Array },
+  out: number[],
+): void {
+  if (field.wireType === 0) {
+    out.push(field.value as number);
+    return;
+  }
+  const bytes = field.bytes as Uint8Array;
+  let value = 0;
+  let scale = 1;
+  for (const byte of bytes) {
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      out.push(value);
+      value = 0;
+      scale = 1;
+    } else scale *= 128;
+  }
+}
+
+function readTensor(message: Uint8Array): Tensor {
+  const dims: number[] = [];
+  const floats: number[] = [];
+  const ints: number[] = [];
+  let dataType = 0;
+  let name = "";
+  let raw: Uint8Array | undefined;
+  for (const field of protobufFields(message)) {
+    if (field.number === TENSOR_DIMS) packedOrSingle(field, dims);
+    else if (field.number === TENSOR_DATA_TYPE) dataType = field.value ?? 0;
+    else if (field.number === TENSOR_NAME && field.bytes) name = new TextDecoder().decode(field.bytes);
+    else if (field.number === TENSOR_RAW_DATA) raw = field.bytes;
+    else if (field.number === TENSOR_INT64_DATA) packedOrSingle(field, ints);
+    else if (field.number === TENSOR_FLOAT_DATA) {
+      if (field.wireType === 5) floats.push(field.float as number);
+      else if (field.bytes) {
+        const view = new DataView(field.bytes.buffer, field.bytes.byteOffset, field.bytes.byteLength);
+        for (let offset = 0; offset + 4 <= field.bytes.length; offset += 4)
+          floats.push(view.getFloat32(offset, true));
+      }
+    }
+  }
+  return { name, dims, dataType, ...(raw === undefined ? {} : { raw }), floats, ints };
+}
+
+function floatValues(tensor: Tensor): Float32Array {
+  if (tensor.dataType !== FLOAT) throw new Error(`${tensor.name} is not float32`);
+  if (tensor.raw !== undefined) {
+    const copy = new Uint8Array(tensor.raw); // aligned copy
+    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+  }
+  return Float32Array.from(tensor.floats);
+}
+
+function scalarOf(tensor: Tensor): number {
+  if (tensor.dataType === FLOAT) return floatValues(tensor)[0] as number;
+  if (tensor.dataType === INT64) {
+    if (tensor.raw !== undefined) {
+      const view = new DataView(tensor.raw.buffer, tensor.raw.byteOffset, tensor.raw.byteLength);
+      return Number(view.getBigInt64(0, true));
+    }
+    return tensor.ints[0] as number;
+  }
+  throw new Error(`constant ${tensor.name} has data type ${tensor.dataType}`);
+}
+
+function readNode(message: Uint8Array): Node {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  let value: Tensor | undefined;
+  for (const field of protobufFields(message)) {
+    if (field.number === NODE_INPUT && field.bytes) inputs.push(new TextDecoder().decode(field.bytes));
+    else if (field.number === NODE_OUTPUT && field.bytes) outputs.push(new TextDecoder().decode(field.bytes));
+    else if (field.number === NODE_ATTRIBUTE && field.bytes) {
+      const tensor = protobufChild(field.bytes, ATTRIBUTE_TENSOR);
+      if (tensor !== undefined) value = readTensor(tensor);
+    }
+  }
+  return {
+    name: protobufString(message, NODE_NAME) ?? "",
+    opType: protobufString(message, NODE_OP_TYPE) ?? "",
+    inputs,
+    outputs,
+    ...(value === undefined ? {} : { value }),
+  };
+}
+
+/** The names of the 16 weights of encoder layer `index`, by role suffix → ONNX node / initializer. */
+const LAYER_MATMULS = {
+  "query.weight": "attention/self/query/MatMul",
+  "key.weight": "attention/self/key/MatMul",
+  "value.weight": "attention/self/value/MatMul",
+  "attention.output.weight": "attention/output/dense/MatMul",
+  "intermediate.weight": "intermediate/dense/MatMul",
+  "output.weight": "output/dense/MatMul",
+} as const;
+const LAYER_INITIALIZERS = {
+  "query.bias": "attention.self.query.bias",
+  "key.bias": "attention.self.key.bias",
+  "value.bias": "attention.self.value.bias",
+  "attention.output.bias": "attention.output.dense.bias",
+  "attention.norm.gamma": "attention.output.LayerNorm.weight",
+  "attention.norm.beta": "attention.output.LayerNorm.bias",
+  "intermediate.bias": "intermediate.dense.bias",
+  "output.bias": "output.dense.bias",
+  "output.norm.gamma": "output.LayerNorm.weight",
+  "output.norm.beta": "output.LayerNorm.bias",
+} as const;
+const EMBEDDING_INITIALIZERS = {
+  "embeddings.word": "embeddings.word_embeddings.weight",
+  "embeddings.position": "embeddings.position_embeddings.weight",
+  "embeddings.type": "embeddings.token_type_embeddings.weight",
+  "embeddings.norm.gamma": "embeddings.LayerNorm.weight",
+  "embeddings.norm.beta": "embeddings.LayerNorm.bias",
+} as const;
+
+/** Every structural role of a `layers`-layer encoder, in a fixed order. */
+export function bertRoles(layers: number): string[] {
+  const roles: string[] = Object.keys(EMBEDDING_INITIALIZERS);
+  for (let layer = 0; layer < layers; layer++) {
+    for (const role of [...Object.keys(LAYER_MATMULS), ...Object.keys(LAYER_INITIALIZERS)])
+      roles.push(`layer.${layer}.${role}`);
+  }
+  return roles;
+}
+
+/**
+ * Read a BERT encoder from the bytes of its ONNX file.
+ * @throws EmbedkitError INVALID_OPTION when the graph is not a BERT export embedkit can train
+ */
+export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert {
+  const unsupported = (why: string): EmbedkitError =>
+    new EmbedkitError(
+      "INVALID_OPTION",
+      `${label} cannot be fine-tuned: ${why}. Fine-tuning supports BERT-family encoders exported by Hugging Face optimum (all-MiniLM-L6-v2, bge-small-en-v1.5, bge-small-zh-v1.5, e5-small-v2).`,
+      { details: { model: label } },
+    );
+  let graph: Uint8Array | undefined;
+  const initializers = new Map<string, Tensor>();
+  const nodes = new Map<string, Node>();
+  const constants = new Map<string, Tensor>();
+  try {
+    graph = protobufChild(bytes, MODEL_GRAPH);
+    if (graph === undefined) throw unsupported("the file has no ONNX graph");
+    for (const field of protobufFields(graph)) {
+      if (!field.bytes) continue;
+      if (field.number === GRAPH_INITIALIZER) {
+        const tensor = readTensor(field.bytes);
+        initializers.set(tensor.name, tensor);
+      } else if (field.number === GRAPH_NODE) {
+        const node = readNode(field.bytes);
+        nodes.set(node.name, node);
+        if (node.opType === "Constant" && node.value !== undefined)
+          for (const output of node.outputs) constants.set(output, node.value);
+      }
+    }
+  } catch (error) {
+    if (error instanceof EmbedkitError) throw error;
+    throw unsupported(`the ONNX protobuf is malformed (${(error as Error).message})`);
+  }
+  const initializer = (name: string): Tensor => {
+    const tensor = initializers.get(name);
+    if (tensor === undefined) throw unsupported(`initializer ${name} is missing`);
+    if (tensor.dataType !== FLOAT)
+      throw unsupported(`initializer ${name} is not float32 (a quantized graph?)`);
+    return tensor;
+  };
+  const constantInput = (nodeName: string, index: number): number => {
+    const node = nodes.get(nodeName);
+    const input = node?.inputs[index];
+    const tensor = input === undefined ? undefined : (constants.get(input) ?? initializers.get(input));
+    if (tensor === undefined) throw unsupported(`node ${nodeName} has no constant input ${index}`);
+    return scalarOf(tensor);
+  };
+  let layers = 0;
+  while (nodes.has(`/encoder/layer.${layers}/attention/self/query/MatMul`)) layers++;
+  if (layers === 0) throw unsupported("no /encoder/layer.N/attention nodes were found");
+
+  const weights = new Map<string, BertWeight>();
+  const add = (role: string, name: string): void => {
+    const tensor = initializer(name);
+    weights.set(role, { onnxName: name, shape: tensor.dims, values: floatValues(tensor) });
+  };
+  for (const [role, name] of Object.entries(EMBEDDING_INITIALIZERS)) add(role, name);
+  for (let layer = 0; layer < layers; layer++) {
+    for (const [role, nodeSuffix] of Object.entries(LAYER_MATMULS)) {
+      const node = nodes.get(`/encoder/layer.${layer}/${nodeSuffix}`);
+      const weightName = node?.inputs.find((input) => initializers.has(input));
+      if (weightName === undefined) throw unsupported(`layer ${layer} ${nodeSuffix} has no weight`);
+      add(`layer.${layer}.${role}`, weightName);
+    }
+    for (const [role, name] of Object.entries(LAYER_INITIALIZERS))
+      add(`layer.${layer}.${role}`, `encoder.layer.${layer}.${name}`);
+  }
+  const word = weights.get("embeddings.word") as BertWeight;
+  const [vocabSize, hidden] = word.shape as [number, number];
+  const intermediate = (weights.get("layer.0.intermediate.weight") as BertWeight).shape[1] as number;
+  // The reshape to [batch, tokens, heads, headSize] concatenates two constants.
+  const heads = constantInput("/encoder/layer.0/attention/self/Concat", 2);
+  const headSize = constantInput("/encoder/layer.0/attention/self/Concat", 3);
+  if (heads * headSize !== hidden) throw unsupported(`${heads} heads × ${headSize} ≠ hidden size ${hidden}`);
+  const layerNormEpsilon = constantInput("/embeddings/LayerNorm/Add", 1);
+  if (!nodes.has("/encoder/layer.0/intermediate/intermediate_act_fn/Erf"))
+    throw unsupported("the feed-forward activation is not the exact (erf) GELU");
+  return {
+    config: {
+      vocabSize,
+      hidden,
+      layers,
+      heads,
+      intermediate,
+      maxPositions: (weights.get("embeddings.position") as BertWeight).shape[0] as number,
+      typeVocabSize: (weights.get("embeddings.type") as BertWeight).shape[0] as number,
+      layerNormEpsilon,
+    },
+    weights,
+  };
+}
+
+/** Read a BERT encoder from an ONNX file. @see parseOnnxBert */
+export async function readOnnxBert(path: string): Promise<OnnxBert> {
+  return parseOnnxBert(new Uint8Array(await readFile(path)), path);
+}

@@ -1,0 +1,203 @@
+/**
+ * The trainable encoder (issue #22): the ONNX → BERT reader, the JAX sidecar's
+ * fidelity to the ONNX model (≤ 1e-4 on the reference sentences, token states
+ * and pooled vectors), and a tiny end-to-end fine-tuning run that lowers the
+ * loss and flips a planted example. Real model, real engine (the Python venv
+ * is created on first use).
+ */
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEmbedder } from "../../src/embed/create-embedder.js";
+import { loadTextTokenizer } from "../../src/embed/onnx/text-tokenizer.js";
+import { EmbedkitError } from "../../src/errors.js";
+import { loadOnnxRuntime } from "../../src/internal/load-dependency.js";
+import { createModelStore } from "../../src/models/store-impl.js";
+import { finetuneClassifier } from "../../src/train/encoder/finetune-classifier.js";
+import { parseOnnxBert, readOnnxBert } from "../../src/train/encoder/onnx-bert.js";
+import {
+  createTrainableEncoder,
+  type TokenBatch,
+  type TrainableEncoder,
+} from "../../src/train/encoder/sidecar.js";
+
+// Reference sentences of shared/MODELS.md (sentence-transformers and Xenova model cards) plus a short one.
+const SENTENCES = [
+  "I love sentence transformers.",
+  "This is an example sentence",
+  "Each sentence is converted",
+  "hi",
+];
+const store = createModelStore();
+
+function batchOf(rows: readonly (readonly number[])[]): TokenBatch {
+  const tokens = Math.max(...rows.map((row) => row.length)) + 3; // padding on every row
+  const inputIds = new Int32Array(rows.length * tokens);
+  const attentionMask = new Int32Array(rows.length * tokens);
+  rows.forEach((row, r) => {
+    row.forEach((id, t) => {
+      inputIds[r * tokens + t] = id;
+      attentionMask[r * tokens + t] = 1;
+    });
+  });
+  return {
+    batch: rows.length,
+    tokens,
+    inputIds,
+    attentionMask,
+    tokenTypeIds: new Int32Array(rows.length * tokens),
+  };
+}
+
+describe("readOnnxBert", () => {
+  it("reads the architecture and every weight of all-MiniLM-L6-v2 from its ONNX graph", async () => {
+    const pulled = await store.ensure("all-minilm-l6-v2");
+    const bert = await readOnnxBert(pulled.path("onnx"));
+    expect(bert.config).toMatchObject({
+      vocabSize: 30522,
+      hidden: 384,
+      layers: 6,
+      heads: 12,
+      intermediate: 1536,
+    });
+    expect(bert.config.layerNormEpsilon).toBeCloseTo(1e-12, 15);
+    expect(bert.weights.size).toBe(5 + 6 * 16);
+    const query = bert.weights.get("layer.0.query.weight");
+    expect(query?.onnxName).toMatch(/^onnx::MatMul_/);
+    expect(query?.shape).toEqual([384, 384]);
+    expect(bert.weights.get("layer.5.output.norm.beta")?.onnxName).toBe(
+      "encoder.layer.5.output.LayerNorm.bias",
+    );
+  });
+
+  it("refuses a quantized graph and bytes that are not ONNX, naming the file", async () => {
+    const quantized = await store.ensure("all-minilm-l6-v2-q");
+    const bytes = new Uint8Array(await readFile(quantized.path("onnx")));
+    expect(() => parseOnnxBert(bytes, "minilm-q.onnx")).toThrow(/minilm-q\.onnx cannot be fine-tuned/);
+    const garbage = () => parseOnnxBert(new TextEncoder().encode("not a model at all"), "junk.onnx");
+    expect(garbage).toThrow(EmbedkitError);
+    expect(garbage).toThrow(/junk\.onnx cannot be fine-tuned/);
+  });
+});
+
+describe("trainable encoder (JAX sidecar)", () => {
+  let encoder: TrainableEncoder;
+  let batch: TokenBatch;
+  beforeAll(async () => {
+    const pulled = await store.ensure("all-minilm-l6-v2");
+    const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), 256);
+    batch = batchOf(SENTENCES.map((text) => tokenizer.encode(text, { truncate: true }).ids));
+    encoder = await createTrainableEncoder({ bert: await readOnnxBert(pulled.path("onnx")) });
+  });
+  afterAll(async () => {
+    await encoder?.close();
+  });
+
+  it("reproduces the ONNX model's token states and pooled vectors within 1e-4", async () => {
+    const pulled = await store.ensure("all-minilm-l6-v2");
+    const ort = await loadOnnxRuntime();
+    const session = await ort.InferenceSession.create(pulled.path("onnx"));
+    const shape = [batch.batch, batch.tokens];
+    const int64 = (values: Int32Array) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), shape);
+    const result = await session.run({
+      input_ids: int64(batch.inputIds),
+      attention_mask: int64(batch.attentionMask),
+      token_type_ids: int64(batch.tokenTypeIds),
+    });
+    const expected = result.last_hidden_state?.data as Float32Array;
+    const tokens = await encoder.forward(batch, { output: "tokens" });
+    expect(tokens.length).toBe(expected.length);
+    let tokenDiff = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      if (batch.attentionMask[Math.floor(i / 384)] !== 1) continue;
+      tokenDiff = Math.max(tokenDiff, Math.abs((tokens[i] as number) - (expected[i] as number)));
+    }
+    expect(tokenDiff).toBeLessThanOrEqual(1e-4);
+
+    // Pooled + normalized = what embedkit's own embedder returns for the model.
+    const pooled = await encoder.forward(batch, { output: "mean" });
+    const embedder = await createEmbedder({ model: "all-minilm-l6-v2", store });
+    const { vectors } = await embedder.embed(SENTENCES);
+    await embedder.close?.();
+    let pooledDiff = 0;
+    vectors.forEach((vector, row) => {
+      const mine = pooled.subarray(row * 384, (row + 1) * 384);
+      const norm = Math.hypot(...mine);
+      for (let d = 0; d < 384; d++)
+        pooledDiff = Math.max(pooledDiff, Math.abs((mine[d] as number) / norm - (vector[d] as number)));
+    });
+    expect(pooledDiff).toBeLessThanOrEqual(1e-4);
+    // Published value (sentence-transformers card): v[0] of "I love sentence transformers."
+    expect(vectors[0]?.[0]).toBeCloseTo(-0.0803190097, 3);
+  });
+
+  it("returns a gradient for every weight after a training forward", async () => {
+    await encoder.forward(batch, { output: "mean", training: true, dropout: 0.1, seed: 1 });
+    await encoder.backward(new Float32Array(batch.batch * 384).fill(1));
+    for (const name of ["embeddings.word", "layer.0.query.weight", "layer.5.output.norm.gamma"]) {
+      const parameter = encoder.parameters.find((p) => p.name === name);
+      expect(
+        parameter?.grad.some((g) => g !== 0),
+        name,
+      ).toBe(true);
+    }
+    const weights = encoder.exportWeights();
+    expect(weights.get("encoder.layer.0.attention.self.query.bias")?.length).toBe(384);
+  });
+});
+
+describe("finetuneClassifier", () => {
+  it("lowers the loss and flips a planted example", async () => {
+    // "snorkel" is planted as positive: a frozen encoder has no reason to call it so.
+    const positive = [
+      "a wonderful day",
+      "great fun",
+      "snorkel time",
+      "lovely and warm",
+      "snorkel again",
+      "happy news",
+    ];
+    const negative = [
+      "a terrible day",
+      "awful mess",
+      "sad and cold",
+      "horrible news",
+      "so boring",
+      "very bad",
+    ];
+    const texts = [...positive, ...negative];
+    const labels = [...positive.map(() => "pos"), ...negative.map(() => "neg")];
+    const result = await finetuneClassifier({
+      store,
+      model: "all-minilm-l6-v2",
+      texts,
+      labels,
+      validationSplit: 0,
+      epochs: 6,
+      batchSize: 12,
+      maxTokens: 16,
+      optimizer: { name: "adamw", learningRate: 2e-4, weightDecay: 0.01 },
+      schedule: { name: "constant" },
+      dropout: 0,
+      probes: ["snorkel"],
+    });
+    const losses = result.history.map((epoch) => epoch.trainLoss);
+    expect(losses.at(-1)).toBeLessThan((losses[0] as number) * 0.5);
+    expect(result.probes?.before[0]?.label).toBe("neg");
+    expect(result.probes?.after[0]?.label).toBe("pos");
+    expect(result.encoderWeights.get("embeddings.word_embeddings.weight")?.length).toBe(30522 * 384);
+  }, 900_000); // ~30 s of CPU; minutes of wall time on a loaded 2-core machine (JIT compile + steps)
+
+  it("refuses bad input before starting the engine", async () => {
+    const base = { store, texts: ["good", "bad"], labels: ["pos", "neg"], validationSplit: 0 };
+    await expect(finetuneClassifier({ ...base, labels: ["pos", "pos"] })).rejects.toThrow(
+      /at least two classes/,
+    );
+    await expect(finetuneClassifier({ ...base, texts: ["good", "  "] })).rejects.toThrow(/text 2 is empty/);
+    await expect(
+      finetuneClassifier({ ...base, validation: { texts: ["meh"], labels: ["neutral"] } }),
+    ).rejects.toThrow(/\["neutral"\] do not occur in the training data/);
+    await expect(
+      finetuneClassifier({ ...base, texts: ["good ".repeat(40), "bad"], maxTokens: 8, onLong: "refuse" }),
+    ).rejects.toMatchObject({ code: "INPUT_TOO_LONG" });
+  });
+});
