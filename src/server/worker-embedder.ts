@@ -42,8 +42,16 @@ export interface WorkerEmbedderOptions {
   readonly threads?: number;
 }
 
+/**
+ * Key of a {@link WorkerEmbedder}'s live worker thread (undefined while none runs), for
+ * diagnostics and for tests that stop the thread to check that the embedder replaces it.
+ */
+export const INFERENCE_WORKER: unique symbol = Symbol("embedkit.inferenceWorker");
+
 /** An embedder whose `embed` runs in a worker thread; `countTokens` and `decodeTokenIds` run here. */
 export interface WorkerEmbedder extends Embedder {
+  /** The worker thread running now; a dead one is replaced by the next `embed` call. */
+  readonly [INFERENCE_WORKER]: Worker | undefined;
   decodeTokenIds(ids: readonly number[]): string;
   /** Calls queue in the worker and run one at a time off the event loop (the batcher may prefetch). */
   readonly offEventLoop: true;
@@ -107,59 +115,81 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
     home: options.store.home,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   };
-  const worker: Worker = startModuleWorker(import.meta.url, "inference-worker", data);
   const calls = new Map<number, Call>();
   let nextId = 1;
   let closed = false;
   let closing: Promise<void> | undefined;
-  let workerError: Error | undefined;
-
-  const model = await new Promise<ModelInfo>((resolve, reject) => {
-    const onMessage = (reply: InferenceReply): void => {
-      if (reply.type === "ready") {
-        worker.off("error", reject);
-        resolve(Object.freeze(reply.model as ModelInfo));
-      } else if (reply.type === "failed") {
-        void worker.terminate();
-        reject(revive(reply.error));
-      }
-    };
-    worker.once("message", onMessage);
-    worker.once("error", reject);
-  });
 
   const failAll = (error: Error): void => {
-    workerError = error;
     for (const call of calls.values()) call.reject(error);
     calls.clear();
   };
-  worker.on("message", (reply: InferenceReply) => {
-    if (reply.type !== "result" && reply.type !== "error") return;
-    const call = calls.get(reply.id);
-    if (call === undefined) return;
-    calls.delete(reply.id);
-    if (reply.type === "error") {
-      // A call stopped by its own signal rejects with that signal's reason, as in-process embedders do.
-      call.reject(reply.error.aborted && call.signal?.aborted ? call.signal.reason : revive(reply.error));
-      return;
-    }
-    const vectors: Float32Array[] = [];
-    for (let row = 0; row * reply.dims < reply.data.length; row++) {
-      vectors.push(reply.data.subarray(row * reply.dims, (row + 1) * reply.dims));
-    }
-    call.resolve({ vectors, tokens: reply.tokens });
-  });
-  worker.on("error", (error) => {
-    failAll(
-      new EmbedkitError("INFERENCE_FAILED", `The inference worker of ${spec.id} crashed: ${error.message}`),
-    );
-  });
-  worker.on("exit", (code) => {
-    if (!closed)
-      failAll(new EmbedkitError("INFERENCE_FAILED", `The inference worker of ${spec.id} exited (${code}).`));
-  });
 
-  function post(message: InferenceRequest): void {
+  /** Start a worker, wait until its model is loaded, and route its replies to {@link calls}. */
+  async function spawn(): Promise<{ readonly worker: Worker; readonly model: ModelInfo }> {
+    const started: Worker = startModuleWorker(import.meta.url, "inference-worker", data);
+    const info = await new Promise<ModelInfo>((resolve, reject) => {
+      const onMessage = (reply: InferenceReply): void => {
+        if (reply.type === "ready") {
+          started.off("error", reject);
+          resolve(Object.freeze(reply.model as ModelInfo));
+        } else if (reply.type === "failed") {
+          void started.terminate();
+          reject(revive(reply.error));
+        }
+      };
+      started.once("message", onMessage);
+      started.once("error", reject);
+    });
+    started.on("message", (reply: InferenceReply) => {
+      if (reply.type !== "result" && reply.type !== "error") return;
+      const call = calls.get(reply.id);
+      if (call === undefined) return;
+      calls.delete(reply.id);
+      if (reply.type === "error") {
+        // A call stopped by its own signal rejects with that signal's reason, as in-process embedders do.
+        call.reject(reply.error.aborted && call.signal?.aborted ? call.signal.reason : revive(reply.error));
+        return;
+      }
+      const vectors: Float32Array[] = [];
+      for (let row = 0; row * reply.dims < reply.data.length; row++) {
+        vectors.push(reply.data.subarray(row * reply.dims, (row + 1) * reply.dims));
+      }
+      call.resolve({ vectors, tokens: reply.tokens });
+    });
+    // A worker that dies (a crash in the runtime, out of memory, terminated) fails the calls it
+    // held with a clear error and is replaced on the next call, so the model keeps being served.
+    const died = (reason: string): void => {
+      if (current?.worker !== started) return;
+      current = undefined;
+      failAll(new EmbedkitError("INFERENCE_FAILED", `The inference worker of ${spec.id} ${reason}.`));
+    };
+    started.on("error", (error) => died(`crashed: ${error.message}`));
+    started.on("exit", (code) => {
+      if (!closed) died(`exited (${code})`);
+    });
+    return { worker: started, model: info };
+  }
+
+  let current: { readonly worker: Worker; readonly model: ModelInfo } | undefined = await spawn();
+  const model = current.model;
+  let respawning: Promise<Worker> | undefined;
+
+  /** The live worker, started anew (once, shared by concurrent calls) when the last one died. */
+  async function liveWorker(): Promise<Worker> {
+    if (current !== undefined) return current.worker;
+    respawning ??= (async () => {
+      try {
+        current = await spawn();
+        return current.worker;
+      } finally {
+        respawning = undefined;
+      }
+    })();
+    return respawning;
+  }
+
+  function post(worker: Worker, message: InferenceRequest): void {
     worker.postMessage(message);
   }
 
@@ -175,16 +205,17 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
         "The inference worker returns full float32 vectors; apply dimensions/precision afterwards.",
       );
     }
-    if (workerError !== undefined) throw workerError;
     const signal = embedOptions.signal;
+    if (signal?.aborted) throw signal.reason;
+    const worker = await liveWorker();
     if (signal?.aborted) throw signal.reason;
     const truncate = embedOptions.truncate ?? false;
     const id = nextId++;
-    const onAbort = (): void => post({ type: "abort", id });
+    const onAbort = (): void => post(worker, { type: "abort", id });
     const { vectors, tokens } = await new Promise<{ vectors: Float32Array[]; tokens: number }>(
       (resolve, reject) => {
         calls.set(id, { resolve, reject, signal });
-        post({
+        post(worker, {
           type: "embed",
           id,
           texts: [...inputs],
@@ -206,6 +237,9 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
   return {
     model,
     offEventLoop: true,
+    get [INFERENCE_WORKER]() {
+      return current?.worker;
+    },
     embed,
     async countTokens(inputs) {
       assertOpen(closed, spec.id);
@@ -219,15 +253,21 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
     close() {
       closing ??= (async () => {
         closed = true;
+        await respawning?.catch(() => undefined);
+        const worker = current?.worker;
+        current = undefined;
+        if (worker === undefined) return;
         const done = new Promise<void>((resolve) => {
           worker.on("message", (reply: InferenceReply) => {
             if (reply.type === "closed") resolve();
           });
           worker.once("exit", () => resolve());
         });
-        post({ type: "close" });
+        post(worker, { type: "close" });
         await done;
         await worker.terminate();
+        // Calls still pending once the worker has drained its queue cannot be answered any more.
+        failAll(new EmbedkitError("CLOSED", `${spec.id} was closed while a call was pending.`));
       })();
       return closing;
     },

@@ -14,6 +14,7 @@ import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import {
   canEmbedInWorker,
   createWorkerEmbedder,
+  INFERENCE_WORKER,
   type WorkerEmbedder,
 } from "../../src/server/worker-embedder.js";
 import { base64ToFloat32 } from "../../src/vectors/codec.js";
@@ -92,6 +93,27 @@ describe("createWorkerEmbedder", () => {
         (await reference.embed([TEXTS[0] as string])).vectors[0] as Float32Array,
       ),
     ).toBeLessThan(TOLERANCE);
+  });
+
+  it("fails the calls of a worker that dies with INFERENCE_FAILED and replaces it on the next call", async () => {
+    const first = worker[INFERENCE_WORKER];
+    expect(first).toBeDefined();
+    const many = Array.from({ length: 256 }, (_, index) => `${TEXTS[index % TEXTS.length]} (${index})`);
+    const inFlight = worker.embed(many);
+    await first?.terminate();
+    await expect(inFlight).rejects.toMatchObject({ code: "INFERENCE_FAILED" });
+    expect(worker[INFERENCE_WORKER]).toBeUndefined();
+    // Concurrent calls after the death share one new worker and get the in-process vectors.
+    const [a, b] = await Promise.all([
+      worker.embed([TEXTS[0] as string]),
+      worker.embed([TEXTS[1] as string]),
+    ]);
+    const second = worker[INFERENCE_WORKER];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    const expected = (await reference.embed([TEXTS[0] as string, TEXTS[1] as string])).vectors;
+    expect(maxAbsDiff(a.vectors[0] as Float32Array, expected[0] as Float32Array)).toBeLessThan(TOLERANCE);
+    expect(maxAbsDiff(b.vectors[0] as Float32Array, expected[1] as Float32Array)).toBeLessThan(TOLERANCE);
   });
 
   it("refuses bad input, dimensions/precision and use after close with EmbedkitErrors", async () => {
