@@ -811,6 +811,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
           ? options.dashboard
           : defaultDashboardDir(),
     reportsDir: options.reportsDir,
+    home: store.home,
     publicRoutes,
     startedAt,
   });

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
 import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
+import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
@@ -167,6 +168,7 @@ describe("dashboard data routes", () => {
       ["GET", "/v1/dashboard/collections/docs/map"],
       ["GET", "/v1/dashboard/reports"],
       ["GET", "/v1/dashboard/report?path=run-1/report.json"],
+      ["GET", "/v1/dashboard/recommenders"],
     ] as const) {
       expectOpenAiError(await call(method, url, method === "POST" ? { ids: ["a1"] } : undefined, null), 401);
       expectOpenAiError(
@@ -192,6 +194,7 @@ describe("dashboard data routes", () => {
       ["empty", 0],
     ]);
     expect(body.collections[0].faq).toBeNull();
+    expect(body.collections[0].modality).toBe("text");
     expect(body.metrics.requests_total).toBeGreaterThan(0);
     expect(body.metrics.latency_p99_seconds).toBeGreaterThanOrEqual(body.metrics.latency_p50_seconds);
   });
@@ -367,5 +370,37 @@ describe("dashboard FAQ info", () => {
     } finally {
       await embedder.close();
     }
+  });
+});
+
+describe("dashboard recommenders", () => {
+  it("lists the recommenders saved in the server's store by name (none before one is built)", async () => {
+    expect((await call("GET", "/v1/dashboard/recommenders")).json()).toEqual({ object: "list", data: [] });
+    const books = join(import.meta.dirname, "../fixtures/recommend");
+    const embedder = await createEmbedder({ model: MODEL, store: sharedStore() });
+    try {
+      await indexRecommender(vectorStore, "books", embedder, {
+        itemsFile: {
+          path: join(books, "books.csv"),
+          columns: { idField: "id", textFields: ["title", "description"] },
+        },
+        interactionsFile: {
+          path: join(books, "ratings.csv"),
+          columns: { userField: "user", itemField: "book", ratingField: "stars", timeField: "ts" },
+        },
+      });
+    } finally {
+      await embedder.close();
+    }
+    const listed = await call("GET", "/v1/dashboard/recommenders");
+    expect(listed.statusCode, listed.body).toBe(200);
+    const data = listed.json().data as { name: string; bytes: number; modified_at: string }[];
+    expect(data.map((entry) => entry.name)).toEqual(["books"]);
+    expect(data[0]?.bytes).toBeGreaterThan(0);
+    expect(Number.isNaN(Date.parse(data[0]?.modified_at ?? ""))).toBe(false);
+    // The name the picker gives opens the recommender on the recommend routes.
+    const opened = await call("GET", "/v1/recommend/books");
+    expect(opened.statusCode, opened.body).toBe(200);
+    expect(opened.json()).toMatchObject({ name: "books", model: MODEL });
   });
 });

@@ -52,6 +52,7 @@ const ROUTES: readonly { method: string; path: string; body?: unknown }[] = [
   { method: "GET", path: "/v1/dashboard/collections/docs/map" },
   { method: "GET", path: "/v1/dashboard/reports" },
   { method: "GET", path: "/v1/dashboard/report" },
+  { method: "GET", path: "/v1/dashboard/recommenders" },
 ];
 
 /** The dashboard's static files: public, but only these exact routes. */
