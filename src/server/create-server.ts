@@ -812,6 +812,7 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
           : defaultDashboardDir(),
     reportsDir: options.reportsDir,
     home: store.home,
+    openEmbedder: (model) => factory(model, { store }),
     publicRoutes,
     startedAt,
   });

@@ -21,6 +21,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { calibrationCurveOf, FAQ_SETTINGS_ID } from "../apps/faq/faq.js";
 import { recommenderStatePath } from "../apps/recommend/index.js";
+import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { findModel } from "../models/catalog.js";
 import {
@@ -34,6 +35,7 @@ import { HttpError } from "./http-error.js";
 import { type MapMethod, ProjectionCache } from "./map-projection.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ModelPool } from "./model-pool.js";
+import { registerSocialJobs } from "./social-jobs.js";
 
 /** The policy every dashboard page is served with: own scripts, styles and requests only; no eval, no frames. */
 export const DASHBOARD_CSP = [
@@ -80,6 +82,8 @@ export interface DashboardContext {
   readonly reportsDir: string | undefined;
   /** embedkit home, where the recommenders of non-folder stores are saved (as for the recommend routes). */
   readonly home?: string | undefined;
+  /** Opens an embedding model for the Social page's analyses (through the server's model store). */
+  readonly openEmbedder: (model: string) => Promise<Embedder>;
   /** Public routes of the server; the asset routes are added to it. */
   readonly publicRoutes: Set<string>;
   readonly startedAt: number;
@@ -474,6 +478,8 @@ export function registerDashboardRoutes(app: FastifyInstance, context: Dashboard
       })),
     };
   });
+
+  registerSocialJobs(app, { openEmbedder: context.openEmbedder });
 
   app.get("/v1/dashboard/recommenders", async () => ({
     object: "list",

@@ -5,7 +5,7 @@
  * playwright-core in Debian's headless Chromium (installed by the global test
  * setup), plus an audio collection (speech-embedding over the committed FSDD clips). Every page
  * is opened; searches (text, and an uploaded example file with its wrong-type messages), the
- * recommender picker, the map (pixel check of the WebGL
+ * recommender picker, the Social page (bad uploads, then a planted two-topic CSV analysed), the map (pixel check of the WebGL
  * canvas, hover text, neighbours), the similarity heatmap, the FAQ tester
  * (answer, then the fallback above the confidence), reports, a wrong API key,
  * an empty and a deleted collection, and a server restart (the page reconnects)
@@ -32,6 +32,7 @@ import type { VectorStore } from "../../src/store/vector-store.js";
 import { runCli } from "../cli/run-cli.js";
 import { CLIPS, clip, ffmpeg } from "../embed/media/audio-fixtures.js";
 import { sharedStore } from "../server/helpers.js";
+import { plantedPostsCsv } from "./social-posts.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CHROMIUM = "/usr/bin/chromium";
@@ -543,6 +544,56 @@ describe("dashboard in headless Chromium", () => {
     for (const [score] of shown) expect(Number.isFinite(Number(score))).toBe(true);
     await shoot(page, "recommend");
     expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("social: a bad upload gets a clear message; a posts CSV is analysed with topics listed and charts drawn", async () => {
+    const { page, watched } = await openPage("#/social");
+    const file = page.locator('input[name="posts"]');
+    await file.waitFor();
+    const error = page.locator("p.error");
+    // Not a CSV, then a CSV without the columns an analysis needs.
+    const notes = join(dir, "notes.txt");
+    await writeFile(notes, "Just some notes.\n");
+    await file.setInputFiles(notes);
+    await poll(() => error.textContent()).toBe(
+      "notes.txt is not a CSV, TSV or JSONL file: the Social page analyses exports ending in .csv, .tsv or .jsonl.",
+    );
+    const lone = join(dir, "lone.csv");
+    await writeFile(lone, "note\nhello\n");
+    await file.setInputFiles(lone);
+    await poll(() => error.textContent()).toContain('lone.csv: the header has one column ("note")');
+    await shoot(page, "social-bad-upload");
+    const { csv, words, posts } = plantedPostsCsv();
+    const postsFile = join(dir, "posts.csv");
+    await writeFile(postsFile, csv);
+    await file.setInputFiles(postsFile);
+    const fields = page.locator('[data-testid="social-fields"]');
+    await poll(() => fields.textContent()).toContain(`posts.csv: ${posts} rows, 4 columns`);
+    expect(await error.count()).toBe(0);
+    // The pickers start on the columns named like text, time and group.
+    expect(await page.locator('select[name="text-field"]').inputValue()).toBe("text");
+    expect(await page.locator('select[name="time-field"]').inputValue()).toBe("created");
+    expect(await page.locator('select[name="group-field"]').inputValue()).toBe("airline");
+    await page.click('button:has-text("Analyse")');
+    const topics = page.locator('[data-testid="social-topics"] tbody tr');
+    await poll(() => topics.count(), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+    const listed = (await topics.allTextContents()).join(" | ");
+    for (const word of words) expect(listed).toContain(word);
+    await page.locator('[data-testid="social-chart"] canvas').waitFor();
+    expect(await page.locator('[data-testid="social-groups"] tbody tr').count()).toBe(2);
+    await shoot(page, "social");
+    const refused = watched.problems.filter((problem) =>
+      /^400 .*\/v1\/dashboard\/social\/uploads$/.test(problem),
+    );
+    expect(refused.length).toBe(2);
+    expect(
+      watched.problems.filter(
+        (problem) =>
+          !refused.includes(problem) &&
+          !/^console: Failed to load resource: the server responded with a status of 400/.test(problem),
+      ),
+    ).toEqual([]);
     await page.close();
   });
 
