@@ -127,8 +127,6 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
       radiusUnits: "pixels",
       getRadius: map.ids.length > 20_000 ? 2 : 4,
       radiusMinPixels: 1.5,
-      // Large maps: square-edged dots (no smoothing in the fragment shader) — less GPU work per frame.
-      antialiasing: map.ids.length <= 20_000,
       pickable,
       autoHighlight: pickable,
       highlightColor: [0, 0, 0, 200],
