@@ -150,6 +150,9 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
         maxZoom: 20,
       },
       controller: true,
+      // Picking reads a pixel back from the GPU: asynchronously, so the main thread does not wait
+      // for the GPU to draw every point for a pick (deck.gl also picks on each press of a drag).
+      pickAsync: "async",
       // The first frame is drawn empty and the points are added after it: the canvas takes its
       // size in that frame, and resizing a canvas waits for the GPU to finish what it was given —
       // with the points already queued that froze the tab for seconds at 100k points
