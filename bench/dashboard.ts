@@ -9,7 +9,9 @@
  * - time to first render in headless Chromium (navigation until deck.gl drew the first frame,
  *   map already cached on the server), against the Overview page's first render (baseline);
  * - frame time while panning and zooming (wheel and drag events), against the frame time of the
- *   same page idle (baseline: the display's frame interval in this browser).
+ *   same page idle (baseline: the display's frame interval in this browser);
+ * - main-thread long tasks (PerformanceObserver "longtask") while the map page loads and while
+ *   panning/zooming: how many, the longest, and how many froze the tab for more than 200 ms.
  *
  * Vectors: 384-dim unit vectors around 256 Gaussian centres (bench/lib/vector-bench-data.ts),
  * with a `topic` metadata field (the centre modulo 8) so the map is coloured, written into an
@@ -56,6 +58,18 @@ async function timeMap(port: number, name: string): Promise<number> {
     await response.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * Main-thread long tasks (PerformanceObserver "longtask": tasks over 50 ms, the ones that freeze
+ * the tab), collected from the page's start; `takeLongTasks` returns and clears those so far.
+ */
+const LONG_TASK_OBSERVER = `window.__longTasks = [];
+new PerformanceObserver((list) => { for (const entry of list.getEntries()) window.__longTasks.push(entry.duration); })
+  .observe({ type: "longtask", buffered: true });`;
+
+async function takeLongTasks(page: Page): Promise<number[]> {
+  return (await page.evaluate("window.__longTasks.splice(0)")) as number[];
 }
 
 /** Frame intervals (ms) recorded in the page for `ms` while `act` runs. */
@@ -123,14 +137,19 @@ async function main(): Promise<void> {
 
       const page = await context.newPage();
       await page.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
+      await page.addInitScript(LONG_TASK_OBSERVER);
       started = performance.now();
       await page.goto(`http://127.0.0.1:${port}/#/overview`);
       await page.locator('[data-testid="collections"]').getByText(name).waitFor({ timeout: 120_000 });
       const overviewSeconds = (performance.now() - started) / 1000;
+      await takeLongTasks(page);
       started = performance.now();
       await page.goto(`http://127.0.0.1:${port}/#/map/${name}`);
       await page.locator('[data-testid="map"][data-rendered="true"]').waitFor({ timeout: 300_000 });
       const renderSeconds = (performance.now() - started) / 1000;
+      // Let the first frames after the render settle into the load's tasks.
+      await page.waitForTimeout(500);
+      const loadTasks = await takeLongTasks(page);
       const box = (await page.locator('[data-testid="map"]').boundingBox()) as {
         x: number;
         y: number;
@@ -140,6 +159,7 @@ async function main(): Promise<void> {
       const cx = box.x + box.width / 2;
       const cy = box.y + box.height / 2;
       const idle = await frameTimes(page, 3000, () => new Promise((resolve) => setTimeout(resolve, 100)));
+      await takeLongTasks(page);
       let step = 0;
       await page.mouse.move(cx, cy);
       const moving = await frameTimes(page, 6000, async () => {
@@ -151,6 +171,7 @@ async function main(): Promise<void> {
           await page.mouse.up();
         }
       });
+      const panTasks = await takeLongTasks(page);
       await page.close();
       rows.push({
         points: size,
@@ -167,6 +188,12 @@ async function main(): Promise<void> {
         moving_frame_p95_ms: percentile(moving, 0.95),
         moving_over_idle_p50: percentile(moving, 0.5) / percentile(idle, 0.5),
         frames: moving.length,
+        load_longtasks: loadTasks.length,
+        load_longtask_max_ms: Math.max(0, ...loadTasks),
+        load_longtasks_over_200ms: loadTasks.filter((duration) => duration > 200).length,
+        pan_longtasks: panTasks.length,
+        pan_longtask_max_ms: Math.max(0, ...panTasks),
+        pan_longtasks_over_200ms: panTasks.filter((duration) => duration > 200).length,
       });
       console.error(JSON.stringify(rows.at(-1)));
     }

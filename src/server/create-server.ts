@@ -835,6 +835,8 @@ export function createServer(options: ServerOptions = {}): EmbedkitServer {
           ? options.dashboard
           : defaultDashboardDir(),
     reportsDir: options.reportsDir,
+    home: store.home,
+    openEmbedder: (model) => factory(model, { store }),
     publicRoutes,
     startedAt,
   });

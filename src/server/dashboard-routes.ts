@@ -9,24 +9,33 @@
  * - the data it reads beyond the public API, under `/v1/dashboard/…`, behind
  *   the same API key, Host check, limits and error handler as every route:
  *   overview (models, collections, metrics), item pages, items by id, "more like
- *   this", item deletion, collection maps (src/server/map-projection.ts) and
+ *   this", item deletion, collection maps (src/server/map-projection.ts), the
+ *   saved recommenders (names, for the Recommendations page's picker) and
  *   the eval/inspect reports of the folder given by `reportsDir`.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
-import { extname, join, relative, sep } from "node:path";
+import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { calibrationCurveOf, FAQ_SETTINGS_ID } from "../apps/faq/faq.js";
+import { recommenderStatePath } from "../apps/recommend/index.js";
+import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
 import { findModel } from "../models/catalog.js";
-import { STORE_LIMITS, type StoredItem, type VectorStore } from "../store/vector-store.js";
+import {
+  COLLECTION_NAME_PATTERN,
+  STORE_LIMITS,
+  type StoredItem,
+  type VectorStore,
+} from "../store/vector-store.js";
 import { parseBody } from "./collection-routes.js";
 import { HttpError } from "./http-error.js";
 import { type MapMethod, ProjectionCache } from "./map-projection.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ModelPool } from "./model-pool.js";
+import { registerSocialJobs } from "./social-jobs.js";
 
 /** The policy every dashboard page is served with: own scripts, styles and requests only; no eval, no frames. */
 export const DASHBOARD_CSP = [
@@ -53,6 +62,8 @@ export const DASHBOARD_LIMITS = Object.freeze({
   maxReportBytes: 16 * 1024 * 1024,
   /** Most reports listed. */
   maxReports: 500,
+  /** Most recommenders listed. */
+  maxRecommenders: 500,
 });
 
 /** The folder holding the built dashboard: `dist/web` of the package (from `src/server` or `dist/server`). */
@@ -69,6 +80,10 @@ export interface DashboardContext {
   readonly assetsDir: string | false;
   /** Folder of eval / inspect outputs listed on the Reports page. */
   readonly reportsDir: string | undefined;
+  /** embedkit home, where the recommenders of non-folder stores are saved (as for the recommend routes). */
+  readonly home?: string | undefined;
+  /** Opens an embedding model for the Social page's analyses (through the server's model store). */
+  readonly openEmbedder: (model: string) => Promise<Embedder>;
   /** Public routes of the server; the asset routes are added to it. */
   readonly publicRoutes: Set<string>;
   readonly startedAt: number;
@@ -241,6 +256,33 @@ async function listReports(root: string): Promise<Array<Record<string, unknown>>
   return out;
 }
 
+/**
+ * The recommenders saved for `store` (`embedkit recommend index`): their names, state file sizes and
+ * modification times, in name order. The state files are not parsed (they can be large): a picked
+ * recommender's facts come from `GET /v1/recommend/<name>`.
+ */
+async function listRecommenders(store: VectorStore, home: string | undefined) {
+  // Every recommender's state is a `<name>.json` in one folder per store (recommender-state.ts).
+  const folder = dirname(await recommenderStatePath(store, "any", home === undefined ? {} : { home }));
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return [];
+  }
+  const found = names
+    .filter((file) => file.endsWith(".json") && COLLECTION_NAME_PATTERN.test(file.slice(0, -5)))
+    .sort()
+    .slice(0, DASHBOARD_LIMITS.maxRecommenders);
+  const out: Array<Record<string, unknown>> = [];
+  for (const file of found) {
+    const info = await stat(join(folder, file)).catch(() => undefined);
+    if (info?.isFile() !== true) continue;
+    out.push({ name: file.slice(0, -5), bytes: info.size, modified_at: info.mtime.toISOString() });
+  }
+  return out;
+}
+
 /** Register the dashboard's assets and data routes (called by `createServer`). */
 export function registerDashboardRoutes(app: FastifyInstance, context: DashboardContext): void {
   const maps = new ProjectionCache();
@@ -304,6 +346,8 @@ export function registerDashboardRoutes(app: FastifyInstance, context: Dashboard
         return {
           name: stats.name,
           model: stats.model,
+          // What an example for "search by example file" must be (null: a model outside the catalog).
+          modality: findModel(stats.model)?.modality ?? null,
           dims: stats.dims,
           metric: stats.metric,
           count: stats.count,
@@ -434,6 +478,13 @@ export function registerDashboardRoutes(app: FastifyInstance, context: Dashboard
       })),
     };
   });
+
+  registerSocialJobs(app, { openEmbedder: context.openEmbedder });
+
+  app.get("/v1/dashboard/recommenders", async () => ({
+    object: "list",
+    data: await listRecommenders(await context.store(), context.home),
+  }));
 
   app.get("/v1/dashboard/reports", async () => {
     const root = context.reportsDir;

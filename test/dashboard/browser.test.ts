@@ -3,14 +3,16 @@
  * same config as `npm run build`), served by a real server on 127.0.0.1 with a
  * real model (all-minilm-l6-v2), a real store and an inspect report, driven by
  * playwright-core in Debian's headless Chromium (installed by the global test
- * setup). Every page is opened; searches, the map (pixel check of the WebGL
+ * setup), plus an audio collection (speech-embedding over the committed FSDD clips). Every page
+ * is opened; searches (text, and an uploaded example file with its wrong-type messages), the
+ * recommender picker, the Social page (bad uploads, then a planted two-topic CSV analysed), the map (pixel check of the WebGL
  * canvas, hover text, neighbours), the similarity heatmap, the FAQ tester
  * (answer, then the fallback above the confidence), reports, a wrong API key,
  * an empty and a deleted collection, and a server restart (the page reconnects)
  * are checked, with no console errors and no failed requests on the normal
  * pages. Screenshots go to test-artifacts/dashboard (git-ignored).
  */
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,15 +25,20 @@ import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
 import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
 import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
+import { createAudioEmbedder } from "../../src/embed/media/audio/create-audio-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
 import { runCli } from "../cli/run-cli.js";
+import { CLIPS, clip, ffmpeg } from "../embed/media/audio-fixtures.js";
 import { sharedStore } from "../server/helpers.js";
+import { plantedPostsCsv } from "./social-posts.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CHROMIUM = "/usr/bin/chromium";
 const MODEL = "all-minilm-l6-v2";
+/** The audio model of the "sounds" collection (search by an uploaded example file). */
+const AUDIO_MODEL = "speech-embedding";
 const KEY = "sk-dashboard-browser";
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
 const LABELED = join(ROOT, "test/fixtures/eval/tasks/labeled.csv");
@@ -78,6 +85,7 @@ function watch(page: Page): Watch {
 async function startServer(listenPort: number): Promise<void> {
   app = createServer({
     models: [MODEL],
+    mediaModels: [AUDIO_MODEL],
     store: sharedStore(),
     vectorStore,
     apiKeys: [KEY],
@@ -168,6 +176,28 @@ beforeAll(async () => {
     });
   } finally {
     await embedder.close();
+  }
+  // An audio collection: the 12 committed FSDD clips (digits 0-3 by three speakers), embedded by the
+  // real speech model, as `embedkit index` of audio files stores them.
+  const audio = await createAudioEmbedder({ model: AUDIO_MODEL, store: sharedStore(), threads: 1 });
+  try {
+    const { vectors } = await audio.embed(CLIPS.map((entry) => entry.path));
+    const sounds = await vectorStore.createCollection("sounds", {
+      model: audio.model.id,
+      dims: audio.model.dims,
+      normalized: audio.model.normalize,
+      metric: "cosine",
+    });
+    await sounds.upsert(
+      CLIPS.map((entry, index) => ({
+        id: entry.name,
+        vector: vectors[index] as Float32Array,
+        text: `"${entry.digit}" spoken by ${entry.speaker}`,
+        metadata: { digit: entry.digit, speaker: entry.speaker },
+      })),
+    );
+  } finally {
+    await audio.close();
   }
   await startServer(0);
   const rows = (
@@ -279,6 +309,70 @@ describe("dashboard in headless Chromium", () => {
       async () => ((await (await api("GET", "/v1/collections/news")).json()) as { count: number }).count,
     ).toBe(29);
     expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("collection: searches an audio collection by an uploaded example file; a wrong file type gets a clear message", async () => {
+    const { page, watched } = await openPage("#/collection/sounds");
+    await poll(() => page.locator('[data-testid="items"] tbody tr').count()).toBe(12);
+    // The example is a copy of one clip re-encoded at another sample rate (other bytes, same speech).
+    const example = join(dir, "example-2-george.wav");
+    ffmpeg("-i", clip("2_george_0"), "-ar", "22050", example);
+    const picker = page.locator('[data-testid="example-file"]');
+    await picker.setInputFiles(example);
+    const results = page.locator('[data-testid="results"] tbody tr');
+    await poll(() => results.count()).toBe(10);
+    expect(await page.locator("h2", { hasText: "Results for example-2-george.wav" }).count()).toBe(1);
+    const [score, id] = await results.first().locator("td").allTextContents();
+    expect(id).toBe("2_george_0");
+    // The score shown is the one the API gives for the same bytes and the same model.
+    const embedded = (await (
+      await api("POST", "/v1/embeddings", {
+        model: AUDIO_MODEL,
+        input: (await readFile(example)).toString("base64"),
+      })
+    ).json()) as { data: { embedding: number[] }[] };
+    const expected = (await (
+      await api("POST", "/v1/collections/sounds/query", { vector: embedded.data[0]?.embedding, k: 10 })
+    ).json()) as { data: { id: string; score: number }[] };
+    expect(expected.data[0]?.id).toBe("2_george_0");
+    expect(Number(score)).toBeCloseTo(expected.data[0]?.score as number, 4);
+    expect(Number(score)).toBeGreaterThan(0.9);
+    const second = Number((await results.nth(1).locator("td").allTextContents())[0]);
+    expect(second).toBeLessThan(Number(score));
+    await shoot(page, "collection-audio");
+    expect(watched.problems).toEqual([]);
+
+    // A text file renamed .wav, then an image: the server's 4xx message under the search box.
+    const fake = join(dir, "notes.wav");
+    await writeFile(fake, "These are meeting notes, not a recording.\n".repeat(20));
+    await picker.setInputFiles(fake);
+    const error = page.locator("p.error");
+    await poll(() => error.textContent()).toMatch(/^notes\.wav cannot be searched with speech-embedding: /);
+    const textMessage = (await error.textContent()) as string;
+    expect(await results.count()).toBe(0);
+    const photo = join(dir, "photo.png");
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+      .png()
+      .toFile(photo);
+    await picker.setInputFiles(photo);
+    await poll(async () => (await error.textContent()) !== textMessage).toBe(true);
+    expect(await error.textContent()).toMatch(
+      /^photo\.png cannot be searched with speech-embedding: .*image file \(image\/png, \.png\), not an audio/,
+    );
+    await shoot(page, "collection-audio-wrong-type");
+    // Nothing was added, and the only problems are the two refused embedding requests.
+    expect(((await (await api("GET", "/v1/collections/sounds")).json()) as { count: number }).count).toBe(12);
+    await poll(() => page.locator('[data-testid="items"] tbody tr').count()).toBe(12);
+    const refused = watched.problems.filter((problem) => /^4\d\d .*\/v1\/embeddings$/.test(problem));
+    expect(refused.length).toBe(2);
+    expect(
+      watched.problems.filter(
+        (problem) =>
+          !refused.includes(problem) &&
+          !/^console: Failed to load resource: the server responded with a status of 4\d\d/.test(problem),
+      ),
+    ).toEqual([]);
     await page.close();
   });
 
@@ -422,10 +516,16 @@ describe("dashboard in headless Chromium", () => {
     await page.close();
   });
 
-  it("recommendations: opens a recommender and shows a user's recommendations with scores", async () => {
+  it("recommendations: picks a saved recommender and shows a user's recommendations with scores", async () => {
     const { page, watched } = await openPage("#/recommend");
-    await page.fill('input[name="recommender"]', "books");
-    await page.click('button:has-text("Open")');
+    // The picker lists the server's saved recommenders; choosing one opens it.
+    const picker = page.locator('select[name="recommender"]');
+    await poll(() => picker.locator("option").allTextContents()).toEqual([
+      "choose…",
+      expect.stringMatching(/^books \(saved \d{4}-\d\d-\d\d \d\d:\d\d\)$/),
+    ]);
+    await picker.selectOption("books");
+    await poll(() => page.evaluate("location.hash")).toBe("#/recommend/books");
     await poll(() => page.locator('[data-testid="recommender-info"]').textContent()).toContain("books:");
     await page.fill('input[name="user"]', "alice");
     await page.fill('input[name="k"]', "3");
@@ -444,6 +544,56 @@ describe("dashboard in headless Chromium", () => {
     for (const [score] of shown) expect(Number.isFinite(Number(score))).toBe(true);
     await shoot(page, "recommend");
     expect(watched.problems).toEqual([]);
+    await page.close();
+  });
+
+  it("social: a bad upload gets a clear message; a posts CSV is analysed with topics listed and charts drawn", async () => {
+    const { page, watched } = await openPage("#/social");
+    const file = page.locator('input[name="posts"]');
+    await file.waitFor();
+    const error = page.locator("p.error");
+    // Not a CSV, then a CSV without the columns an analysis needs.
+    const notes = join(dir, "notes.txt");
+    await writeFile(notes, "Just some notes.\n");
+    await file.setInputFiles(notes);
+    await poll(() => error.textContent()).toBe(
+      "notes.txt is not a CSV, TSV or JSONL file: the Social page analyses exports ending in .csv, .tsv or .jsonl.",
+    );
+    const lone = join(dir, "lone.csv");
+    await writeFile(lone, "note\nhello\n");
+    await file.setInputFiles(lone);
+    await poll(() => error.textContent()).toContain('lone.csv: the header has one column ("note")');
+    await shoot(page, "social-bad-upload");
+    const { csv, words, posts } = plantedPostsCsv();
+    const postsFile = join(dir, "posts.csv");
+    await writeFile(postsFile, csv);
+    await file.setInputFiles(postsFile);
+    const fields = page.locator('[data-testid="social-fields"]');
+    await poll(() => fields.textContent()).toContain(`posts.csv: ${posts} rows, 4 columns`);
+    expect(await error.count()).toBe(0);
+    // The pickers start on the columns named like text, time and group.
+    expect(await page.locator('select[name="text-field"]').inputValue()).toBe("text");
+    expect(await page.locator('select[name="time-field"]').inputValue()).toBe("created");
+    expect(await page.locator('select[name="group-field"]').inputValue()).toBe("airline");
+    await page.click('button:has-text("Analyse")');
+    const topics = page.locator('[data-testid="social-topics"] tbody tr');
+    await poll(() => topics.count(), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+    const listed = (await topics.allTextContents()).join(" | ");
+    for (const word of words) expect(listed).toContain(word);
+    await page.locator('[data-testid="social-chart"] canvas').waitFor();
+    expect(await page.locator('[data-testid="social-groups"] tbody tr').count()).toBe(2);
+    await shoot(page, "social");
+    const refused = watched.problems.filter((problem) =>
+      /^400 .*\/v1\/dashboard\/social\/uploads$/.test(problem),
+    );
+    expect(refused.length).toBe(2);
+    expect(
+      watched.problems.filter(
+        (problem) =>
+          !refused.includes(problem) &&
+          !/^console: Failed to load resource: the server responded with a status of 400/.test(problem),
+      ),
+    ).toEqual([]);
     await page.close();
   });
 

@@ -12,12 +12,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
 import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
+import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
 import { createRandom } from "../../src/vectors/random.js";
 import { expectOpenAiError, sharedStore } from "../server/helpers.js";
+import { plantedPostsCsv } from "./social-posts.js";
 
 const KEY = "sk-dashboard-routes";
 const MODEL = "all-minilm-l6-v2";
@@ -167,6 +169,10 @@ describe("dashboard data routes", () => {
       ["GET", "/v1/dashboard/collections/docs/map"],
       ["GET", "/v1/dashboard/reports"],
       ["GET", "/v1/dashboard/report?path=run-1/report.json"],
+      ["GET", "/v1/dashboard/recommenders"],
+      ["POST", "/v1/dashboard/social/uploads"],
+      ["POST", "/v1/dashboard/social/run"],
+      ["GET", "/v1/dashboard/social/run"],
     ] as const) {
       expectOpenAiError(await call(method, url, method === "POST" ? { ids: ["a1"] } : undefined, null), 401);
       expectOpenAiError(
@@ -192,6 +198,7 @@ describe("dashboard data routes", () => {
       ["empty", 0],
     ]);
     expect(body.collections[0].faq).toBeNull();
+    expect(body.collections[0].modality).toBe("text");
     expect(body.metrics.requests_total).toBeGreaterThan(0);
     expect(body.metrics.latency_p99_seconds).toBeGreaterThanOrEqual(body.metrics.latency_p50_seconds);
   });
@@ -367,5 +374,107 @@ describe("dashboard FAQ info", () => {
     } finally {
       await embedder.close();
     }
+  });
+});
+
+describe("dashboard recommenders", () => {
+  it("lists the recommenders saved in the server's store by name (none before one is built)", async () => {
+    expect((await call("GET", "/v1/dashboard/recommenders")).json()).toEqual({ object: "list", data: [] });
+    const books = join(import.meta.dirname, "../fixtures/recommend");
+    const embedder = await createEmbedder({ model: MODEL, store: sharedStore() });
+    try {
+      await indexRecommender(vectorStore, "books", embedder, {
+        itemsFile: {
+          path: join(books, "books.csv"),
+          columns: { idField: "id", textFields: ["title", "description"] },
+        },
+        interactionsFile: {
+          path: join(books, "ratings.csv"),
+          columns: { userField: "user", itemField: "book", ratingField: "stars", timeField: "ts" },
+        },
+      });
+    } finally {
+      await embedder.close();
+    }
+    const listed = await call("GET", "/v1/dashboard/recommenders");
+    expect(listed.statusCode, listed.body).toBe(200);
+    const data = listed.json().data as { name: string; bytes: number; modified_at: string }[];
+    expect(data.map((entry) => entry.name)).toEqual(["books"]);
+    expect(data[0]?.bytes).toBeGreaterThan(0);
+    expect(Number.isNaN(Date.parse(data[0]?.modified_at ?? ""))).toBe(false);
+    // The name the picker gives opens the recommender on the recommend routes.
+    const opened = await call("GET", "/v1/recommend/books");
+    expect(opened.statusCode, opened.body).toBe(200);
+    expect(opened.json()).toMatchObject({ name: "books", model: MODEL });
+  });
+});
+
+describe("dashboard social analysis", () => {
+  it("refuses bad uploads before any work: type, binary, rows, a lone column", async () => {
+    const upload = (filename: string, content: string) =>
+      call("POST", "/v1/dashboard/social/uploads", { filename, content });
+    const notCsv = await upload("notes.txt", "hello\n");
+    expectOpenAiError(notCsv, 400, "filename");
+    expect(notCsv.json().error.message).toBe(
+      "notes.txt is not a CSV, TSV or JSONL file: the Social page analyses exports ending in .csv, .tsv or .jsonl.",
+    );
+    expectOpenAiError(await upload("photo.csv", "a,b\n\u0000\u0001"), 400, "content");
+    const tooLong = await upload("big.csv", `text,time\n${"x,1\n".repeat(20_000)}`);
+    expectOpenAiError(tooLong, 400, "content");
+    expect(tooLong.json().error.message).toContain("at most 20000");
+    const lone = await upload("lone.csv", "note\nhello\n");
+    expectOpenAiError(lone, 400, "content");
+    expect(lone.json().error.message).toContain('the header has one column ("note")');
+    expectOpenAiError(await upload("bad.jsonl", '{"text": "a"}\nnot json\n'), 400, "content");
+    expectOpenAiError(await call("POST", "/v1/dashboard/social/uploads", { filename: "x.csv" }), 400);
+    expect((await call("GET", "/v1/dashboard/social/run")).json()).toMatchObject({ status: "idle" });
+  });
+
+  it("detects the columns, runs one analysis at a time and answers the report's topics and summary", async () => {
+    const { csv, words, posts } = plantedPostsCsv();
+    const uploaded = await call("POST", "/v1/dashboard/social/uploads", {
+      filename: "posts.csv",
+      content: csv,
+    });
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const upload = uploaded.json();
+    expect(upload).toMatchObject({
+      filename: "posts.csv",
+      format: "csv",
+      columns: ["id", "text", "created", "airline"],
+      rows: posts,
+    });
+    const unknown = await call("POST", "/v1/dashboard/social/run", {
+      upload: upload.upload,
+      text_field: "body",
+    });
+    expectOpenAiError(unknown, 400, "text_field");
+    expect(unknown.json().error.message).toContain('its columns are "id", "text", "created", "airline"');
+    const body = { upload: upload.upload, text_field: "text", time_field: "created", group_field: "airline" };
+    const started = await call("POST", "/v1/dashboard/social/run", body);
+    expect(started.statusCode, started.body).toBe(202);
+    expect(started.json()).toMatchObject({ status: "running", filename: "posts.csv" });
+    const second = await call("POST", "/v1/dashboard/social/run", body);
+    expectOpenAiError(second, 409);
+    expect(second.json().error.message).toMatch(/^An analysis of posts\.csv is running/);
+    let state = started.json();
+    for (let attempt = 0; attempt < 1200 && state.status === "running"; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      state = (await call("GET", "/v1/dashboard/social/run")).json();
+    }
+    expect(state.status, state.error).toBe("done");
+    const topics = state.result.topics.topics.filter((topic: { id: number }) => topic.id >= 0);
+    expect(topics.length).toBeGreaterThanOrEqual(2);
+    const keywords = topics
+      .map((topic: { keywords: string[] }) => topic.keywords.slice(0, 3).join(" "))
+      .join(" | ");
+    for (const word of words) expect(keywords).toContain(word);
+    expect(state.result.summary.posts).toBe(posts);
+    expect(state.result.buckets.length).toBeGreaterThan(1);
+    expect(topics[0].over_time).toHaveLength(state.result.buckets.length);
+    expect(state.result.summary.groups.map((group: { group: string }) => group.group).sort()).toEqual([
+      "Northwind",
+      "Southsea",
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import { OverviewPage } from "./pages/overview";
 import { PlaygroundPage } from "./pages/playground";
 import { RecommendPage } from "./pages/recommend";
 import { ReportsPage } from "./pages/reports";
+import { SocialPage } from "./pages/social";
 
 /** What every page gets: the route's parameters after its path (`#/map/docs` → ["docs"]). */
 export interface PageProps {
@@ -30,5 +31,6 @@ export const PAGES: readonly PageEntry[] = [
   { path: "playground", title: "Similarity", component: PlaygroundPage },
   { path: "faq", title: "FAQ tester", component: FaqPage },
   { path: "recommend", title: "Recommendations", component: RecommendPage },
+  { path: "social", title: "Social", component: SocialPage },
   { path: "reports", title: "Reports", component: ReportsPage },
 ];

@@ -12,6 +12,8 @@ export interface CurvePoint {
 export interface CollectionInfo {
   readonly name: string;
   readonly model: string;
+  /** The catalog modality of the collection's model (text, image, audio…); null outside the catalog. */
+  readonly modality: string | null;
   readonly dims: number;
   readonly metric: string;
   readonly count: number;

@@ -1,6 +1,7 @@
 /**
- * Collection view: paged item table with metadata, search (text with k and a metadata filter),
- * "more like this" on any row, and deleting items after a confirmation.
+ * Collection view: paged item table with metadata, search (text with k and a metadata filter, or
+ * an example file for image/audio collections, embedded by the collection's model), "more like
+ * this" on any row, and deleting items after a confirmation.
  */
 import { useState } from "preact/hooks";
 import { ApiError, api } from "../api";
@@ -22,6 +23,14 @@ interface ItemPage {
 }
 
 const PAGE_SIZE = 25;
+/** Largest example file (its base64 in JSON must stay under the server's default 8 MiB body limit). */
+const MAX_EXAMPLE_MIB = 5;
+/** File types offered by the example picker per modality (a hint to the browser; the server checks the bytes). */
+const ACCEPT: Readonly<Record<string, string>> = {
+  audio: "audio/*,.wav,.mp3,.flac,.ogg",
+  image: "image/*",
+  video: "video/*",
+};
 
 function metadataText(metadata: Record<string, unknown>): string {
   return Object.entries(metadata)
@@ -196,10 +205,28 @@ export function CollectionPage({ params }: PageProps) {
   };
   const searchByFile = (file: File) => {
     if (name === undefined || collection === undefined) return;
+    // Limit before work: a larger file is refused here, before it is read into memory or sent.
+    if (file.size > MAX_EXAMPLE_MIB * 1024 * 1024) {
+      setResults(undefined);
+      setError(
+        `${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MiB; example files can be at most ${MAX_EXAMPLE_MIB} MiB.`,
+      );
+      return;
+    }
     void run(`Results for ${file.name}`, async () => {
-      const embedded = await api<{ data: { embedding: number[] }[] }>("/v1/embeddings", {
-        body: { model: collection.model, input: [await readAsDataUrl(file)] },
-      });
+      let embedded: { data: { embedding: number[] }[] };
+      try {
+        embedded = await api("/v1/embeddings", {
+          body: { model: collection.model, input: [await readAsDataUrl(file)] },
+        });
+      } catch (failure) {
+        if (!(failure instanceof ApiError) || failure.status === 0) throw failure;
+        throw new ApiError(
+          `${file.name} cannot be searched with ${collection.model}: ${failure.message}`,
+          failure.status,
+          failure.code,
+        );
+      }
       const vector = embedded.data[0]?.embedding ?? [];
       return api(`/v1/collections/${encodeURIComponent(name)}/query`, {
         body: { vector, k, ...(filter.trim() === "" ? {} : { filter }) },
@@ -244,18 +271,29 @@ export function CollectionPage({ params }: PageProps) {
             <button type="submit" disabled={busy}>
               Search
             </button>
-            <label class="hint">
-              or an example file (image/audio collections){" "}
-              <input
-                type="file"
-                name="example"
-                onChange={(event) => {
-                  const file = (event.target as HTMLInputElement).files?.[0];
-                  if (file !== undefined) searchByFile(file);
-                }}
-              />
-            </label>
           </form>
+          {collection !== undefined && collection.modality !== "text" && (
+            <div class="row">
+              <label>
+                Search by example file ({collection.modality ?? "media"}, up to {MAX_EXAMPLE_MIB} MiB){" "}
+                <input
+                  type="file"
+                  name="example"
+                  data-testid="example-file"
+                  {...(ACCEPT[collection.modality ?? ""] === undefined
+                    ? {}
+                    : { accept: ACCEPT[collection.modality ?? ""] })}
+                  onChange={(event) => {
+                    const input = event.target as HTMLInputElement;
+                    const file = input.files?.[0];
+                    if (file !== undefined) searchByFile(file);
+                    // The same file can be chosen again (after changing k or the filter).
+                    input.value = "";
+                  }}
+                />
+              </label>
+            </div>
+          )}
           <ErrorBox message={error} />
           {results !== undefined && <Results title={results.title} hits={results.hits} />}
           <ItemTable name={name} onSimilar={similar} onDeleted={overview.reload} />

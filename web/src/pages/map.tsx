@@ -99,7 +99,22 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
     return text;
   };
 
-  const layer = (colours: Uint8Array) =>
+  // One colour buffer per field: re-creating the layer (picking on/off) must not re-upload it.
+  const colourBuffers = useRef(new Map<string, Uint8Array>());
+  const coloursOf = (key: string): Uint8Array => {
+    let colours = colourBuffers.current.get(key);
+    if (colours === undefined) {
+      colours = coloursFor(map, key);
+      colourBuffers.current.set(key, colours);
+    }
+    return colours;
+  };
+  const currentField = useRef(field);
+  currentField.current = field;
+  /** Whether the view is being panned or zoomed: no hover picking then (see onInteractionStateChange). */
+  const moving = useRef(false);
+
+  const layer = (colours: Uint8Array, pickable = true) =>
     new ScatterplotLayer({
       id: "points",
       data: {
@@ -112,8 +127,8 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
       radiusUnits: "pixels",
       getRadius: map.ids.length > 20_000 ? 2 : 4,
       radiusMinPixels: 1.5,
-      pickable: true,
-      autoHighlight: true,
+      pickable,
+      autoHighlight: pickable,
       highlightColor: [0, 0, 0, 200],
     });
 
@@ -135,11 +150,29 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
         maxZoom: 20,
       },
       controller: true,
-      layers: [layer(coloursFor(map, field))],
+      // Picking reads a pixel back from the GPU: asynchronously, so the main thread does not wait
+      // for the GPU to draw every point for a pick (deck.gl also picks on each press of a drag).
+      pickAsync: "async",
+      // The first frame is drawn empty and the points are added after it: the canvas takes its
+      // size in that frame, and resizing a canvas waits for the GPU to finish what it was given —
+      // with the points already queued that froze the tab for seconds at 100k points
+      // (software WebGL; bench/notes/dashboard.md).
+      layers: [],
+      // While the view moves, no picking: each hover pick renders every point again and reads the
+      // pixel back, which blocks the main thread for long on a large map in software WebGL.
+      onInteractionStateChange: (state) => {
+        const now = Boolean(state.isDragging || state.isPanning || state.isZooming || state.inTransition);
+        if (now === moving.current) return;
+        moving.current = now;
+        if (now) setTooltip(undefined);
+        if (frames >= 1) instance.setProps({ layers: [layer(coloursOf(currentField.current), !now)] });
+      },
       onAfterRender: () => {
         frames++;
         element.dataset.frames = String(frames);
-        if (frames === 1) element.dataset.rendered = "true";
+        if (frames === 1) {
+          instance.setProps({ layers: [layer(coloursOf(currentField.current), !moving.current)] });
+        } else if (frames === 2) element.dataset.rendered = "true";
       },
       onHover: (info: PickingInfo) => {
         const token = ++hoverToken.current;
@@ -174,7 +207,8 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
   }, [map]);
 
   useEffect(() => {
-    deck.current?.setProps({ layers: [layer(coloursFor(map, field))] });
+    if (Number(wrap.current?.dataset.frames ?? 0) >= 1)
+      deck.current?.setProps({ layers: [layer(coloursOf(field), !moving.current)] });
   }, [field]);
 
   // Lasso: draw a polygon on an overlay, then select the points inside it (in world coordinates).
@@ -344,6 +378,9 @@ export function MapPage({ params }: PageProps) {
           return;
         }
         setProgress(undefined);
+        // Give the tab a frame between parsing the answer and decoding its points (shorter tasks).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (stopped) return;
         const points = new Float32Array(base64Bytes(answer.points ?? "").buffer);
         setMap({ answer, ids: answer.ids ?? [], points });
         setField(answer.colours?.[0]?.field ?? "");

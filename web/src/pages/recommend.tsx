@@ -1,12 +1,13 @@
 /**
- * Recommendations: open a recommender by name (built with `embedkit recommend build`), then ask for
+ * Recommendations: pick one of the server's saved recommenders (built with `embedkit recommend
+ * index`; listed by `GET /v1/dashboard/recommenders`), then ask for
  * a known user's recommendations or for a new user's from the ids of items they liked; results
  * with scores.
  */
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { PageProps } from "../pages";
-import { ErrorBox, formatScore, KInput } from "../shared";
+import { ErrorBox, formatScore, KInput, useLoad } from "../shared";
 
 interface RecommenderInfo {
   readonly name: string;
@@ -34,9 +35,60 @@ const idsOf = (text: string): string[] =>
     .map((id) => id.trim())
     .filter((id) => id !== "");
 
+interface SavedRecommender {
+  readonly name: string;
+  readonly bytes: number;
+  readonly modified_at: string;
+}
+
+/** A select of the server's saved recommenders, navigating to `#/recommend/<name>` on change. */
+function RecommenderPicker({ current }: { current: string | undefined }) {
+  const list = useLoad(
+    (signal) => api<{ data: readonly SavedRecommender[] }>("/v1/dashboard/recommenders", { signal }),
+    [],
+  );
+  const saved = list.data?.data ?? [];
+  return (
+    <>
+      <ErrorBox message={list.error} />
+      <label class="picker">
+        Recommender{" "}
+        <select
+          name="recommender"
+          value={current ?? ""}
+          onChange={(event) => {
+            location.hash = `#/recommend/${encodeURIComponent((event.target as HTMLSelectElement).value)}`;
+          }}
+        >
+          <option value="" disabled>
+            {list.data === undefined ? "loading…" : saved.length === 0 ? "none saved" : "choose…"}
+          </option>
+          {saved.map((entry) => (
+            <option key={entry.name} value={entry.name}>
+              {entry.name} (saved {entry.modified_at.slice(0, 16).replace("T", " ")})
+            </option>
+          ))}
+        </select>
+      </label>
+      {list.data !== undefined && saved.length === 0 && (
+        <p class="hint" data-testid="no-recommenders">
+          No recommender is saved in this server's store. Build one with `embedkit recommend index`.
+        </p>
+      )}
+    </>
+  );
+}
+
 export function RecommendPage({ params }: PageProps) {
-  const [name, setName] = useState(params[0] ?? "");
-  const [info, setInfo] = useState<RecommenderInfo | undefined>(undefined);
+  const name = params[0];
+  const opened = useLoad(
+    (signal) =>
+      name === undefined
+        ? Promise.resolve(undefined)
+        : api<RecommenderInfo>(`/v1/recommend/${encodeURIComponent(name)}`, { signal }),
+    [name],
+  );
+  const info = opened.data;
   const [user, setUser] = useState("");
   const [liked, setLiked] = useState("");
   const [k, setK] = useState(10);
@@ -49,15 +101,6 @@ export function RecommendPage({ params }: PageProps) {
     } catch (failure) {
       setError((failure as Error).message);
     }
-  };
-  const open = (event: Event) => {
-    event.preventDefault();
-    if (name.trim() === "") return;
-    void run(async () => {
-      setResult(undefined);
-      setInfo(undefined);
-      setInfo(await api<RecommenderInfo>(`/v1/recommend/${encodeURIComponent(name.trim())}`));
-    });
   };
   const recommend = (event: Event) => {
     event.preventDefault();
@@ -75,17 +118,8 @@ export function RecommendPage({ params }: PageProps) {
   return (
     <section>
       <h1>Recommendations</h1>
-      <form class="row" onSubmit={open}>
-        <input
-          type="text"
-          name="recommender"
-          placeholder="Recommender name"
-          value={name}
-          onInput={(event) => setName((event.target as HTMLInputElement).value)}
-        />
-        <button type="submit">Open</button>
-      </form>
-      <p class="hint">Build one with `embedkit recommend build` and serve it with `embedkit serve`.</p>
+      <RecommenderPicker current={name} />
+      <ErrorBox message={opened.error} />
       <ErrorBox message={error} />
       {info !== undefined && (
         <>
