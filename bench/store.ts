@@ -32,6 +32,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { escapeHtml, lineChart, reportPage } from "../src/eval/report.js";
 import { openEmbeddedStore } from "../src/store/embedded-store.js";
 import { benchDataPath } from "./lib/data.js";
 import { busyCores } from "./lib/machine-load.js";
@@ -108,6 +109,8 @@ interface BenchCollection {
 interface BenchStore {
   createCollection(name: string, spec: { model: string; dims: number }): Promise<BenchCollection>;
   getCollection(name: string): Promise<BenchCollection>;
+  /** Resolves when no background index build is running (the embedded store builds in a worker). */
+  waitForIndexBuilds?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -225,12 +228,14 @@ const BACKENDS: Record<string, Backend> = {
           store = await open();
           closed = false;
           await (await store.getCollection(collection)).query({ vector: queries[0] as Float32Array, k });
+          await store.waitForIndexBuilds();
           const reopenSeconds = (performance.now() - t) / 1000;
           await store.close();
           const sweep: Record<string, unknown>[] = [];
           for (const ef of efSweep) {
             store = await open(ef);
             await (await store.getCollection(collection)).query({ vector: queries[0] as Float32Array, k });
+            await store.waitForIndexBuilds();
             sweep.push({ efSearch: ef, ...(await queryPass(store, collection, queries, truth)) });
             await store.close();
           }
@@ -343,7 +348,14 @@ interface Result {
   readonly bruteForce: { p50Ms: number; qps: number };
   readonly diskBytesPerVector: number;
   readonly rssMiB: number;
-  /** Peak RSS of the process (its own child process: data, load, index build, queries). */
+  /**
+   * RSS just before the store opened: the bench's own copies (base vectors,
+   * queries, ground truth) and the runtime. Peak minus this is the store's share.
+   */
+  readonly rssBeforeStoreMiB: number;
+  /** Peak RSS after the load, index build and main query pass (before the reopen / ef sweep). */
+  readonly peakRssMainMiB: number;
+  /** Peak RSS of the process (its own child process: data, load, index build, queries, reopens). */
   readonly peakRssMiB: number;
   readonly serverMemoryMiB: number;
   readonly otherLoadCores: number;
@@ -390,6 +402,8 @@ async function benchOne(n: number, name: string): Promise<Result> {
   const otherLoadCores = await busyCores(2000);
   log(`N=${n} ${name}: other load ${otherLoadCores.toFixed(2)} cores`);
   const annThreshold = annThresholdFor(n);
+  const rssBeforeStoreMiB = mib(process.memoryUsage().rss);
+  log(`N=${n} ${name}: RSS before the store opens (bench data) ${rssBeforeStoreMiB.toFixed(0)} MiB`);
   const run = await backend.start(annThreshold);
   try {
     const collection = await run.store.createCollection("bench", { model: "bench-model", dims });
@@ -412,6 +426,9 @@ async function benchOne(n: number, name: string): Promise<Result> {
     const t = performance.now();
     const cpu = process.cpuUsage();
     await collection.query({ vector: queries[0] as Float32Array, k });
+    // The embedded store builds its graph in a worker and answers exactly meanwhile: wait for the
+    // graph, so the build is timed here and the ANN pass below measures the graph.
+    await run.store.waitForIndexBuilds?.();
     const firstQuerySeconds = (performance.now() - t) / 1000;
     const firstCpu = process.cpuUsage(cpu);
     const firstQueryCpuSeconds = (firstCpu.user + firstCpu.system) / 1e6;
@@ -431,6 +448,7 @@ async function benchOne(n: number, name: string): Promise<Result> {
       true,
     );
     const rssMiB = mib(process.memoryUsage().rss);
+    const peakRssMainMiB = process.resourceUsage().maxRSS / 1024;
     const serverMemoryMiB = mib(await run.serverMemoryBytes());
     const detail = run.describe ? await run.describe() : "";
     await run.settle();
@@ -453,6 +471,8 @@ async function benchOne(n: number, name: string): Promise<Result> {
       bruteForce,
       diskBytesPerVector,
       rssMiB,
+      rssBeforeStoreMiB,
+      peakRssMainMiB,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       serverMemoryMiB,
       otherLoadCores,
@@ -532,11 +552,11 @@ function table(results: readonly Result[]): string {
       `${f(r.firstQuerySeconds)} (${f(r.firstQueryCpuSeconds)} CPU) | ` +
       `${f(r.ann.p50Ms, 2)} / ${f(r.ann.p99Ms, 2)} | ${f(r.ann.qps, 0)} / ${BACKENDS[r.backend]?.outOfProcess ? "– (server-side)" : f(r.ann.cpuQps, 0)}${pooled ? ` / ${r.pooledQps === undefined ? "–" : f(r.pooledQps, 0)}` : ""} | ${f(r.ann.recallAt10, 3)} | ` +
       `${f(r.storeExact.p50Ms, 1)} (${f(r.ann.qps / r.storeExact.qps)}×) | ${f(r.bruteForce.p50Ms, 1)} (${f(r.ann.qps / r.bruteForce.qps)}×) | ` +
-      `${f(r.diskBytesPerVector, 0)} | ${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}${r.serverMemoryMiB > 0 ? ` + ${f(r.serverMemoryMiB, 0)} server` : ""} | ${f(r.otherLoadCores, 2)} |`,
+      `${f(r.diskBytesPerVector, 0)} | ${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}${r.serverMemoryMiB > 0 ? ` + ${f(r.serverMemoryMiB, 0)} server` : ""} | ${f(r.rssBeforeStoreMiB, 0)} | ${f(r.peakRssMainMiB - r.rssBeforeStoreMiB, 0)} / ${f(r.peakRssMiB - r.rssBeforeStoreMiB, 0)} | ${f(r.otherLoadCores, 2)} |`,
   );
   return [
-    `| backend | vectors | ingest vec/s (upserts of ${batchSize.toLocaleString("en")}) | first query s (index build/load) | ANN p50 / p99 ms | ANN QPS wall / per CPU-second (1 stream)${pooled ? ` / ${concurrency} in flight` : ""} | recall@10 | store exact p50 ms (ANN speed-up) | brute force in Node p50 ms (ANN speed-up) | disk bytes/vector | RSS MiB end / peak | other load (cores) |`,
-    "|---|---:|---:|---:|---|---:|---:|---|---|---:|---|---:|",
+    `| backend | vectors | ingest vec/s (upserts of ${batchSize.toLocaleString("en")}) | first query s (index build/load) | ANN p50 / p99 ms | ANN QPS wall / per CPU-second (1 stream)${pooled ? ` / ${concurrency} in flight` : ""} | recall@10 | store exact p50 ms (ANN speed-up) | brute force in Node p50 ms (ANN speed-up) | disk bytes/vector | RSS MiB end / peak | bench's own data MiB (RSS before the store opened) | store's peak MiB above that (main pass / with reopens) | other load (cores) |`,
+    "|---|---:|---:|---:|---|---:|---:|---|---|---:|---|---:|---|---:|",
     ...rows,
   ].join("\n");
 }
@@ -592,6 +612,57 @@ function sweepTable(results: readonly Result[]): string {
   ].join("\n");
 }
 
+/** Store QPS vs collection size: one row per backend, one column per size (same run). */
+function scalingTable(results: readonly Result[]): string {
+  const sizesRun = [...new Set(results.map((r) => r.vectors))].sort((a, b) => a - b);
+  if (sizesRun.length < 2) return "";
+  const rows = [...new Set(results.map((r) => r.backend))].map((backend) => {
+    const cells = sizesRun.map((n) => {
+      const r = results.find((o) => o.backend === backend && o.vectors === n);
+      if (!r) return "–";
+      const qps = BACKENDS[backend]?.outOfProcess ? r.ann.qps : r.ann.cpuQps;
+      return `${qps.toFixed(0)} (${r.ann.recallAt10.toFixed(3)})`;
+    });
+    return `| ${backend} | ${cells.join(" | ")} |`;
+  });
+  return [
+    `| backend | ${sizesRun.map((n) => n.toLocaleString("en")).join(" | ")} |`,
+    `|---|${sizesRun.map(() => "---:").join("|")}|`,
+    ...rows,
+  ].join("\n");
+}
+
+/** The same as an HTML page with SVG line charts (QPS and recall@10 against log10 of the size). */
+function scalingPage(results: readonly Result[]): string {
+  const series = (pick: (r: Result) => number) =>
+    [...new Set(results.map((r) => r.backend))].map((backend) => ({
+      label: backend,
+      points: results
+        .filter((r) => r.backend === backend)
+        .sort((a, b) => a.vectors - b.vectors)
+        .map((r) => [Math.log10(r.vectors), pick(r)] as const),
+    }));
+  const qps = lineChart({
+    title: "Queries/s on one stream (embedded: per CPU-second; pgvector: wall) vs collection size",
+    xLabel: "log10(vectors)",
+    series: series((r) => (BACKENDS[r.backend]?.outOfProcess ? r.ann.qps : r.ann.cpuQps)),
+  });
+  const recall = lineChart({
+    title: "recall@10 vs collection size",
+    xLabel: "log10(vectors)",
+    series: series((r) => r.ann.recallAt10),
+  });
+  const memory = lineChart({
+    title: "Peak RSS above the bench's own data (MiB) vs collection size",
+    xLabel: "log10(vectors)",
+    series: series((r) => r.peakRssMiB - r.rssBeforeStoreMiB),
+  });
+  return reportPage(
+    "Vector store cost growth",
+    `<h1>Vector store cost growth</h1><p>${escapeHtml(`npx tsx bench/store.ts ${process.argv.slice(2).join(" ")}`)} · ${new Date().toISOString()}</p>${qps}${recall}${memory}`,
+  );
+}
+
 const names = (args.backends ?? "embedded").split(",");
 if (args.child !== undefined) {
   // A child of benchInChild: one backend, one size.
@@ -619,11 +690,22 @@ await writeFile(
 const command = `npx tsx bench/store.ts ${process.argv.slice(2).join(" ")}`.trim();
 const details = [...new Set(results.map((r) => r.detail).filter((d) => d !== ""))];
 const ratios = ratioTable(results);
+const scaling = scalingTable(results);
+const plot = `${out.replace(/\.json$/, "")}-scaling.html`;
+if (scaling !== "") await writeFile(plot, scalingPage(results));
 const body = [
   `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; ${dims}-d ${DATA_LABEL[dataKind] ?? dataKind}, k=${k}${details.length > 0 ? `; ${details.join("; ")}` : ""}; each backend × size in a child process of its own; the machine is a shared 2-core VM — "other load" is what other processes used while we were idle, so latencies are pessimistic).`,
   "",
   table(results),
   ...(ratios === "" ? [] : ["", `Ratios against ${names[0]} in the same run:`, "", ratios]),
+  ...(scaling === ""
+    ? []
+    : [
+        "",
+        `Queries/s vs size (embedded: per CPU-second; pgvector: wall; recall@10 in brackets; plots: ${plot}):`,
+        "",
+        scaling,
+      ]),
   "",
   "ef sweep (same queries) and reopen time (HNSW snapshot load + first query):",
   "",

@@ -464,8 +464,11 @@ export interface LearningCurveReport {
   readonly notes: readonly string[];
 }
 
-/** A line chart of one or more series over a shared x axis. */
-function lineChart(options: {
+/**
+ * A line chart (SVG) of one or more series over a shared x axis; `marker`
+ * draws a dashed vertical line at that x.
+ */
+export function lineChart(options: {
   readonly title: string;
   readonly xLabel: string;
   readonly series: ReadonlyArray<{

@@ -148,6 +148,7 @@ export class HnswIndex implements VectorIndex {
   private readonly present = new Set<number>();
   /** Labels marked deleted in the graph (their slots still count towards capacity). */
   private marked = new Set<number>();
+  private released = false;
 
   private constructor(
     graph: HierarchicalNSW,
@@ -270,5 +271,22 @@ export class HnswIndex implements VectorIndex {
   /** Write the graph to `path` (the caller makes it atomic). */
   write(path: string): void {
     this.graph.writeIndexSync(path);
+  }
+
+  /**
+   * Free the graph's native memory now. hnswlib-node's memory is invisible to
+   * V8, so a dropped graph would otherwise stay resident until a garbage
+   * collection that heap pressure may never trigger (a 1M × 384 graph is about
+   * 1.7 GB). The graph is replaced by an empty one: searches find nothing and
+   * the index must not be used again. Only call it when no search can still be
+   * running on the graph (searches are synchronous; loads are not).
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    // hnswlib-node's initIndex deletes the current graph before allocating the new (tiny) one.
+    this.graph.initIndex({ maxElements: 1, m: 2, efConstruction: 1 });
+    this.present.clear();
+    this.marked.clear();
   }
 }

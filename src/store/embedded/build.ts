@@ -78,12 +78,17 @@ export function runBuild(job: BuildJob): { result: BuildResult; index?: HnswInde
   }
 }
 
-function loadBase(job: BuildJob): HnswIndex | undefined {
-  const base = job.base;
-  if (!base) return undefined;
+/** Whether a recorded snapshot still has the size and CRC-32 recorded after its rename. */
+function intact(base: BuildBase): boolean {
   try {
-    // Size and CRC-32 recorded after the rename: a damaged file is rebuilt, never loaded.
-    if (statSync(base.path).size !== base.bytes || fileCrc32(base.path) !== base.crc) return undefined;
+    return statSync(base.path).size === base.bytes && fileCrc32(base.path) === base.crc;
+  } catch {
+    return false;
+  }
+}
+
+function readBase(job: BuildJob, base: BuildBase): HnswIndex | undefined {
+  try {
     return HnswIndex.read(base.path, job.dims, job.metric, job.hnsw, base.deleted);
   } catch {
     return undefined;
@@ -96,20 +101,37 @@ function cancelled(job: BuildJob): boolean {
   return job.cancel !== undefined && Atomics.load(job.cancel, 0) === 1;
 }
 
+/** A cancelled build: its graph is freed at once (see {@link HnswIndex.release}). */
+function dropped(index: HnswIndex): { result: BuildResult } {
+  index.release();
+  return { result: { kind: "dropped" } };
+}
+
 function build(db: Database.Database, job: BuildJob): { result: BuildResult; index?: HnswIndex } {
   const row = db.prepare("SELECT count, seq, tomb_floor FROM collections WHERE cid = ?").get(job.cid) as
     | { count: number; seq: number; tomb_floor: number }
     | undefined;
   if (!row) return { result: { kind: "dropped" } };
-  let index = loadBase(job);
-  const baseRejected = job.base !== undefined && index === undefined;
-  let from = index ? (job.base as BuildBase).seq : 0;
-  // Tombstones the base would need were pruned by a newer snapshot, or it is mostly deleted marks: start over.
-  if (index && (from < row.tomb_floor || index.wasteful)) {
+  const base = job.base;
+  // A damaged file is rebuilt, never loaded.
+  const usable = base !== undefined && intact(base);
+  // Tombstones the base would need were pruned by a newer snapshot: start over.
+  const current = usable && base.seq >= row.tomb_floor;
+  // Nothing to catch up and not mostly deleted marks (then live rows = row.count): the caller
+  // loads the base file itself, so it is not read here (two copies would be resident at once).
+  if (current && base.seq >= row.seq && !(base.deleted.length > 1024 && base.deleted.length > row.count)) {
+    return { result: { kind: "unchanged", seq: base.seq } };
+  }
+  let index = current ? readBase(job, base) : undefined;
+  const baseRejected = base !== undefined && (!usable || (current && index === undefined));
+  let from = index ? (base?.seq ?? 0) : 0;
+  // Mostly deleted marks: a rebuild is cheaper than carrying them.
+  if (index?.wasteful) {
+    // Free it before the new graph grows: two full graphs would be resident at once.
+    index.release();
     index = undefined;
     from = 0;
   }
-  if (index && from >= row.seq) return { result: { kind: "unchanged", seq: from } };
   // Fail before the expensive part when the file cannot be created (an fs error with its errno code).
   closeSync(openSync(job.temporary, "w"));
   index ??= HnswIndex.create(job.dims, job.metric, job.hnsw, Math.ceil(row.count * 1.1) + 16);
@@ -121,16 +143,16 @@ function build(db: Database.Database, job: BuildJob): { result: BuildResult; ind
       .pluck()
       .iterate(from) as Iterable<number>) {
       index.remove(label);
-      if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return { result: { kind: "dropped" } };
+      if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return dropped(index);
     }
   }
   for (const item of db
     .prepare(`SELECT label, vector FROM items_${job.cid} WHERE seq > ?`)
     .iterate(from) as Iterable<{ label: number; vector: Buffer }>) {
     index.upsert(item.label, decodeVector(item.vector, job.dims, where));
-    if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return { result: { kind: "dropped" } };
+    if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return dropped(index);
   }
-  if (cancelled(job)) return { result: { kind: "dropped" } };
+  if (cancelled(job)) return dropped(index);
   index.write(job.temporary);
   fsyncPathSync(job.temporary, fsyncSync);
   const bytes = statSync(job.temporary).size;

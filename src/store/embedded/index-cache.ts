@@ -100,6 +100,17 @@ function buildError(
   });
 }
 
+/**
+ * Serve `next` in place of the entry's graph, freeing the graph it replaces
+ * (native memory V8 does not see; see {@link HnswIndex.release}). Searches are
+ * synchronous, so none is running on the old graph here.
+ */
+function serve(entry: Entry, next: ServedIndex | undefined): void {
+  const previous = entry.served;
+  entry.served = next;
+  if (previous && previous.index !== next?.index) previous.index.release();
+}
+
 /** The served HNSW graphs of one store and their builds. */
 export class IndexCache {
   private readonly entries = new Map<number, Entry>();
@@ -128,7 +139,7 @@ export class IndexCache {
   /** Stop serving a graph that can no longer be caught up (another process pruned tombstones it needs). */
   discard(cid: number): void {
     const entry = this.entries.get(cid);
-    if (entry) entry.served = undefined;
+    if (entry) serve(entry, undefined);
   }
 
   /** Whether a build of the collection is running. */
@@ -233,8 +244,17 @@ export class IndexCache {
     const { dims, metric, hnsw, cid } = job;
     if (result.kind === "unchanged") {
       const base = job.base as NonNullable<BuildJob["base"]>;
-      const index = await HnswIndex.load(base.path, dims, metric, hnsw, base.deleted);
-      if (!build.cancelled) entry.served = { index, seq: result.seq };
+      let index: HnswIndex;
+      try {
+        index = await HnswIndex.load(base.path, dims, metric, hnsw, base.deleted);
+      } catch (error) {
+        // Intact (size and CRC-32 checked by the build) but unreadable: forget it, so the next build starts from SQLite.
+        if (baseFile !== null) forgetSnapshot(this.db, cid, baseFile);
+        await unlinkQuietly(base.path);
+        throw error;
+      }
+      if (build.cancelled) index.release();
+      else serve(entry, { index, seq: result.seq });
       return;
     }
     if (result.baseRejected && baseFile !== null) {
@@ -243,6 +263,7 @@ export class IndexCache {
     }
     const index = built ?? (await HnswIndex.load(job.temporary, dims, metric, hnsw, result.deleted));
     if (build.cancelled) {
+      index.release();
       await unlinkQuietly(job.temporary);
       return;
     }
@@ -254,11 +275,13 @@ export class IndexCache {
     if (recorded === undefined || recorded >= result.seq) {
       // Dropped, or another store on this folder already recorded a snapshot as new: serve ours, keep theirs.
       await unlinkQuietly(job.temporary);
-      if (recorded !== undefined && !build.cancelled) entry.served = { index, seq: result.seq };
+      if (recorded !== undefined && !build.cancelled) serve(entry, { index, seq: result.seq });
+      else index.release();
       return;
     }
     await promote(job.temporary, final, this.options.indexDir);
     if (build.cancelled) {
+      index.release();
       await unlinkQuietly(final);
       return;
     }
@@ -273,7 +296,8 @@ export class IndexCache {
     else if (outcome.replaced !== null && outcome.replaced !== file) {
       await unlinkQuietly(join(this.options.indexDir, outcome.replaced));
     }
-    if (!build.cancelled) entry.served = { index, seq: result.seq };
+    if (build.cancelled) index.release();
+    else serve(entry, { index, seq: result.seq });
   }
 
   private inWorker(job: BuildJob, build: RunningBuild): Promise<BuildResult> {
@@ -340,6 +364,7 @@ export class IndexCache {
   async drop(cid: number): Promise<void> {
     const entry = this.entries.get(cid);
     this.entries.delete(cid);
+    if (entry) serve(entry, undefined);
     if (!entry?.build) return;
     entry.build.cancelled = true;
     Atomics.store(entry.build.cancel, 0, 1);

@@ -17,7 +17,11 @@ let reply: WorkerReply;
 try {
   // The native addons load on first use (src/internal/load-dependency.ts), in this thread too.
   await Promise.all([loadSqlite(), loadHnswlib()]);
-  reply = { result: runBuild(workerData as BuildJob).result };
+  const { result, index } = runBuild(workerData as BuildJob);
+  // Free the graph before replying: the main thread loads the written file
+  // next, and two copies of a large graph must not be resident at once.
+  index?.release();
+  reply = { result };
 } catch (error) {
   const code = (error as { code?: unknown }).code;
   reply = {
