@@ -465,7 +465,7 @@ export interface LearningCurveReport {
 }
 
 /** A line chart of one or more series over a shared x axis. */
-function lineChart(options: {
+export function lineChart(options: {
   readonly title: string;
   readonly xLabel: string;
   readonly series: ReadonlyArray<{
