@@ -16,7 +16,7 @@ then measures, each variant in this process with the same threads, interleaved r
 Run (inside bench/.venv with bench/python/int8-requirements.txt installed):
   bench/.venv/bin/python bench/python/int8_probe.py --onnx <model.onnx> --tokenizer <tokenizer.json>
     --pooling mean|cls --max-tokens 256 --sts <stsb-en-dev.csv> --calibration <text file or csv>
-    [--dynamic <model-q.onnx>] [--threads 2] [--repeats 3] [--speed-sentences 512] [--out probe.json]
+    [--dynamic <model-q.onnx>] [--variants fused,dyn-int8,qdq-u8s8,qop-u8s8] [--reduce-range] [--threads 2] [--repeats 3] [--speed-sentences 512] [--out probe.json]
 Prints a Markdown table; --out writes the raw numbers as JSON.
 """
 
@@ -122,7 +122,10 @@ class Reader(CalibrationDataReader):
 
 def build_variants(args: argparse.Namespace, encoder: Encoder, workdir: str) -> dict[str, str]:
     variants = {"fp32": args.onnx}
+    wanted = set(args.variants.split(","))
     try:
+        if "fused" not in wanted:
+            raise RuntimeError("not requested")
         from onnxruntime.transformers.optimizer import optimize_model
 
         fused = optimize_model(args.onnx, model_type="bert", opt_level=0, use_gpu=False)
@@ -132,7 +135,7 @@ def build_variants(args: argparse.Namespace, encoder: Encoder, workdir: str) -> 
         variants["fused"] = fused_path
     except Exception as error:  # a failed fusion is a result, not a crash
         print(f"fusion failed: {error}", file=sys.stderr)
-    if args.dynamic:
+    if args.dynamic and "dyn-int8" in wanted:
         variants["dyn-int8"] = args.dynamic
     names = [i.name for i in session_for(args.onnx, 1).get_inputs()]
     # Per-channel DequantizeLinear (axis) needs opset >= 13; exported BERTs are often opset 11/12.
@@ -143,6 +146,8 @@ def build_variants(args: argparse.Namespace, encoder: Encoder, workdir: str) -> 
         onnx.save(version_converter.convert_version(model, 13), source)
     calibration = read_calibration(args.calibration, args.calibration_count)
     for label, fmt in (("qdq-u8s8", QuantFormat.QDQ), ("qop-u8s8", QuantFormat.QOperator)):
+        if label not in wanted:
+            continue
         path = os.path.join(workdir, f"{label}.onnx")
         quantize_static(
             source,
@@ -154,6 +159,7 @@ def build_variants(args: argparse.Namespace, encoder: Encoder, workdir: str) -> 
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
+            reduce_range=args.reduce_range,
         )
         variants[label] = path
     return variants
@@ -173,6 +179,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--speed-sentences", type=int, default=512)
     parser.add_argument("--batch-sizes", default="1,32,128")
+    parser.add_argument("--variants", default="fused,dyn-int8,qdq-u8s8,qop-u8s8", help="besides fp32")
+    parser.add_argument(
+        "--reduce-range", action="store_true", help="7-bit weights (onnxruntime's advice on CPUs without VNNI)"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
 
