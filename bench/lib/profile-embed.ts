@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { parse as parseCsv } from "csv-parse/sync";
 import * as ort from "onnxruntime-node";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
-import { planBatches } from "../../src/embed/onnx/onnx-embedder.js";
+import { paddedFeeds, planBatches } from "../../src/embed/onnx/onnx-embedder.js";
 import { loadTextTokenizer } from "../../src/embed/onnx/text-tokenizer.js";
 import { getModel } from "../../src/models/catalog.js";
 import { createModelStore } from "../../src/models/store-impl.js";
@@ -93,21 +93,7 @@ async function phasedPass(batchSize: number): Promise<Record<Phase, number>> {
       mark = performance.now();
       const sequences = batch.indices.map((index) => (encoded[index] as { ids: readonly number[] }).ids);
       const length = batch.length;
-      const size = sequences.length * length;
-      const ids = new BigInt64Array(size);
-      const mask = new BigInt64Array(size);
-      sequences.forEach((sequence, row) => {
-        for (let t = 0; t < sequence.length; t++) {
-          ids[row * length + t] = BigInt(sequence[t] as number);
-          mask[row * length + t] = 1n;
-        }
-      });
-      const dims = [sequences.length, length];
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor("int64", ids, dims),
-        attention_mask: new ort.Tensor("int64", mask, dims),
-      };
-      if (needsTokenTypes) feeds.token_type_ids = new ort.Tensor("int64", new BigInt64Array(size), dims);
+      const feeds = paddedFeeds(ort, sequences, length, needsTokenTypes);
       lap("plan+tensors");
       const output = await session.run(feeds);
       lap("session.run");

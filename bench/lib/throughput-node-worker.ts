@@ -16,7 +16,7 @@ import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import type { Embedder } from "../../src/embed/embedder.js";
-import { planBatches } from "../../src/embed/onnx/onnx-embedder.js";
+import { paddedFeeds, planBatches } from "../../src/embed/onnx/onnx-embedder.js";
 import { loadTextTokenizer } from "../../src/embed/onnx/text-tokenizer.js";
 import {
   chunk,
@@ -138,21 +138,7 @@ async function startRaw(): Promise<(command: WorkerCommand) => Promise<Record<st
         config.maxBatchTokens,
       )) {
         const rows = plan.indices.map((index) => group[index] as readonly number[]);
-        const size = rows.length * plan.length;
-        const ids = new BigInt64Array(size);
-        const mask = new BigInt64Array(size);
-        rows.forEach((row, r) => {
-          row.forEach((id, t) => {
-            ids[r * plan.length + t] = BigInt(id);
-            mask[r * plan.length + t] = 1n;
-          });
-        });
-        const dims = [rows.length, plan.length];
-        const feeds: Record<string, ort.Tensor> = {
-          input_ids: new ort.Tensor("int64", ids, dims),
-          attention_mask: new ort.Tensor("int64", mask, dims),
-        };
-        if (needsTokenTypes) feeds.token_type_ids = new ort.Tensor("int64", new BigInt64Array(size), dims);
+        const feeds = paddedFeeds(ort, rows, plan.length, needsTokenTypes);
         batches.push({ feeds, lengths: rows.map((row) => row.length), length: plan.length });
       }
     }

@@ -162,6 +162,37 @@ export function planBatches(
   return batches;
 }
 
+/**
+ * The int64 inputs of one padded batch for a BERT-style graph: `input_ids`
+ * (each row's ids, then 0 up to `length`), `attention_mask` (1 on real
+ * tokens) and, when `withTokenTypes`, all-zero `token_type_ids`; shape
+ * `[sequences.length, length]`. Shared by the embedder and the benchmarks
+ * that time `session.run` on the very batches the embedder builds.
+ */
+export function paddedFeeds(
+  runtime: Pick<typeof ort, "Tensor">,
+  sequences: readonly (readonly number[])[],
+  length: number,
+  withTokenTypes: boolean,
+): Record<string, ort.Tensor> {
+  const size = sequences.length * length;
+  const ids = new BigInt64Array(size);
+  const mask = new BigInt64Array(size);
+  sequences.forEach((sequence, row) => {
+    for (let t = 0; t < sequence.length; t++) {
+      ids[row * length + t] = BigInt(sequence[t] as number);
+      mask[row * length + t] = 1n;
+    }
+  });
+  const dims = [sequences.length, length];
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new runtime.Tensor("int64", ids, dims),
+    attention_mask: new runtime.Tensor("int64", mask, dims),
+  };
+  if (withTokenTypes) feeds.token_type_ids = new runtime.Tensor("int64", new BigInt64Array(size), dims);
+  return feeds;
+}
+
 /** Length of the longest sequence (the padded length of its batch). */
 /** The {@link ModelInfo} an ONNX text embedder reports: the catalog spec's facts plus its batch size. */
 export function modelInfoOf(spec: ModelSpec, maxBatchSize: number): ModelInfo {
@@ -274,21 +305,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
 
   /** Run one padded batch; returns the hidden states and their shape. */
   async function run(sequences: readonly (readonly number[])[], length: number): Promise<ort.Tensor> {
-    const size = sequences.length * length;
-    const ids = new BigInt64Array(size);
-    const mask = new BigInt64Array(size);
-    sequences.forEach((sequence, row) => {
-      for (let t = 0; t < sequence.length; t++) {
-        ids[row * length + t] = BigInt(sequence[t] as number);
-        mask[row * length + t] = 1n;
-      }
-    });
-    const dims = [sequences.length, length];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", ids, dims),
-      attention_mask: new ort.Tensor("int64", mask, dims),
-    };
-    if (needsTokenTypes) feeds.token_type_ids = new ort.Tensor("int64", new BigInt64Array(size), dims);
+    const feeds = paddedFeeds(ort, sequences, length, needsTokenTypes);
     let output: ort.InferenceSession.OnnxValueMapType;
     try {
       output = await session.run(feeds);
