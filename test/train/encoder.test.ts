@@ -195,9 +195,20 @@ describe("finetuneClassifier", () => {
     await expect(finetuneClassifier({ ...base, texts: ["good", "  "] })).rejects.toThrow(/text 2 is empty/);
     await expect(
       finetuneClassifier({ ...base, validation: { texts: ["meh"], labels: ["neutral"] } }),
-    ).rejects.toThrow(/\["neutral"\] do not occur in the training data/);
+    ).rejects.toThrow(/"neutral" \(validation data:1\)/);
     await expect(
-      finetuneClassifier({ ...base, texts: ["good ".repeat(40), "bad"], maxTokens: 8, onLong: "refuse" }),
-    ).rejects.toMatchObject({ code: "INPUT_TOO_LONG" });
+      finetuneClassifier({
+        ...base,
+        texts: ["good ".repeat(40), "bad"],
+        maxTokens: 8,
+        onLong: "refuse",
+        dataPath: "train.csv",
+        lines: [2, 3],
+      }),
+    ).rejects.toThrow(/train\.csv:2: the text has 42 tokens/);
+    // 1 GiB cannot hold a batch of 512 at 16 tokens: refused with the largest batch size that fits.
+    await expect(finetuneClassifier({ ...base, batchSize: 512, availableMemory: 1024 ** 3 })).rejects.toThrow(
+      /The largest batch size that fits is \d+ \(--batch-size \d+\)/,
+    );
   });
 });

@@ -10,14 +10,24 @@
  * Added here: global-norm gradient clipping and dropout inside the encoder.
  * Batches are padded to a multiple of 16 tokens and to the full batch size so
  * the engine compiles few shapes.
+ *
+ * The head sees what an embedder of the exported encoder returns: for models
+ * that normalize (all four catalog encoders) the pooled vector is L2-normalized
+ * inside the training graph. So the head does not start on unit vectors (tiny
+ * logits), training multiplies them by a fixed scale — the mean norm of the first
+ * rows it pools — which is folded into the head's weight at the end
+ * (`W·(s·y) = (s·W)·y`): the saved head takes the embedder's vectors as they are.
  */
 
 import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { EmbedkitError } from "../../errors.js";
 import { checkInteger, checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
+import { dot } from "../../vectors/math.js";
 import { createRandom } from "../../vectors/random.js";
 import { type Classifier, createClassifier, stratifiedSplit } from "../classifier.js";
+import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
+import { assertBatchFitsMemory, type TrainingMemoryConfig } from "../finetune/memory.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
 import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
@@ -37,13 +47,27 @@ export interface FinetuneClassifierOptions {
   /** Training texts and their labels (same length). */
   readonly texts: readonly string[];
   readonly labels: readonly string[];
+  /** Where the training texts come from (file name for messages). @default "training data" */
+  readonly dataPath?: string;
+  /** Line of each training text in `dataPath`, for messages. @default 1, 2, 3… */
+  readonly lines?: readonly number[];
   /** Validation set; without it `validationSplit` of the training rows (stratified) are held out. */
-  readonly validation?: { readonly texts: readonly string[]; readonly labels: readonly string[] };
+  readonly validation?: {
+    readonly texts: readonly string[];
+    readonly labels: readonly string[];
+    /** File name for messages. @default "validation data" */
+    readonly path?: string;
+    /** Line of each text in `path`. @default 1, 2, 3… */
+    readonly lines?: readonly number[];
+  };
   /** Fraction held out for validation when `validation` is not given (0 = none). @default 0.1 */
   readonly validationSplit?: number;
   /** Longest sequence in tokens (with [CLS]/[SEP]); at most the model's limit. @default 128 */
   readonly maxTokens?: number;
-  /** Longer texts: cut (counted in the result) or refused with INPUT_TOO_LONG. @default "truncate" */
+  /**
+   * Longer texts: cut (counted in the result, one warning through `onLog`) or refused with
+   * INPUT_TOO_LONG naming `file:line` (`applyLengthPolicy`). @default "truncate"
+   */
   readonly onLong?: "truncate" | "refuse";
   /** Optimizer (names and semantics of `train`). @default AdamW, learning rate 2e-5, weight decay 0.01 */
   readonly optimizer?: OptimizerOptions;
@@ -65,6 +89,12 @@ export interface FinetuneClassifierOptions {
   readonly modelReference?: string;
   /** Texts whose predictions are reported before and after training. */
   readonly probes?: readonly string[];
+  /**
+   * Memory the run may use, in bytes: a batch size whose estimated peak does not fit is refused
+   * (INVALID_OPTION naming the largest batch size that fits) before the engine starts.
+   * @default free memory (capped by a cgroup limit)
+   */
+  readonly availableMemory?: number;
   /** Where the Python environment lives. @default EMBEDKIT_HOME */
   readonly home?: string;
   readonly onEpoch?: (report: EpochReport) => void;
@@ -167,30 +197,37 @@ export async function finetuneClassifier(
   const batchSize = checkInteger("batchSize", options.batchSize ?? 16, { min: 1, max: 1024 });
   const dropout = checkNumber("dropout", options.dropout ?? 0.1, { min: 0, max: 0.9 });
   const clipNorm = checkNumber("clipNorm", options.clipNorm ?? 1, { min: 0 });
+  const dataPath = options.dataPath ?? "training data";
+  const lineOf = (lines: readonly number[] | undefined, index: number): number => lines?.[index] ?? index + 1;
   let trainTexts = options.texts;
   let trainLabels = options.labels;
+  let trainLines = options.texts.map((_, index) => lineOf(options.lines, index));
   let validationTexts: readonly string[] = [];
   let validationLabels: readonly string[] = [];
+  let validationLines: number[] = [];
+  let validationPath = dataPath;
   if (options.validation !== undefined) {
-    checkTexts(options.validation.texts, options.validation.labels, "Validation data");
-    const unseen = [...new Set(options.validation.labels)].filter((label) => !classes.includes(label));
-    if (unseen.length > 0) {
-      throw new EmbedkitError(
-        "INVALID_INPUT",
-        `Validation labels ${JSON.stringify(unseen)} do not occur in the training data (${JSON.stringify(classes)}).`,
-        { details: { unseen } },
-      );
-    }
-    validationTexts = options.validation.texts;
-    validationLabels = options.validation.labels;
+    const validation = options.validation;
+    checkTexts(validation.texts, validation.labels, "Validation data");
+    validationPath = validation.path ?? "validation data";
+    validationTexts = validation.texts;
+    validationLabels = validation.labels;
+    validationLines = validation.texts.map((_, index) => lineOf(validation.lines, index));
+    checkValidationLabels(classes, {
+      path: validationPath,
+      rows: validationLabels.map((label, index) => ({ label, line: validationLines[index] as number })),
+    });
   } else {
     const fraction = checkNumber("validationSplit", options.validationSplit ?? 0.1, { min: 0, max: 0.5 });
     if (fraction > 0) {
       const split = stratifiedSplit(options.labels, fraction, seed);
+      const lines = trainLines;
       trainTexts = split.train.map((i) => options.texts[i] as string);
       trainLabels = split.train.map((i) => options.labels[i] as string);
+      trainLines = split.train.map((i) => lines[i] as number);
       validationTexts = split.validation.map((i) => options.texts[i] as string);
       validationLabels = split.validation.map((i) => options.labels[i] as string);
+      validationLines = split.validation.map((i) => lines[i] as number);
     }
   }
   const store = options.store;
@@ -201,12 +238,24 @@ export async function finetuneClassifier(
   });
   const pulled = await store.ensure(spec);
   const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
-  const truncate = (options.onLong ?? "truncate") === "truncate";
+  // Length policy (side B's, one place) before any training: a long row fails the call up front.
+  const onLong = options.onLong ?? "truncate";
+  const countTokens = async (texts: readonly string[]): Promise<number[]> =>
+    texts.map((text) => tokenizer.count(text));
+  const withLines = (texts: readonly string[], lines: readonly number[]) =>
+    texts.map((text, index) => ({ text, line: lines[index] as number }));
+  const policy = {
+    maxTokens,
+    countTokens,
+    onLong,
+    ...(options.onLog === undefined ? {} : { onWarning: options.onLog }),
+  };
+  await applyLengthPolicy(withLines(trainTexts, trainLines), { ...policy, path: dataPath });
+  await applyLengthPolicy(withLines(validationTexts, validationLines), { ...policy, path: validationPath });
   let truncated = 0;
-  // Tokenize everything before any training: a bad row fails the call up front.
   const encode = (texts: readonly string[]): number[][] =>
     texts.map((text, index) => {
-      const encoded = tokenizer.encode(text, { truncate, index });
+      const encoded = tokenizer.encode(text, { truncate: true, index });
       if (encoded.truncated) truncated++;
       return [...encoded.ids];
     });
@@ -219,9 +268,51 @@ export async function finetuneClassifier(
   const bert = await readOnnxBert(pulled.path("onnx"));
   const hidden = bert.config.hidden;
   const pooling = spec.pooling;
+  const normalizeOutput = spec.normalize;
+  // Scale of the normalized features while training (set from the first batch; 1 once folded into the head).
+  let featureScale: number | undefined;
+  /** Normalize rows `0..rows` of `pooled` in place (times the feature scale); returns each row's norm. */
+  const finishFeatures = (pooled: Float32Array, rows: number): Float64Array => {
+    const norms = new Float64Array(rows);
+    if (!normalizeOutput) return norms.fill(1);
+    for (let r = 0; r < rows; r++) {
+      const row = pooled.subarray(r * hidden, (r + 1) * hidden);
+      norms[r] = Math.sqrt(dot(row, row));
+    }
+    if (featureScale === undefined) featureScale = norms.reduce((sum, norm) => sum + norm, 0) / rows || 1;
+    for (let r = 0; r < rows; r++) {
+      const factor = (norms[r] as number) > 0 ? featureScale / (norms[r] as number) : 0;
+      for (let i = r * hidden; i < (r + 1) * hidden; i++) pooled[i] = (pooled[i] as number) * factor;
+    }
+    return norms;
+  };
   const random = createRandom(seed);
   // The heads' own builder (dropout + linear), so the saved head is train's classifier format.
   const head: Layer = createMlp({ inputs: hidden, outputs: classes.length, dropout, random });
+  const optimizerOptions = options.optimizer ?? { name: "adamw", learningRate: 2e-5, weightDecay: 0.01 };
+  // Refuse a batch size that would run the machine out of memory before the engine starts.
+  const longest = Math.max(...trainIds.map((row) => row.length));
+  let params = head.parameters().reduce((sum, parameter) => sum + parameter.value.length, 0);
+  for (const weight of bert.weights.values()) params += weight.values.length;
+  const memoryOptimizer: TrainingMemoryConfig["optimizer"] =
+    optimizerOptions.name === "adamax"
+      ? "adam"
+      : optimizerOptions.name === "sgd"
+        ? (optimizerOptions.momentum ?? 0) > 0
+          ? "sgd-momentum"
+          : "sgd"
+        : optimizerOptions.name;
+  const memory: TrainingMemoryConfig = {
+    params,
+    batch: batchSize,
+    seqLen: Math.min(maxTokens, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET),
+    layers: bert.config.layers,
+    hidden,
+    heads: bert.config.heads,
+    optimizer: memoryOptimizer,
+  };
+  if (options.availableMemory === undefined) assertBatchFitsMemory(memory);
+  else assertBatchFitsMemory(memory, options.availableMemory);
   const encoder: TrainableEncoder = await createTrainableEncoder({
     bert,
     ...(options.home === undefined ? {} : { home: options.home }),
@@ -247,6 +338,7 @@ export async function finetuneClassifier(
       for (let start = 0; start < rows.length; start += batchSize) {
         const chunk = rows.slice(start, start + batchSize);
         const pooled = await encoder.forward(batchOf(chunk, batchSize), { output: pooling });
+        finishFeatures(pooled, chunk.length);
         for (let r = 0; r < chunk.length; r++) out.push(pooled.slice(r * hidden, (r + 1) * hidden));
       }
       return out;
@@ -282,10 +374,7 @@ export async function finetuneClassifier(
 
     const before = await predictProbes();
     const parameters = [...encoder.parameters, ...head.parameters()];
-    const optimizer = createOptimizer(
-      parameters,
-      options.optimizer ?? { name: "adamw", learningRate: 2e-5, weightDecay: 0.01 },
-    );
+    const optimizer = createOptimizer(parameters, optimizerOptions);
     const batchesPerEpoch = Math.ceil(trainIds.length / batchSize);
     const totalSteps = batchesPerEpoch * epochs;
     const scheduleOptions = options.schedule ?? { name: "linear", warmup: 0.1 };
@@ -326,6 +415,7 @@ export async function finetuneClassifier(
           dropout,
           seed: seed * 1_000_003 + step,
         });
+        const norms = finishFeatures(pooled, rows.length);
         const features = { data: pooled.subarray(0, rows.length * hidden), shape: [rows.length, hidden] };
         const logits = head.forward(features, { training: true, random });
         const result = softmaxCrossEntropy(
@@ -342,6 +432,22 @@ export async function finetuneClassifier(
         const gradFeatures = head.backward(result.grad, { inputGradient: true });
         const gradPooled = new Float32Array(batchSize * hidden);
         gradPooled.set(gradFeatures.data);
+        if (normalizeOutput) {
+          // f = s·x/|x| ⇒ ∂L/∂x = (s/|x|)·(g − y·(y·g)), y = f/s the unit vector.
+          const scale = featureScale as number;
+          for (let r = 0; r < rows.length; r++) {
+            const norm = norms[r] as number;
+            const y = features.data.subarray(r * hidden, (r + 1) * hidden);
+            const g = gradPooled.subarray(r * hidden, (r + 1) * hidden);
+            if (norm === 0) {
+              g.fill(0);
+              continue;
+            }
+            const along = dot(y, g) / (scale * scale);
+            for (let i = 0; i < hidden; i++)
+              g[i] = (scale / norm) * ((g[i] as number) - (y[i] as number) * along);
+          }
+        }
         await encoder.backward(gradPooled);
         clipGradientNorm(parameters, clipNorm);
         optimizer.learningRate = schedule(step);
@@ -388,6 +494,14 @@ export async function finetuneClassifier(
       restoreParameters(parameters, best.snapshot);
       await encoder.sync();
       bestEpoch = best.epoch;
+    }
+    // Fold the training scale into the head: it now takes unit vectors, as embedders return them.
+    if (normalizeOutput && featureScale !== undefined && featureScale !== 1) {
+      for (const parameter of head.parameters())
+        if (parameter.name.endsWith("weight"))
+          for (let i = 0; i < parameter.value.length; i++)
+            parameter.value[i] = (parameter.value[i] as number) * (featureScale as number);
+      featureScale = 1;
     }
     const after = await predictProbes();
     return {
