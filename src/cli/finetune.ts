@@ -45,6 +45,10 @@ interface FinetuneClassifierCommandOptions {
   readonly seed: number;
   readonly out: string;
   readonly probe?: readonly string[];
+  readonly checkpointDir?: string;
+  readonly checkpointEvery?: number;
+  readonly checkpointKeep: number;
+  readonly resume?: boolean;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly home?: string;
@@ -102,6 +106,11 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
           },
         }),
     ...(options.probe === undefined ? {} : { probes: options.probe }),
+    ...(options.checkpointDir === undefined
+      ? {}
+      : { checkpointDir: options.checkpointDir, checkpointKeep: options.checkpointKeep }),
+    ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+    ...(options.resume === true ? { resume: true } : {}),
     ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
     onLong: options.onLong,
     optimizer: { name: options.optimizer, learningRate: options.lr, weightDecay: options.weightDecay },
@@ -275,6 +284,20 @@ export function finetuneCommand(): Command {
       "output folder: the head (classify --classifier DIR) + the fine-tuned encoder in DIR/encoder (a dir: model)",
     )
     .option(
+      "--checkpoint-dir <dir>",
+      "write training checkpoints here (each epoch end, and every --checkpoint-every steps)",
+    )
+    .option(
+      "--checkpoint-every <n>",
+      "steps between checkpoints (default: epoch ends only)",
+      parsePositiveInteger,
+    )
+    .option("--checkpoint-keep <n>", "checkpoints kept in --checkpoint-dir", parsePositiveInteger, 3)
+    .option(
+      "--resume",
+      "continue from the newest intact checkpoint in --checkpoint-dir (same data and options; ends with the weights an uninterrupted run reaches)",
+    )
+    .option(
       "--probe <text>",
       "also print the trained model's prediction for this text (repeatable; in the --json summary)",
       (value: string, previous: string[] = []) => [...previous, value],
@@ -292,7 +315,9 @@ Examples:
   embedkit classify --classifier sst2-ft/ "a gripping, funny film"
   embedkit embed -m dir:sst2-ft/encoder "any text"     # the fine-tuned encoder as a model
   embedkit finetune classifier --data reviews.tsv --text-col text_a -m bge-small-zh-v1.5 \\
-    --epochs 3 --batch-size 16 --lr 2e-5 --warmup 0.1 --patience 1 --out chn-ft/`,
+    --epochs 3 --batch-size 16 --lr 2e-5 --warmup 0.1 --patience 1 --out chn-ft/
+  embedkit finetune classifier --data train.csv --checkpoint-dir ckpt/ --checkpoint-every 500 --out ft/
+  embedkit finetune classifier --data train.csv --checkpoint-dir ckpt/ --resume --out ft/   # after a crash`,
     )
     .action(async (options: FinetuneClassifierCommandOptions) => {
       await runClassifier(options);

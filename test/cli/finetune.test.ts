@@ -193,6 +193,24 @@ describe("embedkit finetune classifier", () => {
     expect(run.stderr).toMatch(/"neutral" \(.*val2\.csv:3\)/);
   });
 
+  it("refuses --resume without a checkpoint folder", async () => {
+    const data = join(dir, "resume.csv");
+    await writeFile(data, "text,label\ngood,pos\nbad,neg\n");
+    const run = await runCli([
+      "finetune",
+      "classifier",
+      "--data",
+      data,
+      "--val",
+      "0",
+      "--resume",
+      "--out",
+      join(dir, "r"),
+    ]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/resume and checkpointEvery need checkpointDir/);
+  });
+
   it("refuses a file with a single class, naming the problem", async () => {
     const data = join(dir, "one-class.csv");
     await writeFile(data, "text,label\ngood,pos\nfine,pos\n");

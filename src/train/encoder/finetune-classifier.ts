@@ -26,6 +26,7 @@ import type { ModelStore } from "../../models/index.js";
 import { dot } from "../../vectors/math.js";
 import { createRandom } from "../../vectors/random.js";
 import { type Classifier, createClassifier, stratifiedSplit } from "../classifier.js";
+import { loadLatestCheckpoint, saveTrainingCheckpoint } from "../finetune/checkpoints.js";
 import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { assertBatchFitsMemory, type TrainingMemoryConfig } from "../finetune/memory.js";
 import { createMlp, type Layer } from "../layers.js";
@@ -83,6 +84,21 @@ export interface FinetuneClassifierOptions {
   readonly clipNorm?: number;
   /** Seed of the split, shuffling, head initialisation and dropout. @default 42 */
   readonly seed?: number;
+  /**
+   * Folder for training checkpoints (`train/finetune` format: weights — encoder by ONNX
+   * initializer name, head as `head.*` —, optimizer state, step, epoch, batch, history), written
+   * at each epoch end and every `checkpointEvery` steps.
+   */
+  readonly checkpointDir?: string;
+  /** Steps between checkpoints (0 = only at epoch ends). @default 0 */
+  readonly checkpointEvery?: number;
+  /** Checkpoints kept in `checkpointDir`. @default 3 */
+  readonly checkpointKeep?: number;
+  /**
+   * Continue from the newest intact checkpoint in `checkpointDir` (a fresh start when there is
+   * none): the run ends with the weights an uninterrupted run with the same options reaches.
+   */
+  readonly resume?: boolean;
   /** Stop when validation accuracy stops improving. */
   readonly earlyStopping?: EarlyStoppingOptions;
   /** Model reference the saved head records as its embedding model (the exported folder's). @default the base id */
@@ -192,7 +208,18 @@ export async function finetuneClassifier(
       `Training data needs at least two classes, received ${JSON.stringify(classes)}.`,
     );
   }
-  const seed = options.seed ?? 42;
+  const seed = checkInteger("seed", options.seed ?? 42, { min: 0 });
+  const checkpointEvery = checkInteger("checkpointEvery", options.checkpointEvery ?? 0, { min: 0 });
+  if (
+    (options.resume === true || options.checkpointEvery !== undefined) &&
+    options.checkpointDir === undefined
+  ) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "resume and checkpointEvery need checkpointDir (the folder the checkpoints are written to).",
+      { details: { option: "checkpointDir" } },
+    );
+  }
   const epochs = checkInteger("epochs", options.epochs ?? 3, { min: 1, max: 1000 });
   const batchSize = checkInteger("batchSize", options.batchSize ?? 16, { min: 1, max: 1024 });
   const dropout = checkNumber("dropout", options.dropout ?? 0.1, { min: 0, max: 0.9 });
@@ -372,7 +399,6 @@ export async function finetuneClassifier(
       return { accuracy: correct / vectors.length, loss: loss / vectors.length };
     };
 
-    const before = await predictProbes();
     const parameters = [...encoder.parameters, ...head.parameters()];
     const optimizer = createOptimizer(parameters, optimizerOptions);
     const batchesPerEpoch = Math.ceil(trainIds.length / batchSize);
@@ -400,11 +426,116 @@ export async function finetuneClassifier(
     let step = 0;
     let trainingMs = 0;
     let trainedTokens = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    // Checkpoint names: encoder weights by ONNX initializer name, head parameters as head.<name>.
+    const checkpointName = (parameter: Parameter): string =>
+      bert.weights.get(parameter.name)?.onnxName ?? `head.${parameter.name}`;
+    let firstEpoch = 1;
+    let firstBatch = 0;
+    let resumedLoss = 0;
+    const saveCheckpoint = async (epoch: number, batchInEpoch: number, lossSum: number): Promise<void> => {
+      if (options.checkpointDir === undefined) return;
+      const weights = new Map<string, Float32Array>();
+      for (const [index, parameter] of parameters.entries()) {
+        weights.set(checkpointName(parameter), parameter.value);
+        const kept = best?.snapshot[index];
+        if (kept !== undefined) weights.set(`best.${checkpointName(parameter)}`, kept);
+      }
+      const state = optimizer.exportState();
+      await saveTrainingCheckpoint(
+        options.checkpointDir,
+        {
+          step,
+          epoch: epoch - 1,
+          batchInEpoch,
+          rngState: { seed },
+          optimizer: state.tensors,
+          weights,
+          extra: {
+            labels: classes,
+            optimizerSteps: state.steps,
+            featureScale: featureScale ?? null,
+            history,
+            epochSeconds,
+            lossSum,
+            sinceBest,
+            trainingMs,
+            trainedTokens,
+            best: best === undefined ? null : { accuracy: best.accuracy, loss: best.loss, epoch: best.epoch },
+          },
+        },
+        { keep: options.checkpointKeep ?? 3 },
+      );
+    };
+    if (options.resume === true && options.checkpointDir !== undefined) {
+      const loaded = await loadLatestCheckpoint(options.checkpointDir);
+      if (loaded !== undefined) {
+        const extra = loaded.extra as {
+          labels?: string[];
+          optimizerSteps?: number;
+          featureScale?: number | null;
+          history?: EpochReport[];
+          epochSeconds?: number[];
+          lossSum?: number;
+          sinceBest?: number;
+          trainingMs?: number;
+          trainedTokens?: number;
+          best?: { accuracy: number; loss: number; epoch: number } | null;
+        };
+        if (JSON.stringify(extra.labels) !== JSON.stringify(classes)) {
+          throw new EmbedkitError(
+            "INVALID_INPUT",
+            `Checkpoint ${loaded.path} was trained on labels ${JSON.stringify(extra.labels)}, not ${JSON.stringify(classes)}: resume with the same data, or use another checkpoint folder.`,
+            { details: { path: loaded.path } },
+          );
+        }
+        const read = (name: string, length: number): Float32Array => {
+          const values = loaded.weights.get(name);
+          if (values === undefined || values.length !== length) {
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              `Checkpoint ${loaded.path} does not match this model: weight "${name}" is ${values === undefined ? "missing" : `${values.length} values long, expected ${length}`}.`,
+              { details: { path: loaded.path, weight: name } },
+            );
+          }
+          return values;
+        };
+        const restored = parameters.map((parameter) =>
+          read(checkpointName(parameter), parameter.value.length),
+        );
+        const bestSnapshot =
+          extra.best === null || extra.best === undefined
+            ? undefined
+            : parameters.map((parameter) =>
+                read(`best.${checkpointName(parameter)}`, parameter.value.length).slice(),
+              );
+        optimizer.importState({ steps: extra.optimizerSteps ?? loaded.step, tensors: loaded.optimizer });
+        restoreParameters(parameters, restored);
+        await encoder.sync();
+        step = loaded.step;
+        firstEpoch = loaded.epoch + 1;
+        firstBatch = loaded.batchInEpoch;
+        resumedLoss = extra.lossSum ?? 0;
+        if (typeof extra.featureScale === "number") featureScale = extra.featureScale;
+        history.push(...(extra.history ?? []));
+        epochSeconds.push(...(extra.epochSeconds ?? []));
+        sinceBest = extra.sinceBest ?? 0;
+        trainingMs = extra.trainingMs ?? 0;
+        trainedTokens = extra.trainedTokens ?? 0;
+        if (extra.best !== null && extra.best !== undefined && bestSnapshot !== undefined)
+          best = { ...extra.best, snapshot: bestSnapshot };
+        options.onLog?.(
+          `Resumed from ${loaded.path}: step ${step}, epoch ${firstEpoch}, batch ${firstBatch}${loaded.skipped.length > 0 ? ` (passed over ${loaded.skipped.length} damaged newer checkpoint(s))` : ""}.`,
+        );
+      }
+    }
+    const before = await predictProbes();
+    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
       const started = performance.now();
-      const shuffled = random.shuffle(order);
-      let lossSum = 0;
-      for (let b = 0; b < batchesPerEpoch; b++) {
+      // Per-epoch and per-step generators (from the seed): a resumed run draws what the first did.
+      const shuffled = createRandom(seed + epoch * 104_729).shuffle(order);
+      const resumedEpoch = epoch === firstEpoch;
+      let lossSum = resumedEpoch ? resumedLoss : 0;
+      for (let b = resumedEpoch ? firstBatch : 0; b < batchesPerEpoch; b++) {
         const indices = shuffled.slice(b * batchSize, (b + 1) * batchSize);
         const rows = indices.map((i) => trainIds[i] as number[]);
         trainedTokens += rows.reduce((sum, row) => sum + row.length, 0);
@@ -417,7 +548,10 @@ export async function finetuneClassifier(
         });
         const norms = finishFeatures(pooled, rows.length);
         const features = { data: pooled.subarray(0, rows.length * hidden), shape: [rows.length, hidden] };
-        const logits = head.forward(features, { training: true, random });
+        const logits = head.forward(features, {
+          training: true,
+          random: createRandom(seed * 1_000_003 + step + 1),
+        });
         const result = softmaxCrossEntropy(
           logits,
           indices.map((i) => targets[i] as number),
@@ -456,6 +590,11 @@ export async function finetuneClassifier(
         step++;
         lossSum += result.loss * rows.length;
         options.onBatch?.(b + 1, batchesPerEpoch, result.loss);
+        if (checkpointEvery > 0 && step % checkpointEvery === 0) {
+          trainingMs += performance.now() - started;
+          await saveCheckpoint(epoch, b + 1, lossSum);
+          trainingMs -= performance.now() - started;
+        }
       }
       trainingMs += performance.now() - started;
       const validation = await evaluate();
@@ -484,6 +623,7 @@ export async function finetuneClassifier(
       history.push(report);
       epochSeconds.push(report.milliseconds / 1000);
       options.onEpoch?.(report);
+      await saveCheckpoint(epoch + 1, 0, 0);
       if (patience !== undefined && validation !== undefined && sinceBest >= patience) {
         stoppedEarly = epoch < epochs;
         break;
