@@ -188,13 +188,20 @@ export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: numb
  * Fine-tune a catalog encoder and a classification head on labelled texts.
  *
  * @throws EmbedkitError INVALID_INPUT (empty texts or labels, fewer than two
- *   classes, validation labels unseen in training, non-finite loss),
- *   INPUT_TOO_LONG (`onLong: "refuse"`), INVALID_OPTION (settings),
+ *   classes, validation labels unseen in training, non-finite loss, a checkpoint
+ *   of other labels or another model),
+ *   INPUT_TOO_LONG (`onLong: "refuse"`), INVALID_OPTION (settings; a batch size
+ *   whose estimated memory does not fit, naming the largest that does),
  *   DEPENDENCY_MISSING (no Python for the engine)
  * @example
  * ```ts
  * const result = await finetuneClassifier({ store: createModelStore(), texts, labels, epochs: 2 });
- * await saveClassifier("out/classifier", result.classifier);
+ * // The encoder as a dir: model in the head's encoder/ folder, the head recording its id
+ * // (what `embedkit finetune classifier --out out/` does; `classify --classifier out/` loads both).
+ * const encoder = await exportFinetunedEncoder({ base: "all-minilm-l6-v2", weights: result.encoderWeights,
+ *   task: "classifier", dataSha256, outDir: "out/encoder" });
+ * const { model, classes, embedding } = result.classifier;
+ * await saveClassifier("out", createClassifier({ model, classes, embedding: { ...embedding, modelId: encoder.modelId } }));
  * ```
  */
 export async function finetuneClassifier(
