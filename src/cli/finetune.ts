@@ -3,17 +3,23 @@
  * `embedkit finetune classifier`: fine-tune a catalog encoder and a
  * classification head end to end (`train/encoder/finetune-classifier`, JAX
  * sidecar), with a progress bar over batches, one line per epoch (loss,
- * validation accuracy, seconds) and a summary. Saves the head in `train`'s
- * classifier format and the trained encoder weights by ONNX initializer name.
+ * validation accuracy, seconds) and a summary. `--out DIR` is one folder:
+ * the head in `train`'s classifier format at the top (`classify --classifier
+ * DIR`) and the fine-tuned encoder as a `dir:` model in `DIR/encoder/`
+ * (`exportFinetunedEncoder`), whose content-based id the head records.
+ * Data files are read and checked by `train/finetune/data` (the readers every
+ * fine-tuning task shares).
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { saveClassifier } from "../train/classifier.js";
+import { HEAD_ENCODER_FOLDER } from "../models/finetuned-folder.js";
+import { createClassifier, saveClassifier } from "../train/classifier.js";
 import { finetuneClassifier } from "../train/encoder/finetune-classifier.js";
+import { checkValidationLabels, combineDataSha256, readLabelledTextsFile } from "../train/finetune/data.js";
+import { exportFinetunedEncoder } from "../train/finetune/export.js";
 import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
-import { readLabelled } from "../train/train-from-file.js";
 import { openStore } from "./context.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 
@@ -38,6 +44,11 @@ interface FinetuneClassifierCommandOptions {
   readonly patience?: number;
   readonly seed: number;
   readonly out: string;
+  readonly probe?: readonly string[];
+  readonly checkpointDir?: string;
+  readonly checkpointEvery?: number;
+  readonly checkpointKeep: number;
+  readonly resume?: boolean;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly home?: string;
@@ -50,45 +61,56 @@ function parseFraction(value: string): number {
   return parsed;
 }
 
-/**
- * Write the trained encoder weights: `encoder-weights.bin` (float32 little-endian,
- * concatenated) and `encoder-weights.json` (name, shape-free element count, byte offset).
- */
-async function writeEncoderWeights(dir: string, weights: ReadonlyMap<string, Float32Array>): Promise<void> {
-  const index: { name: string; elements: number; offset: number }[] = [];
-  let offset = 0;
-  for (const [name, values] of weights) {
-    index.push({ name, elements: values.length, offset });
-    offset += values.byteLength;
-  }
-  const bytes = new Uint8Array(offset);
-  for (const [i, values] of [...weights.values()].entries())
-    bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), index[i]?.offset);
-  await writeFile(join(dir, "encoder-weights.bin"), bytes);
-  await writeFile(
-    join(dir, "encoder-weights.json"),
-    `${JSON.stringify({ dtype: "float32", tensors: index }, null, 1)}\n`,
-  );
+/** Model name of the exported encoder: the output folder's name, lower-cased, other characters as "-". */
+function exportName(out: string): string {
+  const name = basename(resolve(out))
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 64);
+  return name === "" ? "finetuned" : name;
 }
 
 async function runClassifier(options: FinetuneClassifierCommandOptions): Promise<void> {
   const store = openStore(options);
-  const data = await readLabelled(options.data, options.textCol, options.labelCol);
+  const columns = { textColumn: options.textCol, labelColumn: options.labelCol };
+  const data = await readLabelledTextsFile(options.data, columns);
   const validation =
-    options.valData === undefined
-      ? undefined
-      : await readLabelled(options.valData, options.textCol, options.labelCol);
+    options.valData === undefined ? undefined : await readLabelledTextsFile(options.valData, columns);
+  if (validation !== undefined) checkValidationLabels(data.labels, validation);
   const bar = createProgressBar({ unit: "batches", quiet: options.quiet === true || options.json === true });
   const log = (line: string): void => {
-    if (options.quiet !== true && options.json !== true) process.stderr.write(`${line}\n`);
+    if (options.quiet !== true) process.stderr.write(`${line}\n`);
   };
+  for (const file of validation === undefined ? [data] : [data, validation])
+    if (file.skipped.length > 0)
+      log(
+        `${file.path}: skipped ${file.skipped.length} empty row(s) (first at line ${file.skipped[0]?.line}).`,
+      );
   let started = false;
   const result = await finetuneClassifier({
     store,
     model: options.model,
-    texts: data.texts,
-    labels: data.labels,
-    ...(validation === undefined ? { validationSplit: options.val } : { validation }),
+    texts: data.rows.map((row) => row.text),
+    labels: data.rows.map((row) => row.label),
+    dataPath: data.path,
+    lines: data.rows.map((row) => row.line),
+    ...(validation === undefined
+      ? { validationSplit: options.val }
+      : {
+          validation: {
+            texts: validation.rows.map((row) => row.text),
+            labels: validation.rows.map((row) => row.label),
+            path: validation.path,
+            lines: validation.rows.map((row) => row.line),
+          },
+        }),
+    ...(options.probe === undefined ? {} : { probes: options.probe }),
+    ...(options.checkpointDir === undefined
+      ? {}
+      : { checkpointDir: options.checkpointDir, checkpointKeep: options.checkpointKeep }),
+    ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+    ...(options.resume === true ? { resume: true } : {}),
     ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
     onLong: options.onLong,
     optimizer: { name: options.optimizer, learningRate: options.lr, weightDecay: options.weightDecay },
@@ -122,23 +144,56 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
       );
     },
   });
-  // Written to a temp folder, renamed at the end: no half-written output.
-  const temp = `${options.out}.tmp-${process.pid}`;
+  // Head + encoder are built in a temp folder and renamed at the end: no half-written output.
+  // The encoder's id is content-based, so it stays valid when the folder is renamed or moved.
+  const temp = `${resolve(options.out)}.tmp-${process.pid}`;
   await rm(temp, { recursive: true, force: true });
   await mkdir(temp, { recursive: true });
-  await saveClassifier(join(temp, "classifier"), result.classifier, {
-    finetuned: true,
-    baseModel: options.model,
-    epochs: options.epochs,
-    bestEpoch: result.bestEpoch,
-    history: result.history,
-  });
-  await writeEncoderWeights(temp, result.encoderWeights);
-  await rm(options.out, { recursive: true, force: true });
-  await rename(temp, options.out);
+  const bestReport = result.history[result.bestEpoch - 1];
+  let exported: Awaited<ReturnType<typeof exportFinetunedEncoder>>;
+  try {
+    exported = await exportFinetunedEncoder({
+      base: options.model,
+      weights: result.encoderWeights,
+      task: "classifier",
+      // One file: its own sha256 (what `sha256sum` prints); with a validation file, both combined.
+      dataSha256: validation === undefined ? data.sha256 : combineDataSha256([data, validation]),
+      metrics: {
+        ...(result.validationAccuracy === undefined
+          ? {}
+          : { "validation.accuracy": result.validationAccuracy }),
+        ...(bestReport === undefined ? {} : { "train.loss": bestReport.trainLoss }),
+        "best.epoch": result.bestEpoch,
+      },
+      outDir: join(temp, HEAD_ENCODER_FOLDER),
+      name: exportName(options.out),
+      ...(options.home === undefined ? {} : { home: options.home }),
+    });
+    const head = createClassifier({
+      model: result.classifier.model,
+      classes: result.classifier.classes,
+      embedding: { modelId: exported.modelId, dims: result.classifier.embedding.dims },
+    });
+    await saveClassifier(temp, head, {
+      finetuned: true,
+      baseModel: options.model,
+      epochs: options.epochs,
+      bestEpoch: result.bestEpoch,
+      history: result.history,
+    });
+    await rm(options.out, { recursive: true, force: true });
+    await rename(temp, options.out);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
   const summary = {
     out: options.out,
     model: options.model,
+    encoder: {
+      modelId: exported.modelId,
+      reference: `dir:${join(resolve(options.out), HEAD_ENCODER_FOLDER)}`,
+    },
     classes: result.classifier.classes,
     bestEpoch: result.bestEpoch,
     stoppedEarly: result.stoppedEarly,
@@ -148,6 +203,7 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
     tokensPerSecond: Math.round(result.tokensPerSecond),
     epochSeconds: result.epochSeconds.map((s) => Math.round(s * 10) / 10),
     history: result.history,
+    ...(result.probes === undefined ? {} : { probes: result.probes.after }),
   };
   if (options.json === true) printJson(summary);
   else {
@@ -156,8 +212,12 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
         ? ""
         : `, validation accuracy ${(result.validationAccuracy * 100).toFixed(2)}`;
     process.stdout.write(
-      `Fine-tuned ${options.model} on ${data.texts.length} rows: best epoch ${result.bestEpoch}${accuracy}, ${Math.round(result.tokensPerSecond)} tokens/s; saved to ${options.out}\n`,
+      `Fine-tuned ${options.model} on ${data.rows.length} rows: best epoch ${result.bestEpoch}${accuracy}, ${Math.round(result.tokensPerSecond)} tokens/s; saved to ${options.out} (encoder: dir:${join(options.out, HEAD_ENCODER_FOLDER)})\n`,
     );
+    for (const probe of result.probes?.after ?? [])
+      process.stdout.write(
+        `${probe.label}\t${(probe.probabilities[probe.label] ?? 0).toFixed(4)}\t${probe.text}\n`,
+      );
   }
 }
 
@@ -165,7 +225,7 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
 export function finetuneCommand(): Command {
   const classifier = new Command("classifier")
     .description(
-      "Fine-tune a catalog encoder (BERT family) and a classification head end to end on a labelled CSV/TSV/JSONL file; prints loss and validation accuracy per epoch and saves the head and the trained encoder weights.",
+      "Fine-tune a catalog encoder (BERT family) and a classification head end to end on a labelled CSV/TSV/JSONL file; prints loss and validation accuracy per epoch and saves the head with the fine-tuned encoder (a dir: model in DIR/encoder).",
     )
     .requiredOption("-d, --data <file>", "training file: .csv/.tsv with a header, or .jsonl")
     .option("--text-col <name>", "column/field with the text", "text")
@@ -219,7 +279,29 @@ export function finetuneCommand(): Command {
       },
       42,
     )
-    .requiredOption("-o, --out <dir>", "output folder: classifier/ (the head) + encoder-weights.bin/.json")
+    .requiredOption(
+      "-o, --out <dir>",
+      "output folder: the head (classify --classifier DIR) + the fine-tuned encoder in DIR/encoder (a dir: model)",
+    )
+    .option(
+      "--checkpoint-dir <dir>",
+      "write training checkpoints here (each epoch end, and every --checkpoint-every steps)",
+    )
+    .option(
+      "--checkpoint-every <n>",
+      "steps between checkpoints (default: epoch ends only)",
+      parsePositiveInteger,
+    )
+    .option("--checkpoint-keep <n>", "checkpoints kept in --checkpoint-dir", parsePositiveInteger, 3)
+    .option(
+      "--resume",
+      "continue from the newest intact checkpoint in --checkpoint-dir (same data and options; ends with the weights an uninterrupted run reaches)",
+    )
+    .option(
+      "--probe <text>",
+      "also print the trained model's prediction for this text (repeatable; in the --json summary)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option("--json", "print a JSON summary on stdout")
     .option("-q, --quiet", "no progress output")
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
@@ -230,8 +312,12 @@ The encoder runs in a Python/JAX process; its environment (~620 MB from PyPI) is
 $EMBEDKIT_HOME/finetune-venv on first use (needs python3 >= 3.11, or EMBEDKIT_PYTHON).
 Examples:
   embedkit finetune classifier --data train.csv --out sst2-ft/
+  embedkit classify --classifier sst2-ft/ "a gripping, funny film"
+  embedkit embed -m dir:sst2-ft/encoder "any text"     # the fine-tuned encoder as a model
   embedkit finetune classifier --data reviews.tsv --text-col text_a -m bge-small-zh-v1.5 \\
-    --epochs 3 --batch-size 16 --lr 2e-5 --warmup 0.1 --patience 1 --out chn-ft/`,
+    --epochs 3 --batch-size 16 --lr 2e-5 --warmup 0.1 --patience 1 --out chn-ft/
+  embedkit finetune classifier --data train.csv --checkpoint-dir ckpt/ --checkpoint-every 500 --out ft/
+  embedkit finetune classifier --data train.csv --checkpoint-dir ckpt/ --resume --out ft/   # after a crash`,
     )
     .action(async (options: FinetuneClassifierCommandOptions) => {
       await runClassifier(options);

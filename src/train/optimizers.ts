@@ -60,6 +60,23 @@ export interface Optimizer {
   step(): void;
   /** Zero every parameter's gradient. */
   zeroGrad(): void;
+  /**
+   * The state a resumed run needs, for checkpoints: the step count and each parameter's buffers as
+   * `<parameter name>.m` / `.v` / `.vmax` (float32 copies of the float64 buffers; only the buffers
+   * this optimizer uses).
+   */
+  exportState(): OptimizerState;
+  /**
+   * Restore what {@link Optimizer.exportState} returned (same parameters, same optimizer).
+   * @throws EmbedkitError INVALID_INPUT naming a missing buffer or a wrong length
+   */
+  importState(state: OptimizerState): void;
+}
+
+/** Optimizer state for checkpoints (see {@link Optimizer.exportState}). */
+export interface OptimizerState {
+  readonly steps: number;
+  readonly tensors: ReadonlyMap<string, Float32Array>;
 }
 
 const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
@@ -233,9 +250,54 @@ export function createOptimizer(parameters: readonly Parameter[], options: Optim
       }
   };
 
+  // Buffers each rule uses (the rest stay zero): m = first, v = second, vmax = third.
+  const buffers: readonly (readonly ["m" | "v" | "vmax", "first" | "second" | "third"])[] =
+    name === "sgd"
+      ? [["m", "first"]]
+      : name === "adamax"
+        ? [
+            ["m", "first"],
+            ["v", "second"],
+          ]
+        : [
+            ["m", "first"],
+            ["v", "second"],
+            ["vmax", "third"],
+          ];
   const optimizer: Optimizer = {
     name,
     learningRate,
+    exportState() {
+      const tensors = new Map<string, Float32Array>();
+      for (const state of states)
+        for (const [suffix, buffer] of buffers)
+          tensors.set(`${state.parameter.name}.${suffix}`, Float32Array.from(state[buffer]));
+      return { steps, tensors };
+    },
+    importState(saved) {
+      if (!Number.isInteger(saved.steps) || saved.steps < 0)
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `Optimizer state: steps must be an integer >= 0, received ${String(saved.steps)}.`,
+        );
+      for (const state of states) {
+        for (const [suffix] of buffers) {
+          const key = `${state.parameter.name}.${suffix}`;
+          const values = saved.tensors.get(key);
+          if (values === undefined || values.length !== state.parameter.value.length) {
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              `Optimizer state "${key}" is ${values === undefined ? "missing" : `${values.length} values long, expected ${state.parameter.value.length}`}.`,
+              { details: { tensor: key } },
+            );
+          }
+        }
+      }
+      for (const state of states)
+        for (const [suffix, buffer] of buffers)
+          state[buffer].set(saved.tensors.get(`${state.parameter.name}.${suffix}`) as Float32Array);
+      steps = saved.steps;
+    },
     get steps() {
       return steps;
     },

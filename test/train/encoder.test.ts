@@ -2,10 +2,13 @@
  * The trainable encoder (issue #22): the ONNX → BERT reader, the JAX sidecar's
  * fidelity to the ONNX model (≤ 1e-4 on the reference sentences, token states
  * and pooled vectors), and a tiny end-to-end fine-tuning run that lowers the
- * loss and flips a planted example. Real model, real engine (the Python venv
- * is created on first use).
+ * loss and flips a planted example, and a run resumed from a mid-epoch
+ * checkpoint that ends with the uninterrupted run's weights. Real model, real
+ * engine (the Python venv is created on first use).
  */
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { loadTextTokenizer } from "../../src/embed/onnx/text-tokenizer.js";
@@ -187,6 +190,69 @@ describe("finetuneClassifier", () => {
     expect(result.encoderWeights.get("embeddings.word_embeddings.weight")?.length).toBe(30522 * 384);
   }, 900_000); // ~30 s of CPU; minutes of wall time on a loaded 2-core machine (JIT compile + steps)
 
+  it("resumes from a mid-epoch checkpoint and ends with the uninterrupted run's weights", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "embedkit-ft-resume-"));
+    try {
+      const texts = [
+        "a wonderful day",
+        "great fun",
+        "lovely and warm",
+        "happy news",
+        "a terrible day",
+        "awful mess",
+      ];
+      const labels = ["pos", "pos", "pos", "neg", "neg", "neg"];
+      const options = {
+        store,
+        model: "all-minilm-l6-v2",
+        texts,
+        labels,
+        validationSplit: 0,
+        epochs: 2,
+        batchSize: 2, // 3 steps per epoch
+        maxTokens: 16,
+        optimizer: { name: "adamw" as const, learningRate: 1e-4, weightDecay: 0.01 },
+        schedule: { name: "linear" as const, warmup: 1 },
+        dropout: 0.1, // dropout seeds must be replayed too
+        checkpointDir: join(dir, "checkpoints"),
+        checkpointEvery: 2,
+        checkpointKeep: 10,
+      };
+      const uninterrupted = await finetuneClassifier(options);
+      // "Kill" the run after step 2 (epoch 1, batch 2): only that checkpoint is left.
+      const files = (await readdir(options.checkpointDir)).sort();
+      expect(files).toContain("step-000000000002.ckpt");
+      for (const file of files)
+        if (file !== "step-000000000002.ckpt") await rm(join(options.checkpointDir, file));
+      const logs: string[] = [];
+      const resumed = await finetuneClassifier({
+        ...options,
+        resume: true,
+        onLog: (line) => logs.push(line),
+      });
+      expect(logs.join("\n")).toMatch(/Resumed from .*step-000000000002\.ckpt: step 2, epoch 1, batch 2/);
+      expect(resumed.steps).toBe(uninterrupted.steps);
+      let largest = 0;
+      for (const [name, values] of uninterrupted.encoderWeights) {
+        const other = resumed.encoderWeights.get(name) as Float32Array;
+        for (let i = 0; i < values.length; i++)
+          largest = Math.max(largest, Math.abs((values[i] as number) - (other[i] as number)));
+      }
+      const head = resumed.classifier.model.parameters();
+      uninterrupted.classifier.model.parameters().forEach((parameter, index) => {
+        const other = head[index]?.value as Float32Array;
+        for (let i = 0; i < parameter.value.length; i++)
+          largest = Math.max(largest, Math.abs((parameter.value[i] as number) - (other[i] as number)));
+      });
+      expect(largest).toBeLessThanOrEqual(1e-6);
+      expect(resumed.history.map((epoch) => epoch.trainLoss)).toEqual(
+        uninterrupted.history.map((epoch) => expect.closeTo(epoch.trainLoss, 6)),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 900_000); // two tiny runs: ~40 s of CPU; minutes of wall time on a loaded 2-core machine
+
   it("refuses bad input before starting the engine", async () => {
     const base = { store, texts: ["good", "bad"], labels: ["pos", "neg"], validationSplit: 0 };
     await expect(finetuneClassifier({ ...base, labels: ["pos", "pos"] })).rejects.toThrow(
@@ -195,9 +261,20 @@ describe("finetuneClassifier", () => {
     await expect(finetuneClassifier({ ...base, texts: ["good", "  "] })).rejects.toThrow(/text 2 is empty/);
     await expect(
       finetuneClassifier({ ...base, validation: { texts: ["meh"], labels: ["neutral"] } }),
-    ).rejects.toThrow(/\["neutral"\] do not occur in the training data/);
+    ).rejects.toThrow(/"neutral" \(validation data:1\)/);
     await expect(
-      finetuneClassifier({ ...base, texts: ["good ".repeat(40), "bad"], maxTokens: 8, onLong: "refuse" }),
-    ).rejects.toMatchObject({ code: "INPUT_TOO_LONG" });
+      finetuneClassifier({
+        ...base,
+        texts: ["good ".repeat(40), "bad"],
+        maxTokens: 8,
+        onLong: "refuse",
+        dataPath: "train.csv",
+        lines: [2, 3],
+      }),
+    ).rejects.toThrow(/train\.csv:2: the text has 42 tokens/);
+    // 1 GiB cannot hold a batch of 512 at 16 tokens: refused with the largest batch size that fits.
+    await expect(finetuneClassifier({ ...base, batchSize: 512, availableMemory: 1024 ** 3 })).rejects.toThrow(
+      /The largest batch size that fits is \d+ \(--batch-size \d+\)/,
+    );
   });
 });

@@ -10,14 +10,25 @@
  * Added here: global-norm gradient clipping and dropout inside the encoder.
  * Batches are padded to a multiple of 16 tokens and to the full batch size so
  * the engine compiles few shapes.
+ *
+ * The head sees what an embedder of the exported encoder returns: for models
+ * that normalize (all four catalog encoders) the pooled vector is L2-normalized
+ * inside the training graph. So the head does not start on unit vectors (tiny
+ * logits), training multiplies them by a fixed scale — the mean norm of the first
+ * rows it pools — which is folded into the head's weight at the end
+ * (`W·(s·y) = (s·W)·y`): the saved head takes the embedder's vectors as they are.
  */
 
 import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { EmbedkitError } from "../../errors.js";
 import { checkInteger, checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
+import { dot } from "../../vectors/math.js";
 import { createRandom } from "../../vectors/random.js";
 import { type Classifier, createClassifier, stratifiedSplit } from "../classifier.js";
+import { loadLatestCheckpoint, saveTrainingCheckpoint } from "../finetune/checkpoints.js";
+import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
+import { assertBatchFitsMemory, type TrainingMemoryConfig } from "../finetune/memory.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
 import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
@@ -37,13 +48,27 @@ export interface FinetuneClassifierOptions {
   /** Training texts and their labels (same length). */
   readonly texts: readonly string[];
   readonly labels: readonly string[];
+  /** Where the training texts come from (file name for messages). @default "training data" */
+  readonly dataPath?: string;
+  /** Line of each training text in `dataPath`, for messages. @default 1, 2, 3… */
+  readonly lines?: readonly number[];
   /** Validation set; without it `validationSplit` of the training rows (stratified) are held out. */
-  readonly validation?: { readonly texts: readonly string[]; readonly labels: readonly string[] };
+  readonly validation?: {
+    readonly texts: readonly string[];
+    readonly labels: readonly string[];
+    /** File name for messages. @default "validation data" */
+    readonly path?: string;
+    /** Line of each text in `path`. @default 1, 2, 3… */
+    readonly lines?: readonly number[];
+  };
   /** Fraction held out for validation when `validation` is not given (0 = none). @default 0.1 */
   readonly validationSplit?: number;
   /** Longest sequence in tokens (with [CLS]/[SEP]); at most the model's limit. @default 128 */
   readonly maxTokens?: number;
-  /** Longer texts: cut (counted in the result) or refused with INPUT_TOO_LONG. @default "truncate" */
+  /**
+   * Longer texts: cut (counted in the result, one warning through `onLog`) or refused with
+   * INPUT_TOO_LONG naming `file:line` (`applyLengthPolicy`). @default "truncate"
+   */
   readonly onLong?: "truncate" | "refuse";
   /** Optimizer (names and semantics of `train`). @default AdamW, learning rate 2e-5, weight decay 0.01 */
   readonly optimizer?: OptimizerOptions;
@@ -59,12 +84,33 @@ export interface FinetuneClassifierOptions {
   readonly clipNorm?: number;
   /** Seed of the split, shuffling, head initialisation and dropout. @default 42 */
   readonly seed?: number;
+  /**
+   * Folder for training checkpoints (`train/finetune` format: weights — encoder by ONNX
+   * initializer name, head as `head.*` —, optimizer state, step, epoch, batch, history), written
+   * at each epoch end and every `checkpointEvery` steps.
+   */
+  readonly checkpointDir?: string;
+  /** Steps between checkpoints (0 = only at epoch ends). @default 0 */
+  readonly checkpointEvery?: number;
+  /** Checkpoints kept in `checkpointDir`. @default 3 */
+  readonly checkpointKeep?: number;
+  /**
+   * Continue from the newest intact checkpoint in `checkpointDir` (a fresh start when there is
+   * none): the run ends with the weights an uninterrupted run with the same options reaches.
+   */
+  readonly resume?: boolean;
   /** Stop when validation accuracy stops improving. */
   readonly earlyStopping?: EarlyStoppingOptions;
   /** Model reference the saved head records as its embedding model (the exported folder's). @default the base id */
   readonly modelReference?: string;
   /** Texts whose predictions are reported before and after training. */
   readonly probes?: readonly string[];
+  /**
+   * Memory the run may use, in bytes: a batch size whose estimated peak does not fit is refused
+   * (INVALID_OPTION naming the largest batch size that fits) before the engine starts.
+   * @default free memory (capped by a cgroup limit)
+   */
+  readonly availableMemory?: number;
   /** Where the Python environment lives. @default EMBEDKIT_HOME */
   readonly home?: string;
   readonly onEpoch?: (report: EpochReport) => void;
@@ -142,13 +188,20 @@ export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: numb
  * Fine-tune a catalog encoder and a classification head on labelled texts.
  *
  * @throws EmbedkitError INVALID_INPUT (empty texts or labels, fewer than two
- *   classes, validation labels unseen in training, non-finite loss),
- *   INPUT_TOO_LONG (`onLong: "refuse"`), INVALID_OPTION (settings),
+ *   classes, validation labels unseen in training, non-finite loss, a checkpoint
+ *   of other labels or another model),
+ *   INPUT_TOO_LONG (`onLong: "refuse"`), INVALID_OPTION (settings; a batch size
+ *   whose estimated memory does not fit, naming the largest that does),
  *   DEPENDENCY_MISSING (no Python for the engine)
  * @example
  * ```ts
  * const result = await finetuneClassifier({ store: createModelStore(), texts, labels, epochs: 2 });
- * await saveClassifier("out/classifier", result.classifier);
+ * // The encoder as a dir: model in the head's encoder/ folder, the head recording its id
+ * // (what `embedkit finetune classifier --out out/` does; `classify --classifier out/` loads both).
+ * const encoder = await exportFinetunedEncoder({ base: "all-minilm-l6-v2", weights: result.encoderWeights,
+ *   task: "classifier", dataSha256, outDir: "out/encoder" });
+ * const { model, classes, embedding } = result.classifier;
+ * await saveClassifier("out", createClassifier({ model, classes, embedding: { ...embedding, modelId: encoder.modelId } }));
  * ```
  */
 export async function finetuneClassifier(
@@ -162,35 +215,53 @@ export async function finetuneClassifier(
       `Training data needs at least two classes, received ${JSON.stringify(classes)}.`,
     );
   }
-  const seed = options.seed ?? 42;
+  const seed = checkInteger("seed", options.seed ?? 42, { min: 0 });
+  const checkpointEvery = checkInteger("checkpointEvery", options.checkpointEvery ?? 0, { min: 0 });
+  if (
+    (options.resume === true || options.checkpointEvery !== undefined) &&
+    options.checkpointDir === undefined
+  ) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "resume and checkpointEvery need checkpointDir (the folder the checkpoints are written to).",
+      { details: { option: "checkpointDir" } },
+    );
+  }
   const epochs = checkInteger("epochs", options.epochs ?? 3, { min: 1, max: 1000 });
   const batchSize = checkInteger("batchSize", options.batchSize ?? 16, { min: 1, max: 1024 });
   const dropout = checkNumber("dropout", options.dropout ?? 0.1, { min: 0, max: 0.9 });
   const clipNorm = checkNumber("clipNorm", options.clipNorm ?? 1, { min: 0 });
+  const dataPath = options.dataPath ?? "training data";
+  const lineOf = (lines: readonly number[] | undefined, index: number): number => lines?.[index] ?? index + 1;
   let trainTexts = options.texts;
   let trainLabels = options.labels;
+  let trainLines = options.texts.map((_, index) => lineOf(options.lines, index));
   let validationTexts: readonly string[] = [];
   let validationLabels: readonly string[] = [];
+  let validationLines: number[] = [];
+  let validationPath = dataPath;
   if (options.validation !== undefined) {
-    checkTexts(options.validation.texts, options.validation.labels, "Validation data");
-    const unseen = [...new Set(options.validation.labels)].filter((label) => !classes.includes(label));
-    if (unseen.length > 0) {
-      throw new EmbedkitError(
-        "INVALID_INPUT",
-        `Validation labels ${JSON.stringify(unseen)} do not occur in the training data (${JSON.stringify(classes)}).`,
-        { details: { unseen } },
-      );
-    }
-    validationTexts = options.validation.texts;
-    validationLabels = options.validation.labels;
+    const validation = options.validation;
+    checkTexts(validation.texts, validation.labels, "Validation data");
+    validationPath = validation.path ?? "validation data";
+    validationTexts = validation.texts;
+    validationLabels = validation.labels;
+    validationLines = validation.texts.map((_, index) => lineOf(validation.lines, index));
+    checkValidationLabels(classes, {
+      path: validationPath,
+      rows: validationLabels.map((label, index) => ({ label, line: validationLines[index] as number })),
+    });
   } else {
     const fraction = checkNumber("validationSplit", options.validationSplit ?? 0.1, { min: 0, max: 0.5 });
     if (fraction > 0) {
       const split = stratifiedSplit(options.labels, fraction, seed);
+      const lines = trainLines;
       trainTexts = split.train.map((i) => options.texts[i] as string);
       trainLabels = split.train.map((i) => options.labels[i] as string);
+      trainLines = split.train.map((i) => lines[i] as number);
       validationTexts = split.validation.map((i) => options.texts[i] as string);
       validationLabels = split.validation.map((i) => options.labels[i] as string);
+      validationLines = split.validation.map((i) => lines[i] as number);
     }
   }
   const store = options.store;
@@ -201,12 +272,24 @@ export async function finetuneClassifier(
   });
   const pulled = await store.ensure(spec);
   const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
-  const truncate = (options.onLong ?? "truncate") === "truncate";
+  // Length policy (side B's, one place) before any training: a long row fails the call up front.
+  const onLong = options.onLong ?? "truncate";
+  const countTokens = async (texts: readonly string[]): Promise<number[]> =>
+    texts.map((text) => tokenizer.count(text));
+  const withLines = (texts: readonly string[], lines: readonly number[]) =>
+    texts.map((text, index) => ({ text, line: lines[index] as number }));
+  const policy = {
+    maxTokens,
+    countTokens,
+    onLong,
+    ...(options.onLog === undefined ? {} : { onWarning: options.onLog }),
+  };
+  await applyLengthPolicy(withLines(trainTexts, trainLines), { ...policy, path: dataPath });
+  await applyLengthPolicy(withLines(validationTexts, validationLines), { ...policy, path: validationPath });
   let truncated = 0;
-  // Tokenize everything before any training: a bad row fails the call up front.
   const encode = (texts: readonly string[]): number[][] =>
     texts.map((text, index) => {
-      const encoded = tokenizer.encode(text, { truncate, index });
+      const encoded = tokenizer.encode(text, { truncate: true, index });
       if (encoded.truncated) truncated++;
       return [...encoded.ids];
     });
@@ -219,9 +302,51 @@ export async function finetuneClassifier(
   const bert = await readOnnxBert(pulled.path("onnx"));
   const hidden = bert.config.hidden;
   const pooling = spec.pooling;
+  const normalizeOutput = spec.normalize;
+  // Scale of the normalized features while training (set from the first batch; 1 once folded into the head).
+  let featureScale: number | undefined;
+  /** Normalize rows `0..rows` of `pooled` in place (times the feature scale); returns each row's norm. */
+  const finishFeatures = (pooled: Float32Array, rows: number): Float64Array => {
+    const norms = new Float64Array(rows);
+    if (!normalizeOutput) return norms.fill(1);
+    for (let r = 0; r < rows; r++) {
+      const row = pooled.subarray(r * hidden, (r + 1) * hidden);
+      norms[r] = Math.sqrt(dot(row, row));
+    }
+    if (featureScale === undefined) featureScale = norms.reduce((sum, norm) => sum + norm, 0) / rows || 1;
+    for (let r = 0; r < rows; r++) {
+      const factor = (norms[r] as number) > 0 ? featureScale / (norms[r] as number) : 0;
+      for (let i = r * hidden; i < (r + 1) * hidden; i++) pooled[i] = (pooled[i] as number) * factor;
+    }
+    return norms;
+  };
   const random = createRandom(seed);
   // The heads' own builder (dropout + linear), so the saved head is train's classifier format.
   const head: Layer = createMlp({ inputs: hidden, outputs: classes.length, dropout, random });
+  const optimizerOptions = options.optimizer ?? { name: "adamw", learningRate: 2e-5, weightDecay: 0.01 };
+  // Refuse a batch size that would run the machine out of memory before the engine starts.
+  const longest = Math.max(...trainIds.map((row) => row.length));
+  let params = head.parameters().reduce((sum, parameter) => sum + parameter.value.length, 0);
+  for (const weight of bert.weights.values()) params += weight.values.length;
+  const memoryOptimizer: TrainingMemoryConfig["optimizer"] =
+    optimizerOptions.name === "adamax"
+      ? "adam"
+      : optimizerOptions.name === "sgd"
+        ? (optimizerOptions.momentum ?? 0) > 0
+          ? "sgd-momentum"
+          : "sgd"
+        : optimizerOptions.name;
+  const memory: TrainingMemoryConfig = {
+    params,
+    batch: batchSize,
+    seqLen: Math.min(maxTokens, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET),
+    layers: bert.config.layers,
+    hidden,
+    heads: bert.config.heads,
+    optimizer: memoryOptimizer,
+  };
+  if (options.availableMemory === undefined) assertBatchFitsMemory(memory);
+  else assertBatchFitsMemory(memory, options.availableMemory);
   const encoder: TrainableEncoder = await createTrainableEncoder({
     bert,
     ...(options.home === undefined ? {} : { home: options.home }),
@@ -247,6 +372,7 @@ export async function finetuneClassifier(
       for (let start = 0; start < rows.length; start += batchSize) {
         const chunk = rows.slice(start, start + batchSize);
         const pooled = await encoder.forward(batchOf(chunk, batchSize), { output: pooling });
+        finishFeatures(pooled, chunk.length);
         for (let r = 0; r < chunk.length; r++) out.push(pooled.slice(r * hidden, (r + 1) * hidden));
       }
       return out;
@@ -280,12 +406,8 @@ export async function finetuneClassifier(
       return { accuracy: correct / vectors.length, loss: loss / vectors.length };
     };
 
-    const before = await predictProbes();
     const parameters = [...encoder.parameters, ...head.parameters()];
-    const optimizer = createOptimizer(
-      parameters,
-      options.optimizer ?? { name: "adamw", learningRate: 2e-5, weightDecay: 0.01 },
-    );
+    const optimizer = createOptimizer(parameters, optimizerOptions);
     const batchesPerEpoch = Math.ceil(trainIds.length / batchSize);
     const totalSteps = batchesPerEpoch * epochs;
     const scheduleOptions = options.schedule ?? { name: "linear", warmup: 0.1 };
@@ -311,11 +433,116 @@ export async function finetuneClassifier(
     let step = 0;
     let trainingMs = 0;
     let trainedTokens = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    // Checkpoint names: encoder weights by ONNX initializer name, head parameters as head.<name>.
+    const checkpointName = (parameter: Parameter): string =>
+      bert.weights.get(parameter.name)?.onnxName ?? `head.${parameter.name}`;
+    let firstEpoch = 1;
+    let firstBatch = 0;
+    let resumedLoss = 0;
+    const saveCheckpoint = async (epoch: number, batchInEpoch: number, lossSum: number): Promise<void> => {
+      if (options.checkpointDir === undefined) return;
+      const weights = new Map<string, Float32Array>();
+      for (const [index, parameter] of parameters.entries()) {
+        weights.set(checkpointName(parameter), parameter.value);
+        const kept = best?.snapshot[index];
+        if (kept !== undefined) weights.set(`best.${checkpointName(parameter)}`, kept);
+      }
+      const state = optimizer.exportState();
+      await saveTrainingCheckpoint(
+        options.checkpointDir,
+        {
+          step,
+          epoch: epoch - 1,
+          batchInEpoch,
+          rngState: { seed },
+          optimizer: state.tensors,
+          weights,
+          extra: {
+            labels: classes,
+            optimizerSteps: state.steps,
+            featureScale: featureScale ?? null,
+            history,
+            epochSeconds,
+            lossSum,
+            sinceBest,
+            trainingMs,
+            trainedTokens,
+            best: best === undefined ? null : { accuracy: best.accuracy, loss: best.loss, epoch: best.epoch },
+          },
+        },
+        { keep: options.checkpointKeep ?? 3 },
+      );
+    };
+    if (options.resume === true && options.checkpointDir !== undefined) {
+      const loaded = await loadLatestCheckpoint(options.checkpointDir);
+      if (loaded !== undefined) {
+        const extra = loaded.extra as {
+          labels?: string[];
+          optimizerSteps?: number;
+          featureScale?: number | null;
+          history?: EpochReport[];
+          epochSeconds?: number[];
+          lossSum?: number;
+          sinceBest?: number;
+          trainingMs?: number;
+          trainedTokens?: number;
+          best?: { accuracy: number; loss: number; epoch: number } | null;
+        };
+        if (JSON.stringify(extra.labels) !== JSON.stringify(classes)) {
+          throw new EmbedkitError(
+            "INVALID_INPUT",
+            `Checkpoint ${loaded.path} was trained on labels ${JSON.stringify(extra.labels)}, not ${JSON.stringify(classes)}: resume with the same data, or use another checkpoint folder.`,
+            { details: { path: loaded.path } },
+          );
+        }
+        const read = (name: string, length: number): Float32Array => {
+          const values = loaded.weights.get(name);
+          if (values === undefined || values.length !== length) {
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              `Checkpoint ${loaded.path} does not match this model: weight "${name}" is ${values === undefined ? "missing" : `${values.length} values long, expected ${length}`}.`,
+              { details: { path: loaded.path, weight: name } },
+            );
+          }
+          return values;
+        };
+        const restored = parameters.map((parameter) =>
+          read(checkpointName(parameter), parameter.value.length),
+        );
+        const bestSnapshot =
+          extra.best === null || extra.best === undefined
+            ? undefined
+            : parameters.map((parameter) =>
+                read(`best.${checkpointName(parameter)}`, parameter.value.length).slice(),
+              );
+        optimizer.importState({ steps: extra.optimizerSteps ?? loaded.step, tensors: loaded.optimizer });
+        restoreParameters(parameters, restored);
+        await encoder.sync();
+        step = loaded.step;
+        firstEpoch = loaded.epoch + 1;
+        firstBatch = loaded.batchInEpoch;
+        resumedLoss = extra.lossSum ?? 0;
+        if (typeof extra.featureScale === "number") featureScale = extra.featureScale;
+        history.push(...(extra.history ?? []));
+        epochSeconds.push(...(extra.epochSeconds ?? []));
+        sinceBest = extra.sinceBest ?? 0;
+        trainingMs = extra.trainingMs ?? 0;
+        trainedTokens = extra.trainedTokens ?? 0;
+        if (extra.best !== null && extra.best !== undefined && bestSnapshot !== undefined)
+          best = { ...extra.best, snapshot: bestSnapshot };
+        options.onLog?.(
+          `Resumed from ${loaded.path}: step ${step}, epoch ${firstEpoch}, batch ${firstBatch}${loaded.skipped.length > 0 ? ` (passed over ${loaded.skipped.length} damaged newer checkpoint(s))` : ""}.`,
+        );
+      }
+    }
+    const before = await predictProbes();
+    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
       const started = performance.now();
-      const shuffled = random.shuffle(order);
-      let lossSum = 0;
-      for (let b = 0; b < batchesPerEpoch; b++) {
+      // Per-epoch and per-step generators (from the seed): a resumed run draws what the first did.
+      const shuffled = createRandom(seed + epoch * 104_729).shuffle(order);
+      const resumedEpoch = epoch === firstEpoch;
+      let lossSum = resumedEpoch ? resumedLoss : 0;
+      for (let b = resumedEpoch ? firstBatch : 0; b < batchesPerEpoch; b++) {
         const indices = shuffled.slice(b * batchSize, (b + 1) * batchSize);
         const rows = indices.map((i) => trainIds[i] as number[]);
         trainedTokens += rows.reduce((sum, row) => sum + row.length, 0);
@@ -326,8 +553,12 @@ export async function finetuneClassifier(
           dropout,
           seed: seed * 1_000_003 + step,
         });
+        const norms = finishFeatures(pooled, rows.length);
         const features = { data: pooled.subarray(0, rows.length * hidden), shape: [rows.length, hidden] };
-        const logits = head.forward(features, { training: true, random });
+        const logits = head.forward(features, {
+          training: true,
+          random: createRandom(seed * 1_000_003 + step + 1),
+        });
         const result = softmaxCrossEntropy(
           logits,
           indices.map((i) => targets[i] as number),
@@ -342,6 +573,22 @@ export async function finetuneClassifier(
         const gradFeatures = head.backward(result.grad, { inputGradient: true });
         const gradPooled = new Float32Array(batchSize * hidden);
         gradPooled.set(gradFeatures.data);
+        if (normalizeOutput) {
+          // f = s·x/|x| ⇒ ∂L/∂x = (s/|x|)·(g − y·(y·g)), y = f/s the unit vector.
+          const scale = featureScale as number;
+          for (let r = 0; r < rows.length; r++) {
+            const norm = norms[r] as number;
+            const y = features.data.subarray(r * hidden, (r + 1) * hidden);
+            const g = gradPooled.subarray(r * hidden, (r + 1) * hidden);
+            if (norm === 0) {
+              g.fill(0);
+              continue;
+            }
+            const along = dot(y, g) / (scale * scale);
+            for (let i = 0; i < hidden; i++)
+              g[i] = (scale / norm) * ((g[i] as number) - (y[i] as number) * along);
+          }
+        }
         await encoder.backward(gradPooled);
         clipGradientNorm(parameters, clipNorm);
         optimizer.learningRate = schedule(step);
@@ -350,6 +597,11 @@ export async function finetuneClassifier(
         step++;
         lossSum += result.loss * rows.length;
         options.onBatch?.(b + 1, batchesPerEpoch, result.loss);
+        if (checkpointEvery > 0 && step % checkpointEvery === 0) {
+          trainingMs += performance.now() - started;
+          await saveCheckpoint(epoch, b + 1, lossSum);
+          trainingMs -= performance.now() - started;
+        }
       }
       trainingMs += performance.now() - started;
       const validation = await evaluate();
@@ -378,6 +630,7 @@ export async function finetuneClassifier(
       history.push(report);
       epochSeconds.push(report.milliseconds / 1000);
       options.onEpoch?.(report);
+      await saveCheckpoint(epoch + 1, 0, 0);
       if (patience !== undefined && validation !== undefined && sinceBest >= patience) {
         stoppedEarly = epoch < epochs;
         break;
@@ -388,6 +641,14 @@ export async function finetuneClassifier(
       restoreParameters(parameters, best.snapshot);
       await encoder.sync();
       bestEpoch = best.epoch;
+    }
+    // Fold the training scale into the head: it now takes unit vectors, as embedders return them.
+    if (normalizeOutput && featureScale !== undefined && featureScale !== 1) {
+      for (const parameter of head.parameters())
+        if (parameter.name.endsWith("weight"))
+          for (let i = 0; i < parameter.value.length; i++)
+            parameter.value[i] = (parameter.value[i] as number) * (featureScale as number);
+      featureScale = 1;
     }
     const after = await predictProbes();
     return {

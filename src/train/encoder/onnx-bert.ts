@@ -8,18 +8,20 @@
  * initializer names is the seam with export (docs/FINETUNE-SEAM.md): trained
  * weights go back into the same graph under the same names and layouts.
  *
- * The graph is walked on its protobuf bytes (`models/protobuf.ts`); weight
- * payloads are copied out once. A graph that is not a BERT export of this
+ * The graph's nodes are walked on its protobuf bytes (`models/protobuf.ts`);
+ * the initializers (weights) are found by `models/onnx-initializers.ts`, the
+ * reader export writes them back with, and their payloads copied out once. A graph that is not a BERT export of this
  * shape is refused with `INVALID_OPTION` naming what is missing.
  */
 import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../../errors.js";
+import { locateOnnxInitializers, type OnnxInitializerLocation } from "../../models/onnx-initializers.js";
 import { protobufChild, protobufFields, protobufString } from "../../models/protobuf.js";
+import { float32FromLittleEndian } from "../../vectors/codec.js";
 
 // Field numbers from onnx.proto3.
 const MODEL_GRAPH = 7;
 const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
 const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_NAME = 3;
@@ -223,18 +225,16 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
       { details: { model: label } },
     );
   let graph: Uint8Array | undefined;
-  const initializers = new Map<string, Tensor>();
+  let initializers: Map<string, OnnxInitializerLocation>;
   const nodes = new Map<string, Node>();
   const constants = new Map<string, Tensor>();
   try {
     graph = protobufChild(bytes, MODEL_GRAPH);
     if (graph === undefined) throw unsupported("the file has no ONNX graph");
+    initializers = locateOnnxInitializers(bytes, label);
     for (const field of protobufFields(graph)) {
       if (!field.bytes) continue;
-      if (field.number === GRAPH_INITIALIZER) {
-        const tensor = readTensor(field.bytes);
-        initializers.set(tensor.name, tensor);
-      } else if (field.number === GRAPH_NODE) {
+      if (field.number === GRAPH_NODE) {
         const node = readNode(field.bytes);
         nodes.set(node.name, node);
         if (node.opType === "Constant" && node.value !== undefined)
@@ -242,22 +242,40 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
       }
     }
   } catch (error) {
-    if (error instanceof EmbedkitError) throw error;
+    if (error instanceof EmbedkitError && error.code !== "MALFORMED_FILE") throw error;
     throw unsupported(`the ONNX protobuf is malformed (${(error as Error).message})`);
   }
-  const initializer = (name: string): Tensor => {
-    const tensor = initializers.get(name);
-    if (tensor === undefined) throw unsupported(`initializer ${name} is missing`);
-    if (tensor.dataType !== FLOAT)
+  const payload = (location: OnnxInitializerLocation): Uint8Array => {
+    if (location.rawOffset === undefined || location.rawLength === undefined)
+      throw unsupported(`initializer ${location.name} has no raw_data (external or typed storage)`);
+    return bytes.subarray(location.rawOffset, location.rawOffset + location.rawLength);
+  };
+  const initializer = (name: string): { dims: number[]; values: Float32Array } => {
+    const location = initializers.get(name);
+    if (location === undefined) throw unsupported(`initializer ${name} is missing`);
+    if (location.dataType !== FLOAT)
       throw unsupported(`initializer ${name} is not float32 (a quantized graph?)`);
-    return tensor;
+    const raw = payload(location);
+    if (raw.length !== location.elements * 4)
+      throw unsupported(`initializer ${name} has ${raw.length} bytes for ${location.elements} floats`);
+    return { dims: [...location.dims], values: float32FromLittleEndian(raw) };
+  };
+  // A scalar stored as an initializer rather than a Constant node.
+  const initializerScalar = (location: OnnxInitializerLocation): number => {
+    const raw = payload(location);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (location.dataType === FLOAT && raw.length >= 4) return view.getFloat32(0, true);
+    if (location.dataType === INT64 && raw.length >= 8) return Number(view.getBigInt64(0, true));
+    throw unsupported(`constant ${location.name} has data type ${location.dataType}`);
   };
   const constantInput = (nodeName: string, index: number): number => {
     const node = nodes.get(nodeName);
     const input = node?.inputs[index];
-    const tensor = input === undefined ? undefined : (constants.get(input) ?? initializers.get(input));
-    if (tensor === undefined) throw unsupported(`node ${nodeName} has no constant input ${index}`);
-    return scalarOf(tensor);
+    const tensor = input === undefined ? undefined : constants.get(input);
+    if (tensor !== undefined) return scalarOf(tensor);
+    const location = input === undefined ? undefined : initializers.get(input);
+    if (location === undefined) throw unsupported(`node ${nodeName} has no constant input ${index}`);
+    return initializerScalar(location);
   };
   let layers = 0;
   while (nodes.has(`/encoder/layer.${layers}/attention/self/query/MatMul`)) layers++;
@@ -266,7 +284,7 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
   const weights = new Map<string, BertWeight>();
   const add = (role: string, name: string): void => {
     const tensor = initializer(name);
-    weights.set(role, { onnxName: name, shape: tensor.dims, values: floatValues(tensor) });
+    weights.set(role, { onnxName: name, shape: tensor.dims, values: tensor.values });
   };
   for (const [role, name] of Object.entries(EMBEDDING_INITIALIZERS)) add(role, name);
   for (let layer = 0; layer < layers; layer++) {
