@@ -10,18 +10,9 @@
 import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../errors.js";
 import { float32FromLittleEndian } from "../vectors/codec.js";
+import { ONNX_DATA_LOCATION_EXTERNAL, ONNX_FIELDS } from "./onnx-proto.js";
 import { ONNX_TYPES } from "./onnx-writer.js";
 import { protobufFields } from "./protobuf.js";
-
-// Field numbers from onnx.proto3.
-const MODEL_GRAPH = 7;
-const GRAPH_INITIALIZER = 5;
-const TENSOR_DIMS = 1;
-const TENSOR_DATA_TYPE = 2;
-const TENSOR_NAME = 8;
-const TENSOR_RAW_DATA = 9;
-const TENSOR_DATA_LOCATION = 14;
-const DATA_LOCATION_EXTERNAL = 1;
 
 /** Where and what one initializer is. */
 export interface OnnxInitializerLocation {
@@ -76,15 +67,17 @@ function locateTensor(tensor: Uint8Array, fileOffset: number): OnnxInitializerLo
   let rawLength: number | undefined;
   let external = false;
   for (const field of protobufFields(tensor)) {
-    if (field.number === TENSOR_DIMS) {
+    if (field.number === ONNX_FIELDS.tensorDims) {
       if (field.value !== undefined) dims.push(field.value);
       else if (field.bytes) dims.push(...packedVarints(field.bytes));
-    } else if (field.number === TENSOR_DATA_TYPE && field.value !== undefined) dataType = field.value;
-    else if (field.number === TENSOR_NAME && field.bytes) name = new TextDecoder().decode(field.bytes);
-    else if (field.number === TENSOR_RAW_DATA && field.bytes) {
+    } else if (field.number === ONNX_FIELDS.tensorDataType && field.value !== undefined)
+      dataType = field.value;
+    else if (field.number === ONNX_FIELDS.tensorName && field.bytes)
+      name = new TextDecoder().decode(field.bytes);
+    else if (field.number === ONNX_FIELDS.tensorRawData && field.bytes) {
       rawOffset = fileOffset + field.bytes.byteOffset - tensor.byteOffset;
       rawLength = field.bytes.length;
-    } else if (field.number === TENSOR_DATA_LOCATION && field.value === DATA_LOCATION_EXTERNAL)
+    } else if (field.number === ONNX_FIELDS.tensorDataLocation && field.value === ONNX_DATA_LOCATION_EXTERNAL)
       external = true;
   }
   const elements = dims.reduce((product, dim) => product * dim, 1);
@@ -111,10 +104,10 @@ export function locateOnnxInitializers(
   try {
     let graph: Uint8Array | undefined;
     for (const field of protobufFields(model))
-      if (field.number === MODEL_GRAPH && field.bytes) graph = field.bytes;
+      if (field.number === ONNX_FIELDS.modelGraph && field.bytes) graph = field.bytes;
     if (graph === undefined) throw new Error("no graph field");
     for (const field of protobufFields(graph)) {
-      if (field.number !== GRAPH_INITIALIZER || field.bytes === undefined) continue;
+      if (field.number !== ONNX_FIELDS.graphInitializer || field.bytes === undefined) continue;
       const location = locateTensor(field.bytes, field.bytes.byteOffset - model.byteOffset);
       found.set(location.name, location);
     }

@@ -16,26 +16,10 @@
 import { readFile } from "node:fs/promises";
 import { EmbedkitError } from "../../errors.js";
 import { locateOnnxInitializers, type OnnxInitializerLocation } from "../../models/onnx-initializers.js";
+import { ONNX_FIELDS } from "../../models/onnx-proto.js";
+import { ONNX_TYPES } from "../../models/onnx-writer.js";
 import { protobufChild, protobufFields, protobufString } from "../../models/protobuf.js";
 import { float32FromLittleEndian } from "../../vectors/codec.js";
-
-// Field numbers from onnx.proto3.
-const MODEL_GRAPH = 7;
-const GRAPH_NODE = 1;
-const NODE_INPUT = 1;
-const NODE_OUTPUT = 2;
-const NODE_NAME = 3;
-const NODE_OP_TYPE = 4;
-const NODE_ATTRIBUTE = 5;
-const ATTRIBUTE_TENSOR = 5;
-const TENSOR_DIMS = 1;
-const TENSOR_DATA_TYPE = 2;
-const TENSOR_FLOAT_DATA = 4;
-const TENSOR_INT64_DATA = 7;
-const TENSOR_NAME = 8;
-const TENSOR_RAW_DATA = 9;
-const FLOAT = 1;
-const INT64 = 7;
 
 /** Architecture of a BERT encoder. */
 export interface BertConfig {
@@ -115,12 +99,13 @@ function readTensor(message: Uint8Array): Tensor {
   let name = "";
   let raw: Uint8Array | undefined;
   for (const field of protobufFields(message)) {
-    if (field.number === TENSOR_DIMS) packedOrSingle(field, dims);
-    else if (field.number === TENSOR_DATA_TYPE) dataType = field.value ?? 0;
-    else if (field.number === TENSOR_NAME && field.bytes) name = new TextDecoder().decode(field.bytes);
-    else if (field.number === TENSOR_RAW_DATA) raw = field.bytes;
-    else if (field.number === TENSOR_INT64_DATA) packedOrSingle(field, ints);
-    else if (field.number === TENSOR_FLOAT_DATA) {
+    if (field.number === ONNX_FIELDS.tensorDims) packedOrSingle(field, dims);
+    else if (field.number === ONNX_FIELDS.tensorDataType) dataType = field.value ?? 0;
+    else if (field.number === ONNX_FIELDS.tensorName && field.bytes)
+      name = new TextDecoder().decode(field.bytes);
+    else if (field.number === ONNX_FIELDS.tensorRawData) raw = field.bytes;
+    else if (field.number === ONNX_FIELDS.tensorInt64Data) packedOrSingle(field, ints);
+    else if (field.number === ONNX_FIELDS.tensorFloatData) {
       if (field.wireType === 5) floats.push(field.float as number);
       else if (field.bytes) {
         const view = new DataView(field.bytes.buffer, field.bytes.byteOffset, field.bytes.byteLength);
@@ -133,7 +118,7 @@ function readTensor(message: Uint8Array): Tensor {
 }
 
 function floatValues(tensor: Tensor): Float32Array {
-  if (tensor.dataType !== FLOAT) throw new Error(`${tensor.name} is not float32`);
+  if (tensor.dataType !== ONNX_TYPES.float) throw new Error(`${tensor.name} is not float32`);
   if (tensor.raw !== undefined) {
     const copy = new Uint8Array(tensor.raw); // aligned copy
     return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
@@ -142,8 +127,8 @@ function floatValues(tensor: Tensor): Float32Array {
 }
 
 function scalarOf(tensor: Tensor): number {
-  if (tensor.dataType === FLOAT) return floatValues(tensor)[0] as number;
-  if (tensor.dataType === INT64) {
+  if (tensor.dataType === ONNX_TYPES.float) return floatValues(tensor)[0] as number;
+  if (tensor.dataType === ONNX_TYPES.int64) {
     if (tensor.raw !== undefined) {
       const view = new DataView(tensor.raw.buffer, tensor.raw.byteOffset, tensor.raw.byteLength);
       return Number(view.getBigInt64(0, true));
@@ -158,16 +143,18 @@ function readNode(message: Uint8Array): Node {
   const outputs: string[] = [];
   let value: Tensor | undefined;
   for (const field of protobufFields(message)) {
-    if (field.number === NODE_INPUT && field.bytes) inputs.push(new TextDecoder().decode(field.bytes));
-    else if (field.number === NODE_OUTPUT && field.bytes) outputs.push(new TextDecoder().decode(field.bytes));
-    else if (field.number === NODE_ATTRIBUTE && field.bytes) {
-      const tensor = protobufChild(field.bytes, ATTRIBUTE_TENSOR);
+    if (field.number === ONNX_FIELDS.nodeInput && field.bytes)
+      inputs.push(new TextDecoder().decode(field.bytes));
+    else if (field.number === ONNX_FIELDS.nodeOutput && field.bytes)
+      outputs.push(new TextDecoder().decode(field.bytes));
+    else if (field.number === ONNX_FIELDS.nodeAttribute && field.bytes) {
+      const tensor = protobufChild(field.bytes, ONNX_FIELDS.attributeTensor);
       if (tensor !== undefined) value = readTensor(tensor);
     }
   }
   return {
-    name: protobufString(message, NODE_NAME) ?? "",
-    opType: protobufString(message, NODE_OP_TYPE) ?? "",
+    name: protobufString(message, ONNX_FIELDS.nodeName) ?? "",
+    opType: protobufString(message, ONNX_FIELDS.nodeOpType) ?? "",
     inputs,
     outputs,
     ...(value === undefined ? {} : { value }),
@@ -229,12 +216,12 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
   const nodes = new Map<string, Node>();
   const constants = new Map<string, Tensor>();
   try {
-    graph = protobufChild(bytes, MODEL_GRAPH);
+    graph = protobufChild(bytes, ONNX_FIELDS.modelGraph);
     if (graph === undefined) throw unsupported("the file has no ONNX graph");
     initializers = locateOnnxInitializers(bytes, label);
     for (const field of protobufFields(graph)) {
       if (!field.bytes) continue;
-      if (field.number === GRAPH_NODE) {
+      if (field.number === ONNX_FIELDS.graphNode) {
         const node = readNode(field.bytes);
         nodes.set(node.name, node);
         if (node.opType === "Constant" && node.value !== undefined)
@@ -253,7 +240,7 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
   const initializer = (name: string): { dims: number[]; values: Float32Array } => {
     const location = initializers.get(name);
     if (location === undefined) throw unsupported(`initializer ${name} is missing`);
-    if (location.dataType !== FLOAT)
+    if (location.dataType !== ONNX_TYPES.float)
       throw unsupported(`initializer ${name} is not float32 (a quantized graph?)`);
     const raw = payload(location);
     if (raw.length !== location.elements * 4)
@@ -264,8 +251,8 @@ export function parseOnnxBert(bytes: Uint8Array, label = "model.onnx"): OnnxBert
   const initializerScalar = (location: OnnxInitializerLocation): number => {
     const raw = payload(location);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    if (location.dataType === FLOAT && raw.length >= 4) return view.getFloat32(0, true);
-    if (location.dataType === INT64 && raw.length >= 8) return Number(view.getBigInt64(0, true));
+    if (location.dataType === ONNX_TYPES.float && raw.length >= 4) return view.getFloat32(0, true);
+    if (location.dataType === ONNX_TYPES.int64 && raw.length >= 8) return Number(view.getBigInt64(0, true));
     throw unsupported(`constant ${location.name} has data type ${location.dataType}`);
   };
   const constantInput = (nodeName: string, index: number): number => {
