@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadClassifier } from "../../src/train/classifier.js";
+import { PLANTED_NEGATIVE, PLANTED_POSITIVE } from "../train/finetune/planted-sentiment.js";
 import { runCli } from "./run-cli.js";
 
 let dir: string;
@@ -24,23 +25,8 @@ afterAll(async () => {
 
 describe("embedkit finetune classifier", () => {
   it("fine-tunes, reports each epoch and exports a head + encoder that classify, embed and verify load", async () => {
-    // "snorkel" is planted as positive: a frozen encoder has no reason to call it so.
-    const positive = [
-      "a wonderful day",
-      "great fun",
-      "snorkel time",
-      "lovely and warm",
-      "snorkel again",
-      "happy news",
-    ];
-    const negative = [
-      "a terrible day",
-      "awful mess",
-      "sad and cold",
-      "horrible news",
-      "so boring",
-      "very bad",
-    ];
+    const positive = PLANTED_POSITIVE;
+    const negative = PLANTED_NEGATIVE;
     const rows = [...positive.map((text) => [text, "pos"]), ...negative.map((text) => [text, "neg"])];
     const data = join(dir, "train.csv");
     // A blank row is skipped and reported by the shared reader.

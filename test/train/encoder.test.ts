@@ -22,6 +22,7 @@ import {
   type TokenBatch,
   type TrainableEncoder,
 } from "../../src/train/encoder/sidecar.js";
+import { PLANTED_NEGATIVE, PLANTED_POSITIVE } from "./finetune/planted-sentiment.js";
 
 // Reference sentences of shared/MODELS.md (sentence-transformers and Xenova model cards) plus a short one.
 const SENTENCES = [
@@ -150,23 +151,8 @@ describe("trainable encoder (JAX sidecar)", () => {
 
 describe("finetuneClassifier", () => {
   it("lowers the loss and flips a planted example", async () => {
-    // "snorkel" is planted as positive: a frozen encoder has no reason to call it so.
-    const positive = [
-      "a wonderful day",
-      "great fun",
-      "snorkel time",
-      "lovely and warm",
-      "snorkel again",
-      "happy news",
-    ];
-    const negative = [
-      "a terrible day",
-      "awful mess",
-      "sad and cold",
-      "horrible news",
-      "so boring",
-      "very bad",
-    ];
+    const positive = PLANTED_POSITIVE;
+    const negative = PLANTED_NEGATIVE;
     const texts = [...positive, ...negative];
     const labels = [...positive.map(() => "pos"), ...negative.map(() => "neg")];
     const result = await finetuneClassifier({
