@@ -194,6 +194,29 @@ export function paddedFeeds(
 }
 
 /** Length of the longest sequence (the padded length of its batch). */
+/**
+ * Run an onnxruntime session; a runtime failure becomes `INFERENCE_FAILED` naming the model.
+ *
+ * @throws EmbedkitError INFERENCE_FAILED
+ */
+export async function runSession(
+  session: ort.InferenceSession,
+  feeds: ort.InferenceSession.FeedsType,
+  modelId: string,
+): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (cause) {
+    throw new EmbedkitError(
+      "INFERENCE_FAILED",
+      `onnxruntime failed on ${modelId}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
 /** The {@link ModelInfo} an ONNX text embedder reports: the catalog spec's facts plus its batch size. */
 export function modelInfoOf(spec: ModelSpec, maxBatchSize: number): ModelInfo {
   return Object.freeze({
@@ -305,19 +328,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
 
   /** Run one padded batch; returns the hidden states and their shape. */
   async function run(sequences: readonly (readonly number[])[], length: number): Promise<ort.Tensor> {
-    const feeds = paddedFeeds(ort, sequences, length, needsTokenTypes);
-    let output: ort.InferenceSession.OnnxValueMapType;
-    try {
-      output = await session.run(feeds);
-    } catch (error) {
-      throw new EmbedkitError(
-        "INFERENCE_FAILED",
-        `onnxruntime failed on ${spec.id}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
+    const output = await runSession(session, paddedFeeds(ort, sequences, length, needsTokenTypes), spec.id);
     const hidden = output[outputName] as ort.Tensor | undefined;
     if (hidden === undefined || hidden.dims.length !== 3 || hidden.dims[2] !== spec.dims) {
       throw new EmbedkitError(

@@ -31,7 +31,7 @@ import { USE_GRAPH_INPUTS } from "../../models/use-graph.js";
 import type { Embedder } from "../embedder.js";
 import { assertOpen, validateTexts } from "../inputs.js";
 import { embedTexts, type TextProvider } from "../pipeline.js";
-import { modelInfoOf, planBatches } from "./onnx-embedder.js";
+import { modelInfoOf, planBatches, runSession } from "./onnx-embedder.js";
 import { createTextTokenizer, loadTextTokenizer } from "./text-tokenizer.js";
 
 /** Options of {@link createUseEmbedder}. */
@@ -176,18 +176,7 @@ export async function createUseEmbedder(options: UseEmbedderOptions): Promise<Us
           : new ort.Tensor("int64", ids, [total]),
       [USE_GRAPH_INPUTS.rowSplits]: new ort.Tensor("int64", splits, [splits.length]),
     };
-    let output: ort.InferenceSession.OnnxValueMapType;
-    try {
-      output = await session.run(feeds);
-    } catch (cause) {
-      throw new EmbedkitError(
-        "INFERENCE_FAILED",
-        `onnxruntime failed on ${spec.id}: ${(cause as Error).message}`,
-        {
-          cause,
-        },
-      );
-    }
+    const output = await runSession(session, feeds, spec.id);
     const tensor = output[OUTPUT] as ort.Tensor | undefined;
     if (
       tensor === undefined ||
