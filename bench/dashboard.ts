@@ -18,7 +18,9 @@
  * embedded store in a temp folder. The web app is built with the project's Vite config. Machine
  * load (busy cores before the run) is recorded next to the numbers.
  *
- * Run: `nice -n 10 npx tsx bench/dashboard.ts [--sizes 10000,100000] [--no-write]`
+ * Run: `nice -n 10 npx tsx bench/dashboard.ts [--sizes 10000,100000] [--web <vite config>] [--no-write]`
+ * (`--web`: build the web app from another copy of `web/`, e.g. an older commit's extracted with
+ * `git archive <commit> web | tar -x -C bench/out/web-before`, to measure before and after in one session).
  * Writes bench/out/dashboard.json and prints a Markdown table (copy into bench/notes/dashboard.md).
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -39,6 +41,7 @@ const KEY = "sk-bench";
 const { values: args } = parseArgs({
   options: {
     sizes: { type: "string", default: "10000,100000" },
+    web: { type: "string", default: join(ROOT, "web/vite.config.ts") },
     "no-write": { type: "boolean", default: false },
   },
 });
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
   const busy = await busyCores(2000);
   const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-dashboard-"));
   const assets = join(dir, "web");
-  await build({ configFile: join(ROOT, "web/vite.config.ts"), logLevel: "error", build: { outDir: assets } });
+  await build({ configFile: resolve(args.web as string), logLevel: "error", build: { outDir: assets } });
   const store = await openEmbeddedStore({ path: join(dir, "store") });
   // The model is listed, never loaded: maps need no inference.
   const app = createServer({
@@ -203,14 +206,20 @@ async function main(): Promise<void> {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
-  const result = { date: new Date().toISOString(), loadavg: loadavg(), busyCoresBefore: busy, rows };
+  const result = {
+    date: new Date().toISOString(),
+    web: args.web,
+    loadavg: loadavg(),
+    busyCoresBefore: busy,
+    rows,
+  };
   const format = (value: number | string) =>
     typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : value;
   const keys = Object.keys(rows[0] ?? {});
   console.log(`| ${keys.join(" | ")} |\n| ${keys.map(() => "---").join(" | ")} |`);
   for (const row of rows) console.log(`| ${keys.map((key) => format(row[key] as number)).join(" | ")} |`);
   console.log(
-    `\nload average ${loadavg()
+    `\nweb ${args.web}; load average ${loadavg()
       .map((value) => value.toFixed(1))
       .join(" ")}, busy cores before ${busy.toFixed(2)}`,
   );
