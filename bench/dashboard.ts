@@ -20,7 +20,8 @@
  *
  * Run: `nice -n 10 npx tsx bench/dashboard.ts [--sizes 10000,100000] [--web <vite config>] [--no-write]`
  * (`--web`: build the web app from another copy of `web/`, e.g. an older commit's extracted with
- * `git archive <commit> web | tar -x -C bench/out/web-before`, to measure before and after in one session).
+ * `git archive <commit> web | tar -x -C .scratch/web-before` (git-ignored and outside the type-checked
+ * folders), to measure before and after in one session).
  * Writes bench/out/dashboard.json and prints a Markdown table (copy into bench/notes/dashboard.md).
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
