@@ -14,8 +14,9 @@
  *
  * Every limit (file size, rows, extension, text, known columns) is checked before
  * anything is written or embedded; a file chosen on the server follows the reports
- * folder's path rules (src/server/reports-folder.ts) and its size is checked before it is read. Uploads live in a private temporary folder
- * (the last few kept), removed when the server closes.
+ * folder's path rules (src/server/reports-folder.ts) and its size is checked before
+ * it is read. Uploads live in a private temporary folder (the last few kept),
+ * removed when the server closes.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
