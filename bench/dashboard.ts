@@ -11,7 +11,9 @@
  * - frame time while panning and zooming (wheel and drag events), against the frame time of the
  *   same page idle (baseline: the display's frame interval in this browser);
  * - main-thread long tasks (PerformanceObserver "longtask") while the map page loads and while
- *   panning/zooming: how many, the longest, and how many froze the tab for more than 200 ms.
+ *   panning/zooming: how many, the longest, and how many froze the tab for more than 200 ms;
+ * - a map computed while its page is open (one item added, so a new collection version): whether
+ *   the progress bar showed, the time until the points were drawn, and the long tasks meanwhile.
  *
  * Vectors: 384-dim unit vectors around 256 Gaussian centres (bench/lib/vector-bench-data.ts),
  * with a `topic` metadata field (the centre modulo 8) so the map is coloured, written into an
@@ -177,6 +179,28 @@ async function main(): Promise<void> {
       });
       const panTasks = await takeLongTasks(page);
       await page.close();
+
+      // A map computed while its page is open: one item more is a new collection version.
+      await collection.upsert([
+        { id: "p9999999", vector: vectors[0] as Float32Array, metadata: { topic: "t0" } },
+      ]);
+      const computing = await context.newPage();
+      await computing.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
+      await computing.addInitScript(LONG_TASK_OBSERVER);
+      started = performance.now();
+      await computing.goto(`http://127.0.0.1:${port}/#/map/${name}`);
+      const progressShown = await computing
+        .locator('[data-testid="map-progress"]')
+        .waitFor({ timeout: 60_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      await computing.locator('[data-testid="map"][data-rendered="true"]').waitFor({ timeout: 900_000 });
+      const computedRenderSeconds = (performance.now() - started) / 1000;
+      await computing.waitForTimeout(500);
+      const computingTasks = await takeLongTasks(computing);
+      await computing.close();
       rows.push({
         points: size,
         read_s: readSeconds,
@@ -198,6 +222,11 @@ async function main(): Promise<void> {
         pan_longtasks: panTasks.length,
         pan_longtask_max_ms: Math.max(0, ...panTasks),
         pan_longtasks_over_200ms: panTasks.filter((duration) => duration > 200).length,
+        computing_progress_shown: progressShown ? "yes" : "no",
+        computing_render_s: computedRenderSeconds,
+        computing_longtasks: computingTasks.length,
+        computing_longtask_max_ms: Math.max(0, ...computingTasks),
+        computing_longtasks_over_200ms: computingTasks.filter((duration) => duration > 200).length,
       });
       console.error(JSON.stringify(rows.at(-1)));
     }
