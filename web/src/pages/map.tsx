@@ -228,9 +228,13 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
       if (restTimer !== undefined) clearTimeout(restTimer);
       restTimer = setTimeout(hover, HOVER_REST_MS);
     };
+    /** The pointer in the canvas' pixels (the wrap's padding box: its border excluded). */
     const position = (event: MouseEvent) => {
       const box = element.getBoundingClientRect();
-      return { x: event.clientX - box.left, y: event.clientY - box.top };
+      return {
+        x: event.clientX - box.left - element.clientLeft,
+        y: event.clientY - box.top - element.clientTop,
+      };
     };
     const onPointerMove = (event: PointerEvent) => {
       pointer = position(event);
