@@ -11,14 +11,19 @@
  * - frame time while panning and zooming (wheel and drag events), against the frame time of the
  *   same page idle (baseline: the display's frame interval in this browser);
  * - main-thread long tasks (PerformanceObserver "longtask") while the map page loads and while
- *   panning/zooming: how many, the longest, and how many froze the tab for more than 200 ms.
+ *   panning/zooming: how many, the longest, and how many froze the tab for more than 200 ms;
+ * - a map computed while its page is open (one item added, so a new collection version): whether
+ *   the progress bar showed, the time until the points were drawn, and the long tasks meanwhile.
  *
  * Vectors: 384-dim unit vectors around 256 Gaussian centres (bench/lib/vector-bench-data.ts),
  * with a `topic` metadata field (the centre modulo 8) so the map is coloured, written into an
  * embedded store in a temp folder. The web app is built with the project's Vite config. Machine
  * load (busy cores before the run) is recorded next to the numbers.
  *
- * Run: `nice -n 10 npx tsx bench/dashboard.ts [--sizes 10000,100000] [--no-write]`
+ * Run: `nice -n 10 npx tsx bench/dashboard.ts [--sizes 10000,100000] [--web <vite config>] [--no-write]`
+ * (`--web`: build the web app from another copy of `web/`, e.g. an older commit's extracted with
+ * `git archive <commit> web | tar -x -C .scratch/web-before` (git-ignored and outside the type-checked
+ * folders), to measure before and after in one session).
  * Writes bench/out/dashboard.json and prints a Markdown table (copy into bench/notes/dashboard.md).
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -39,6 +44,7 @@ const KEY = "sk-bench";
 const { values: args } = parseArgs({
   options: {
     sizes: { type: "string", default: "10000,100000" },
+    web: { type: "string", default: join(ROOT, "web/vite.config.ts") },
     "no-write": { type: "boolean", default: false },
   },
 });
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
   const busy = await busyCores(2000);
   const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-dashboard-"));
   const assets = join(dir, "web");
-  await build({ configFile: join(ROOT, "web/vite.config.ts"), logLevel: "error", build: { outDir: assets } });
+  await build({ configFile: resolve(args.web as string), logLevel: "error", build: { outDir: assets } });
   const store = await openEmbeddedStore({ path: join(dir, "store") });
   // The model is listed, never loaded: maps need no inference.
   const app = createServer({
@@ -173,6 +179,28 @@ async function main(): Promise<void> {
       });
       const panTasks = await takeLongTasks(page);
       await page.close();
+
+      // A map computed while its page is open: one item more is a new collection version.
+      await collection.upsert([
+        { id: "p9999999", vector: vectors[0] as Float32Array, metadata: { topic: "t0" } },
+      ]);
+      const computing = await context.newPage();
+      await computing.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
+      await computing.addInitScript(LONG_TASK_OBSERVER);
+      started = performance.now();
+      await computing.goto(`http://127.0.0.1:${port}/#/map/${name}`);
+      const progressShown = await computing
+        .locator('[data-testid="map-progress"]')
+        .waitFor({ timeout: 60_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      await computing.locator('[data-testid="map"][data-rendered="true"]').waitFor({ timeout: 900_000 });
+      const computedRenderSeconds = (performance.now() - started) / 1000;
+      await computing.waitForTimeout(500);
+      const computingTasks = await takeLongTasks(computing);
+      await computing.close();
       rows.push({
         points: size,
         read_s: readSeconds,
@@ -194,6 +222,11 @@ async function main(): Promise<void> {
         pan_longtasks: panTasks.length,
         pan_longtask_max_ms: Math.max(0, ...panTasks),
         pan_longtasks_over_200ms: panTasks.filter((duration) => duration > 200).length,
+        computing_progress_shown: progressShown ? "yes" : "no",
+        computing_render_s: computedRenderSeconds,
+        computing_longtasks: computingTasks.length,
+        computing_longtask_max_ms: Math.max(0, ...computingTasks),
+        computing_longtasks_over_200ms: computingTasks.filter((duration) => duration > 200).length,
       });
       console.error(JSON.stringify(rows.at(-1)));
     }
@@ -203,14 +236,20 @@ async function main(): Promise<void> {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
-  const result = { date: new Date().toISOString(), loadavg: loadavg(), busyCoresBefore: busy, rows };
+  const result = {
+    date: new Date().toISOString(),
+    web: args.web,
+    loadavg: loadavg(),
+    busyCoresBefore: busy,
+    rows,
+  };
   const format = (value: number | string) =>
     typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : value;
   const keys = Object.keys(rows[0] ?? {});
   console.log(`| ${keys.join(" | ")} |\n| ${keys.map(() => "---").join(" | ")} |`);
   for (const row of rows) console.log(`| ${keys.map((key) => format(row[key] as number)).join(" | ")} |`);
   console.log(
-    `\nload average ${loadavg()
+    `\nweb ${args.web}; load average ${loadavg()
       .map((value) => value.toFixed(1))
       .join(" ")}, busy cores before ${busy.toFixed(2)}`,
   );

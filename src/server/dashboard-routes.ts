@@ -14,8 +14,8 @@
  *   the eval/inspect reports of the folder given by `reportsDir`.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
-import { dirname, extname, join, relative, sep } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -35,6 +35,7 @@ import { HttpError } from "./http-error.js";
 import { type MapMethod, ProjectionCache } from "./map-projection.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ModelPool } from "./model-pool.js";
+import { listReportsFolder, resolveInReportsFolder } from "./reports-folder.js";
 import { registerSocialJobs } from "./social-jobs.js";
 
 /** The policy every dashboard page is served with: own scripts, styles and requests only; no eval, no frames. */
@@ -183,77 +184,43 @@ async function sumOf(metric: { get(): Promise<{ values: ReadonlyArray<{ value: n
   return (await metric.get()).values.reduce((sum, sample) => sum + sample.value, 0);
 }
 
-/** A report file under the reports folder: `name.json` / `name.html`, at most one folder deep. */
-const REPORT_PATH = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,99}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(?:json|html)$/;
-/** Reports the dashboard lists (eval suite and inspect outputs). */
+/** Reports the dashboard lists (eval suite and inspect outputs), at most one folder deep. */
 const REPORT_FILES = new Set(["report.json", "report.html", "inspect.json", "inspect.html"]);
 
 /**
- * Resolve a report path inside the reports folder, refusing anything that could leave it
- * (`..`, absolute paths, backslashes, symbolic links pointing out).
+ * Resolve a report path inside the reports folder with the folder's path rules
+ * (src/server/reports-folder.ts: no `..`, absolute or encoded paths, no symbolic link out).
  * @throws EmbedkitError INVALID_INPUT for a malformed path; FILE_NOT_FOUND when it is not a listed report
  */
 async function resolveReport(root: string, path: string): Promise<string> {
-  if (!REPORT_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
-    throw new EmbedkitError(
-      "INVALID_INPUT",
-      "Invalid 'path': name a report as listed by GET /v1/dashboard/reports (e.g. run-1/report.json).",
-      { details: { param: "path" } },
-    );
-  }
-  const notFound = new EmbedkitError(
-    "FILE_NOT_FOUND",
-    `No report ${JSON.stringify(path)} in the reports folder.`,
-    {
-      details: { param: "path" },
-    },
-  );
   const base = path.split("/").at(-1) as string;
-  if (!REPORT_FILES.has(base)) throw notFound;
-  let real: string;
-  let realRoot: string;
-  try {
-    realRoot = await realpath(root);
-    real = await realpath(join(realRoot, ...path.split("/")));
-  } catch {
-    throw notFound;
+  const file = await resolveInReportsFolder(root, path, "report", "path", 1);
+  if (!REPORT_FILES.has(base)) {
+    throw new EmbedkitError("FILE_NOT_FOUND", `No report ${JSON.stringify(path)} in the reports folder.`, {
+      details: { param: "path" },
+    });
   }
-  const inside = relative(realRoot, real);
-  if (inside === "" || inside.startsWith("..") || inside.includes(`..${sep}`) || inside.startsWith(sep)) {
-    throw notFound;
-  }
-  return real;
+  return file;
 }
 
 /** The eval and inspect outputs in the reports folder (top level and one folder deep). */
 async function listReports(root: string): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
-  const visit = async (folder: string, prefix: string, depth: number): Promise<void> => {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(folder, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (out.length >= DASHBOARD_LIMITS.maxReports) return;
-      if (!ASSET_NAME.test(entry.name)) continue;
-      if (entry.isDirectory() && depth === 0) await visit(join(folder, entry.name), `${entry.name}/`, 1);
-      else if (entry.isFile() && REPORT_FILES.has(entry.name)) {
-        const info = await stat(join(folder, entry.name));
-        out.push({
-          path: `${prefix}${entry.name}`,
-          kind: entry.name.startsWith("inspect") ? "inspect" : "eval",
-          format: extname(entry.name).slice(1),
-          bytes: info.size,
-          modified_at: info.mtime.toISOString(),
-        });
-      }
-    }
-  };
-  await visit(root, "", 0);
-  return out;
+  const files = await listReportsFolder(
+    root,
+    (name) => REPORT_FILES.has(name),
+    DASHBOARD_LIMITS.maxReports,
+    1,
+  );
+  return files.map((file) => {
+    const name = file.path.split("/").at(-1) as string;
+    return {
+      path: file.path,
+      kind: name.startsWith("inspect") ? "inspect" : "eval",
+      format: extname(name).slice(1),
+      bytes: file.bytes,
+      modified_at: file.modifiedAt,
+    };
+  });
 }
 
 /**
@@ -479,7 +446,7 @@ export function registerDashboardRoutes(app: FastifyInstance, context: Dashboard
     };
   });
 
-  registerSocialJobs(app, { openEmbedder: context.openEmbedder });
+  registerSocialJobs(app, { openEmbedder: context.openEmbedder, reportsDir: context.reportsDir });
 
   app.get("/v1/dashboard/recommenders", async () => ({
     object: "list",

@@ -7,12 +7,16 @@
  * report's own data (topics.json and summary.json):
  *
  * - `POST /v1/dashboard/social/uploads` `{filename, content}` → `{upload, filename, format, columns, rows}`
+ * - `GET  /v1/dashboard/social/files` → the CSV/TSV/JSONL files of the server's `--reports` folder
+ * - `POST /v1/dashboard/social/files` `{path}` → one of them taken as an upload (same answer, same checks)
  * - `POST /v1/dashboard/social/run` `{upload, text_field, time_field?, group_field?}` → 202; 409 while a run is active
  * - `GET  /v1/dashboard/social/run` → `{status: "idle" | "running" | "done" | "failed", stage, progress, error, result}`
  *
  * Every limit (file size, rows, extension, text, known columns) is checked before
- * anything is written or embedded. Uploads live in a private temporary folder
- * (the last few kept), removed when the server closes.
+ * anything is written or embedded; a file chosen on the server follows the reports
+ * folder's path rules (src/server/reports-folder.ts) and its size is checked before
+ * it is read. Uploads live in a private temporary folder (the last few kept),
+ * removed when the server closes.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -25,8 +29,10 @@ import { analyzeSocialPosts, SOCIAL_STAGES, type SocialStage } from "../apps/soc
 import { summaryJson, topicsJson } from "../apps/social/outputs.js";
 import type { Embedder } from "../embed/embedder.js";
 import { EmbedkitError } from "../errors.js";
+import { readFileText } from "../internal/read-file.js";
 import { parseBody } from "./collection-routes.js";
 import { HttpError } from "./http-error.js";
+import { listReportsFolder, resolveInReportsFolder } from "./reports-folder.js";
 
 /** Limits of the Social page. */
 export const SOCIAL_PAGE_LIMITS = Object.freeze({
@@ -38,6 +44,8 @@ export const SOCIAL_PAGE_LIMITS = Object.freeze({
   keptUploads: 8,
   /** Most columns listed. */
   maxColumns: 200,
+  /** Most server files listed (from the reports folder). */
+  maxFiles: 500,
 });
 
 const FORMATS: Readonly<Record<string, "csv" | "tsv" | "jsonl">> = {
@@ -51,6 +59,7 @@ const UPLOAD_BODY = z.strictObject({
   filename: z.string().min(1).max(200),
   content: z.string().max(SOCIAL_PAGE_LIMITS.maxUploadChars),
 });
+const CHOOSE_BODY = z.strictObject({ path: z.string().min(1).max(300) });
 const FIELD = z.string().min(1).max(200);
 const RUN_BODY = z.strictObject({
   upload: z.string().uuid(),
@@ -63,6 +72,13 @@ const RUN_BODY = z.strictObject({
 export interface SocialJobsContext {
   /** Opens the embedding model the analysis asks for (through the server's model store). */
   readonly openEmbedder: (model: string) => Promise<Embedder>;
+  /** The server's `--reports` folder, whose CSV/TSV/JSONL files the page can choose; none when undefined. */
+  readonly reportsDir?: string | undefined;
+}
+
+/** The format of an export by its name's extension, undefined for another kind of file. */
+function formatOf(filename: string): Upload["format"] | undefined {
+  return FORMATS[/\.[A-Za-z]+$/.exec(filename)?.[0]?.toLowerCase() ?? ""];
 }
 
 interface Upload {
@@ -170,6 +186,47 @@ export function registerSocialJobs(app: FastifyInstance, context: SocialJobsCont
     if (folder !== undefined) await rm(await folder, { recursive: true, force: true });
   });
 
+  /** Check an export (type, text, lines, columns) and keep it as an upload; the answer of both upload routes. */
+  const accept = async (filename: string, content: string) => {
+    const format = formatOf(filename);
+    if (format === undefined) {
+      throw invalid(
+        `${filename} is not a CSV, TSV or JSONL file: the Social page analyses exports ending in .csv, .tsv or .jsonl.`,
+        "filename",
+      );
+    }
+    if (content.includes("\u0000")) {
+      throw invalid(`${filename} is not a text file (it holds NUL bytes).`, "content");
+    }
+    let rows = 0;
+    for (let at = content.indexOf("\n"); at !== -1; at = content.indexOf("\n", at + 1)) rows++;
+    if (!content.endsWith("\n") && content.length > 0) rows++;
+    if (rows > SOCIAL_PAGE_LIMITS.maxRows) {
+      throw invalid(
+        `${filename} has ${rows} lines; the Social page takes at most ${SOCIAL_PAGE_LIMITS.maxRows} ` +
+          "(use `embedkit social analyze` for larger exports).",
+        "content",
+      );
+    }
+    const columns = detectColumns(filename, format, content);
+    const id = randomUUID();
+    const path = join(await uploadFolder(), `${id}.${format}`);
+    await writeFile(path, content, { mode: 0o600 });
+    uploads.push({ id, filename, path, format, columns });
+    while (uploads.length > SOCIAL_PAGE_LIMITS.keptUploads) {
+      const old = uploads.shift() as Upload;
+      await rm(old.path, { force: true });
+    }
+    return {
+      object: "social.upload",
+      upload: id,
+      filename,
+      format,
+      columns,
+      rows: format === "jsonl" ? rows : Math.max(0, rows - 1),
+    };
+  };
+
   app.post("/v1/dashboard/social/uploads", async (request, reply) => {
     const body = parseBody(
       UPLOAD_BODY,
@@ -177,44 +234,61 @@ export function registerSocialJobs(app: FastifyInstance, context: SocialJobsCont
       '{"filename": "posts.csv", "content": "text,time\\n…"}',
       () => true,
     );
-    const extension = /\.[A-Za-z]+$/.exec(body.filename)?.[0]?.toLowerCase() ?? "";
-    const format = FORMATS[extension];
-    if (format === undefined) {
-      throw invalid(
-        `${body.filename} is not a CSV, TSV or JSONL file: the Social page analyses exports ending in .csv, .tsv or .jsonl.`,
-        "filename",
+    return reply.code(201).send(await accept(body.filename, body.content));
+  });
+
+  app.get("/v1/dashboard/social/files", async () => {
+    const root = context.reportsDir;
+    const files =
+      root === undefined
+        ? []
+        : await listReportsFolder(root, (name) => formatOf(name) !== undefined, SOCIAL_PAGE_LIMITS.maxFiles);
+    return {
+      object: "list",
+      reports_dir: root !== undefined,
+      data: files.map((file) => ({
+        path: file.path,
+        format: formatOf(file.path),
+        bytes: file.bytes,
+        modified_at: file.modifiedAt,
+      })),
+    };
+  });
+
+  app.post("/v1/dashboard/social/files", async (request, reply) => {
+    const body = parseBody(CHOOSE_BODY, request.body, '{"path": "exports/posts.csv"}', () => true);
+    if (context.reportsDir === undefined) {
+      throw new EmbedkitError(
+        "FILE_NOT_FOUND",
+        "This server has no files to choose: start it with --reports <folder> holding the CSV/TSV/JSONL exports.",
+        { details: { param: "path" } },
       );
     }
-    if (body.content.includes("\u0000")) {
-      throw invalid(`${body.filename} is not a text file (it holds NUL bytes).`, "content");
-    }
-    let rows = 0;
-    for (let at = body.content.indexOf("\n"); at !== -1; at = body.content.indexOf("\n", at + 1)) rows++;
-    if (!body.content.endsWith("\n") && body.content.length > 0) rows++;
-    if (rows > SOCIAL_PAGE_LIMITS.maxRows) {
+    if (formatOf(body.path) === undefined) {
       throw invalid(
-        `${body.filename} has ${rows} lines; the Social page takes at most ${SOCIAL_PAGE_LIMITS.maxRows} ` +
-          "(use `embedkit social analyze` for larger exports).",
-        "content",
+        `${body.path} is not a CSV, TSV or JSONL file: the Social page analyses exports ending in .csv, .tsv or .jsonl.`,
+        "path",
       );
     }
-    const columns = detectColumns(body.filename, format, body.content);
-    const id = randomUUID();
-    const path = join(await uploadFolder(), `${id}.${format}`);
-    await writeFile(path, body.content, { mode: 0o600 });
-    uploads.push({ id, filename: body.filename, path, format, columns });
-    while (uploads.length > SOCIAL_PAGE_LIMITS.keptUploads) {
-      const old = uploads.shift() as Upload;
-      await rm(old.path, { force: true });
-    }
-    return reply.code(201).send({
-      object: "social.upload",
-      upload: id,
-      filename: body.filename,
-      format,
-      columns,
-      rows: format === "jsonl" ? rows : Math.max(0, rows - 1),
+    const file = await resolveInReportsFolder(context.reportsDir, body.path, "posts file", "path");
+    // The size is checked before the file is read (readFileText stats the open file first).
+    const content = await readFileText(file, {
+      what: "posts file",
+      maxBytes: SOCIAL_PAGE_LIMITS.maxUploadChars,
+    }).catch((error: unknown) => {
+      const details = (error as EmbedkitError).details as { size?: number } | undefined;
+      if (details?.size !== undefined) {
+        throw invalid(
+          `${body.path} is ${details.size} bytes; the Social page takes files up to ${SOCIAL_PAGE_LIMITS.maxUploadChars} bytes ` +
+            "(use `embedkit social analyze` for larger exports).",
+          "path",
+        );
+      }
+      throw new EmbedkitError("FILE_NOT_FOUND", `Cannot read ${body.path} in the reports folder.`, {
+        details: { param: "path" },
+      });
     });
+    return reply.code(201).send(await accept(body.path, content));
   });
 
   app.post("/v1/dashboard/social/run", async (request, reply) => {

@@ -5,7 +5,8 @@
  * playwright-core in Debian's headless Chromium (installed by the global test
  * setup), plus an audio collection (speech-embedding over the committed FSDD clips). Every page
  * is opened; searches (text, and an uploaded example file with its wrong-type messages), the
- * recommender picker, the Social page (bad uploads, then a planted two-topic CSV analysed), the map (pixel check of the WebGL
+ * recommender picker, the Social page (bad uploads, an upload's columns, then a planted two-topic CSV chosen
+ * in the server's reports folder and analysed), the map (pixel check of the WebGL
  * canvas, hover text, neighbours), the similarity heatmap, the FAQ tester
  * (answer, then the fallback above the confidence), reports, a wrong API key,
  * an empty and a deleted collection, and a server restart (the page reconnects)
@@ -37,6 +38,8 @@ import { plantedPostsCsv } from "./social-posts.js";
 const ROOT = resolve(import.meta.dirname, "../..");
 const CHROMIUM = "/usr/bin/chromium";
 const MODEL = "all-minilm-l6-v2";
+/** A second text model for the playground's side-by-side heatmaps (small: int8 MiniLM). */
+const SECOND_MODEL = "all-minilm-l6-v2-q";
 /** The audio model of the "sounds" collection (search by an uploaded example file). */
 const AUDIO_MODEL = "speech-embedding";
 const KEY = "sk-dashboard-browser";
@@ -84,7 +87,7 @@ function watch(page: Page): Watch {
 
 async function startServer(listenPort: number): Promise<void> {
   app = createServer({
-    models: [MODEL],
+    models: [MODEL, SECOND_MODEL],
     mediaModels: [AUDIO_MODEL],
     store: sharedStore(),
     vectorStore,
@@ -148,6 +151,22 @@ beforeAll(async () => {
     "--quiet",
   ]);
   expect(inspect.code, inspect.stderr).toBe(0);
+  // An eval suite report (STS and pair classification on six pairs) next to the inspect report.
+  const evaluation = await runCli([
+    "eval",
+    "suite",
+    "-m",
+    MODEL,
+    "--data",
+    join(ROOT, "test/fixtures/eval/tasks/pairs-binary.tsv"),
+    "--out",
+    join(reports, "pairs-eval"),
+    "--quiet",
+  ]);
+  expect(evaluation.code, evaluation.stderr).toBe(0);
+  // A posts export in the reports folder, for the Social page's "a file on the server".
+  await mkdir(join(reports, "exports"), { recursive: true });
+  await writeFile(join(reports, "exports", "posts.csv"), plantedPostsCsv().csv);
   vectorStore = await openEmbeddedStore({ path: join(dir, "store") });
   const embedder = await createEmbedder({ model: MODEL, store: sharedStore() });
   try {
@@ -461,25 +480,33 @@ describe("dashboard in headless Chromium", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Export JSON")]);
     const exported = JSON.parse(await readFile(await download.path(), "utf8")) as { ids: string[] };
     expect(exported.ids.sort()).toEqual([...answer.ids].sort());
+    const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.click("text=Export CSV")]);
+    const csvLines = (await readFile(await csvDownload.path(), "utf8")).trim().split("\n");
+    expect(csvLines[0]).toBe("id");
+    expect(csvLines.slice(1).sort()).toEqual([...answer.ids].sort());
     expect(watched.problems).toEqual([]);
     await page.close();
   });
 
-  it("similarity playground: a heatmap whose similar pair scores above the unrelated one", async () => {
+  it("similarity playground: a heatmap per chosen model, side by side, whose similar pair scores above the unrelated one", async () => {
     const { page, watched } = await openPage("#/playground");
     await page.locator('input[name="model"]').first().waitFor();
+    await page.check(`input[name="model"][value="${SECOND_MODEL}"]`);
     await page.fill(
       'textarea[name="texts"]',
       "A cat sits on the mat.\nA kitten rests on a rug.\nInterest rates rose again.",
     );
     await page.click('button:has-text("Compare")');
     const cells = page.locator('[data-testid="heatmap"] td');
-    await poll(() => cells.count()).toBe(9);
-    const values = (await cells.evaluateAll((all) =>
-      all.map((cell) => Number(cell.getAttribute("data-value"))),
-    )) as number[];
-    expect(values[0]).toBeCloseTo(1, 3);
-    expect(values[1] as number).toBeGreaterThan((values[2] as number) + 0.2);
+    await poll(() => cells.count()).toBe(18);
+    expect(await page.locator(".heatmaps h2").allTextContents()).toEqual([MODEL, SECOND_MODEL]);
+    for (const table of await page.locator('[data-testid="heatmap"]').all()) {
+      const values = (await table
+        .locator("td")
+        .evaluateAll((all) => all.map((cell) => Number(cell.getAttribute("data-value"))))) as number[];
+      expect(values[0]).toBeCloseTo(1, 2);
+      expect(values[1] as number).toBeGreaterThan((values[2] as number) + 0.2);
+    }
     await shoot(page, "playground");
     expect(watched.problems).toEqual([]);
     await page.close();
@@ -547,7 +574,7 @@ describe("dashboard in headless Chromium", () => {
     await page.close();
   });
 
-  it("social: a bad upload gets a clear message; a posts CSV is analysed with topics listed and charts drawn", async () => {
+  it("social: a bad upload gets a clear message; a posts file chosen on the server is analysed with topics listed and charts drawn", async () => {
     const { page, watched } = await openPage("#/social");
     const file = page.locator('input[name="posts"]');
     await file.waitFor();
@@ -565,19 +592,32 @@ describe("dashboard in headless Chromium", () => {
     await poll(() => error.textContent()).toContain('lone.csv: the header has one column ("note")');
     await shoot(page, "social-bad-upload");
     const { csv, words, posts } = plantedPostsCsv();
+    // An upload from this computer: its columns detected, the pickers on the columns named like
+    // text, time and group.
     const postsFile = join(dir, "posts.csv");
     await writeFile(postsFile, csv);
     await file.setInputFiles(postsFile);
     const fields = page.locator('[data-testid="social-fields"]');
     await poll(() => fields.textContent()).toContain(`posts.csv: ${posts} rows, 4 columns`);
     expect(await error.count()).toBe(0);
-    // The pickers start on the columns named like text, time and group.
     expect(await page.locator('select[name="text-field"]').inputValue()).toBe("text");
     expect(await page.locator('select[name="time-field"]').inputValue()).toBe("created");
+    expect(await page.locator('select[name="group-field"]').inputValue()).toBe("airline");
+    // A file of the server's reports folder, chosen from the list, is the one analysed.
+    const serverFile = page.locator('select[name="server-file"]');
+    await poll(() => serverFile.locator("option").allTextContents()).toEqual([
+      "choose…",
+      expect.stringMatching(/^exports\/posts\.csv \(\d+\.\d KiB\)$/),
+    ]);
+    await serverFile.selectOption("exports/posts.csv");
+    await poll(() => fields.textContent()).toContain(`exports/posts.csv: ${posts} rows, 4 columns`);
     expect(await page.locator('select[name="group-field"]').inputValue()).toBe("airline");
     await page.click('button:has-text("Analyse")');
     const topics = page.locator('[data-testid="social-topics"] tbody tr');
     await poll(() => topics.count(), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+    expect(await page.locator("h2", { hasText: "exports/posts.csv:" }).textContent()).toContain(
+      `${posts} posts`,
+    );
     const listed = (await topics.allTextContents()).join(" | ");
     for (const word of words) expect(listed).toContain(word);
     await page.locator('[data-testid="social-chart"] canvas').waitFor();
@@ -597,7 +637,7 @@ describe("dashboard in headless Chromium", () => {
     await page.close();
   });
 
-  it("reports: lists the inspect report and draws it", async () => {
+  it("reports: lists the inspect and eval reports and draws them", async () => {
     const { page, watched } = await openPage("#/reports");
     await page.locator("text=news-inspect/inspect.json").click();
     await page.locator('[data-testid="report-chart"] canvas').waitFor();
@@ -605,6 +645,16 @@ describe("dashboard in headless Chromium", () => {
       `${MODEL} · 384 dims · 30 texts`,
     );
     await shoot(page, "reports");
+    // The eval suite report: a score chart and one row per task.
+    await page.locator("text=pairs-eval/report.json").click();
+    await poll(() => page.locator('[data-testid="report-table"] tbody tr').count()).toBe(2);
+    const rows = await page.locator('[data-testid="report-table"] tbody tr').allTextContents();
+    expect(rows.map((row) => row.split(MODEL)[0])).toEqual([
+      "stspairs-binary.tsv",
+      "pair-classificationpairs-binary.tsv",
+    ]);
+    await page.locator('[data-testid="report-chart"] canvas').waitFor();
+    await shoot(page, "reports-eval");
     expect(watched.problems).toEqual([]);
     await page.close();
   });

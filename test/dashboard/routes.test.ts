@@ -6,7 +6,7 @@
  * reports list, and the attacks on report paths (traversal, absolute paths,
  * symbolic links leaving the folder). Real model (all-minilm-l6-v2) and store.
  */
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +81,19 @@ beforeAll(async () => {
   await mkdir(join(reports, "linked"), { recursive: true });
   await symlink(join(dir, "outside", "report.json"), join(reports, "linked", "report.json"));
   await symlink(join(dir, "outside"), join(reports, "escape"));
+  // Posts exports for the Social page's "a file on the server", and the files it must refuse.
+  await mkdir(join(reports, "exports", "2026"), { recursive: true });
+  await writeFile(join(reports, "exports", "2026", "posts.csv"), plantedPostsCsv().csv);
+  await writeFile(join(reports, "exports", "notes.txt"), "not an export\n");
+  await writeFile(join(reports, "binary.csv"), Buffer.from([0x74, 0x2c, 0x61, 0x0a, 0x00, 0x01, 0x02, 0x0a]));
+  await writeFile(join(reports, "photo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  await mkdir(join(reports, "folder.csv"));
+  // A huge (sparse) export: refused by its size before a byte of it is read.
+  const huge = await open(join(reports, "huge.csv"), "w");
+  await huge.truncate(3 * 1024 ** 3);
+  await huge.close();
+  await writeFile(join(dir, "outside", "secret.csv"), "text,secret\nTOPSECRET,1\n");
+  await symlink(join(dir, "outside", "secret.csv"), join(reports, "exports", "leak.csv"));
   vectorStore = await openEmbeddedStore({ path: join(dir, "store") });
   app = createServer({
     models: [MODEL],
@@ -476,5 +489,66 @@ describe("dashboard social analysis", () => {
       "Northwind",
       "Southsea",
     ]);
+  });
+});
+
+describe("dashboard social: a file of the reports folder", () => {
+  it("lists the CSV/TSV/JSONL files of the reports folder and its sub-folders (no links, folders or other types)", async () => {
+    const listed = await call("GET", "/v1/dashboard/social/files");
+    expect(listed.statusCode, listed.body).toBe(200);
+    const paths = listed.json().data.map((file: { path: string }) => file.path);
+    expect(paths).toEqual(["binary.csv", "exports/2026/posts.csv", "huge.csv"]);
+    expect(listed.json().data[1]).toMatchObject({ format: "csv", bytes: plantedPostsCsv().csv.length });
+    expect((await call("GET", "/v1/dashboard/social/files", undefined, null)).statusCode).toBe(401);
+  });
+
+  it("takes a chosen file as an upload: its columns, and its id starts an analysis", async () => {
+    const chosen = await call("POST", "/v1/dashboard/social/files", { path: "exports/2026/posts.csv" });
+    expect(chosen.statusCode, chosen.body).toBe(201);
+    const { posts } = plantedPostsCsv();
+    expect(chosen.json()).toMatchObject({
+      filename: "exports/2026/posts.csv",
+      format: "csv",
+      columns: ["id", "text", "created", "airline"],
+      rows: posts,
+    });
+    // The upload is known to the run route (a wrong column names the file's columns; nothing runs).
+    const run = await call("POST", "/v1/dashboard/social/run", {
+      upload: chosen.json().upload,
+      text_field: "body",
+    });
+    expectOpenAiError(run, 400, "text_field");
+    expect(run.json().error.message).toContain('exports/2026/posts.csv has no column "body"');
+  });
+
+  it("refuses paths that leave the folder, folders, huge and non-text files — before reading them", async () => {
+    const refusals: [string, RegExp][] = [
+      ["../outside/secret.csv", /Invalid 'path'/],
+      ["exports/../../outside/secret.csv", /Invalid 'path'/],
+      ["/etc/passwd.csv", /Invalid 'path'/],
+      ["%2e%2e/outside/secret.csv", /Invalid 'path'/],
+      ["..%2Foutside%2Fsecret.csv", /Invalid 'path'/],
+      ["exports\\..\\..\\outside\\secret.csv", /Invalid 'path'/],
+      ["./exports/2026/posts.csv", /Invalid 'path'/],
+      ["exports//2026/posts.csv", /Invalid 'path'/],
+      ["exports/2026/posts.csv\u0000.csv", /Invalid 'path'/],
+      ["exports/leak.csv", /No posts file "exports\/leak\.csv" in the reports folder/],
+      ["escape/secret.csv", /No posts file "escape\/secret\.csv" in the reports folder/],
+      ["missing.csv", /No posts file "missing\.csv"/],
+      ["folder.csv", /^folder\.csv is a folder, not a posts file\.$/],
+      ["huge.csv", /^huge\.csv is 3221225472 bytes; the Social page takes files up to 2097152 bytes/],
+      ["binary.csv", /^binary\.csv is not a text file \(it holds NUL bytes\)\.$/],
+      ["photo.png", /^photo\.png is not a CSV, TSV or JSONL file/],
+      ["exports/notes.txt", /^exports\/notes\.txt is not a CSV, TSV or JSONL file/],
+    ];
+    for (const [path, message] of refusals) {
+      const response = await call("POST", "/v1/dashboard/social/files", { path });
+      expect([400, 413], `${path}: ${response.statusCode} ${response.body}`).toContain(response.statusCode);
+      expect(response.json().error.message, path).toMatch(message);
+      expect(response.body).not.toContain("TOPSECRET");
+      // No machine path in the answer.
+      expect(response.body).not.toContain(dir);
+    }
+    expectOpenAiError(await call("POST", "/v1/dashboard/social/files", {}), 400, "path");
   });
 });

@@ -55,6 +55,8 @@ const ROUTES: readonly { method: string; path: string; body?: unknown }[] = [
   { method: "GET", path: "/v1/dashboard/recommenders" },
   { method: "POST", path: "/v1/dashboard/social/uploads", body: { filename: "x.csv", content: "a,b\n" } },
   { method: "GET", path: "/v1/dashboard/social/run" },
+  { method: "GET", path: "/v1/dashboard/social/files" },
+  { method: "POST", path: "/v1/dashboard/social/files", body: { path: "posts.csv" } },
 ];
 
 /** The dashboard's static files: public, but only these exact routes. */

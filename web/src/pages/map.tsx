@@ -2,9 +2,11 @@
  * Map: the collection's 2-D projection (computed on the server, cached per collection version),
  * drawn with deck.gl (WebGL). Colour by a metadata field, hover for the text, click for the
  * nearest neighbours, lasso to select and export ids (CSV / JSON). Shows progress while the
- * projection computes; the browser only draws, so a 100k-point map never blocks the tab for long.
+ * projection computes; the browser only draws, so a 100k-point map never blocks the tab for long:
+ * hover and click find their point on the CPU (no GPU picking at all, so nothing is read back
+ * from the GPU while panning or zooming), hover only once the pointer rests on a still view.
  */
-import { Deck, OrthographicView, type PickingInfo } from "@deck.gl/core";
+import { Deck, OrthographicView } from "@deck.gl/core";
 import { ScatterplotLayer } from "@deck.gl/layers";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, base64Bytes, download, send } from "../api";
@@ -73,12 +75,56 @@ function inside(x: number, y: number, polygon: readonly (readonly [number, numbe
   return result;
 }
 
+/** Pixels around the pointer within which a point is "under" it (drawn radius plus a margin). */
+const PICK_RADIUS_PX = 6;
+/** How long the pointer must rest on a still view before hover looks for the point under it (ms). */
+const HOVER_REST_MS = 120;
+/** A press that moves further than this (pixels) before its release is a drag, not a click. */
+const CLICK_SLOP_PX = 4;
+
+interface ScreenViewport {
+  unproject(xyz: number[]): number[];
+  project(xyz: number[]): number[];
+}
+
+/**
+ * The point drawn under the screen position (x, y) — the nearest within `radius` pixels, the last
+ * drawn (on top) on a tie — or -1. Picking is done here on the CPU over the points the page already
+ * holds (one pass, well under a millisecond at 100k points) instead of deck.gl's GPU picking, which
+ * draws every point again and reads pixels back: in software WebGL that blocked the tab for seconds
+ * at 100k points on each press, click and hover (bench/notes/dashboard.md).
+ */
+function pointAt(
+  points: Float32Array,
+  viewport: ScreenViewport,
+  x: number,
+  y: number,
+  radius: number,
+): number {
+  const [wx, wy] = viewport.unproject([x, y]) as [number, number];
+  const [rx, ry] = viewport.unproject([x + radius, y]) as [number, number];
+  let bestDistance = (rx - wx) ** 2 + (ry - wy) ** 2;
+  let best = -1;
+  for (let i = 0; i < points.length / 2; i++) {
+    const dx = (points[i * 2] as number) - wx;
+    const dy = (points[i * 2 + 1] as number) - wy;
+    const distance = dx * dx + dy * dy;
+    if (distance <= bestDistance) {
+      bestDistance = distance;
+      best = i;
+    }
+  }
+  return best;
+}
+
 function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: string }) {
   const wrap = useRef<HTMLDivElement>(null);
   const lassoCanvas = useRef<HTMLCanvasElement>(null);
   const deck = useRef<Deck<OrthographicView> | null>(null);
   const texts = useRef(new Map<string, string>());
-  const [tooltip, setTooltip] = useState<{ x: number; y: number; text: string } | undefined>(undefined);
+  const [tooltip, setTooltip] = useState<
+    { x: number; y: number; pointX: number; pointY: number; text: string } | undefined
+  >(undefined);
   const [neighbours, setNeighbours] = useState<{ id: string; hits: readonly Neighbour[] } | undefined>(
     undefined,
   );
@@ -86,6 +132,8 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
   const [selected, setSelected] = useState<readonly string[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   const hoverToken = useRef(0);
+  const lassoOn = useRef(lasso);
+  lassoOn.current = lasso;
 
   const textOf = async (id: string): Promise<string> => {
     const known = texts.current.get(id);
@@ -99,7 +147,7 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
     return text;
   };
 
-  // One colour buffer per field: re-creating the layer (picking on/off) must not re-upload it.
+  // One colour buffer per field, made once.
   const colourBuffers = useRef(new Map<string, Uint8Array>());
   const coloursOf = (key: string): Uint8Array => {
     let colours = colourBuffers.current.get(key);
@@ -111,10 +159,10 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
   };
   const currentField = useRef(field);
   currentField.current = field;
-  /** Whether the view is being panned or zoomed: no hover picking then (see onInteractionStateChange). */
-  const moving = useRef(false);
 
-  const layer = (colours: Uint8Array, pickable = true) =>
+  // Not pickable: deck.gl then runs no GPU picking at all (not on presses, drags, clicks or hover);
+  // hover and click find their point with pointAt.
+  const layer = (colours: Uint8Array) =>
     new ScatterplotLayer({
       id: "points",
       data: {
@@ -127,9 +175,7 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
       radiusUnits: "pixels",
       getRadius: map.ids.length > 20_000 ? 2 : 4,
       radiusMinPixels: 1.5,
-      pickable,
-      autoHighlight: pickable,
-      highlightColor: [0, 0, 0, 200],
+      pickable: false,
     });
 
   useEffect(() => {
@@ -138,6 +184,105 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
     const width = element.clientWidth;
     const height = element.clientHeight;
     let frames = 0;
+    /** Whether the view is being panned, zoomed or is still moving after a gesture. */
+    let moving = false;
+    /** The pointer's last position over the map (wrap pixels), undefined when outside. */
+    let pointer: { x: number; y: number } | undefined;
+    let pressedAt: { x: number; y: number } | undefined;
+    let restTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const pick = (x: number, y: number): number => {
+      const viewport = deck.current?.getViewports()[0] as ScreenViewport | undefined;
+      return viewport === undefined ? -1 : pointAt(map.points, viewport, x, y, PICK_RADIUS_PX);
+    };
+    const hideTooltip = () => {
+      hoverToken.current++;
+      if (restTimer !== undefined) clearTimeout(restTimer);
+      restTimer = undefined;
+      setTooltip(undefined);
+    };
+    const hover = () => {
+      restTimer = undefined;
+      if (pointer === undefined || moving || pressedAt !== undefined || lassoOn.current) return;
+      const token = ++hoverToken.current;
+      const index = pick(pointer.x, pointer.y);
+      if (index < 0) {
+        setTooltip(undefined);
+        return;
+      }
+      const viewport = deck.current?.getViewports()[0] as ScreenViewport;
+      const [pointX, pointY] = viewport.project([
+        map.points[index * 2] as number,
+        map.points[index * 2 + 1] as number,
+      ]) as [number, number];
+      const at = pointer;
+      textOf(map.ids[index] as string).then(
+        (text) => {
+          if (token === hoverToken.current) setTooltip({ x: at.x, y: at.y, pointX, pointY, text });
+        },
+        (failure: unknown) => setError((failure as Error).message),
+      );
+    };
+    /** Hover picks once the pointer has rested, the view is still and no button is down. */
+    const rest = () => {
+      if (restTimer !== undefined) clearTimeout(restTimer);
+      restTimer = setTimeout(hover, HOVER_REST_MS);
+    };
+    /** The pointer in the canvas' pixels (the wrap's padding box: its border excluded). */
+    const position = (event: MouseEvent) => {
+      const box = element.getBoundingClientRect();
+      return {
+        x: event.clientX - box.left - element.clientLeft,
+        y: event.clientY - box.top - element.clientTop,
+      };
+    };
+    const onPointerMove = (event: PointerEvent) => {
+      pointer = position(event);
+      if (event.buttons !== 0 || moving) {
+        hideTooltip();
+        return;
+      }
+      rest();
+    };
+    const onPointerDown = (event: PointerEvent) => {
+      pressedAt = position(event);
+      hideTooltip();
+    };
+    const onPointerUp = () => {
+      // The click handler (fired after this) still sees where the press started.
+      setTimeout(() => {
+        pressedAt = undefined;
+      }, 0);
+    };
+    const onPointerLeave = () => {
+      pointer = undefined;
+      hideTooltip();
+    };
+    const onClick = (event: MouseEvent) => {
+      const at = position(event);
+      const start = pressedAt;
+      pressedAt = undefined;
+      if (lassoOn.current || event.target === lassoCanvas.current) return;
+      // A press that moved is a drag (a pan): no pick.
+      if (start !== undefined && Math.hypot(at.x - start.x, at.y - start.y) > CLICK_SLOP_PX) return;
+      const index = pick(at.x, at.y);
+      if (index < 0) return;
+      const id = map.ids[index] as string;
+      api<{ data: readonly Neighbour[] }>(`/v1/dashboard/collections/${encodeURIComponent(name)}/similar`, {
+        body: { id, k: 10 },
+      }).then(
+        (answer) => setNeighbours({ id, hits: answer.data }),
+        (failure: unknown) => setError((failure as Error).message),
+      );
+      rest();
+    };
+    element.addEventListener("pointermove", onPointerMove);
+    element.addEventListener("pointerdown", onPointerDown);
+    element.addEventListener("pointerup", onPointerUp);
+    element.addEventListener("pointerleave", onPointerLeave);
+    element.addEventListener("click", onClick);
+    element.addEventListener("wheel", hideTooltip, { passive: true });
+
     const instance = new Deck<OrthographicView>({
       parent: element,
       width: "100%",
@@ -150,57 +295,34 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
         maxZoom: 20,
       },
       controller: true,
-      // Picking reads a pixel back from the GPU: asynchronously, so the main thread does not wait
-      // for the GPU to draw every point for a pick (deck.gl also picks on each press of a drag).
-      pickAsync: "async",
       // The first frame is drawn empty and the points are added after it: the canvas takes its
       // size in that frame, and resizing a canvas waits for the GPU to finish what it was given —
       // with the points already queued that froze the tab for seconds at 100k points
       // (software WebGL; bench/notes/dashboard.md).
       layers: [],
-      // While the view moves, no picking: each hover pick renders every point again and reads the
-      // pixel back, which blocks the main thread for long on a large map in software WebGL.
       onInteractionStateChange: (state) => {
         const now = Boolean(state.isDragging || state.isPanning || state.isZooming || state.inTransition);
-        if (now === moving.current) return;
-        moving.current = now;
-        if (now) setTooltip(undefined);
-        if (frames >= 1) instance.setProps({ layers: [layer(coloursOf(currentField.current), !now)] });
+        if (now === moving) return;
+        moving = now;
+        if (now) hideTooltip();
+        else if (pointer !== undefined) rest();
       },
       onAfterRender: () => {
         frames++;
         element.dataset.frames = String(frames);
-        if (frames === 1) {
-          instance.setProps({ layers: [layer(coloursOf(currentField.current), !moving.current)] });
-        } else if (frames === 2) element.dataset.rendered = "true";
-      },
-      onHover: (info: PickingInfo) => {
-        const token = ++hoverToken.current;
-        if (info.index < 0) {
-          setTooltip(undefined);
-          return;
-        }
-        const id = map.ids[info.index] as string;
-        textOf(id).then(
-          (text) => {
-            if (token === hoverToken.current) setTooltip({ x: info.x, y: info.y, text });
-          },
-          (failure: unknown) => setError((failure as Error).message),
-        );
-      },
-      onClick: (info: PickingInfo) => {
-        if (info.index < 0) return;
-        const id = map.ids[info.index] as string;
-        api<{ data: readonly Neighbour[] }>(`/v1/dashboard/collections/${encodeURIComponent(name)}/similar`, {
-          body: { id, k: 10 },
-        }).then(
-          (answer) => setNeighbours({ id, hits: answer.data }),
-          (failure: unknown) => setError((failure as Error).message),
-        );
+        if (frames === 1) instance.setProps({ layers: [layer(coloursOf(currentField.current))] });
+        else if (frames === 2) element.dataset.rendered = "true";
       },
     });
     deck.current = instance;
     return () => {
+      if (restTimer !== undefined) clearTimeout(restTimer);
+      element.removeEventListener("pointermove", onPointerMove);
+      element.removeEventListener("pointerdown", onPointerDown);
+      element.removeEventListener("pointerup", onPointerUp);
+      element.removeEventListener("pointerleave", onPointerLeave);
+      element.removeEventListener("click", onClick);
+      element.removeEventListener("wheel", hideTooltip);
       instance.finalize();
       deck.current = null;
     };
@@ -208,7 +330,7 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
 
   useEffect(() => {
     if (Number(wrap.current?.dataset.frames ?? 0) >= 1)
-      deck.current?.setProps({ layers: [layer(coloursOf(field), !moving.current)] });
+      deck.current?.setProps({ layers: [layer(coloursOf(field))] });
   }, [field]);
 
   // Lasso: draw a polygon on an overlay, then select the points inside it (in world coordinates).
@@ -322,6 +444,13 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
       <ErrorBox message={error} />
       <div class="map-wrap" ref={wrap} data-testid="map" data-points={map.ids.length}>
         {lasso && <canvas class="lasso" ref={lassoCanvas} data-testid="lasso" />}
+        {tooltip !== undefined && (
+          <i
+            class="hover-ring"
+            data-testid="hover-ring"
+            style={{ left: `${tooltip.pointX}px`, top: `${tooltip.pointY}px` }}
+          />
+        )}
         {tooltip !== undefined && (
           <div
             class="tooltip"

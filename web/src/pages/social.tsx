@@ -1,5 +1,6 @@
 /**
- * Social analysis: upload a CSV/TSV/JSONL export of posts, pick the text, time and group columns
+ * Social analysis: upload a CSV/TSV/JSONL export of posts — or choose one of the CSV/TSV/JSONL files
+ * of the server's `--reports` folder — pick the text, time and group columns
  * from the detected ones, run the analysis of `embedkit social analyze` on the server (one at a
  * time, progress polled), and see its topics (keywords, sizes), topics over time and sentiment
  * per group — drawn from the run's topics.json and summary.json data.
@@ -9,7 +10,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { api } from "../api";
 import type { PageProps } from "../pages";
-import { ErrorBox, PALETTE, rgb } from "../shared";
+import { ErrorBox, PALETTE, rgb, useLoad } from "../shared";
 
 /** Largest upload (the server takes at most 2 MiB of text). */
 const MAX_UPLOAD_MIB = 2;
@@ -54,6 +55,13 @@ interface RunState {
   readonly progress: number;
   readonly error: string | null;
   readonly result: RunResult | null;
+}
+
+interface ServerFile {
+  readonly path: string;
+  readonly format: string;
+  readonly bytes: number;
+  readonly modified_at: string;
 }
 
 /** A column whose name says it holds the time / the group, for the pickers' first choice. */
@@ -202,19 +210,16 @@ export function SocialPage(_props: PageProps) {
     };
   }, [polling]);
 
-  const choose = async (file: File) => {
-    setUpload(undefined);
-    // Limit before work: a larger file is refused before it is read or sent.
-    if (file.size > MAX_UPLOAD_MIB * 1024 * 1024) {
-      setError(
-        `${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MiB; the Social page takes files up to ${MAX_UPLOAD_MIB} MiB.`,
-      );
-      return;
-    }
+  const serverFiles = useLoad(
+    (signal) =>
+      api<{ reports_dir: boolean; data: readonly ServerFile[] }>("/v1/dashboard/social/files", { signal }),
+    [],
+  );
+  const [serverFile, setServerFile] = useState("");
+  /** Take an upload (of a file from this computer or of one chosen on the server): its columns, first guesses. */
+  const take = async (request: Promise<Upload>) => {
     try {
-      const answer = await api<Upload>("/v1/dashboard/social/uploads", {
-        body: { filename: file.name, content: await file.text() },
-      });
+      const answer = await request;
       setUpload(answer);
       setTextField(answer.columns.includes("text") ? "text" : (answer.columns[0] ?? ""));
       setTimeField(guess(answer.columns, /time|date|created|timestamp/i));
@@ -224,6 +229,29 @@ export function SocialPage(_props: PageProps) {
       setError((failure as Error).message);
     }
   };
+  const choose = async (file: File) => {
+    setUpload(undefined);
+    setServerFile("");
+    // Limit before work: a larger file is refused before it is read or sent.
+    if (file.size > MAX_UPLOAD_MIB * 1024 * 1024) {
+      setError(
+        `${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MiB; the Social page takes files up to ${MAX_UPLOAD_MIB} MiB.`,
+      );
+      return;
+    }
+    await take(
+      api<Upload>("/v1/dashboard/social/uploads", {
+        body: { filename: file.name, content: await file.text() },
+      }),
+    );
+  };
+  const chooseOnServer = async (path: string) => {
+    setUpload(undefined);
+    setServerFile(path);
+    if (path === "") return;
+    await take(api<Upload>("/v1/dashboard/social/files", { body: { path } }));
+  };
+  const listed = serverFiles.data?.data ?? [];
   const start = async (event: Event) => {
     event.preventDefault();
     if (upload === undefined) return;
@@ -266,7 +294,8 @@ export function SocialPage(_props: PageProps) {
       <h1>Social analysis</h1>
       <p class="hint">
         Topics, sentiment and trends of a posts export (as `embedkit social analyze`): a CSV, TSV or JSONL
-        file up to {MAX_UPLOAD_MIB} MiB; one analysis runs at a time.
+        file up to {MAX_UPLOAD_MIB} MiB, from this computer or from the server's reports folder; one analysis
+        runs at a time.
       </p>
       <div class="row">
         <label>
@@ -283,7 +312,32 @@ export function SocialPage(_props: PageProps) {
             }}
           />
         </label>
+        <label>
+          or a file on the server{" "}
+          <select
+            name="server-file"
+            value={serverFile}
+            disabled={listed.length === 0}
+            onChange={(event) => void chooseOnServer((event.target as HTMLSelectElement).value)}
+          >
+            <option value="">
+              {serverFiles.data === undefined
+                ? "loading…"
+                : !serverFiles.data.reports_dir
+                  ? "none (no --reports folder)"
+                  : listed.length === 0
+                    ? "no CSV/TSV/JSONL file in the reports folder"
+                    : "choose…"}
+            </option>
+            {listed.map((file) => (
+              <option key={file.path} value={file.path}>
+                {file.path} ({(file.bytes / 1024).toFixed(file.bytes < 10_240 ? 1 : 0)} KiB)
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
+      <ErrorBox message={serverFiles.error} />
       {upload !== undefined && (
         <form class="row" onSubmit={(event) => void start(event)} data-testid="social-fields">
           <span class="hint">
