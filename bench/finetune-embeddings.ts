@@ -8,12 +8,13 @@
  * adapter (bench/train.ts's settings), and `finetuneEmbeddings` (in-batch
  * negatives) whose export is opened with `createEmbedder` and re-embeds the
  * corpus. To fit a shared 2-core machine, training truncates texts to
- * `--max-tokens` (default 128; scoring embeds whole documents, as the base
- * model does) and runs `--epochs` (default 1). Reports tokens/s, s/epoch and
+ * `--max-tokens` (default 128), runs `--epochs` (default 1), and `--doc-words N`
+ * cuts every document to its first N words for all three models (training and
+ * scoring alike; 0 = whole documents, the adapter bench's setting). Reports tokens/s, s/epoch and
  * peak RSS of Node and of the engine process.
  *
  *   EMBEDKIT_HOME=<cache> EMBEDKIT_DATA=<data> npx tsx bench/finetune-embeddings.ts \
- *     [--folds 0,1] [--epochs 1] [--batch-size 16] [--lr 2e-5] [--max-tokens 128]
+ *     [--folds 0,1] [--epochs 1] [--batch-size 16] [--lr 2e-5] [--max-tokens 128] [--doc-words 0]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -39,6 +40,8 @@ const epochs = Number(argument("epochs", "1"));
 const batchSize = Number(argument("batch-size", "16"));
 const learningRate = Number(argument("lr", "2e-5"));
 const maxTokens = Number(argument("max-tokens", "128"));
+/** Documents cut to their first N words for every model (0 = whole documents), to fit the machine. */
+const documentWords = Number(argument("doc-words", "0"));
 const MODEL = "bge-small-en-v1.5";
 const store = createModelStore();
 
@@ -66,9 +69,10 @@ const load = () =>
 console.log(`# ${new Date().toISOString()} cpus ${cpus().length} × ${cpus()[0]?.model}; load ${load()}`);
 
 const set = await loadRetrievalSet("scifact-subsample", { dataDir: benchDataPath(undefined) });
-const documentTexts = set.corpus.map((document) =>
-  document.title === "" ? document.text : `${document.title} ${document.text}`,
-);
+const documentTexts = set.corpus.map((document) => {
+  const text = document.title === "" ? document.text : `${document.title} ${document.text}`;
+  return documentWords > 0 ? text.split(/\s+/).slice(0, documentWords).join(" ") : text;
+});
 const documentIds = set.corpus.map((document) => document.id);
 const queryTexts = set.queries.map((query) => query.text);
 const base = await createEmbedder({ model: MODEL, store });
@@ -194,6 +198,7 @@ try {
         epochs: result.history.length,
         bestEpoch: result.bestEpoch,
         maxTokens,
+        documentWords,
         batchSize,
         learningRate,
         truncatedTexts: result.truncated,

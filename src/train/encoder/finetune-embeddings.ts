@@ -11,11 +11,12 @@
  * passages by default), so the exported model (`exportFinetunedEncoder`, task
  * `embeddings`) served by `embed` returns the trained vectors.
  *
- * Everything around the gradients is `train`'s: optimizers, LR schedules with
- * warmup, seeded shuffling, global-norm clipping (`clipGradientNorm`), early
- * stopping on the validation metric (held-out MRR for pairs, Spearman for
- * scored pairs) with the best epoch's weights restored, `train/finetune`'s
- * length policy, memory check and checkpoints.
+ * The task (rows per example, loss, validation) runs on the generic encoder
+ * fine-tuning loop (`training-loop.ts`: optimizers, schedules with warmup,
+ * seeded shuffling, clipping, early stopping on the validation metric —
+ * held-out MRR for pairs, Spearman for scored pairs — with the best epoch's
+ * weights restored, memory check, checkpoints and resume); the data checks
+ * before it are `train/finetune`'s length policy and this module's.
  */
 
 import type { InputType } from "../../embed/embedder.js";
@@ -26,14 +27,8 @@ import { spearman } from "../../eval/metrics.js";
 import { checkInteger, checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import { createRandom } from "../../vectors/random.js";
-import { loadLatestCheckpoint, saveTrainingCheckpoint } from "../finetune/checkpoints.js";
 import { applyLengthPolicy, type ScoredPair, type TextPair } from "../finetune/data.js";
-import { assertBatchFitsMemory, type TrainingMemoryConfig } from "../finetune/memory.js";
-import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
-import { zeroGradients } from "../parameter.js";
-import { createSchedule } from "../schedules.js";
-import type { EarlyStoppingOptions, EpochReport, TrainScheduleOptions } from "../train-model.js";
-import { restoreParameters, snapshotParameters } from "../train-model.js";
+import type { EpochReport } from "../train-model.js";
 import {
   cosentLoss,
   DEFAULT_SIMILARITY_SCALE,
@@ -42,9 +37,16 @@ import {
   normalizeRowsBackward,
   pairRetrievalScores,
 } from "./embedding-losses.js";
-import { clipGradientNorm } from "./finetune-classifier.js";
 import { readOnnxBert } from "./onnx-bert.js";
-import { createTrainableEncoder, type TokenBatch, type TrainableEncoder } from "./sidecar.js";
+import type { EncoderOutput } from "./sidecar.js";
+import {
+  checkTrainingLoopSettings,
+  type EncodeRows,
+  type FinetuneTask,
+  runTrainingLoop,
+  type TaskValidation,
+  type TrainingLoopSettings,
+} from "./training-loop.js";
 
 /** Training pairs: `anchor,positive[,negative]` (contrastive) or `text1,text2,score` (CoSENT). */
 export type EmbeddingPairs =
@@ -55,7 +57,12 @@ export type EmbeddingPairs =
 export type EmbeddingLoss = "mnrl" | "cosent";
 
 /** Options of {@link finetuneEmbeddings}. */
-export interface FinetuneEmbeddingsOptions {
+/**
+ * Options of {@link finetuneEmbeddings}: the loop's settings (`TrainingLoopSettings`: optimizer,
+ * schedule, epochs, batchSize = pairs per step, dropout, clipNorm, seed, checkpoints, resume,
+ * earlyStopping, availableMemory, home, callbacks) and the task's.
+ */
+export interface FinetuneEmbeddingsOptions extends TrainingLoopSettings {
   /** Model store holding the base encoder. */
   readonly store: ModelStore;
   /** Catalog id of the base encoder. @default "all-minilm-l6-v2" */
@@ -79,39 +86,8 @@ export interface FinetuneEmbeddingsOptions {
   readonly maxTokens?: number;
   /** Longer texts: cut (one warning) or refused with INPUT_TOO_LONG naming `file:line`. @default "truncate" */
   readonly onLong?: "truncate" | "refuse";
-  /** @default AdamW, learning rate 2e-5, weight decay 0.01 */
-  readonly optimizer?: OptimizerOptions;
-  /** @default linear decay with 10 % warmup */
-  readonly schedule?: TrainScheduleOptions;
-  /** Passes over the training pairs. @default 3 */
-  readonly epochs?: number;
-  /** Pairs per step (each step encodes 2 or 3 texts per pair). @default 16 */
-  readonly batchSize?: number;
-  /** Dropout inside the encoder. @default 0.1 */
-  readonly dropout?: number;
-  /** Clip the global gradient norm to this (0 = off). @default 1 */
-  readonly clipNorm?: number;
-  /** Seed of the split, shuffling and dropout. @default 42 */
-  readonly seed?: number;
-  /** Folder for training checkpoints (`train/finetune` format), written at each epoch end and every `checkpointEvery` steps. */
-  readonly checkpointDir?: string;
-  /** Steps between checkpoints (0 = only at epoch ends). @default 0 */
-  readonly checkpointEvery?: number;
-  /** Checkpoints kept. @default 3 */
-  readonly checkpointKeep?: number;
-  /** Continue from the newest intact checkpoint in `checkpointDir` (fresh start when there is none). */
-  readonly resume?: boolean;
-  /** Stop when the validation metric stops improving. */
-  readonly earlyStopping?: EarlyStoppingOptions;
   /** Texts embedded (as given, no prefix) by the trained encoder at the end: `probeVectors`. */
   readonly probes?: readonly string[];
-  /** Memory the run may use, in bytes (a batch size that does not fit is refused). @default free memory */
-  readonly availableMemory?: number;
-  /** Where the Python environment lives. @default EMBEDKIT_HOME */
-  readonly home?: string;
-  readonly onEpoch?: (report: EpochReport) => void;
-  readonly onBatch?: (done: number, total: number, loss: number) => void;
-  readonly onLog?: (line: string) => void;
 }
 
 /** Result of {@link finetuneEmbeddings}. */
@@ -140,7 +116,6 @@ export interface FinetuneEmbeddingsResult {
   readonly probeVectors?: readonly Float32Array[];
 }
 
-const TOKEN_BUCKET = 16;
 const INPUT_TYPES: readonly InputType[] = ["query", "passage", "none"];
 
 function invalidInput(message: string, details: Record<string, unknown> = {}): EmbedkitError {
@@ -232,23 +207,8 @@ export async function finetuneEmbeddings(
       { details: { option: "loss" } },
     );
   }
-  const seed = checkInteger("seed", options.seed ?? 42, { min: 0 });
-  const epochs = checkInteger("epochs", options.epochs ?? 3, { min: 1, max: 1000 });
-  const batchSize = checkInteger("batchSize", options.batchSize ?? 16, { min: 1, max: 1024 });
-  const dropout = checkNumber("dropout", options.dropout ?? 0.1, { min: 0, max: 0.9 });
-  const clipNorm = checkNumber("clipNorm", options.clipNorm ?? 1, { min: 0 });
+  const { seed, batchSize } = checkTrainingLoopSettings(options);
   const scale = checkNumber("scale", options.scale ?? DEFAULT_SIMILARITY_SCALE, { min: 0.01, max: 1000 });
-  const checkpointEvery = checkInteger("checkpointEvery", options.checkpointEvery ?? 0, { min: 0 });
-  if (
-    (options.resume === true || options.checkpointEvery !== undefined) &&
-    options.checkpointDir === undefined
-  ) {
-    throw new EmbedkitError(
-      "INVALID_OPTION",
-      "resume and checkpointEvery need checkpointDir (the folder the checkpoints are written to).",
-      { details: { option: "checkpointDir" } },
-    );
-  }
   const hasNegatives =
     kind === "pairs" &&
     (options.data.pairs as readonly TextPair[]).every((pair) => pair.negative !== undefined);
@@ -360,338 +320,157 @@ export async function finetuneEmbeddings(
   const probeIds = (options.probes ?? []).map(encode);
 
   const bert = await readOnnxBert(pulled.path("onnx"));
-  const hidden = bert.config.hidden;
-  const output = spec.pooling;
-  // Texts per forward: anchors + positives (+ hard negatives), padded to this many rows.
-  const rowsPerStep = batchSize * (hasNegatives ? 3 : 2);
-  const optimizerOptions = options.optimizer ?? { name: "adamw", learningRate: 2e-5, weightDecay: 0.01 };
-  let params = 0;
-  for (const weight of bert.weights.values()) params += weight.values.length;
-  const longest = Math.max(
-    ...trainExamples.flatMap((example) => [
-      example.first.length,
-      example.second.length,
-      example.negative?.length ?? 0,
-    ]),
-  );
-  const memory: TrainingMemoryConfig = {
-    params,
-    batch: rowsPerStep,
-    seqLen: Math.min(maxTokens, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET),
-    layers: bert.config.layers,
-    hidden,
-    heads: bert.config.heads,
-    optimizer:
-      optimizerOptions.name === "adamax"
-        ? "adam"
-        : optimizerOptions.name === "sgd"
-          ? (optimizerOptions.momentum ?? 0) > 0
-            ? "sgd-momentum"
-            : "sgd"
-          : optimizerOptions.name,
-  };
-  if (options.availableMemory === undefined) assertBatchFitsMemory(memory);
-  else assertBatchFitsMemory(memory, options.availableMemory);
-
-  const encoder: TrainableEncoder = await createTrainableEncoder({
-    bert,
-    ...(options.home === undefined ? {} : { home: options.home }),
-    ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+  const task = createEmbeddingsTask({
+    kind,
+    loss,
+    scale,
+    hidden: bert.config.hidden,
+    output: spec.pooling,
+    validation: validationExamples,
+    probes: probeIds,
+    fingerprint: `${kind}:${loss}:${trainExamples.length}:${trainExamples.reduce((sum, example) => sum + example.tokens, 0)}`,
   });
-  try {
-    const batchOf = (rows: readonly number[][], fill: number): TokenBatch => {
-      const most = Math.max(...rows.map((row) => row.length));
-      const tokens = Math.min(maxTokens, Math.ceil(most / TOKEN_BUCKET) * TOKEN_BUCKET);
-      const inputIds = new Int32Array(fill * tokens);
-      const attentionMask = new Int32Array(fill * tokens);
-      rows.forEach((row, r) => {
-        row.forEach((id, t) => {
-          inputIds[r * tokens + t] = id;
-          attentionMask[r * tokens + t] = 1;
-        });
-      });
-      return { batch: fill, tokens, inputIds, attentionMask, tokenTypeIds: new Int32Array(fill * tokens) };
-    };
-    /** Unit vectors of `rows` from the encoder in inference mode (as the embedder returns them). */
-    const embedRows = async (rows: readonly number[][]): Promise<Float32Array[]> => {
-      const out: Float32Array[] = [];
-      for (let start = 0; start < rows.length; start += rowsPerStep) {
-        const chunk = rows.slice(start, start + rowsPerStep);
-        const pooled = await encoder.forward(batchOf(chunk, rowsPerStep), { output });
-        const { unit } = normalizeRows(pooled, chunk.length, hidden);
-        for (let r = 0; r < chunk.length; r++) out.push(unit.slice(r * hidden, (r + 1) * hidden));
-      }
-      return out;
-    };
-    const validate = async (): Promise<{ metric: number; accuracy?: number } | undefined> =>
-      validationExamples.length === 0 ? undefined : validationMetric(validationExamples, kind, embedRows);
+  const result = await runTrainingLoop({ ...options, bert, task, examples: trainExamples, maxTokens });
+  const accuracy = result.best?.details?.accuracy;
+  return {
+    encoderWeights: result.encoderWeights,
+    loss,
+    metric: kind === "pairs" ? "mrr" : "spearman",
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    steps: result.steps,
+    tokensPerSecond: result.tokensPerSecond,
+    epochSeconds: result.epochSeconds,
+    truncated,
+    ...(task.baseMetric() === undefined ? {} : { baseValidationMetric: task.baseMetric() as number }),
+    ...(result.best === undefined ? {} : { validationMetric: result.best.metric }),
+    ...(typeof accuracy === "number" ? { validationAccuracy: accuracy } : {}),
+    ...(task.probeVectors() === undefined ? {} : { probeVectors: task.probeVectors() as Float32Array[] }),
+  };
+}
 
-    const parameters = encoder.parameters;
-    const optimizer = createOptimizer(parameters, optimizerOptions);
-    const batches = batchesOf(trainExamples.length, batchSize, loss === "mnrl" && !hasNegatives);
-    const totalSteps = batches * epochs;
-    const scheduleOptions = options.schedule ?? { name: "linear", warmup: 0.1 };
-    const warmup = scheduleOptions.warmup ?? 0;
-    const schedule = createSchedule({
-      name: scheduleOptions.name ?? "constant",
-      learningRate: optimizer.learningRate,
-      totalSteps,
-      warmupSteps: Math.min(totalSteps, warmup < 1 ? Math.round(warmup * totalSteps) : Math.round(warmup)),
-      ...(scheduleOptions.minLearningRate === undefined
-        ? {}
-        : { minLearningRate: scheduleOptions.minLearningRate }),
-      ...(scheduleOptions.gamma === undefined ? {} : { gamma: scheduleOptions.gamma }),
-    });
-    const patience = options.earlyStopping?.patience;
-    const minDelta = options.earlyStopping?.minDelta ?? 0;
-    const order = trainExamples.map((_, index) => index);
-    const history: EpochReport[] = [];
-    const epochSeconds: number[] = [];
-    let best: { metric: number; accuracy?: number; epoch: number; snapshot: Float32Array[] } | undefined;
-    let sinceBest = 0;
-    let stoppedEarly = false;
-    let step = 0;
-    let trainingMs = 0;
-    let trainedTokens = 0;
-    let firstEpoch = 1;
-    let firstBatch = 0;
-    let resumedLoss = 0;
-    let baseMetric: number | undefined;
-    const fingerprint = `${kind}:${loss}:${trainExamples.length}:${trainExamples.reduce((sum, example) => sum + example.tokens, 0)}`;
-    const onnxName = (name: string) => encoder.onnxNames.get(name) ?? name;
-    const saveCheckpoint = async (epoch: number, batchInEpoch: number, lossSum: number): Promise<void> => {
-      if (options.checkpointDir === undefined) return;
-      const weights = new Map<string, Float32Array>();
-      for (const [index, parameter] of parameters.entries()) {
-        weights.set(onnxName(parameter.name), parameter.value);
-        const kept = best?.snapshot[index];
-        if (kept !== undefined) weights.set(`best.${onnxName(parameter.name)}`, kept);
-      }
-      const state = optimizer.exportState();
-      await saveTrainingCheckpoint(
-        options.checkpointDir,
-        {
-          step,
-          epoch: epoch - 1,
-          batchInEpoch,
-          rngState: { seed },
-          optimizer: state.tensors,
-          weights,
-          extra: {
-            task: "embeddings",
-            fingerprint,
-            optimizerSteps: state.steps,
-            history,
-            epochSeconds,
-            lossSum,
-            sinceBest,
-            trainingMs,
-            trainedTokens,
-            baseMetric: baseMetric ?? null,
-            best:
-              best === undefined
-                ? null
-                : { metric: best.metric, accuracy: best.accuracy ?? null, epoch: best.epoch },
-          },
-        },
-        { keep: options.checkpointKeep ?? 3 },
-      );
-    };
-    if (options.resume === true && options.checkpointDir !== undefined) {
-      const loaded = await loadLatestCheckpoint(options.checkpointDir);
-      if (loaded !== undefined) {
-        const extra = loaded.extra as {
-          fingerprint?: string;
-          optimizerSteps?: number;
-          history?: EpochReport[];
-          epochSeconds?: number[];
-          lossSum?: number;
-          sinceBest?: number;
-          trainingMs?: number;
-          trainedTokens?: number;
-          baseMetric?: number | null;
-          best?: { metric: number; accuracy: number | null; epoch: number } | null;
-        };
-        if (extra.fingerprint !== fingerprint)
-          throw invalidInput(
-            `Checkpoint ${loaded.path} was written by another run (${extra.fingerprint ?? "not an embeddings run"}, this one is ${fingerprint}): resume with the same data and loss, or use another checkpoint folder.`,
-            { path: loaded.path },
-          );
-        const read = (name: string, length: number): Float32Array => {
-          const values = loaded.weights.get(name);
-          if (values === undefined || values.length !== length)
-            throw invalidInput(
-              `Checkpoint ${loaded.path} does not match this model: weight "${name}" is missing or of another size.`,
-              {
-                path: loaded.path,
-                weight: name,
-              },
-            );
-          return values;
-        };
-        const restored = parameters.map((parameter) =>
-          read(onnxName(parameter.name), parameter.value.length),
-        );
-        if (extra.best !== null && extra.best !== undefined)
-          best = {
-            metric: extra.best.metric,
-            ...(extra.best.accuracy === null ? {} : { accuracy: extra.best.accuracy }),
-            epoch: extra.best.epoch,
-            snapshot: parameters.map((parameter) =>
-              read(`best.${onnxName(parameter.name)}`, parameter.value.length).slice(),
-            ),
-          };
-        optimizer.importState({ steps: extra.optimizerSteps ?? loaded.step, tensors: loaded.optimizer });
-        restoreParameters(parameters, restored);
-        await encoder.sync();
-        step = loaded.step;
-        firstEpoch = loaded.epoch + 1;
-        firstBatch = loaded.batchInEpoch;
-        resumedLoss = extra.lossSum ?? 0;
-        history.push(...(extra.history ?? []));
-        epochSeconds.push(...(extra.epochSeconds ?? []));
-        sinceBest = extra.sinceBest ?? 0;
-        trainingMs = extra.trainingMs ?? 0;
-        trainedTokens = extra.trainedTokens ?? 0;
-        if (typeof extra.baseMetric === "number") baseMetric = extra.baseMetric;
-        options.onLog?.(
-          `Resumed from ${loaded.path}: step ${step}, epoch ${firstEpoch}, batch ${firstBatch}.`,
-        );
-      }
-    }
-    if (step === 0) baseMetric = (await validate())?.metric;
-
-    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
-      const started = performance.now();
-      const shuffled = createRandom(seed + epoch * 104_729).shuffle(order);
-      const resumedEpoch = epoch === firstEpoch;
-      let lossSum = resumedEpoch ? resumedLoss : 0;
-      for (let b = resumedEpoch ? firstBatch : 0; b < batches; b++) {
-        const examples = shuffled
-          .slice(b * batchSize, (b + 1) * batchSize)
-          .map((i) => trainExamples[i] as Example);
-        const count = examples.length;
-        const negatives = examples.filter((example) => example.negative !== undefined);
-        const rows = [
-          ...examples.map((example) => example.first),
-          ...examples.map((example) => example.second),
-          ...negatives.map((example) => example.negative as number[]),
-        ];
-        trainedTokens += examples.reduce((sum, example) => sum + example.tokens, 0);
-        zeroGradients(parameters);
-        const pooled = await encoder.forward(batchOf(rows, rowsPerStep), {
-          output,
-          training: true,
-          dropout,
-          seed: seed * 1_000_003 + step,
-        });
-        const { unit, norms } = normalizeRows(pooled, rows.length, hidden);
-        const result =
-          loss === "mnrl"
-            ? multipleNegativesRankingLoss({
-                vectors: unit,
-                dims: hidden,
-                batch: count,
-                negatives: negatives.length,
-                anchorKeys: examples.map((example) => example.firstKey),
-                candidateKeys: [
-                  ...examples.map((example) => example.secondKey),
-                  ...negatives.map((example) => example.negativeKey as string),
-                ],
-                scale,
-              })
-            : cosentLoss({
-                vectors: unit,
-                dims: hidden,
-                batch: count,
-                scores: examples.map((e) => e.score),
-                scale,
-              });
-        if (!Number.isFinite(result.loss)) {
-          throw invalidInput(
-            `The training loss became ${String(result.loss)} at epoch ${epoch}, batch ${b + 1}: lower the learning rate.`,
-            { epoch, batch: b + 1 },
-          );
-        }
-        const gradOutput = new Float32Array(rowsPerStep * hidden);
-        gradOutput.set(normalizeRowsBackward(unit, norms, result.grad, hidden));
-        await encoder.backward(gradOutput);
-        clipGradientNorm(parameters, clipNorm);
-        optimizer.learningRate = schedule(step);
-        optimizer.step();
-        await encoder.sync();
-        step++;
-        lossSum += result.loss * count;
-        options.onBatch?.(b + 1, batches, result.loss);
-        if (checkpointEvery > 0 && step % checkpointEvery === 0) {
-          trainingMs += performance.now() - started;
-          await saveCheckpoint(epoch, b + 1, lossSum);
-          trainingMs -= performance.now() - started;
-        }
-      }
-      trainingMs += performance.now() - started;
-      const validation = await validate();
-      let isBest = validation === undefined;
-      if (validation !== undefined) {
-        if (best === undefined || validation.metric > best.metric + minDelta) {
-          best = { ...validation, epoch, snapshot: snapshotParameters(parameters) };
-          sinceBest = 0;
-          isBest = true;
-        } else sinceBest++;
-      }
-      const trainedPairs = Math.min(batches * batchSize, trainExamples.length);
-      const report: EpochReport = {
-        epoch,
-        trainLoss: lossSum / trainedPairs,
-        ...(validation === undefined ? {} : { validationMetric: validation.metric }),
-        learningRate: optimizer.learningRate,
-        best: isBest,
-        milliseconds: performance.now() - started,
-      };
-      history.push(report);
-      epochSeconds.push(report.milliseconds / 1000);
-      options.onEpoch?.(report);
-      await saveCheckpoint(epoch + 1, 0, 0);
-      if (patience !== undefined && validation !== undefined && sinceBest >= patience) {
-        stoppedEarly = epoch < epochs;
-        break;
-      }
-    }
-    let bestEpoch = history.length;
-    if (best !== undefined) {
-      restoreParameters(parameters, best.snapshot);
-      await encoder.sync();
-      bestEpoch = best.epoch;
-    }
-    const probeVectors = probeIds.length === 0 ? undefined : await embedRows(probeIds);
-    return {
-      encoderWeights: encoder.exportWeights(),
-      loss,
-      metric: kind === "pairs" ? "mrr" : "spearman",
-      history,
-      bestEpoch,
-      stoppedEarly,
-      steps: step,
-      tokensPerSecond: trainingMs > 0 ? (trainedTokens / trainingMs) * 1000 : 0,
-      epochSeconds,
-      truncated,
-      ...(baseMetric === undefined ? {} : { baseValidationMetric: baseMetric }),
-      ...(best === undefined ? {} : { validationMetric: best.metric }),
-      ...(best?.accuracy === undefined ? {} : { validationAccuracy: best.accuracy }),
-      ...(probeVectors === undefined ? {} : { probeVectors }),
-    };
-  } finally {
-    await encoder.close();
-  }
+/** What {@link createEmbeddingsTask} needs. */
+interface EmbeddingsTaskOptions {
+  readonly kind: "pairs" | "scored";
+  readonly loss: EmbeddingLoss;
+  readonly scale: number;
+  readonly hidden: number;
+  readonly output: EncoderOutput;
+  readonly validation: readonly Example[];
+  readonly probes: readonly number[][];
+  /** Identifies the training data in checkpoints (a resume with other data is refused). */
+  readonly fingerprint: string;
 }
 
 /**
- * Batches per epoch: `ceil(n / size)`, but without a trailing single pair when the loss needs
- * in-batch negatives (that pair is left out of the epoch; the shuffle differs every epoch).
+ * Contrastive embeddings as a task of the generic loop (`runTrainingLoop`): each example
+ * contributes its first, second (and hard negative) texts; the loss normalizes the pooled rows
+ * (the embedder's output), computes MNRL or CoSENT and returns the gradient through the
+ * normalization; validation is held-out MRR (pairs) or Spearman (scored pairs). The base model's
+ * validation metric is measured before the first step and kept in checkpoints.
  */
-function batchesOf(count: number, size: number, needsTwo: boolean): number {
-  const full = Math.ceil(count / size);
-  return needsTwo && count % size === 1 && full > 1 ? full - 1 : full;
+function createEmbeddingsTask(options: EmbeddingsTaskOptions): FinetuneTask<Example> & {
+  baseMetric(): number | undefined;
+  probeVectors(): Float32Array[] | undefined;
+} {
+  const { hidden, kind } = options;
+  let baseMetric: number | undefined;
+  let probeVectors: Float32Array[] | undefined;
+  /** Unit vectors of `rows` from the encoder in inference mode (what the embedder returns). */
+  const embedRows = async (encode: EncodeRows, rows: readonly number[][]): Promise<Float32Array[]> => {
+    const { data } = await encode(rows);
+    const { unit } = normalizeRows(data, rows.length, hidden);
+    return rows.map((_, r) => unit.slice(r * hidden, (r + 1) * hidden));
+  };
+  const validate = async (encode: EncodeRows): Promise<TaskValidation | undefined> => {
+    if (options.validation.length === 0) return undefined;
+    const scores = await validationMetric(options.validation, kind, (rows) => embedRows(encode, rows));
+    return {
+      metric: scores.metric,
+      ...(scores.accuracy === undefined ? {} : { details: { accuracy: scores.accuracy } }),
+    };
+  };
+  return {
+    output: options.output,
+    headParameters: [],
+    sequences: (example) =>
+      example.negative === undefined
+        ? [example.first, example.second]
+        : [example.first, example.second, example.negative],
+    loss(examples, output) {
+      // The loop's rows are per example (first, second[, negative]); the losses take blocks.
+      const firsts: number[] = [];
+      const seconds: number[] = [];
+      const negatives: number[] = [];
+      let row = 0;
+      for (const example of examples) {
+        firsts.push(row++);
+        seconds.push(row++);
+        if (example.negative !== undefined) negatives.push(row++);
+      }
+      const { unit, norms } = normalizeRows(output, row, hidden);
+      const blocks = [...firsts, ...seconds, ...negatives];
+      const vectors = new Float32Array(row * hidden);
+      blocks.forEach((from, to) => {
+        vectors.set(unit.subarray(from * hidden, (from + 1) * hidden), to * hidden);
+      });
+      const count = examples.length;
+      const gradUnit = new Float32Array(row * hidden);
+      // A trailing batch of one pair without a hard negative has no in-batch negative: it adds nothing.
+      if (options.loss === "mnrl" && count < 2 && negatives.length === 0)
+        return { loss: 0, gradOutput: gradUnit };
+      const result =
+        options.loss === "mnrl"
+          ? multipleNegativesRankingLoss({
+              vectors,
+              dims: hidden,
+              batch: count,
+              negatives: negatives.length,
+              anchorKeys: examples.map((example) => example.firstKey),
+              candidateKeys: [
+                ...examples.map((example) => example.secondKey),
+                ...examples.flatMap((example) =>
+                  example.negativeKey === undefined ? [] : [example.negativeKey],
+                ),
+              ],
+              scale: options.scale,
+            })
+          : cosentLoss({
+              vectors,
+              dims: hidden,
+              batch: count,
+              scores: examples.map((example) => example.score),
+              scale: options.scale,
+            });
+      blocks.forEach((to, from) => {
+        gradUnit.set(result.grad.subarray(from * hidden, (from + 1) * hidden), to * hidden);
+      });
+      return { loss: result.loss, gradOutput: normalizeRowsBackward(unit, norms, gradUnit, hidden) };
+    },
+    validate,
+    async start(encode) {
+      if (baseMetric === undefined) baseMetric = (await validate(encode))?.metric;
+    },
+    async finish(encode) {
+      if (options.probes.length > 0) probeVectors = await embedRows(encode, options.probes);
+    },
+    checkpointState: () => ({
+      task: "embeddings",
+      fingerprint: options.fingerprint,
+      baseMetric: baseMetric ?? null,
+    }),
+    restoreState(state, path) {
+      if (state.fingerprint !== options.fingerprint)
+        throw invalidInput(
+          `Checkpoint ${path} was written by another run (${String(state.fingerprint ?? "not an embeddings run")}, this one is ${options.fingerprint}): resume with the same data and loss, or use another checkpoint folder.`,
+          { path },
+        );
+      if (typeof state.baseMetric === "number") baseMetric = state.baseMetric;
+    },
+    baseMetric: () => baseMetric,
+    probeVectors: () => probeVectors,
+  };
 }
 
 /** Validation: held-out MRR/accuracy of each anchor's positive among all distinct candidates, or Spearman. */
