@@ -49,6 +49,7 @@ import {
 } from "../src/train/index.js";
 import { benchDataPath } from "./lib/data.js";
 import { spliceSection } from "./lib/results-section.js";
+import { relevantPairs, scifactFolds } from "./lib/scifact-folds.js";
 import { fitTfidf, trainSparseLogisticRegression } from "./lib/tfidf-classifier.js";
 import type { TrainingSpeed } from "./lib/train-speed.js";
 
@@ -372,9 +373,6 @@ async function runAdapter(): Promise<void> {
   });
   if (embedOnly) return;
   const documentIds = set.corpus.map((document) => document.id);
-  const documentIndex = new Map(documentIds.map((id, index) => [id, index]));
-  const order = createRandom(11).shuffle(set.queries.map((_, index) => index));
-  const halves = [order.slice(0, order.length / 2), order.slice(order.length / 2)];
   const embedding = { modelId: embedder.model.id, dims: embedder.model.dims };
   const score = (queryIndices: readonly number[], vectors: readonly Float32Array[]) =>
     scoreVectorRetrieval({
@@ -385,20 +383,8 @@ async function runAdapter(): Promise<void> {
       documentIds,
       documentVectors: documents.vectors,
     });
-  for (let fold = 0; fold < 2; fold++) {
-    const trainHalf = halves[fold] as number[];
-    const testHalf = halves[1 - fold] as number[];
-    const validation = trainHalf.slice(0, Math.round(trainHalf.length / 4));
-    const fitting = trainHalf.slice(validation.length);
-    const pairs = fitting.flatMap((index) =>
-      [...(set.qrels.get((set.queries[index] as { id: string }).id) ?? new Map()).entries()]
-        .filter(([, gain]) => gain > 0)
-        .map(([documentId]) => ({
-          query: index,
-          document: documentIndex.get(documentId) as number,
-          documentId,
-        })),
-    );
+  for (const { fold, fitting, validation, test: testHalf } of scifactFolds(set)) {
+    const pairs = relevantPairs(set, fitting);
     const result = trainAdapter({
       queries: pairs.map((pair) => queries.vectors[pair.query] as Float32Array),
       positives: pairs.map((pair) => documents.vectors[pair.document] as Float32Array),
