@@ -13,6 +13,7 @@ import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
 import { withArticle } from "../internal/english.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
+import { ensureModelDerivedFiles } from "../models/derived-converters.js";
 import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PulledModel, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
@@ -181,21 +182,42 @@ async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise
           ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
           ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
         })
-      : await createTransformerEmbedder(pulled, options);
+      : await createTransformerEmbedder(pulled, options, store.home);
   if (options.verifyReferences ?? true) await verifyOnFirstUse(embedder, pulled.spec, pulled.dir);
   return embedder;
 }
 
-function createTransformerEmbedder(
+async function createTransformerEmbedder(
   pulled: PulledModel,
   options: CreateLocalEmbedderOptions,
+  home: string,
 ): Promise<Embedder> {
   return createOnnxEmbedder({
     spec: pulled.spec,
-    onnxPath: pulled.path("onnx"),
+    onnxPath: await transformerGraphPath(pulled, home),
     tokenizerPath: pulled.path("tokenizer"),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
   });
+}
+
+/**
+ * The graph a transformer runs: its pinned `onnx` file, or a derived one (a static int8
+ * variant's graph, produced on pull and re-checked against its record here; rebuilt if damaged).
+ */
+async function transformerGraphPath(pulled: PulledModel, home: string): Promise<string> {
+  const derived = pulled.spec.derived?.files.find((file) => file.role === "onnx");
+  if (derived === undefined) return pulled.path("onnx");
+  const files = await ensureModelDerivedFiles(pulled.spec, pulled.paths, { home });
+  const path = files[derived.name]?.path;
+  if (path === undefined) {
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `${pulled.spec.id}: ${derived.name} could not be written to ${pulled.dir} (a read-only model cache?). ` +
+        "Pull the model where the cache is writable (`embedkit models pull`).",
+      { details: { model: pulled.spec.id } },
+    );
+  }
+  return path;
 }
