@@ -2,8 +2,8 @@
 
 Called by embedkit (src/models/quantize.ts) inside its pinned venv; not a user tool.
   python quantize_static.py --input model.onnx --tokenizer tokenizer.json --calibration en.txt
-      --output out.onnx --max-tokens 256 [--reduce-range] [--method minmax|percentile]
-      [--exclude-nodes a,b] [--weights-only] [--count 128]
+      --output out.onnx --max-tokens 256 [--reduce-range]
+      [--exclude-nodes a,b] [--keep-fp32 REGEX] [--weights-only] [--count 128]
 QDQ format, per-channel s8 weights, u8 activations, MatMul only (the recipe is chosen per model by
 measurement, see docs/MODELS.md). Calibration: one sentence per run, in file order, on one thread
 (fixed order and threads keep the activation ranges, hence the bytes, reproducible). The output
@@ -13,6 +13,7 @@ is loaded once with onnxruntime before this script reports success. Prints one J
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -70,8 +71,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, required=True)
     parser.add_argument("--count", type=int, default=0, help="first N sentences (0: all)")
     parser.add_argument("--reduce-range", action="store_true")
-    parser.add_argument("--method", choices=["minmax", "percentile"], default="minmax")
     parser.add_argument("--exclude-nodes", default="")
+    parser.add_argument("--keep-fp32", default="", help="regular expression of node names left fp32")
     parser.add_argument(
         "--weights-only",
         action="store_true",
@@ -91,6 +92,9 @@ def main() -> None:
     model = onnx.load(args.input)
     names = [i.name for i in model.graph.input]
     excluded = [n for n in args.exclude_nodes.split(",") if n]
+    if args.keep_fp32:
+        pattern = re.compile(args.keep_fp32)
+        excluded += [node.name for node in model.graph.node if pattern.search(node.name)]
     if args.weights_only:
         weights = {init.name for init in model.graph.initializer}
         excluded += [
@@ -116,9 +120,7 @@ def main() -> None:
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.Percentile
-            if args.method == "percentile"
-            else CalibrationMethod.MinMax,
+            calibrate_method=CalibrationMethod.MinMax,
             reduce_range=args.reduce_range,
             nodes_to_exclude=excluded,
             extra_options={"CalibTensorRangeSymmetric": False},

@@ -45,13 +45,22 @@ export interface StaticInt8Recipe {
   readonly calibration: (typeof CALIBRATION_SAMPLES)[number];
   /** 7-bit weights: onnxruntime's advice for x86 without VNNI (int16 saturation of u8×s8 pairs). */
   readonly reduceRange: boolean;
-  /** Activation range estimate: min/max over the sample, or the 99.999th percentile of a histogram. */
-  readonly method: "minmax" | "percentile";
+  /**
+   * Activation range estimate: min/max over the sample. (onnxruntime's histogram methods —
+   * percentile, entropy — need equal-length calibration inputs, i.e. padding rows that would
+   * skew the ranges, so they are not offered.)
+   */
+  readonly method: "minmax";
   /**
    * Quantize only the MatMuls with a weight input; attention's activation × activation MatMuls
    * (scores, context: < 1 % of the FLOPs at sentence lengths) stay fp32.
    */
   readonly weightsOnly: boolean;
+  /**
+   * Regular expression (Python `re.search`) of node names kept fp32, e.g. the FFN output
+   * MatMuls whose input (the GELU output) carries BERT's activation outliers; "" for none.
+   */
+  readonly keepFp32: string;
 }
 
 /** The derived-files spec of a static int8 variant made with `recipe`. */
@@ -69,9 +78,10 @@ function recipeOf(spec: ModelSpec): StaticInt8Recipe {
   const method = settings.method;
   if (
     !(CALIBRATION_SAMPLES as readonly unknown[]).includes(calibration) ||
-    (method !== "minmax" && method !== "percentile") ||
+    method !== "minmax" ||
     typeof settings.reduceRange !== "boolean" ||
-    typeof settings.weightsOnly !== "boolean"
+    typeof settings.weightsOnly !== "boolean" ||
+    typeof settings.keepFp32 !== "string"
   ) {
     throw new EmbedkitError(
       "CORRUPT_MODEL",
@@ -84,6 +94,7 @@ function recipeOf(spec: ModelSpec): StaticInt8Recipe {
     reduceRange: settings.reduceRange,
     method,
     weightsOnly: settings.weightsOnly,
+    keepFp32: settings.keepFp32,
   };
 }
 
@@ -154,10 +165,9 @@ export async function buildStaticInt8(
           output,
           "--max-tokens",
           String(spec.maxTokens),
-          "--method",
-          recipe.method,
           ...(recipe.reduceRange ? ["--reduce-range"] : []),
           ...(recipe.weightsOnly ? ["--weights-only"] : []),
+          ...(recipe.keepFp32 === "" ? [] : ["--keep-fp32", recipe.keepFp32]),
         ],
         {
           maxBuffer: 16 * 1024 * 1024,
