@@ -14,6 +14,7 @@ import { writeFileAtomic } from "../internal/atomic-write.js";
 import { withArticle } from "../internal/english.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
 import { ensureModelDerivedFiles } from "../models/derived-converters.js";
+import { derivedRecordPath } from "../models/derived-file.js";
 import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PulledModel, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
@@ -84,9 +85,17 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
   const onnx = spec.files.find((file) => file.role === "onnx");
   if (spec.references.length === 0 || onnx === undefined) return;
   const stampPath = join(dir, STAMP);
+  // A derived graph (a static int8 variant) is keyed by its own recorded sha256: a new graph is checked again.
+  const derived = spec.derived?.files.find((file) => file.role === "onnx");
+  const graphSha256 =
+    derived === undefined
+      ? onnx.sha256
+      : await readFile(derivedRecordPath(dir, derived.name), "utf8")
+          .then((text) => String((JSON.parse(text) as { sha256?: unknown }).sha256))
+          .catch(() => "unrecorded");
   try {
     const stamp = JSON.parse(await readFile(stampPath, "utf8")) as { sha256?: string };
-    if (stamp.sha256 === onnx.sha256) return;
+    if (stamp.sha256 === graphSha256) return;
   } catch {
     // No stamp yet: verify below.
   }
@@ -104,7 +113,7 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
   // A cache record: unique temp name per write (two embedders of one model in one process cannot collide).
   await writeFileAtomic(
     stampPath,
-    JSON.stringify({ sha256: onnx.sha256, checkedAt: new Date().toISOString(), checks: results.length }),
+    JSON.stringify({ sha256: graphSha256, checkedAt: new Date().toISOString(), checks: results.length }),
     { durable: false },
   );
 }

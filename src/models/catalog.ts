@@ -715,6 +715,20 @@ const BGE_ZH_FP32 = transformer({
 });
 
 /**
+ * The reference checks of a static int8 graph: those of the shipped dynamic int8 copy, with the
+ * lower bounds on short-text pairs ("hi"/"hello", "你好"/"您好") 0.05 lower. Fixed activation
+ * ranges cost 3-token inputs more than per-batch ones (measured: MiniLM 0.791 vs 0.807 fp32;
+ * docs/MODELS.md); the vector and sentence-pair checks keep the int8 tolerances.
+ */
+function staticInt8References(references: readonly ReferenceCheck[]): ReferenceCheck[] {
+  return references.map((check) =>
+    check.kind === "cosine" && check.atLeast === true
+      ? { ...check, expected: Math.round((check.expected - 0.05) * 100) / 100 }
+      : check,
+  );
+}
+
+/**
  * A static int8 variant of a catalog fp32 text model: the same pinned files and sources,
  * plus an int8 graph produced on the user's machine on pull (`models/quantize.ts`, onnxruntime's
  * `quantize_static` with `recipe`, chosen per model by measurement: bench/int8.ts, docs/MODELS.md).
@@ -856,13 +870,19 @@ export const CATALOG = Object.freeze([
       // FFN output MatMuls fp32: −0.02 instead of −0.86 Spearman points on STS-B dev (bench/notes/inference.md).
       keepFp32: "/layer\\.\\d+/output/dense/MatMul$",
     },
-    minilmReferences(true),
+    staticInt8References(minilmReferences(true)),
     ["minilm-int8s"],
   ),
   staticInt8Variant(
     BGE_ZH_FP32,
-    { calibration: "zh", reduceRange: true, method: "minmax", weightsOnly: true, keepFp32: "" },
-    bgeZhReferences(true),
+    {
+      calibration: "zh",
+      reduceRange: true,
+      method: "minmax",
+      weightsOnly: true,
+      keepFp32: "/layer\\.\\d+/output/dense/MatMul$",
+    },
+    staticInt8References(bgeZhReferences(true)),
     ["bge-small-zh-int8s"],
   ),
   GLOVE_100D,
