@@ -13,6 +13,8 @@
  * - `basic`      graphOptimizationLevel "basic" (constant folding only)
  * - `saved-opt`  the graph optimised once and saved (`optimizedModelFilePath`, level
  *                "extended", portable), loaded with level "all"
+ * - `pinned`     intra2 with its worker thread pinned to a core
+ *                (`extra.session.intra_op_thread_affinities`)
  * Also the session creation time, original file vs the saved optimised file.
  *
  * Run: `npx tsx bench/session-options.ts [--model all-minilm-l6-v2] [--sentences 500]
@@ -119,6 +121,19 @@ const variants: Variant[] = [
     sessions: [await ort.InferenceSession.create(onnxPath, { ...base, graphOptimizationLevel: "basic" })],
   },
   { label: "saved-opt (extended) + all", sessions: [await ort.InferenceSession.create(savedPath, base)] },
+  {
+    // Thread pinning: onnxruntime's session config entry `session.intra_op_thread_affinities`
+    // (one entry per intra-op worker thread, the caller's thread is the other one; logical
+    // processors 1-based). onnxruntime-node passes `extra` through: a malformed value is
+    // rejected by onnxruntime's own parser (checked 2026-12-07 with 1.30.0).
+    label: "intra2 pinned (worker on cpu 2)",
+    sessions: [
+      await ort.InferenceSession.create(onnxPath, {
+        ...base,
+        extra: { session: { intra_op_thread_affinities: "2" } },
+      }),
+    ],
+  },
 ];
 const current = (variants[0] as Variant).sessions[0] as ort.InferenceSession;
 const withTokenTypes = current.inputNames.includes("token_type_ids");

@@ -166,7 +166,8 @@ function describeSpec(spec: ModelSpec, installed: InstalledModel | undefined): s
       : [
           `derived:     by ${spec.derived.converter} on pull / first use`,
           ...spec.derived.files.map(
-            (file) => `  ${file.name} (${file.role}) sha256 ${file.sha256} ${formatBytes(file.bytes)}`,
+            (file) =>
+              `  ${file.name} (${file.role}) sha256 ${file.sha256 ?? "(recorded when produced on this machine)"}${file.bytes === undefined ? "" : ` ${formatBytes(file.bytes)}`}`,
           ),
         ]),
     "sources:",
@@ -234,6 +235,52 @@ function verifyCommand(): Command {
     });
 }
 
+function quantizeCommand(): Command {
+  return new Command("quantize")
+    .description(
+      "Produce the static int8 variant of a text model on this machine (onnxruntime quantize_static, pinned venv made on first use)",
+    )
+    .argument("<model>", "fp32 catalog id or alias with an int8 recipe (all-minilm-l6-v2, bge-small-zh-v1.5)")
+    .option("--force", "produce the graph again even if a checked copy is cached")
+    .option("--json", "print machine-readable JSON")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "The variant is the catalog model <id>-int8s: same pinned fp32 files, plus an int8 graph made from",
+        "them here (calibrated on sentences shipped with embedkit) and checked by sha256 on every load.",
+        "Needs Python >= 3.10 (EMBEDKIT_PYTHON, else python3); the first run installs onnxruntime and onnx",
+        "from PyPI into <home>/quantize-venv. Speed and quality per model: docs/MODELS.md.",
+        "",
+        "Examples:",
+        "  embedkit models quantize bge-small-zh-v1.5",
+        '  embedkit embed --model bge-small-zh-v1.5-int8s "你好"',
+        "  embedkit models quantize all-minilm-l6-v2 --force --json",
+      ].join("\n"),
+    )
+    .action(async (model: string, _options: ModelsOptions, command: Command) => {
+      const options = optionsOf(command);
+      const store = openStore(options);
+      const { quantizeModel } = await import("../models/quantize-model.js");
+      const started = Date.now();
+      const result = await quantizeModel(model, {
+        store,
+        ...(options.force ? { force: true } : {}),
+        ...(options.json ? {} : { onLog: (line: string) => process.stderr.write(`${line}\n`) }),
+      });
+      const seconds = (Date.now() - started) / 1000;
+      if (options.json) {
+        printJson({ ...result, seconds });
+        return;
+      }
+      printLine(
+        `${result.model}: ${result.produced === undefined ? "already produced" : `produced in ${seconds.toFixed(1)} s`} — ${result.path}`,
+      );
+      printLine(`sha256 ${result.sha256} (recorded; checked on every load)`);
+      printLine(`use it with --model ${result.model}`);
+    });
+}
+
 function removeCommand(): Command {
   return new Command("rm")
     .alias("remove")
@@ -251,20 +298,28 @@ function removeCommand(): Command {
 }
 
 /**
- * The `embedkit models` command and its subcommands (`list`, `pull`, `info`, `verify`, `rm`).
+ * The `embedkit models` command and its subcommands (`list`, `pull`, `info`, `verify`, `quantize`, `rm`).
  *
  * @example
  * ```sh
  * embedkit models list
  * embedkit models pull all-minilm-l6-v2 bge-small-zh-v1.5
  * embedkit models verify
+ * embedkit models quantize bge-small-zh-v1.5
  * ```
  */
 export function modelsCommand(): Command {
   const models = new Command("models")
-    .description("Manage the local model cache: list, pull, info, verify, rm")
+    .description("Manage the local model cache: list, pull, info, verify, quantize, rm")
     .option("--home <dir>", "model cache folder (default: EMBEDKIT_HOME or ~/.cache/embedkit)");
-  for (const subcommand of [listCommand(), pullCommand(), infoCommand(), verifyCommand(), removeCommand()]) {
+  for (const subcommand of [
+    listCommand(),
+    pullCommand(),
+    infoCommand(),
+    verifyCommand(),
+    quantizeCommand(),
+    removeCommand(),
+  ]) {
     // main() turns CommanderError into exit codes; subcommands must throw rather than exit too.
     models.addCommand(subcommand.exitOverride().showHelpAfterError("(run with --help for usage)"));
   }

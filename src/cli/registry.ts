@@ -39,7 +39,7 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
   {
     name: "models",
     term: "models [options]",
-    description: "Manage the local model cache: list, pull, info, verify, rm",
+    description: "Manage the local model cache: list, pull, info, verify, quantize, rm",
     load: async () => (await import("./models.js")).modelsCommand(),
   },
   {

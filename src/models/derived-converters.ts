@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import { EmbedkitError } from "../errors.js";
 import { type DerivedFile, ensureDerivedFile } from "./derived-file.js";
 import type { DerivedModelFile, ModelSpec } from "./model-spec.js";
+import { buildStaticInt8, STATIC_INT8_CONVERTER } from "./quantize.js";
 import { parseSentencePieceModel, sentencePieceTokenizerJson } from "./sentencepiece.js";
 import {
   type SplitSentencepieceGraph,
@@ -18,8 +19,18 @@ import {
   USE_GRAPH_CONVERTER_VERSION,
 } from "./use-graph.js";
 
+/** What a converter may need besides the sources: the model, its folder, the caller's options. */
+interface BuildContext {
+  readonly spec: ModelSpec;
+  readonly dir: string;
+  readonly options: EnsureDerivedFilesOptions;
+}
+
 /** Builds the bytes of one derived file; `source(role)` is the path of the model's pinned file of that role. */
-type Builder = (source: (role: string) => string) => (file: DerivedModelFile) => Promise<Uint8Array>;
+type Builder = (
+  source: (role: string) => string,
+  context: BuildContext,
+) => (file: DerivedModelFile) => Promise<Uint8Array>;
 
 /** The SentencePiece split of a USE graph: the graph without the node, and the tokenizer.json. */
 const useGraph: Builder = (source) => {
@@ -37,9 +48,20 @@ const useGraph: Builder = (source) => {
   };
 };
 
+/** A static int8 graph from the fp32 one (`models/quantize.ts`). */
+const staticInt8: Builder =
+  (source, { spec, dir, options }) =>
+  () =>
+    buildStaticInt8(spec, source, dir, {
+      ...(options.home === undefined ? {} : { home: options.home }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+    });
+
 /** Converters by name and version. */
 const CONVERTERS: Readonly<Record<string, Builder>> = Object.freeze({
   [USE_GRAPH_CONVERTER_VERSION]: useGraph,
+  [STATIC_INT8_CONVERTER]: staticInt8,
 });
 
 /** Options of {@link ensureModelDerivedFiles}. */
@@ -50,6 +72,12 @@ export interface EnsureDerivedFilesOptions {
     readonly reason: string;
     readonly path: string | undefined;
   }) => void;
+  /** embedkit home, for converters that need a tool environment (the int8 quantizer's venv). */
+  readonly home?: string;
+  /** Cancels a long conversion (nothing is kept). */
+  readonly signal?: AbortSignal;
+  /** Progress lines of long conversions. */
+  readonly onLog?: (line: string) => void;
 }
 
 /**
@@ -88,17 +116,22 @@ export async function ensureModelDerivedFiles(
     }
     return path;
   };
-  const build = converter(source);
   const inputs = Object.fromEntries(spec.files.map((file) => [file.name, file.sha256]));
   const dir = dirname(source(spec.files[0]?.role ?? "onnx"));
+  const build = converter(source, { spec, dir, options });
+  // The settings (e.g. a quantization recipe) are part of the converter's identity.
+  const identity =
+    derived.settings === undefined
+      ? derived.converter
+      : `${derived.converter} ${JSON.stringify(derived.settings)}`;
   const out: Record<string, DerivedFile> = {};
   for (const file of derived.files) {
     const result = await ensureDerivedFile({
       dir,
       name: file.name,
-      converter: derived.converter,
+      converter: identity,
       inputs,
-      expectedSha256: file.sha256,
+      ...(file.sha256 === undefined ? {} : { expectedSha256: file.sha256 }),
       build: () => build(file),
     });
     if (result.rebuilt !== undefined) {

@@ -183,24 +183,32 @@ export type ReferenceCheck =
 /**
  * A file embedkit computes from a model's pinned files (e.g. the ONNX graph
  * without its custom tokenizer node), cached in the model's folder
- * (`models/derived-file.ts`). The conversion is deterministic, so the result is
- * pinned too: `embedkit models verify` re-hashes it and a conversion that
- * produces other bytes is refused.
+ * (`models/derived-file.ts`). A conversion that gives the same bytes on every
+ * machine is pinned in the catalog (`sha256`): `embedkit models verify`
+ * re-hashes it and a conversion that produces other bytes is refused. One whose
+ * bytes depend on the machine (the static int8 graph: its activation ranges come
+ * from fp32 inference on this CPU) has no catalog pin; its sha256 is recorded
+ * when it is produced and checked against that record from then on.
  */
 export interface DerivedModelFile {
   /** Role the file plays at run time. */
   readonly role: ModelFileRole;
   /** File name inside the model's folder. */
   readonly name: string;
-  /** sha256 (hex) of the converted bytes. */
-  readonly sha256: string;
-  readonly bytes: number;
+  /** sha256 (hex) of the converted bytes; undefined: recorded on production (machine-dependent bytes). */
+  readonly sha256?: string;
+  readonly bytes?: number;
 }
 
 /** How a model's {@link DerivedModelFile}s are made. */
 export interface DerivedFilesSpec {
   /** Converter name and version (a new version rebuilds cached files). */
   readonly converter: string;
+  /**
+   * The converter's settings for this model (e.g. a quantization recipe); part of the
+   * converter's identity, so a change rebuilds cached files.
+   */
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
   readonly files: readonly DerivedModelFile[];
 }
 

@@ -46,6 +46,7 @@ import {
 } from "./adhoc.js";
 import { findModel, getModel } from "./catalog.js";
 import { ensureModelDerivedFiles } from "./derived-converters.js";
+import { type DerivedFileRecord, derivedRecordPath } from "./derived-file.js";
 import { downloadFile, fetchJson } from "./download.js";
 import { extractTarEntries, extractZipEntries } from "./extract.js";
 import { hashFile } from "./hash.js";
@@ -439,15 +440,22 @@ class FileModelStore implements ModelStore {
       }),
     );
     if (manifest !== undefined) await writeStamps(dir, stamps);
-    // Derived files (built on pull or first use) are pinned too; one not built yet is no failure.
+    // Derived files (built on pull or first use) are pinned too — by the catalog, or by the record
+    // written when they were produced (machine-dependent bytes); one not built yet is no failure.
     for (const file of spec.derived?.files ?? []) {
       const digest = await hashFile(join(location, file.name)).catch(() => undefined);
       if (digest === undefined) continue;
+      const pinned =
+        file.sha256 === undefined
+          ? await readFile(derivedRecordPath(location, file.name), "utf8")
+              .then((text) => JSON.parse(text) as Partial<DerivedFileRecord>)
+              .catch(() => ({}) as Partial<DerivedFileRecord>)
+          : { sha256: file.sha256, bytes: file.bytes };
       files.push({
         name: file.name,
-        expectedSha256: file.sha256,
+        expectedSha256: pinned.sha256 ?? "(no record)",
         actualSha256: digest.sha256,
-        ok: digest.sha256 === file.sha256 && digest.bytes === file.bytes,
+        ok: digest.sha256 === pinned.sha256 && digest.bytes === pinned.bytes,
       });
     }
     return { model: spec.id, ok: files.every((file) => file.ok), files };
@@ -520,7 +528,10 @@ class FileModelStore implements ModelStore {
         const pulled = await this.install(spec, options);
         // Files converted from the pinned ones (e.g. a graph without its custom tokenizer node)
         // are made now, so a pulled model is ready to run; they are pinned and checked too.
-        await ensureModelDerivedFiles(pulled.spec, pulled.paths);
+        await ensureModelDerivedFiles(pulled.spec, pulled.paths, {
+          home: this.home,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
         return pulled;
       },
     );

@@ -22,6 +22,8 @@ type Expected =
   | "bge-small-zh-v1.5-q"
   | "e5-small-v2"
   | "e5-small-v2-q"
+  | "all-minilm-l6-v2-int8s"
+  | "bge-small-zh-v1.5-int8s"
   | "wink-glove-100d"
   | "mobilenet-v2-nsfwjs"
   | "face-api-descriptor"
@@ -38,6 +40,8 @@ const EXPECTED_IDS = [
   "bge-small-zh-v1.5-q",
   "e5-small-v2",
   "e5-small-v2-q",
+  "all-minilm-l6-v2-int8s",
+  "bge-small-zh-v1.5-int8s",
   "wink-glove-100d",
   "mobilenet-v2-nsfwjs",
   "face-api-descriptor",
