@@ -148,15 +148,15 @@ const MAP_QUERY = z.strictObject({ method: z.enum(["pca", "umap"]).optional() })
 const REPORT_QUERY = z.strictObject({ path: z.string().min(1).max(300) });
 
 /**
- * An item's metadata without its thumbnail, and the thumbnail only when it is a
- * renderable image data URL: the field is written by whoever writes the
- * collection, so anything else (`javascript:`, a remote URL, `data:text/html`…)
- * becomes null and never reaches the page.
+ * An item's metadata without its thumbnail, plus `thumbnail` only when the
+ * stored value is a renderable image data URL: the field is written by
+ * whoever writes the collection, so anything else (`javascript:`, a remote
+ * URL, `data:text/html`…) is dropped and never reaches the page.
  */
-function splitThumbnail(metadata: Metadata): { metadata: Metadata; thumbnail: string | null } {
-  if (!(THUMBNAIL_FIELD in metadata)) return { metadata, thumbnail: null };
+function splitThumbnail(metadata: Metadata): { metadata: Metadata; thumbnail?: string } {
+  if (!(THUMBNAIL_FIELD in metadata)) return { metadata };
   const { [THUMBNAIL_FIELD]: value, ...rest } = metadata;
-  return { metadata: rest, thumbnail: isThumbnailDataUrl(value) ? value : null };
+  return isThumbnailDataUrl(value) ? { metadata: rest, thumbnail: value } : { metadata: rest };
 }
 
 /** An item as the dashboard shows it (no vector; the thumbnail apart from the metadata). */
