@@ -4,11 +4,14 @@
  * into a vector collection (created on first use with the model's facts).
  * Idempotent and resumable by id: re-running skips documents already stored
  * with the same text and metadata, so an interrupted run continues where it
- * stopped.
+ * stopped. Image files (`--modality image`) get a small thumbnail stored with
+ * them (metadata `_thumbnail`, see embed/media/image/thumbnail) unless
+ * `--no-thumbnails`.
  */
 import { createHash } from "node:crypto";
 import { Command, Option } from "commander";
 import type { Embedder } from "../embed/embedder.js";
+import { imageThumbnail, THUMBNAIL_FIELD, THUMBNAIL_SIZE } from "../embed/media/image/thumbnail.js";
 import { MEDIA_MODALITIES, type MediaModality } from "../embed/media/media-embedder.js";
 import { mediaPathEmbedder } from "../embed/media/media-path-embedder.js";
 import { EmbedkitError } from "../errors.js";
@@ -31,6 +34,8 @@ interface IndexCommandOptions extends StoreCommandOptions, MetadataCommandOption
   readonly batchSize: number;
   readonly json?: boolean;
   readonly quiet?: boolean;
+  /** `--no-thumbnails` sets false. */
+  readonly thumbnails: boolean;
 }
 
 /** Id of a record without an id field: a hash of its text, so re-indexing the same file is idempotent. */
@@ -108,6 +113,16 @@ async function readDocuments(
   });
 }
 
+/** Each image document with its thumbnail (a data URL) in the reserved metadata field; one image at a time. */
+async function withThumbnails(batch: readonly Document[]): Promise<Document[]> {
+  const out: Document[] = [];
+  for (const document of batch) {
+    const thumbnail = await imageThumbnail(document.text);
+    out.push({ ...document, metadata: { ...document.metadata, [THUMBNAIL_FIELD]: thumbnail } });
+  }
+  return out;
+}
+
 /** The collection's embedder: a text model, or a media model reading the documents' paths. */
 async function openIndexEmbedder(model: string | undefined, options: IndexCommandOptions): Promise<Embedder> {
   const common = {
@@ -138,6 +153,7 @@ async function run(
       bar.start(documents.length, `index ${collectionName}`);
       const result = await indexDocuments(collection, embedder, documents, {
         batchSize: options.batchSize,
+        ...(options.modality === "image" && options.thumbnails ? { prepare: withThumbnails } : {}),
         onProgress: (progress) => bar.update(progress.done),
       });
       bar.stop();
@@ -200,6 +216,10 @@ export function indexCommand(): Command {
         "embedding model for a new collection (default: all-minilm-l6-v2); an existing collection keeps its own",
       )
       .option("--batch-size <n>", "documents embedded and written per step", parsePositiveInteger, 64)
+      .option(
+        "--no-thumbnails",
+        `image collections: store no thumbnail (by default each image's ${THUMBNAIL_SIZE}-pixel WebP preview is kept in metadata.${THUMBNAIL_FIELD}, shown by the dashboard)`,
+      )
       .option("--json", "print a JSON summary")
       .option("-q, --quiet", "no progress bars"),
   )
@@ -212,7 +232,8 @@ Examples:
   embedkit search books "space opera" --filter 'year>=1990'
   embedkit index faq-zh --file faq.csv --text-field question -m bge-small-zh-v1.5
   embedkit index docs --file docs.jsonl --store postgres://app:secret@127.0.0.1/app
-  embedkit index photos --modality image photos/*.jpg           # image collection (MobileNetV2)
+  embedkit index photos --modality image photos/*.jpg           # image collection (MobileNetV2), with thumbnails
+  embedkit index photos --modality image --no-thumbnails photos/*.jpg   # vectors and paths only
   embedkit search photos --example query.jpg -k 5               # search by example file
   embedkit index sounds --modality audio -m clap:dir:./clap sounds/*.wav   # CLAP: search it by text`,
     )

@@ -22,10 +22,12 @@ import { z } from "zod";
 import { calibrationCurveOf, FAQ_SETTINGS_ID } from "../apps/faq/faq.js";
 import { recommenderStatePath } from "../apps/recommend/index.js";
 import type { Embedder } from "../embed/embedder.js";
+import { isThumbnailDataUrl, THUMBNAIL_FIELD } from "../embed/media/image/thumbnail.js";
 import { EmbedkitError } from "../errors.js";
 import { findModel } from "../models/catalog.js";
 import {
   COLLECTION_NAME_PATTERN,
+  type Metadata,
   STORE_LIMITS,
   type StoredItem,
   type VectorStore,
@@ -145,9 +147,21 @@ const SIMILAR_BODY = z.strictObject({
 const MAP_QUERY = z.strictObject({ method: z.enum(["pca", "umap"]).optional() });
 const REPORT_QUERY = z.strictObject({ path: z.string().min(1).max(300) });
 
-/** An item as the dashboard shows it (no vector). */
+/**
+ * An item's metadata without its thumbnail, plus `thumbnail` only when the
+ * stored value is a renderable image data URL: the field is written by
+ * whoever writes the collection, so anything else (`javascript:`, a remote
+ * URL, `data:text/html`…) is dropped and never reaches the page.
+ */
+function splitThumbnail(metadata: Metadata): { metadata: Metadata; thumbnail?: string } {
+  if (!(THUMBNAIL_FIELD in metadata)) return { metadata };
+  const { [THUMBNAIL_FIELD]: value, ...rest } = metadata;
+  return isThumbnailDataUrl(value) ? { metadata: rest, thumbnail: value } : { metadata: rest };
+}
+
+/** An item as the dashboard shows it (no vector; the thumbnail apart from the metadata). */
 function itemObject(item: StoredItem): Record<string, unknown> {
-  return { id: item.id, text: item.text ?? null, metadata: item.metadata };
+  return { id: item.id, text: item.text ?? null, ...splitThumbnail(item.metadata) };
 }
 
 /** Nearest-rank quantile of a prom-client histogram (buckets summed over label sets), in seconds. */
@@ -404,7 +418,7 @@ export function registerDashboardRoutes(app: FastifyInstance, context: Dashboard
           id: hit.id,
           score: hit.score,
           text: hit.text ?? null,
-          metadata: hit.metadata,
+          ...splitThumbnail(hit.metadata),
         })),
     };
   });

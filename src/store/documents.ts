@@ -48,6 +48,12 @@ export interface IndexDocumentsOptions {
   readonly signal?: AbortSignal;
   /** Truncate over-long texts to the model's limit; when false they fail with INPUT_TOO_LONG. @default true */
   readonly truncate?: boolean;
+  /**
+   * Called with each batch before it is compared with the stored items: returns the documents to
+   * store, the same ids in the same order — e.g. with an image's thumbnail added to its metadata
+   * (`embedkit index --modality image`). A throw stops indexing before the batch is written.
+   */
+  readonly prepare?: (batch: readonly Document[]) => Promise<readonly Document[]>;
 }
 
 /** What {@link indexDocuments} did. */
@@ -145,6 +151,21 @@ function validateDocuments(documents: readonly Document[]): void {
   });
 }
 
+async function prepareBatch(
+  batch: readonly Document[],
+  prepare: IndexDocumentsOptions["prepare"],
+): Promise<readonly Document[]> {
+  if (prepare === undefined) return batch;
+  const prepared = await prepare(batch);
+  if (prepared.length !== batch.length || prepared.some((document, i) => document.id !== batch[i]?.id)) {
+    throw new EmbedkitError(
+      "INVALID_OPTION",
+      "indexDocuments: options.prepare must return the batch's documents with the same ids in the same order.",
+    );
+  }
+  return prepared;
+}
+
 /**
  * Embed and upsert documents into a collection, batch by batch. Idempotent and
  * resumable: a document whose id is already stored with the same text and
@@ -187,7 +208,7 @@ export async function indexDocuments(
   let tokens = 0;
   for (let start = 0; start < documents.length; start += batchSize) {
     options.signal?.throwIfAborted();
-    const batch = documents.slice(start, start + batchSize);
+    const batch = await prepareBatch(documents.slice(start, start + batchSize), options.prepare);
     const stored = new Map(
       (await collection.get(batch.map((document) => document.id))).map((item) => [item.id, item]),
     );

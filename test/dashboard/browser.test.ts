@@ -27,11 +27,16 @@ import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries
 import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { createAudioEmbedder } from "../../src/embed/media/audio/create-audio-embedder.js";
+import { createImageEmbedder } from "../../src/embed/media/image/create-image-embedder.js";
+import { imageThumbnail, THUMBNAIL_FIELD } from "../../src/embed/media/image/thumbnail.js";
+import { mediaPathEmbedder } from "../../src/embed/media/media-path-embedder.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
+import { ensureCollection, indexDocuments } from "../../src/store/documents.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
 import { runCli } from "../cli/run-cli.js";
 import { CLIPS, clip, ffmpeg } from "../embed/media/audio-fixtures.js";
+import { sampleImages } from "../embed/media/image-fixtures.js";
 import { sharedStore } from "../server/helpers.js";
 import { plantedPostsCsv } from "./social-posts.js";
 
@@ -120,6 +125,29 @@ async function openPage(hash: string): Promise<{ page: Page; watched: Watch }> {
   await page.addInitScript(`sessionStorage.setItem("embedkit.apiKey", ${JSON.stringify(KEY)})`);
   await page.goto(`http://127.0.0.1:${port}/${hash}`);
   return { page, watched };
+}
+
+/** A map's ids and points as the map route gives them (points decoded from base64 float32 pairs). */
+async function mapPoints(name: string): Promise<{ ids: string[]; points: Float32Array }> {
+  const answer = (await (await api("GET", `/v1/dashboard/collections/${name}/map`)).json()) as {
+    ids: string[];
+    points: string;
+  };
+  const bytes = Buffer.from(answer.points, "base64");
+  return { ids: answer.ids, points: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
+}
+
+/** Where the map's initial view draws point `index`, in page pixels. */
+function onScreen(
+  box: { x: number; y: number; width: number; height: number },
+  points: Float32Array,
+  index: number,
+): { x: number; y: number } {
+  const scale = Math.min(box.width, box.height) / 2.4;
+  return {
+    x: box.x + box.width / 2 + (points[index * 2] as number) * scale,
+    y: box.y + box.height / 2 + (points[index * 2 + 1] as number) * scale,
+  };
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -421,12 +449,8 @@ describe("dashboard in headless Chromium", () => {
     expect(hues.size).toBeGreaterThanOrEqual(3);
     await shoot(page, "map");
     // Hover the most isolated point, at the place the initial view draws it.
-    const answer = (await (await api("GET", "/v1/dashboard/collections/news/map")).json()) as {
-      ids: string[];
-      points: string;
-    };
-    const bytes = Buffer.from(answer.points, "base64");
-    const points = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const answer = await mapPoints("news");
+    const { points } = answer;
     let best = 0;
     let bestGap = -1;
     for (let i = 0; i < answer.ids.length; i++) {
@@ -447,9 +471,7 @@ describe("dashboard in headless Chromium", () => {
       }
     }
     const box = (await map.boundingBox()) as { x: number; y: number; width: number; height: number };
-    const scale = Math.min(box.width, box.height) / 2.4;
-    const x = box.x + box.width / 2 + (points[best * 2] as number) * scale;
-    const y = box.y + box.height / 2 + (points[best * 2 + 1] as number) * scale;
+    const { x, y } = onScreen(box, points, best);
     await page.mouse.move(x - 30, y - 30);
     await page.mouse.move(x, y, { steps: 4 });
     const id = answer.ids[best] as string;
@@ -486,6 +508,78 @@ describe("dashboard in headless Chromium", () => {
     expect(csvLines.slice(1).sort()).toEqual([...answer.ids].sort());
     expect(watched.problems).toEqual([]);
     await page.close();
+  });
+
+  it("image collection: map hover and the item table show the thumbnails stored at index time, never a hostile one", async () => {
+    // Four photos indexed as `embedkit index --modality image` does, thumbnails included; then the
+    // last one's thumbnail overwritten by a collection writer with a script URL.
+    const photos = sampleImages().slice(20, 24);
+    const images = mediaPathEmbedder(await createImageEmbedder({ store: sharedStore(), threads: 1 }));
+    const collection = await ensureCollection(vectorStore, "photos", images.model);
+    try {
+      await indexDocuments(
+        collection,
+        images,
+        photos.map((path) => ({ id: path, text: path, metadata: { modality: "image" } })),
+        {
+          prepare: async (batch) =>
+            Promise.all(
+              batch.map(async (document) => ({
+                ...document,
+                metadata: { ...document.metadata, [THUMBNAIL_FIELD]: await imageThumbnail(document.text) },
+              })),
+            ),
+        },
+      );
+    } finally {
+      await images.close();
+    }
+    const stored = await collection.get(photos);
+    const hostile = stored[3] as (typeof stored)[number];
+    await collection.upsert([
+      { ...hostile, metadata: { modality: "image", [THUMBNAIL_FIELD]: "javascript:alert(1)" } },
+    ]);
+
+    const { page, watched } = await openPage("#/map/photos");
+    const map = page.locator('[data-testid="map"]');
+    await map.and(page.locator('[data-rendered="true"]')).waitFor({ timeout: 60_000 });
+    await poll(() => map.getAttribute("data-points")).toBe("4");
+    const { ids, points } = await mapPoints("photos");
+    const box = (await map.boundingBox()) as { x: number; y: number; width: number; height: number };
+    const tooltip = page.locator('[data-testid="tooltip"]');
+    const hover = async (id: string) => {
+      const { x, y } = onScreen(box, points, ids.indexOf(id));
+      await page.mouse.move(x - 30, y - 30);
+      await page.mouse.move(x, y, { steps: 4 });
+      await poll(() => tooltip.locator('[data-testid="tooltip-text"]').textContent(), {
+        timeout: 15_000,
+      }).toBe(id);
+    };
+    await hover(photos[0] as string);
+    const image = tooltip.locator("img");
+    expect(await image.getAttribute("src")).toBe(stored[0]?.metadata[THUMBNAIL_FIELD]);
+    // Decoded and drawn under the page's Content-Security-Policy (img-src 'self' data:).
+    await poll(() =>
+      image.evaluate((element) => (element as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeGreaterThan(0);
+    await shoot(page, "map-thumbnail");
+    await hover(hostile.id);
+    expect(await tooltip.locator("img").count()).toBe(0);
+    expect(watched.problems).toEqual([]);
+    await page.close();
+
+    const table = await openPage("#/collection/photos");
+    const rows = table.page.locator('[data-testid="items"] tbody tr');
+    await poll(() => rows.count()).toBe(4);
+    for (const [index, path] of photos.entries()) {
+      const thumbnails = rows.filter({ hasText: path }).locator('img[data-testid="thumbnail"]');
+      if (index === 3) expect(await thumbnails.count()).toBe(0);
+      else expect(await thumbnails.getAttribute("src")).toBe(stored[index]?.metadata[THUMBNAIL_FIELD]);
+    }
+    expect(await table.page.locator("body").textContent()).not.toContain("javascript:");
+    await shoot(table.page, "collection-thumbnails");
+    expect(table.watched.problems).toEqual([]);
+    await table.page.close();
   });
 
   it("similarity playground: a heatmap per chosen model, side by side, whose similar pair scores above the unrelated one", async () => {

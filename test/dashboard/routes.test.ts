@@ -14,10 +14,12 @@ import { createFaq, indexFaq } from "../../src/apps/faq/faq.js";
 import { readFaqFile, readLabelledQueries } from "../../src/apps/faq/faq-entries.js";
 import { indexRecommender } from "../../src/apps/recommend/index.js";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
+import { imageThumbnail, THUMBNAIL_FIELD } from "../../src/embed/media/image/thumbnail.js";
 import { createServer, type EmbedkitServer } from "../../src/server/index.js";
 import { openEmbeddedStore } from "../../src/store/embedded-store.js";
 import type { VectorStore } from "../../src/store/vector-store.js";
 import { createRandom } from "../../src/vectors/random.js";
+import { sampleImages } from "../embed/media/image-fixtures.js";
 import { expectOpenAiError, sharedStore } from "../server/helpers.js";
 import { plantedPostsCsv } from "./social-posts.js";
 
@@ -254,6 +256,51 @@ describe("dashboard data routes", () => {
     const tooMany = Array.from({ length: 1001 }, (_, index) => `id-${index}`);
     expectOpenAiError(await call("POST", "/v1/dashboard/collections/docs/items/get", { ids: tooMany }), 400);
     expectOpenAiError(await call("POST", "/v1/dashboard/collections/docs/items/get", { ids: [] }), 400);
+  });
+
+  it("gives an item's thumbnail only when it is an image data URL: hostile values never reach the page", async () => {
+    const real = await imageThumbnail(sampleImages()[0] as string);
+    const hostile = [
+      "javascript:alert(1)",
+      "https://evil.example/pixel.png",
+      "//evil.example/pixel.png",
+      "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+      "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+",
+      'data:image/png;base64,AAAA" onerror="alert(1)',
+      "data:image/png;base64,AAAA\njavascript:alert(1)",
+      ` ${real}`,
+      7,
+    ];
+    expect((await call("POST", "/v1/collections", { name: "pics", model: MODEL })).statusCode).toBe(201);
+    const documents = [
+      { id: "p0", text: "a photo with its thumbnail", metadata: { [THUMBNAIL_FIELD]: real, kind: "good" } },
+      ...hostile.map((value, index) => ({
+        id: `h${index}`,
+        text: `a hostile thumbnail number ${index}`,
+        metadata: { [THUMBNAIL_FIELD]: value, kind: "bad" },
+      })),
+    ];
+    const upsert = await call("POST", "/v1/collections/pics/documents", { documents });
+    expect(upsert.statusCode, upsert.body).toBe(200);
+    const ids = documents.map((document) => document.id);
+    const got = (await call("POST", "/v1/dashboard/collections/pics/items/get", { ids })).json().data;
+    const page = (await call("GET", "/v1/dashboard/collections/pics/items?limit=20")).json().data;
+    const similar = (await call("POST", "/v1/dashboard/collections/pics/similar", { id: "h0", k: 20 })).json()
+      .data;
+    for (const items of [got, page, similar]) {
+      expect(items).toHaveLength(similar === items ? ids.length - 1 : ids.length);
+      for (const item of items as { id: string; thumbnail?: string; metadata: Record<string, unknown> }[]) {
+        // The reserved field never appears as metadata; only the real image comes back, as `thumbnail`.
+        expect(item.metadata).toEqual({ kind: item.id === "p0" ? "good" : "bad" });
+        if (item.id === "p0") expect(item.thumbnail).toBe(real);
+        else expect(item).not.toHaveProperty("thumbnail");
+      }
+    }
+    expect(JSON.stringify([got, page, similar])).not.toMatch(/javascript|evil|text\/html|svg|onerror/);
+    // The map carries no thumbnail (fetched per item on hover), nor offers it as a colour.
+    const map = (await readyMap("pics")).json();
+    expect(map.colours.map((colour: { field: string }) => colour.field)).toEqual(["kind"]);
+    expect(JSON.stringify(map)).not.toContain("data:image");
   });
 
   it("computes a map once per collection version: cached until the collection changes", async () => {

@@ -1,6 +1,9 @@
 /** Small pieces every page uses: loading/error display, the collection list hook, number formats. */
 import { useEffect, useState } from "preact/hooks";
+import { isThumbnailDataUrl, THUMBNAIL_FIELD } from "../../src/embed/media/image/thumbnail-url";
 import { ApiError, api, reconnects } from "./api";
+
+export { THUMBNAIL_FIELD };
 
 /** One point of a FAQ's calibrated coverage/precision curve. */
 export interface CurvePoint {
@@ -104,6 +107,16 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * An item's thumbnail (the image stored at index time), or nothing: only a checked
+ * `data:image/(webp|jpeg|png);base64,…` value is ever put in an `<img src>` — the
+ * server checks it too, but the value comes from whoever wrote the collection.
+ */
+export function Thumbnail({ src, alt }: { src: unknown; alt: string }) {
+  if (!isThumbnailDataUrl(src)) return null;
+  return <img class="thumbnail" src={src} alt={alt} data-testid="thumbnail" />;
 }
 
 export function formatScore(score: number): string {

@@ -57,6 +57,14 @@ export type { TfjsImageEmbedder, TfjsImageEmbedderOptions } from "./image/tfjs-i
 export { createTfjsImageEmbedder } from "./image/tfjs-image-embedder.js";
 export type { TfjsBackend } from "./image/tfjs-runtime.js";
 export { TFJS_BACKENDS } from "./image/tfjs-runtime.js";
+export type { ImageThumbnailOptions } from "./image/thumbnail.js";
+export {
+  imageThumbnail,
+  isThumbnailDataUrl,
+  MAX_THUMBNAIL_CHARS,
+  THUMBNAIL_FIELD,
+  THUMBNAIL_SIZE,
+} from "./image/thumbnail.js";
 export type {
   ImageTextEmbedder,
   MediaEmbedder,

@@ -6,12 +6,23 @@
 import { useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import type { PageProps } from "../pages";
-import { CollectionPicker, ErrorBox, formatScore, KInput, useLoad, useOverview } from "../shared";
+import {
+  CollectionPicker,
+  ErrorBox,
+  formatScore,
+  KInput,
+  THUMBNAIL_FIELD,
+  Thumbnail,
+  useLoad,
+  useOverview,
+} from "../shared";
 
 interface Item {
   readonly id: string;
   readonly text: string | null;
   readonly metadata: Record<string, unknown>;
+  /** The dashboard routes give an image item's checked thumbnail here (null when none). */
+  readonly thumbnail?: string | null;
 }
 interface Hit extends Item {
   readonly score: number;
@@ -32,8 +43,10 @@ const ACCEPT: Readonly<Record<string, string>> = {
   video: "video/*",
 };
 
+/** Metadata as `key=value` text; a thumbnail is shown as an image, not as its data URL. */
 function metadataText(metadata: Record<string, unknown>): string {
   return Object.entries(metadata)
+    .filter(([key]) => key !== THUMBNAIL_FIELD)
     .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
     .join(", ");
 }
@@ -101,7 +114,10 @@ function ItemTable({
           {(page.data?.data ?? []).map((item) => (
             <tr key={item.id}>
               <td>{item.id}</td>
-              <td>{item.text ?? ""}</td>
+              <td>
+                <Thumbnail src={item.thumbnail} alt="" />
+                {item.text ?? ""}
+              </td>
               <td>{metadataText(item.metadata)}</td>
               <td>
                 <button type="button" onClick={() => onSimilar(item.id)}>
@@ -150,7 +166,10 @@ function Results({ title, hits }: { title: string; hits: readonly Hit[] }) {
             <tr key={hit.id}>
               <td class="num">{formatScore(hit.score)}</td>
               <td>{hit.id}</td>
-              <td>{hit.text ?? ""}</td>
+              <td>
+                <Thumbnail src={hit.thumbnail ?? hit.metadata[THUMBNAIL_FIELD]} alt="" />
+                {hit.text ?? ""}
+              </td>
               <td>{metadataText(hit.metadata)}</td>
             </tr>
           ))}

@@ -1,6 +1,7 @@
 /**
  * Map: the collection's 2-D projection (computed on the server, cached per collection version),
- * drawn with deck.gl (WebGL). Colour by a metadata field, hover for the text, click for the
+ * drawn with deck.gl (WebGL). Colour by a metadata field, hover for the text (and an image's
+ * thumbnail, fetched with the item, never with the map), click for the
  * nearest neighbours, lasso to select and export ids (CSV / JSON). Shows progress while the
  * projection computes; the browser only draws, so a 100k-point map never blocks the tab for long:
  * hover and click find their point on the CPU (no GPU picking at all, so nothing is read back
@@ -11,7 +12,7 @@ import { ScatterplotLayer } from "@deck.gl/layers";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, base64Bytes, download, send } from "../api";
 import type { PageProps } from "../pages";
-import { CollectionPicker, ErrorBox, formatScore, PALETTE, rgb, useOverview } from "../shared";
+import { CollectionPicker, ErrorBox, formatScore, PALETTE, rgb, Thumbnail, useOverview } from "../shared";
 
 interface MapColour {
   readonly field: string;
@@ -37,6 +38,12 @@ interface LoadedMap {
   readonly ids: readonly string[];
   readonly points: Float32Array;
 }
+/** What hover shows of an item: its text (an image's path) and its thumbnail when it has one. */
+interface HoverItem {
+  readonly text: string;
+  readonly thumbnail: string | null;
+}
+
 interface Neighbour {
   readonly id: string;
   readonly score: number;
@@ -121,9 +128,9 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
   const wrap = useRef<HTMLDivElement>(null);
   const lassoCanvas = useRef<HTMLCanvasElement>(null);
   const deck = useRef<Deck<OrthographicView> | null>(null);
-  const texts = useRef(new Map<string, string>());
+  const texts = useRef(new Map<string, HoverItem>());
   const [tooltip, setTooltip] = useState<
-    { x: number; y: number; pointX: number; pointY: number; text: string } | undefined
+    { x: number; y: number; pointX: number; pointY: number; item: HoverItem } | undefined
   >(undefined);
   const [neighbours, setNeighbours] = useState<{ id: string; hits: readonly Neighbour[] } | undefined>(
     undefined,
@@ -135,16 +142,18 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
   const lassoOn = useRef(lasso);
   lassoOn.current = lasso;
 
-  const textOf = async (id: string): Promise<string> => {
+  /** The hovered item's text and thumbnail: one item fetched per hover (the map carries neither). */
+  const itemOf = async (id: string): Promise<HoverItem> => {
     const known = texts.current.get(id);
     if (known !== undefined) return known;
-    const answer = await api<{ data: { id: string; text: string | null }[] }>(
+    const answer = await api<{ data: { id: string; text: string | null; thumbnail?: string | null }[] }>(
       `/v1/dashboard/collections/${encodeURIComponent(name)}/items/get`,
       { body: { ids: [id] } },
     );
-    const text = answer.data[0]?.text ?? id;
-    texts.current.set(id, text);
-    return text;
+    const found = answer.data[0];
+    const item = { text: found?.text ?? id, thumbnail: found?.thumbnail ?? null };
+    texts.current.set(id, item);
+    return item;
   };
 
   // One colour buffer per field, made once.
@@ -216,9 +225,9 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
         map.points[index * 2 + 1] as number,
       ]) as [number, number];
       const at = pointer;
-      textOf(map.ids[index] as string).then(
-        (text) => {
-          if (token === hoverToken.current) setTooltip({ x: at.x, y: at.y, pointX, pointY, text });
+      itemOf(map.ids[index] as string).then(
+        (item) => {
+          if (token === hoverToken.current) setTooltip({ x: at.x, y: at.y, pointX, pointY, item });
         },
         (failure: unknown) => setError((failure as Error).message),
       );
@@ -457,7 +466,8 @@ function MapCanvas({ name, map, field }: { name: string; map: LoadedMap; field: 
             data-testid="tooltip"
             style={{ left: `${tooltip.x + 12}px`, top: `${tooltip.y + 12}px` }}
           >
-            {tooltip.text}
+            <Thumbnail src={tooltip.item.thumbnail} alt={tooltip.item.text} />
+            <span data-testid="tooltip-text">{tooltip.item.text}</span>
           </div>
         )}
       </div>

@@ -38,7 +38,8 @@ export interface ImageHeader {
 // operation cache, bounded at 50 MB / 100 operations by default; concurrency)
 // are left to the host application: a library must not change them on import.
 
-function malformed(file: MediaFile, cause: unknown): EmbedkitError {
+/** The MALFORMED_FILE error for an image sharp could not decode (`cause`: sharp's error). */
+export function malformedImage(file: MediaFile, cause: unknown): EmbedkitError {
   const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
   return new EmbedkitError(
     "MALFORMED_FILE",
@@ -70,11 +71,11 @@ export async function readImageHeader(file: MediaFile, maxPixels: number): Promi
     // limitInputPixels: false so an over-limit header is reported by us, with its size.
     metadata = await sharp(bytesOf(file), { limitInputPixels: false }).metadata();
   } catch (cause) {
-    throw malformed(file, cause);
+    throw malformedImage(file, cause);
   }
   const width = metadata.width ?? 0;
   const height = metadata.pageHeight ?? metadata.height ?? 0;
-  if (width <= 0 || height <= 0) throw malformed(file, new Error("the header declares no size"));
+  if (width <= 0 || height <= 0) throw malformedImage(file, new Error("the header declares no size"));
   if (width * height > maxPixels) {
     throw new EmbedkitError(
       "INPUT_TOO_LARGE",
@@ -133,7 +134,7 @@ export async function decodeImage(
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
     };
   } catch (cause) {
-    throw malformed(file, cause);
+    throw malformedImage(file, cause);
   }
 }
 
