@@ -19,6 +19,7 @@ import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { embedTexts } from "../../src/eval/embedding-cache.js";
 import { loadLabeledSet } from "../../src/eval/task-data.js";
 import { createRandom } from "../../src/vectors/random.js";
+import { rowsOf } from "./vector-bench-data.js";
 
 /** Model whose outputs are the real vectors. */
 export const REAL_MODEL = "all-minilm-l6-v2";
@@ -34,12 +35,16 @@ async function sentences(dataDir: string): Promise<string[]> {
   return createRandom(7).shuffle([...all]);
 }
 
-/** Real all-MiniLM-L6-v2 vectors of the shared English sentences (embedded once, then cached). */
+/**
+ * Real all-MiniLM-L6-v2 vectors of the shared English sentences (embedded once, then cached);
+ * `limit` keeps the first sentences of the seeded order (enough to fit a spectrum).
+ */
 export async function loadRealVectors(
   dataDir: string,
   log: (message: string) => void,
+  limit = Number.POSITIVE_INFINITY,
 ): Promise<Float32Array[]> {
-  const texts = await sentences(dataDir);
+  const texts = (await sentences(dataDir)).slice(0, limit);
   const embedder = await createEmbedder({ model: REAL_MODEL });
   try {
     let last = 0;
@@ -73,6 +78,8 @@ export interface SpectrumModel {
   readonly components: number;
   /** `count` unit vectors drawn from the fitted Gaussian (seeded). */
   sample(count: number, seed: number): Float32Array[];
+  /** The same vectors as {@link SpectrumModel.sample} in one row-major `count × dims` Float32Array. */
+  sampleMatrix(count: number, seed: number): Float32Array;
 }
 
 /** Fit mean and covariance of `vectors` (all of one dimension). */
@@ -112,23 +119,28 @@ export function fitSpectrum(vectors: readonly Float32Array[]): SpectrumModel {
     effectiveDims: (sum * sum) / squares,
     components: kept,
     sample(count, seed) {
+      return rowsOf(this.sampleMatrix(count, seed), dims);
+    },
+    sampleMatrix(count, seed) {
       const random = createRandom(seed);
       const z = new Float64Array(kept);
-      return Array.from({ length: count }, () => {
+      const x = new Float64Array(dims);
+      const out = new Float32Array(count * dims);
+      for (let r = 0; r < count; r++) {
         for (let c = 0; c < kept; c++) z[c] = random.gaussian();
-        const out = new Float32Array(dims);
         let norm = 0;
         for (let i = 0; i < dims; i++) {
-          let x = (mean[i] as number) + tailSd * random.gaussian();
+          let value = (mean[i] as number) + tailSd * random.gaussian();
           const row = i * kept;
-          for (let c = 0; c < kept; c++) x += (scaled[row + c] as number) * (z[c] as number);
-          out[i] = x;
-          norm += x * x;
+          for (let c = 0; c < kept; c++) value += (scaled[row + c] as number) * (z[c] as number);
+          x[i] = Math.fround(value);
+          norm += value * value;
         }
         const inv = 1 / Math.sqrt(norm);
-        for (let i = 0; i < dims; i++) out[i] = (out[i] as number) * inv;
-        return out;
-      });
+        const o = r * dims;
+        for (let i = 0; i < dims; i++) out[o + i] = (x[i] as number) * inv;
+      }
+      return out;
     },
   };
 }
