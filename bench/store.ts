@@ -403,7 +403,7 @@ async function benchData(n: number): Promise<{ base: Float32Array; queries: Floa
   log(
     `spectrum fitted on ${real.length} real vectors: effective dimension ${model.effectiveDims.toFixed(1)}, ${model.components} components hold 95 % of the variance`,
   );
-  return { base: model.sampleMatrix(n, 1), queries: model.sample(queryCount, 2) };
+  return { base: await model.sampleMatrix(n, 1), queries: await model.sample(queryCount, 2) };
 }
 
 /** CPU seconds of this process since `since` (a process.cpuUsage() reading). */

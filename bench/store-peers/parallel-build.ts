@@ -85,8 +85,8 @@ const real = await loadRealVectors(
 const model = fitSpectrum(real);
 // The rows live in shared memory so the build workers read them without a copy.
 const shared = new Float32Array(new SharedArrayBuffer(count * dims * 4));
-shared.set(model.sampleMatrix(count, 1));
-const queries = model.sample(queryCount, 2);
+shared.set(await model.sampleMatrix(count, 1));
+const queries = await model.sample(queryCount, 2);
 const truth = (await exactTopKMatrix(shared, dims, queries, 10)).map((top) => top.map(String));
 log(`${count} × ${dims} spectrum vectors, ${queryCount} queries, exact top-10 done`);
 

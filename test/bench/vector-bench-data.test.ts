@@ -5,6 +5,7 @@
  * candidates tie within float32 rounding.
  */
 import { describe, expect, it } from "vitest";
+import { fitSpectrum } from "../../bench/lib/real-vectors.js";
 import {
   exactTopK,
   exactTopKMatrix,
@@ -54,5 +55,24 @@ describe("store bench data", () => {
     const small = makeVectorMatrix(4, DIMS, 3);
     const [top] = await exactTopKMatrix(small, DIMS, [queries[0] as Float32Array], 10);
     expect([...(top as number[])].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it("spectrum samples (onnxruntime MatMul blocks) are seeded unit vectors with the fitted spectrum", async () => {
+    const model = fitSpectrum(makeVectors(400, DIMS, 4));
+    const count = 4100; // more than one block of 4096
+    const sampled = await model.sampleMatrix(count, 9);
+    expect(sampled.length).toBe(count * DIMS);
+    expect(await model.sample(3, 9)).toEqual(rowsOf(sampled.slice(0, 3 * DIMS), DIMS));
+    for (let r = 0; r < count; r += 1023) {
+      const row = sampled.subarray(r * DIMS, (r + 1) * DIMS);
+      expect(Math.abs(dot(row, row) - 1)).toBeLessThan(1e-5);
+    }
+    // The samples have the fitted spectrum: refitting on them gives about the same effective dimension.
+    const refit = fitSpectrum(rowsOf(sampled, DIMS));
+    expect(refit.effectiveDims / model.effectiveDims).toBeGreaterThan(0.85);
+    expect(refit.effectiveDims / model.effectiveDims).toBeLessThan(1.15);
+    // Same seed ⇒ same rows; another seed ⇒ other rows.
+    expect(await model.sampleMatrix(5, 9)).toEqual(sampled.slice(0, 5 * DIMS));
+    expect(await model.sampleMatrix(5, 10)).not.toEqual(sampled.slice(0, 5 * DIMS));
   });
 });
