@@ -43,7 +43,11 @@ const { values: args } = parseArgs({
 const count = Number(args.count);
 const queryCount = Number(args.queries);
 const efs = (args.ef ?? "").split(",").map(Number);
-const usearchThreads = (args["usearch-threads"] ?? "").split(",").map(Number);
+// Empty (`--usearch-threads ""`): hnswlib only.
+const usearchThreads = (args["usearch-threads"] ?? "")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
 const dims = 384;
 const M = 16;
 const EF_CONSTRUCTION = 100;
