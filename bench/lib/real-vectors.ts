@@ -15,10 +15,16 @@
  *   spread as isotropic noise of the same total variance.
  */
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import * as ort from "onnxruntime-node";
 import { createEmbedder } from "../../src/embed/create-embedder.js";
 import { embedTexts } from "../../src/eval/embedding-cache.js";
 import { loadLabeledSet } from "../../src/eval/task-data.js";
+import { encodeOnnxModel } from "../../src/models/onnx-writer.js";
 import { createRandom } from "../../src/vectors/random.js";
+import { rowsOf } from "./vector-bench-data.js";
+
+/** Rows per onnxruntime call of {@link SpectrumModel.sampleMatrix}. */
+const SAMPLE_BLOCK = 4096;
 
 /** Model whose outputs are the real vectors. */
 export const REAL_MODEL = "all-minilm-l6-v2";
@@ -34,12 +40,16 @@ async function sentences(dataDir: string): Promise<string[]> {
   return createRandom(7).shuffle([...all]);
 }
 
-/** Real all-MiniLM-L6-v2 vectors of the shared English sentences (embedded once, then cached). */
+/**
+ * Real all-MiniLM-L6-v2 vectors of the shared English sentences (embedded once, then cached);
+ * `limit` keeps the first sentences of the seeded order (enough to fit a spectrum).
+ */
 export async function loadRealVectors(
   dataDir: string,
   log: (message: string) => void,
+  limit = Number.POSITIVE_INFINITY,
 ): Promise<Float32Array[]> {
-  const texts = await sentences(dataDir);
+  const texts = (await sentences(dataDir)).slice(0, limit);
   const embedder = await createEmbedder({ model: REAL_MODEL });
   try {
     let last = 0;
@@ -72,7 +82,13 @@ export interface SpectrumModel {
   /** Leading components drawn exactly (95 % of the variance). */
   readonly components: number;
   /** `count` unit vectors drawn from the fitted Gaussian (seeded). */
-  sample(count: number, seed: number): Float32Array[];
+  sample(count: number, seed: number): Promise<Float32Array[]>;
+  /**
+   * The same vectors as {@link SpectrumModel.sample} in one row-major
+   * `count × dims` Float32Array; the product with the scaled components runs
+   * as onnxruntime MatMuls on blocks of rows (1M rows: seconds, not minutes).
+   */
+  sampleMatrix(count: number, seed: number): Promise<Float32Array>;
 }
 
 /** Fit mean and covariance of `vectors` (all of one dimension). */
@@ -111,24 +127,54 @@ export function fitSpectrum(vectors: readonly Float32Array[]): SpectrumModel {
     eigenvalues,
     effectiveDims: (sum * sum) / squares,
     components: kept,
-    sample(count, seed) {
-      const random = createRandom(seed);
-      const z = new Float64Array(kept);
-      return Array.from({ length: count }, () => {
-        for (let c = 0; c < kept; c++) z[c] = random.gaussian();
-        const out = new Float32Array(dims);
-        let norm = 0;
-        for (let i = 0; i < dims; i++) {
-          let x = (mean[i] as number) + tailSd * random.gaussian();
-          const row = i * kept;
-          for (let c = 0; c < kept; c++) x += (scaled[row + c] as number) * (z[c] as number);
-          out[i] = x;
-          norm += x * x;
+    async sample(count, seed) {
+      return rowsOf(await this.sampleMatrix(count, seed), dims);
+    },
+    async sampleMatrix(count, seed) {
+      // right[c][i] = scaled[i][c]: z (rows × kept) · right (kept × dims) = the leading-component part.
+      const right = new Float32Array(kept * dims);
+      for (let i = 0; i < dims; i++)
+        for (let c = 0; c < kept; c++) right[c * dims + i] = scaled[i * kept + c] as number;
+      const session = await ort.InferenceSession.create(
+        encodeOnnxModel({
+          name: "spectrum-sample",
+          inputs: [{ name: "z", type: "float", shape: ["rows", kept] }],
+          outputs: [{ name: "x", type: "float", shape: ["rows", dims] }],
+          initializers: [{ name: "b", dims: [kept, dims], data: right }],
+          nodes: [{ op: "MatMul", inputs: ["z", "b"], outputs: ["x"] }],
+        }),
+        { intraOpNumThreads: 1, interOpNumThreads: 1 },
+      );
+      try {
+        const random = createRandom(seed);
+        const out = new Float32Array(count * dims);
+        const noise = new Float64Array(SAMPLE_BLOCK * dims);
+        for (let start = 0; start < count; start += SAMPLE_BLOCK) {
+          const rows = Math.min(SAMPLE_BLOCK, count - start);
+          // Per row: its kept component draws, then its dims noise draws (one seeded stream).
+          const z = new Float32Array(rows * kept);
+          for (let r = 0; r < rows; r++) {
+            for (let c = 0; c < kept; c++) z[r * kept + c] = random.gaussian();
+            for (let i = 0; i < dims; i++) noise[r * dims + i] = tailSd * random.gaussian();
+          }
+          const { x } = await session.run({ z: new ort.Tensor("float32", z, [rows, kept]) });
+          const lead = (x as ort.Tensor).data as Float32Array;
+          for (let r = 0; r < rows; r++) {
+            const o = r * dims;
+            let norm = 0;
+            for (let i = 0; i < dims; i++) {
+              const value = (mean[i] as number) + (noise[o + i] as number) + (lead[o + i] as number);
+              lead[o + i] = value;
+              norm += value * value;
+            }
+            const inv = 1 / Math.sqrt(norm);
+            for (let i = 0; i < dims; i++) out[(start + r) * dims + i] = (lead[o + i] as number) * inv;
+          }
         }
-        const inv = 1 / Math.sqrt(norm);
-        for (let i = 0; i < dims; i++) out[i] = (out[i] as number) * inv;
         return out;
-      });
+      } finally {
+        await session.release();
+      }
     },
   };
 }
