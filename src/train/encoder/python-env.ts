@@ -31,6 +31,8 @@ export function sidecarSourceDir(): string {
 export interface SidecarEnvironment {
   readonly python: string;
   readonly script: string;
+  /** JAX's persistent compilation cache (`finetune-jax-cache` in the embedkit home): compiled steps outlive a run. */
+  readonly compileCache: string;
 }
 
 /** Options of {@link ensureSidecarEnvironment}. */
@@ -77,9 +79,10 @@ export async function ensureSidecarEnvironment(
   const venv = join(home, "finetune-venv");
   const python = join(venv, "bin", "python");
   const stamp = join(venv, "requirements.sha256");
+  const compileCache = join(home, "finetune-jax-cache");
   const ready = async (): Promise<boolean> =>
     existsSync(python) && (await readFile(stamp, "utf8").catch(() => "")) === digest;
-  if (await ready()) return { python, script };
+  if (await ready()) return { python, script, compileCache };
   return withLock(
     {
       path: join(home, "locks", "finetune-venv.lock"),
@@ -87,7 +90,7 @@ export async function ensureSidecarEnvironment(
       timeoutMs: 1_800_000,
     },
     async () => {
-      if (await ready()) return { python, script };
+      if (await ready()) return { python, script, compileCache };
       const base = options.python ?? process.env.EMBEDKIT_PYTHON ?? "python3";
       const [major, minor] = await pythonVersion(base);
       if (
@@ -123,7 +126,7 @@ export async function ensureSidecarEnvironment(
           { cause: error, details: { venv } },
         );
       }
-      return { python, script };
+      return { python, script, compileCache };
     },
   );
 }
