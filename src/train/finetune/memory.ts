@@ -60,7 +60,7 @@ const OPTIMIZER_STATES = { adam: 2, adamw: 2, sgd: 0, "sgd-momentum": 1, rmsprop
  * (`bench/finetune-memory.ts --engine jax`, bench/notes/finetune.md): 1.49× the
  * activation formula per sequence, and 954 MiB beyond weights + gradients + Adam
  * state (Python + jaxlib, XLA's buffers, Node with its copy of the weights).
- * Batch 16 — not used for the fit — measured 2017 MiB, estimated 2027 MiB.
+ * Batch 16 — not used for the fit — measured 2017 MiB, estimated 2038 MiB.
  */
 export const JAX_ENGINE_MEMORY = { activationFactor: 1.5, runtimeBytes: 960 * MIB } as const;
 /** Share of the available memory a step may plan to use (the rest absorbs fragmentation and the OS). */
