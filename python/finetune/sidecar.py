@@ -2,25 +2,45 @@
 
 Started and stopped by src/train/encoder/sidecar.ts. It holds the encoder
 weights and computes, with JAX autodiff (jit-compiled), the forward pass and the
-vector-Jacobian product of the pooled (or token) output; the optimizer, the
-head, the loss and the training loop stay in TypeScript (src/train).
+vector-Jacobian product of the pooled (or token) output. The head, the loss and
+the training loop stay in TypeScript (src/train/encoder/training-loop.ts).
+
+Two ways to update the weights:
+- exchange: `backward` returns every weight's gradient, TypeScript's optimizer
+  steps and `set` sends the new weights back (any optimizer of src/train);
+- resident (Adam, AdamW): `optimizer` sets up the optimizer state here,
+  `backward` keeps the gradients and returns only their sum of squares (for
+  global-norm clipping), `step` applies the update rule of
+  src/train/optimizers.ts (PyTorch's) jitted, with the clipping scale and the
+  learning rate from TypeScript. `get` returns weights and optimizer state
+  (checkpoints, best-epoch snapshots, export) and `set` restores them.
 
 Protocol: every message is one JSON line, optionally followed by `bytes` raw
-little-endian bytes. Requests: init, set, forward, backward, close. Replies:
-{"ok": true, ...} + payload, or {"ok": false, "error": "..."}.
+little-endian bytes. Requests: init, set, get, forward, backward, optimizer,
+step, stats, close. Replies: {"ok": true, ...} + payload, or
+{"ok": false, "error": "..."}.
 """
 import json
 import math
+import os
+import resource
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 jax.config.update("jax_default_matmul_precision", "highest")
+_cache = os.environ.get("EMBEDKIT_JAX_CACHE")
+if _cache:
+    # Compiled step functions persist across runs (keyed by shapes, code and jax version).
+    jax.config.update("jax_compilation_cache_dir", _cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 stdin = sys.stdin.buffer
 stdout = sys.stdout.buffer
+timings = {}
 
 
 def reply(header, payload=b""):
@@ -43,6 +63,8 @@ class Encoder:
         self.roles = roles  # [{"role", "shape"}]
         self.params = self.unpack(payload)
         self.pending = None
+        self.grads = None
+        self.optimizer = None
         self.compiled = {}
 
     def unpack(self, payload):
@@ -110,8 +132,23 @@ class Encoder:
             return (x * m).sum(1) / jnp.maximum(m.sum(1), 1.0)
 
         fn = jax.jit(forward)
+        if training:
+            # Forward and linearisation in one compiled call: the VJP function (its residuals
+            # as arrays) comes back out of jit and the backward runs compiled too.
+            fn = jax.jit(lambda p, *rest: jax.vjp(lambda q: forward(q, *rest), p))
         self.compiled[key] = fn
         return fn
+
+    def backward_function(self):
+        if "backward" not in self.compiled:
+
+            def backward(vjp, dy):
+                (grads,) = vjp(dy)
+                squares = sum(jnp.sum(jnp.square(g)) for g in jax.tree_util.tree_leaves(grads))
+                return grads, squares
+
+            self.compiled["backward"] = jax.jit(backward)
+        return self.compiled["backward"]
 
     def forward(self, header, payload):
         B, T = header["batch"], header["tokens"]
@@ -121,9 +158,9 @@ class Encoder:
         fn = self.function(header.get("output", "mean"), training)
         rng = jax.random.PRNGKey(int(header.get("seed", 0)))
         rate = jnp.float32(header.get("dropout", 0.0))
+        self.grads = None
         if training:
-            out, vjp = jax.vjp(lambda p: fn(p, ids, mask, types, rng, rate), self.params)
-            self.pending = vjp
+            out, self.pending = fn(self.params, ids, mask, types, rng, rate)
         else:
             out = fn(self.params, ids, mask, types, rng, rate)
             self.pending = None
@@ -135,9 +172,116 @@ class Encoder:
             raise ValueError("backward without a training forward")
         shape = header["shape"]
         dy = jnp.asarray(np.frombuffer(payload, dtype="<f4").reshape(shape))
-        (grads,) = self.pending(dy)
+        grads, squares = self.backward_function()(self.pending, dy)
         self.pending = None
-        reply({}, self.pack(grads))
+        if header.get("keep", False):
+            # Resident: the gradients stay here for `step`; only their squared norm goes back.
+            self.grads = grads
+            reply({"sumSquares": float(squares)})
+        else:
+            reply({}, self.pack(grads))
+
+    def set_optimizer(self, header):
+        name = header["name"]
+        if name not in ("adam", "adamw"):
+            raise ValueError(f"the engine keeps no state for optimizer {name!r}")
+        decoupled = name == "adamw"
+        amsgrad = bool(header.get("amsgrad", False))
+        beta1, beta2 = (float(b) for b in header["betas"])
+        epsilon = float(header["epsilon"])
+        decay = {role: float(header["weightDecay"]) if on else 0.0 for role, on in header["decay"].items()}
+
+        def update(params, grads, first, second, third, rate, scale, correction1, correction2):
+            out = ({}, {}, {}, {})
+            for role, theta in params.items():
+                g = grads[role] * scale
+                lam = decay[role]
+                if lam != 0.0:
+                    if decoupled:
+                        theta = theta - rate * lam * theta
+                    else:
+                        g = g + lam * theta
+                m = beta1 * first[role] + (1.0 - beta1) * g
+                v = beta2 * second[role] + (1.0 - beta2) * g * g
+                used = v
+                vmax = None
+                if amsgrad:
+                    used = jnp.maximum(third[role], v)
+                    vmax = used
+                value = theta - (rate * (m / correction1)) / (jnp.sqrt(used / correction2) + epsilon)
+                for tree, item in zip(out, (value, m, v, vmax)):
+                    tree[role] = item
+            return out[:3] + ((out[3],) if amsgrad else ())
+
+        zeros = lambda: {role: jnp.zeros_like(value) for role, value in self.params.items()}
+        # vmax (AMSGrad's running maximum) only exists with amsgrad; it reads as zeros otherwise.
+        self.optimizer = {
+            "update": jax.jit(update, donate_argnums=(0, 2, 3, 4) if amsgrad else (0, 2, 3)),
+            "betas": (beta1, beta2),
+            "amsgrad": amsgrad,
+            "steps": 0,
+            "state": (zeros(), zeros(), zeros() if amsgrad else None),
+        }
+
+    def step(self, header):
+        if self.optimizer is None:
+            raise ValueError("step before optimizer")
+        if self.grads is None:
+            raise ValueError("step without a kept backward")
+        opt = self.optimizer
+        opt["steps"] += 1
+        beta1, beta2 = opt["betas"]
+        f = np.float32
+        self.params, *state = opt["update"](
+            self.params,
+            self.grads,
+            *opt["state"][:2],
+            opt["state"][2],
+            f(header["learningRate"]),
+            f(header.get("scale", 1.0)),
+            f(1.0 - beta1 ** opt["steps"]),
+            f(1.0 - beta2 ** opt["steps"]),
+        )
+        opt["state"] = (state[0], state[1], state[2] if opt["amsgrad"] else None)
+        self.grads = None
+        reply({"steps": opt["steps"]})
+
+    def trees(self, parts):
+        trees = {"params": self.params}
+        if self.optimizer is not None:
+            m, v, vmax = self.optimizer["state"]
+            trees.update(m=m, v=v, vmax=vmax if vmax is not None else jax.tree_util.tree_map(jnp.zeros_like, m))
+        return [trees[part] for part in parts]
+
+    def get(self, header):
+        parts = header.get("parts", ["params"])
+        steps = self.optimizer["steps"] if self.optimizer is not None else 0
+        reply({"parts": parts, "steps": steps}, b"".join(self.pack(t) for t in self.trees(parts)))
+
+    def set(self, header, payload):
+        parts = header.get("parts", ["params"])
+        part_bytes = len(payload) // max(len(parts), 1)
+        for index, part in enumerate(parts):
+            tree = self.unpack(payload[index * part_bytes : (index + 1) * part_bytes])
+            if part == "params":
+                self.params = tree
+            else:
+                if self.optimizer is None:
+                    raise ValueError("optimizer state before optimizer")
+                if part == "vmax" and not self.optimizer["amsgrad"]:
+                    continue  # only AMSGrad keeps one
+                state = list(self.optimizer["state"])
+                state[("m", "v", "vmax").index(part)] = tree
+                self.optimizer["state"] = tuple(state)
+        if "steps" in header and self.optimizer is not None:
+            self.optimizer["steps"] = int(header["steps"])
+        reply({})
+
+
+def stats():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # ru_maxrss is in KiB on Linux; CPU seconds of every thread (XLA's included).
+    return {"peakRss": usage.ru_maxrss * 1024, "cpuSeconds": usage.ru_utime + usage.ru_stime, "ops": timings}
 
 
 def main():
@@ -150,27 +294,39 @@ def main():
         header = json.loads(line)
         payload = stdin.read(header.get("bytes", 0)) if header.get("bytes", 0) else b""
         op = header.get("op")
+        started = time.perf_counter()
         try:
             if op == "close":
-                reply({})
+                reply(stats())
                 return
             if op == "init":
                 encoder = Encoder(header["config"], header["roles"], payload)
                 reply({"parameters": sum(int(np.prod(r["shape"])) for r in header["roles"])})
+            elif op == "stats":
+                reply(stats())
             elif encoder is None:
                 raise ValueError(f"{op} before init")
             elif op == "set":
-                encoder.params = encoder.unpack(payload)
-                reply({})
+                encoder.set(header, payload)
+            elif op == "get":
+                encoder.get(header)
             elif op == "forward":
                 encoder.forward(header, payload)
             elif op == "backward":
                 encoder.backward(header, payload)
+            elif op == "optimizer":
+                encoder.set_optimizer(header)
+                reply({})
+            elif op == "step":
+                encoder.step(header)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as error:  # reported to the TypeScript side, which raises
             stdout.write((json.dumps({"ok": False, "error": f"{type(error).__name__}: {error}"}) + "\n").encode())
             stdout.flush()
+        entry = timings.setdefault(str(op), {"count": 0, "seconds": 0.0})
+        entry["count"] += 1
+        entry["seconds"] += time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ import {
   type TokenBatch,
   type TrainableEncoder,
 } from "../../src/train/encoder/sidecar.js";
+import { clipGradientNorm, clipScale } from "../../src/train/encoder/training-loop.js";
+import { createOptimizer } from "../../src/train/optimizers.js";
+import { createParameter, type Parameter, zeroGradients } from "../../src/train/parameter.js";
 import { PLANTED_NEGATIVE, PLANTED_POSITIVE } from "./finetune/planted-sentiment.js";
 
 // Reference sentences of shared/MODELS.md (sentence-transformers and Xenova model cards) plus a short one.
@@ -146,7 +149,77 @@ describe("trainable encoder (JAX sidecar)", () => {
     }
     const weights = encoder.exportWeights();
     expect(weights.get("encoder.layer.0.attention.self.query.bias")?.length).toBe(384);
-  });
+  }, 600_000); // the VJP's JIT compile: ~1 min of CPU, several minutes of wall time at load ~25
+
+  it("steps AdamW inside the engine as train's optimizer does on the same gradients (1e-6)", async () => {
+    // The TypeScript reference runs on copies of the weights, fed the gradients the engine computes.
+    const copies = encoder.parameters.map((parameter) => {
+      const copy = createParameter({ name: parameter.name, shape: parameter.shape, decay: parameter.decay });
+      copy.value.set(parameter.value);
+      return copy;
+    });
+    const options = { name: "adamw" as const, learningRate: 1e-3, weightDecay: 0.05 };
+    const reference = createOptimizer(copies, options);
+    const engine = await encoder.engineOptimizer(options);
+    expect(engine?.name).toBe("adamw");
+    const dy = Float32Array.from({ length: batch.batch * 384 }, (_, i) => Math.sin(i));
+    const clipNorm = 1;
+    for (let step = 0; step < 3; step++) {
+      const forward = { output: "mean" as const, training: true, dropout: 0, seed: step };
+      zeroGradients(encoder.parameters);
+      await encoder.forward(batch, forward);
+      await encoder.backward(dy); // the gradients into TypeScript…
+      await encoder.forward(batch, forward);
+      const squares = await encoder.backwardInEngine(dy); // …and the same ones kept in the engine
+      copies.forEach((copy, index) => {
+        copy.grad.set((encoder.parameters[index] as Parameter).grad);
+      });
+      const norm = clipGradientNorm(copies, clipNorm); // clips the copies' gradients
+      expect(Math.sqrt(squares)).toBeCloseTo(norm, 3);
+      expect(norm).toBeGreaterThan(clipNorm); // so the clipping scale is exercised
+      reference.learningRate = 1e-3 * (step + 1);
+      reference.step();
+      await engine?.step(1e-3 * (step + 1), clipScale(norm, clipNorm));
+    }
+    await encoder.pull();
+    let worst = 0;
+    encoder.parameters.forEach((parameter, index) => {
+      const expected = (copies[index] as Parameter).value;
+      for (let i = 0; i < expected.length; i++) {
+        const e = expected[i] as number;
+        worst = Math.max(worst, Math.abs((parameter.value[i] as number) - e) / Math.max(1, Math.abs(e)));
+      }
+    });
+    expect(worst).toBeLessThanOrEqual(1e-6);
+    const query = encoder.parameters.find((p) => p.name === "layer.0.query.weight") as Parameter;
+    const before = (await readOnnxBert((await store.ensure("all-minilm-l6-v2")).path("onnx"))).weights.get(
+      "layer.0.query.weight",
+    )?.values as Float32Array;
+    let change = 0;
+    for (let i = 0; i < query.value.length; i++)
+      change = Math.max(change, Math.abs((query.value[i] as number) - (before[i] as number)));
+    expect(change).toBeGreaterThan(1e-3); // three real steps, not a no-op
+    // The state round-trips with train's names and values (checkpoints of either path resume the other).
+    const state = await engine?.exportState();
+    const expectedState = reference.exportState();
+    expect(state?.steps).toBe(3);
+    let stateDiff = 0;
+    for (const [name, values] of expectedState.tensors) {
+      const mine = state?.tensors.get(name) as Float32Array;
+      expect(mine?.length, name).toBe(values.length);
+      for (let i = 0; i < values.length; i += 97)
+        stateDiff = Math.max(
+          stateDiff,
+          Math.abs((mine[i] as number) - (values[i] as number)) /
+            Math.max(1e-6, Math.abs(values[i] as number)),
+        );
+    }
+    expect(stateDiff).toBeLessThanOrEqual(1e-4);
+    await engine?.importState(expectedState);
+    expect((await engine?.exportState())?.tensors.get("layer.0.query.weight.m")).toEqual(
+      expectedState.tensors.get("layer.0.query.weight.m"),
+    );
+  }, 600_000); // six forward/backward passes and the update's JIT compile
 });
 
 describe("finetuneClassifier", () => {
@@ -258,9 +331,10 @@ describe("finetuneClassifier", () => {
         lines: [2, 3],
       }),
     ).rejects.toThrow(/train\.csv:2: the text has 42 tokens/);
-    // 1 GiB cannot hold a batch of 512 at 16 tokens: refused with the largest batch size that fits.
-    await expect(finetuneClassifier({ ...base, batchSize: 512, availableMemory: 1024 ** 3 })).rejects.toThrow(
-      /The largest batch size that fits is \d+ \(--batch-size \d+\)/,
-    );
+    // 4 GiB cannot hold a batch of 1024 at 16 tokens (the engine's measured constants, ~1.3 GiB
+    // fixed + ~4 MiB per sequence): refused with the largest batch size that fits.
+    await expect(
+      finetuneClassifier({ ...base, batchSize: 1024, availableMemory: 4 * 1024 ** 3 }),
+    ).rejects.toThrow(/The largest batch size that fits is \d+ \(--batch-size \d+\)/);
   });
 });

@@ -36,6 +36,7 @@ import {
   type FinetuneTask,
   runTrainingLoop,
   type TokenRows,
+  type TrainingLoopResult,
   type TrainingLoopSettings,
 } from "./training-loop.js";
 
@@ -105,6 +106,12 @@ export interface FinetuneClassifierResult {
     readonly before: readonly ProbePrediction[];
     readonly after: readonly ProbePrediction[];
   };
+  /** Whether the optimizer stepped inside the engine ({@link TrainingLoopSettings.optimizerInEngine}). */
+  readonly optimizerInEngine: boolean;
+  /** Milliseconds per part of the run (`runTrainingLoop`'s timings). */
+  readonly timings: TrainingLoopResult["timings"];
+  /** The engine process's peak RSS and seconds per operation. */
+  readonly engine: TrainingLoopResult["engine"];
 }
 
 function checkTexts(texts: readonly string[], labels: readonly string[], what: string): void {
@@ -366,6 +373,9 @@ export async function finetuneClassifier(
     steps: result.steps,
     tokensPerSecond: result.tokensPerSecond,
     epochSeconds: result.epochSeconds,
+    optimizerInEngine: result.optimizerInEngine,
+    timings: result.timings,
+    engine: result.engine,
     truncated,
     ...(result.best === undefined ? {} : { validationAccuracy: result.best.metric }),
     ...(options.probes === undefined ? {} : { probes: { before, after } }),

@@ -8,7 +8,12 @@
  * Python itself must be there: `EMBEDKIT_PYTHON` or `python3` (≥ 3.11).
  */
 import { join } from "node:path";
-import { ensurePythonVenv, type PythonVenvOptions, pythonToolDir } from "../../models/python-venv.js";
+import {
+  defaultHome,
+  ensurePythonVenv,
+  type PythonVenvOptions,
+  pythonToolDir,
+} from "../../models/python-venv.js";
 
 /** Folder of the sidecar's Python sources (`python/finetune`, shipped with the package). */
 export function sidecarSourceDir(): string {
@@ -19,6 +24,8 @@ export function sidecarSourceDir(): string {
 export interface SidecarEnvironment {
   readonly python: string;
   readonly script: string;
+  /** JAX's persistent compilation cache (`finetune-jax-cache` in the embedkit home): compiled steps outlive a run. */
+  readonly compileCache: string;
 }
 
 /** Options of {@link ensureSidecarEnvironment}. */
@@ -43,5 +50,9 @@ export async function ensureSidecarEnvironment(
     },
     options,
   );
-  return { python, script: join(sources, "sidecar.py") };
+  return {
+    python,
+    script: join(sources, "sidecar.py"),
+    compileCache: join(defaultHome(options.home), "finetune-jax-cache"),
+  };
 }

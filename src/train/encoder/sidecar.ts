@@ -10,11 +10,16 @@
  * `backward(dy)` returns the gradient of every weight. The weights' truth stays
  * in TypeScript as `train` {@link Parameter}s, so the existing optimizers,
  * schedules and checkpoints apply unchanged; after each optimizer step the
- * values are sent back with `sync()`. Messages are one JSON line plus raw
- * little-endian bytes on stdin/stdout.
+ * values are sent back with `sync()`. For Adam and AdamW the weights, the
+ * gradients and the optimizer state can instead stay in the engine
+ * ({@link TrainableEncoder.engineOptimizer}): a step then exchanges only token
+ * ids, the output and its gradient, and the gradient's squared norm; weights
+ * come back with `pull()` for checkpoints, snapshots and export. Messages are
+ * one JSON line plus raw little-endian bytes on stdin/stdout.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { EmbedkitError } from "../../errors.js";
+import { createOptimizer, type OptimizerOptions, type OptimizerState } from "../optimizers.js";
 import { createParameter, type Parameter } from "../parameter.js";
 import { type BertConfig, bertRoles, type OnnxBert } from "./onnx-bert.js";
 import { ensureSidecarEnvironment, type SidecarEnvironmentOptions } from "./python-env.js";
@@ -58,8 +63,51 @@ export interface TrainableEncoder {
   sync(): Promise<void>;
   /** Current weights keyed by ONNX initializer name, ONNX layout: the export seam (docs/FINETUNE-SEAM.md). */
   exportWeights(): Map<string, Float32Array>;
+  /**
+   * Like `backward`, but the gradients stay in the engine for {@link EngineOptimizer.step}
+   * (nothing is added to `parameters[].grad`); returns their sum of squares (for global-norm clipping).
+   */
+  backwardInEngine(gradOutput: Float32Array): Promise<number>;
+  /**
+   * An optimizer whose state lives in the engine with the weights (Adam, AdamW: the update
+   * rule of `train/optimizers`, jitted); `undefined` for the other optimizers. Replaces any
+   * earlier one (fresh state).
+   * @throws EmbedkitError INVALID_OPTION for settings `createOptimizer` refuses
+   */
+  engineOptimizer(options: OptimizerOptions): Promise<EngineOptimizer | undefined>;
+  /** Copy the engine's weights into `parameters[].value` (after engine-side steps). */
+  pull(): Promise<void>;
+  /** The engine process's peak RSS and seconds per operation so far. */
+  stats(): Promise<EngineStats>;
   /** Stop the child process. */
   close(): Promise<void>;
+}
+
+/** An optimizer stepping the weights inside the engine (see {@link TrainableEncoder.engineOptimizer}). */
+export interface EngineOptimizer {
+  readonly name: "adam" | "adamw";
+  /** Steps taken. */
+  readonly steps: number;
+  /** One update from the gradients of the last `backwardInEngine`, multiplied by `gradientScale` (clipping). */
+  step(learningRate: number, gradientScale: number): Promise<void>;
+  /** Step count and `<parameter name>.m` / `.v` / `.vmax` buffers, as `Optimizer.exportState`. */
+  exportState(): Promise<OptimizerState>;
+  /**
+   * Restore what {@link EngineOptimizer.exportState} (or `Optimizer.exportState` of the same
+   * optimizer over the encoder's parameters) returned.
+   * @throws EmbedkitError INVALID_INPUT naming a missing buffer or a wrong length
+   */
+  importState(state: OptimizerState): Promise<void>;
+}
+
+/** What the engine process reports about itself. */
+export interface EngineStats {
+  /** Peak resident set size of the Python process, bytes. */
+  readonly peakRss: number;
+  /** CPU seconds of the Python process (all threads). */
+  readonly cpuSeconds: number;
+  /** Seconds spent per request kind inside the engine (compute, compile, packing), and counts. */
+  readonly ops: Readonly<Record<string, { readonly count: number; readonly seconds: number }>>;
 }
 
 /** Options of {@link createTrainableEncoder}. */
@@ -167,7 +215,12 @@ export async function createTrainableEncoder(options: TrainableEncoderOptions): 
   const environment = await ensureSidecarEnvironment(options);
   const child = spawn(environment.python, [environment.script], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, JAX_PLATFORMS: "cpu", PYTHONUNBUFFERED: "1" },
+    env: {
+      ...process.env,
+      JAX_PLATFORMS: "cpu",
+      PYTHONUNBUFFERED: "1",
+      EMBEDKIT_JAX_CACHE: environment.compileCache,
+    },
   });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
@@ -193,14 +246,34 @@ export async function createTrainableEncoder(options: TrainableEncoderOptions): 
     return parameter;
   });
   const total = parameters.reduce((sum, parameter) => sum + parameter.value.length, 0);
-  const packValues = (): Uint8Array => {
-    const flat = new Float32Array(total);
+  /** Arrays of one length per parameter, concatenated in parameter order. */
+  const pack = (parts: readonly (readonly Float32Array[])[]): Uint8Array => {
+    const flat = new Float32Array(total * parts.length);
     let offset = 0;
-    for (const parameter of parameters) {
-      flat.set(parameter.value, offset);
-      offset += parameter.value.length;
-    }
+    for (const arrays of parts)
+      for (const values of arrays) {
+        flat.set(values, offset);
+        offset += values.length;
+      }
     return bytesOf(flat);
+  };
+  const packValues = (): Uint8Array => pack([parameters.map((parameter) => parameter.value)]);
+  /** Splits a payload of `parts` concatenated parameter-shaped blocks. */
+  const unpack = (payload: Buffer, parts: number): Float32Array[][] => {
+    const flat = floatsOf(payload);
+    if (flat.length !== total * parts)
+      throw new EmbedkitError(
+        "INTERNAL",
+        `The engine sent ${flat.length} values, expected ${total * parts}.`,
+      );
+    let offset = 0;
+    return Array.from({ length: parts }, () =>
+      parameters.map((parameter) => {
+        const values = flat.subarray(offset, offset + parameter.value.length);
+        offset += parameter.value.length;
+        return values;
+      }),
+    );
   };
   const roleList = parameters.map((parameter) => ({ role: parameter.name, shape: parameter.shape }));
   await io.request({ op: "init", config: bert.config, roles: roleList }, packValues());
@@ -245,6 +318,98 @@ export async function createTrainableEncoder(options: TrainableEncoderOptions): 
     },
     async sync() {
       await io.request({ op: "set" }, packValues());
+    },
+    async backwardInEngine(gradOutput) {
+      if (outputShape === undefined)
+        throw new EmbedkitError("INTERNAL", "backwardInEngine() before a training forward().");
+      const reply = await io.request({ op: "backward", shape: outputShape, keep: true }, bytesOf(gradOutput));
+      return Number(reply.header.sumSquares);
+    },
+    async engineOptimizer(options) {
+      const name = options.name;
+      if (name !== "adam" && name !== "adamw") return undefined;
+      createOptimizer([], options); // the same checks (and errors) as the TypeScript optimizers
+      const betas = options.betas ?? [0.9, 0.999];
+      const amsgrad = options.amsgrad ?? false;
+      await io.request({
+        op: "optimizer",
+        name,
+        // createOptimizer's defaults (PyTorch's).
+        weightDecay: options.weightDecay ?? (name === "adamw" ? 1e-2 : 0),
+        betas,
+        epsilon: options.epsilon ?? 1e-8,
+        amsgrad,
+        decay: Object.fromEntries(parameters.map((parameter) => [parameter.name, parameter.decay])),
+      });
+      let steps = 0;
+      const suffixes = ["m", "v", "vmax"] as const;
+      return {
+        name,
+        get steps() {
+          return steps;
+        },
+        async step(learningRate, gradientScale) {
+          if (!(Number.isFinite(learningRate) && learningRate >= 0))
+            throw new EmbedkitError(
+              "INVALID_OPTION",
+              `learningRate must be a finite number >= 0, received ${String(learningRate)}.`,
+            );
+          const reply = await io.request({ op: "step", learningRate, scale: gradientScale });
+          steps = Number(reply.header.steps);
+        },
+        async exportState() {
+          const reply = await io.request({ op: "get", parts: suffixes });
+          const blocks = unpack(reply.payload, suffixes.length);
+          const tensors = new Map<string, Float32Array>();
+          suffixes.forEach((suffix, part) => {
+            parameters.forEach((parameter, index) => {
+              tensors.set(
+                `${parameter.name}.${suffix}`,
+                (blocks[part] as Float32Array[])[index] as Float32Array,
+              );
+            });
+          });
+          return { steps: Number(reply.header.steps), tensors };
+        },
+        async importState(state) {
+          if (!Number.isInteger(state.steps) || state.steps < 0)
+            throw new EmbedkitError(
+              "INVALID_INPUT",
+              `Optimizer state: steps must be an integer >= 0, received ${String(state.steps)}.`,
+            );
+          const blocks = suffixes.map((suffix) =>
+            parameters.map((parameter) => {
+              const key = `${parameter.name}.${suffix}`;
+              const values = state.tensors.get(key);
+              if (values === undefined || values.length !== parameter.value.length) {
+                throw new EmbedkitError(
+                  "INVALID_INPUT",
+                  `Optimizer state "${key}" is ${values === undefined ? "missing" : `${values.length} values long, expected ${parameter.value.length}`}.`,
+                  { details: { tensor: key } },
+                );
+              }
+              return values;
+            }),
+          );
+          await io.request({ op: "set", parts: suffixes, steps: state.steps }, pack(blocks));
+          steps = state.steps;
+        },
+      };
+    },
+    async pull() {
+      const reply = await io.request({ op: "get", parts: ["params"] });
+      const [values] = unpack(reply.payload, 1);
+      parameters.forEach((parameter, index) => {
+        parameter.value.set((values as Float32Array[])[index] as Float32Array);
+      });
+    },
+    async stats() {
+      const reply = await io.request({ op: "stats" });
+      return {
+        peakRss: Number(reply.header.peakRss),
+        cpuSeconds: Number(reply.header.cpuSeconds),
+        ops: reply.header.ops as EngineStats["ops"],
+      };
     },
     exportWeights() {
       const out = new Map<string, Float32Array>();

@@ -10,9 +10,10 @@
  *
  * - engine start/close (`createTrainableEncoder`), the memory check before it
  *   starts (`assertBatchFitsMemory`);
- * - seeded per-epoch shuffling, batches padded to a multiple of
- *   {@link TOKEN_BUCKET} tokens and to the full batch size (few shapes for the
- *   engine to compile), dropout seeds per step;
+ * - seeded per-epoch shuffling, batches padded to a power-of-two length (at
+ *   least {@link TOKEN_BUCKET} tokens) and to the full batch size (few shapes
+ *   for the engine to compile: each new one costs a JIT compile), dropout seeds
+ *   per step;
  * - forward (training) → task loss / gradient → backward → global gradient
  *   clipping over encoder + head → LR schedule with warmup → optimizer step
  *   (`train`'s optimizers, PyTorch-exact) → sync;
@@ -27,8 +28,8 @@ import { EmbedkitError } from "../../errors.js";
 import { checkInteger, checkNumber } from "../../internal/options.js";
 import { createRandom, type Random } from "../../vectors/random.js";
 import { loadLatestCheckpoint, saveTrainingCheckpoint } from "../finetune/checkpoints.js";
-import { assertBatchFitsMemory, type TrainingMemoryConfig } from "../finetune/memory.js";
-import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
+import { assertBatchFitsMemory, JAX_ENGINE_MEMORY, type TrainingMemoryConfig } from "../finetune/memory.js";
+import { createOptimizer, type OptimizerOptions, type OptimizerState } from "../optimizers.js";
 import { type Parameter, zeroGradients } from "../parameter.js";
 import { createSchedule } from "../schedules.js";
 import type { EarlyStoppingOptions, EpochReport, TrainScheduleOptions } from "../train-model.js";
@@ -37,11 +38,12 @@ import type { OnnxBert } from "./onnx-bert.js";
 import {
   createTrainableEncoder,
   type EncoderOutput,
+  type EngineStats,
   type TokenBatch,
   type TrainableEncoder,
 } from "./sidecar.js";
 
-/** Sequences are padded to a multiple of this many tokens (fewer shapes for the engine to compile). */
+/** The shortest padded length; longer batches are padded to the next power of two (few shapes to compile). */
 export const TOKEN_BUCKET = 16;
 
 /** Token-id rows (each with [CLS]/[SEP], at most the loop's `maxTokens` long). */
@@ -179,6 +181,13 @@ export interface TrainingLoopSettings {
   readonly availableMemory?: number;
   /** Where the Python environment lives. @default EMBEDKIT_HOME */
   readonly home?: string;
+  /**
+   * Keep the weights and the optimizer state in the engine (Adam and AdamW; the other
+   * optimizers always step in TypeScript): a step then exchanges no weights or gradients,
+   * only token ids, the output, its gradient and the gradient norm. Same update rule
+   * (`train/optimizers`, float32 moments instead of float64). @default true
+   */
+  readonly optimizerInEngine?: boolean;
   /** After every epoch. */
   readonly onEpoch?: (report: EpochReport) => void;
   /** After every step, with the batch's loss. */
@@ -194,7 +203,7 @@ export interface TrainingLoopOptions<Example> extends TrainingLoopSettings {
   readonly task: FinetuneTask<Example>;
   /** Training examples (at least one). */
   readonly examples: readonly Example[];
-  /** Longest row in tokens (rows are padded up to a multiple of {@link TOKEN_BUCKET}, at most this). */
+  /** Longest row in tokens (batches are padded to {@link bucketLength}, at most this). */
   readonly maxTokens: number;
 }
 
@@ -214,7 +223,16 @@ export interface TrainingLoopResult {
   readonly epochSeconds: readonly number[];
   /** Validation of the kept weights (undefined without validation). */
   readonly best?: TaskValidation & { readonly epoch: number };
+  /** Whether the optimizer stepped inside the engine (see {@link TrainingLoopSettings.optimizerInEngine}). */
+  readonly optimizerInEngine: boolean;
+  /** Milliseconds spent per part of the run (forward, loss, backward, update, validation, checkpoints). */
+  readonly timings: Readonly<Record<LoopPhase, number>>;
+  /** The engine process's peak RSS and its seconds per operation, at the end of the run. */
+  readonly engine: EngineStats;
 }
+
+/** Parts of a run that {@link TrainingLoopResult.timings} reports. */
+export type LoopPhase = "forward" | "loss" | "backward" | "update" | "validation" | "checkpoints";
 
 /** The checked loop settings ({@link checkTrainingLoopSettings}). */
 export interface CheckedLoopSettings {
@@ -259,22 +277,120 @@ export const DEFAULT_FINETUNE_OPTIMIZER: OptimizerOptions = {
   weightDecay: 0.01,
 };
 
-/** Global L2 norm of all gradients, scaled down to `maxNorm` when above (as torch.nn.utils.clip_grad_norm_). */
-export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: number): number {
+/** Sum of the squares of the parameters' gradients. */
+function gradientSquares(parameters: readonly Parameter[]): number {
   let sum = 0;
   for (const { grad } of parameters) for (let i = 0; i < grad.length; i++) sum += (grad[i] as number) ** 2;
-  const norm = Math.sqrt(sum);
-  if (maxNorm > 0 && norm > maxNorm) {
-    const scale = maxNorm / (norm + 1e-6);
-    for (const { grad } of parameters)
-      for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] as number) * scale;
-  }
+  return sum;
+}
+
+/** The factor clipping multiplies gradients of global norm `norm` by (as torch.nn.utils.clip_grad_norm_). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+}
+
+function scaleGradients(parameters: readonly Parameter[], scale: number): void {
+  if (scale === 1) return;
+  for (const { grad } of parameters)
+    for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] as number) * scale;
+}
+
+/** Global L2 norm of all gradients, scaled down to `maxNorm` when above (as torch.nn.utils.clip_grad_norm_). */
+export function clipGradientNorm(parameters: readonly Parameter[], maxNorm: number): number {
+  const norm = Math.sqrt(gradientSquares(parameters));
+  scaleGradients(parameters, clipScale(norm, maxNorm));
   return norm;
 }
 
-/** Padded length of a batch whose longest row is `longest` tokens. */
+/** How the loop updates encoder + head: all in TypeScript, or the encoder's part in the engine. */
+interface Updater {
+  readonly inEngine: boolean;
+  /** Learning rate of the optimizer before any schedule. */
+  readonly baseLearningRate: number;
+  readonly steps: number;
+  zeroGradients(): void;
+  backward(gradOutput: Float32Array): Promise<void>;
+  /** Clip, then one optimizer step at `learningRate`, then the engine holds the new weights. */
+  step(learningRate: number, clipNorm: number): Promise<void>;
+  /** Make `parameters[].value` the current weights (engine → TypeScript). */
+  pull(): Promise<void>;
+  exportState(): Promise<OptimizerState>;
+  /** Restore optimizer state; the caller restores the weights and calls `encoder.sync()`. */
+  importState(state: OptimizerState): Promise<void>;
+}
+
+async function createUpdater(
+  encoder: TrainableEncoder,
+  headParameters: readonly Parameter[],
+  options: OptimizerOptions,
+  inEngine: boolean,
+): Promise<Updater> {
+  const engine = inEngine ? await encoder.engineOptimizer(options) : undefined;
+  if (engine === undefined) {
+    const parameters = [...encoder.parameters, ...headParameters];
+    const optimizer = createOptimizer(parameters, options);
+    return {
+      inEngine: false,
+      baseLearningRate: optimizer.learningRate,
+      get steps() {
+        return optimizer.steps;
+      },
+      zeroGradients: () => zeroGradients(parameters),
+      backward: (gradOutput) => encoder.backward(gradOutput),
+      async step(learningRate, clipNorm) {
+        clipGradientNorm(parameters, clipNorm);
+        optimizer.learningRate = learningRate;
+        optimizer.step();
+        await encoder.sync();
+      },
+      pull: async () => undefined,
+      exportState: async () => optimizer.exportState(),
+      importState: async (state) => optimizer.importState(state),
+    };
+  }
+  const head = createOptimizer(headParameters, options);
+  let encoderSquares = 0;
+  return {
+    inEngine: true,
+    baseLearningRate: head.learningRate,
+    get steps() {
+      return engine.steps;
+    },
+    zeroGradients: () => zeroGradients(headParameters),
+    async backward(gradOutput) {
+      encoderSquares = await encoder.backwardInEngine(gradOutput);
+    },
+    async step(learningRate, clipNorm) {
+      const scale = clipScale(Math.sqrt(encoderSquares + gradientSquares(headParameters)), clipNorm);
+      scaleGradients(headParameters, scale);
+      head.learningRate = learningRate;
+      head.step();
+      await engine.step(learningRate, scale);
+    },
+    pull: () => encoder.pull(),
+    async exportState() {
+      const encoderState = await engine.exportState();
+      const tensors = new Map(encoderState.tensors);
+      for (const [name, values] of head.exportState().tensors) tensors.set(name, values);
+      return { steps: encoderState.steps, tensors };
+    },
+    async importState(state) {
+      head.importState(state);
+      await engine.importState(state);
+    },
+  };
+}
+
+/**
+ * Padded length of a batch whose longest row is `longest` tokens: the next power of two from
+ * {@link TOKEN_BUCKET} (16, 32, 64, 128…), at most `maxTokens`. Every distinct length costs the
+ * engine a JIT compile (tens of seconds on a busy 2-core machine), padding only a masked share of
+ * one step, so few lengths win (measured in bench/notes/finetune.md).
+ */
 export function bucketLength(longest: number, maxTokens: number): number {
-  return Math.min(maxTokens, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET);
+  let length = TOKEN_BUCKET;
+  while (length < longest) length *= 2;
+  return Math.min(maxTokens, length);
 }
 
 /** `rows` padded to `fill` rows of the bucketed length (attention mask 0 on padding). */
@@ -369,6 +485,7 @@ export async function runTrainingLoop<Example>(
     hidden,
     heads: bert.config.heads,
     optimizer: memoryOptimizer(optimizerOptions),
+    ...JAX_ENGINE_MEMORY,
   };
   if (options.availableMemory === undefined) assertBatchFitsMemory(memory);
   else assertBatchFitsMemory(memory, options.availableMemory);
@@ -411,14 +528,35 @@ export async function runTrainingLoop<Example>(
     };
 
     const parameters = [...encoder.parameters, ...headParameters];
-    const optimizer = createOptimizer(parameters, optimizerOptions);
+    const updater = await createUpdater(
+      encoder,
+      headParameters,
+      optimizerOptions,
+      options.optimizerInEngine ?? true,
+    );
+    const timings: Record<LoopPhase, number> = {
+      forward: 0,
+      loss: 0,
+      backward: 0,
+      update: 0,
+      validation: 0,
+      checkpoints: 0,
+    };
+    let clock = performance.now();
+    /** Milliseconds since the last call, added to `phase`. */
+    const lap = (phase: LoopPhase): void => {
+      const now = performance.now();
+      timings[phase] += now - clock;
+      clock = now;
+    };
+    let learningRate = updater.baseLearningRate;
     const batchesPerEpoch = Math.ceil(exampleRows.length / batchSize);
     const totalSteps = batchesPerEpoch * epochs;
     const scheduleOptions = options.schedule ?? { name: "linear", warmup: 0.1 };
     const warmup = scheduleOptions.warmup ?? 0;
     const schedule = createSchedule({
       name: scheduleOptions.name ?? "constant",
-      learningRate: optimizer.learningRate,
+      learningRate: updater.baseLearningRate,
       totalSteps,
       warmupSteps: Math.min(totalSteps, warmup < 1 ? Math.round(warmup * totalSteps) : Math.round(warmup)),
       ...(scheduleOptions.minLearningRate === undefined
@@ -445,13 +583,14 @@ export async function runTrainingLoop<Example>(
     let resumedLoss = 0;
     const saveCheckpoint = async (epoch: number, batchInEpoch: number, lossSum: number): Promise<void> => {
       if (options.checkpointDir === undefined) return;
+      await updater.pull();
       const weights = new Map<string, Float32Array>();
       for (const [index, parameter] of parameters.entries()) {
         weights.set(checkpointName(parameter), parameter.value);
         const kept = best?.snapshot[index];
         if (kept !== undefined) weights.set(`best.${checkpointName(parameter)}`, kept);
       }
-      const state = optimizer.exportState();
+      const state = await updater.exportState();
       await saveTrainingCheckpoint(
         options.checkpointDir,
         {
@@ -510,7 +649,10 @@ export async function runTrainingLoop<Example>(
             : parameters.map((parameter) =>
                 read(`best.${checkpointName(parameter)}`, parameter.value.length).slice(),
               );
-        optimizer.importState({ steps: extra.optimizerSteps ?? loaded.step, tensors: loaded.optimizer });
+        await updater.importState({
+          steps: extra.optimizerSteps ?? loaded.step,
+          tensors: loaded.optimizer,
+        });
         restoreParameters(parameters, restored);
         await encoder.sync();
         step = loaded.step;
@@ -551,7 +693,8 @@ export async function runTrainingLoop<Example>(
         const examples = indices.map((i) => options.examples[i] as Example);
         const rows = indices.flatMap((i) => exampleRows[i] as TokenRows);
         trainedTokens += rows.reduce((sum, row) => sum + row.length, 0);
-        zeroGradients(parameters);
+        updater.zeroGradients();
+        clock = performance.now();
         const batch = batchOf(rows, fill, maxTokens);
         const output = await encoder.forward(batch, {
           output: task.output,
@@ -559,6 +702,7 @@ export async function runTrainingLoop<Example>(
           dropout,
           seed: seed * 1_000_003 + step,
         });
+        lap("forward");
         const shape = task.output === "tokens" ? [rows.length, batch.tokens, hidden] : [rows.length, hidden];
         const used = shape.reduce((product, size) => product * size, 1);
         const result = task.loss(examples, output.subarray(0, used), shape, {
@@ -571,7 +715,7 @@ export async function runTrainingLoop<Example>(
           throw new EmbedkitError(
             "INVALID_INPUT",
             `The training loss became ${String(result.loss)} at epoch ${epoch}, batch ${b + 1}: lower the learning rate.`,
-            { details: { epoch, batch: b + 1, learningRate: optimizer.learningRate } },
+            { details: { epoch, batch: b + 1, learningRate } },
           );
         }
         if (result.gradOutput.length !== used) {
@@ -582,11 +726,12 @@ export async function runTrainingLoop<Example>(
         }
         const gradOutput = new Float32Array(output.length);
         gradOutput.set(result.gradOutput);
-        await encoder.backward(gradOutput);
-        clipGradientNorm(parameters, clipNorm);
-        optimizer.learningRate = schedule(step);
-        optimizer.step();
-        await encoder.sync();
+        lap("loss");
+        await updater.backward(gradOutput);
+        lap("backward");
+        learningRate = schedule(step);
+        await updater.step(learningRate, clipNorm);
+        lap("update");
         step++;
         lossSum += result.loss * examples.length;
         options.onBatch?.(b + 1, batchesPerEpoch, result.loss);
@@ -594,10 +739,13 @@ export async function runTrainingLoop<Example>(
           trainingMs += performance.now() - started;
           await saveCheckpoint(epoch, b + 1, lossSum);
           trainingMs -= performance.now() - started;
+          lap("checkpoints");
         }
       }
       trainingMs += performance.now() - started;
+      clock = performance.now();
       const validation = task.validate === undefined ? undefined : await task.validate(encode);
+      lap("validation");
       let isBest = validation === undefined;
       if (validation !== undefined) {
         const improved =
@@ -608,6 +756,7 @@ export async function runTrainingLoop<Example>(
             best.loss !== undefined &&
             validation.loss < best.loss);
         if (improved) {
+          await updater.pull();
           best = { ...validation, epoch, snapshot: snapshotParameters(parameters) };
           sinceBest = 0;
           isBest = true;
@@ -622,7 +771,7 @@ export async function runTrainingLoop<Example>(
               validationMetric: validation.metric,
               ...(validation.loss === undefined ? {} : { validationLoss: validation.loss }),
             }),
-        learningRate: optimizer.learningRate,
+        learningRate,
         best: isBest,
         milliseconds: performance.now() - started,
       };
@@ -630,6 +779,7 @@ export async function runTrainingLoop<Example>(
       epochSeconds.push(report.milliseconds / 1000);
       options.onEpoch?.(report);
       await saveCheckpoint(epoch + 1, 0, 0);
+      lap("checkpoints");
       if (patience !== undefined && validation !== undefined && sinceBest >= patience) {
         stoppedEarly = epoch < epochs;
         break;
@@ -637,7 +787,8 @@ export async function runTrainingLoop<Example>(
     }
     let bestEpoch = history.length;
     let kept: (TaskValidation & { epoch: number }) | undefined;
-    if (best !== undefined) {
+    if (best === undefined) await updater.pull();
+    else {
       restoreParameters(parameters, best.snapshot);
       await encoder.sync();
       bestEpoch = best.epoch;
@@ -645,7 +796,11 @@ export async function runTrainingLoop<Example>(
       kept = validation;
     }
     await task.finish?.(encode);
+    const engine = await encoder.stats();
     return {
+      optimizerInEngine: updater.inEngine,
+      timings,
+      engine,
       encoderWeights: encoder.exportWeights(),
       history,
       bestEpoch,

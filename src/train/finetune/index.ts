@@ -49,6 +49,7 @@ export {
   assertBatchFitsMemory,
   availableMemory,
   estimateTrainingMemory,
+  JAX_ENGINE_MEMORY,
   largestSafeBatch,
   MEMORY_HEADROOM,
   type TrainingMemoryConfig,

@@ -53,6 +53,16 @@ export interface TrainingMemoryEstimate {
 const MIB = 1024 * 1024;
 const DEFAULT_RUNTIME_BYTES = 300 * MIB;
 const OPTIMIZER_STATES = { adam: 2, adamw: 2, sgd: 0, "sgd-momentum": 1, rmsprop: 1 } as const;
+/**
+ * The JAX training engine's constants for {@link estimateTrainingMemory}
+ * (src/train/encoder, optimizer in the engine), fitted to its measured peak RSS
+ * (engine process + Node) at batch 4 and 32 × 128 tokens with all-MiniLM-L6-v2
+ * (`bench/finetune-memory.ts --engine jax`, bench/notes/finetune.md): 1.49× the
+ * activation formula per sequence, and 954 MiB beyond weights + gradients + Adam
+ * state (Python + jaxlib, XLA's buffers, Node with its copy of the weights).
+ * Batch 16 — not used for the fit — measured 2017 MiB, estimated 2038 MiB.
+ */
+export const JAX_ENGINE_MEMORY = { activationFactor: 1.5, runtimeBytes: 960 * MIB } as const;
 /** Share of the available memory a step may plan to use (the rest absorbs fragmentation and the OS). */
 export const MEMORY_HEADROOM = 0.8;
 
