@@ -21,6 +21,7 @@ import { exportFinetunedEncoder } from "../train/finetune/export.js";
 import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
 import { openStore } from "./context.js";
+import { finetuneNerCommand } from "./finetune-ner.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 
 interface FinetuneClassifierCommandOptions {
@@ -62,7 +63,7 @@ function parseFraction(value: string): number {
 }
 
 /** Model name of the exported encoder: the output folder's name, lower-cased, other characters as "-". */
-function exportName(out: string): string {
+export function exportName(out: string): string {
   const name = basename(resolve(out))
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, "-")
@@ -323,6 +324,7 @@ Examples:
       await runClassifier(options);
     });
   return new Command("finetune")
-    .description("Fine-tune the encoder itself (not only a head) on labelled data: classifier.")
-    .addCommand(classifier);
+    .description("Fine-tune the encoder itself (not only a head) on labelled data: classifier, ner.")
+    .addCommand(classifier)
+    .addCommand(finetuneNerCommand());
 }
