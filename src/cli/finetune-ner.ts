@@ -23,7 +23,7 @@ import { exportFinetunedEncoder } from "../train/finetune/export.js";
 import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
 import { openStore } from "./context.js";
-import { exportName } from "./finetune.js";
+import { exportName, parseFraction } from "./finetune.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 
 interface FinetuneNerCommandOptions {
@@ -48,17 +48,14 @@ interface FinetuneNerCommandOptions {
   readonly patience?: number;
   readonly seed: number;
   readonly out: string;
+  readonly checkpointDir?: string;
+  readonly checkpointEvery?: number;
+  readonly checkpointKeep: number;
+  readonly resume?: boolean;
   readonly probe?: readonly string[];
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly home?: string;
-}
-
-function parseFraction(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
-    throw new InvalidArgumentError("must be a number in [0, 1).");
-  return parsed;
 }
 
 /** Format from the option, else from the extension (`.bio` → bio, otherwise conll), as `train ner`. */
@@ -111,6 +108,11 @@ async function run(options: FinetuneNerCommandOptions): Promise<void> {
     clipNorm: options.clip,
     ...(options.patience === undefined ? {} : { earlyStopping: { patience: options.patience } }),
     seed: options.seed,
+    ...(options.checkpointDir === undefined
+      ? {}
+      : { checkpointDir: options.checkpointDir, checkpointKeep: options.checkpointKeep }),
+    ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+    ...(options.resume === true ? { resume: true } : {}),
     ...(probes.length === 0 ? {} : { probes }),
     ...(options.home === undefined ? {} : { home: options.home }),
     onLog: log,
@@ -298,6 +300,20 @@ export function finetuneNerCommand(): Command {
       "output folder: the tagger (embedkit ner --tagger DIR) + the fine-tuned encoder in DIR/encoder (a dir: model)",
     )
     .option(
+      "--checkpoint-dir <dir>",
+      "write training checkpoints here (each epoch end, and every --checkpoint-every steps)",
+    )
+    .option(
+      "--checkpoint-every <n>",
+      "steps between checkpoints (default: epoch ends only)",
+      parsePositiveInteger,
+    )
+    .option("--checkpoint-keep <n>", "checkpoints kept in --checkpoint-dir", parsePositiveInteger, 3)
+    .option(
+      "--resume",
+      "continue from the newest intact checkpoint in --checkpoint-dir (same data and options; ends with the weights an uninterrupted run reaches)",
+    )
+    .option(
       "--probe <text>",
       "also print the trained model's tags for this text (repeatable; in the --json summary)",
       (value: string, previous: string[] = []) => [...previous, value],
@@ -316,7 +332,9 @@ Examples:
   embedkit ner --tagger ner-ft/ "EU rejects German call to boycott British lamb."
   embedkit finetune ner -m bge-small-zh-v1.5 --data train.bio --validation dev.bio \\
     --epochs 3 --batch-size 16 --lr 5e-5 --patience 1 --out ner-zh-ft/
-  embedkit finetune ner --data train.txt --on-long refuse --out ner-ft/   # fail on over-long sentences`,
+  embedkit finetune ner --data train.txt --on-long refuse --out ner-ft/   # fail on over-long sentences
+  embedkit finetune ner --data train.txt --checkpoint-dir ckpt/ --checkpoint-every 200 --out ner-ft/
+  embedkit finetune ner --data train.txt --checkpoint-dir ckpt/ --resume --out ner-ft/   # after a crash`,
     )
     .action(async (options: FinetuneNerCommandOptions) => {
       await run(options);

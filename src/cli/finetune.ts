@@ -55,7 +55,7 @@ interface FinetuneClassifierCommandOptions {
   readonly home?: string;
 }
 
-function parseFraction(value: string): number {
+export function parseFraction(value: string): number {
   const parsed = Number(value);
   if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
     throw new InvalidArgumentError("must be a number in [0, 1).");

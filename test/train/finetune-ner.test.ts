@@ -14,7 +14,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTagger, recognizeEntities } from "../../src/ner/recognize.js";
 import { tagSentences } from "../../src/ner/tagger.js";
-import { alignTrainingSentence, tokenClassificationLoss } from "../../src/train/encoder/finetune-ner.js";
+import { buildTransitions } from "../../src/ner/viterbi.js";
+import {
+  alignTrainingSentence,
+  createNerTask,
+  tokenClassificationLoss,
+} from "../../src/train/encoder/finetune-ner.js";
 import { createMlp } from "../../src/train/layers.js";
 import { createRandom } from "../../src/vectors/random.js";
 import { runCli } from "../cli/run-cli.js";
@@ -80,6 +85,39 @@ describe("token classification pieces", () => {
     for (let i = 0; i < gradOutput.length; i++) if (gradOutput[i] !== 0) touched.add(Math.floor(i / hidden));
     // Rows 1 and 2 of sentence 0, row 1 of sentence 1 (= token row 6 + 1).
     expect([...touched].sort((a, b) => a - b)).toEqual([1, 2, 7]);
+  });
+
+  it("refuses to resume from a checkpoint trained on other tags", () => {
+    const tags = ["O", "B-PER", "I-PER"];
+    const task = createNerTask({
+      tagger: {
+        settings: {
+          modelId: "all-minilm-l6-v2",
+          dims: 4,
+          scheme: "bio",
+          unit: "word",
+          tags,
+          pooling: "first",
+          shapeFeatures: false,
+          lexicon: false,
+          dictionary: false,
+          transitionWeight: 0,
+          ngramBuckets: 0,
+          outsidePenalty: 0,
+        },
+        head: createMlp({ inputs: 4, outputs: 3, random: createRandom(1) }),
+        transitions: buildTransitions(tags, "bio"),
+        transitionLogProbabilities: new Float32Array(9),
+      },
+      special: { leading: [101], trailing: [102] },
+      modelMaxTokens: 256,
+      batchSize: 2,
+    });
+    expect(task.checkpointState?.()).toEqual({ tags });
+    expect(() => task.restoreState?.({ tags: ["O", "B-LOC", "I-LOC"] }, "ckpt/step-1.ckpt")).toThrow(
+      /Checkpoint ckpt\/step-1\.ckpt was trained on tags \["O","B-LOC","I-LOC"\]/,
+    );
+    expect(() => task.restoreState?.({ tags }, "ckpt/step-1.ckpt")).not.toThrow();
   });
 });
 

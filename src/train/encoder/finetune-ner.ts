@@ -18,41 +18,47 @@
  * encoder inputs with the same helpers as `embedWords` (`sentencePieces`,
  * `windowSequences`), so the exported tagger returns the in-memory tags.
  *
- * The task-specific parts (alignment, head, loss, decoding, validation) are
- * separate functions; the loop around them (optimizer, schedule, clipping,
- * early stopping, best-epoch restore) follows `finetune-classifier`.
+ * The task ({@link createNerTask}: alignment, head, loss, decoding,
+ * validation) runs on the generic loop of `training-loop.ts` (optimizer,
+ * schedule, clipping, early stopping on entity F1, best-epoch restore,
+ * checkpoints and resume).
  */
 import { loadTextTokenizer, type TextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { sentencePieces, windowSequences } from "../../embed/onnx/word-pieces.js";
 import { EmbedkitError } from "../../errors.js";
 import { type EntityF1Report, entityF1 } from "../../eval/entity-f1.js";
-import { checkInteger, checkNumber } from "../../internal/options.js";
+import { checkInteger } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import type { TaggingUnit } from "../../ner/ner-words.js";
 import type { TaggedCorpus } from "../../ner/readers.js";
 import { convertTags, type TagScheme, tagSet, tagsToSpans } from "../../ner/tag-scheme.js";
 import { decodeFeatures, type TaggedOutput, type Tagger } from "../../ner/tagger.js";
 import { buildTransitions } from "../../ner/viterbi.js";
-import { createRandom } from "../../vectors/random.js";
+import { createRandom, type Random } from "../../vectors/random.js";
 import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
-import { assertBatchFitsMemory, type TrainingMemoryConfig } from "../finetune/memory.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
-import { createOptimizer, type OptimizerOptions } from "../optimizers.js";
-import { zeroGradients } from "../parameter.js";
-import { createSchedule } from "../schedules.js";
 import { createTensor } from "../tensor.js";
-import type { EarlyStoppingOptions, EpochReport, TrainScheduleOptions } from "../train-model.js";
-import { restoreParameters, snapshotParameters } from "../train-model.js";
-import { clipGradientNorm } from "./finetune-classifier.js";
+import type { EpochReport } from "../train-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
-import { createTrainableEncoder, type TokenBatch, type TrainableEncoder } from "./sidecar.js";
+import {
+  checkTrainingLoopSettings,
+  type EncodeRows,
+  type FinetuneTask,
+  runTrainingLoop,
+  type TrainingLoopSettings,
+} from "./training-loop.js";
 
 /** Labelled sentences and the scheme of their tags (a `TaggedCorpus`, or `readTokenTagFile`'s data with its scheme). */
 export type NerCorpus = Pick<TaggedCorpus, "sentences" | "scheme">;
 
-/** Options of {@link finetuneNer}. */
-export interface FinetuneNerOptions {
+/**
+ * Options of {@link finetuneNer}: the data and the task's settings, plus the loop's
+ * ({@link TrainingLoopSettings}: optimizer — default AdamW, learning rate 5e-5, weight decay
+ * 0.01 —, schedule, epochs, batch size in sentences, dropout, clipping, seed, checkpoints and
+ * resume, early stopping on validation entity F1, memory, callbacks).
+ */
+export interface FinetuneNerOptions extends TrainingLoopSettings {
   /** Model store holding the base encoder. */
   readonly store: ModelStore;
   /** Catalog id of the base encoder. @default "all-minilm-l6-v2" */
@@ -80,31 +86,8 @@ export interface FinetuneNerOptions {
    * `onLog`) or refused with INPUT_TOO_LONG naming `file:line` (`applyLengthPolicy`). @default "truncate"
    */
   readonly onLong?: "truncate" | "refuse";
-  /** Optimizer. @default AdamW, learning rate 5e-5, weight decay 0.01 */
-  readonly optimizer?: OptimizerOptions;
-  /** Schedule. @default linear decay with 10 % warmup */
-  readonly schedule?: TrainScheduleOptions;
-  /** @default 3 */
-  readonly epochs?: number;
-  /** Sentences per step. @default 16 */
-  readonly batchSize?: number;
-  /** Dropout in the encoder and before the head. @default 0.1 */
-  readonly dropout?: number;
-  /** Clip the global gradient norm (0 = off). @default 1 */
-  readonly clipNorm?: number;
-  /** Seed of shuffling, head initialisation and dropout. @default 42 */
-  readonly seed?: number;
-  /** Stop when validation F1 stops improving (the best epoch's weights are kept). */
-  readonly earlyStopping?: EarlyStoppingOptions;
   /** Pre-split sentences whose tags are reported before and after training. */
   readonly probes?: ReadonlyArray<readonly string[]>;
-  /** Memory the run may use, in bytes (a batch size that does not fit is refused). @default free memory */
-  readonly availableMemory?: number;
-  /** Where the Python environment lives. @default EMBEDKIT_HOME */
-  readonly home?: string;
-  readonly onEpoch?: (report: EpochReport) => void;
-  readonly onBatch?: (done: number, total: number, loss: number) => void;
-  readonly onLog?: (line: string) => void;
 }
 
 /** Result of {@link finetuneNer}. */
@@ -130,9 +113,6 @@ export interface FinetuneNerResult {
   readonly validation?: EntityF1Report;
   readonly probes?: { readonly before: readonly TaggedOutput[]; readonly after: readonly TaggedOutput[] };
 }
-
-/** Sequence lengths are padded to a multiple of this (few compiled shapes in the engine). */
-const TOKEN_BUCKET = 16;
 
 /** One training sentence as the encoder sees it. */
 export interface NerTrainingSequence {
@@ -177,22 +157,6 @@ export function alignTrainingSentence(
   return { ids, rows, targets: kept, truncated };
 }
 
-/** A padded `[fill × tokens]` batch of id rows (rows after `rows.length` are all padding). */
-function tokenBatch(rows: readonly (readonly number[])[], fill: number, limit: number): TokenBatch {
-  const longest = Math.max(...rows.map((row) => row.length));
-  const tokens = Math.min(limit, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET);
-  const size = fill * tokens;
-  const inputIds = new Int32Array(size);
-  const attentionMask = new Int32Array(size);
-  rows.forEach((row, r) => {
-    row.forEach((id, t) => {
-      inputIds[r * tokens + t] = id;
-      attentionMask[r * tokens + t] = 1;
-    });
-  });
-  return { batch: fill, tokens, inputIds, attentionMask, tokenTypeIds: new Int32Array(size) };
-}
-
 /**
  * Token cross-entropy of a batch: gathers the first-piece states of the
  * labelled words from the encoder's `[batch, tokens, hidden]` output, runs the
@@ -203,7 +167,7 @@ export function tokenClassificationLoss(
   sequences: readonly NerTrainingSequence[],
   output: Float32Array,
   shape: { readonly batch: number; readonly tokens: number; readonly hidden: number },
-  random: ReturnType<typeof createRandom>,
+  random: Random,
 ): { loss: number; gradOutput: Float32Array } {
   const { tokens, hidden } = shape;
   const count = sequences.reduce((sum, sequence) => sum + sequence.rows.length, 0);
@@ -232,10 +196,10 @@ export function tokenClassificationLoss(
  * Tag pre-split sentences with the encoder being trained and a tagger: the
  * sentences go through the encoder as `embedWords` sends them (windows under
  * the model's limit, each word read from one window, first piece), longest
- * first in padded batches, then head + constrained Viterbi (`decodeFeatures`).
+ * first in chunks of `batchSize` rows, then head + constrained Viterbi (`decodeFeatures`).
  */
 export async function tagWithEncoder(
-  encoder: Pick<TrainableEncoder, "forward">,
+  encode: EncodeRows,
   tagger: Tagger,
   pieces: readonly (readonly (readonly number[])[])[],
   options: {
@@ -257,17 +221,13 @@ export async function tagWithEncoder(
   windows.sort((a, b) => b.ids.length - a.ids.length);
   for (let start = 0; start < windows.length; start += batchSize) {
     const chunk = windows.slice(start, start + batchSize);
-    const batch = tokenBatch(
-      chunk.map((window) => window.ids),
-      batchSize,
-      modelMaxTokens,
-    );
-    const output = await encoder.forward(batch, { output: "tokens" });
+    const { data, shape } = await encode(chunk.map((window) => window.ids));
+    const tokens = shape[1] as number;
     chunk.forEach((window, r) => {
       const out = vectors[window.sentence] as Float32Array;
       for (const [word, row] of window.reads) {
-        const offset = (r * batch.tokens + row) * hidden;
-        out.set(output.subarray(offset, offset + hidden), word * hidden);
+        const offset = (r * tokens + row) * hidden;
+        out.set(data.subarray(offset, offset + hidden), word * hidden);
       }
     });
   }
@@ -293,6 +253,91 @@ export function scoreTags(
     gold.map((tags) => tagsToSpans(tags, scheme)),
     predicted.map((output) => tagsToSpans(output.tags, scheme)),
   );
+}
+
+/** Options of {@link createNerTask}. */
+export interface NerTaskOptions {
+  /** Head, tags and decoding settings (`settings.dims` = the encoder's hidden size). */
+  readonly tagger: Tagger;
+  /** The tokenizer's special tokens and the model's limit (for validation windows). */
+  readonly special: TextTokenizer["special"];
+  readonly modelMaxTokens: number;
+  /** Rows per encoder call when tagging. */
+  readonly batchSize: number;
+  /** Validation sentences as word pieces, with their gold tags in the tagger's scheme. */
+  readonly validation?: {
+    readonly pieces: readonly (readonly (readonly number[])[])[];
+    readonly tags: readonly (readonly string[])[];
+  };
+  /** Probe sentences as word pieces: tagged before and after training. */
+  readonly probes?: readonly (readonly (readonly number[])[])[];
+}
+
+/** The token-classification task and what it measured. */
+export interface NerTask extends FinetuneTask<NerTrainingSequence> {
+  /** Tags of the probes before and after training (after the run). */
+  readonly probes: { before: TaggedOutput[]; after: TaggedOutput[] };
+}
+
+/**
+ * Token classification as a task of the generic fine-tuning loop: token states
+ * in, the head's token cross-entropy out; validated by entity micro-F1 of
+ * constrained Viterbi decoding (details: the whole `EntityF1Report` as `report`).
+ */
+export function createNerTask(options: NerTaskOptions): NerTask {
+  const { tagger } = options;
+  const { head } = tagger;
+  const tagOptions = {
+    special: options.special,
+    modelMaxTokens: options.modelMaxTokens,
+    batchSize: options.batchSize,
+  };
+  const probes = { before: [] as TaggedOutput[], after: [] as TaggedOutput[] };
+  const tagProbes = async (encode: EncodeRows): Promise<TaggedOutput[]> =>
+    options.probes === undefined || options.probes.length === 0
+      ? []
+      : tagWithEncoder(encode, tagger, options.probes, tagOptions);
+  const tags = tagger.settings.tags;
+  return {
+    output: "tokens",
+    headParameters: head.parameters(),
+    probes,
+    sequences: (example) => [example.ids],
+    loss: (examples, output, shape, context) =>
+      tokenClassificationLoss(
+        head,
+        examples,
+        output,
+        { batch: shape[0] as number, tokens: shape[1] as number, hidden: shape[2] as number },
+        context.random,
+      ),
+    async validate(encode) {
+      const validation = options.validation;
+      if (validation === undefined) return undefined;
+      const report = scoreTags(
+        validation.tags,
+        await tagWithEncoder(encode, tagger, validation.pieces, tagOptions),
+        tagger.settings.scheme,
+      );
+      return { metric: report.micro.f1, details: { report } };
+    },
+    async start(encode) {
+      probes.before = await tagProbes(encode);
+    },
+    async finish(encode) {
+      probes.after = await tagProbes(encode);
+    },
+    checkpointState: () => ({ tags: [...tags] }),
+    restoreState(state, path) {
+      if (JSON.stringify(state.tags) !== JSON.stringify(tags)) {
+        throw new EmbedkitError(
+          "INVALID_INPUT",
+          `Checkpoint ${path} was trained on tags ${JSON.stringify(state.tags)}, not ${JSON.stringify(tags)}: resume with the same data, or use another checkpoint folder.`,
+          { details: { path } },
+        );
+      }
+    },
+  };
 }
 
 function checkCorpus(corpus: NerCorpus, what: string): void {
@@ -376,12 +421,7 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
       ),
     });
   }
-  const seed = checkInteger("seed", options.seed ?? 42, { min: 0 });
-  const epochs = checkInteger("epochs", options.epochs ?? 3, { min: 1, max: 1000 });
-  const batchSize = checkInteger("batchSize", options.batchSize ?? 16, { min: 1, max: 1024 });
-  const dropout = checkNumber("dropout", options.dropout ?? 0.1, { min: 0, max: 0.9 });
-  const clipNorm = checkNumber("clipNorm", options.clipNorm ?? 1, { min: 0 });
-
+  const { seed, batchSize, dropout } = checkTrainingLoopSettings(options);
   const store = options.store;
   const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
   const maxTokens = checkInteger("maxTokens", options.maxTokens ?? spec.maxTokens, {
@@ -431,9 +471,13 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
 
   const bert = await readOnnxBert(pulled.path("onnx"));
   const hidden = bert.config.hidden;
-  const random = createRandom(seed);
   // The frozen-feature tagger's head builder (dropout + Linear), so `loadTagger` reads it.
-  const head = createMlp({ inputs: hidden, outputs: tags.length, dropout, random });
+  const head: Layer = createMlp({
+    inputs: hidden,
+    outputs: tags.length,
+    dropout,
+    random: createRandom(seed),
+  });
   const tagger: Tagger = {
     settings: {
       modelId: spec.id,
@@ -453,170 +497,38 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
     transitions: buildTransitions(tags, scheme),
     transitionLogProbabilities: new Float32Array(tags.length * tags.length),
   };
-  const optimizerOptions = options.optimizer ?? { name: "adamw", learningRate: 5e-5, weightDecay: 0.01 };
-  // Refuse a batch size that would run the machine out of memory before the engine starts.
-  const longest = Math.max(...sequences.map((sequence) => sequence.ids.length));
-  let params = head.parameters().reduce((sum, parameter) => sum + parameter.value.length, 0);
-  for (const weight of bert.weights.values()) params += weight.values.length;
-  const memory: TrainingMemoryConfig = {
-    params,
-    batch: batchSize,
-    seqLen: Math.min(maxTokens, Math.ceil(longest / TOKEN_BUCKET) * TOKEN_BUCKET),
-    layers: bert.config.layers,
-    hidden,
-    heads: bert.config.heads,
-    optimizer:
-      optimizerOptions.name === "adamax"
-        ? "adam"
-        : optimizerOptions.name === "sgd"
-          ? (optimizerOptions.momentum ?? 0) > 0
-            ? "sgd-momentum"
-            : "sgd"
-          : optimizerOptions.name,
-  };
-  if (options.availableMemory === undefined) assertBatchFitsMemory(memory);
-  else assertBatchFitsMemory(memory, options.availableMemory);
-
-  const encoder = await createTrainableEncoder({
-    bert,
-    ...(options.home === undefined ? {} : { home: options.home }),
-    ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+  const task = createNerTask({
+    tagger,
+    special,
+    modelMaxTokens: spec.maxTokens,
+    batchSize,
+    ...(options.validation === undefined
+      ? {}
+      : { validation: { pieces: validationPieces, tags: validationTags } }),
+    ...(options.probes === undefined ? {} : { probes: probePieces }),
   });
-  try {
-    const tagOptions = { special, modelMaxTokens: spec.maxTokens, batchSize };
-    const evaluate = async (): Promise<EntityF1Report | undefined> =>
-      options.validation === undefined
-        ? undefined
-        : scoreTags(
-            validationTags,
-            await tagWithEncoder(encoder, tagger, validationPieces, tagOptions),
-            scheme,
-          );
-    const predictProbes = async (): Promise<TaggedOutput[]> =>
-      probePieces.length === 0 ? [] : tagWithEncoder(encoder, tagger, probePieces, tagOptions);
-
-    const parameters = [...encoder.parameters, ...head.parameters()];
-    const optimizer = createOptimizer(parameters, optimizerOptions);
-    const batchesPerEpoch = Math.ceil(sequences.length / batchSize);
-    const totalSteps = batchesPerEpoch * epochs;
-    const scheduleOptions = options.schedule ?? { name: "linear", warmup: 0.1 };
-    const warmup = scheduleOptions.warmup ?? 0;
-    const schedule = createSchedule({
-      name: scheduleOptions.name ?? "constant",
-      learningRate: optimizer.learningRate,
-      totalSteps,
-      warmupSteps: Math.min(totalSteps, warmup < 1 ? Math.round(warmup * totalSteps) : Math.round(warmup)),
-      ...(scheduleOptions.minLearningRate === undefined
-        ? {}
-        : { minLearningRate: scheduleOptions.minLearningRate }),
-      ...(scheduleOptions.gamma === undefined ? {} : { gamma: scheduleOptions.gamma }),
-    });
-    const patience = options.earlyStopping?.patience;
-    const minDelta = options.earlyStopping?.minDelta ?? 0;
-    const order = Array.from({ length: sequences.length }, (_, index) => index);
-    const history: EpochReport[] = [];
-    const epochSeconds: number[] = [];
-    let best: { report: EntityF1Report; epoch: number; snapshot: Float32Array[] } | undefined;
-    let sinceBest = 0;
-    let stoppedEarly = false;
-    let step = 0;
-    let trainingMs = 0;
-    let trainedTokens = 0;
-    const before = await predictProbes();
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const started = performance.now();
-      const shuffled = createRandom(seed + epoch * 104_729).shuffle(order);
-      let lossSum = 0;
-      let lossRows = 0;
-      for (let b = 0; b < batchesPerEpoch; b++) {
-        const batchSequences = shuffled
-          .slice(b * batchSize, (b + 1) * batchSize)
-          .map((index) => sequences[index] as NerTrainingSequence);
-        trainedTokens += batchSequences.reduce((sum, sequence) => sum + sequence.ids.length, 0);
-        zeroGradients(parameters);
-        const batch = tokenBatch(
-          batchSequences.map((sequence) => sequence.ids),
-          batchSize,
-          maxTokens,
-        );
-        const output = await encoder.forward(batch, {
-          output: "tokens",
-          training: true,
-          dropout,
-          seed: seed * 1_000_003 + step,
-        });
-        const result = tokenClassificationLoss(
-          head,
-          batchSequences,
-          output,
-          { batch: batchSize, tokens: batch.tokens, hidden },
-          createRandom(seed * 1_000_003 + step + 1),
-        );
-        if (!Number.isFinite(result.loss)) {
-          throw new EmbedkitError(
-            "INVALID_INPUT",
-            `The training loss became ${String(result.loss)} at epoch ${epoch}, batch ${b + 1}: lower the learning rate.`,
-            { details: { epoch, batch: b + 1, learningRate: optimizer.learningRate } },
-          );
-        }
-        await encoder.backward(result.gradOutput);
-        clipGradientNorm(parameters, clipNorm);
-        optimizer.learningRate = schedule(step);
-        optimizer.step();
-        await encoder.sync();
-        step++;
-        const labelled = batchSequences.reduce((sum, sequence) => sum + sequence.rows.length, 0);
-        lossSum += result.loss * labelled;
-        lossRows += labelled;
-        options.onBatch?.(b + 1, batchesPerEpoch, result.loss);
-      }
-      trainingMs += performance.now() - started;
-      const validation = await evaluate();
-      let isBest = validation === undefined;
-      if (validation !== undefined) {
-        if (best === undefined || validation.micro.f1 > best.report.micro.f1 + minDelta) {
-          best = { report: validation, epoch, snapshot: snapshotParameters(parameters) };
-          sinceBest = 0;
-          isBest = true;
-        } else sinceBest++;
-      }
-      const report: EpochReport = {
-        epoch,
-        trainLoss: lossSum / Math.max(1, lossRows),
-        ...(validation === undefined ? {} : { validationMetric: validation.micro.f1 }),
-        learningRate: optimizer.learningRate,
-        best: isBest,
-        milliseconds: performance.now() - started,
-      };
-      history.push(report);
-      epochSeconds.push(report.milliseconds / 1000);
-      options.onEpoch?.(report);
-      if (patience !== undefined && validation !== undefined && sinceBest >= patience) {
-        stoppedEarly = epoch < epochs;
-        break;
-      }
-    }
-    let bestEpoch = history.length;
-    if (best !== undefined) {
-      restoreParameters(parameters, best.snapshot);
-      await encoder.sync();
-      bestEpoch = best.epoch;
-    }
-    const after = await predictProbes();
-    return {
-      tagger,
-      encoderWeights: encoder.exportWeights(),
-      history,
-      bestEpoch,
-      stoppedEarly,
-      steps: step,
-      tokensPerSecond: trainingMs > 0 ? (trainedTokens / trainingMs) * 1000 : 0,
-      epochSeconds,
-      truncated,
-      ...(best === undefined ? {} : { validation: best.report }),
-      ...(options.probes === undefined ? {} : { probes: { before, after } }),
-    };
-  } finally {
-    await encoder.close();
-  }
+  const { store: _store, train: _train, validation: _validation, probes: _probes, ...settings } = options;
+  const result = await runTrainingLoop({
+    ...settings,
+    optimizer: options.optimizer ?? { name: "adamw", learningRate: 5e-5, weightDecay: 0.01 },
+    bert,
+    task,
+    examples: sequences,
+    // Validation windows may be as long as the model allows; training rows are at most `maxTokens`.
+    maxTokens: spec.maxTokens,
+  });
+  const report = result.best?.details?.report as EntityF1Report | undefined;
+  return {
+    tagger,
+    encoderWeights: result.encoderWeights,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    steps: result.steps,
+    tokensPerSecond: result.tokensPerSecond,
+    epochSeconds: result.epochSeconds,
+    truncated,
+    ...(report === undefined ? {} : { validation: report }),
+    ...(options.probes === undefined ? {} : { probes: task.probes }),
+  };
 }
