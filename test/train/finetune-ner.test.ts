@@ -52,7 +52,7 @@ function sentences(count: number, shift: number): string[][][] {
 }
 
 const conll = (rows: string[][][]): string =>
-  rows.map((sentence) => sentence.map(([word, tag]) => `${word} ${tag}`).join("\n")).join("\n\n") + "\n";
+  `${rows.map((sentence) => sentence.map(([word, tag]) => `${word} ${tag}`).join("\n")).join("\n\n")}\n`;
 
 let dir: string;
 beforeAll(async () => {
@@ -229,6 +229,15 @@ describe("embedkit finetune ner", () => {
       [],
       /bad-train\.txt:3: expected at least 2 columns/,
     );
+  });
+
+  it("reads character-per-line files (.bio) through the same reader: a bad line names file:line", async () => {
+    await writeFile(join(dir, "bad-train.bio"), "北\tB-LOC\n京\tI-LOC\n是 O\n");
+    const out = join(dir, "refused-bio");
+    const run = await runCli(["finetune", "ner", "--data", join(dir, "bad-train.bio"), "--out", out]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/bad-train\.bio:3: expected 2 tab-separated fields \(character<TAB>tag\)/);
+    await expect(stat(out)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("refuses an unknown tag scheme, and tags of another scheme with file:line", async () => {
