@@ -22,6 +22,7 @@ import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
 import { openStore } from "./context.js";
 import { finetuneEmbeddingsCommand } from "./finetune-embeddings.js";
+import { finetuneNerCommand } from "./finetune-ner.js";
 import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
 
 interface FinetuneClassifierCommandOptions {
@@ -55,7 +56,7 @@ interface FinetuneClassifierCommandOptions {
   readonly home?: string;
 }
 
-function parseFraction(value: string): number {
+export function parseFraction(value: string): number {
   const parsed = Number(value);
   if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
     throw new InvalidArgumentError("must be a number in [0, 1).");
@@ -324,7 +325,8 @@ Examples:
       await runClassifier(options);
     });
   return new Command("finetune")
-    .description("Fine-tune the encoder itself (not only a head) on labelled data: classifier, embeddings.")
+    .description("Fine-tune the encoder itself (not only a head) on labelled data: classifier, embeddings, ner.")
     .addCommand(classifier)
-    .addCommand(finetuneEmbeddingsCommand(exportName));
+    .addCommand(finetuneEmbeddingsCommand(exportName))
+    .addCommand(finetuneNerCommand());
 }

@@ -132,10 +132,13 @@ async function run(texts: readonly string[], options: NerCommandOptions): Promis
 export function nerCommand(): Command {
   return addKeepFieldOptions(new Command("ner"))
     .description(
-      "Find named entities (type, text, start, end, score) with a tagger from `embedkit train ner`.",
+      "Find named entities (type, text, start, end, score) with a tagger from `embedkit train ner` or `embedkit finetune ner`.",
     )
     .argument("[texts...]", "texts to tag (omit to read --file or stdin)")
-    .requiredOption("-t, --tagger <dir>", "tagger folder written by `embedkit train ner --out`")
+    .requiredOption(
+      "-t, --tagger <dir>",
+      "tagger folder written by `embedkit train ner --out` or `embedkit finetune ner --out`",
+    )
     .option("-f, --file <path>", "input file: .txt (one text per line), .jsonl or .csv/.tsv (progress bar)")
     .option("--text-field <name>", "text field/column in .jsonl/.csv input", "text")
     .option("--id-field <name>", "id field/column copied to the output")

@@ -126,7 +126,7 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
   {
     name: "finetune",
     term: "finetune",
-    description: "Fine-tune the encoder itself (not only a head) on labelled data: classifier.",
+    description: "Fine-tune the encoder itself (not only a head) on labelled data: classifier, ner.",
     load: async () => (await import("./finetune.js")).finetuneCommand(),
   },
   {

@@ -18,7 +18,14 @@ import type { Embedder, ModelInfo } from "../embedder.js";
 import { assertOpen, validateTexts } from "../inputs.js";
 import { embedTexts, scheduleBatches, type TextProvider } from "../pipeline.js";
 import { loadTextTokenizer, type TextTokenizer } from "./text-tokenizer.js";
-import { pieceSpans, planWindows, splitWords, type TextSpan } from "./word-pieces.js";
+import {
+  pieceSpans,
+  sentencePieces,
+  splitWords,
+  type TextSpan,
+  type WindowSequence,
+  windowSequences,
+} from "./word-pieces.js";
 
 /** Options of {@link createOnnxEmbedder}. */
 export interface OnnxEmbedderOptions {
@@ -354,22 +361,6 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     return out;
   }
 
-  /** Word pieces of each word of each sentence; a word with no pieces becomes [UNK]. */
-  function piecesOf(sentences: ReadonlyArray<readonly string[]>): number[][][] {
-    const cache = new Map<string, number[]>();
-    return sentences.map((words) =>
-      words.map((word) => {
-        let pieces = cache.get(word);
-        if (pieces === undefined) {
-          pieces = tokenizer.pieces(word);
-          if (pieces.length === 0) pieces = [tokenizer.unknownId];
-          cache.set(word, pieces);
-        }
-        return pieces;
-      }),
-    );
-  }
-
   /**
    * Run every sentence (as windows of whole words under the model's limit)
    * through the encoder in padding-aware batches, and hand each word's rows to
@@ -391,34 +382,10 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
         { details: { option: "stride", maximum: maxPieces } },
       );
     }
-    interface Window {
-      readonly sentence: number;
-      readonly ids: number[];
-      /** [word, first row, piece count] of the words read from this window. */
-      readonly reads: Array<readonly [number, number, number]>;
-    }
-    const windows: Window[] = [];
-    sentences.forEach((words, sentence) => {
-      const plan = planWindows(
-        words.map((pieces) => pieces.length),
-        maxPieces,
-        stride,
-      );
-      plan.windows.forEach((window, windowIndex) => {
-        const ids = [...leading];
-        const reads: Array<readonly [number, number, number]> = [];
-        for (let word = window.start; word < window.end; word++) {
-          const pieces = (words[word] as readonly number[]).slice(
-            0,
-            maxPieces - (ids.length - leading.length),
-          );
-          if (plan.owner[word] === windowIndex) reads.push([word, ids.length, pieces.length]);
-          ids.push(...pieces);
-        }
-        ids.push(...trailing);
-        windows.push({ sentence, ids, reads });
-      });
-    });
+    type Window = WindowSequence & { readonly sentence: number };
+    const windows: Window[] = sentences.flatMap((words, sentence) =>
+      windowSequences(words, tokenizer.special, maxPieces, stride).map((window) => ({ ...window, sentence })),
+    );
     const remaining = sentences.map(() => 0);
     for (const window of windows) remaining[window.sentence] = (remaining[window.sentence] as number) + 1;
     let done = 0;
@@ -516,7 +483,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
       assertOpen(closed, spec.id);
       validateTexts([text]);
       const words = splitWords(text);
-      const [pieces] = piecesOf([words.map((word) => word.text)]);
+      const [pieces] = sentencePieces(tokenizer, [words.map((word) => word.text)]);
       const wordPieces = pieces as number[][];
       const ids = wordPieces.flat();
       const data = new Float32Array(ids.length * spec.dims);
@@ -558,7 +525,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
           { details: { option: "pooling" } },
         );
       }
-      const pieces = piecesOf(sentences);
+      const pieces = sentencePieces(tokenizer, sentences);
       const width = spec.dims;
       const results = sentences.map((words, index) => ({
         data: new Float32Array(words.length * width),

@@ -183,6 +183,76 @@ export function planWindows(pieceCounts: readonly number[], maxPieces: number, s
   return { windows, owner };
 }
 
+/** One encoder input built by {@link windowSequences}. */
+export interface WindowSequence {
+  /** Token ids, special tokens included. */
+  readonly ids: number[];
+  /** `[word, first row, piece count]` of each word whose vector is read from this window. */
+  readonly reads: Array<readonly [number, number, number]>;
+}
+
+/**
+ * The encoder inputs of one pre-split sentence: windows of whole words
+ * ({@link planWindows}) wrapped in the model's special tokens, each listing
+ * the words read from it (every word exactly once). What token-level
+ * embedding runs through the encoder, and what a token-classification head
+ * is trained and evaluated on, so both see the same rows.
+ *
+ * @example
+ * ```ts
+ * windowSequences([[7592], [2088, 999]], { leading: [101], trailing: [102] }, 510, 255);
+ * // [{ ids: [101, 7592, 2088, 999, 102], reads: [[0, 1, 1], [1, 2, 2]] }]
+ * ```
+ */
+export function windowSequences(
+  words: readonly (readonly number[])[],
+  special: { readonly leading: readonly number[]; readonly trailing: readonly number[] },
+  maxPieces: number,
+  stride: number,
+): WindowSequence[] {
+  const plan = planWindows(
+    words.map((pieces) => pieces.length),
+    maxPieces,
+    stride,
+  );
+  return plan.windows.map((window, windowIndex) => {
+    const ids = [...special.leading];
+    const reads: Array<readonly [number, number, number]> = [];
+    for (let word = window.start; word < window.end; word++) {
+      const pieces = (words[word] as readonly number[]).slice(
+        0,
+        maxPieces - (ids.length - special.leading.length),
+      );
+      if (plan.owner[word] === windowIndex) reads.push([word, ids.length, pieces.length]);
+      ids.push(...pieces);
+    }
+    ids.push(...special.trailing);
+    return { ids, reads };
+  });
+}
+
+/**
+ * Word-piece ids of each word of each pre-split sentence (a word with no
+ * pieces becomes the unknown piece), with a per-call cache of repeated words.
+ */
+export function sentencePieces(
+  tokenizer: { pieces(text: string): number[]; readonly unknownId: number },
+  sentences: ReadonlyArray<readonly string[]>,
+): number[][][] {
+  const cache = new Map<string, number[]>();
+  return sentences.map((words) =>
+    words.map((word) => {
+      let pieces = cache.get(word);
+      if (pieces === undefined) {
+        pieces = tokenizer.pieces(word);
+        if (pieces.length === 0) pieces = [tokenizer.unknownId];
+        cache.set(word, pieces);
+      }
+      return pieces;
+    }),
+  );
+}
+
 /**
  * Character offsets of each word piece of one word. When the pieces spell the
  * word (after dropping the `##` continuation marker, comparing code-point

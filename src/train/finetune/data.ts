@@ -25,7 +25,7 @@ import { MAX_INPUT_FILE_BYTES, parseTexts, type SkippedRecord } from "../../embe
 import { EmbedkitError } from "../../errors.js";
 import { plural } from "../../internal/english.js";
 import { readFileBytes } from "../../internal/read-file.js";
-import { parseTagged, type TaggedSentence } from "../../ner/readers.js";
+import { parseTagged, type TaggedFormat, type TaggedSentence } from "../../ner/readers.js";
 import type { TagScheme } from "../../ner/tag-scheme.js";
 
 /** A row left out of training, with why. */
@@ -102,6 +102,8 @@ export interface LabelledTextsOptions {
 export interface TokenTagOptions {
   /** Tag scheme of the file. @default "bio" */
   readonly scheme?: TagScheme;
+  /** `conll` (`token … tag`, whitespace-separated) or `bio` (`character<TAB>tag`, as MSRA). @default "conll" */
+  readonly format?: TaggedFormat;
 }
 
 const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
@@ -263,13 +265,18 @@ export async function readLabelledTextsFile(
 }
 
 /**
- * Read a CoNLL-style file (`token … tag` per line, blank line between sentences).
+ * Read a CoNLL-style file (`token … tag` per line, blank line between sentences), or with
+ * `format: "bio"` a character-per-line file (`character<TAB>tag`).
  * @throws EmbedkitError FILE_NOT_FOUND; MALFORMED_FILE (`file:line`: ragged columns, bad tags);
  *   INVALID_INPUT when the file has no sentence
  */
 export async function readTokenTagFile(path: string, options: TokenTagOptions = {}): Promise<TokenTagData> {
   const { content, sha256 } = await readData(path);
-  const corpus = parseTagged(content, { format: "conll", scheme: options.scheme ?? "bio", source: path });
+  const corpus = parseTagged(content, {
+    format: options.format ?? "conll",
+    scheme: options.scheme ?? "bio",
+    source: path,
+  });
   if (corpus.sentences.length === 0)
     throw nothingUsable(path, [], "`token … tag` lines with a blank line between sentences");
   const labels = [...new Set(corpus.sentences.flatMap((sentence) => sentence.tags))].sort();
