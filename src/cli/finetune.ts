@@ -325,7 +325,9 @@ Examples:
       await runClassifier(options);
     });
   return new Command("finetune")
-    .description("Fine-tune the encoder itself (not only a head) on labelled data: classifier, embeddings, ner.")
+    .description(
+      "Fine-tune the encoder itself (not only a head) on labelled data: classifier, embeddings, ner.",
+    )
     .addCommand(classifier)
     .addCommand(finetuneEmbeddingsCommand(exportName))
     .addCommand(finetuneNerCommand());
