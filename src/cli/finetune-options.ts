@@ -10,7 +10,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { HEAD_ENCODER_FOLDER } from "../models/finetuned-folder.js";
-import type { TrainingLoopSettings } from "../train/encoder/training-loop.js";
+import type { FinetuneRunResult, TrainingLoopSettings } from "../train/encoder/training-loop.js";
 import { combineDataSha256, type DataFileInfo } from "../train/finetune/data.js";
 import {
   type ExportedEncoder,
@@ -245,12 +245,9 @@ export function trainingDataSha256(data: DataFileInfo, validation: DataFileInfo 
 }
 
 /** Speed and history fields that end every `finetune` JSON summary. */
-export function runSummary(result: {
-  readonly truncated: number;
-  readonly tokensPerSecond: number;
-  readonly epochSeconds: readonly number[];
-  readonly history: readonly EpochReport[];
-}) {
+export function runSummary(
+  result: Pick<FinetuneRunResult, "truncated" | "tokensPerSecond" | "epochSeconds" | "history">,
+) {
   return {
     truncated: result.truncated,
     tokensPerSecond: Math.round(result.tokensPerSecond),

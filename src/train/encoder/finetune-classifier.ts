@@ -28,12 +28,13 @@ import { type Classifier, createClassifier, stratifiedSplit } from "../classifie
 import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
-import type { EpochReport } from "../train-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
 import {
   checkTrainingLoopSettings,
   type EncodeRows,
+  type FinetuneRunResult,
   type FinetuneTask,
+  finetuneRunResult,
   runTrainingLoop,
   type TokenRows,
   type TrainingLoopResult,
@@ -84,22 +85,10 @@ export interface ProbePrediction {
   readonly probabilities: Readonly<Record<string, number>>;
 }
 
-/** Result of {@link finetuneClassifier}. */
-export interface FinetuneClassifierResult {
+/** Result of {@link finetuneClassifier} (the run's fields: {@link FinetuneRunResult}, `encoderWeights` for `exportFinetunedEncoder`). */
+export interface FinetuneClassifierResult extends FinetuneRunResult {
   /** The head, in `train`'s classifier format (save it with `saveClassifier`). */
   readonly classifier: Classifier;
-  /** Trained encoder weights by ONNX initializer name (for `exportFinetunedEncoder`). */
-  readonly encoderWeights: Map<string, Float32Array>;
-  readonly history: readonly EpochReport[];
-  readonly bestEpoch: number;
-  readonly stoppedEarly: boolean;
-  readonly steps: number;
-  /** Training tokens (real, unpadded) per second of training time. */
-  readonly tokensPerSecond: number;
-  /** Wall-clock seconds per epoch (training + validation), in order. */
-  readonly epochSeconds: readonly number[];
-  /** Texts cut to `maxTokens`. */
-  readonly truncated: number;
   /** Validation accuracy of the kept weights (undefined without validation). */
   readonly validationAccuracy?: number;
   readonly probes?: {
@@ -366,17 +355,10 @@ export async function finetuneClassifier(
   });
   return {
     classifier,
-    encoderWeights: result.encoderWeights,
-    history: result.history,
-    bestEpoch: result.bestEpoch,
-    stoppedEarly: result.stoppedEarly,
-    steps: result.steps,
-    tokensPerSecond: result.tokensPerSecond,
-    epochSeconds: result.epochSeconds,
+    ...finetuneRunResult(result, truncated),
     optimizerInEngine: result.optimizerInEngine,
     timings: result.timings,
     engine: result.engine,
-    truncated,
     ...(result.best === undefined ? {} : { validationAccuracy: result.best.metric }),
     ...(options.probes === undefined ? {} : { probes: { before, after } }),
   };

@@ -39,12 +39,13 @@ import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
 import { createTensor } from "../tensor.js";
-import type { EpochReport } from "../train-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
 import {
   checkTrainingLoopSettings,
   type EncodeRows,
+  type FinetuneRunResult,
   type FinetuneTask,
+  finetuneRunResult,
   runTrainingLoop,
   type TrainingLoopSettings,
 } from "./training-loop.js";
@@ -90,25 +91,13 @@ export interface FinetuneNerOptions extends TrainingLoopSettings {
   readonly probes?: ReadonlyArray<readonly string[]>;
 }
 
-/** Result of {@link finetuneNer}. */
-export interface FinetuneNerResult {
+/** Result of {@link finetuneNer} (the run's fields: {@link FinetuneRunResult}; `truncated` counts sentences). */
+export interface FinetuneNerResult extends FinetuneRunResult {
   /**
    * The tag head with its settings (`settings.modelId` = the base id): save it with `saveTagger`
    * after replacing `settings.modelId` by the exported encoder's id.
    */
   readonly tagger: Tagger;
-  /** Trained encoder weights by ONNX initializer name (for `exportFinetunedEncoder`). */
-  readonly encoderWeights: Map<string, Float32Array>;
-  readonly history: readonly EpochReport[];
-  readonly bestEpoch: number;
-  readonly stoppedEarly: boolean;
-  readonly steps: number;
-  /** Training tokens (real, unpadded) per second of training time. */
-  readonly tokensPerSecond: number;
-  /** Wall-clock seconds per epoch (training + validation). */
-  readonly epochSeconds: readonly number[];
-  /** Training sentences cut to `maxTokens`. */
-  readonly truncated: number;
   /** Entity scores on the validation corpus with the kept weights. */
   readonly validation?: EntityF1Report;
   readonly probes?: { readonly before: readonly TaggedOutput[]; readonly after: readonly TaggedOutput[] };
@@ -520,14 +509,7 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
   const report = result.best?.details?.report as EntityF1Report | undefined;
   return {
     tagger,
-    encoderWeights: result.encoderWeights,
-    history: result.history,
-    bestEpoch: result.bestEpoch,
-    stoppedEarly: result.stoppedEarly,
-    steps: result.steps,
-    tokensPerSecond: result.tokensPerSecond,
-    epochSeconds: result.epochSeconds,
-    truncated,
+    ...finetuneRunResult(result, truncated),
     ...(report === undefined ? {} : { validation: report }),
     ...(options.probes === undefined ? {} : { probes: task.probes }),
   };
