@@ -113,7 +113,7 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
     name: "ner",
     term: "ner [options] [texts...]",
     description:
-      "Find named entities (type, text, start, end, score) with a tagger from `embedkit train ner`.",
+      "Find named entities (type, text, start, end, score) with a tagger from `embedkit train ner` or `embedkit finetune ner`.",
     load: async () => (await import("./ner.js")).nerCommand(),
   },
   {
@@ -126,7 +126,8 @@ export const COMMANDS: readonly CommandEntry[] = Object.freeze([
   {
     name: "finetune",
     term: "finetune",
-    description: "Fine-tune the encoder itself (not only a head) on labelled data: classifier, ner.",
+    description:
+      "Fine-tune the encoder itself (not only a head) on labelled data: classifier, embeddings, ner.",
     load: async () => (await import("./finetune.js")).finetuneCommand(),
   },
   {
