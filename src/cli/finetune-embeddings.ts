@@ -18,11 +18,11 @@ import { openStore } from "./context.js";
 import {
   addRunOptions,
   addTrainingOptions,
+  encoderExport,
   exportName,
   type FinetuneTrainingCommandOptions,
   logSkippedRows,
   runSummary,
-  trainingDataSha256,
   trainingLoopSettings,
   trainingProgress,
 } from "./finetune-options.js";
@@ -63,12 +63,9 @@ async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions): Promise
     scale: options.scale,
     ...(inputTypes === undefined ? {} : { inputTypes }),
     ...trainingLoopSettings(options),
-    onLog: progress.onLog,
-    onBatch: progress.onBatch,
-    onEpoch: progress.onEpoch,
+    ...progress.callbacks,
   });
-  const bestReport = result.history[result.bestEpoch - 1];
-  const metrics: Record<string, number> = {
+  const metrics = {
     ...(result.validationMetric === undefined
       ? {}
       : { [`validation.${result.metric}`]: result.validationMetric }),
@@ -76,16 +73,11 @@ async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions): Promise
       ? {}
       : { [`base.validation.${result.metric}`]: result.baseValidationMetric }),
     ...(result.validationAccuracy === undefined ? {} : { "validation.accuracy": result.validationAccuracy }),
-    ...(bestReport === undefined ? {} : { "train.loss": bestReport.trainLoss }),
-    "best.epoch": result.bestEpoch,
   };
   // Written under a temporary name and renamed by the exporter: --out is complete or untouched.
   const exported = await exportFinetunedEncoder({
     base: options.model,
-    weights: result.encoderWeights,
-    task: "embeddings",
-    dataSha256: trainingDataSha256(data, validation),
-    metrics,
+    ...encoderExport("embeddings", result, { data, validation }, metrics),
     outDir: options.out,
     name: exportName(options.out),
     overwrite: true,

@@ -23,10 +23,10 @@ import {
   addRunOptions,
   addTrainingOptions,
   collectTexts,
+  encoderExport,
   type FinetuneTrainingCommandOptions,
   headEncoderSummary,
   runSummary,
-  trainingDataSha256,
   trainingLoopSettings,
   trainingProgress,
   writeHeadWithEncoder,
@@ -81,29 +81,22 @@ async function run(options: FinetuneNerCommandOptions): Promise<void> {
     ...(options.tagScheme === undefined ? {} : { scheme: options.tagScheme }),
     ...(probes.length === 0 ? {} : { probes }),
     ...trainingLoopSettings(options),
-    onLog: progress.onLog,
-    onBatch: progress.onBatch,
-    onEpoch: progress.onEpoch,
+    ...progress.callbacks,
   });
-  const bestReport = result.history[result.bestEpoch - 1];
   const exported = await writeHeadWithEncoder(
     options,
-    {
-      weights: result.encoderWeights,
-      task: "ner",
-      dataSha256: trainingDataSha256(data, validation),
-      metrics: {
-        ...(result.validation === undefined
-          ? {}
-          : {
-              "validation.f1": result.validation.micro.f1,
-              "validation.precision": result.validation.micro.precision,
-              "validation.recall": result.validation.micro.recall,
-            }),
-        ...(bestReport === undefined ? {} : { "train.loss": bestReport.trainLoss }),
-        "best.epoch": result.bestEpoch,
-      },
-    },
+    encoderExport(
+      "ner",
+      result,
+      { data, validation },
+      result.validation === undefined
+        ? {}
+        : {
+            "validation.f1": result.validation.micro.f1,
+            "validation.precision": result.validation.micro.precision,
+            "validation.recall": result.validation.micro.recall,
+          },
+    ),
     (dir, encoder) =>
       saveTagger(
         dir,

@@ -19,7 +19,6 @@ import {
 } from "../train/finetune/export.js";
 import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
-import type { EpochReport } from "../train/train-model.js";
 import { createProgressBar, parseFraction, parseNonNegativeNumber, parsePositiveInteger } from "./io.js";
 
 /** Options every `finetune` subcommand parses (see {@link addTrainingOptions}, {@link addRunOptions}). */
@@ -189,9 +188,8 @@ export function trainingLoopSettings(options: FinetuneTrainingCommandOptions): T
 export interface TrainingProgress {
   /** Write a line on stderr unless `--quiet`. */
   readonly log: (line: string) => void;
-  readonly onLog: (line: string) => void;
-  readonly onBatch: (done: number, total: number) => void;
-  readonly onEpoch: (report: EpochReport) => void;
+  /** The loop's callbacks: spread them into the fine-tuning options. */
+  readonly callbacks: Required<Pick<TrainingLoopSettings, "onLog" | "onBatch" | "onEpoch">>;
 }
 
 /**
@@ -209,23 +207,25 @@ export function trainingProgress(
   let started = false;
   return {
     log,
-    onLog: log,
-    onBatch: (done, total) => {
-      if (!started) {
-        bar.start(total, "fine-tuning");
-        started = true;
-      }
-      bar.update(done, total);
-      if (done === total) {
-        bar.stop();
-        started = false;
-      }
-    },
-    onEpoch: (report) => {
-      const value = report.validationMetric === undefined ? "" : `  ${metric(report.validationMetric)}`;
-      log(
-        `epoch ${report.epoch}  loss ${report.trainLoss.toFixed(4)}${value}  lr ${report.learningRate.toExponential(2)}  ${(report.milliseconds / 1000).toFixed(1)} s${report.best ? "  *" : ""}`,
-      );
+    callbacks: {
+      onLog: log,
+      onBatch: (done, total) => {
+        if (!started) {
+          bar.start(total, "fine-tuning");
+          started = true;
+        }
+        bar.update(done, total);
+        if (done === total) {
+          bar.stop();
+          started = false;
+        }
+      },
+      onEpoch: (report) => {
+        const value = report.validationMetric === undefined ? "" : `  ${metric(report.validationMetric)}`;
+        log(
+          `epoch ${report.epoch}  loss ${report.trainLoss.toFixed(4)}${value}  lr ${report.learningRate.toExponential(2)}  ${(report.milliseconds / 1000).toFixed(1)} s${report.best ? "  *" : ""}`,
+        );
+      },
     },
   };
 }
@@ -239,9 +239,35 @@ export function logSkippedRows(files: readonly DataFileInfo[], log: (line: strin
       );
 }
 
-/** sha256 recorded for the training data: the file's own, or with a validation file both combined. */
-export function trainingDataSha256(data: DataFileInfo, validation: DataFileInfo | undefined): string {
-  return validation === undefined ? data.sha256 : combineDataSha256([data, validation]);
+/** What the exporter gets of a fine-tuning run (see {@link encoderExport}). */
+export type EncoderExport = Pick<
+  ExportFinetunedEncoderOptions,
+  "weights" | "task" | "dataSha256" | "metrics"
+>;
+
+/**
+ * What the exported encoder records of a run: the kept weights, the data's sha256 (the training
+ * file's own, or with a validation file both combined) and the task's metrics followed by the
+ * best epoch's training loss and number.
+ */
+export function encoderExport(
+  task: ExportFinetunedEncoderOptions["task"],
+  result: Pick<FinetuneRunResult, "encoderWeights" | "history" | "bestEpoch">,
+  files: { readonly data: DataFileInfo; readonly validation: DataFileInfo | undefined },
+  metrics: Readonly<Record<string, number>>,
+): EncoderExport {
+  const bestReport = result.history[result.bestEpoch - 1];
+  return {
+    weights: result.encoderWeights,
+    task,
+    dataSha256:
+      files.validation === undefined ? files.data.sha256 : combineDataSha256([files.data, files.validation]),
+    metrics: {
+      ...metrics,
+      ...(bestReport === undefined ? {} : { "train.loss": bestReport.trainLoss }),
+      "best.epoch": result.bestEpoch,
+    },
+  };
 }
 
 /** Speed and history fields that end every `finetune` JSON summary. */
@@ -263,7 +289,7 @@ export function runSummary(
  */
 export async function writeHeadWithEncoder(
   options: Pick<FinetuneTrainingCommandOptions, "out" | "model" | "home">,
-  encoder: Pick<ExportFinetunedEncoderOptions, "weights" | "task" | "dataSha256" | "metrics">,
+  encoder: EncoderExport,
   saveHead: (dir: string, encoder: ExportedEncoder) => Promise<void>,
 ): Promise<ExportedEncoder> {
   const temp = `${resolve(options.out)}.tmp-${process.pid}`;

@@ -23,11 +23,11 @@ import {
   addRunOptions,
   addTrainingOptions,
   collectTexts,
+  encoderExport,
   type FinetuneTrainingCommandOptions,
   headEncoderSummary,
   logSkippedRows,
   runSummary,
-  trainingDataSha256,
   trainingLoopSettings,
   trainingProgress,
   writeHeadWithEncoder,
@@ -71,25 +71,16 @@ async function runClassifier(options: FinetuneClassifierCommandOptions): Promise
         }),
     ...(options.probe === undefined ? {} : { probes: options.probe }),
     ...trainingLoopSettings(options),
-    onLog: progress.onLog,
-    onBatch: progress.onBatch,
-    onEpoch: progress.onEpoch,
+    ...progress.callbacks,
   });
-  const bestReport = result.history[result.bestEpoch - 1];
   const exported = await writeHeadWithEncoder(
     options,
-    {
-      weights: result.encoderWeights,
-      task: "classifier",
-      dataSha256: trainingDataSha256(data, validation),
-      metrics: {
-        ...(result.validationAccuracy === undefined
-          ? {}
-          : { "validation.accuracy": result.validationAccuracy }),
-        ...(bestReport === undefined ? {} : { "train.loss": bestReport.trainLoss }),
-        "best.epoch": result.bestEpoch,
-      },
-    },
+    encoderExport(
+      "classifier",
+      result,
+      { data, validation },
+      result.validationAccuracy === undefined ? {} : { "validation.accuracy": result.validationAccuracy },
+    ),
     async (dir, encoder) => {
       const head = createClassifier({
         model: result.classifier.model,
