@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { HEAD_ENCODER_FOLDER } from "../models/finetuned-folder.js";
 import { splitForTagging, TAGGING_UNITS, type TaggingUnit } from "../ner/ner-words.js";
-import { TAGGED_FORMATS, type TaggedFormat } from "../ner/readers.js";
+import { TAGGED_FORMATS, type TaggedFormat, taggedFormatOf } from "../ner/readers.js";
 import { TAG_SCHEMES, type TagScheme } from "../ner/tag-scheme.js";
 import { saveTagger } from "../ner/tagger.js";
 import { finetuneNer } from "../train/encoder/finetune-ner.js";
@@ -22,7 +22,6 @@ import { openStore } from "./context.js";
 import {
   addRunOptions,
   addTrainingOptions,
-  collectTexts,
   encoderExport,
   type FinetuneTrainingCommandOptions,
   headEncoderSummary,
@@ -31,7 +30,7 @@ import {
   trainingProgress,
   writeHeadWithEncoder,
 } from "./finetune-options.js";
-import { printJson } from "./io.js";
+import { collectTexts, printJson } from "./io.js";
 
 interface FinetuneNerCommandOptions extends FinetuneTrainingCommandOptions {
   readonly data: string;
@@ -43,17 +42,11 @@ interface FinetuneNerCommandOptions extends FinetuneTrainingCommandOptions {
   readonly probe?: readonly string[];
 }
 
-/** Format from the option, else from the extension (`.bio` → bio, otherwise conll), as `train ner`. */
-function formatOf(path: string, option: TaggedFormat | undefined): TaggedFormat {
-  if (option !== undefined) return option;
-  return path.toLowerCase().endsWith(".bio") ? "bio" : "conll";
-}
-
 async function run(options: FinetuneNerCommandOptions): Promise<void> {
   const store = openStore(options);
-  const format = formatOf(options.data, options.format);
+  const format = taggedFormatOf(options.data, options.format);
   const read = (path: string) =>
-    readTokenTagFile(path, { scheme: options.scheme, format: formatOf(path, options.format) });
+    readTokenTagFile(path, { scheme: options.scheme, format: taggedFormatOf(path, options.format) });
   const data = await read(options.data);
   const validation = options.validation === undefined ? undefined : await read(options.validation);
   const unit = options.unit ?? (format === "bio" ? "character" : "word");

@@ -154,11 +154,6 @@ export function addRunOptions(command: Command): Command {
     .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)");
 }
 
-/** Commander parser of a repeatable text option (`--probe a --probe b`). */
-export function collectTexts(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** The parsed options as training-loop settings (plus `maxTokens` / `onLong` of the data). */
 export function trainingLoopSettings(options: FinetuneTrainingCommandOptions): TrainingLoopSettings & {
   readonly maxTokens?: number;

@@ -22,7 +22,6 @@ import { finetuneNerCommand } from "./finetune-ner.js";
 import {
   addRunOptions,
   addTrainingOptions,
-  collectTexts,
   encoderExport,
   type FinetuneTrainingCommandOptions,
   headEncoderSummary,
@@ -32,7 +31,7 @@ import {
   trainingProgress,
   writeHeadWithEncoder,
 } from "./finetune-options.js";
-import { parseFraction, printJson } from "./io.js";
+import { collectTexts, parseFraction, printJson } from "./io.js";
 
 interface FinetuneClassifierCommandOptions extends FinetuneTrainingCommandOptions {
   readonly data: string;

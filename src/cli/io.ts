@@ -37,6 +37,11 @@ export function parseFraction(value: string): number {
   return parsed;
 }
 
+/** Commander parser of a repeatable option (`--probe a --probe b` → `["a", "b"]`). */
+export function collectTexts(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** Commander argument parser for finite numbers ≥ 0. */
 export function parseNonNegativeNumber(value: string): number {
   const parsed = Number(value);
