@@ -18,9 +18,8 @@
  * (`W·(s·y) = (s·W)·y`): the saved head takes the embedder's vectors as they are.
  */
 
-import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { EmbedkitError } from "../../errors.js";
-import { checkInteger, checkNumber } from "../../internal/options.js";
+import { checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import { dot } from "../../vectors/math.js";
 import { createRandom } from "../../vectors/random.js";
@@ -28,6 +27,7 @@ import { type Classifier, createClassifier, stratifiedSplit } from "../classifie
 import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
+import { openBaseModel } from "./base-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
 import {
   checkTrainingLoopSettings,
@@ -188,14 +188,9 @@ export async function finetuneClassifier(
       validationLines = split.validation.map((i) => lines[i] as number);
     }
   }
-  const store = options.store;
-  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
-  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? Math.min(128, spec.maxTokens), {
-    min: 4,
-    max: spec.maxTokens,
+  const { spec, pulled, maxTokens, tokenizer } = await openBaseModel(options, {
+    maxTokens: (limit) => Math.min(128, limit),
   });
-  const pulled = await store.ensure(spec);
-  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
   // Length policy (side B's, one place) before any training: a long row fails the call up front.
   const onLong = options.onLong ?? "truncate";
   const countTokens = async (texts: readonly string[]): Promise<number[]> =>

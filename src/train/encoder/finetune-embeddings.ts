@@ -21,13 +21,13 @@
 
 import type { InputType } from "../../embed/embedder.js";
 import { applyPrefix } from "../../embed/inputs.js";
-import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { EmbedkitError } from "../../errors.js";
 import { spearman } from "../../eval/metrics.js";
-import { checkInteger, checkNumber } from "../../internal/options.js";
+import { checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import { createRandom } from "../../vectors/random.js";
 import { applyLengthPolicy, type ScoredPair, type TextPair } from "../finetune/data.js";
+import { openBaseModel } from "./base-model.js";
 import {
   cosentLoss,
   DEFAULT_SIMILARITY_SCALE,
@@ -248,14 +248,9 @@ export async function finetuneEmbeddings(
       );
   }
 
-  const store = options.store;
-  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
-  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? Math.min(128, spec.maxTokens), {
-    min: 4,
-    max: spec.maxTokens,
+  const { spec, pulled, maxTokens, tokenizer } = await openBaseModel(options, {
+    maxTokens: (limit) => Math.min(128, limit),
   });
-  const pulled = await store.ensure(spec);
-  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
   const prefix = (text: string, type: InputType) => applyPrefix(text, type, spec.prefixes);
   // Every text as the embedder sees it (prefixed), with its file line, for the length policy.
   const textsOf = (pairs: readonly (TextPair | ScoredPair)[]) =>

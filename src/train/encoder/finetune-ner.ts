@@ -23,11 +23,10 @@
  * schedule, clipping, early stopping on entity F1, best-epoch restore,
  * checkpoints and resume).
  */
-import { loadTextTokenizer, type TextTokenizer } from "../../embed/onnx/text-tokenizer.js";
+import type { TextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { sentencePieces, windowSequences } from "../../embed/onnx/word-pieces.js";
 import { EmbedkitError } from "../../errors.js";
 import { type EntityF1Report, entityF1 } from "../../eval/entity-f1.js";
-import { checkInteger } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import type { TaggingUnit } from "../../ner/ner-words.js";
 import type { TaggedCorpus } from "../../ner/readers.js";
@@ -39,6 +38,7 @@ import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
 import { createTensor } from "../tensor.js";
+import { openBaseModel } from "./base-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
 import {
   checkTrainingLoopSettings,
@@ -411,14 +411,10 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
     });
   }
   const { seed, batchSize, dropout } = checkTrainingLoopSettings(options);
-  const store = options.store;
-  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
-  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? spec.maxTokens, {
-    min: 4,
-    max: spec.maxTokens,
+  const { spec, pulled, maxTokens, tokenizer } = await openBaseModel(options, {
+    maxTokens: (limit) => limit,
+    tokenizerLimit: "model",
   });
-  const pulled = await store.ensure(spec);
-  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), spec.maxTokens);
   const special = tokenizer.special;
   const trainPieces = sentencePieces(
     tokenizer,
