@@ -9,17 +9,26 @@
  * `embed`, `index`, `serve` and `models verify` open with `-m dir:DIR`),
  * written complete or not at all.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import type { InputType } from "../embed/embedder.js";
 import { finetuneEmbeddings } from "../train/encoder/finetune-embeddings.js";
-import { combineDataSha256, readPairsFile } from "../train/finetune/data.js";
+import { readPairsFile } from "../train/finetune/data.js";
 import { exportFinetunedEncoder } from "../train/finetune/export.js";
-import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
-import { SCHEDULES, type ScheduleName } from "../train/schedules.js";
 import { openStore } from "./context.js";
-import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
+import {
+  addRunOptions,
+  addTrainingOptions,
+  encoderExport,
+  exportName,
+  type FinetuneTrainingCommandOptions,
+  logSkippedRows,
+  runSummary,
+  trainingLoopSettings,
+  trainingProgress,
+} from "./finetune-options.js";
+import { parseFraction, parseNonNegativeNumber, printJson } from "./io.js";
 
-interface FinetuneEmbeddingsCommandOptions {
+interface FinetuneEmbeddingsCommandOptions extends FinetuneTrainingCommandOptions {
   readonly data: string;
   readonly valData?: string;
   readonly val: number;
@@ -27,57 +36,17 @@ interface FinetuneEmbeddingsCommandOptions {
   readonly scale: number;
   readonly firstType?: InputType;
   readonly secondType?: InputType;
-  readonly model: string;
-  readonly maxTokens?: number;
-  readonly onLong: "truncate" | "refuse";
-  readonly optimizer: OptimizerName;
-  readonly lr: number;
-  readonly weightDecay: number;
-  readonly schedule: ScheduleName;
-  readonly warmup: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly dropout: number;
-  readonly clip: number;
-  readonly patience?: number;
-  readonly seed: number;
-  readonly out: string;
-  readonly checkpointDir?: string;
-  readonly checkpointEvery?: number;
-  readonly checkpointKeep: number;
-  readonly resume?: boolean;
-  readonly json?: boolean;
-  readonly quiet?: boolean;
-  readonly home?: string;
 }
 
-function parseFraction(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
-    throw new InvalidArgumentError("must be a number in [0, 1).");
-  return parsed;
-}
-
-function parseSeed(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError("must be an integer >= 0.");
-  return parsed;
-}
-
-async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions, name: string): Promise<void> {
+async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions): Promise<void> {
   const store = openStore(options);
   const data = await readPairsFile(options.data);
   const validation = options.valData === undefined ? undefined : await readPairsFile(options.valData);
-  const log = (line: string): void => {
-    if (options.quiet !== true) process.stderr.write(`${line}\n`);
-  };
-  for (const file of validation === undefined ? [data] : [data, validation])
-    if (file.skipped.length > 0)
-      log(
-        `${file.path}: skipped ${file.skipped.length} empty row(s) (first at line ${file.skipped[0]?.line}).`,
-      );
-  const bar = createProgressBar({ unit: "batches", quiet: options.quiet === true || options.json === true });
-  let started = false;
+  const progress = trainingProgress(
+    options,
+    (value) => `val ${data.kind === "pairs" ? "mrr" : "spearman"} ${value.toFixed(4)}`,
+  );
+  logSkippedRows(validation === undefined ? [data] : [data, validation], progress.log);
   const inputTypes =
     options.firstType === undefined && options.secondType === undefined
       ? undefined
@@ -93,46 +62,10 @@ async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions, name: st
     ...(options.loss === undefined ? {} : { loss: options.loss }),
     scale: options.scale,
     ...(inputTypes === undefined ? {} : { inputTypes }),
-    ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
-    onLong: options.onLong,
-    optimizer: { name: options.optimizer, learningRate: options.lr, weightDecay: options.weightDecay },
-    schedule: { name: options.schedule, warmup: options.warmup },
-    epochs: options.epochs,
-    batchSize: options.batchSize,
-    dropout: options.dropout,
-    clipNorm: options.clip,
-    ...(options.patience === undefined ? {} : { earlyStopping: { patience: options.patience } }),
-    seed: options.seed,
-    ...(options.checkpointDir === undefined
-      ? {}
-      : { checkpointDir: options.checkpointDir, checkpointKeep: options.checkpointKeep }),
-    ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
-    ...(options.resume === true ? { resume: true } : {}),
-    ...(options.home === undefined ? {} : { home: options.home }),
-    onLog: log,
-    onBatch: (done, total) => {
-      if (!started) {
-        bar.start(total, "fine-tuning");
-        started = true;
-      }
-      bar.update(done, total);
-      if (done === total) {
-        bar.stop();
-        started = false;
-      }
-    },
-    onEpoch: (report) => {
-      const metric =
-        report.validationMetric === undefined
-          ? ""
-          : `  val ${data.kind === "pairs" ? "mrr" : "spearman"} ${report.validationMetric.toFixed(4)}`;
-      log(
-        `epoch ${report.epoch}  loss ${report.trainLoss.toFixed(4)}${metric}  lr ${report.learningRate.toExponential(2)}  ${(report.milliseconds / 1000).toFixed(1)} s${report.best ? "  *" : ""}`,
-      );
-    },
+    ...trainingLoopSettings(options),
+    ...progress.callbacks,
   });
-  const bestReport = result.history[result.bestEpoch - 1];
-  const metrics: Record<string, number> = {
+  const metrics = {
     ...(result.validationMetric === undefined
       ? {}
       : { [`validation.${result.metric}`]: result.validationMetric }),
@@ -140,18 +73,13 @@ async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions, name: st
       ? {}
       : { [`base.validation.${result.metric}`]: result.baseValidationMetric }),
     ...(result.validationAccuracy === undefined ? {} : { "validation.accuracy": result.validationAccuracy }),
-    ...(bestReport === undefined ? {} : { "train.loss": bestReport.trainLoss }),
-    "best.epoch": result.bestEpoch,
   };
   // Written under a temporary name and renamed by the exporter: --out is complete or untouched.
   const exported = await exportFinetunedEncoder({
     base: options.model,
-    weights: result.encoderWeights,
-    task: "embeddings",
-    dataSha256: validation === undefined ? data.sha256 : combineDataSha256([data, validation]),
-    metrics,
+    ...encoderExport("embeddings", result, { data, validation }, metrics),
     outDir: options.out,
-    name,
+    name: exportName(options.out),
     overwrite: true,
     ...(options.home === undefined ? {} : { home: options.home }),
   });
@@ -168,10 +96,7 @@ async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions, name: st
     bestEpoch: result.bestEpoch,
     stoppedEarly: result.stoppedEarly,
     steps: result.steps,
-    truncated: result.truncated,
-    tokensPerSecond: Math.round(result.tokensPerSecond),
-    epochSeconds: result.epochSeconds.map((s) => Math.round(s * 10) / 10),
-    history: result.history,
+    ...runSummary(result),
   };
   if (options.json === true) printJson(summary);
   else {
@@ -185,9 +110,9 @@ async function runEmbeddings(options: FinetuneEmbeddingsCommandOptions, name: st
   }
 }
 
-/** Build `finetune embeddings`; `exportName` turns the --out folder into the model's name. */
-export function finetuneEmbeddingsCommand(exportName: (out: string) => string): Command {
-  return new Command("embeddings")
+/** Build `finetune embeddings`. */
+export function finetuneEmbeddingsCommand(): Command {
+  const command = new Command("embeddings")
     .description(
       "Fine-tune a catalog encoder's embedding space on pairs: anchor,positive[,negative] (in-batch negatives, MultipleNegativesRanking) or text1,text2,score (CoSENT); prints loss and validation MRR / Spearman per epoch and saves the encoder as a dir: model.",
     )
@@ -215,65 +140,18 @@ export function finetuneEmbeddingsCommand(exportName: (out: string) => string): 
         "--second-type <type>",
         "prefix of positive, negative / text2 (default: passage for pairs, none for scored)",
       ).choices(["query", "passage", "none"]),
-    )
-    .option(
-      "-m, --model <id>",
-      "base encoder (all-minilm-l6-v2, bge-small-en-v1.5, bge-small-zh-v1.5, e5-small-v2)",
-      "all-minilm-l6-v2",
-    )
-    .option(
-      "--max-tokens <n>",
-      "longest sequence in tokens (default 128, at most the model's limit)",
-      parsePositiveInteger,
-    )
-    .addOption(
-      new Option("--on-long <action>", "longer texts are cut or refused")
-        .choices(["truncate", "refuse"])
-        .default("truncate"),
-    )
-    .addOption(new Option("--optimizer <name>", "optimizer").choices([...OPTIMIZERS]).default("adamw"))
-    .option("--lr <rate>", "peak learning rate", parseNonNegativeNumber, 2e-5)
-    .option("--weight-decay <rate>", "weight decay (AdamW: decoupled)", parseNonNegativeNumber, 0.01)
-    .addOption(
-      new Option("--schedule <name>", "learning-rate schedule").choices([...SCHEDULES]).default("linear"),
-    )
-    .option(
-      "--warmup <share>",
-      "warmup: share of all steps (< 1) or a number of steps",
-      parseNonNegativeNumber,
-      0.1,
-    )
-    .option("--epochs <n>", "passes over the training pairs", parsePositiveInteger, 3)
-    .option("--batch-size <n>", "pairs per step (in-batch negatives: at least 2)", parsePositiveInteger, 16)
-    .option("--dropout <rate>", "dropout in the encoder", parseFraction, 0.1)
-    .option("--clip <norm>", "clip the global gradient norm (0 = off)", parseNonNegativeNumber, 1)
-    .option(
-      "--patience <n>",
-      "stop after n epochs without validation improvement (best epoch is kept)",
-      parsePositiveInteger,
-    )
-    .option("--seed <n>", "seed of the split, shuffling and dropout", parseSeed, 42)
-    .requiredOption(
-      "-o, --out <dir>",
-      "output folder: the fine-tuned encoder as a dir: model (replaced when complete)",
-    )
-    .option(
-      "--checkpoint-dir <dir>",
-      "write training checkpoints here (each epoch end, and every --checkpoint-every steps)",
-    )
-    .option(
-      "--checkpoint-every <n>",
-      "steps between checkpoints (default: epoch ends only)",
-      parsePositiveInteger,
-    )
-    .option("--checkpoint-keep <n>", "checkpoints kept in --checkpoint-dir", parsePositiveInteger, 3)
-    .option(
-      "--resume",
-      "continue from the newest intact checkpoint in --checkpoint-dir (same data and options)",
-    )
-    .option("--json", "print a JSON summary on stdout")
-    .option("-q, --quiet", "no progress output")
-    .option("--home <dir>", "model cache folder (default: $EMBEDKIT_HOME or ~/.cache/embedkit)")
+    );
+  return addRunOptions(
+    addTrainingOptions(command, {
+      unit: "pairs",
+      learningRate: 2e-5,
+      batchSize: "pairs per step (in-batch negatives: at least 2)",
+      dropout: "dropout in the encoder",
+      seed: "seed of the split, shuffling and dropout",
+      out: "output folder: the fine-tuned encoder as a dir: model (replaced when complete)",
+      resume: "continue from the newest intact checkpoint in --checkpoint-dir (same data and options)",
+    }),
+  )
     .addHelpText(
       "after",
       `
@@ -293,6 +171,6 @@ Examples:
   embedkit finetune embeddings --data pairs.csv --checkpoint-dir ckpt/ --resume --out ft/   # after a crash`,
     )
     .action(async (options: FinetuneEmbeddingsCommandOptions) => {
-      await runEmbeddings(options, exportName(options.out));
+      await runEmbeddings(options);
     });
 }

@@ -29,6 +29,19 @@ export function parseNonNegativeInteger(value: string): number {
   return parsed;
 }
 
+/** Commander parser for a fraction in [0, 1) (a share held out, a dropout rate). */
+export function parseFraction(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
+    throw new InvalidArgumentError("must be a number in [0, 1).");
+  return parsed;
+}
+
+/** Commander parser of a repeatable option (`--probe a --probe b` → `["a", "b"]`). */
+export function collectTexts(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** Commander argument parser for finite numbers ≥ 0. */
 export function parseNonNegativeNumber(value: string): number {
   const parsed = Number(value);

@@ -16,12 +16,13 @@ import {
   TAGGED_FORMATS,
   type TaggedCorpus,
   type TaggedFormat,
+  taggedFormatOf,
 } from "../ner/readers.js";
 import { TAG_SCHEMES, type TagScheme } from "../ner/tag-scheme.js";
 import { type ClassWeighting, saveTagger, trainTagger } from "../ner/tagger.js";
 import { OPTIMIZERS, type OptimizerName } from "../train/optimizers.js";
 import { openEmbedder } from "./context.js";
-import { createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
+import { collectTexts, createProgressBar, parsePositiveInteger, printJson, printLine } from "./io.js";
 
 interface TrainNerOptions {
   readonly data: string[];
@@ -72,22 +73,12 @@ function parseHidden(value: string): number[] {
   return value.split(",").map((part) => parsePositiveInteger(part.trim()));
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-/** Format from the option, else from the extension (`.bio` → bio, otherwise conll). */
-function formatOf(path: string, option: TaggedFormat | undefined): TaggedFormat {
-  if (option !== undefined) return option;
-  return path.toLowerCase().endsWith(".bio") ? "bio" : "conll";
-}
-
 async function readAll(paths: readonly string[], options: TrainNerOptions): Promise<TaggedCorpus> {
   const corpora: TaggedCorpus[] = [];
   for (const path of paths) {
     corpora.push(
       await readTaggedFile(path, {
-        format: formatOf(path, options.format),
+        format: taggedFormatOf(path, options.format),
         scheme: options.scheme,
         invalidTransitions: options.repair ? "repair" : "error",
       }),
@@ -108,7 +99,8 @@ async function run(options: TrainNerOptions): Promise<void> {
   });
   const validation = options.val === undefined ? split.validation : await readAll(options.val, options);
   const unit =
-    options.unit ?? (formatOf(options.data[0] as string, options.format) === "bio" ? "character" : "word");
+    options.unit ??
+    (taggedFormatOf(options.data[0] as string, options.format) === "bio" ? "character" : "word");
   const quiet = options.quiet ?? false;
   const embedder = (await openEmbedder({
     model: options.model,
@@ -245,7 +237,7 @@ export function trainNerCommand(name = "ner"): Command {
     .requiredOption(
       "--data <file>",
       "labelled training file; repeat for several files (read in order)",
-      collect,
+      collectTexts,
     )
     .addOption(
       new Option("--format <format>", "file format (default: bio for *.bio, else conll)").choices([
@@ -261,7 +253,7 @@ export function trainNerCommand(name = "ner"): Command {
         "tag scheme the head predicts (default: bioes for characters, else the files' scheme)",
       ).choices([...TAG_SCHEMES]),
     )
-    .option("--val <file>", "validation file (picks the best epoch); repeatable", collect)
+    .option("--val <file>", "validation file (picks the best epoch); repeatable", collectTexts)
     .option("--val-last <n>", "hold out the last n sentences of --data as validation", parsePositiveInteger)
     .option("--sample <n>", "train on a seeded random sample of n sentences", parsePositiveInteger)
     .addOption(

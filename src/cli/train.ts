@@ -20,7 +20,13 @@ import {
 } from "../train/train-from-file.js";
 import type { EpochReport } from "../train/train-model.js";
 import { openEmbedder, openStore } from "./context.js";
-import { createProgressBar, parseNonNegativeNumber, parsePositiveInteger, printJson } from "./io.js";
+import {
+  createProgressBar,
+  parseFraction,
+  parseNonNegativeNumber,
+  parsePositiveInteger,
+  printJson,
+} from "./io.js";
 import { trainNerCommand } from "./train-ner.js";
 
 /** Commander parser for a positive finite number. */
@@ -28,14 +34,6 @@ function parsePositiveNumber(value: string): number {
   const parsed = Number(value);
   if (value.trim() === "" || !Number.isFinite(parsed) || parsed <= 0)
     throw new InvalidArgumentError("must be a number > 0.");
-  return parsed;
-}
-
-/** Commander parser for a fraction in [0, 1). */
-function parseFraction(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === "" || !(parsed >= 0 && parsed < 1))
-    throw new InvalidArgumentError("must be a number in [0, 1).");
   return parsed;
 }
 

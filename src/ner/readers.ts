@@ -19,6 +19,12 @@ export const TAGGED_FORMATS = Object.freeze(["conll", "bio"] as const);
 /** `conll` (whitespace-separated columns, tag last) or `bio` (`char<TAB>tag`). */
 export type TaggedFormat = (typeof TAGGED_FORMATS)[number];
 
+/** The format given, else the file's by its extension: `.bio` → bio, anything else conll. */
+export function taggedFormatOf(path: string, format?: TaggedFormat): TaggedFormat {
+  if (format !== undefined) return format;
+  return path.toLowerCase().endsWith(".bio") ? "bio" : "conll";
+}
+
 /** One labelled sentence. */
 export interface TaggedSentence {
   /** Tokens (CoNLL) or characters (bio), in order. */

@@ -1,6 +1,6 @@
 /** NER data readers (CoNLL, character-per-line BIO) and tagging schemes. */
 import { describe, expect, it } from "vitest";
-import { parseTagged, readTaggedFile } from "../../src/ner/readers.js";
+import { parseTagged, readTaggedFile, taggedFormatOf } from "../../src/ner/readers.js";
 import { convertTags, spansToTags, tagSet, tagsToSpans } from "../../src/ner/tag-scheme.js";
 
 const CONLL = `-DOCSTART- -X- -X- O
@@ -88,6 +88,16 @@ describe("parseTagged (character-per-line BIO)", () => {
     expect(() => parseTagged("中\tB-LOC\n国 I-LOC\n", { format: "bio", source: "zh.bio" })).toThrow(
       malformedAt(2, /^zh\.bio:2: expected 2 tab-separated fields/),
     );
+  });
+});
+
+describe("taggedFormatOf", () => {
+  it("takes the given format, else bio for .bio files (any case) and conll for the rest", () => {
+    expect(taggedFormatOf("train.txt", "bio")).toBe("bio");
+    expect(taggedFormatOf("train.bio", "conll")).toBe("conll");
+    expect(taggedFormatOf("dir/TRAIN.BIO")).toBe("bio");
+    expect(taggedFormatOf("train.conll")).toBe("conll");
+    expect(taggedFormatOf("bio")).toBe("conll");
   });
 });
 

@@ -18,9 +18,8 @@
  * (`W·(s·y) = (s·W)·y`): the saved head takes the embedder's vectors as they are.
  */
 
-import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { EmbedkitError } from "../../errors.js";
-import { checkInteger, checkNumber } from "../../internal/options.js";
+import { checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import { dot } from "../../vectors/math.js";
 import { createRandom } from "../../vectors/random.js";
@@ -28,12 +27,14 @@ import { type Classifier, createClassifier, stratifiedSplit } from "../classifie
 import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
-import type { EpochReport } from "../train-model.js";
+import { openBaseModel } from "./base-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
 import {
   checkTrainingLoopSettings,
   type EncodeRows,
+  type FinetuneRunResult,
   type FinetuneTask,
+  finetuneRunResult,
   runTrainingLoop,
   type TokenRows,
   type TrainingLoopResult,
@@ -84,22 +85,10 @@ export interface ProbePrediction {
   readonly probabilities: Readonly<Record<string, number>>;
 }
 
-/** Result of {@link finetuneClassifier}. */
-export interface FinetuneClassifierResult {
+/** Result of {@link finetuneClassifier} (the run's fields: {@link FinetuneRunResult}, `encoderWeights` for `exportFinetunedEncoder`). */
+export interface FinetuneClassifierResult extends FinetuneRunResult {
   /** The head, in `train`'s classifier format (save it with `saveClassifier`). */
   readonly classifier: Classifier;
-  /** Trained encoder weights by ONNX initializer name (for `exportFinetunedEncoder`). */
-  readonly encoderWeights: Map<string, Float32Array>;
-  readonly history: readonly EpochReport[];
-  readonly bestEpoch: number;
-  readonly stoppedEarly: boolean;
-  readonly steps: number;
-  /** Training tokens (real, unpadded) per second of training time. */
-  readonly tokensPerSecond: number;
-  /** Wall-clock seconds per epoch (training + validation), in order. */
-  readonly epochSeconds: readonly number[];
-  /** Texts cut to `maxTokens`. */
-  readonly truncated: number;
   /** Validation accuracy of the kept weights (undefined without validation). */
   readonly validationAccuracy?: number;
   readonly probes?: {
@@ -199,14 +188,9 @@ export async function finetuneClassifier(
       validationLines = split.validation.map((i) => lines[i] as number);
     }
   }
-  const store = options.store;
-  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
-  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? Math.min(128, spec.maxTokens), {
-    min: 4,
-    max: spec.maxTokens,
+  const { spec, pulled, maxTokens, tokenizer } = await openBaseModel(options, {
+    maxTokens: (limit) => Math.min(128, limit),
   });
-  const pulled = await store.ensure(spec);
-  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
   // Length policy (side B's, one place) before any training: a long row fails the call up front.
   const onLong = options.onLong ?? "truncate";
   const countTokens = async (texts: readonly string[]): Promise<number[]> =>
@@ -366,17 +350,10 @@ export async function finetuneClassifier(
   });
   return {
     classifier,
-    encoderWeights: result.encoderWeights,
-    history: result.history,
-    bestEpoch: result.bestEpoch,
-    stoppedEarly: result.stoppedEarly,
-    steps: result.steps,
-    tokensPerSecond: result.tokensPerSecond,
-    epochSeconds: result.epochSeconds,
+    ...finetuneRunResult(result, truncated),
     optimizerInEngine: result.optimizerInEngine,
     timings: result.timings,
     engine: result.engine,
-    truncated,
     ...(result.best === undefined ? {} : { validationAccuracy: result.best.metric }),
     ...(options.probes === undefined ? {} : { probes: { before, after } }),
   };

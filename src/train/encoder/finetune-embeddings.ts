@@ -21,14 +21,13 @@
 
 import type { InputType } from "../../embed/embedder.js";
 import { applyPrefix } from "../../embed/inputs.js";
-import { loadTextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { EmbedkitError } from "../../errors.js";
 import { spearman } from "../../eval/metrics.js";
-import { checkInteger, checkNumber } from "../../internal/options.js";
+import { checkNumber } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import { createRandom } from "../../vectors/random.js";
 import { applyLengthPolicy, type ScoredPair, type TextPair } from "../finetune/data.js";
-import type { EpochReport } from "../train-model.js";
+import { openBaseModel } from "./base-model.js";
 import {
   cosentLoss,
   DEFAULT_SIMILARITY_SCALE,
@@ -42,7 +41,9 @@ import type { EncoderOutput } from "./sidecar.js";
 import {
   checkTrainingLoopSettings,
   type EncodeRows,
+  type FinetuneRunResult,
   type FinetuneTask,
+  finetuneRunResult,
   runTrainingLoop,
   type TaskValidation,
   type TrainingLoopSettings,
@@ -91,21 +92,10 @@ export interface FinetuneEmbeddingsOptions extends TrainingLoopSettings {
 }
 
 /** Result of {@link finetuneEmbeddings}. */
-export interface FinetuneEmbeddingsResult {
-  /** Trained encoder weights by ONNX initializer name (for `exportFinetunedEncoder`). */
-  readonly encoderWeights: Map<string, Float32Array>;
+export interface FinetuneEmbeddingsResult extends FinetuneRunResult {
   readonly loss: EmbeddingLoss;
   /** Validation metric: held-out MRR (pairs) or Spearman's rho (scored pairs). */
   readonly metric: "mrr" | "spearman";
-  readonly history: readonly EpochReport[];
-  readonly bestEpoch: number;
-  readonly stoppedEarly: boolean;
-  readonly steps: number;
-  /** Training tokens (real, unpadded) per second of training time. */
-  readonly tokensPerSecond: number;
-  readonly epochSeconds: readonly number[];
-  /** Texts cut to `maxTokens`. */
-  readonly truncated: number;
   /** Validation metric of the base model, before any step (undefined without validation). */
   readonly baseValidationMetric?: number;
   /** Validation metric of the kept weights. */
@@ -258,14 +248,9 @@ export async function finetuneEmbeddings(
       );
   }
 
-  const store = options.store;
-  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
-  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? Math.min(128, spec.maxTokens), {
-    min: 4,
-    max: spec.maxTokens,
+  const { spec, pulled, maxTokens, tokenizer } = await openBaseModel(options, {
+    maxTokens: (limit) => Math.min(128, limit),
   });
-  const pulled = await store.ensure(spec);
-  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), maxTokens);
   const prefix = (text: string, type: InputType) => applyPrefix(text, type, spec.prefixes);
   // Every text as the embedder sees it (prefixed), with its file line, for the length policy.
   const textsOf = (pairs: readonly (TextPair | ScoredPair)[]) =>
@@ -333,16 +318,9 @@ export async function finetuneEmbeddings(
   const result = await runTrainingLoop({ ...options, bert, task, examples: trainExamples, maxTokens });
   const accuracy = result.best?.details?.accuracy;
   return {
-    encoderWeights: result.encoderWeights,
+    ...finetuneRunResult(result, truncated),
     loss,
     metric: kind === "pairs" ? "mrr" : "spearman",
-    history: result.history,
-    bestEpoch: result.bestEpoch,
-    stoppedEarly: result.stoppedEarly,
-    steps: result.steps,
-    tokensPerSecond: result.tokensPerSecond,
-    epochSeconds: result.epochSeconds,
-    truncated,
     ...(task.baseMetric() === undefined ? {} : { baseValidationMetric: task.baseMetric() as number }),
     ...(result.best === undefined ? {} : { validationMetric: result.best.metric }),
     ...(typeof accuracy === "number" ? { validationAccuracy: accuracy } : {}),

@@ -23,11 +23,10 @@
  * schedule, clipping, early stopping on entity F1, best-epoch restore,
  * checkpoints and resume).
  */
-import { loadTextTokenizer, type TextTokenizer } from "../../embed/onnx/text-tokenizer.js";
+import type { TextTokenizer } from "../../embed/onnx/text-tokenizer.js";
 import { sentencePieces, windowSequences } from "../../embed/onnx/word-pieces.js";
 import { EmbedkitError } from "../../errors.js";
 import { type EntityF1Report, entityF1 } from "../../eval/entity-f1.js";
-import { checkInteger } from "../../internal/options.js";
 import type { ModelStore } from "../../models/index.js";
 import type { TaggingUnit } from "../../ner/ner-words.js";
 import type { TaggedCorpus } from "../../ner/readers.js";
@@ -39,12 +38,14 @@ import { applyLengthPolicy, checkValidationLabels } from "../finetune/data.js";
 import { createMlp, type Layer } from "../layers.js";
 import { softmaxCrossEntropy } from "../losses.js";
 import { createTensor } from "../tensor.js";
-import type { EpochReport } from "../train-model.js";
+import { openBaseModel } from "./base-model.js";
 import { readOnnxBert } from "./onnx-bert.js";
 import {
   checkTrainingLoopSettings,
   type EncodeRows,
+  type FinetuneRunResult,
   type FinetuneTask,
+  finetuneRunResult,
   runTrainingLoop,
   type TrainingLoopSettings,
 } from "./training-loop.js";
@@ -90,25 +91,13 @@ export interface FinetuneNerOptions extends TrainingLoopSettings {
   readonly probes?: ReadonlyArray<readonly string[]>;
 }
 
-/** Result of {@link finetuneNer}. */
-export interface FinetuneNerResult {
+/** Result of {@link finetuneNer} (the run's fields: {@link FinetuneRunResult}; `truncated` counts sentences). */
+export interface FinetuneNerResult extends FinetuneRunResult {
   /**
    * The tag head with its settings (`settings.modelId` = the base id): save it with `saveTagger`
    * after replacing `settings.modelId` by the exported encoder's id.
    */
   readonly tagger: Tagger;
-  /** Trained encoder weights by ONNX initializer name (for `exportFinetunedEncoder`). */
-  readonly encoderWeights: Map<string, Float32Array>;
-  readonly history: readonly EpochReport[];
-  readonly bestEpoch: number;
-  readonly stoppedEarly: boolean;
-  readonly steps: number;
-  /** Training tokens (real, unpadded) per second of training time. */
-  readonly tokensPerSecond: number;
-  /** Wall-clock seconds per epoch (training + validation). */
-  readonly epochSeconds: readonly number[];
-  /** Training sentences cut to `maxTokens`. */
-  readonly truncated: number;
   /** Entity scores on the validation corpus with the kept weights. */
   readonly validation?: EntityF1Report;
   readonly probes?: { readonly before: readonly TaggedOutput[]; readonly after: readonly TaggedOutput[] };
@@ -422,14 +411,10 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
     });
   }
   const { seed, batchSize, dropout } = checkTrainingLoopSettings(options);
-  const store = options.store;
-  const spec = await store.resolve(options.model ?? "all-minilm-l6-v2");
-  const maxTokens = checkInteger("maxTokens", options.maxTokens ?? spec.maxTokens, {
-    min: 4,
-    max: spec.maxTokens,
+  const { spec, pulled, maxTokens, tokenizer } = await openBaseModel(options, {
+    maxTokens: (limit) => limit,
+    tokenizerLimit: "model",
   });
-  const pulled = await store.ensure(spec);
-  const tokenizer = await loadTextTokenizer(pulled.path("tokenizer"), spec.maxTokens);
   const special = tokenizer.special;
   const trainPieces = sentencePieces(
     tokenizer,
@@ -520,14 +505,7 @@ export async function finetuneNer(options: FinetuneNerOptions): Promise<Finetune
   const report = result.best?.details?.report as EntityF1Report | undefined;
   return {
     tagger,
-    encoderWeights: result.encoderWeights,
-    history: result.history,
-    bestEpoch: result.bestEpoch,
-    stoppedEarly: result.stoppedEarly,
-    steps: result.steps,
-    tokensPerSecond: result.tokensPerSecond,
-    epochSeconds: result.epochSeconds,
-    truncated,
+    ...finetuneRunResult(result, truncated),
     ...(report === undefined ? {} : { validation: report }),
     ...(options.probes === undefined ? {} : { probes: task.probes }),
   };

@@ -231,6 +231,30 @@ export interface TrainingLoopResult {
   readonly engine: EngineStats;
 }
 
+/** What every fine-tuning task (classifier, embeddings, ner) returns of its run, unchanged. */
+export interface FinetuneRunResult
+  extends Pick<
+    TrainingLoopResult,
+    "encoderWeights" | "history" | "bestEpoch" | "stoppedEarly" | "steps" | "tokensPerSecond" | "epochSeconds"
+  > {
+  /** Training examples cut to `maxTokens`. */
+  readonly truncated: number;
+}
+
+/** The {@link FinetuneRunResult} fields of a loop's result, with the count of cut examples. */
+export function finetuneRunResult(result: TrainingLoopResult, truncated: number): FinetuneRunResult {
+  return {
+    encoderWeights: result.encoderWeights,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    steps: result.steps,
+    tokensPerSecond: result.tokensPerSecond,
+    epochSeconds: result.epochSeconds,
+    truncated,
+  };
+}
+
 /** Parts of a run that {@link TrainingLoopResult.timings} reports. */
 export type LoopPhase = "forward" | "loss" | "backward" | "update" | "validation" | "checkpoints";
 
