@@ -6,7 +6,7 @@
  */
 import { Command } from "commander";
 import type { Embedder } from "../embed/embedder.js";
-import { THUMBNAIL_FIELD } from "../embed/media/image/thumbnail.js";
+import { withoutThumbnail } from "../embed/media/image/thumbnail.js";
 import { sniffFileModality } from "../embed/media/media-input.js";
 import { mediaPathEmbedder } from "../embed/media/media-path-embedder.js";
 import { EmbedkitError } from "../errors.js";
@@ -36,7 +36,7 @@ function render(hits: readonly Hit[]): string[] {
   if (hits.length === 0) return ["No matches."];
   return hits.map((hit, rank) => {
     // An image's thumbnail (a data URL of a few KB) is for viewers, not for the terminal (--json keeps it).
-    const { [THUMBNAIL_FIELD]: _thumbnail, ...shown } = hit.metadata;
+    const shown = withoutThumbnail(hit.metadata);
     const metadata = Object.keys(shown).length > 0 ? `  ${JSON.stringify(shown)}` : "";
     const text = hit.text === undefined ? "" : `  ${shorten(hit.text, 80)}`;
     return `${String(rank + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.id}${text}${metadata}`;

@@ -22,7 +22,7 @@ import { z } from "zod";
 import { calibrationCurveOf, FAQ_SETTINGS_ID } from "../apps/faq/faq.js";
 import { recommenderStatePath } from "../apps/recommend/index.js";
 import type { Embedder } from "../embed/embedder.js";
-import { isThumbnailDataUrl, THUMBNAIL_FIELD } from "../embed/media/image/thumbnail.js";
+import { isThumbnailDataUrl, THUMBNAIL_FIELD, withoutThumbnail } from "../embed/media/image/thumbnail.js";
 import { EmbedkitError } from "../errors.js";
 import { findModel } from "../models/catalog.js";
 import {
@@ -155,7 +155,8 @@ const REPORT_QUERY = z.strictObject({ path: z.string().min(1).max(300) });
  */
 function splitThumbnail(metadata: Metadata): { metadata: Metadata; thumbnail?: string } {
   if (!(THUMBNAIL_FIELD in metadata)) return { metadata };
-  const { [THUMBNAIL_FIELD]: value, ...rest } = metadata;
+  const value = metadata[THUMBNAIL_FIELD];
+  const rest = withoutThumbnail(metadata);
   return isThumbnailDataUrl(value) ? { metadata: rest, thumbnail: value } : { metadata: rest };
 }
 

@@ -9,7 +9,7 @@
  * progress until the map is ready.
  */
 import type { Worker } from "node:worker_threads";
-import { THUMBNAIL_FIELD } from "../embed/media/image/thumbnail.js";
+import { withoutThumbnail } from "../embed/media/image/thumbnail.js";
 import { EmbedkitError } from "../errors.js";
 import { startModuleWorker } from "../internal/module-worker.js";
 import type { Collection, MetadataValue } from "../store/vector-store.js";
@@ -258,8 +258,7 @@ export class ProjectionCache {
             vectors.set(item.vector, ids.length * dims);
             ids.push(item.id);
             // A thumbnail is never a colour, and 100k of them would hold ~150 MB here.
-            const { [THUMBNAIL_FIELD]: _thumbnail, ...fields } = item.metadata;
-            metadata.push(fields);
+            metadata.push(withoutThumbnail(item.metadata));
           }
           index++;
         }

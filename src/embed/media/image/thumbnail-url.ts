@@ -26,3 +26,9 @@ const THUMBNAIL_PATTERN = /^data:image\/(?:webp|jpeg|png);base64,[A-Za-z0-9+/]+=
 export function isThumbnailDataUrl(value: unknown): value is string {
   return typeof value === "string" && value.length <= MAX_THUMBNAIL_CHARS && THUMBNAIL_PATTERN.test(value);
 }
+
+/** `metadata` without the reserved thumbnail field (for colours, terminal output, or before the field is checked). */
+export function withoutThumbnail<V>(metadata: Readonly<Record<string, V>>): Record<string, V> {
+  const { [THUMBNAIL_FIELD]: _thumbnail, ...rest } = metadata;
+  return rest;
+}

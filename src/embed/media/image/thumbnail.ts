@@ -20,7 +20,12 @@ import { openMediaInput } from "../media-input.js";
 import { malformedImage, readImageHeader } from "./decode-image.js";
 import { MAX_THUMBNAIL_CHARS } from "./thumbnail-url.js";
 
-export { isThumbnailDataUrl, MAX_THUMBNAIL_CHARS, THUMBNAIL_FIELD } from "./thumbnail-url.js";
+export {
+  isThumbnailDataUrl,
+  MAX_THUMBNAIL_CHARS,
+  THUMBNAIL_FIELD,
+  withoutThumbnail,
+} from "./thumbnail-url.js";
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMBNAIL_SIZE = 96;
