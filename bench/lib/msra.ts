@@ -76,8 +76,9 @@ export interface MsraBlockSplit {
  * The block dev split: dev = the last {@link MSRA_DEV_BLOCK} pool sentences of
  * part 3 (contiguous, so its documents — and most of their entities — are
  * never trained on, like the validation slice's), train = the first `size`
- * other pool sentences in shuffled order. Vectors come from one pass over the
- * whole shuffled pool, which the cache holds in chunks of 512 from position 0.
+ * other pool sentences in shuffled order. Training vectors come from the
+ * shuffled pool's prefix that holds them (the cache keeps it in chunks of 512
+ * from position 0); the dev block is embedded on its own.
  */
 export async function msraBlockSplit(
   splits: MsraSplits,
@@ -86,11 +87,6 @@ export async function msraBlockSplit(
   onProgress?: (done: number, total: number) => void,
 ): Promise<MsraBlockSplit> {
   const { pool, order, part3End: blockEnd } = splits;
-  const all = await embedCorpusWords(
-    encoder,
-    order.map((index) => (pool.sentences[index] as TaggedSentence).words),
-    onProgress === undefined ? {} : { onProgress },
-  );
   const blockStart = blockEnd - MSRA_DEV_BLOCK;
   const positionOf = new Int32Array(order.length);
   order.forEach((index, position) => {
@@ -98,6 +94,19 @@ export async function msraBlockSplit(
   });
   const devIndices = Array.from({ length: MSRA_DEV_BLOCK }, (_, i) => blockStart + i);
   const trainIndices = order.filter((index) => index < blockStart || index >= blockEnd).slice(0, size);
+  // Only the shuffled prefix that holds the training sentences is embedded (whole
+  // cache chunks of 512), and the dev block on its own: a small training size no
+  // longer pays for the whole pool.
+  const lastPosition = trainIndices.length === 0 ? -1 : (positionOf[trainIndices.at(-1) as number] as number);
+  const prefix = Math.min(order.length, Math.ceil((lastPosition + 1) / 512) * 512);
+  const words = (indices: readonly number[]) =>
+    indices.map((index) => (pool.sentences[index] as TaggedSentence).words);
+  const head = await embedCorpusWords(
+    encoder,
+    words(order.slice(0, prefix)),
+    onProgress === undefined ? {} : { onProgress },
+  );
+  const dev = await embedCorpusWords(encoder, words(devIndices));
   const corpus = (indices: readonly number[]): TaggedCorpus =>
     selectSentences(
       pool,
@@ -109,8 +118,8 @@ export async function msraBlockSplit(
     train: corpus(trainIndices),
     dev: corpus(devIndices),
     vectors: {
-      train: selectWordVectors(all, positions(trainIndices)),
-      validation: selectWordVectors(all, positions(devIndices)),
+      train: selectWordVectors(head, positions(trainIndices)),
+      validation: dev,
     },
   };
 }
