@@ -21,7 +21,7 @@
  * query (the graph is served straight from memory) — kept for one-shot tools
  * and as the baseline of `bench/store-event-loop.ts`.
  */
-import { link } from "node:fs/promises";
+import { copyFile, link, open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
@@ -358,7 +358,12 @@ export class IndexCache {
         if (result.baseRejected) rejected.push(recorded?.parts[shard]?.file ?? "");
       } else {
         const base = job.base as NonNullable<BuildJob["base"]>;
-        await link(base.path, job.temporary);
+        // A file system without hard links gets a copy (fsynced like a built file).
+        await link(base.path, job.temporary).catch(async () => {
+          await copyFile(base.path, job.temporary);
+          const handle = await open(job.temporary, "r");
+          await handle.sync().finally(() => handle.close());
+        });
         parts.push(base);
         seq = Math.max(seq, base.seq);
       }
