@@ -285,6 +285,25 @@ describe("embedded store: sharded HNSW builds", () => {
     await again.close();
   }, 120_000);
 
+  it("builds both shards inside the query in the blocking mode", async () => {
+    const store = await openEmbeddedStore({
+      path: dir,
+      annThreshold: 500,
+      buildWorkers: 2,
+      indexBuild: "blocking",
+    });
+    const collection = await store.createCollection("blocking", { model: "m", dims: DIMS });
+    await collection.upsert(items(0, COUNT));
+    const hits = await collection.query({ vector: queries[4] as Float32Array, k: 10 });
+    // The query waited for the build: the pair is recorded before it returns.
+    const files = await indexFiles(dir);
+    expect(files).toHaveLength(2);
+    expect(files.every((file) => PAIR.test(file))).toBe(true);
+    const exact = await collection.query({ vector: queries[4] as Float32Array, k: 10, exact: true });
+    expect(overlap(hits, exact)).toBeGreaterThanOrEqual(0.8);
+    await store.close();
+  });
+
   it("rejects a bad buildWorkers option before opening anything", async () => {
     await expect(openEmbeddedStore({ path: dir, buildWorkers: 3 as 2 })).rejects.toMatchObject({
       code: "INVALID_OPTION",
