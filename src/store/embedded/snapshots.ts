@@ -221,9 +221,11 @@ function unlinkSyncQuietly(path: string): void {
 
 /**
  * On open: remove temp files of dead writers, snapshots of collections that no
- * longer exist, and snapshot files older than their collection's recorded
- * snapshot and not part of it (left by a crash between the renames of a
- * build and its record; no build still running can record them).
+ * longer exist, and snapshot files of sequences older than their collection's
+ * recorded snapshot (left by a crash between the renames of a build and its
+ * record; no build still running can record them). Files at the recorded
+ * sequence are kept: another process may be between renaming and recording a
+ * snapshot of another shard count at that sequence.
  */
 export function removeStaleIndexFiles(db: Database.Database, folder: string): void {
   const rows = new Map(
@@ -239,7 +241,7 @@ export function removeStaleIndexFiles(db: Database.Database, folder: string): vo
     if (!snapshot) continue;
     const row = rows.get(Number(snapshot[1]));
     if (!row) unlinkSyncQuietly(join(folder, file));
-    else if (Number(snapshot[2]) <= row.index_seq && !snapshotFiles(recordedSnapshot(row)).includes(file)) {
+    else if (Number(snapshot[2]) < row.index_seq) {
       unlinkSyncQuietly(join(folder, file));
     }
   }
