@@ -23,6 +23,7 @@
  *   npx tsx bench/store.ts --sizes 100000 --backends pgvector --ann-threshold size   # pgvector bulk load: index built once, after the load
  *   npx tsx bench/store.ts --sizes 1000000 --queries 200 --out bench/out/store-1m.json
  *   npx tsx bench/store.ts --sizes 1000000 --hnsw-m 32 --ef-construction 200 --ef-sweep 128,256,512   # a larger graph
+ *   npx tsx bench/store.ts --sizes 50000 --data spectrum --build-workers 1,2   # one graph vs two shards built at once, same data
  *   npx tsx bench/store.ts --write-results                   # also splice "## Vector store" into bench/out/RESULTS.md (its ### subsections are kept)
  *
  * Adding a backend = adding an entry to BACKENDS.
@@ -70,6 +71,9 @@ const { values: args } = parseArgs({
     // HNSW graph of the embedded store: links per node and build-time candidate list.
     "hnsw-m": { type: "string", default: "16" },
     "ef-construction": { type: "string", default: "100" },
+    // Embedded store build workers (= HNSW shards): "1,2" runs the embedded backend once with each,
+    // side by side on the same data (backends embedded-w1, embedded-w2); unset: the store's default.
+    "build-workers": { type: "string" },
     // pgvector's hnsw.ef_search (its recall needs more at the same M).
     "pg-ef-search": { type: "string", default: "100" },
     // LanceDB refine factor: re-rank k × this many candidates with the full vectors (0 = off).
@@ -212,13 +216,19 @@ async function pooledQps(
   return queries.length / ((performance.now() - started) / 1000);
 }
 
-const BACKENDS: Record<string, Backend> = {
-  embedded: {
-    label: `embedded (SQLite + hnswlib HNSW M=${hnswM} efC=${efConstruction} efSearch=${efSearch})`,
+/** The embedded store; `buildWorkers` set: that many build workers (shards) instead of the store's default. */
+function embeddedBackend(buildWorkers?: 1 | 2): Backend {
+  return {
+    label: `embedded (SQLite + hnswlib HNSW M=${hnswM} efC=${efConstruction} efSearch=${efSearch}${buildWorkers === undefined ? "" : `, ${buildWorkers === 1 ? "1 build worker" : `${buildWorkers} build workers × shard`}`})`,
     async start(annThreshold) {
       const dir = await mkdtemp(join(tmpdir(), "embedkit-bench-store-"));
       const open = (ef = efSearch) =>
-        openEmbeddedStore({ path: dir, annThreshold, hnsw: { m: hnswM, efConstruction, efSearch: ef } });
+        openEmbeddedStore({
+          path: dir,
+          annThreshold,
+          hnsw: { m: hnswM, efConstruction, efSearch: ef },
+          ...(buildWorkers === undefined ? {} : { buildWorkers }),
+        });
       let store = await open();
       let closed = false;
       return {
@@ -257,7 +267,13 @@ const BACKENDS: Record<string, Backend> = {
         },
       };
     },
-  },
+  };
+}
+
+const BACKENDS: Record<string, Backend> = {
+  embedded: embeddedBackend(),
+  "embedded-w1": embeddedBackend(1),
+  "embedded-w2": embeddedBackend(2),
   lancedb: {
     label: `LanceDB IVF_HNSW_SQ (1 partition, M=16 efC=100 ef=${efSearch}${lanceRefine > 0 ? `, refine ×${lanceRefine}` : ""})`,
     async start(annThreshold) {
@@ -609,7 +625,7 @@ function ratioTable(results: readonly Result[]): string {
     for (const r of results.filter((o) => o.vectors === baseline.vectors && o.backend !== baseline.backend)) {
       rows.push(
         `| ${r.backend} / ${baseline.backend} | ${r.vectors.toLocaleString("en")} | ${x(r.ingestVectorsPerSecond, baseline.ingestVectorsPerSecond)} | ` +
-          `${x(r.firstQuerySeconds + r.ingestIndexSeconds, baseline.firstQuerySeconds + baseline.ingestIndexSeconds)} | ${x(r.ann.p50Ms, baseline.ann.p50Ms)} | ` +
+          `${x(r.firstQuerySeconds + r.ingestIndexSeconds, baseline.firstQuerySeconds + baseline.ingestIndexSeconds)} | ${x(r.firstQueryCpuSeconds, baseline.firstQueryCpuSeconds)} | ${x(r.ann.p50Ms, baseline.ann.p50Ms)} | ` +
           `${BACKENDS[r.backend]?.outOfProcess ? "– (server-side)" : x(r.ann.cpuQps, baseline.ann.cpuQps)} | ${r.ann.recallAt10.toFixed(3)} vs ${baseline.ann.recallAt10.toFixed(3)} | ` +
           `${x(r.diskBytesPerVector, baseline.diskBytesPerVector)} | ${x(r.rssMiB, baseline.rssMiB)} / ${x(r.peakRssMiB, baseline.peakRssMiB)} |`,
       );
@@ -617,8 +633,8 @@ function ratioTable(results: readonly Result[]): string {
   }
   if (rows.length === 0) return "";
   return [
-    "| ratio | vectors | ingest vec/s | index build (s) | ANN p50 ms | ANN QPS per CPU-second | recall@10 | disk bytes/vector | RSS end / peak |",
-    "|---|---:|---:|---:|---:|---:|---|---:|---|",
+    "| ratio | vectors | ingest vec/s | index build (s) | first query CPU-s (in-process build) | ANN p50 ms | ANN QPS per CPU-second | recall@10 | disk bytes/vector | RSS end / peak |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ...rows,
   ].join("\n");
 }
@@ -703,7 +719,20 @@ function scalingPage(results: readonly Result[]): string {
   );
 }
 
-const names = (args.backends ?? "embedded").split(",");
+const buildWorkers = (args["build-workers"] ?? "")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
+for (const workers of buildWorkers) {
+  if (workers !== 1 && workers !== 2)
+    throw new Error(`--build-workers takes 1 and/or 2; received ${workers}`);
+}
+// --build-workers 1,2: the embedded backend once per setting (a child's --backends embedded-wN stays as is).
+const names = (args.backends ?? "embedded")
+  .split(",")
+  .flatMap((name) =>
+    name === "embedded" && buildWorkers.length > 0 ? buildWorkers.map((w) => `embedded-w${w}`) : [name],
+  );
 if (args.child !== undefined) {
   // A child of benchInChild: one backend, one size.
   const result = await benchOne(sizes[0] as number, names[0] as string);
@@ -716,7 +745,7 @@ for (const name of names) {
 const results: Result[] = [];
 for (const n of sizes) for (const name of names) results.push(await benchInChild(n, name));
 let durability: Record<string, number> | undefined;
-if (names.includes("embedded")) {
+if (names.some((name) => name.startsWith("embedded"))) {
   log("durability experiment");
   durability = await durabilityExperiment();
   log(JSON.stringify(durability));

@@ -290,3 +290,37 @@ export class HnswIndex implements VectorIndex {
     this.marked.clear();
   }
 }
+
+/**
+ * The HNSW graphs of one collection searched as one. A sharded build splits
+ * the labels into disjoint shards, one graph each, built in parallel (one
+ * worker thread per shard; hnswlib cannot insert into one graph from two
+ * threads); a search asks every shard for its own top `k` (at the configured
+ * efSearch) and keeps the best `k` by score. One shard: just that graph.
+ */
+export class HnswShards {
+  readonly kind = "hnsw";
+
+  constructor(readonly shards: readonly HnswIndex[]) {}
+
+  /** Live vectors in all shards. */
+  get size(): number {
+    return this.shards.reduce((sum, shard) => sum + shard.size, 0);
+  }
+
+  /** Whether any shard carries so many deleted marks that a rebuild is cheaper. */
+  get wasteful(): boolean {
+    return this.shards.some((shard) => shard.wasteful);
+  }
+
+  search(query: Float32Array, k: number, accept?: (label: number) => boolean): IndexHit[] {
+    if (this.shards.length === 1) return (this.shards[0] as HnswIndex).search(query, k, accept);
+    const hits = this.shards.flatMap((shard) => shard.search(query, k, accept));
+    return hits.sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  /** Free every shard's native memory now (see {@link HnswIndex.release}). */
+  release(): void {
+    for (const shard of this.shards) shard.release();
+  }
+}

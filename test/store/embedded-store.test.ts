@@ -11,12 +11,18 @@ import { runVectorStoreSuite, type VectorStoreFactory } from "./store-suite.js";
 function embeddedFixture(
   annThreshold: number,
   indexBuild: IndexBuildMode = "background",
+  buildWorkers?: 1 | 2,
 ): VectorStoreFactory {
   return async () => {
     const dir = await mkdtemp(join(tmpdir(), "embedkit-store-"));
     const opened: VectorStore[] = [];
     const open = async () => {
-      const store = await openEmbeddedStore({ path: dir, annThreshold, indexBuild });
+      const store = await openEmbeddedStore({
+        path: dir,
+        annThreshold,
+        indexBuild,
+        ...(buildWorkers === undefined ? {} : { buildWorkers }),
+      });
       opened.push(store);
       return store;
     };
@@ -35,6 +41,10 @@ runVectorStoreSuite("embedded (ANN above 1,000 items, built in a worker)", embed
 runVectorStoreSuite(
   "embedded (ANN above 1,000 items, built inside the query)",
   embeddedFixture(1000, "blocking"),
+);
+runVectorStoreSuite(
+  "embedded (ANN above 1,000 items, two shards built in two workers)",
+  embeddedFixture(1000, "background", 2),
 );
 runVectorStoreSuite("embedded (exact scan only)", embeddedFixture(1_000_000));
 

@@ -1,11 +1,13 @@
 /**
  * @module store/embedded/build
- * One HNSW build of a collection: start from a recorded snapshot (when it is
- * intact and still usable) or from nothing, replay the rows and tombstones
- * SQLite holds beyond it in one read transaction, and write the graph to a
- * temp file (fsynced, with its size and CRC-32). Synchronous on purpose: it
- * runs in a worker thread (`index-worker.ts`), or on the calling thread in the
- * `blocking` build mode.
+ * One HNSW build of a collection, or of one shard of it: start from a
+ * recorded snapshot (when it is intact and still usable) or from nothing,
+ * replay the rows and tombstones SQLite holds beyond it in one read
+ * transaction, and write the graph to a temp file (fsynced, with its size and
+ * CRC-32). A shard holds the labels `label % shards === shard`, so rows,
+ * tombstones and catch-up always reach the same shard. Synchronous on purpose:
+ * it runs in a worker thread (`index-worker.ts`, one per shard), or on the
+ * calling thread in the `blocking` build mode.
  */
 import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
 import type Database from "better-sqlite3";
@@ -33,7 +35,18 @@ export interface BuildJob {
   readonly dims: number;
   readonly metric: VectorMetric;
   readonly hnsw: HnswParameters;
+  /** The snapshot part of this shard to start from (its `deleted` holds this shard's labels only). */
   readonly base?: BuildBase;
+  /** This build's shard and the number of shards (0 of 1: the whole collection). */
+  readonly shard: number;
+  readonly shards: number;
+  /**
+   * Catch up to this sequence at most (every shard of a build to the same
+   * one, though each reads SQLite in its own transaction). Rows written
+   * later are left to the next build and to the query's catch-up. Default:
+   * the collection's sequence when the build reads it.
+   */
+  readonly upTo?: number;
   /** Where to write the graph (a temp name; the caller promotes it). */
   readonly temporary: string;
   /**
@@ -112,6 +125,10 @@ function build(db: Database.Database, job: BuildJob): { result: BuildResult; ind
     | { count: number; seq: number; tomb_floor: number }
     | undefined;
   if (!row) return { result: { kind: "dropped" } };
+  const upTo = Math.min(row.seq, job.upTo ?? row.seq);
+  const live = row.count / job.shards;
+  // This shard's rows and tombstones (all of them for a single graph).
+  const mine = job.shards === 1 ? "" : ` AND label % ${job.shards} = ${job.shard}`;
   const base = job.base;
   // A damaged file is rebuilt, never loaded.
   const usable = base !== undefined && intact(base);
@@ -119,7 +136,7 @@ function build(db: Database.Database, job: BuildJob): { result: BuildResult; ind
   const current = usable && base.seq >= row.tomb_floor;
   // Nothing to catch up and not mostly deleted marks (then live rows = row.count): the caller
   // loads the base file itself, so it is not read here (two copies would be resident at once).
-  if (current && base.seq >= row.seq && !(base.deleted.length > 1024 && base.deleted.length > row.count)) {
+  if (current && base.seq >= upTo && !(base.deleted.length > 1024 && base.deleted.length > live)) {
     return { result: { kind: "unchanged", seq: base.seq } };
   }
   let index = current ? readBase(job, base) : undefined;
@@ -134,21 +151,21 @@ function build(db: Database.Database, job: BuildJob): { result: BuildResult; ind
   }
   // Fail before the expensive part when the file cannot be created (an fs error with its errno code).
   closeSync(openSync(job.temporary, "w"));
-  index ??= HnswIndex.create(job.dims, job.metric, job.hnsw, Math.ceil(row.count * 1.1) + 16);
+  index ??= HnswIndex.create(job.dims, job.metric, job.hnsw, Math.ceil(live * 1.1) + 16);
   const where = `Collection "${job.name}"`;
   let rows = 0;
   if (from > 0) {
     for (const label of db
-      .prepare(`SELECT label FROM tombstones_${job.cid} WHERE seq > ?`)
+      .prepare(`SELECT label FROM tombstones_${job.cid} WHERE seq > ? AND seq <= ?${mine}`)
       .pluck()
-      .iterate(from) as Iterable<number>) {
+      .iterate(from, upTo) as Iterable<number>) {
       index.remove(label);
       if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return dropped(index);
     }
   }
   for (const item of db
-    .prepare(`SELECT label, vector FROM items_${job.cid} WHERE seq > ?`)
-    .iterate(from) as Iterable<{ label: number; vector: Buffer }>) {
+    .prepare(`SELECT label, vector FROM items_${job.cid} WHERE seq > ? AND seq <= ?${mine}`)
+    .iterate(from, upTo) as Iterable<{ label: number; vector: Buffer }>) {
     index.upsert(item.label, decodeVector(item.vector, job.dims, where));
     if (++rows % CANCEL_CHECK_ROWS === 0 && cancelled(job)) return dropped(index);
   }
@@ -158,7 +175,7 @@ function build(db: Database.Database, job: BuildJob): { result: BuildResult; ind
   const bytes = statSync(job.temporary).size;
   const crc = fileCrc32(job.temporary);
   return {
-    result: { kind: "written", seq: row.seq, bytes, crc, deleted: index.deletedLabels, baseRejected },
+    result: { kind: "written", seq: upTo, bytes, crc, deleted: index.deletedLabels, baseRejected },
     index,
   };
 }

@@ -13,24 +13,36 @@
  * during a build are caught up by the next one (started from the snapshot the
  * finished build recorded).
  *
+ * A large collection is built as two shards (labels split by parity) in two
+ * workers at once; both graph files are promoted and recorded as one
+ * snapshot, and searched together (`HnswShards`).
+ *
  * In the `blocking` mode the same build runs on the calling thread inside the
  * query (the graph is served straight from memory) — kept for one-shot tools
  * and as the baseline of `bench/store-event-loop.ts`.
  */
+import { copyFile, link, open } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 import { EmbedkitError } from "../../errors.js";
 import { startModuleWorker } from "../../internal/module-worker.js";
-import { HnswIndex, type HnswParameters } from "../vector-index.js";
+import { HnswIndex, type HnswParameters, HnswShards } from "../vector-index.js";
 import { type BuildJob, type BuildResult, runBuild } from "./build.js";
 import type { WorkerReply } from "./index-worker.js";
 import { type CollectionRow, translateError } from "./schema.js";
 import {
   forgetSnapshot,
+  partName,
   promote,
+  type RecordedSnapshot,
+  recordedSnapshot,
   recordSnapshot,
+  removeOlderSnapshots,
+  snapshotFiles,
   snapshotName,
+  supersedes,
   temporaryName,
   unlinkQuietly,
 } from "./snapshots.js";
@@ -38,18 +50,40 @@ import {
 /** Where index builds run: a worker thread (default) or inside `query()` on the calling thread. */
 export type IndexBuildMode = "background" | "blocking";
 
-/** A graph queries may search: it reflects the collection's rows up to sequence `seq`. */
+/** A graph queries may search (one or more shards): it reflects the collection's rows up to sequence `seq`. */
 export interface ServedIndex {
-  readonly index: HnswIndex;
+  readonly index: HnswShards;
   readonly seq: number;
 }
 
 /** After a failed build, queries stay exact and no new build starts for this long. */
 export const BUILD_RETRY_MS = 30_000;
 
+/**
+ * Collections with at least this many items are built as two shards in two
+ * worker threads by default (when the machine has two cores or more): about
+ * 0.55× the build's wall time for about 0.8× the queries per CPU-second at
+ * equal recall (bench/notes/store-shards.md). A collection already sharded
+ * stays sharded down to half of it, so one near the line is not rebuilt from
+ * scratch each time it crosses it.
+ */
+export const SHARD_MIN_ITEMS = 100_000;
+
+/**
+ * How many shards a build of a collection of `count` items uses: the
+ * `buildWorkers` option when set, else two for large collections on a
+ * machine with two cores or more. `recorded`: the shards of the recorded
+ * snapshot (a different count means a build from scratch).
+ */
+export function shardCount(option: 1 | 2 | undefined, count: number, recorded?: number): number {
+  if (option !== undefined) return option;
+  if (availableParallelism() < 2) return 1;
+  return count >= (recorded === 2 ? SHARD_MIN_ITEMS / 2 : SHARD_MIN_ITEMS) ? 2 : 1;
+}
+
 interface RunningBuild {
   cancelled: boolean;
-  /** Shared with the worker: element 0 set to 1 asks it to stop (see BuildJob.cancel). */
+  /** Shared with every shard's worker: element 0 set to 1 asks them to stop (see BuildJob.cancel). */
   readonly cancel: Int32Array;
   readonly done: Promise<void>;
 }
@@ -68,6 +102,10 @@ export interface IndexCacheOptions {
   readonly hnsw: HnswParameters;
   readonly busyTimeoutMs: number;
   readonly mode: IndexBuildMode;
+  /** Shards (= build worker threads) per graph; undefined: chosen by size (see {@link shardCount}). */
+  readonly buildWorkers?: 1 | 2 | undefined;
+  /** Told when a recorded snapshot file is damaged and the graph is rebuilt from SQLite. */
+  readonly onWarning?: ((message: string) => void) | undefined;
 }
 
 /** Start a build worker on `index-worker` (src/internal/module-worker.ts). */
@@ -164,41 +202,47 @@ export class IndexCache {
       return;
     }
     entry.failure = undefined;
-    const job: BuildJob = {
-      dbFile: this.options.dbFile,
-      busyTimeoutMs: this.options.busyTimeoutMs,
-      cid: row.cid,
-      name: row.name,
-      dims: row.dims,
-      metric: row.metric,
-      hnsw: this.options.hnsw,
-      ...(row.index_file !== null &&
-      row.index_bytes !== null &&
-      row.index_crc !== null &&
-      row.index_seq >= row.tomb_floor
-        ? {
-            base: {
-              path: join(this.options.indexDir, row.index_file),
-              seq: row.index_seq,
-              bytes: row.index_bytes,
-              crc: row.index_crc,
-              deleted: JSON.parse(row.index_deleted ?? "[]") as number[],
-            },
-          }
-        : {}),
-      temporary: join(this.options.indexDir, temporaryName(row.cid)),
-      cancel: new Int32Array(new SharedArrayBuffer(4)),
-    };
-    const build: RunningBuild = {
-      cancelled: false,
-      cancel: job.cancel as Int32Array,
-      done: Promise.resolve(),
-    };
+    const recorded = row.index_seq >= row.tomb_floor ? recordedSnapshot(row) : undefined;
+    const shards = shardCount(this.options.buildWorkers, row.count, recorded?.parts.length);
+    // A snapshot split otherwise is not a base: the build starts from SQLite.
+    const base = recorded?.parts.length === shards ? recorded : undefined;
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    const jobs = Array.from({ length: shards }, (_, shard): BuildJob => {
+      const part = base?.parts[shard];
+      return {
+        dbFile: this.options.dbFile,
+        busyTimeoutMs: this.options.busyTimeoutMs,
+        cid: row.cid,
+        name: row.name,
+        dims: row.dims,
+        metric: row.metric,
+        hnsw: this.options.hnsw,
+        shard,
+        shards,
+        // Every shard catches up to the same sequence, so the pair is one snapshot.
+        ...(shards > 1 ? { upTo: row.seq } : {}),
+        ...(base && part
+          ? {
+              base: {
+                path: join(this.options.indexDir, part.file),
+                seq: base.seq,
+                bytes: part.bytes,
+                crc: part.crc,
+                deleted:
+                  shards === 1 ? base.deleted : base.deleted.filter((label) => label % shards === shard),
+              },
+            }
+          : {}),
+        temporary: join(this.options.indexDir, temporaryName(row.cid)),
+        cancel,
+      };
+    });
+    const build: RunningBuild = { cancelled: false, cancel, done: Promise.resolve() };
     const run = async () => {
       try {
-        await this.run(job, build, entry, row.index_file);
+        await this.run(jobs, build, entry, recorded);
       } catch (error) {
-        await unlinkQuietly(job.temporary);
+        await Promise.all(jobs.map((job) => unlinkQuietly(job.temporary)));
         if (build.cancelled) return;
         const failure = EmbedkitError.isInstance(error)
           ? error
@@ -222,82 +266,177 @@ export class IndexCache {
     }
   }
 
-  private async run(
-    job: BuildJob,
+  /** Every shard's build, in worker threads at once (or one after the other on this thread when blocking). */
+  private async builds(
+    jobs: readonly BuildJob[],
     build: RunningBuild,
-    entry: Entry,
-    baseFile: string | null,
-  ): Promise<void> {
-    let result: BuildResult;
-    let built: HnswIndex | undefined;
+  ): Promise<{ result: BuildResult; index?: HnswIndex | undefined }[]> {
     if (this.options.mode === "blocking") {
-      const outcome = runBuild(job);
-      result = outcome.result;
-      built = outcome.index;
-    } else {
-      result = await this.inWorker(job, build);
-    }
-    if (build.cancelled || result.kind === "dropped") {
-      await unlinkQuietly(job.temporary);
-      return;
-    }
-    const { dims, metric, hnsw, cid } = job;
-    if (result.kind === "unchanged") {
-      const base = job.base as NonNullable<BuildJob["base"]>;
-      let index: HnswIndex;
+      const outcomes: { result: BuildResult; index?: HnswIndex | undefined }[] = [];
       try {
-        index = await HnswIndex.load(base.path, dims, metric, hnsw, base.deleted);
+        for (const job of jobs) outcomes.push(runBuild(job));
       } catch (error) {
-        // Intact (size and CRC-32 checked by the build) but unreadable: forget it, so the next build starts from SQLite.
-        if (baseFile !== null) forgetSnapshot(this.db, cid, baseFile);
-        await unlinkQuietly(base.path);
+        for (const outcome of outcomes) outcome.index?.release();
         throw error;
       }
-      if (build.cancelled) index.release();
-      else serve(entry, { index, seq: result.seq });
+      return outcomes;
+    }
+    const settled = await Promise.allSettled(
+      jobs.map((job) =>
+        this.inWorker(job, build).catch((error: unknown) => {
+          // One shard failed: stop the others at their next check (never terminate them).
+          Atomics.store(build.cancel, 0, 1);
+          throw error;
+        }),
+      ),
+    );
+    const failed = settled.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((outcome) => ({ result: (outcome as PromiseFulfilledResult<BuildResult>).value }));
+  }
+
+  private async run(
+    jobs: readonly BuildJob[],
+    build: RunningBuild,
+    entry: Entry,
+    recorded: RecordedSnapshot | undefined,
+  ): Promise<void> {
+    const outcomes = await this.builds(jobs, build);
+    const releaseBuilt = () => {
+      for (const outcome of outcomes) outcome.index?.release();
+    };
+    const temporaries = jobs.map((job) => job.temporary);
+    const removeTemporaries = () => Promise.all(temporaries.map(unlinkQuietly));
+    if (build.cancelled || outcomes.some((outcome) => outcome.result.kind === "dropped")) {
+      releaseBuilt();
+      await removeTemporaries();
       return;
     }
-    if (result.baseRejected && baseFile !== null) {
-      forgetSnapshot(this.db, cid, baseFile);
-      await unlinkQuietly(join(this.options.indexDir, baseFile));
+    const { dims, metric, hnsw, cid } = jobs[0] as BuildJob;
+    const forgetRecorded = async (damaged: readonly string[]) => {
+      if (recorded === undefined) return;
+      this.options.onWarning?.(
+        `Collection "${jobs[0]?.name}": HNSW snapshot file ${damaged.map((file) => `index/${file}`).join(", ")} ` +
+          "failed its size/CRC-32 check or could not be read; it was removed and the graph is rebuilt from the store.",
+      );
+      forgetSnapshot(this.db, cid, recorded.name);
+      await Promise.all(
+        snapshotFiles(recorded).map((file) => unlinkQuietly(join(this.options.indexDir, file))),
+      );
+    };
+    const loaded: HnswIndex[] = [];
+    const releaseLoaded = () => {
+      for (const index of loaded) index.release();
+    };
+    if (outcomes.every((outcome) => outcome.result.kind === "unchanged")) {
+      try {
+        for (const job of jobs) {
+          const base = job.base as NonNullable<BuildJob["base"]>;
+          loaded.push(await HnswIndex.load(base.path, dims, metric, hnsw, base.deleted));
+        }
+      } catch (error) {
+        // Intact (size and CRC-32 checked by the build) but unreadable: forget it, so the next build starts from SQLite.
+        releaseLoaded();
+        await forgetRecorded(snapshotFiles(recorded).slice(loaded.length, loaded.length + 1));
+        throw error;
+      }
+      const seq = ((jobs[0] as BuildJob).base as NonNullable<BuildJob["base"]>).seq;
+      if (build.cancelled) releaseLoaded();
+      else serve(entry, { index: new HnswShards(loaded), seq });
+      return;
     }
-    const index = built ?? (await HnswIndex.load(job.temporary, dims, metric, hnsw, result.deleted));
+    // Some shard was written. A shard whose part of the base is unchanged (possible only when another part
+    // was rejected) reuses that file: hard-linked to its temp name, so forgetting the base keeps it.
+    const parts: { bytes: number; crc: number; deleted: readonly number[] }[] = [];
+    let seq = 0;
+    const rejected: string[] = [];
+    for (const [shard, { result }] of outcomes.entries()) {
+      const job = jobs[shard] as BuildJob;
+      if (result.kind === "written") {
+        parts.push(result);
+        seq = Math.max(seq, result.seq);
+        if (result.baseRejected) rejected.push(recorded?.parts[shard]?.file ?? "");
+      } else {
+        const base = job.base as NonNullable<BuildJob["base"]>;
+        // A file system without hard links gets a copy (fsynced like a built file).
+        await link(base.path, job.temporary).catch(async () => {
+          await copyFile(base.path, job.temporary);
+          const handle = await open(job.temporary, "r");
+          await handle.sync().finally(() => handle.close());
+        });
+        parts.push(base);
+        seq = Math.max(seq, base.seq);
+      }
+    }
+    if (rejected.length > 0) await forgetRecorded(rejected);
+    try {
+      for (const [shard, outcome] of outcomes.entries()) {
+        const part = parts[shard] as (typeof parts)[number];
+        loaded.push(
+          outcome.index ??
+            (await HnswIndex.load(temporaries[shard] as string, dims, metric, hnsw, part.deleted)),
+        );
+      }
+    } catch (error) {
+      releaseLoaded();
+      releaseBuilt();
+      throw error;
+    }
+    const index = new HnswShards(loaded);
     if (build.cancelled) {
       index.release();
-      await unlinkQuietly(job.temporary);
+      await removeTemporaries();
       return;
     }
-    const file = snapshotName(cid, result.seq);
-    const final = join(this.options.indexDir, file);
-    const recorded = this.db.prepare("SELECT index_seq FROM collections WHERE cid = ?").pluck().get(cid) as
-      | number
+    const shards = jobs.length;
+    const name = snapshotName(cid, seq, shards);
+    const files = shards === 1 ? [name] : jobs.map((_, shard) => partName(cid, seq, shard, shards));
+    const finals = files.map((file) => join(this.options.indexDir, file));
+    const current = this.db.prepare("SELECT * FROM collections WHERE cid = ?").get(cid) as
+      | CollectionRow
       | undefined;
-    if (recorded === undefined || recorded >= result.seq) {
+    if (!supersedes(current, seq, shards)) {
       // Dropped, or another store on this folder already recorded a snapshot as new: serve ours, keep theirs.
-      await unlinkQuietly(job.temporary);
-      if (recorded !== undefined && !build.cancelled) serve(entry, { index, seq: result.seq });
+      await removeTemporaries();
+      if (current !== undefined && !build.cancelled) serve(entry, { index, seq });
       else index.release();
       return;
     }
-    await promote(job.temporary, final, this.options.indexDir);
+    // Renamed but not recorded (an error or a cancel here) is removed: only the record makes them a snapshot.
+    const renamed: string[] = [];
+    const removeRenamed = () => Promise.all(renamed.map(unlinkQuietly));
+    try {
+      await promote(
+        temporaries.map((temporary, shard) => [temporary, finals[shard] as string] as const),
+        this.options.indexDir,
+        (final) => renamed.push(final),
+      );
+    } catch (error) {
+      index.release();
+      await removeRenamed();
+      throw error;
+    }
     if (build.cancelled) {
       index.release();
-      await unlinkQuietly(final);
+      await removeRenamed();
       return;
     }
     const outcome = recordSnapshot(this.db, cid, {
-      file,
-      seq: result.seq,
-      bytes: result.bytes,
-      crc: result.crc,
-      deleted: result.deleted,
+      name,
+      seq,
+      parts: files.map((file, shard) => {
+        const part = parts[shard] as (typeof parts)[number];
+        return { file, bytes: part.bytes, crc: part.crc };
+      }),
+      deleted: parts.flatMap((part) => part.deleted),
     });
-    if (!outcome.recorded) await unlinkQuietly(final);
-    else if (outcome.replaced !== null && outcome.replaced !== file) {
-      await unlinkQuietly(join(this.options.indexDir, outcome.replaced));
+    if (!outcome.recorded) await removeRenamed();
+    else {
+      await Promise.all(outcome.replaced.map((file) => unlinkQuietly(join(this.options.indexDir, file))));
+      await removeOlderSnapshots(this.options.indexDir, cid, seq);
     }
     if (build.cancelled) index.release();
-    else serve(entry, { index, seq: result.seq });
+    else serve(entry, { index, seq });
   }
 
   private inWorker(job: BuildJob, build: RunningBuild): Promise<BuildResult> {

@@ -35,6 +35,13 @@ export interface CollectionRow {
   index_bytes: number | null;
   index_crc: number | null;
   index_deleted: string | null;
+  /**
+   * A sharded snapshot's graph files (JSON `[{ file, bytes, crc }]`, one per
+   * shard; `index_file` then names the pair and `index_bytes`/`index_crc` are
+   * null). Null for a single-graph snapshot. Added after version 1 shipped:
+   * {@link openDatabase} adds the column to older stores.
+   */
+  index_parts: string | null;
 }
 
 /** One item row as a query reads it. */
@@ -78,8 +85,16 @@ export function openDatabase(
           index_seq INTEGER NOT NULL DEFAULT 0,
           index_bytes INTEGER,
           index_crc INTEGER,
-          index_deleted TEXT
+          index_deleted TEXT,
+          index_parts TEXT
         );`);
+      // Stores created before sharded snapshots: add the column (older code ignores it and, finding no
+      // index_bytes for a sharded snapshot, rebuilds a single graph rather than loading half of one).
+      const columns = db
+        .prepare("SELECT name FROM pragma_table_info('collections')")
+        .pluck()
+        .all() as string[];
+      if (!columns.includes("index_parts")) db.exec("ALTER TABLE collections ADD COLUMN index_parts TEXT");
       const format = db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as
         | { value: string }
         | undefined;

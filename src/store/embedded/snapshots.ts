@@ -1,8 +1,11 @@
 /**
  * @module store/embedded/snapshots
- * HNSW snapshot files of the embedded store (`index/<cid>-<seq>.hnsw`): their
- * checksum, promotion from a temp file, their record in SQLite, and cleanup
- * of files nobody needs. A snapshot is recorded (with size, CRC-32 and the
+ * HNSW snapshot files of the embedded store (`index/<cid>-<seq>.hnsw`, or one
+ * `index/<cid>-<seq>.<shard>of<shards>.hnsw` per shard of a sharded build):
+ * their checksum, promotion from temp files, their record in SQLite, and
+ * cleanup of files nobody needs. The record is the commit point: the files of
+ * a sharded snapshot are renamed into place one by one, but they are served
+ * (and reopened) only once one SQLite transaction records them together. A snapshot is recorded (with size, CRC-32 and the
  * labels marked deleted in it) only after the file is complete and fsynced,
  * so a torn or missing snapshot is simply rebuilt; it never holds the only
  * copy of anything.
@@ -10,15 +13,66 @@
 
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type Database from "better-sqlite3";
 import type { CollectionRow } from "./schema.js";
 
-/** File name of the snapshot of collection `cid` caught up to sequence `seq`. */
-export function snapshotName(cid: number, seq: number): string {
-  return `${cid}-${seq}.hnsw`;
+/**
+ * File name of the snapshot of collection `cid` caught up to sequence `seq`:
+ * the graph file of a single-graph snapshot, the record's name of a sharded
+ * one (`<cid>-<seq>.<shards>shards`, no file; see {@link partName}).
+ */
+export function snapshotName(cid: number, seq: number, shards = 1): string {
+  return shards === 1 ? `${cid}-${seq}.hnsw` : `${cid}-${seq}.${shards}shards`;
+}
+
+/** File name of shard `shard` of a sharded snapshot. */
+export function partName(cid: number, seq: number, shard: number, shards: number): string {
+  return `${cid}-${seq}.${shard}of${shards}.hnsw`;
+}
+
+/** A snapshot file name: collection, sequence (single graphs and shards alike). */
+const SNAPSHOT_FILE = /^(\d+)-(\d+)(?:\.\d+of\d+)?\.hnsw$/;
+
+/** One graph file of a recorded snapshot, with the size and CRC-32 recorded for it. */
+export interface SnapshotPart {
+  readonly file: string;
+  readonly bytes: number;
+  readonly crc: number;
+}
+
+/** A snapshot as recorded in a collection's row: one part per shard (one for a single graph). */
+export interface RecordedSnapshot {
+  /** `index_file`: the graph file, or the sharded record's name. */
+  readonly name: string;
+  readonly seq: number;
+  readonly parts: readonly SnapshotPart[];
+  /** Labels marked deleted in the graphs, all shards together. */
+  readonly deleted: readonly number[];
+}
+
+/** The snapshot a row records, if any (single-graph rows written before shards existed included). */
+export function recordedSnapshot(row: CollectionRow): RecordedSnapshot | undefined {
+  if (row.index_file === null) return undefined;
+  const deleted = JSON.parse(row.index_deleted ?? "[]") as number[];
+  if (row.index_parts !== null && row.index_parts !== undefined) {
+    const parts = JSON.parse(row.index_parts) as SnapshotPart[];
+    return { name: row.index_file, seq: row.index_seq, parts, deleted };
+  }
+  if (row.index_bytes === null || row.index_crc === null) return undefined;
+  return {
+    name: row.index_file,
+    seq: row.index_seq,
+    parts: [{ file: row.index_file, bytes: row.index_bytes, crc: row.index_crc }],
+    deleted,
+  };
+}
+
+/** The graph files of a recorded snapshot. */
+export function snapshotFiles(snapshot: RecordedSnapshot | undefined): string[] {
+  return snapshot ? snapshot.parts.map((part) => part.file) : [];
 }
 
 let builds = 0;
@@ -58,9 +112,20 @@ export function fsyncPathSync(path: string, fsync: (fd: number) => void): void {
   }
 }
 
-/** Rename a complete, fsynced temp file to its final name and fsync the folder, without blocking the event loop. */
-export async function promote(temporary: string, final: string, folder: string): Promise<void> {
-  await rename(temporary, final);
+/**
+ * Rename complete, fsynced temp files to their final names (`[temporary, final]`
+ * pairs) and fsync the folder once, without blocking the event loop. Calls
+ * `renamed` after each rename, so the caller can undo them on failure.
+ */
+export async function promote(
+  pairs: readonly (readonly [string, string])[],
+  folder: string,
+  renamed: (final: string) => void = () => {},
+): Promise<void> {
+  for (const [temporary, final] of pairs) {
+    await rename(temporary, final);
+    renamed(final);
+  }
   const handle = await open(folder, "r");
   try {
     await handle.sync();
@@ -78,8 +143,19 @@ export async function unlinkQuietly(path: string): Promise<void> {
 export interface RecordOutcome {
   /** False when the collection was dropped or a newer snapshot is already recorded. */
   readonly recorded: boolean;
-  /** The file the record replaced (to delete), if any. */
-  readonly replaced: string | null;
+  /** The graph files of the snapshot the record replaced (to delete). */
+  readonly replaced: readonly string[];
+}
+
+/**
+ * Whether a snapshot at `seq` in `shards` parts replaces the one `row` records:
+ * when it is newer, or as new but split otherwise (the `buildWorkers` setting
+ * changed). False when the collection is gone.
+ */
+export function supersedes(row: CollectionRow | undefined, seq: number, shards: number): boolean {
+  if (!row) return false;
+  if (row.index_seq !== seq) return row.index_seq < seq;
+  return (recordedSnapshot(row)?.parts.length ?? 0) !== shards;
 }
 
 /**
@@ -90,37 +166,42 @@ export interface RecordOutcome {
 export function recordSnapshot(
   db: Database.Database,
   cid: number,
-  snapshot: { file: string; seq: number; bytes: number; crc: number; deleted: readonly number[] },
+  snapshot: RecordedSnapshot,
 ): RecordOutcome {
   return db
     .transaction((): RecordOutcome => {
       const current = db.prepare("SELECT * FROM collections WHERE cid = ?").get(cid) as
         | CollectionRow
         | undefined;
-      if (!current || current.index_seq >= snapshot.seq) return { recorded: false, replaced: null };
+      if (!current || !supersedes(current, snapshot.seq, snapshot.parts.length)) {
+        return { recorded: false, replaced: [] };
+      }
+      const single = snapshot.parts.length === 1 ? (snapshot.parts[0] as SnapshotPart) : undefined;
       db.prepare(
-        "UPDATE collections SET index_file = ?, index_seq = ?, index_bytes = ?, index_crc = ?, index_deleted = ?, tomb_floor = max(tomb_floor, ?) WHERE cid = ?",
+        "UPDATE collections SET index_file = ?, index_seq = ?, index_bytes = ?, index_crc = ?, index_deleted = ?, index_parts = ?, tomb_floor = max(tomb_floor, ?) WHERE cid = ?",
       ).run(
-        snapshot.file,
+        snapshot.name,
         snapshot.seq,
-        snapshot.bytes,
-        snapshot.crc,
+        single?.bytes ?? null,
+        single?.crc ?? null,
         JSON.stringify(snapshot.deleted),
+        single ? null : JSON.stringify(snapshot.parts),
         snapshot.seq,
         cid,
       );
       db.prepare(`DELETE FROM tombstones_${cid} WHERE seq <= ?`).run(snapshot.seq);
-      return { recorded: true, replaced: current.index_file };
+      const replaced = snapshotFiles(recordedSnapshot(current));
+      if (current.index_file !== null && replaced.length === 0) replaced.push(current.index_file);
+      return { recorded: true, replaced: replaced.filter((file) => !snapshotFiles(snapshot).includes(file)) };
     })
     .immediate();
 }
 
 /** Forget a recorded snapshot that turned out damaged, so the rebuilt graph replaces it. */
-export function forgetSnapshot(db: Database.Database, cid: number, file: string): void {
-  db.prepare("UPDATE collections SET index_file = NULL, index_seq = 0 WHERE cid = ? AND index_file = ?").run(
-    cid,
-    file,
-  );
+export function forgetSnapshot(db: Database.Database, cid: number, name: string): void {
+  db.prepare(
+    "UPDATE collections SET index_file = NULL, index_seq = 0, index_parts = NULL WHERE cid = ? AND index_file = ?",
+  ).run(cid, name);
 }
 
 function processAlive(pid: number): boolean {
@@ -138,10 +219,17 @@ function unlinkSyncQuietly(path: string): void {
   } catch {}
 }
 
-/** On open: remove temp files of dead writers and snapshots of collections that no longer exist. */
+/**
+ * On open: remove temp files of dead writers, snapshots of collections that no
+ * longer exist, and snapshot files of sequences older than their collection's
+ * recorded snapshot (left by a crash between the renames of a build and its
+ * record; no build still running can record them). Files at the recorded
+ * sequence are kept: another process may be between renaming and recording a
+ * snapshot of another shard count at that sequence.
+ */
 export function removeStaleIndexFiles(db: Database.Database, folder: string): void {
-  const referenced = new Set(
-    (db.prepare("SELECT cid FROM collections").all() as { cid: number }[]).map((row) => row.cid),
+  const rows = new Map(
+    (db.prepare("SELECT * FROM collections").all() as CollectionRow[]).map((row) => [row.cid, row]),
   );
   for (const file of readdirSync(folder)) {
     const temporary = /\.tmp-(\d+)$/.exec(file);
@@ -149,9 +237,27 @@ export function removeStaleIndexFiles(db: Database.Database, folder: string): vo
       if (!processAlive(Number(temporary[1]))) unlinkSyncQuietly(join(folder, file));
       continue;
     }
-    const snapshot = /^(\d+)-(\d+)\.hnsw$/.exec(file);
-    if (snapshot && !referenced.has(Number(snapshot[1]))) unlinkSyncQuietly(join(folder, file));
+    const snapshot = SNAPSHOT_FILE.exec(file);
+    if (!snapshot) continue;
+    const row = rows.get(Number(snapshot[1]));
+    if (!row) unlinkSyncQuietly(join(folder, file));
+    else if (Number(snapshot[2]) < row.index_seq) {
+      unlinkSyncQuietly(join(folder, file));
+    }
   }
+}
+
+/**
+ * After a snapshot at `seq` was recorded: remove the collection's snapshot files
+ * of older sequences (replaced ones, and any a crash left between the renames
+ * of a build and its record; no build still running can record them).
+ */
+export async function removeOlderSnapshots(folder: string, cid: number, seq: number): Promise<void> {
+  const old = (await readdir(folder)).filter((file) => {
+    const snapshot = SNAPSHOT_FILE.exec(file);
+    return snapshot !== null && Number(snapshot[1]) === cid && Number(snapshot[2]) < seq;
+  });
+  await Promise.all(old.map((file) => unlinkQuietly(join(folder, file))));
 }
 
 /** Remove every index file (snapshots and this process's temp files) of a dropped collection. */
