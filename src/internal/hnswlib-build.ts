@@ -7,6 +7,10 @@
  * sha256 of the addon it installed; the addon is "native" only while its bytes still match, so a
  * later `npm rebuild hnswlib-node` reads as portable again. Synchronous and cheap (one small JSON
  * file and a 300 KB hash), for diagnostics such as `embedkit collections info`.
+ *
+ * {@link hnswlibAddonForThisCpu} is the safety net for a folder moved to another machine (a
+ * container image built elsewhere): when the native addon needs a CPU feature this CPU lacks, the
+ * loader takes the kept portable addon instead of crashing on an illegal instruction.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -104,4 +108,36 @@ export function formatHnswlibBuild(build: HnswlibBuild): string {
     return `portable build (node-gyp defaults: SSE only), hnswlib-node ${build.version}`;
   }
   return `native build for this CPU (${build.compilerFlags.join(" ")}), hnswlib-node ${build.version}`;
+}
+
+/** The x86 feature flags of `/proc/cpuinfo` text (its first `flags` line); empty elsewhere. */
+function cpuFlagsOf(cpuinfo: string): ReadonlySet<string> {
+  const line = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "";
+  return new Set(line.trim().split(/\s+/));
+}
+
+/**
+ * The kept portable addon, when the installed native one needs a CPU feature this machine lacks
+ * (the folder was built on another machine); `undefined` when the installed addon is fine here.
+ * Only Linux reports CPU flags, and only Linux gets native builds.
+ * @param options.build the installed build (default: {@link describeHnswlibBuild})
+ * @param options.cpuinfo `/proc/cpuinfo` text (default: read on Linux)
+ */
+export function hnswlibAddonForThisCpu(
+  options: { readonly build?: HnswlibBuild; readonly cpuinfo?: string } = {},
+): string | undefined {
+  if (options.build === undefined && options.cpuinfo === undefined && process.platform !== "linux")
+    return undefined;
+  const build = options.build ?? describeHnswlibBuild();
+  if (build.kind !== "native" || build.portablePath === undefined) return undefined;
+  let cpuinfo = options.cpuinfo;
+  if (cpuinfo === undefined) {
+    try {
+      cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const flags = cpuFlagsOf(cpuinfo);
+  return build.cpuFeatures.every((feature) => flags.has(feature)) ? undefined : build.portablePath;
 }

@@ -19,7 +19,7 @@ import {
   parseCpuModel,
   planNativeBuild,
 } from "../../scripts/native-hnswlib.mjs";
-import { describeHnswlibBuild } from "../../src/internal/hnswlib-build.js";
+import { describeHnswlibBuild, hnswlibAddonForThisCpu } from "../../src/internal/hnswlib-build.js";
 import type { Hnswlib } from "../../src/internal/load-dependency.js";
 import { hnswRecallAt10 } from "../helpers/hnsw-recall.js";
 
@@ -188,6 +188,15 @@ describe("the install step on a copy of hnswlib-node", () => {
     // The native addon (the one bindings() loads from the copy) answers a recall check.
     const native = createRequire(import.meta.url)(join(release, "addon.node")) as Hnswlib;
     expect(hnswRecallAt10(native)).toBeGreaterThanOrEqual(0.95);
+
+    // Moved to a CPU without the features it was built for, the loader takes the kept portable addon.
+    const build = describeHnswlibBuild({ packageDir: copy });
+    expect(hnswlibAddonForThisCpu({ build, cpuinfo: readFileSync("/proc/cpuinfo", "utf8") })).toBeUndefined();
+    const older = hnswlibAddonForThisCpu({ build, cpuinfo: sample("intel-xeon-e5-2670-sandy-bridge.txt") });
+    expect(older).toBe(join(release, PORTABLE_ADDON));
+    expect(hnswRecallAt10(createRequire(import.meta.url)(older as string) as Hnswlib)).toBeGreaterThanOrEqual(
+      0.95,
+    );
 
     // Idempotent: a second run finds a current marker and does not rebuild.
     const second = runScript(["--hnswlib-dir", copy]);
