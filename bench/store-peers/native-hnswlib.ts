@@ -15,7 +15,8 @@
  * all-MiniLM-L6-v2 vectors (bench/lib/real-vectors.ts), queries held out; M 16, efConstruction 100,
  * cosine.
  *
- *   nice -n 10 npx tsx bench/store-peers/native-hnswlib.ts --count 50000 --queries 200 --ef 64,128,256 --store
+ *   nice -n 10 npx tsx bench/store-peers/native-hnswlib.ts --count 50000 --queries 200 --ef 64,128,256 \
+ *     --store --march-native
  */
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
@@ -40,6 +41,10 @@ const { values: args } = parseArgs({
     "spectrum-sample": { type: "string", default: "8000" },
     "data-dir": { type: "string" },
     store: { type: "boolean", default: false },
+    // Timed passes over the queries per efSearch (recall from the first): longer windows, less noise.
+    repeat: { type: "string", default: "5" },
+    // Also an addon built with -march=native (the alternative to the install step's explicit flags).
+    "march-native": { type: "boolean", default: false },
     // Internal: the child process of the store pass.
     child: { type: "string" },
   },
@@ -47,6 +52,7 @@ const { values: args } = parseArgs({
 const count = Number(args.count);
 const queryCount = Number(args.queries);
 const efs = (args.ef ?? "").split(",").map(Number);
+const repeat = Number(args.repeat);
 const dims = 384;
 const M = 16;
 const EF_CONSTRUCTION = 100;
@@ -87,16 +93,18 @@ async function measure(
   const times: number[] = [];
   let recall = 0;
   const cpu = process.cpuUsage();
-  for (const [i, query] of queries.entries()) {
-    const t = performance.now();
-    const ids = await search(query);
-    times.push(performance.now() - t);
-    recall += recallOf(ids, truth[i] as string[]);
+  for (let pass = 0; pass < repeat; pass++) {
+    for (const [i, query] of queries.entries()) {
+      const t = performance.now();
+      const ids = await search(query);
+      times.push(performance.now() - t);
+      if (pass === 0) recall += recallOf(ids, truth[i] as string[]);
+    }
   }
   return {
     ef,
     recallAt10: recall / queries.length,
-    cpuQps: queries.length / cpuSeconds(cpu),
+    cpuQps: (repeat * queries.length) / cpuSeconds(cpu),
     p50Ms: percentile(times, 0.5),
   };
 }
@@ -217,131 +225,133 @@ function storeRun(packageDir: string): Promise<{ buildCpu: number; passes: Pass[
   });
 }
 
-/** The portable and native addons: the installed pair, or a native one built on a temporary copy. */
 /** The installed hnswlib-node folder. */
 function installedHnswlib(): string {
   return dirname(createRequire(import.meta.url).resolve("hnswlib-node/package.json"));
 }
 
-function addonPair(): {
-  portable: string;
-  native: string;
-  portableDir: string;
-  nativeDir: string;
-  flags: string;
-  cleanup: () => void;
-} {
+/** One addon under test: a copy of hnswlib-node whose `build/Release/addon.node` is that build. */
+interface Variant {
+  readonly name: string;
+  readonly dir: string;
+  readonly path: string;
+  readonly flags: string;
+}
+
+/**
+ * The portable addon, the install step's native one and (with `--march-native`) one built with
+ * `-march=native`, each in its own copy of the installed hnswlib-node. When the install step
+ * already swapped the native addon in, the kept portable addon is the baseline.
+ */
+function addonVariants(scratch: string): Variant[] {
   const installed = installedHnswlib();
-  const scratch = mkdtempSync(join(tmpdir(), "embedkit-native-bench-"));
-  const cleanup = () => rmSync(scratch, { recursive: true, force: true });
-  const portableDir = join(scratch, "portable", "hnswlib-node");
-  const nativeDir = join(scratch, "native", "hnswlib-node");
-  cpSync(installed, portableDir, { recursive: true });
-  cpSync(installed, nativeDir, { recursive: true });
-  const build = describeHnswlibBuild({ packageDir: nativeDir });
-  if (build.kind === "native") {
-    // Installed natively already: the copy's kept portable addon is the baseline.
-    cpSync(build.portablePath as string, join(portableDir, "build", "Release", "addon.node"));
-  } else {
-    const result = installNativeHnswlib({ hnswlibDir: nativeDir });
-    log(result.message);
-    if (result.status !== "built") throw new Error("no native addon could be built on this machine");
-  }
-  const native = describeHnswlibBuild({ packageDir: nativeDir });
-  return {
-    portable: join(portableDir, "build", "Release", "addon.node"),
-    native: join(nativeDir, "build", "Release", "addon.node"),
-    portableDir,
-    nativeDir,
-    flags: native.compilerFlags.join(" "),
-    cleanup,
+  const copy = (name: string) => {
+    const dir = join(scratch, name, "hnswlib-node");
+    cpSync(installed, dir, { recursive: true });
+    return dir;
   };
+  const addonOf = (dir: string) => join(dir, "build", "Release", "addon.node");
+  const portableDir = copy("portable");
+  const installedBuild = describeHnswlibBuild({ packageDir: portableDir });
+  if (installedBuild.kind === "native") cpSync(installedBuild.portablePath as string, addonOf(portableDir));
+  const variants: Variant[] = [{ name: "portable", dir: portableDir, path: addonOf(portableDir), flags: "" }];
+  const builds: [string, Record<string, string | undefined>][] = [["native", process.env]];
+  // The install step appends its -m flags to CXXFLAGS: with -march=native first they change nothing.
+  if (args["march-native"]) builds.push(["march-native", { ...process.env, CXXFLAGS: "-march=native" }]);
+  for (const [name, env] of builds) {
+    const dir = copy(name);
+    if (name === "native" && installedBuild.kind === "native") {
+      // The installed addon is the install step's native build already.
+    } else {
+      if (name !== "native" && installedBuild.kind === "native") cpSync(addonOf(portableDir), addonOf(dir));
+      const result = installNativeHnswlib({ hnswlibDir: dir, env });
+      log(`${name}: ${result.message}`);
+      if (result.status !== "built") throw new Error(`no ${name} addon could be built on this machine`);
+    }
+    variants.push({
+      name,
+      dir,
+      path: addonOf(dir),
+      flags:
+        `${env.CXXFLAGS ?? ""} ${describeHnswlibBuild({ packageDir: dir }).compilerFlags.join(" ")}`.trim(),
+    });
+  }
+  return variants;
 }
 
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+type Run = { buildCpu: number; passes: Pass[] };
+const row = (label: string, run: Run) =>
+  `| ${label} | ${run.buildCpu.toFixed(1)} | ${run.passes.map((p) => `${p.cpuQps.toFixed(0)} · ${p.recallAt10.toFixed(3)}`).join(" | ")} |`;
+const header = (first: string) => [
+  `| ${first} | build CPU-s | ${efs.map((ef) => `ef ${ef}: q/CPU-s · recall@10`).join(" | ")} |`,
+  `| --- | ---: | ${efs.map(() => "---:").join(" | ")} |`,
+];
+/** Sums of several runs' build CPU and per-ef speed, as one ratio row against the baseline's runs. */
+const ratioRow = (label: string, runs: readonly Run[], baseline: readonly Run[]) => {
+  const total = (list: readonly Run[], pick: (run: Run) => number) =>
+    list.reduce((sum, run) => sum + pick(run), 0);
+  return `| **${label}** | ${ratio(
+    total(runs, (r) => r.buildCpu),
+    total(baseline, (r) => r.buildCpu),
+  )} | ${efs
+    .map((_, i) =>
+      ratio(
+        total(runs, (r) => (r.passes[i] as Pass).cpuQps),
+        total(baseline, (r) => (r.passes[i] as Pass).cpuQps),
+      ),
+    )
+    .join(" | ")} |`;
+};
 
 async function main(): Promise<void> {
   const otherLoad = await busyCores(2000);
-  const load = loadavg()
+  const loadBefore = loadavg()
     .map((x) => x.toFixed(1))
     .join(" ");
-  const pair = addonPair();
+  const scratch = mkdtempSync(join(tmpdir(), "embedkit-native-bench-"));
   try {
+    const variants = addonVariants(scratch);
     const require = createRequire(import.meta.url);
-    const addons = { portable: require(pair.portable) as Hnswlib, native: require(pair.native) as Hnswlib };
+    const addons = new Map(variants.map((variant) => [variant.name, require(variant.path) as Hnswlib]));
     const { rows, queries } = await benchData();
     const truth = (await exactTopKMatrix(rows, dims, queries, 10)).map((top) => top.map(String));
-    log(
-      `${count} × ${dims} spectrum vectors, ${queryCount} queries, exact top-10 done; native flags: ${pair.flags}`,
-    );
-    type Name = keyof typeof addons;
-    const runs: Record<Name, { buildCpu: number; passes: Pass[] }[]> = { portable: [], native: [] };
-    for (const order of [
-      ["portable", "native"],
-      ["native", "portable"],
-    ] as Name[][]) {
+    log(`${count} × ${dims} spectrum vectors, ${queryCount} queries, exact top-10 done`);
+    const runs = new Map<string, Run[]>(variants.map((variant) => [variant.name, []]));
+    const names = variants.map((variant) => variant.name);
+    // Two rounds in opposite orders, so drift on a shared machine falls on every build alike.
+    for (const order of [names, [...names].reverse()]) {
       for (const name of order) {
-        const run = await addonRun(addons[name], rows, queries, truth);
-        runs[name].push(run);
+        const run = await addonRun(addons.get(name) as Hnswlib, rows, queries, truth);
+        runs.get(name)?.push(run);
         log(
           `${name}: build ${run.buildCpu.toFixed(1)} CPU-s; ${run.passes.map((p) => `ef ${p.ef}: ${p.cpuQps.toFixed(0)} q/CPU-s recall ${p.recallAt10.toFixed(3)}`).join("; ")}`,
         );
       }
     }
     const lines = [
-      `${count} × ${dims}, ${queryCount} queries, M ${M}, efConstruction ${EF_CONSTRUCTION}, cosine; native flags \`${pair.flags}\`; busy cores before: ${otherLoad.toFixed(1)}, load average ${load}`,
+      `${count} × ${dims}, ${queryCount} queries (timed ${repeat}×), M ${M}, efConstruction ${EF_CONSTRUCTION}, cosine; busy cores before: ${otherLoad.toFixed(1)}, load average ${loadBefore}`,
+      `flags: ${variants.map((variant) => `${variant.name} = \`${variant.flags || "node-gyp defaults"}\``).join(", ")}`,
       "",
-      `| addon run | build CPU-s | ${efs.map((ef) => `ef ${ef}: q/CPU-s · recall@10`).join(" | ")} |`,
-      `| --- | ---: | ${efs.map(() => "---:").join(" | ")} |`,
+      ...header("addon run"),
     ];
-    for (const round of [0, 1]) {
-      for (const name of ["portable", "native"] as Name[]) {
-        const run = runs[name][round] as { buildCpu: number; passes: Pass[] };
-        lines.push(
-          `| ${name} (round ${round + 1}) | ${run.buildCpu.toFixed(1)} | ${run.passes.map((p) => `${p.cpuQps.toFixed(0)} · ${p.recallAt10.toFixed(3)}`).join(" | ")} |`,
-        );
-      }
-    }
-    const sum = (name: Name, pick: (run: { buildCpu: number; passes: Pass[] }) => number) =>
-      runs[name].reduce((total, run) => total + pick(run), 0);
-    lines.push(
-      `| **native / portable** (both rounds) | ${ratio(
-        sum("native", (r) => r.buildCpu),
-        sum("portable", (r) => r.buildCpu),
-      )} | ${efs
-        .map((_, i) =>
-          ratio(
-            sum("native", (r) => (r.passes[i] as Pass).cpuQps),
-            sum("portable", (r) => (r.passes[i] as Pass).cpuQps),
-          ),
-        )
-        .join(" | ")} |`,
-    );
+    for (const round of [0, 1])
+      for (const name of names)
+        lines.push(row(`${name} (round ${round + 1})`, runs.get(name)?.[round] as Run));
+    const baseline = runs.get("portable") as Run[];
+    for (const name of names.slice(1))
+      lines.push(ratioRow(`${name} / portable`, runs.get(name) as Run[], baseline));
     if (args.store) {
-      const store: Record<Name, { buildCpu: number; passes: Pass[] }> = {
-        portable: await storeRun(pair.portableDir),
-        native: await storeRun(pair.nativeDir),
-      };
+      const store = new Map<string, Run>();
+      for (const variant of variants.slice(0, 2)) store.set(variant.name, await storeRun(variant.dir));
       lines.push(
         "",
         "Through the embedded store (`collection.query`, k 10; build = the blocking first query):",
         "",
       );
-      lines.push(`| store | build CPU-s | ${efs.map((ef) => `ef ${ef}: q/CPU-s · recall@10`).join(" | ")} |`);
-      lines.push(`| --- | ---: | ${efs.map(() => "---:").join(" | ")} |`);
-      for (const name of ["portable", "native"] as Name[]) {
-        const run = store[name];
-        lines.push(
-          `| ${name} | ${run.buildCpu.toFixed(1)} | ${run.passes.map((p) => `${p.cpuQps.toFixed(0)} · ${p.recallAt10.toFixed(3)}`).join(" | ")} |`,
-        );
-      }
-      lines.push(
-        `| **native / portable** | ${ratio(store.native.buildCpu, store.portable.buildCpu)} | ${efs
-          .map((_, i) =>
-            ratio((store.native.passes[i] as Pass).cpuQps, (store.portable.passes[i] as Pass).cpuQps),
-          )
-          .join(" | ")} |`,
-      );
+      lines.push(...header("store"));
+      for (const [name, run] of store) lines.push(row(name, run));
+      lines.push(ratioRow("native / portable", [store.get("native") as Run], [store.get("portable") as Run]));
     }
     lines.push(
       "",
@@ -351,7 +361,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
-    pair.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
