@@ -114,10 +114,13 @@ describe("the install step on a copy of hnswlib-node", () => {
   const scratch = mkdtempSync(join(tmpdir(), "embedkit-native-hnswlib-test-"));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  /** A fresh copy of the installed hnswlib-node (with its portable build). */
+  /** A fresh copy of the installed hnswlib-node, back on its portable build (after `npm ci` it may be native). */
   function copyOfHnswlib(name: string): string {
     const target = join(scratch, name, "hnswlib-node");
     cpSync(installed, target, { recursive: true });
+    const restore = runScript(["--hnswlib-dir", target, "--restore"]);
+    expect(restore.status).toBe(0);
+    expect(describeHnswlibBuild({ packageDir: target }).kind).toBe("portable");
     return target;
   }
 
