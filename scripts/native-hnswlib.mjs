@@ -35,6 +35,7 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -520,5 +521,13 @@ function main(/** @type {string[]} */ argv) {
   }
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1])
-  main(process.argv.slice(2));
+/** Whether this file is the process's entry point (also through a symlinked folder, as with `npm link`). */
+function isEntryPoint() {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) main(process.argv.slice(2));
