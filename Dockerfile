@@ -18,9 +18,13 @@ RUN apt-get update \
 COPY package.json package-lock.json .npmrc* tsconfig.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts/native-hnswlib.mjs ./scripts/
 # `npm ci` runs the package's `prepare` script, which builds dist/ with tsc. embedkit runs on
 # the CPU: onnxruntime-node's CUDA download is skipped.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
+# An image runs on other machines than the one that builds it: keep hnswlib-node's portable build
+# (`--build-arg EMBEDKIT_NATIVE_HNSWLIB=1` compiles it for the build machine's CPU instead).
+ARG EMBEDKIT_NATIVE_HNSWLIB=0
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

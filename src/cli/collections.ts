@@ -1,9 +1,12 @@
 /**
  * @module cli/collections
- * `embedkit collections list|info|drop`: inspect and remove vector collections.
+ * `embedkit collections list|info|drop`: inspect and remove vector collections. `info` on the
+ * embedded store also says which hnswlib-node addon answers its HNSW queries (the portable build or
+ * the one compiled for this CPU at install — see `scripts/native-hnswlib.mjs`).
  */
 import { Command } from "commander";
 import { EmbedkitError } from "../errors.js";
+import { describeHnswlibBuild, formatHnswlibBuild } from "../internal/hnswlib-build.js";
 import type { CollectionStats } from "../store/vector-store.js";
 import { printJson, printLine } from "./io.js";
 import { addStoreOptions, type StoreCommandOptions, withVectorStore } from "./store-option.js";
@@ -56,14 +59,37 @@ export function collectionsCommand(): Command {
       }),
   );
   command.addCommand(
-    addStoreOptions(new Command("info").description("Show a collection's model, dims, metric and size."))
+    addStoreOptions(
+      new Command("info").description(
+        "Show a collection's model, dims, metric and size (and, on the embedded store, which hnswlib-node build serves it).",
+      ),
+    )
       .argument("<collection>", "collection name")
       .option("--json", "print JSON")
+      .addHelpText(
+        "after",
+        [
+          "",
+          "Examples:",
+          "  embedkit collections info docs",
+          "  embedkit collections info docs --json",
+          "",
+          "On the embedded store the `hnswlib:` line says whether the HNSW index runs on the portable",
+          "hnswlib-node build or on the one compiled for this CPU at install (AVX2/FMA, AVX-512 when present;",
+          "opt out with EMBEDKIT_NATIVE_HNSWLIB=0 before `npm ci`).",
+        ].join("\n"),
+      )
       .action(async (name: string, options: CollectionsOptions) => {
         await withVectorStore(options, async (store) => {
           const stats = await (await store.getCollection(name)).stats();
-          if (options.json) printJson(stats);
-          else for (const line of describe(stats)) printLine(line);
+          // hnswlib-node serves only the embedded backend; pgvector builds its own HNSW in PostgreSQL.
+          const hnswlib = store.backend === "embedded" ? describeHnswlibBuild() : undefined;
+          if (options.json) {
+            printJson(hnswlib === undefined ? stats : { ...stats, hnswlib });
+            return;
+          }
+          for (const line of describe(stats)) printLine(line);
+          if (hnswlib !== undefined) printLine(`hnswlib:    ${formatHnswlibBuild(hnswlib)}`);
         });
       }),
   );

@@ -15,6 +15,7 @@
  */
 import { createRequire } from "node:module";
 import { EmbedkitError } from "../errors.js";
+import { hnswlibAddonForThisCpu } from "./hnswlib-build.js";
 
 /** The onnxruntime-node namespace (`InferenceSession`, `Tensor`, ...). */
 export type OnnxRuntime = typeof import("onnxruntime-node");
@@ -138,14 +139,19 @@ export function loadSqlite(): Promise<SqliteDatabase> {
 }
 
 /**
- * hnswlib-node, the embedded store's approximate nearest-neighbour index.
+ * hnswlib-node, the embedded store's approximate nearest-neighbour index. When the install step
+ * compiled it for a CPU this machine does not match (a folder built elsewhere), the kept portable
+ * addon is loaded instead (`hnswlib-build.ts`).
  * @throws EmbedkitError DEPENDENCY_MISSING when it cannot be loaded
  */
 export function loadHnswlib(): Promise<Hnswlib> {
   return loadDependency(
     "hnswlib-node",
     "the embedded store's HNSW index",
-    () => import("hnswlib-node"),
+    async () => {
+      const portable = hnswlibAddonForThisCpu();
+      return portable === undefined ? import("hnswlib-node") : (requireModule(portable) as Hnswlib);
+    },
     defaultOf,
   );
 }
