@@ -151,7 +151,10 @@ describe("HNSW graph memory", () => {
     await grown.upsert(items(count, count + 1_200));
     await grown.query({ vector: queries[1] as Float32Array, k: 10 });
     await store.waitForIndexBuilds();
-    expect(rss() - served).toBeLessThan(0.5 * graphBytes);
+    // A leaked graph costs more than its vector bytes (45 MB here without release()); allocator
+    // retention after the build worker exits varies by install (19–22 MB measured on a fresh
+    // `npm ci`, with the code before and after the sharded-build change alike), so the bound is 0.75×.
+    expect(rss() - served).toBeLessThan(0.75 * graphBytes);
     const all = vectors.slice(0, count + 1_200);
     const grownRecalls: number[] = [];
     for (const query of queries) {
