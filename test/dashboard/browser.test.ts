@@ -614,7 +614,8 @@ describe("dashboard in headless Chromium", () => {
     await poll(() => tradeOff.textContent()).toMatch(
       /^At threshold 0\.50 \(nearest measured [\d.]+\): coverage \d+\.\d% of questions answered, precision \d+\.\d% of answers right\.$/,
     );
-    expect(await page.locator('[data-testid="faq-curve"] canvas').count()).toBe(1);
+    // The curve is drawn in an effect after the text renders: wait for it rather than race it.
+    await poll(() => page.locator('[data-testid="faq-curve"] canvas').count()).toBe(1);
     await page.fill('input[name="question"]', "I forgot the PIN of my card");
     await page.click('button:has-text("Ask")');
     const reply = page.locator('[data-testid="reply"]');
