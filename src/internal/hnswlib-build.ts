@@ -6,7 +6,9 @@
  * step leaves a marker next to the addon (`build/Release/embedkit-native-hnswlib.json`) with the
  * sha256 of the addon it installed; the addon is "native" only while its bytes still match, so a
  * later `npm rebuild hnswlib-node` reads as portable again. Synchronous and cheap (one small JSON
- * file and a 300 KB hash), for diagnostics such as `embedkit collections info`.
+ * file and a 300 KB hash), for diagnostics such as `embedkit collections info`. The loader's CPU
+ * check skips the hash (`verifyHash: false`): it runs in every thread that loads hnswlib, and
+ * trusting a stale marker there only swaps one portable addon for another.
  *
  * {@link hnswlibAddonForThisCpu} is the safety net for a folder moved to another machine (a
  * container image built elsewhere): when the native addon needs a CPU feature this CPU lacks, the
@@ -51,13 +53,17 @@ function stringList(value: unknown): string[] {
 /**
  * Describe the installed hnswlib-node addon.
  * @param options.packageDir hnswlib-node's folder (default: resolved from embedkit, as the store does)
+ * @param options.verifyHash check the addon's sha256 against the marker (default true); without
+ *   it a marker left by an earlier install is believed
  * @returns the build in use; never throws (a missing package is `kind: "missing"`)
  * @example
  * ```ts
  * describeHnswlibBuild(); // { kind: "native", compilerFlags: ["-mavx2", "-mfma"], … }
  * ```
  */
-export function describeHnswlibBuild(options: { readonly packageDir?: string } = {}): HnswlibBuild {
+export function describeHnswlibBuild(
+  options: { readonly packageDir?: string; readonly verifyHash?: boolean } = {},
+): HnswlibBuild {
   let packageDir = options.packageDir;
   if (packageDir === undefined) {
     try {
@@ -84,8 +90,10 @@ export function describeHnswlibBuild(options: { readonly packageDir?: string } =
   } catch {
     marker = undefined;
   }
-  const sha256 = createHash("sha256").update(readFileSync(addonPath)).digest("hex");
-  if (marker === undefined || marker.addonSha256 !== sha256) {
+  const stale = (found: Marker): boolean =>
+    options.verifyHash !== false &&
+    found.addonSha256 !== createHash("sha256").update(readFileSync(addonPath)).digest("hex");
+  if (marker === undefined || stale(marker)) {
     return { ...base, kind: "portable", compilerFlags: [], cpuFeatures: [] };
   }
   const portablePath = join(release, PORTABLE_ADDON);
@@ -120,7 +128,7 @@ function cpuFlagsOf(cpuinfo: string): ReadonlySet<string> {
  * The kept portable addon, when the installed native one needs a CPU feature this machine lacks
  * (the folder was built on another machine); `undefined` when the installed addon is fine here.
  * Only Linux reports CPU flags, and only Linux gets native builds.
- * @param options.build the installed build (default: {@link describeHnswlibBuild})
+ * @param options.build the installed build (default: {@link describeHnswlibBuild} without the hash check)
  * @param options.cpuinfo `/proc/cpuinfo` text (default: read on Linux)
  */
 export function hnswlibAddonForThisCpu(
@@ -128,7 +136,7 @@ export function hnswlibAddonForThisCpu(
 ): string | undefined {
   if (options.build === undefined && options.cpuinfo === undefined && process.platform !== "linux")
     return undefined;
-  const build = options.build ?? describeHnswlibBuild();
+  const build = options.build ?? describeHnswlibBuild({ verifyHash: false });
   if (build.kind !== "native" || build.portablePath === undefined) return undefined;
   let cpuinfo = options.cpuinfo;
   if (cpuinfo === undefined) {

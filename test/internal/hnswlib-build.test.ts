@@ -2,7 +2,7 @@
  * Which hnswlib-node addon is in use (`describeHnswlibBuild`), as `embedkit collections info`
  * shows it, and a recall check on the addon the embedded store actually loads.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,6 +36,28 @@ describe("describeHnswlibBuild", () => {
     expect(formatHnswlibBuild({ kind: "missing", compilerFlags: [], cpuFeatures: [] })).toBe(
       "hnswlib-node is not installed",
     );
+  });
+
+  it("calls a marker that no longer matches the addon's bytes portable, unless asked to trust it", () => {
+    // A stand-in package folder: what `npm rebuild hnswlib-node` leaves after the install step ran
+    // (its marker names an addon whose bytes are gone). The loader's CPU check trusts the marker.
+    const packageDir = join(scratch, "stale-marker");
+    const release = join(packageDir, "build", "Release");
+    mkdirSync(release, { recursive: true });
+    writeFileSync(join(packageDir, "package.json"), JSON.stringify({ version: "3.0.0" }));
+    writeFileSync(join(release, "addon.node"), "rebuilt bytes");
+    writeFileSync(join(release, "addon.portable.node"), "portable bytes");
+    writeFileSync(
+      join(release, "embedkit-native-hnswlib.json"),
+      JSON.stringify({ addonSha256: "0".repeat(64), compilerFlags: ["-mavx2"], cpuFeatures: ["avx2"] }),
+    );
+    expect(describeHnswlibBuild({ packageDir }).kind).toBe("portable");
+    expect(describeHnswlibBuild({ packageDir, verifyHash: false })).toMatchObject({
+      kind: "native",
+      compilerFlags: ["-mavx2"],
+      cpuFeatures: ["avx2"],
+      portablePath: join(release, "addon.portable.node"),
+    });
   });
 });
 
