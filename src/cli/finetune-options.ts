@@ -37,6 +37,7 @@ export interface FinetuneTrainingCommandOptions {
   readonly clip: number;
   readonly patience?: number;
   readonly seed: number;
+  readonly groupByLength?: boolean;
   readonly out: string;
   readonly checkpointDir?: string;
   readonly checkpointEvery?: number;
@@ -128,6 +129,10 @@ export function addTrainingOptions(command: Command, help: TrainingOptionsHelp):
       parsePositiveInteger,
     )
     .option("--seed <n>", help.seed, parseSeed, 42)
+    .option(
+      "--group-by-length",
+      "batch examples of similar length: less padding, faster when lengths vary (not for in-batch negatives)",
+    )
     .requiredOption("-o, --out <dir>", help.out)
     .option(
       "--checkpoint-dir <dir>",
@@ -170,6 +175,7 @@ export function trainingLoopSettings(options: FinetuneTrainingCommandOptions): T
     clipNorm: options.clip,
     ...(options.patience === undefined ? {} : { earlyStopping: { patience: options.patience } }),
     seed: options.seed,
+    ...(options.groupByLength === true ? { groupByLength: true } : {}),
     ...(options.checkpointDir === undefined
       ? {}
       : { checkpointDir: options.checkpointDir, checkpointKeep: options.checkpointKeep }),
