@@ -554,8 +554,9 @@ export async function runTrainingLoop<Example>(
   const optimizerOptions = options.optimizer ?? DEFAULT_FINETUNE_OPTIMIZER;
 
   // Refuse a batch size that would run the machine out of memory before the engine starts.
-  let longest = 0;
-  for (const rows of exampleRows) for (const row of rows) longest = Math.max(longest, row.length);
+  // Each example's longest row: what its batch is padded to (grouping) and the memory check's length.
+  const exampleLengths = exampleRows.map((rows) => Math.max(...rows.map((row) => row.length)));
+  const longest = exampleLengths.reduce((max, length) => Math.max(max, length), 0);
   let params = headParameters.reduce((sum, parameter) => sum + parameter.value.length, 0);
   for (const weight of bert.weights.values()) params += weight.values.length;
   const memory: TrainingMemoryConfig = {
@@ -647,7 +648,6 @@ export async function runTrainingLoop<Example>(
     });
     const patience = options.earlyStopping?.patience;
     const minDelta = options.earlyStopping?.minDelta ?? 0;
-    const exampleLengths = exampleRows.map((rows) => Math.max(...rows.map((row) => row.length)));
     const history: EpochReport[] = [];
     const epochSeconds: number[] = [];
     let best: (TaskValidation & { epoch: number; snapshot: Float32Array[] }) | undefined;
