@@ -168,7 +168,8 @@ describe("jobs soak on Redis + pgvector", () => {
       `soak: ${KILL_DOCS} docs, ${kills} kills in the first ${killSeconds.toFixed(1)} s, run ${seconds.toFixed(1)} s, ${(KILL_DOCS / seconds).toFixed(1)} docs/s`,
     );
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
-    expect(status.state).toBe("done");
+    // On failure, name the failed chunks' errors and the workers' logs (a soak flake must be diagnosable).
+    expect(status.state, `${JSON.stringify(status.failures)}\n${workerPool.log.slice(-4000)}`).toBe("done");
     expect(status.chunks).toMatchObject({ total: run.chunks, done: run.chunks, failed: 0 });
     expect(status.documents).toEqual({ total: KILL_DOCS, done: KILL_DOCS });
     expect(await Promise.all(workers.map(stopWorker))).toEqual([0, 0]);
@@ -194,7 +195,8 @@ describe("jobs soak on Redis + pgvector", () => {
     });
     expect(stdout.trim()).toBe(redis.url);
     const status = await waitFor(run.runId, finished);
-    expect(status.state).toBe("done");
+    // On failure, name the failed chunks' errors and the workers' logs (a soak flake must be diagnosable).
+    expect(status.state, `${JSON.stringify(status.failures)}\n${workerPool.log.slice(-4000)}`).toBe("done");
     expect(status.chunks).toMatchObject({ total: run.chunks, done: run.chunks, failed: 0 });
     expect(status.documents).toEqual({ total: RESTART_DOCS, done: RESTART_DOCS });
     expect(await Promise.all(workers.map(stopWorker))).toEqual([0, 0]);
