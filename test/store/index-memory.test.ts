@@ -139,7 +139,9 @@ describe("HNSW graph memory", () => {
     expect(mean(recalls)).toBeGreaterThanOrEqual(0.8);
     // Without release() each cycle left its graph (~35 MiB of vectors alone) resident until a garbage
     // collection happened to free its wrapper; measured after a forced one, this guards the close path.
-    expect((resident[2] as number) - (resident[0] as number)).toBeLessThan(0.5 * graphBytes);
+    // Two cycles that each leaked would add ~70 MiB; the bound is 0.75× one graph's vectors, like the
+    // swap step below, because a fresh `npm ci`'s allocator keeps ~19–21 MB here (20.8 MB in a CI run).
+    expect((resident[2] as number) - (resident[0] as number)).toBeLessThan(0.75 * graphBytes);
 
     // A graph far behind is rebuilt in the worker and swapped in; the one it replaces is freed
     // (without release() this grew by 45 MB, over one graph, even after a forced collection).
